@@ -1,0 +1,248 @@
+"""The model graph description: immutable, JSON-serialisable, versioned.
+
+A :class:`GraphSpec` is what the canvas edits, what a project stores and what
+:func:`engine.compile.compile_graph` turns into a runnable model.  Every edit is a
+pure function ``GraphSpec -> GraphSpec`` so that undo/redo and thread hand-off
+are free (an old spec is simply kept).
+
+Format (see ``docs/graph-format.md``)::
+
+    {"schema_version": 1, "next_id": 4,
+     "nodes": [{"id": "n1", "type": "Input.v1", "config": {"shape": [2]}, "pos": [0, 0]}, ...],
+     "edges": [{"src": "n1", "dst": "n2", "dst_port": 0}, ...]}
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Mapping
+
+SCHEMA_VERSION = 1
+
+
+class SpecError(ValueError):
+    """A graph description that cannot be read (bad JSON shape, unknown version)."""
+
+
+def _freeze_config(cfg: Mapping[str, Any]) -> dict:
+    # Deep-copy through JSON so that a spec never shares mutable state with a caller
+    # and so that the config is guaranteed JSON-able.
+    try:
+        return json.loads(json.dumps(dict(cfg)))
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"layer config is not JSON-serialisable: {exc}") from None
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One layer on the canvas.
+
+    ``id`` is stable across sessions ("n7"); ``type`` is a versioned registry key
+    ("Dense.v1"); ``config`` holds only the fields that differ from, or restate,
+    the layer's defaults; ``pos`` is a view hint that compilation ignores.
+    """
+
+    id: str
+    type: str
+    config: dict = field(default_factory=dict)
+    pos: tuple[float, float] = (0.0, 0.0)
+    name: str = ""
+
+    def to_dict(self) -> dict:
+        d = {"id": self.id, "type": self.type, "config": copy.deepcopy(self.config),
+             "pos": [float(self.pos[0]), float(self.pos[1])]}
+        if self.name:
+            d["name"] = self.name
+        return d
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+@dataclass(frozen=True)
+class EdgeSpec:
+    """A connection from ``src``'s output to input port ``dst_port`` of ``dst``."""
+
+    src: str
+    dst: str
+    dst_port: int = 0
+
+    def to_dict(self) -> dict:
+        return {"src": self.src, "dst": self.dst, "dst_port": int(self.dst_port)}
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    nodes: tuple[NodeSpec, ...] = ()
+    edges: tuple[EdgeSpec, ...] = ()
+    next_id: int = 1
+
+    # ------------------------------------------------------------------ queries
+    def node(self, node_id: str) -> NodeSpec:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def has_node(self, node_id: str) -> bool:
+        return any(n.id == node_id for n in self.nodes)
+
+    @property
+    def node_ids(self) -> list[str]:
+        return [n.id for n in self.nodes]
+
+    def inputs_of(self, node_id: str) -> list[EdgeSpec]:
+        """Incoming edges of a node, sorted by port."""
+        return sorted((e for e in self.edges if e.dst == node_id), key=lambda e: e.dst_port)
+
+    def outputs_of(self, node_id: str) -> list[EdgeSpec]:
+        return [e for e in self.edges if e.src == node_id]
+
+    # ---------------------------------------------------------------- edits
+    def new_id(self) -> tuple[str, "GraphSpec"]:
+        """Reserve a fresh node id; returns it with the spec whose counter moved on."""
+        return f"n{self.next_id}", replace(self, next_id=self.next_id + 1)
+
+    def add_node(self, type_id: str, config: Mapping | None = None,
+                 pos: tuple[float, float] = (0.0, 0.0), node_id: str | None = None,
+                 name: str = "") -> tuple["GraphSpec", str]:
+        spec = self
+        if node_id is None:
+            node_id, spec = spec.new_id()
+        elif spec.has_node(node_id):
+            raise SpecError(f"node id {node_id!r} already exists")
+        node = NodeSpec(node_id, type_id, _freeze_config(config or {}),
+                        (float(pos[0]), float(pos[1])), name)
+        return replace(spec, nodes=spec.nodes + (node,)), node_id
+
+    def remove_nodes(self, node_ids: Iterable[str]) -> "GraphSpec":
+        ids = set(node_ids)
+        return replace(
+            self,
+            nodes=tuple(n for n in self.nodes if n.id not in ids),
+            edges=tuple(e for e in self.edges if e.src not in ids and e.dst not in ids),
+        )
+
+    def connect(self, src: str, dst: str, dst_port: int = 0) -> "GraphSpec":
+        """Connect ``src`` to ``dst``'s input ``dst_port``, replacing what fed that port."""
+        if not self.has_node(src) or not self.has_node(dst):
+            raise SpecError(f"cannot connect unknown nodes {src!r} -> {dst!r}")
+        if src == dst:
+            raise SpecError("a node cannot feed itself")
+        edges = tuple(e for e in self.edges if not (e.dst == dst and e.dst_port == dst_port))
+        return replace(self, edges=edges + (EdgeSpec(src, dst, int(dst_port)),))
+
+    def disconnect(self, src: str, dst: str, dst_port: int | None = None) -> "GraphSpec":
+        return replace(self, edges=tuple(
+            e for e in self.edges
+            if not (e.src == src and e.dst == dst and (dst_port is None or e.dst_port == dst_port))))
+
+    def set_config(self, node_id: str, **changes: Any) -> "GraphSpec":
+        node = self.node(node_id)
+        cfg = dict(node.config)
+        cfg.update(changes)
+        return self._replace_node(replace(node, config=_freeze_config(cfg)))
+
+    def replace_config(self, node_id: str, config: Mapping) -> "GraphSpec":
+        return self._replace_node(replace(self.node(node_id), config=_freeze_config(config)))
+
+    def rename(self, node_id: str, name: str) -> "GraphSpec":
+        return self._replace_node(replace(self.node(node_id), name=name))
+
+    def move_nodes(self, positions: Mapping[str, tuple[float, float]]) -> "GraphSpec":
+        return replace(self, nodes=tuple(
+            replace(n, pos=(float(positions[n.id][0]), float(positions[n.id][1])))
+            if n.id in positions else n for n in self.nodes))
+
+    def _replace_node(self, node: NodeSpec) -> "GraphSpec":
+        return replace(self, nodes=tuple(node if n.id == node.id else n for n in self.nodes))
+
+    # ------------------------------------------------------------ (de)serialise
+    def to_dict(self) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "next_id": self.next_id,
+            "nodes": [n.to_dict() for n in self.nodes],
+            "edges": [e.to_dict() for e in self.edges],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "GraphSpec":
+        if not isinstance(data, Mapping):
+            raise SpecError("graph must be a JSON object")
+        data = migrate(dict(data))
+        try:
+            nodes = []
+            seen = set()
+            for raw in data.get("nodes", []):
+                nid = str(raw["id"])
+                if nid in seen:
+                    raise SpecError(f"duplicate node id {nid!r}")
+                seen.add(nid)
+                pos = raw.get("pos", (0.0, 0.0))
+                cfg = raw.get("config", {}) or {}
+                if not isinstance(cfg, Mapping):
+                    raise SpecError(f"node {nid!r}: config must be an object")
+                nodes.append(NodeSpec(nid, str(raw["type"]), _freeze_config(cfg),
+                                      (float(pos[0]), float(pos[1])), str(raw.get("name", ""))))
+            edges = []
+            for raw in data.get("edges", []):
+                e = EdgeSpec(str(raw["src"]), str(raw["dst"]), int(raw.get("dst_port", 0)))
+                if e.src not in seen or e.dst not in seen:
+                    raise SpecError(f"edge {e.src}->{e.dst} names a node that does not exist")
+                edges.append(e)
+            next_id = int(data.get("next_id", 0))
+        except SpecError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise SpecError(f"malformed graph description ({type(exc).__name__}: {exc})") from None
+        # never hand out an id that already exists
+        nums = [int(n.id[1:]) for n in nodes if n.id[:1] == "n" and n.id[1:].isdigit()]
+        next_id = max([next_id, *(x + 1 for x in nums), 1])
+        return cls(tuple(nodes), tuple(edges), next_id)
+
+    @classmethod
+    def from_json(cls, text: str) -> "GraphSpec":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError(f"graph file is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+        return cls.from_dict(data)
+
+
+def migrate(data: dict) -> dict:
+    """Bring an older graph dict up to :data:`SCHEMA_VERSION`.
+
+    Version 0 (pre-release drafts) called edges ``links`` with ``from``/``to`` keys.
+    """
+    version = data.get("schema_version", 0)
+    if not isinstance(version, int):
+        raise SpecError("schema_version must be an integer")
+    if version > SCHEMA_VERSION:
+        raise SpecError(f"this graph was written by a newer NN Studio (schema {version}; "
+                        f"this version reads up to {SCHEMA_VERSION})")
+    if version == 0:
+        data = dict(data)
+        links = data.pop("links", None)
+        if links is not None and "edges" not in data:
+            data["edges"] = [{"src": l["from"], "dst": l["to"], "dst_port": l.get("port", 0)}
+                             for l in links]
+        data["schema_version"] = 1
+    return data
+
+
+def sequential(layers: Iterable[tuple[str, Mapping]], spacing: float = 90.0) -> GraphSpec:
+    """Build a chain graph from ``(type_id, config)`` pairs, laid out top to bottom."""
+    spec = GraphSpec()
+    prev = None
+    for i, (type_id, cfg) in enumerate(layers):
+        spec, nid = spec.add_node(type_id, cfg, pos=(0.0, i * spacing))
+        if prev is not None:
+            spec = spec.connect(prev, nid)
+        prev = nid
+    return spec
