@@ -1,0 +1,224 @@
+"""Project files and atomic writes.
+
+A project (``.nnsp``) is a zip archive, never a pickle::
+
+    metadata.json        {"format": "nn-studio-project", "schema_version": 1, "app_version": ...}
+    graph.json           GraphSpec.to_dict()
+    train.json           training settings (engine.trainer.TrainConfig.to_dict())
+    data.json            data source description (engine.data.DataSpec.to_dict()) or null
+    preprocessing.json   the fitted preprocessing (scaler statistics, category maps, labels) or null
+    weights.npz          "node_id/param" -> array, loaded with allow_pickle=False (absent if untrained)
+    history.json         list of runs: {"name", "settings", "epochs": [{"epoch", "loss", ...}]}
+
+Every write goes to a temporary file in the destination folder and is then
+renamed over the target, so a crash mid-save never leaves a half-written file.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from engine.spec import GraphSpec, SpecError
+
+FORMAT = "nn-studio-project"
+PROJECT_SCHEMA = 1
+APP_VERSION = "0.1.0"
+PROJECT_SUFFIX = ".nnsp"
+_MAX_MEMBER = 2 * 1024 ** 3  # refuse absurd members (zip bombs)
+
+
+class ProjectError(ValueError):
+    """A project file that cannot be read or written; the message is for the user."""
+
+
+@dataclass
+class Project:
+    graph: GraphSpec
+    train_config: dict = field(default_factory=dict)
+    data_spec: dict | None = None
+    preprocessing: dict | None = None
+    weights: dict[str, np.ndarray] | None = None
+    history: list[dict] = field(default_factory=list)
+    metadata: dict = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------- atomic writes
+def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], None]) -> None:
+    """Call ``write(fileobj)`` on a temp file beside ``path``, fsync, then rename over ``path``."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ProjectError(f"folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    atomic_write(path, lambda fh: fh.write(data))
+
+
+def atomic_write_text(path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """A compressed .npz of C-contiguous numeric arrays (no object arrays, ever)."""
+    buf = io.BytesIO()
+    clean = {}
+    for k, v in arrays.items():
+        a = np.ascontiguousarray(v)
+        if a.dtype == object:
+            raise ProjectError(f"array {k!r} has dtype object and cannot be saved safely")
+        clean[k] = a
+    np.savez_compressed(buf, **clean)
+    return buf.getvalue()
+
+
+def load_npz_bytes(data: bytes, what: str = "weights") -> dict[str, np.ndarray]:
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise ProjectError(f"the {what} are damaged ({exc})") from None
+
+
+# ------------------------------------------------------------------------ projects
+def save_project(path: str | os.PathLike, project: Project) -> None:
+    meta = {"format": FORMAT, "schema_version": PROJECT_SCHEMA, "app_version": APP_VERSION,
+            **{k: v for k, v in project.metadata.items() if k not in ("format", "schema_version")}}
+    members = {
+        "metadata.json": json.dumps(meta, indent=2),
+        "graph.json": project.graph.to_json(),
+        "train.json": json.dumps(project.train_config, indent=2),
+        "data.json": json.dumps(project.data_spec, indent=2),
+        "preprocessing.json": json.dumps(project.preprocessing),
+        "history.json": json.dumps(project.history),
+    }
+    try:
+        for name, text in members.items():
+            json.loads(text)  # guarantees valid JSON (NaN is written as NaN by json; accepted by json)
+    except (TypeError, ValueError) as exc:  # pragma: no cover - json.dumps raises first
+        raise ProjectError(f"cannot save {name}: {exc}") from None
+    weights = npz_bytes(project.weights) if project.weights else None
+
+    def write(fh):
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, text in members.items():
+                zf.writestr(name, text)
+            if weights is not None:
+                zf.writestr("weights.npz", weights, compress_type=zipfile.ZIP_STORED)
+
+    try:
+        atomic_write(path, write)
+    except OSError as exc:
+        raise ProjectError(f"could not save {path}: {exc.strerror or exc}") from None
+
+
+def _read_json(zf: zipfile.ZipFile, name: str, default: Any = None, required: bool = False) -> Any:
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        if required:
+            raise ProjectError(f"the project file has no {name}; it is not an NN Studio project or is damaged") from None
+        return default
+    if info.file_size > _MAX_MEMBER:
+        raise ProjectError(f"{name} in the project is implausibly large ({info.file_size} bytes)")
+    try:
+        return json.loads(zf.read(info).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProjectError(f"{name} in the project is damaged ({exc})") from None
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ProjectError(f"{name} in the project cannot be read ({exc})") from None
+
+
+def migrate_project(meta: dict) -> dict:
+    """Upgrade project metadata from older schemas (schema 0: no 'format' key)."""
+    version = meta.get("schema_version", 0)
+    if not isinstance(version, int):
+        raise ProjectError("the project's schema_version is not a number")
+    if version > PROJECT_SCHEMA:
+        raise ProjectError(f"this project was saved by a newer NN Studio (project schema {version}); "
+                           f"this version reads up to {PROJECT_SCHEMA}")
+    meta = dict(meta)
+    if version == 0:
+        meta.setdefault("format", FORMAT)
+        meta["schema_version"] = 1
+    return meta
+
+
+def load_project(path: str | os.PathLike) -> Project:
+    path = Path(path)
+    if not path.exists():
+        raise ProjectError(f"{path} does not exist")
+    if path.is_dir():
+        raise ProjectError(f"{path} is a folder, not a project file")
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise ProjectError(f"{path.name} is not an NN Studio project (not a zip archive, or damaged)") from None
+    except OSError as exc:
+        raise ProjectError(f"could not open {path}: {exc.strerror or exc}") from None
+    with zf:
+        meta = _read_json(zf, "metadata.json", required=True)
+        if not isinstance(meta, dict) or meta.get("format", FORMAT) != FORMAT:
+            raise ProjectError(f"{path.name} is not an NN Studio project")
+        meta = migrate_project(meta)
+        try:
+            graph = GraphSpec.from_dict(_read_json(zf, "graph.json", required=True))
+        except SpecError as exc:
+            raise ProjectError(f"the graph in {path.name} is damaged: {exc}") from None
+        train = _read_json(zf, "train.json", {}) or {}
+        data_spec = _read_json(zf, "data.json", None)
+        pre = _read_json(zf, "preprocessing.json", None)
+        history = _read_json(zf, "history.json", []) or []
+        if not isinstance(train, dict) or not isinstance(history, list) \
+                or not isinstance(data_spec, (dict, type(None))) or not isinstance(pre, (dict, type(None))):
+            raise ProjectError(f"{path.name}: training settings, data or history have the wrong structure")
+        weights = None
+        if "weights.npz" in zf.namelist():
+            info = zf.getinfo("weights.npz")
+            if info.file_size > _MAX_MEMBER:
+                raise ProjectError("weights.npz in the project is implausibly large")
+            try:
+                raw = zf.read(info)
+            except (zipfile.BadZipFile, EOFError, OSError) as exc:
+                raise ProjectError(f"the weights in {path.name} are damaged ({exc})") from None
+            weights = load_npz_bytes(raw, f"weights in {path.name}")
+    return Project(graph=graph, train_config=train, data_spec=data_spec, preprocessing=pre,
+                   weights=weights, history=history, metadata=meta)
+
+
+def demo_project() -> Project:
+    """What the app opens with: a small classifier for the two-spirals sample."""
+    from engine.spec import sequential
+
+    graph = sequential([
+        ("Input.v1", {"shape": [2]}),
+        ("Dense.v1", {"units": 16, "activation": "tanh"}),
+        ("Dense.v1", {"units": 16, "activation": "tanh"}),
+        ("Dense.v1", {"units": 2, "activation": "softmax"}),
+    ], spacing=110.0)
+    train = {"epochs": 200, "batch_size": 16, "optimizer": "adam", "lr": 0.01, "loss": "auto", "seed": 0}
+    data = {"kind": "sample", "path": "spirals", "val_split": 0.2, "test_split": 0.0, "seed": 0,
+            "noise": 0.1, "n_samples": 500}
+    return Project(graph=graph, train_config=train, data_spec=data,
+                   metadata={"name": "Two spirals (demo)"})
