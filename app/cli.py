@@ -1,0 +1,350 @@
+"""Headless command line: ``python main.py train|evaluate|predict|export ...``.
+
+Uses exactly the engine the GUI uses and never imports Qt.  Every user error
+is one line on stderr and a non-zero exit status, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+EXIT_ERROR = 1
+
+GUI_EPILOG = """\
+Without a command, NN Studio opens its window:
+  python main.py                  open with the demo project
+  python main.py PROJECT.nnsp     open a project
+  python main.py --screenshot F   render the main window (demo project) to the PNG file F and exit
+
+Run 'python main.py COMMAND --help' for the options of a command.
+"""
+
+
+class CliError(Exception):
+    pass
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exception types whose message is written for the user."""
+    from engine.compile import GraphError
+    from engine.io import ProjectError
+    from engine.losses import LossError
+    from engine.model import StateError
+    from engine.optimizers import OptimizerError
+    from engine.registry import ConfigError, RegistryError
+    from engine.spec import SpecError
+    from engine.trainer import TrainError
+    errors: list[type[BaseException]] = [CliError, GraphError, ProjectError, LossError, StateError,
+                                         OptimizerError, ConfigError, RegistryError, SpecError, TrainError]
+    try:
+        from engine.data import DataError
+        errors.append(DataError)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from engine.export import ExportError
+        errors.append(ExportError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
+# ------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python main.py", description="NN Studio: build neural networks visually and train them locally.",
+        epilog=GUI_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a graph or project on data and save the trained project",
+                       description="Train a model headless. Prints one JSON object per epoch on stdout.")
+    t.add_argument("graph", metavar="GRAPH_OR_PROJECT",
+                   help="a graph .json file (docs/graph-format.md) or an .nnsp project")
+    _add_data_args(t, required=False)
+    t.add_argument("--epochs", type=int, help="number of epochs (default 20, or the project's)")
+    t.add_argument("--batch-size", type=int, help="mini-batch size (default 32)")
+    t.add_argument("--optimizer", help="sgd, rmsprop, adam or adamw (default adam)")
+    t.add_argument("--lr", type=float, help="learning rate (default 0.001)")
+    t.add_argument("--momentum", type=float, help="momentum for sgd/rmsprop")
+    t.add_argument("--nesterov", action="store_true", default=None, help="Nesterov momentum (sgd)")
+    t.add_argument("--weight-decay", type=float, help="decoupled weight decay (adamw)")
+    t.add_argument("--loss", help="auto, mse, mae, huber, bce, cce or sparse_cce (default auto: follows the output layer)")
+    t.add_argument("--l1", type=float, help="L1 weight penalty")
+    t.add_argument("--l2", type=float, help="L2 weight penalty")
+    t.add_argument("--schedule", help="learning-rate schedule: constant, step, exponential or cosine")
+    t.add_argument("--clip-norm", type=float, help="clip the global gradient norm to this value (0 = off)")
+    t.add_argument("--early-stopping", action="store_true", default=None, help="stop when the monitored metric stops improving")
+    t.add_argument("--patience", type=int, help="epochs without improvement before early stopping (default 10)")
+    t.add_argument("--monitor", help="metric for early stopping and best weights (default val_loss)")
+    t.add_argument("--seed", type=int, help="seed for initialisation, shuffling and dropout (default 0)")
+    t.add_argument("--resume", action="store_true", help="start from the project's saved weights instead of a fresh initialisation")
+    t.add_argument("--out", required=True, metavar="PROJECT", help="where to write the trained project (.nnsp)")
+    t.add_argument("--quiet", action="store_true", help="print only the final summary")
+
+    e = sub.add_parser("evaluate", help="evaluate a trained project and print metrics as JSON")
+    e.add_argument("project", metavar="PROJECT")
+    _add_data_args(e, required=False)
+    e.add_argument("--split", default="test", choices=("train", "val", "test", "all"),
+                   help="which split of the data to evaluate (default test; 'all' for a new file)")
+
+    pr = sub.add_parser("predict", help="predict with a trained project and write the predictions")
+    pr.add_argument("project", metavar="PROJECT")
+    pr.add_argument("--data", required=True, metavar="PATH",
+                    help="a CSV file with the feature columns, an image file or a folder of images, or a .npz with array x")
+    pr.add_argument("--out", required=True, metavar="FILE", help="output CSV (a predictions column plus class probabilities)")
+
+    ex = sub.add_parser("export", help="export a trained project (weights or model) for other tools")
+    ex.add_argument("project", metavar="PROJECT")
+    ex.add_argument("--format", required=True, choices=("npz", "safetensors", "onnx", "pytorch"),
+                    help="npz or safetensors weights (with a JSON sidecar), an ONNX model, or PyTorch code")
+    ex.add_argument("--out", required=True, metavar="FILE")
+    return p
+
+
+def _add_data_args(p: argparse.ArgumentParser, required: bool) -> None:
+    p.add_argument("--data", required=required, metavar="PATH",
+                   help="a CSV file, an image folder (one subfolder per class), a .npz with arrays x and y, "
+                        "or sample:NAME (xor, circles, moons, spirals, blobs, digits, iris, wine, breast_cancer)")
+    p.add_argument("--target", metavar="COLUMN", help="CSV target column (default: the last column)")
+    p.add_argument("--features", metavar="COLS", help="comma-separated CSV feature columns (default: all others)")
+    p.add_argument("--task", choices=("classification", "regression"), help="override the detected task")
+    p.add_argument("--val-split", type=float, help="fraction of rows for validation (default 0.2)")
+    p.add_argument("--test-split", type=float, help="fraction of rows for the test split (default 0)")
+    p.add_argument("--image-size", metavar="HxW", help="resize images, e.g. 28x28 or 28")
+    p.add_argument("--grayscale", action="store_true", default=None, help="convert images to one channel")
+
+
+# -------------------------------------------------------------------------- helpers
+def _data_spec(args, base: dict | None):
+    from engine.data import DataSpec
+
+    if args.data is None:
+        if not base:
+            raise CliError("no data given: use --data PATH (a CSV, an image folder, a .npz or sample:NAME)")
+        spec = DataSpec.from_dict(base)
+    else:
+        spec = DataSpec.parse_cli(args.data)
+        if not spec.path.startswith("sample") and spec.kind != "sample" and not Path(spec.path).exists():
+            raise CliError(f"data not found: {spec.path}")
+    changes = {}
+    if args.target is not None:
+        changes["target"] = args.target
+    if args.features is not None:
+        changes["features"] = [c.strip() for c in args.features.split(",") if c.strip()]
+    if args.task is not None:
+        changes["task"] = args.task
+    for name in ("val_split", "test_split"):
+        v = getattr(args, name)
+        if v is not None:
+            if not 0 <= v < 1:
+                raise CliError(f"--{name.replace('_', '-')} must be between 0 and 1, got {v}")
+            changes[name] = v
+    if args.image_size:
+        changes["image_size"] = _parse_size(args.image_size)
+    if args.grayscale:
+        changes["grayscale"] = True
+    if changes:
+        spec = DataSpec.from_dict({**spec.to_dict(), **changes})
+    return spec
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        nums = [int(p) for p in parts if p.strip()]
+    except ValueError:
+        raise CliError(f"--image-size must look like 28x28 or 28, got {text!r}") from None
+    if len(nums) == 1:
+        nums = nums * 2
+    if len(nums) != 2 or min(nums) < 1 or max(nums) > 4096:
+        raise CliError(f"--image-size must look like 28x28 or 28, got {text!r}")
+    return nums[0], nums[1]
+
+
+def _load_graph_or_project(path: str):
+    from engine.io import Project, load_project
+    from engine.spec import GraphSpec
+
+    p = Path(path)
+    if not p.exists():
+        raise CliError(f"file not found: {path}")
+    if p.suffix.lower() == ".json":
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"could not read {path}: {exc}") from None
+        return Project(graph=GraphSpec.from_json(text))
+    return load_project(p)
+
+
+def _json_default(o):
+    import numpy as np
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(type(o).__name__)
+
+
+def _clean(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _emit(obj: dict) -> None:
+    print(json.dumps({k: _clean(v) for k, v in obj.items()}, default=_json_default), flush=True)
+
+
+# -------------------------------------------------------------------------- commands
+def cmd_train(args) -> int:
+    import time
+
+    from engine.data import load_dataset
+    from engine.io import Project, save_project
+    from engine.trainer import (EpochEnded, TrainConfig, Trainer, TrainFailed, TrainFinished)
+
+    project = _load_graph_or_project(args.graph)
+    out = Path(args.out)
+    if not out.parent.exists():
+        raise CliError(f"output folder does not exist: {out.parent}")
+    overrides = {k: getattr(args, k) for k in (
+        "epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "loss", "l1", "l2",
+        "schedule", "clip_norm", "early_stopping", "patience", "monitor", "seed") if getattr(args, k) is not None}
+    settings = {**(project.train_config or {}), **overrides}
+    cfg = TrainConfig.from_dict(settings)
+    data_spec = _data_spec(args, project.data_spec)
+    dataset = load_dataset(data_spec)
+    weights = project.weights if args.resume else None
+    if args.resume and not weights:
+        raise CliError("--resume needs a project with trained weights")
+    t0 = time.perf_counter()
+    trainer = Trainer(project.graph, dataset, cfg, weights=weights)
+    final = None
+    for ev in trainer.run():
+        if isinstance(ev, EpochEnded):
+            if not args.quiet:
+                _emit({"epoch": ev.epoch, **ev.logs, "samples_per_s": round(ev.samples_per_s, 1),
+                       "seconds": round(ev.seconds, 4)})
+        elif isinstance(ev, TrainFailed):
+            _save_trained(save_project, Project, project, out, data_spec, dataset, cfg, trainer, ev.state, "diverged")
+            raise CliError(ev.message + f" Last good weights saved to {out}.")
+        elif isinstance(ev, TrainFinished):
+            final = ev
+    _save_trained(save_project, Project, project, out, data_spec, dataset, cfg, trainer, final.state, final.reason)
+    summary = {"done": True, "reason": final.reason, "epochs": trainer.epoch, "best_epoch": final.best_epoch,
+               "seconds": round(time.perf_counter() - t0, 3), "out": str(out)}
+    if dataset.n("test"):
+        summary.update({f"test_{k}": v for k, v in trainer.evaluate("test").items()})
+    _emit(summary)
+    return 0
+
+
+def _save_trained(save_project, Project, project, out, data_spec, dataset, cfg, trainer, state, reason):
+    history = list(project.history or [])
+    history.append({"name": f"run {len(history) + 1}", "settings": cfg.to_dict(), "reason": reason,
+                    "data": data_spec.to_dict(), "epochs": trainer.history})
+    meta = dict(project.metadata or {})
+    meta.update({"task": dataset.task, "class_names": dataset.class_names, "loss": trainer.loss.name,
+                 "input_shape": list(dataset.input_shape)})
+    save_project(out, Project(graph=project.graph, train_config=cfg.to_dict(), data_spec=data_spec.to_dict(),
+                              preprocessing=dataset.preprocessing, weights=state, history=history, metadata=meta))
+
+
+def _trained_model(project):
+    from engine.compile import compile_graph
+
+    if not project.weights:
+        raise CliError("the project has no trained weights; train it first (python main.py train ...)")
+    model = compile_graph(project.graph)
+    model.load_state_dict(project.weights)
+    return model
+
+
+def cmd_evaluate(args) -> int:
+    from engine.data import load_dataset
+    from engine.evaluate import evaluate_arrays
+    from engine.io import load_project
+
+    project = load_project(args.project)
+    model = _trained_model(project)
+    spec = _data_spec(args, project.data_spec)
+    split = args.split
+    if args.data is not None and args.split == "test" and args.val_split is None and args.test_split is None:
+        split = "all"  # a new file: evaluate every row
+    if split == "all":
+        spec = type(spec).from_dict({**spec.to_dict(), "val_split": 0.0, "test_split": 0.0})
+    ds = load_dataset(spec, preprocessing=project.preprocessing) if project.preprocessing else load_dataset(spec)
+    part = "train" if split == "all" else split
+    if ds.n(part) == 0:
+        raise CliError(f"the {part} split is empty; use --split or --test-split")
+    import numpy as np
+    x, y = ds.get_batch(part, np.arange(ds.n(part)))
+    metrics = evaluate_arrays(model, x, y, task=ds.task, class_names=ds.class_names,
+                              loss=(project.metadata or {}).get("loss"))
+    metrics = {"split": split, "n": int(ds.n(part)), **metrics}
+    print(json.dumps(metrics, default=_json_default, indent=None))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from engine.evaluate import predict_file
+    from engine.io import load_project
+
+    project = load_project(args.project)
+    model = _trained_model(project)
+    n = predict_file(model, project, args.data, args.out)
+    print(json.dumps({"predictions": n, "out": args.out}))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from engine.export import export_project
+    from engine.io import load_project
+
+    project = load_project(args.project)
+    _trained_model(project)
+    written = export_project(project, args.format, args.out)
+    print(json.dumps({"format": args.format, "files": [str(w) for w in written]}))
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse printed its one-line usage error (or --help)
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    errors = _user_errors()
+    try:
+        return COMMANDS[args.command](args)
+    except errors as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("error: out of memory; try a smaller batch size or image size", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # an internal bug: still one line, and a way to see more
+        if os.environ.get("NNSTUDIO_DEBUG"):
+            raise
+        print(f"internal error ({type(exc).__name__}: {exc}); set NNSTUDIO_DEBUG=1 for details",
+              file=sys.stderr)
+        return 3

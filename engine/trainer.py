@@ -1,0 +1,467 @@
+"""The training loop: a generator of plain, immutable events.
+
+The epoch and batch loops stay in Python (so a stop or pause flag is seen
+between any two batches); the maths of each step is NumPy/BLAS and Numba
+kernels.  The GUI runs :meth:`Trainer.run` on a worker thread and turns each
+event into a queued Qt signal; the CLI prints :class:`EpochEnded` as JSON.
+
+Seeds: the model is initialised from ``seed``; shuffling and dropout use their
+own generators derived from the same seed, so a run repeats bit for bit on one
+machine.  No global RNG is used anywhere.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Iterator
+
+import numpy as np
+
+from engine.compile import compile_graph
+from engine.losses import LOSS_NAMES, LossError, default_loss_for, get_loss
+from engine.model import CompiledModel
+from engine.optimizers import (OPTIMIZER_NAMES, SCHEDULE_NAMES, apply_penalties, clip_grad_norm,
+                               make_optimizer, make_schedule)
+from engine.spec import GraphSpec
+
+
+class TrainError(ValueError):
+    """Settings or data that cannot be trained; the message is for the user."""
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.01       # AdamW only (decoupled)
+    loss: str = "auto"
+    l1: float = 0.0
+    l2: float = 0.0
+    schedule: str = "constant"
+    step_size: int = 10              # step schedule: epochs between decays
+    gamma: float = 0.5               # step/exponential decay factor
+    clip_norm: float = 0.0           # 0 = no clipping
+    early_stopping: bool = False
+    monitor: str = "val_loss"
+    patience: int = 10
+    restore_best: bool = True
+    seed: int = 0
+    shuffle: bool = True
+    histograms: bool = False         # weight histograms + grad norms in EpochEnded
+    report_interval: float = 0.05    # seconds between BatchEnded events
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        if self.epochs < 1:
+            raise TrainError("epochs must be at least 1")
+        if self.batch_size < 1:
+            raise TrainError("batch size must be at least 1")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise TrainError(f"learning rate must be a positive number, got {self.lr}")
+        if self.optimizer not in OPTIMIZER_NAMES:
+            raise TrainError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZER_NAMES)}")
+        if self.loss != "auto" and self.loss not in LOSS_NAMES:
+            raise TrainError(f"unknown loss {self.loss!r}; choose auto or one of {', '.join(LOSS_NAMES)}")
+        if self.schedule not in SCHEDULE_NAMES:
+            raise TrainError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULE_NAMES)}")
+        if self.l1 < 0 or self.l2 < 0 or self.clip_norm < 0:
+            raise TrainError("weight penalties and clipping must not be negative")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "TrainConfig":
+        data = dict(data or {})
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise TrainError(f"unknown training setting(s): {', '.join(unknown)}")
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise TrainError(f"bad training settings: {exc}") from None
+
+
+# ------------------------------------------------------------------------ events
+@dataclass(frozen=True)
+class TrainStarted:
+    epochs: int
+    steps_per_epoch: int
+    n_train: int
+    n_val: int
+    n_params: int
+    loss: str
+    task: str
+
+
+@dataclass(frozen=True)
+class Status:
+    """A phase change: ``"compiling"`` (first step, JIT warm-up), ``"running"``, ``"paused"``."""
+    state: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class BatchEnded:
+    epoch: int
+    step: int                  # global step, counting from 1
+    loss: float                # mean loss of the batches since the previous event
+    batch_losses: np.ndarray   # each batch's loss since the previous event (read-only)
+    epoch_progress: float      # 0..1 within the epoch
+    samples_per_s: float
+
+
+@dataclass(frozen=True)
+class EpochEnded:
+    epoch: int                 # counting from 1
+    logs: dict                 # loss, accuracy|mae+r2, val_*, lr
+    seconds: float
+    samples_per_s: float
+    histograms: dict = field(default_factory=dict)   # key -> {"counts","edges","mean","std","min","max","zeros","nonfinite"}
+    grad_norms: dict = field(default_factory=dict)   # node id -> L2 norm of its gradients (last batch)
+    confusion: np.ndarray | None = None              # validation confusion matrix (classification)
+
+
+@dataclass(frozen=True)
+class TrainFinished:
+    state: dict                # weights (best ones if restore_best and early stopping chose them)
+    logs: dict
+    reason: str                # "completed" | "early_stopping" | "stopped"
+    best_epoch: int
+
+
+@dataclass(frozen=True)
+class TrainFailed:
+    message: str
+    state: dict                # the last good weights
+
+
+TrainEvent = Any
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+def histogram(values: np.ndarray, bins: int = 30) -> dict:
+    """Histogram fitted to this snapshot's finite range, with summary statistics."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    finite = v[np.isfinite(v)]
+    out = {"nonfinite": float(1 - finite.size / max(v.size, 1)), "zeros": float(np.mean(v == 0)) if v.size else 0.0}
+    if finite.size == 0:
+        out.update(counts=np.zeros(bins), edges=np.linspace(-1, 1, bins + 1), mean=0.0, std=0.0, min=0.0, max=0.0)
+        return out
+    lo, hi = float(finite.min()), float(finite.max())
+    if hi - lo < 1e-12:
+        lo, hi = lo - 0.5, hi + 0.5
+    counts, edges = np.histogram(finite, bins=bins, range=(lo, hi))
+    out.update(counts=counts.astype(np.float64), edges=edges, mean=float(finite.mean()),
+               std=float(finite.std()), min=float(finite.min()), max=float(finite.max()))
+    return out
+
+
+# ----------------------------------------------------------------------- metrics
+def classification_outputs(pred: np.ndarray, from_logits: bool) -> np.ndarray:
+    """Predicted class indices from model outputs (argmax, or a threshold for one output)."""
+    if pred.ndim == 2 and pred.shape[1] == 1:
+        return (pred[:, 0] > (0.0 if from_logits else 0.5)).astype(np.int64)
+    return np.argmax(pred.reshape(pred.shape[0], -1), axis=1)
+
+
+def regression_metrics(pred: np.ndarray, y: np.ndarray) -> dict:
+    p = pred.reshape(pred.shape[0], -1).astype(np.float64)
+    t = np.asarray(y, dtype=np.float64).reshape(p.shape[0], -1)
+    err = p - t
+    ss_res = float(np.sum(err ** 2))
+    ss_tot = float(np.sum((t - t.mean(axis=0)) ** 2))
+    return {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err ** 2))),
+            "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else 0.0}
+
+
+class Trainer:
+    """Owns one training run: model, optimizer, counters and history.
+
+    ``run()`` may be called again after a stop to continue where it left off;
+    ``state_dict()`` captures everything needed to resume in another process.
+    """
+
+    def __init__(self, graph: GraphSpec | CompiledModel, dataset, config: TrainConfig | None = None, *,
+                 weights: dict | None = None, dtype=np.float32):
+        self.cfg = config or TrainConfig()
+        self.dataset = dataset
+        if isinstance(graph, CompiledModel):
+            self.model = graph
+        else:
+            self.model = compile_graph(graph, seed=self.cfg.seed, dtype=dtype)
+        if weights:
+            self.model.load_state_dict(weights)
+        self._check_data()
+        self.task = getattr(dataset, "task", "classification")
+        n_out = int(np.prod(self.model.output_shape))
+        loss_name = self.cfg.loss
+        if loss_name == "auto":
+            loss_name = default_loss_for(self.model.output_activation, n_out, self.task)
+        self.loss = get_loss(loss_name)
+        act = self.model.output_activation
+        self.fused = self.loss.fuses is not None and act == self.loss.fuses
+        # a CE loss on a model without a final sigmoid/softmax reads its outputs as logits
+        self.from_logits = self.fused or (self.loss.fuses is not None and act is None)
+        self.optimizer = make_optimizer(self.cfg.optimizer, **self._optimizer_kwargs())
+        self.schedule = make_schedule(self.cfg.schedule, self.cfg.lr, step_size=self.cfg.step_size,
+                                      gamma=self.cfg.gamma, total_epochs=self.cfg.epochs)
+        self.shuffle_rng = np.random.default_rng([self.cfg.seed, 1])
+        self.dropout_rng = np.random.default_rng([self.cfg.seed, 2])
+        self.epoch = 0          # completed epochs
+        self.step = 0           # completed global steps
+        self.history: list[dict] = []
+        self.best_value: float | None = None
+        self.best_epoch = 0
+        self.best_state: dict | None = None
+        self.bad_epochs = 0
+
+    # -------------------------------------------------------------- setup helpers
+    def _optimizer_kwargs(self) -> dict:
+        c = self.cfg
+        kw: dict[str, Any] = {"lr": c.lr}
+        if c.optimizer == "sgd":
+            kw.update(momentum=c.momentum, nesterov=c.nesterov)
+        elif c.optimizer == "rmsprop":
+            kw.update(momentum=c.momentum)
+        elif c.optimizer == "adamw":
+            kw.update(weight_decay=c.weight_decay)
+        return kw
+
+    def _check_data(self) -> None:
+        ds = self.dataset
+        want = tuple(self.model.input_shape)
+        have = tuple(ds.input_shape)
+        if want != have:
+            raise TrainError(f"the Input layer expects samples of shape {want} but the data has {have}; "
+                             f"set the Input shape to {', '.join(map(str, have))}")
+        if ds.n("train") < 1:
+            raise TrainError("the training split is empty")
+        n_out = int(np.prod(self.model.output_shape))
+        if getattr(ds, "task", None) == "classification":
+            k = int(ds.n_outputs)
+            if n_out == 1 and k == 2:
+                return
+            if n_out != k:
+                raise TrainError(f"the data has {k} classes but the output layer has {n_out} units; "
+                                 f"set the last layer's units to {k}")
+
+    # ------------------------------------------------------------------- the step
+    def _targets(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        name = self.loss.name
+        if self.task == "classification":
+            if name == "cce":
+                return np.eye(pred.shape[-1], dtype=pred.dtype)[y.astype(np.int64)]
+            if name in ("bce", "mse", "mae", "huber") and pred.ndim == 2 and pred.shape[1] == 1:
+                return y.reshape(-1, 1).astype(pred.dtype)
+            if name in ("bce", "mse", "mae", "huber"):
+                return np.eye(pred.shape[-1], dtype=pred.dtype)[y.astype(np.int64)]
+            return y
+        return np.asarray(y, dtype=pred.dtype).reshape(pred.shape) if y.size == pred.size else y
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict]:
+        """Forward, loss, backward and (if finite) the update; returns (loss, grads)."""
+        pred, backprop = self.model.forward_train(x, rng=self.dropout_rng, logits=self.fused)
+        value, dpred = self.loss.value_and_grad(pred, self._targets(y, pred), from_logits=self.from_logits)
+        grads, _ = backprop(dpred)
+        params = self.model.trainable()
+        flat = {f"{nid}/{k}": g for nid, d in grads.items() for k, g in d.items()}
+        if self.cfg.l1 or self.cfg.l2:
+            value += apply_penalties(params, flat, self.cfg.l1, self.cfg.l2)
+        norm = clip_grad_norm(flat, self.cfg.clip_norm or None)
+        if not (math.isfinite(value) and math.isfinite(norm)):
+            return float("nan") if not math.isfinite(value) else value, flat
+        self.optimizer.step(params, flat)
+        return float(value), flat
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, split: str, batch_size: int = 1024) -> dict:
+        ds = self.dataset
+        n = ds.n(split)
+        if n == 0:
+            return {}
+        preds, ys = [], []
+        for i in range(0, n, batch_size):
+            idx = np.arange(i, min(n, i + batch_size))
+            x, y = ds.get_batch(split, idx)
+            preds.append(self.model.forward(x, logits=self.fused))
+            ys.append(y)
+        pred = np.concatenate(preds)
+        y = np.concatenate(ys)
+        loss, _ = self.loss.value_and_grad(pred, self._targets(y, pred), from_logits=self.from_logits)
+        logs = {"loss": float(loss)}
+        if self.task == "classification":
+            cls = classification_outputs(pred, self.from_logits)
+            logs["accuracy"] = float(np.mean(cls == y.astype(np.int64)))
+            self._last_confusion = (cls, y.astype(np.int64))
+        else:
+            logs.update(regression_metrics(pred, y))
+        return logs
+
+    def _confusion(self) -> np.ndarray | None:
+        if self.task != "classification" or not hasattr(self, "_last_confusion"):
+            return None
+        pred, true = self._last_confusion
+        k = max(int(self.dataset.n_outputs), 2)
+        cm = np.zeros((k, k), dtype=np.int64)
+        np.add.at(cm, (true.clip(0, k - 1), pred.clip(0, k - 1)), 1)
+        return _readonly(cm)
+
+    # ----------------------------------------------------------------- the loop
+    def _monitor_value(self, logs: dict) -> float | None:
+        key = self.cfg.monitor
+        if key not in logs:
+            key = "loss"
+        return logs.get(key)
+
+    def _improved(self, value: float) -> bool:
+        if self.best_value is None:
+            return True
+        higher_better = any(s in self.cfg.monitor for s in ("accuracy", "r2"))
+        return value > self.best_value if higher_better else value < self.best_value
+
+    def run(self, stop: threading.Event | None = None, pause: threading.Event | None = None) -> Iterator[TrainEvent]:
+        """Train until ``cfg.epochs`` epochs are complete, early stopping, a stop, or divergence."""
+        cfg = self.cfg
+        ds = self.dataset
+        stop = stop or threading.Event()
+        n_train = ds.n("train")
+        bs = min(cfg.batch_size, n_train)
+        steps = math.ceil(n_train / bs)
+        yield TrainStarted(cfg.epochs, steps, n_train, ds.n("val"), self.model.n_params(), self.loss.name, self.task)
+        reason = "completed"
+        first = self.step == 0
+        while self.epoch < cfg.epochs:
+            epoch = self.epoch + 1
+            order = self.shuffle_rng.permutation(n_train) if cfg.shuffle else np.arange(n_train)
+            t0 = time.perf_counter()
+            last_report = t0
+            pending: list[float] = []
+            losses = np.empty(steps, dtype=np.float64)
+            grads: dict = {}
+            b = 0
+            for b in range(steps):
+                if stop.is_set():
+                    break
+                if pause is not None and pause.is_set():
+                    yield Status("paused", f"paused at epoch {epoch}, batch {b}")
+                    while pause.is_set() and not stop.is_set():
+                        time.sleep(0.02)
+                    if stop.is_set():
+                        break
+                    yield Status("running")
+                self.optimizer.lr = self.schedule(self.epoch + b / steps)
+                idx = np.sort(order[b * bs:(b + 1) * bs])
+                x, y = ds.get_batch("train", idx)
+                if first:
+                    yield Status("compiling", "compiling kernels for the first step…")
+                value, grads = self.train_step(x, y)
+                if first:
+                    first = False
+                    yield Status("running")
+                if not math.isfinite(value):
+                    yield TrainFailed(self._divergence_message(epoch, b), self.model.state_dict())
+                    return
+                self.step += 1
+                losses[b] = value
+                pending.append(value)
+                now = time.perf_counter()
+                if now - last_report >= cfg.report_interval or b == steps - 1:
+                    yield BatchEnded(epoch, self.step, float(np.mean(pending)), _readonly(pending),
+                                     (b + 1) / steps, (b + 1) * bs / max(now - t0, 1e-9))
+                    pending = []
+                    last_report = now
+            else:
+                b = steps
+            if b < steps:  # stopped mid-epoch: the partial epoch is not counted
+                reason = "stopped"
+                break
+            seconds = time.perf_counter() - t0
+            logs = {"loss": float(losses.mean())}
+            train_eval = self.evaluate("train") if ds.n("train") <= 20000 else {}
+            for k, v in train_eval.items():
+                if k != "loss":
+                    logs[k] = v
+            for k, v in self.evaluate("val").items():
+                logs[f"val_{k}"] = v
+            logs["lr"] = float(self.optimizer.lr)
+            self.epoch = epoch
+            self.history.append({"epoch": epoch, **logs, "seconds": seconds})
+            hist, gnorms = {}, {}
+            if cfg.histograms:
+                for nid, d in self.model.params.items():
+                    for k, w in d.items():
+                        hist[f"{nid}/{k}"] = histogram(w)
+                for key, g in grads.items():
+                    nid = key.split("/")[0]
+                    gnorms[nid] = float(np.sqrt(gnorms.get(nid, 0.0) ** 2 + float(np.sum(g.astype(np.float64) ** 2))))
+            yield EpochEnded(epoch, dict(logs), seconds, n_train / max(seconds, 1e-9), hist, gnorms,
+                             self._confusion() if ds.n("val") else None)
+            value = self._monitor_value(logs)
+            if value is not None and math.isfinite(value) and self._improved(value):
+                self.best_value, self.best_epoch, self.bad_epochs = value, epoch, 0
+                self.best_state = self.model.state_dict()
+            else:
+                self.bad_epochs += 1
+            if cfg.early_stopping and self.bad_epochs >= cfg.patience:
+                reason = "early_stopping"
+                break
+        if reason != "stopped" and cfg.early_stopping and cfg.restore_best and self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        yield TrainFinished(self.model.state_dict(), dict(self.history[-1]) if self.history else {},
+                            reason, self.best_epoch)
+
+    def _divergence_message(self, epoch: int, batch: int) -> str:
+        return (f"training diverged at epoch {epoch}, batch {batch + 1}: the loss became NaN or infinite. "
+                f"The weights from before that batch are kept. Try a lower learning rate "
+                f"(now {self.optimizer.lr:g}; e.g. {self.optimizer.lr / 10:g}), gradient clipping, "
+                f"or standardised inputs.")
+
+    # ------------------------------------------------------------ checkpointing
+    def state_dict(self) -> dict:
+        """Everything needed to resume: weights, optimizer slots, counters, RNG states, history."""
+        return {
+            "weights": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": self.epoch, "step": self.step,
+            "shuffle_rng": self.shuffle_rng.bit_generator.state,
+            "dropout_rng": self.dropout_rng.bit_generator.state,
+            "history": [dict(h) for h in self.history],
+            "best": {"value": self.best_value, "epoch": self.best_epoch, "bad_epochs": self.bad_epochs},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["weights"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.shuffle_rng.bit_generator.state = state["shuffle_rng"]
+        self.dropout_rng.bit_generator.state = state["dropout_rng"]
+        self.history = [dict(h) for h in state.get("history", [])]
+        best = state.get("best", {})
+        self.best_value, self.best_epoch = best.get("value"), int(best.get("epoch", 0))
+        self.bad_epochs = int(best.get("bad_epochs", 0))
+
+
+def train(graph: GraphSpec, dataset, config: TrainConfig | None = None, *, stop: threading.Event | None = None,
+          pause: threading.Event | None = None, weights: dict | None = None) -> Iterator[TrainEvent]:
+    """Compile inside the generator (so JIT warm-up happens on the consumer's thread) and train."""
+    trainer = Trainer(graph, dataset, config, weights=weights)
+    yield from trainer.run(stop=stop, pause=pause)
+
+
+__all__ = ["TrainConfig", "Trainer", "train", "TrainError", "TrainStarted", "Status", "BatchEnded",
+           "EpochEnded", "TrainFinished", "TrainFailed", "LossError", "histogram"]
