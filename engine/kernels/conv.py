@@ -1,0 +1,71 @@
+"""Numba kernels for convolutions in channels-last layout.
+
+A 2-D convolution is computed as ``im2col`` (gather every receptive field into
+one row of a contiguous ``(N*OH*OW, kh*kw*C)`` matrix) followed by one BLAS
+matrix product; the input gradient is the reverse, ``col2im`` (scatter-add the
+rows back into an ``(N, H, W, C)`` array).  1-D convolutions use the same
+kernels with ``H = 1``.
+
+Padding is implicit: positions outside the input read as zero (im2col) or are
+dropped (col2im), so no padded copy of the input is ever made.  Column order
+inside a row is ``(ki, kj, c)``, which matches a weight of shape
+``(kh, kw, C, F)`` reshaped to ``(kh*kw*C, F)``.
+
+Every kernel writes into an array the caller allocated (so the caller chooses
+the dtype) and takes all sizes as arguments.
+"""
+from __future__ import annotations
+
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def im2col2d(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, out):
+    """x: (N, H, W, C) -> out: (N*oh*ow, kh*kw*C); pt/pl: zero padding before rows/cols."""
+    n, h, w, c = x.shape
+    row = 0
+    for b in range(n):
+        for i in range(oh):
+            y0 = i * sh - pt
+            for j in range(ow):
+                x0 = j * sw - pl
+                col = 0
+                for ki in range(kh):
+                    y = y0 + ki * dh
+                    yin = 0 <= y < h
+                    for kj in range(kw):
+                        xx = x0 + kj * dw
+                        if yin and 0 <= xx < w:
+                            for ch in range(c):
+                                out[row, col + ch] = x[b, y, xx, ch]
+                        else:
+                            for ch in range(c):
+                                out[row, col + ch] = 0
+                        col += c
+                row += 1
+
+
+@njit(cache=True, nogil=True)
+def col2im2d(cols, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, dx):
+    """Adjoint of :func:`im2col2d`: scatter-add cols (N*oh*ow, kh*kw*C) into dx (N, H, W, C).
+
+    ``dx`` must be zero-initialised by the caller.
+    """
+    n, h, w, c = dx.shape
+    row = 0
+    for b in range(n):
+        for i in range(oh):
+            y0 = i * sh - pt
+            for j in range(ow):
+                x0 = j * sw - pl
+                col = 0
+                for ki in range(kh):
+                    y = y0 + ki * dh
+                    yin = 0 <= y < h
+                    for kj in range(kw):
+                        xx = x0 + kj * dw
+                        if yin and 0 <= xx < w:
+                            for ch in range(c):
+                                dx[b, y, xx, ch] += cols[row, col + ch]
+                        col += c
+                row += 1

@@ -1,0 +1,101 @@
+"""Numba kernels for 2-D max and average pooling in channels-last layout.
+
+1-D pooling uses the same kernels with ``H = 1``.  Windows start at
+``i*sh - pt`` / ``j*sw - pl``; positions outside the input are ignored (max
+pooling never picks them, average pooling divides by the number of valid
+positions only, i.e. ``count_include_pad=False``).  The caller guarantees that
+every window holds at least one valid position (true for "valid" and for
+TF-style "same" padding).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def maxpool2d_fwd(x, ph, pw, sh, sw, pt, pl, out, idx):
+    """x (N,H,W,C) -> out (N,oh,ow,C); idx (N,oh,ow,C) int64 gets the flat index into x."""
+    n, h, w, c = x.shape
+    oh = out.shape[1]
+    ow = out.shape[2]
+    for b in range(n):
+        for i in range(oh):
+            y0 = i * sh - pt
+            for j in range(ow):
+                x0 = j * sw - pl
+                for ch in range(c):
+                    out[b, i, j, ch] = -np.inf
+                    idx[b, i, j, ch] = -1
+                for ki in range(ph):
+                    y = y0 + ki
+                    if y < 0 or y >= h:
+                        continue
+                    for kj in range(pw):
+                        xx = x0 + kj
+                        if xx < 0 or xx >= w:
+                            continue
+                        base = ((b * h + y) * w + xx) * c
+                        for ch in range(c):
+                            v = x[b, y, xx, ch]
+                            # strict '>' keeps the first maximum; NaN never wins but idx stays valid
+                            if v > out[b, i, j, ch] or idx[b, i, j, ch] < 0:
+                                out[b, i, j, ch] = v
+                                idx[b, i, j, ch] = base + ch
+
+
+@njit(cache=True, nogil=True)
+def maxpool2d_bwd(dy, idx, dx_flat):
+    """Scatter-add dy (N,oh,ow,C) into dx_flat (N*H*W*C,) at idx; dx_flat zero-initialised."""
+    d = dy.ravel()
+    k = idx.ravel()
+    for p in range(d.shape[0]):
+        dx_flat[k[p]] += d[p]
+
+
+@njit(cache=True, nogil=True)
+def avgpool2d_fwd(x, ph, pw, sh, sw, pt, pl, out):
+    """Mean over the valid positions of each window: x (N,H,W,C) -> out (N,oh,ow,C)."""
+    n, h, w, c = x.shape
+    oh = out.shape[1]
+    ow = out.shape[2]
+    for b in range(n):
+        for i in range(oh):
+            y0 = i * sh - pt
+            ya = max(y0, 0)
+            yb = min(y0 + ph, h)
+            for j in range(ow):
+                x0 = j * sw - pl
+                xa = max(x0, 0)
+                xb = min(x0 + pw, w)
+                for ch in range(c):
+                    out[b, i, j, ch] = 0
+                for y in range(ya, yb):
+                    for xx in range(xa, xb):
+                        for ch in range(c):
+                            out[b, i, j, ch] += x[b, y, xx, ch]
+                inv = 1.0 / ((yb - ya) * (xb - xa))
+                for ch in range(c):
+                    out[b, i, j, ch] *= inv
+
+
+@njit(cache=True, nogil=True)
+def avgpool2d_bwd(dy, ph, pw, sh, sw, pt, pl, dx):
+    """Adjoint of :func:`avgpool2d_fwd`; dx (N,H,W,C) zero-initialised."""
+    n, h, w, c = dx.shape
+    oh = dy.shape[1]
+    ow = dy.shape[2]
+    for b in range(n):
+        for i in range(oh):
+            y0 = i * sh - pt
+            ya = max(y0, 0)
+            yb = min(y0 + ph, h)
+            for j in range(ow):
+                x0 = j * sw - pl
+                xa = max(x0, 0)
+                xb = min(x0 + pw, w)
+                inv = 1.0 / ((yb - ya) * (xb - xa))
+                for y in range(ya, yb):
+                    for xx in range(xa, xb):
+                        for ch in range(c):
+                            dx[b, y, xx, ch] += dy[b, i, j, ch] * inv

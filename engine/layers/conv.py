@@ -1,0 +1,288 @@
+"""Convolution layers (channels-last): Conv1D, Conv2D and UpSampling2D.
+
+Layouts (batch axis first, never part of a layer's shape):
+
+* Conv1D: input (N, L, C) -> output (N, L', filters); weight ``W`` (k, C, filters).
+* Conv2D: input (N, H, W, C) -> output (N, H', W', filters); weight ``W`` (kh, kw, C, filters).
+
+``padding="valid"``: no padding, ``out = floor((in - dilation*(k-1) - 1) / stride) + 1``.
+``padding="same"``: TensorFlow/Keras semantics, ``out = ceil(in / stride)``, the total
+padding ``max((out-1)*stride + dilation*(k-1) + 1 - in, 0)`` split with the smaller half
+before (top/left) and the larger half after.
+
+The computation is im2col + one BLAS matmul (see :mod:`engine.kernels.conv`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from engine.initializers import init_weight
+from engine.kernels.alloc import tune_malloc
+from engine.kernels.conv import col2im2d, im2col2d
+from engine.layers.activations import activation_field, apply_activation, gain_for
+from engine.layers.core import fmt_shape
+from engine.registry import Layer, ShapeError, register_layer
+
+#: im2col matrices larger than this are built batch-chunk by batch-chunk and
+#: recomputed in the backward pass instead of being kept (memory bound).
+MAX_COLS_BYTES = 256 * 1024 * 1024
+
+PADDINGS = ("valid", "same")
+
+
+def out_size(n: int, k: int, stride: int, dilation: int, padding: str) -> tuple[int, int]:
+    """Output length and padding before, for one spatial axis; ``(0, 0)`` if it does not fit."""
+    eff = (k - 1) * dilation + 1
+    if padding == "same":
+        out = -(-n // stride)
+        total = max((out - 1) * stride + eff - n, 0)
+        return out, total // 2
+    if n < eff:
+        return 0, 0
+    return (n - eff) // stride + 1, 0
+
+
+def padding_field():
+    return field(default="valid", metadata={
+        "choices": PADDINGS,
+        "help": "valid: no padding (output shrinks); same: pad with zeros so that "
+                "output size = ceil(input size / stride)"})
+
+
+@dataclass(frozen=True)
+class ConvConfig:
+    filters: int = field(default=16, metadata={"min": 1, "max": 4096,
+                                               "help": "Number of output channels (learned filters)"})
+    kernel_size: int = field(default=3, metadata={"min": 1, "max": 31,
+                                                  "help": "Width (and height) of each filter window"})
+    strides: int = field(default=1, metadata={"min": 1, "max": 16,
+                                              "help": "Step between neighbouring windows"})
+    padding: str = padding_field()
+    dilation: int = field(default=1, metadata={"min": 1, "max": 16,
+                                               "help": "Spacing between the taps of a filter (1 = dense)"})
+    use_bias: bool = field(default=True, metadata={"help": "Add a learned bias to each filter"})
+    activation: str = activation_field("linear")
+
+
+def _conv2d_forward(x, W, b, sh, sw, dh, dw, pt, pl, oh, ow):
+    """x (N,H,W,C) contiguous -> (z (N,oh,ow,F), cols or None)."""
+    n = x.shape[0]
+    kh, kw, c, f = W.shape
+    W2 = W.reshape(kh * kw * c, f)
+    K = kh * kw * c
+    per_sample = oh * ow * K * x.itemsize
+    chunk = max(1, MAX_COLS_BYTES // max(per_sample, 1))
+    z = np.empty((n, oh, ow, f), dtype=x.dtype)
+    if chunk >= n:
+        cols = np.empty((n * oh * ow, K), dtype=x.dtype)
+        im2col2d(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols)
+        np.matmul(cols, W2, out=z.reshape(n * oh * ow, f))
+        keep = cols
+    else:
+        keep = None
+        for s in range(0, n, chunk):
+            xs = x[s:s + chunk]
+            m = xs.shape[0]
+            cols = np.empty((m * oh * ow, K), dtype=x.dtype)
+            im2col2d(xs, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols)
+            z[s:s + m] = (cols @ W2).reshape(m, oh, ow, f)
+    if b is not None:
+        z += b
+    return z, keep
+
+
+def _conv2d_backward(dz, x, W, cols, sh, sw, dh, dw, pt, pl, oh, ow):
+    """dz (N,oh,ow,F) -> (dx, dW, db)."""
+    n = x.shape[0]
+    kh, kw, c, f = W.shape
+    K = kh * kw * c
+    W2 = W.reshape(K, f)
+    dz = np.ascontiguousarray(dz)
+    dx = np.zeros_like(x)
+    db = dz.reshape(-1, f).sum(axis=0)
+    if cols is not None:
+        dz2 = dz.reshape(n * oh * ow, f)
+        dW = cols.T @ dz2
+        col2im2d(dz2 @ W2.T, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, dx)
+    else:
+        per_sample = oh * ow * K * x.itemsize
+        chunk = max(1, MAX_COLS_BYTES // max(per_sample, 1))
+        dW = np.zeros((K, f), dtype=x.dtype)
+        for s in range(0, n, chunk):
+            xs = x[s:s + chunk]
+            m = xs.shape[0]
+            cols = np.empty((m * oh * ow, K), dtype=x.dtype)
+            im2col2d(xs, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols)
+            dz2 = dz[s:s + m].reshape(m * oh * ow, f)
+            dW += cols.T @ dz2
+            col2im2d(dz2 @ W2.T, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, dx[s:s + m])
+    return dx, dW.reshape(W.shape), db
+
+
+class _ConvBase(Layer):
+    category = "Convolution"
+    Config = ConvConfig
+    ndim = 2
+
+    def _spatial(self, in_shapes):
+        s = tuple(in_shapes[0])
+        if len(s) != self.ndim + 1:
+            if self.ndim == 2:
+                hint = ("add Reshape before it (e.g. 28, 28, 1 for grey images)" if len(s) == 1
+                        else "it needs a channels axis last")
+                raise ShapeError(f"expects (height, width, channels), got {fmt_shape(s)}; {hint}")
+            hint = ("add Reshape before it (e.g. length, 1)" if len(s) == 1
+                    else "use Conv2D for images")
+            raise ShapeError(f"expects (length, channels), got {fmt_shape(s)}; {hint}")
+        cfg = self.cfg
+        outs = []
+        for n in s[:-1]:
+            o, _ = out_size(n, cfg.kernel_size, cfg.strides, cfg.dilation, cfg.padding)
+            if o < 1:
+                span = (cfg.kernel_size - 1) * cfg.dilation + 1
+                raise ShapeError(f"window of {span} (kernel_size {cfg.kernel_size}, dilation {cfg.dilation}) "
+                                 f"is larger than the input {fmt_shape(s)}; use padding 'same' or a "
+                                 f"smaller kernel_size")
+            outs.append(o)
+        return s, outs
+
+    def output_shape(self, in_shapes):
+        _, outs = self._spatial(in_shapes)
+        return (*outs, self.cfg.filters)
+
+    def init_params(self, in_shapes, rng, dtype):
+        c = in_shapes[0][-1]
+        k = self.cfg.kernel_size
+        taps = k ** self.ndim
+        shape = (k,) * self.ndim + (c, self.cfg.filters)
+        p = {"W": init_weight(gain_for(self.cfg.activation), shape, taps * c, taps * self.cfg.filters,
+                              rng, dtype)}
+        if self.cfg.use_bias:
+            p["b"] = np.zeros(self.cfg.filters, dtype=dtype)
+        return p
+
+    def _geometry(self, spatial):
+        cfg = self.cfg
+        res = []
+        for n in spatial:
+            o, pad = out_size(n, cfg.kernel_size, cfg.strides, cfg.dilation, cfg.padding)
+            res.append((o, pad))
+        return res
+
+    def summary(self):
+        cfg = self.cfg
+        k = "×".join([str(cfg.kernel_size)] * self.ndim)
+        parts = [str(cfg.filters), k]
+        if cfg.strides != 1:
+            parts.append(f"stride {cfg.strides}")
+        if cfg.dilation != 1:
+            parts.append(f"dilation {cfg.dilation}")
+        if cfg.padding == "same":
+            parts.append("same")
+        if cfg.activation != "linear":
+            parts.append(cfg.activation)
+        return ", ".join(parts)
+
+    def output_activation(self):
+        return self.cfg.activation if self.cfg.activation in ("sigmoid", "softmax") else None
+
+    def without_output_activation(self):
+        if self.output_activation():
+            return type(self)(replace(self.cfg, activation="linear"))
+        return self
+
+    def forward(self, params, state, xs, ctx):
+        if ctx.train:
+            tune_malloc()  # see engine/kernels/alloc.py: halves a CNN training step on glibc
+        x = xs[0]
+        in_shape = x.shape
+        cfg = self.cfg
+        W = params["W"]
+        b = params.get("b")
+        if self.ndim == 1:
+            n, L, c = x.shape
+            x4 = np.ascontiguousarray(x).reshape(n, 1, L, c)
+            W4 = W.reshape(1, *W.shape)
+            (ow, pl), = self._geometry((L,))
+            geo = (1, cfg.strides, 1, cfg.dilation, 0, pl, 1, ow)
+        else:
+            x4 = np.ascontiguousarray(x)
+            W4 = W
+            (oh, pt), (ow, pl) = self._geometry(x.shape[1:3])
+            geo = (cfg.strides, cfg.strides, cfg.dilation, cfg.dilation, pt, pl, oh, ow)
+        z, cols = _conv2d_forward(x4, W4, b, *geo)
+        out_shape = (n, ow, W.shape[-1]) if self.ndim == 1 else z.shape
+        z = z.reshape(out_shape)
+        y, act_back = apply_activation(cfg.activation, z)
+
+        def backprop(dy):
+            dz = act_back(dy).reshape(z.shape[0], *((1,) if self.ndim == 1 else ()), *z.shape[1:])
+            dx, dW, db = _conv2d_backward(dz, x4, W4, cols, *geo)
+            grads = {"W": dW.reshape(W.shape)}
+            if b is not None:
+                grads["b"] = db
+            return [dx.reshape(in_shape)], grads
+
+        return y, backprop
+
+
+@register_layer
+class Conv2D(_ConvBase):
+    """2-D convolution over (height, width, channels) images."""
+
+    type_id = "Conv2D.v1"
+    label = "Conv2D"
+    description = ("2-D convolution: slides small learned filters over an image (height, width, channels) "
+                   "and outputs one feature map per filter.")
+    ndim = 2
+
+
+@register_layer
+class Conv1D(_ConvBase):
+    """1-D convolution over (length, channels) sequences."""
+
+    type_id = "Conv1D.v1"
+    label = "Conv1D"
+    description = ("1-D convolution: slides small learned filters along a sequence (length, channels) "
+                   "and outputs one channel per filter.")
+    ndim = 1
+
+
+@dataclass(frozen=True)
+class UpSamplingConfig:
+    size: int = field(default=2, metadata={"min": 1, "max": 16,
+                                           "help": "Repeat every pixel this many times along height and width"})
+
+
+@register_layer
+class UpSampling2D(Layer):
+    """Nearest-neighbour up-sampling: (H, W, C) -> (H*size, W*size, C)."""
+
+    type_id = "UpSampling2D.v1"
+    label = "UpSampling2D"
+    category = "Convolution"
+    description = "Enlarges an image by repeating every pixel (nearest neighbour), e.g. 14×14 → 28×28."
+    Config = UpSamplingConfig
+
+    def output_shape(self, in_shapes):
+        s = tuple(in_shapes[0])
+        if len(s) != 3:
+            raise ShapeError(f"expects (height, width, channels), got {fmt_shape(s)}; add Reshape before it")
+        k = self.cfg.size
+        return (s[0] * k, s[1] * k, s[2])
+
+    def forward(self, params, state, xs, ctx):
+        x = xs[0]
+        k = self.cfg.size
+        n, h, w, c = x.shape
+        y = np.broadcast_to(x[:, :, None, :, None, :], (n, h, k, w, k, c)).reshape(n, h * k, w * k, c)
+
+        def backprop(dy):
+            return [dy.reshape(n, h, k, w, k, c).sum(axis=(2, 4))], {}
+
+        return y, backprop
+
+    def summary(self):
+        return f"×{self.cfg.size}"

@@ -1,0 +1,138 @@
+"""Numba conv kernels against plain NumPy references (float32 and float64)."""
+import numpy as np
+import pytest
+
+from engine.kernels.conv import col2im2d, im2col2d
+from engine.layers.conv import out_size
+
+
+def naive_im2col2d(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
+    n, h, w, c = x.shape
+    # pad generously, then slice windows
+    pb = max(0, (oh - 1) * sh + (kh - 1) * dh + 1 - h - pt)
+    pr = max(0, (ow - 1) * sw + (kw - 1) * dw + 1 - w - pl)
+    xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    rows = []
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                patch = xp[b, i * sh:i * sh + (kh - 1) * dh + 1:dh, j * sw:j * sw + (kw - 1) * dw + 1:dw, :]
+                rows.append(patch.reshape(-1))
+    return np.array(rows, dtype=x.dtype).reshape(n * oh * ow, kh * kw * c)
+
+
+def naive_col2im2d(cols, shape, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
+    """Adjoint via the transpose of the im2col linear map, built column by column."""
+    n, h, w, c = shape
+    dx = np.zeros(shape, dtype=cols.dtype)
+    flat = dx.reshape(-1)
+    for p in range(flat.size):
+        e = np.zeros(shape, dtype=cols.dtype)
+        e.reshape(-1)[p] = 1
+        flat[p] = np.sum(naive_im2col2d(e, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow) * cols)
+    return dx
+
+
+def naive_conv2d(x, W, sh, sw, dh, dw, pt, pl, oh, ow):
+    """Direct definition: y[b,i,j,f] = sum x[b, i*sh-pt+ki*dh, j*sw-pl+kj*dw, c] W[ki,kj,c,f]."""
+    n, h, w, c = x.shape
+    kh, kw, _, f = W.shape
+    y = np.zeros((n, oh, ow, f), dtype=np.float64)
+    for i in range(oh):
+        for j in range(ow):
+            for ki in range(kh):
+                for kj in range(kw):
+                    yy, xx = i * sh - pt + ki * dh, j * sw - pl + kj * dw
+                    if 0 <= yy < h and 0 <= xx < w:
+                        y[:, i, j, :] += x[:, yy, xx, :].astype(np.float64) @ W[ki, kj].astype(np.float64)
+    return y
+
+
+GEOMS = [
+    # (H, W, C, kh, kw, stride, dilation, padding)
+    (5, 6, 2, 3, 3, 1, 1, "valid"),
+    (5, 6, 3, 3, 3, 1, 1, "same"),
+    (7, 5, 1, 3, 2, 2, 1, "same"),
+    (8, 8, 2, 2, 2, 3, 2, "valid"),
+    (6, 7, 2, 3, 3, 2, 2, "same"),
+    (1, 9, 2, 1, 4, 1, 1, "same"),
+]
+
+
+def _geom(h, w, kh, kw, s, d, padding):
+    oh, pt = out_size(h, kh, s, d, padding)
+    ow, pl = out_size(w, kw, s, d, padding)
+    return oh, pt, ow, pl
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("g", GEOMS)
+def test_im2col_matches_naive(g, dtype):
+    h, w, c, kh, kw, s, d, padding = g
+    oh, pt, ow, pl = _geom(h, w, kh, kw, s, d, padding)
+    x = np.random.default_rng(0).standard_normal((2, h, w, c)).astype(dtype)
+    cols = np.empty((2 * oh * ow, kh * kw * c), dtype=dtype)
+    cols.fill(np.nan)  # every entry must be written
+    im2col2d(x, kh, kw, s, s, d, d, pt, pl, oh, ow, cols)
+    np.testing.assert_array_equal(cols, naive_im2col2d(x, kh, kw, s, s, d, d, pt, pl, oh, ow))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("g", GEOMS[:4])
+def test_col2im_is_adjoint_of_im2col(g, dtype):
+    h, w, c, kh, kw, s, d, padding = g
+    oh, pt, ow, pl = _geom(h, w, kh, kw, s, d, padding)
+    rng = np.random.default_rng(1)
+    cols = rng.standard_normal((1 * oh * ow, kh * kw * c)).astype(dtype)
+    dx = np.zeros((1, h, w, c), dtype=dtype)
+    col2im2d(cols, kh, kw, s, s, d, d, pt, pl, oh, ow, dx)
+    ref = naive_col2im2d(cols, (1, h, w, c), kh, kw, s, s, d, d, pt, pl, oh, ow)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(dx, ref, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("g", [g for g in GEOMS if g[3] == g[4]])  # the layer has square kernels
+def test_conv2d_layer_matches_direct_definition(g, dtype):
+    from engine.registry import Ctx, build_layer
+    h, w, c, kh, kw, s, d, padding = g
+    layer = build_layer("Conv2D.v1", {"filters": 3, "kernel_size": kh, "strides": s, "dilation": d,
+                                      "padding": padding})
+    rng = np.random.default_rng(2)
+    params = layer.init_params([(h, w, c)], rng, dtype)
+    params["b"] = rng.standard_normal(3).astype(dtype)
+    x = rng.standard_normal((2, h, w, c)).astype(dtype)
+    y, _ = layer.forward(params, {}, [x], Ctx())
+    oh, pt, ow, pl = _geom(h, w, kh, kw, s, d, padding)
+    ref = naive_conv2d(x, params["W"], s, s, d, d, pt, pl, oh, ow) + params["b"]
+    assert y.dtype == dtype
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(y, ref, rtol=tol, atol=tol)
+
+
+def test_same_padding_follows_tensorflow():
+    # TF: out = ceil(in / stride); pad_total = max((out-1)*s + k - in, 0); pad_before = total // 2
+    assert out_size(28, 3, 1, 1, "same") == (28, 1)
+    assert out_size(5, 3, 2, 1, "same") == (3, 1)
+    assert out_size(6, 3, 2, 1, "same") == (3, 0)    # total 1 -> 0 before, 1 after
+    assert out_size(7, 4, 2, 1, "same") == (4, 1)    # total 3 -> 1 before, 2 after
+    assert out_size(28, 3, 1, 1, "valid") == (26, 0)
+    assert out_size(2, 3, 1, 1, "valid") == (0, 0)
+
+
+def test_chunked_path_matches_cached_path(monkeypatch):
+    import engine.layers.conv as conv
+    from engine.registry import Ctx, build_layer
+    layer = build_layer("Conv2D.v1", {"filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"})
+    rng = np.random.default_rng(3)
+    params = layer.init_params([(6, 6, 2)], rng, np.float64)
+    x = rng.standard_normal((5, 6, 6, 2))
+    dy = rng.standard_normal((5, 6, 6, 4))
+    y1, b1 = layer.forward(params, {}, [x], Ctx())
+    (dx1,), g1 = b1(dy)
+    monkeypatch.setattr(conv, "MAX_COLS_BYTES", 6 * 6 * 18 * 8 * 2)  # two samples per chunk
+    y2, b2 = layer.forward(params, {}, [x], Ctx())
+    (dx2,), g2 = b2(dy)
+    np.testing.assert_allclose(y1, y2, rtol=1e-12)
+    np.testing.assert_allclose(dx1, dx2, rtol=1e-12)
+    np.testing.assert_allclose(g1["W"], g2["W"], rtol=1e-12)

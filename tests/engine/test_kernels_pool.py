@@ -1,0 +1,125 @@
+"""Numba pooling kernels against plain NumPy references (float32 and float64)."""
+import numpy as np
+import pytest
+
+from engine.kernels.pool import avgpool2d_bwd, avgpool2d_fwd, maxpool2d_bwd, maxpool2d_fwd
+from engine.layers.conv import out_size
+
+
+def _windows(h, w, ph, pw, sh, sw, pt, pl, oh, ow):
+    for i in range(oh):
+        for j in range(ow):
+            ys = [y for y in range(i * sh - pt, i * sh - pt + ph) if 0 <= y < h]
+            xs = [x for x in range(j * sw - pl, j * sw - pl + pw) if 0 <= x < w]
+            yield i, j, ys, xs
+
+
+def naive_maxpool2d(x, ph, pw, sh, sw, pt, pl, oh, ow):
+    n, h, w, c = x.shape
+    out = np.empty((n, oh, ow, c), dtype=x.dtype)
+    for i, j, ys, xs in _windows(h, w, ph, pw, sh, sw, pt, pl, oh, ow):
+        out[:, i, j, :] = x[:, ys][:, :, xs].max(axis=(1, 2))
+    return out
+
+
+def naive_maxpool2d_bwd(x, dy, ph, pw, sh, sw, pt, pl, oh, ow):
+    n, h, w, c = x.shape
+    dx = np.zeros_like(x)
+    for i, j, ys, xs in _windows(h, w, ph, pw, sh, sw, pt, pl, oh, ow):
+        for b in range(n):
+            for ch in range(c):
+                win = x[b, ys][:, xs, ch]
+                a, bb = np.unravel_index(np.argmax(win), win.shape)
+                dx[b, ys[a], xs[bb], ch] += dy[b, i, j, ch]
+    return dx
+
+
+def naive_avgpool2d(x, ph, pw, sh, sw, pt, pl, oh, ow):
+    n, h, w, c = x.shape
+    out = np.empty((n, oh, ow, c), dtype=x.dtype)
+    for i, j, ys, xs in _windows(h, w, ph, pw, sh, sw, pt, pl, oh, ow):
+        out[:, i, j, :] = x[:, ys][:, :, xs].mean(axis=(1, 2))
+    return out
+
+
+def naive_avgpool2d_bwd(shape, dy, ph, pw, sh, sw, pt, pl, oh, ow):
+    n, h, w, c = shape
+    dx = np.zeros(shape, dtype=dy.dtype)
+    for i, j, ys, xs in _windows(h, w, ph, pw, sh, sw, pt, pl, oh, ow):
+        cnt = len(ys) * len(xs)
+        for y in ys:
+            for x in xs:
+                dx[:, y, x, :] += dy[:, i, j, :] / cnt
+    return dx
+
+
+GEOMS = [
+    # (H, W, C, pool, stride, padding)
+    (4, 4, 2, 2, 2, "valid"),
+    (5, 7, 3, 2, 2, "valid"),
+    (5, 4, 2, 3, 2, "same"),
+    (6, 6, 1, 3, 1, "same"),
+    (7, 5, 2, 2, 3, "same"),
+    (1, 9, 2, 1, 1, "valid"),
+]
+
+
+def _geom(h, w, p, s, padding):
+    oh, pt = out_size(h, p, s, 1, padding)
+    ow, pl = out_size(w, p, s, 1, padding)
+    return oh, pt, ow, pl
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("g", GEOMS)
+def test_maxpool_matches_naive(g, dtype):
+    h, w, c, p, s, padding = g
+    oh, pt, ow, pl = _geom(h, w, p, s, padding)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, h, w, c)).astype(dtype)
+    out = np.empty((2, oh, ow, c), dtype=dtype)
+    idx = np.empty((2, oh, ow, c), dtype=np.int64)
+    maxpool2d_fwd(x, p, p, s, s, pt, pl, out, idx)
+    np.testing.assert_array_equal(out, naive_maxpool2d(x, p, p, s, s, pt, pl, oh, ow))
+    dy = rng.standard_normal(out.shape).astype(dtype)
+    dx = np.zeros(x.size, dtype=dtype)
+    maxpool2d_bwd(dy, idx, dx)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(dx.reshape(x.shape), naive_maxpool2d_bwd(x, dy, p, p, s, s, pt, pl, oh, ow),
+                               rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("g", GEOMS)
+def test_avgpool_matches_naive(g, dtype):
+    h, w, c, p, s, padding = g
+    oh, pt, ow, pl = _geom(h, w, p, s, padding)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, h, w, c)).astype(dtype)
+    out = np.empty((2, oh, ow, c), dtype=dtype)
+    avgpool2d_fwd(x, p, p, s, s, pt, pl, out)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(out, naive_avgpool2d(x, p, p, s, s, pt, pl, oh, ow), rtol=tol, atol=tol)
+    dy = rng.standard_normal(out.shape).astype(dtype)
+    dx = np.zeros(x.shape, dtype=dtype)
+    avgpool2d_bwd(dy, p, p, s, s, pt, pl, dx)
+    np.testing.assert_allclose(dx, naive_avgpool2d_bwd(x.shape, dy, p, p, s, s, pt, pl, oh, ow),
+                               rtol=tol, atol=tol)
+
+
+def test_avgpool_same_padding_excludes_padded_positions():
+    from engine.registry import Ctx, build_layer
+    layer = build_layer("AvgPool2D.v1", {"pool_size": 2, "padding": "same"})
+    x = np.ones((1, 3, 3, 1), dtype=np.float32)
+    y, _ = layer.forward({}, {}, [x], Ctx())
+    # the bottom/right windows are partly padding; averaging valid positions only keeps 1.0
+    np.testing.assert_array_equal(y, np.ones((1, 2, 2, 1), dtype=np.float32))
+
+
+def test_maxpool_ties_route_gradient_to_one_position():
+    from engine.registry import Ctx, build_layer
+    layer = build_layer("MaxPool2D.v1", {})
+    x = np.zeros((1, 2, 2, 1), dtype=np.float64)
+    y, back = layer.forward({}, {}, [x], Ctx())
+    (dx,), _ = back(np.ones_like(y))
+    assert dx.sum() == 1.0 and dx[0, 0, 0, 0] == 1.0
