@@ -274,7 +274,15 @@ class Trainer:
         return np.asarray(y, dtype=pred.dtype).reshape(pred.shape) if y.size == pred.size else y
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict]:
-        """Forward, loss, backward and (if finite) the update; returns (loss, grads)."""
+        """Forward, loss, backward and (if finite) the update; returns (loss, grads).
+
+        Overflow is not an error here: a non-finite loss or gradient norm is
+        detected explicitly and the update is skipped.
+        """
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._train_step(x, y)
+
+    def _train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict]:
         pred, backprop = self.model.forward_train(x, rng=self.dropout_rng, logits=self.fused)
         value, dpred = self.loss.value_and_grad(pred, self._targets(y, pred), from_logits=self.from_logits)
         grads, _ = backprop(dpred)
@@ -294,6 +302,11 @@ class Trainer:
         n = ds.n(split)
         if n == 0:
             return {}
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._evaluate(split, n, batch_size)
+
+    def _evaluate(self, split: str, n: int, batch_size: int) -> dict:
+        ds = self.dataset
         preds, ys = [], []
         for i in range(0, n, batch_size):
             idx = np.arange(i, min(n, i + batch_size))
