@@ -147,7 +147,9 @@ class Loss:
             raise LossError(f"the {self.name} loss does not take logits")
         if pred.shape[0] == 0:
             return 0.0, np.zeros_like(pred)
-        value, grad = self._compute(pred, target, from_logits)
+        # a diverged model (inf/NaN outputs) gives a NaN loss for the trainer to report, not warnings
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            value, grad = self._compute(pred, target, from_logits)
         return float(value), grad.astype(pred.dtype, copy=False)
 
     def value(self, pred, target, from_logits: bool = False) -> float:

@@ -506,7 +506,8 @@ def apply_penalties(params: Mapping[str, np.ndarray], grads: Mapping[str, np.nda
 # ================================================================= clipping
 def _sq_norm(g: np.ndarray) -> float:
     f = g.reshape(-1)
-    s = float(np.dot(f, f))
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = float(np.dot(f, f))
     if math.isinf(s) and g.dtype != np.float64 and np.isfinite(f).all():
         f64 = f.astype(np.float64)  # float32 overflowed on squaring; redo exactly
         s = float(np.dot(f64, f64))

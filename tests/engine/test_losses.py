@@ -241,3 +241,12 @@ def test_sequence_outputs_average_over_positions():
     flat = get_loss("sparse_cce").value(x.reshape(6, 4), y.reshape(6), from_logits=True)
     assert get_loss("sparse_cce").value(x, y, from_logits=True) == pytest.approx(flat)
     assert get_loss("cce").value(x, np.eye(4)[y], from_logits=True) == pytest.approx(flat)
+
+
+@pytest.mark.parametrize("name,from_logits", CASES)
+def test_non_finite_predictions_give_non_finite_loss_without_raising(name, from_logits):
+    pred, target = _case(name, from_logits, np.random.default_rng(11))
+    pred = pred.copy()
+    pred[0] = np.nan  # a diverged row (softmax makes a whole row NaN)
+    v, g = get_loss(name).value_and_grad(pred, target, from_logits=from_logits)
+    assert not np.isfinite(v)
