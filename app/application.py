@@ -1,0 +1,88 @@
+"""Start-up: ``main(argv) -> int`` (``python main.py [PROJECT] [--screenshot FILE] [--size WxH]``)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(p) for p in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 1400x900, got {text!r}") from None
+    if not (200 <= w <= 10000 and 200 <= h <= 10000):
+        raise argparse.ArgumentTypeError("width and height must be between 200 and 10000")
+    return w, h
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nn-studio", description="NN Studio: build and train neural networks visually.")
+    p.add_argument("project", nargs="?", help="project file (.nnsp) to open")
+    p.add_argument("--screenshot", metavar="FILE", help="render the main window to a PNG and exit")
+    p.add_argument("--size", type=_parse_size, default=(1400, 880), metavar="WxH", help="window size (default 1400x880)")
+    return p
+
+
+def create_app(argv: list[str] | None = None):
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "nn-studio"] + list(argv or []))
+    app.setApplicationName("NN Studio")
+    app.setOrganizationName("nn-studio")
+    app.setStyle("Fusion")
+    qss = RESOURCES / "styles" / "app.qss"
+    if qss.is_file():
+        app.setStyleSheet(qss.read_text("utf-8"))
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    from PySide6.QtCore import QThread
+    from engine.io import ProjectError, demo_project, load_project
+
+    app = create_app()
+    assert QThread.currentThread() is app.thread(), "the GUI must be created on the main thread"
+    from app.main_window import MainWindow
+
+    project, path, error = None, None, None
+    if args.project:
+        try:
+            project, path = load_project(args.project), str(args.project)
+        except (ProjectError, OSError) as exc:
+            error = f"{Path(args.project).name}: {getattr(exc, 'strerror', None) or exc}"
+    if project is None:
+        project = demo_project()
+    win = MainWindow(project, path)
+    win.resize(*args.size)
+    if error:
+        if args.screenshot:
+            print(f"error: cannot open project {error}", file=sys.stderr)
+            return 2
+        win.show()
+        win.project.show_error("Cannot open project", error)
+    if args.screenshot:
+        win.show()
+        app.processEvents()
+        win.view.zoom_to_fit()
+        app.processEvents()
+        ok = win.grab().save(args.screenshot)
+        win.project.timer.stop()
+        win.hide()  # not close(): a screenshot must not touch the autosave/session files
+        if not ok:
+            print(f"error: could not write {args.screenshot}", file=sys.stderr)
+            return 1
+        return 0
+    win.show()
+    app.processEvents()
+    win.view.zoom_to_fit()
+    if project is not None and not error:
+        win.project.offer_recovery()
+    if path:
+        win.project.add_recent(path)
+    return app.exec()

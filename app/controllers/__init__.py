@@ -1,0 +1,1 @@
+"""Controllers turn view intents into undo commands (graph) and file operations (project)."""

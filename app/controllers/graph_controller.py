@@ -1,0 +1,294 @@
+"""Turns canvas / palette / property-editor intents into undo commands.
+
+Every user edit goes through here: the controller computes the new spec with
+the pure ``GraphSpec`` edit functions, validates it (``analyse``, cycles, port
+counts) and pushes a command holding ``(before, after)``.  Refused edits emit
+:attr:`GraphController.message` with a one-line reason (shown in the status bar).
+"""
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QMimeData, QObject, QPointF, Signal
+from PySide6.QtGui import QGuiApplication, QUndoStack
+
+from engine.compile import analyse, describe, topo_order
+from engine.registry import ConfigError, RegistryError, get_layer_class, make_config
+from engine.spec import GraphSpec, SpecError
+from engine.templates import get_template
+from app import commands as C
+
+GRAPH_MIME = "application/x-nnstudio-graph"
+ROW = 110.0
+COL = 230.0
+
+
+def _xy(pos) -> tuple[float, float]:
+    if isinstance(pos, QPointF):
+        return float(pos.x()), float(pos.y())
+    return float(pos[0]), float(pos[1])
+
+
+def layered_layout(spec: GraphSpec) -> dict[str, tuple[float, float]]:
+    """Top-to-bottom layout: row = longest path from an input, columns ordered by parents."""
+    order, cyclic = topo_order(spec)
+    order = order + [n for n in spec.node_ids if n in cyclic]
+    depth: dict[str, int] = {}
+    for nid in order:
+        parents = [e.src for e in spec.inputs_of(nid) if e.src in depth]
+        depth[nid] = 1 + max((depth[p] for p in parents), default=-1)
+    rows: dict[int, list[str]] = {}
+    for nid in order:
+        rows.setdefault(depth[nid], []).append(nid)
+    pos: dict[str, tuple[float, float]] = {}
+    for d in sorted(rows):
+        ids = rows[d]
+        def key(nid):
+            xs = [pos[e.src][0] for e in spec.inputs_of(nid) if e.src in pos]
+            return (sum(xs) / len(xs)) if xs else spec.node(nid).pos[0]
+        ids.sort(key=key)
+        k = len(ids)
+        for i, nid in enumerate(ids):
+            pos[nid] = ((i - (k - 1) / 2) * COL, d * ROW)
+    return pos
+
+
+class GraphController(QObject):
+    message = Signal(str)
+    #: node ids the views should select after an edit (new or pasted nodes)
+    select_requested = Signal(list)
+
+    def __init__(self, document, undo_stack: QUndoStack, parent=None):
+        super().__init__(parent)
+        self.doc = document
+        self.stack = undo_stack
+        self._clip_fallback: str | None = None
+        self.selection: list[str] = []
+
+    # ------------------------------------------------------------------ helpers
+    def _push(self, cmd) -> None:
+        if cmd.after == cmd.before:
+            return
+        self.stack.push(cmd)
+
+    def set_selection(self, ids: list) -> None:
+        self.selection = [i for i in ids if self.doc.spec.has_node(i)]
+
+    def _refuse(self, text: str) -> bool:
+        self.message.emit(text)
+        return False
+
+    # ------------------------------------------------------------------ intents
+    def add_node(self, type_id: str, pos, *, connect_from: str | None = None) -> str | None:
+        """Add a layer at ``pos`` (scene coordinates, the node's centre)."""
+        try:
+            cls = get_layer_class(type_id)
+        except RegistryError as exc:
+            self._refuse(str(exc.args[0]))
+            return None
+        before = self.doc.spec
+        after, nid = before.add_node(type_id, {}, pos=_xy(pos))
+        text = f"Add {cls.label or type_id}"
+        if connect_from and before.has_node(connect_from) and cls.n_inputs != 0:
+            after = after.connect(connect_from, nid, 0)
+            text += f" after {before.node(connect_from).label}"
+        self._push(C.AddNode(self.doc, before, after, text))
+        self.select_requested.emit([nid])
+        self.message.emit(f"Added {cls.label} ({nid})")
+        return nid
+
+    def add_node_near_selection(self, type_id: str, fallback_pos) -> str | None:
+        """Double-click in the palette: put the layer below the single selected layer
+        and connect it, or at ``fallback_pos`` (the view centre)."""
+        sel = [s for s in self.selection if self.doc.spec.has_node(s)]
+        if len(sel) == 1:
+            src = self.doc.spec.node(sel[0])
+            below = (src.pos[0], src.pos[1] + ROW)
+            taken = {(round(n.pos[0]), round(n.pos[1])) for n in self.doc.spec.nodes}
+            while (round(below[0]), round(below[1])) in taken:
+                below = (below[0] + COL, below[1])
+            return self.add_node(type_id, below, connect_from=src.id)
+        return self.add_node(type_id, fallback_pos)
+
+    def validate_connection(self, src: str, dst: str, port: int) -> tuple[GraphSpec | None, str]:
+        """The spec after connecting, or ``None`` with the reason it is refused."""
+        spec = self.doc.spec
+        if not spec.has_node(src) or not spec.has_node(dst):
+            return None, "Cannot connect: that layer no longer exists"
+        if src == dst:
+            return None, "Cannot connect a layer to itself"
+        s_node, d_node = spec.node(src), spec.node(dst)
+        try:
+            n_in = get_layer_class(d_node.type).n_inputs
+        except RegistryError:
+            return None, f"Cannot connect into {describe(d_node)}: unknown layer type"
+        if n_in == 0:
+            return None, f"Cannot connect into {describe(d_node)}: an Input layer is where data enters and takes no input"
+        if n_in is None:
+            if port < 0:
+                used = [e.dst_port for e in spec.inputs_of(dst)]
+                port = max(used, default=-1) + 1
+        else:
+            if port < 0:
+                port = 0
+            if port >= n_in:
+                return None, f"Cannot connect: {describe(d_node)} takes only {n_in} input(s)"
+        if any(e.src == src and e.dst == dst for e in spec.edges) and n_in is not None:
+            return None, f"{describe(s_node)} is already connected to {describe(d_node)}"
+        try:
+            after = spec.connect(src, dst, port)
+        except SpecError as exc:
+            return None, f"Cannot connect: {exc}"
+        _, cyclic = topo_order(after)
+        if cyclic:
+            return None, (f"Cannot connect {describe(s_node)} to {describe(d_node)}: it would create a cycle "
+                          "(a network must flow one way)")
+        return after, ""
+
+    def connect(self, src: str, dst: str, port: int = -1) -> bool:
+        after, why = self.validate_connection(src, dst, port)
+        if after is None:
+            return self._refuse(why)
+        before = self.doc.spec
+        replaced = [e for e in before.edges if e not in after.edges]
+        self._push(C.Connect(self.doc, before, after,
+                             f"Connect {before.node(src).label} → {before.node(dst).label}"))
+        a = self.doc.analysis
+        if dst in a.errors:
+            self.message.emit(f"Connected, but: {a.errors[dst]}")
+        elif replaced:
+            self.message.emit(f"Connected (replaced the previous input of {before.node(dst).label})")
+        else:
+            self.message.emit(f"Connected {before.node(src).label} → {before.node(dst).label}")
+        return True
+
+    def move_nodes(self, positions: dict) -> None:
+        before = self.doc.spec
+        positions = {k: _xy(v) for k, v in positions.items() if before.has_node(k)}
+        if not positions:
+            return
+        after = before.move_nodes(positions)
+        self._push(C.MoveNodes(self.doc, before, after, list(positions)))
+
+    def delete(self, node_ids: list, edges: list = ()) -> None:
+        before = self.doc.spec
+        after = before.remove_nodes(node_ids)
+        for e in edges:
+            src, dst, port = e
+            after = after.disconnect(src, dst, port)
+        n, m = len([i for i in node_ids if before.has_node(i)]), len(edges)
+        parts = []
+        if n:
+            parts.append("layer" if n == 1 else f"{n} layers")
+        if m:
+            parts.append("connection" if m == 1 else f"{m} connections")
+        self._push(C.RemoveItems(self.doc, before, after, "Delete " + " and ".join(parts or ["nothing"])))
+
+    def delete_selection(self) -> None:
+        self.delete(self.selection, [])
+
+    def set_config(self, node_id: str, field: str, value) -> bool:
+        before = self.doc.spec
+        if not before.has_node(node_id):
+            return False
+        node = before.node(node_id)
+        try:
+            cls = get_layer_class(node.type)
+            cfg = dict(node.config)
+            cfg[field] = value
+            made = make_config(cls.Config, cfg)
+        except (ConfigError, RegistryError) as exc:
+            return self._refuse(f"{describe(node)}: {exc}")
+        v = getattr(made, field)
+        after = before.set_config(node_id, **{field: list(v) if isinstance(v, tuple) else v})
+        self._push(C.SetConfig(self.doc, before, after, node_id, field))
+        return True
+
+    def rename(self, node_id: str, name: str) -> None:
+        before = self.doc.spec
+        if not before.has_node(node_id) or before.node(node_id).name == name:
+            return
+        self._push(C.Rename(self.doc, before, before.rename(node_id, name),
+                            f"Rename {node_id} to {name or node_id}"))
+
+    def apply_template(self, key: str) -> None:
+        tpl = get_template(key)
+        if not tpl.available():
+            self._refuse(f"The {tpl.name} template needs layer types that are not available yet")
+            return
+        before = self.doc.spec
+        # keep the id counter moving forward so ids are never reused within the session's undo history
+        self._push(C.ReplaceGraph(self.doc, before, tpl.build(), f"Template: {tpl.name}"))
+        self.message.emit(f"Loaded the {tpl.name} template — {tpl.description}")
+
+    def auto_layout(self) -> None:
+        before = self.doc.spec
+        if not before.nodes:
+            return
+        after = before.move_nodes(layered_layout(before))
+        self._push(C.ReplaceGraph(self.doc, before, after, "Auto-layout"))
+
+    # ------------------------------------------------------------------ clipboard
+    def copy_text(self, node_ids) -> str | None:
+        spec = self.doc.spec
+        ids = [i for i in spec.node_ids if i in set(node_ids)]
+        if not ids:
+            return None
+        sel = set(ids)
+        data = {"nodes": [spec.node(i).to_dict() for i in ids],
+                "edges": [e.to_dict() for e in spec.edges if e.src in sel and e.dst in sel]}
+        return json.dumps(data)
+
+    def copy(self, node_ids=None) -> bool:
+        text = self.copy_text(self.selection if node_ids is None else node_ids)
+        if text is None:
+            return self._refuse("Nothing to copy: select one or more layers")
+        self._clip_fallback = text
+        md = QMimeData()
+        md.setData(GRAPH_MIME, text.encode("utf-8"))
+        cb = QGuiApplication.clipboard()
+        if cb is not None:
+            cb.setMimeData(md)
+        self.message.emit(f"Copied {len(json.loads(text)['nodes'])} layer(s)")
+        return True
+
+    def _clipboard_text(self) -> str | None:
+        cb = QGuiApplication.clipboard()
+        md = cb.mimeData() if cb is not None else None
+        if md is not None and md.hasFormat(GRAPH_MIME):
+            return bytes(md.data(GRAPH_MIME).data()).decode("utf-8", "replace")
+        return self._clip_fallback
+
+    def paste(self, text: str | None = None, offset=(40.0, 40.0), text_name="Paste") -> list[str]:
+        text = text if text is not None else self._clipboard_text()
+        if not text:
+            self._refuse("Nothing to paste")
+            return []
+        try:
+            data = json.loads(text)
+            before = self.doc.spec
+            after = before
+            mapping = {}
+            for raw in data["nodes"]:
+                pos = raw.get("pos", [0, 0])
+                get_layer_class(str(raw["type"]))
+                after, nid = after.add_node(str(raw["type"]), raw.get("config", {}),
+                                            pos=(float(pos[0]) + offset[0], float(pos[1]) + offset[1]),
+                                            name=str(raw.get("name", "")))
+                mapping[str(raw["id"])] = nid
+            for raw in data.get("edges", []):
+                after = after.connect(mapping[str(raw["src"])], mapping[str(raw["dst"])], int(raw.get("dst_port", 0)))
+        except (ValueError, KeyError, TypeError, IndexError, SpecError, RegistryError):
+            self._refuse("The clipboard does not hold NN Studio layers")
+            return []
+        new = list(mapping.values())
+        self._push(C.Paste(self.doc, before, after, f"{text_name} {len(new)} layer(s)"))
+        self.select_requested.emit(new)
+        return new
+
+    def duplicate(self, node_ids=None) -> list[str]:
+        text = self.copy_text(self.selection if node_ids is None else node_ids)
+        if text is None:
+            self._refuse("Nothing to duplicate: select one or more layers")
+            return []
+        return self.paste(text, text_name="Duplicate")

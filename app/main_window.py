@@ -1,0 +1,273 @@
+"""The main window: composes the palette, canvas, property editor and the controllers."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QUndoStack
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QStyle, QWidget
+
+from app.controllers.graph_controller import GraphController
+from app.controllers.project_controller import ProjectController
+from app.document import GraphDocument, param_layout
+from engine.templates import all_templates
+from widgets.canvas import GraphView
+from widgets.palette import LayerPalette
+from widgets.property_editor import PropertyEditor
+
+APP_NAME = "NN Studio"
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, project=None, path: str | None = None, *, data_directory=None, parent=None):
+        super().__init__(parent)
+        self.setObjectName("MainWindow")
+        self.setDockNestingEnabled(True)
+        icon = RESOURCES / "icons" / "app.svg"
+        if icon.is_file():
+            self.setWindowIcon(QIcon(str(icon)))
+        self.document = GraphDocument(self)
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(500)
+        self.graph = GraphController(self.document, self.undo_stack, self)
+        self.project = ProjectController(self.document, self.undo_stack, self, data_directory)
+        self.actions: dict[str, QAction] = {}
+        self.panels: dict[str, QDockWidget] = {}
+
+        # views
+        self.view = GraphView(parent=self)
+        self.setCentralWidget(self.view)
+        self.palette = LayerPalette(self)
+        self.property_editor = PropertyEditor(self)
+        self.palette_dock = self.add_panel("Layers", self.palette, Qt.LeftDockWidgetArea)
+        self.properties_dock = self.add_panel("Properties", self.property_editor, Qt.RightDockWidgetArea)
+        self.palette_dock.setMinimumWidth(210)
+        self.properties_dock.setMinimumWidth(260)
+        self.status_summary = QLabel(self)
+        self.statusBar().addPermanentWidget(self.status_summary)
+
+        self._make_actions()
+        self._make_menus()
+        self._make_toolbar()
+        self._connect()
+
+        if project is not None:
+            self.project.load(project, path)
+        else:
+            self._on_changed()
+        self._update_title()
+
+    # ------------------------------------------------------------------ public API
+    def add_panel(self, title: str, widget: QWidget, area=Qt.RightDockWidgetArea) -> QDockWidget:
+        """Dock ``widget`` under ``title`` (used by the data and training panels)."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
+                         | QDockWidget.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        self.panels[title] = dock
+        if hasattr(self, "_view_menu"):
+            self._view_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def show_message(self, text: str, ms: int = 6000) -> None:
+        self.statusBar().showMessage(text, ms)
+
+    # ------------------------------------------------------------------ actions
+    def _act(self, name: str, text: str, slot=None, shortcut=None, tip: str = "", icon=None) -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcuts(QKeySequence.keyBindings(shortcut) if isinstance(shortcut, QKeySequence.StandardKey)
+                           else [QKeySequence(shortcut)])
+        if tip:
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
+        if icon is not None:
+            a.setIcon(self.style().standardIcon(icon))
+        if slot is not None:
+            a.triggered.connect(slot)
+        self.addAction(a)
+        self.actions[name] = a
+        return a
+
+    def _make_actions(self) -> None:
+        S, K = QStyle, QKeySequence
+        self._act("new", "&New", self.project.new_project, K.New, "Start a new empty project", S.SP_FileIcon)
+        self._act("open", "&Open…", lambda: self.project.open_project(), K.Open, "Open a project file",
+                  S.SP_DialogOpenButton)
+        self._act("save", "&Save", self.project.save, K.Save, "Save the project", S.SP_DialogSaveButton)
+        self._act("save_as", "Save &As…", lambda: self.project.save_as(), K.SaveAs, "Save the project under a new name")
+        self._act("quit", "&Quit", self.close, K.Quit, "Quit NN Studio")
+        undo = self.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcuts(K.keyBindings(K.Undo))
+        undo.setIcon(self.style().standardIcon(S.SP_ArrowBack))
+        redo = self.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts(K.keyBindings(K.Redo))
+        redo.setIcon(self.style().standardIcon(S.SP_ArrowForward))
+        self.addAction(undo)
+        self.addAction(redo)
+        self.actions["undo"], self.actions["redo"] = undo, redo
+        self._act("copy", "&Copy", lambda: self.graph.copy(), K.Copy, "Copy the selected layers")
+        self._act("paste", "&Paste", lambda: self.graph.paste(), K.Paste, "Paste layers")
+        self._act("duplicate", "D&uplicate", lambda: self.graph.duplicate(), "Ctrl+D",
+                  "Duplicate the selected layers")
+        self._act("delete", "&Delete", self.view.request_delete, K.Delete,
+                  "Delete the selected layers and connections", S.SP_TrashIcon)
+        self._act("select_all", "Select &All", self._select_all, K.SelectAll, "Select every layer")
+        self._act("zoom_in", "Zoom &In", lambda: self.view.zoom_by(1.25), K.ZoomIn, "Zoom in")
+        self._act("zoom_out", "Zoom &Out", lambda: self.view.zoom_by(0.8), K.ZoomOut, "Zoom out")
+        self._act("zoom_fit", "Zoom to &Fit", self.view.zoom_to_fit, "Ctrl+0", "Show the whole graph")
+        self._act("reset_view", "&Reset View", self.view.reset_view, "Ctrl+1", "100% zoom, centred on the graph")
+        self._act("auto_layout", "&Auto-layout", self.graph.auto_layout, "Ctrl+L",
+                  "Arrange layers top to bottom by depth")
+        self._act("train", "&Train", None, "F5", "Train the model")
+        for t in all_templates():
+            a = self._act(f"template_{t.key}", t.name, lambda _=False, k=t.key: self._apply_template(k),
+                          tip=t.description)
+            a.setEnabled(t.available())
+            if not t.available():
+                a.setToolTip(t.description + " (needs layer types that are not available yet)")
+
+    def _make_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        for n in ("new", "open"):
+            f.addAction(self.actions[n])
+        self.recent_menu = f.addMenu("Open &Recent")
+        f.addSeparator()
+        f.addAction(self.actions["save"])
+        f.addAction(self.actions["save_as"])
+        f.addSeparator()
+        f.addAction(self.actions["quit"])
+        e = mb.addMenu("&Edit")
+        for n in ("undo", "redo", None, "copy", "paste", "duplicate", "delete", None, "select_all"):
+            e.addSeparator() if n is None else e.addAction(self.actions[n])
+        v = mb.addMenu("&View")
+        for n in ("zoom_in", "zoom_out", "zoom_fit", "reset_view", None, "auto_layout", None):
+            v.addSeparator() if n is None else v.addAction(self.actions[n])
+        self._view_menu = v
+        for dock in self.panels.values():
+            v.addAction(dock.toggleViewAction())
+        t = mb.addMenu("T&emplates")
+        for tpl in all_templates():
+            t.addAction(self.actions[f"template_{tpl.key}"])
+        m = mb.addMenu("&Model")
+        m.addAction(self.actions["train"])
+        h = mb.addMenu("&Help")
+        h.addAction("&Getting started", self._help)
+        self._fill_recent(self.project.recent_files())
+
+    def _make_toolbar(self) -> None:
+        tb = self.addToolBar("Main")
+        tb.setObjectName("main_toolbar")
+        tb.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        for n in ("new", "open", "save", None, "undo", "redo", None, "delete", "duplicate", None,
+                  "zoom_fit", "auto_layout", None, "train"):
+            tb.addSeparator() if n is None else tb.addAction(self.actions[n])
+
+    def _fill_recent(self, paths: list) -> None:
+        self.recent_menu.clear()
+        for p in paths:
+            a = self.recent_menu.addAction(Path(p).name)
+            a.setToolTip(p)
+            a.setStatusTip(p)
+            a.triggered.connect(lambda _=False, p=p: self.project.open_project(p))
+        if paths:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self.project.clear_recent)
+        self.recent_menu.setEnabled(bool(paths))
+
+    # ------------------------------------------------------------------ wiring
+    def _connect(self) -> None:
+        v, g = self.view, self.graph
+        v.node_drop_requested.connect(lambda tid, pos: g.add_node(tid, pos))
+        v.connect_requested.connect(g.connect)
+        v.nodes_moved.connect(g.move_nodes)
+        v.delete_requested.connect(g.delete)
+        v.selection_changed.connect(self._on_selection)
+        self.palette.add_requested.connect(lambda tid: g.add_node_near_selection(tid, v.view_centre()))
+        self.property_editor.config_edit_requested.connect(g.set_config)
+        self.property_editor.rename_requested.connect(g.rename)
+        g.message.connect(self.show_message)
+        g.select_requested.connect(self._select_nodes)
+        self.project.message.connect(self.show_message)
+        self.project.recent_changed.connect(self._fill_recent)
+        self.project.modified_changed.connect(lambda _m: self._update_title())
+        self.document.changed.connect(self._on_changed)
+        self.document.path_changed.connect(lambda _p: self._update_title())
+        self.document.project_loaded.connect(self._on_loaded)
+
+    def _on_loaded(self) -> None:
+        self.view.zoom_to_fit()
+
+    def _on_changed(self) -> None:
+        doc = self.document
+        self.view.set_graph(doc.spec, doc.analysis)
+        self.graph.set_selection(self.view.graph_scene.selected_node_ids())
+        self._refresh_properties()
+        reason = doc.train_blocker()
+        train = self.actions["train"]
+        train.setEnabled(reason is None)
+        tip = "Train the model (F5)" if reason is None else f"Cannot train: {reason}"
+        train.setToolTip(tip)
+        train.setStatusTip(tip)
+        self.view.set_banner("" if reason is None else reason[:1].upper() + reason[1:])
+        n = len(doc.spec.nodes)
+        if reason is None:
+            params = sum(_prod(s) for s in param_layout(doc.spec, doc.analysis).values())
+            self.status_summary.setText(f"{n} layers · {params:,} parameters · ready to train")
+        else:
+            self.status_summary.setText(f"{n} layers · not trainable yet")
+
+    def _on_selection(self, ids: list) -> None:
+        self.graph.set_selection(ids)
+        self._refresh_properties()
+
+    def _refresh_properties(self) -> None:
+        ids = self.graph.selection
+        spec = self.document.spec
+        if len(ids) == 1 and spec.has_node(ids[0]):
+            self.property_editor.set_node(spec.node(ids[0]), self.document.analysis)
+        else:
+            self.property_editor.set_node(None, count=len(ids))
+
+    def _select_nodes(self, ids: list) -> None:
+        self.view.graph_scene.select_nodes(ids)
+
+    def _select_all(self) -> None:
+        self.view.graph_scene.select_nodes(self.document.spec.node_ids)
+
+    def _apply_template(self, key: str) -> None:
+        self.graph.apply_template(key)
+        self.view.zoom_to_fit()
+
+    def _update_title(self) -> None:
+        name = Path(self.document.path).name if self.document.path else "untitled"
+        self.setWindowTitle(f"{name}[*] — {APP_NAME}")
+        self.setWindowModified(self.project.is_modified())
+
+    def _help(self) -> None:
+        QMessageBox.information(
+            self, "Getting started",
+            "1. Drag layers from the Layers palette onto the canvas (or double-click them).\n"
+            "2. Connect a layer's bottom port to the next layer's top port.\n"
+            "3. Select a layer to edit its settings on the right; shapes update live.\n"
+            "4. A red badge marks a layer with a problem: hover it to read why.\n"
+            "Mouse: wheel zooms, middle button (or Alt+drag) pans, drag on empty space selects.")
+
+    # ------------------------------------------------------------------ closing
+    def closeEvent(self, event):
+        if not self.project.maybe_save():
+            event.ignore()
+            return
+        self.project.clean_exit()
+        event.accept()
+
+
+def _prod(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n

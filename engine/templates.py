@@ -1,0 +1,104 @@
+"""Ready-made example graphs for the Templates menu (pure Python, no Qt).
+
+Each template lists the layer types it needs; :func:`available_templates` only
+returns the templates whose layer types are registered, so that the menu grows
+as layer families are added to the engine.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from engine.registry import LAYERS, _ensure_loaded
+from engine.spec import GraphSpec, sequential
+
+SPACING = 110.0
+
+
+@dataclass(frozen=True)
+class Template:
+    key: str
+    name: str
+    description: str
+    requires: tuple[str, ...]
+    build: Callable[[], GraphSpec]
+
+    def available(self) -> bool:
+        _ensure_loaded()
+        return all(t in LAYERS for t in self.requires)
+
+
+def mlp() -> GraphSpec:
+    """Two hidden layers for small tabular problems (2 features -> 3 classes)."""
+    return sequential([
+        ("Input.v1", {"shape": [2]}),
+        ("Dense.v1", {"units": 32, "activation": "relu"}),
+        ("Dense.v1", {"units": 32, "activation": "relu"}),
+        ("Dense.v1", {"units": 3, "activation": "softmax"}),
+    ], spacing=SPACING)
+
+
+def small_cnn() -> GraphSpec:
+    """The classic MNIST-sized CNN ("W4")."""
+    return sequential([
+        ("Input.v1", {"shape": [28, 28, 1]}),
+        ("Conv2D.v1", {"filters": 32, "kernel_size": 3, "activation": "relu"}),
+        ("MaxPool2D.v1", {"pool_size": 2}),
+        ("Conv2D.v1", {"filters": 64, "kernel_size": 3, "activation": "relu"}),
+        ("MaxPool2D.v1", {"pool_size": 2}),
+        ("Flatten.v1", {}),
+        ("Dense.v1", {"units": 128, "activation": "relu"}),
+        ("Dense.v1", {"units": 10, "activation": "softmax"}),
+    ], spacing=SPACING)
+
+
+def lstm_text() -> GraphSpec:
+    """Token ids (50 per sample) -> embedding -> LSTM -> class probabilities."""
+    return sequential([
+        ("Input.v1", {"shape": [50]}),
+        ("Embedding.v1", {"vocab_size": 10000, "dim": 64}),
+        ("LSTM.v1", {"units": 64, "return_sequences": False}),
+        ("Dense.v1", {"units": 2, "activation": "softmax"}),
+    ], spacing=SPACING)
+
+
+def residual_block() -> GraphSpec:
+    """Dense -> Dense with a skip connection added back (x + f(x))."""
+    g = GraphSpec()
+    g, inp = g.add_node("Input.v1", {"shape": [16]}, pos=(0.0, 0.0))
+    g, d0 = g.add_node("Dense.v1", {"units": 32, "activation": "relu"}, pos=(0.0, SPACING))
+    g, d1 = g.add_node("Dense.v1", {"units": 32, "activation": "relu"}, pos=(140.0, 2 * SPACING))
+    g, d2 = g.add_node("Dense.v1", {"units": 32}, pos=(140.0, 3 * SPACING))
+    g, add = g.add_node("Add.v1", {}, pos=(0.0, 4 * SPACING))
+    g, out = g.add_node("Dense.v1", {"units": 2, "activation": "softmax"}, pos=(0.0, 5 * SPACING))
+    g = g.connect(inp, d0).connect(d0, d1).connect(d1, d2)
+    g = g.connect(d0, add, 0).connect(d2, add, 1).connect(add, out)
+    return g
+
+
+TEMPLATES: list[Template] = [
+    Template("mlp", "MLP", "Multi-layer perceptron for tabular data (2 features, 3 classes).",
+             ("Input.v1", "Dense.v1"), mlp),
+    Template("cnn", "Small CNN", "Convolutional network for 28×28 grey images (10 classes).",
+             ("Input.v1", "Conv2D.v1", "MaxPool2D.v1", "Flatten.v1", "Dense.v1"), small_cnn),
+    Template("lstm", "LSTM text classifier", "Sequences of 50 token ids -> embedding -> LSTM -> 2 classes.",
+             ("Input.v1", "Embedding.v1", "LSTM.v1", "Dense.v1"), lstm_text),
+    Template("residual", "Residual block", "Two Dense layers with a skip connection joined by Add.",
+             ("Input.v1", "Dense.v1", "Add.v1"), residual_block),
+]
+
+
+def all_templates() -> list[Template]:
+    return list(TEMPLATES)
+
+
+def available_templates() -> list[Template]:
+    """Templates whose layer types are all registered."""
+    return [t for t in TEMPLATES if t.available()]
+
+
+def get_template(key: str) -> Template:
+    for t in TEMPLATES:
+        if t.key == key:
+            return t
+    raise KeyError(f"unknown template {key!r}")

@@ -1,0 +1,190 @@
+"""The layer palette: every registered layer type, grouped by category, searchable.
+
+The model comes from ``engine.registry.all_layers()`` so new layer types appear
+automatically.  Dragging an item carries its type id under :data:`LAYER_MIME`;
+double-clicking (or Enter) emits :attr:`LayerPalette.add_requested`.
+"""
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QMimeData, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeView, QVBoxLayout, QWidget
+
+from engine.registry import CATEGORIES, all_layers
+from widgets.theme import category_colour
+
+LAYER_MIME = "application/x-nnstudio-layer"
+TYPE_ROLE = Qt.UserRole + 1
+SEARCH_ROLE = Qt.UserRole + 2
+
+
+def category_icon(category: str, size: int = 14) -> QIcon:
+    pm = QPixmap(size, size)
+    pm.fill(Qt.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.Antialiasing)
+    p.setPen(Qt.NoPen)
+    p.setBrush(category_colour(category))
+    p.drawRoundedRect(1, 1, size - 2, size - 2, 3, 3)
+    p.end()
+    return QIcon(pm)
+
+
+def layer_tooltip(cls) -> str:
+    return (f"<b>{html.escape(cls.label or cls.type_id)}</b> <span style='color:gray'>({html.escape(cls.type_id)})</span>"
+            f"<br>{html.escape(cls.description or '')}<br><i>Drag onto the canvas or double-click to add.</i>")
+
+
+def mime_for(type_id: str) -> QMimeData:
+    md = QMimeData()
+    md.setData(LAYER_MIME, type_id.encode("utf-8"))
+    md.setText(type_id)
+    return md
+
+
+def type_id_from_mime(md: QMimeData) -> str | None:
+    if md is None or not md.hasFormat(LAYER_MIME):
+        return None
+    raw = bytes(md.data(LAYER_MIME).data()).decode("utf-8", "replace").strip()
+    return raw or None
+
+
+class LayerPaletteModel(QStandardItemModel):
+    """Two-level tree: categories, then layer types (the draggable leaves)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.reload()
+
+    def reload(self) -> None:
+        self.clear()
+        by_cat: dict[str, list] = {}
+        for cls in all_layers():
+            by_cat.setdefault(cls.category, []).append(cls)
+        cats = [c for c in CATEGORIES if c in by_cat] + sorted(c for c in by_cat if c not in CATEGORIES)
+        for cat in cats:
+            head = QStandardItem(cat)
+            head.setFlags(Qt.ItemIsEnabled)
+            head.setIcon(category_icon(cat))
+            f = head.font()
+            f.setBold(True)
+            head.setFont(f)
+            head.setData(cat.lower(), SEARCH_ROLE)
+            for cls in sorted(by_cat[cat], key=lambda c: (c.label or c.type_id).lower()):
+                item = QStandardItem(cls.label or cls.type_id)
+                item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
+                item.setData(cls.type_id, TYPE_ROLE)
+                item.setData(layer_tooltip(cls), Qt.ToolTipRole)
+                item.setData(" ".join([cls.label, cls.type_id, cls.description, cat]).lower(), SEARCH_ROLE)
+                item.setIcon(category_icon(cat))
+                head.appendRow(item)
+            self.appendRow(head)
+
+    def type_ids(self) -> list[str]:
+        out = []
+        for r in range(self.rowCount()):
+            head = self.item(r)
+            out += [head.child(i).data(TYPE_ROLE) for i in range(head.rowCount())]
+        return out
+
+    def index_of(self, type_id: str) -> QModelIndex:
+        for r in range(self.rowCount()):
+            head = self.item(r)
+            for i in range(head.rowCount()):
+                if head.child(i).data(TYPE_ROLE) == type_id:
+                    return head.child(i).index()
+        return QModelIndex()
+
+    # drag and drop ----------------------------------------------------------
+    def mimeTypes(self):
+        return [LAYER_MIME]
+
+    def mimeData(self, indexes):
+        for idx in indexes:
+            tid = idx.data(TYPE_ROLE)
+            if tid:
+                return mime_for(tid)
+        return None
+
+    def supportedDragActions(self):
+        return Qt.CopyAction
+
+
+class _Filter(QSortFilterProxyModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setRecursiveFilteringEnabled(True)
+        self._words: list[str] = []
+
+    def set_text(self, text: str) -> None:
+        self._words = text.lower().split()
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, row, parent):
+        if not self._words:
+            return True
+        idx = self.sourceModel().index(row, 0, parent)
+        if not idx.data(TYPE_ROLE):
+            return False  # categories are shown when one of their layers matches
+        hay = idx.data(SEARCH_ROLE) or ""
+        return all(w in hay for w in self._words)
+
+
+class LayerPalette(QWidget):
+    """Search box + category tree.  ``add_requested(type_id)`` on double-click/Enter."""
+
+    add_requested = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.model = LayerPaletteModel(self)
+        self.proxy = _Filter(self)
+        self.proxy.setSourceModel(self.model)
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search layers…")
+        self.search.setClearButtonEnabled(True)
+        self.tree = QTreeView(self)
+        self.tree.setModel(self.proxy)
+        self.tree.setHeaderHidden(True)
+        self.tree.setDragEnabled(True)
+        self.tree.setDragDropMode(QAbstractItemView.DragOnly)
+        self.tree.setDefaultDropAction(Qt.CopyAction)
+        self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.tree.setUniformRowHeights(True)
+        self.tree.expandAll()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.search)
+        lay.addWidget(self.tree)
+        self.search.textChanged.connect(self._filter)
+        self.search.returnPressed.connect(self._add_first_match)
+        self.tree.doubleClicked.connect(self._activated)
+        self.tree.activated.connect(self._activated)
+
+    def _filter(self, text: str) -> None:
+        self.proxy.set_text(text)
+        self.tree.expandAll()
+
+    def _activated(self, idx: QModelIndex) -> None:
+        tid = idx.data(TYPE_ROLE)
+        if tid:
+            self.add_requested.emit(tid)
+
+    def visible_type_ids(self) -> list[str]:
+        out = []
+        for r in range(self.proxy.rowCount()):
+            head = self.proxy.index(r, 0)
+            for i in range(self.proxy.rowCount(head)):
+                out.append(self.proxy.index(i, 0, head).data(TYPE_ROLE))
+        return out
+
+    def _add_first_match(self) -> None:
+        ids = self.visible_type_ids()
+        if ids:
+            self.add_requested.emit(ids[0])
+
+    def reload(self) -> None:
+        self.model.reload()
+        self.tree.expandAll()
