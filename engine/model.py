@@ -15,6 +15,9 @@ from engine.registry import Ctx, Layer
 from engine.spec import GraphSpec
 
 
+_UNSET = object()
+
+
 class StateError(ValueError):
     """Weights that do not fit the model (missing keys, wrong shapes)."""
 
@@ -39,6 +42,7 @@ class CompiledModel:
             if s != self.output_id:
                 self._free_after.setdefault(i, []).append(s)
         self.seed = seed
+        self._logits_layer = _UNSET
         self.reset_parameters(seed)
 
     # ------------------------------------------------------------------ parameters
@@ -115,10 +119,11 @@ class CompiledModel:
         return out
 
     def _layer(self, nid: str, logits: bool) -> Layer | None:
-        layer = self.layers[nid]
         if logits and nid == self.output_id:
-            return layer.without_output_activation()
-        return layer
+            if self._logits_layer is _UNSET:
+                self._logits_layer = self.layers[nid].without_output_activation()
+            return self._logits_layer
+        return self.layers[nid]
 
     @property
     def output_activation(self) -> str | None:

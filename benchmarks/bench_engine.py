@@ -1,0 +1,289 @@
+"""Training throughput of the NN Studio engine against PyTorch CPU, in one run.
+
+    python benchmarks/bench_engine.py [--only W1,W2] [--threads 2] [--epochs 1] [--json out.json]
+
+Same data, same model, same batch size, same optimizer and the same number of
+threads for both (BLAS threads for NumPy via threadpoolctl, torch.set_num_threads
+for PyTorch).  Each workload first runs one warm-up epoch (JIT compilation and
+allocator warm-up), then times ``--epochs`` full epochs.  Prints one JSON line
+per workload; ``--markdown`` prints the table rows used in BENCHMARKS.md.
+
+Workloads (issue: engine core; W4/W5 from the convolution/recurrent issue):
+  W1  MLP 2-8-8-1 tanh, sigmoid+BCE, 1000 2-D spiral points, batch 10, SGD
+  W2  MLP 30-64-64-2 ReLU, softmax CE, 5000 rows, batch 32, Adam
+  W3  MLP 784-256-128-10 ReLU, softmax CE, 60000 rows, batch 128, Adam
+  W4  CNN Conv(32,3x3)-ReLU-MaxPool2-Conv(64,3x3)-ReLU-MaxPool2-Flatten-Dense128-ReLU-Dense10, 10000 28x28x1, batch 64, Adam
+  W5  LSTM(16->64) over length-50 sequences, last state -> Dense(10), 5000 sequences, batch 32, Adam
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engine.spec import sequential  # noqa: E402
+from engine.trainer import EpochEnded, TrainConfig, Trainer  # noqa: E402
+
+
+class Arrays:
+    """The smallest dataset the trainer accepts: everything is training data."""
+
+    def __init__(self, x, y, task):
+        self.x, self.y, self.task = x, y, task
+        self.input_shape = x.shape[1:]
+        self.n_outputs = int(y.max()) + 1 if task == "classification" else y.shape[1]
+        self.class_names = None
+
+    def n(self, split):
+        return len(self.x) if split == "train" else 0
+
+    def get_batch(self, split, idx):
+        return self.x[idx], self.y[idx]
+
+
+def spirals(n, rng):
+    t = np.sqrt(rng.uniform(0, 1, n // 2)) * 3 * np.pi
+    a = np.stack([t * np.cos(t), t * np.sin(t)], 1) / 10
+    x = np.concatenate([a, -a]) + 0.05 * rng.standard_normal((n, 2))
+    y = np.concatenate([np.zeros(n // 2), np.ones(n // 2)]).astype(np.int64)
+    return x.astype(np.float32), y
+
+
+def workloads(rng):
+    x1, y1 = spirals(1000, rng)
+    x2 = rng.standard_normal((5000, 30)).astype(np.float32)
+    y2 = (x2[:, :5].sum(1) > 0).astype(np.int64)
+    x3 = rng.standard_normal((60000, 784)).astype(np.float32)
+    y3 = rng.integers(0, 10, 60000).astype(np.int64)
+    x4 = rng.standard_normal((10000, 28, 28, 1)).astype(np.float32)
+    y4 = rng.integers(0, 10, 10000).astype(np.int64)
+    x5 = rng.standard_normal((5000, 50, 16)).astype(np.float32)
+    y5 = rng.integers(0, 10, 5000).astype(np.int64)
+    D = "Dense.v1"
+    return {
+        "W1": dict(x=x1, y=y1, batch=10, opt="sgd", lr=0.1, loss="bce", layers=[
+            ("Input.v1", {"shape": [2]}), (D, {"units": 8, "activation": "tanh"}),
+            (D, {"units": 8, "activation": "tanh"}), (D, {"units": 1, "activation": "sigmoid"})]),
+        "W2": dict(x=x2, y=y2, batch=32, opt="adam", lr=1e-3, loss="sparse_cce", layers=[
+            ("Input.v1", {"shape": [30]}), (D, {"units": 64, "activation": "relu"}),
+            (D, {"units": 64, "activation": "relu"}), (D, {"units": 2, "activation": "softmax"})]),
+        "W3": dict(x=x3, y=y3, batch=128, opt="adam", lr=1e-3, loss="sparse_cce", layers=[
+            ("Input.v1", {"shape": [784]}), (D, {"units": 256, "activation": "relu"}),
+            (D, {"units": 128, "activation": "relu"}), (D, {"units": 10, "activation": "softmax"})]),
+        "W4": dict(x=x4, y=y4, batch=64, opt="adam", lr=1e-3, loss="sparse_cce", layers=[
+            ("Input.v1", {"shape": [28, 28, 1]}),
+            ("Conv2D.v1", {"filters": 32, "kernel_size": 3, "activation": "relu"}), ("MaxPool2D.v1", {"pool_size": 2}),
+            ("Conv2D.v1", {"filters": 64, "kernel_size": 3, "activation": "relu"}), ("MaxPool2D.v1", {"pool_size": 2}),
+            ("Flatten.v1", {}), (D, {"units": 128, "activation": "relu"}), (D, {"units": 10, "activation": "softmax"})]),
+        "W5": dict(x=x5, y=y5, batch=32, opt="adam", lr=1e-3, loss="sparse_cce", layers=[
+            ("Input.v1", {"shape": [50, 16]}), ("LSTM.v1", {"units": 64}),
+            (D, {"units": 10, "activation": "softmax"})]),
+    }
+
+
+# ------------------------------------------------------------------ our engine
+def run_engine(w, epochs):
+    ds = Arrays(w["x"], w["y"], "classification")
+    cfg = TrainConfig(epochs=epochs + 1, batch_size=w["batch"], optimizer=w["opt"], lr=w["lr"], loss=w["loss"],
+                      seed=0, report_interval=1e9)
+    trainer = Trainer(sequential(w["layers"]), ds, cfg)
+    # the per-epoch evaluation pass is not training throughput: time the epochs' own seconds
+    secs = []
+    t_first = None
+    t0 = time.perf_counter()
+    for ev in trainer.run():
+        if isinstance(ev, EpochEnded):
+            if t_first is None:
+                t_first = time.perf_counter() - t0
+            else:
+                secs.append(ev.seconds)
+    return len(w["x"]) * epochs / sum(secs), t_first
+
+
+def first_epoch_seconds(name, cache_dir, epochs_small=True):
+    """Seconds of the first epoch (compile included) in a fresh process with the given Numba cache dir."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r});"
+            "import numpy as np, time, json;"
+            "from benchmarks.bench_engine import workloads, Arrays;"
+            "from engine.spec import sequential; from engine.trainer import Trainer, TrainConfig, EpochEnded;"
+            f"w = workloads(np.random.default_rng(0))[{name!r}];"
+            "n = min(len(w['x']), 2000);"
+            "ds = Arrays(w['x'][:n], w['y'][:n], 'classification');"
+            "t0 = time.perf_counter();"
+            "tr = Trainer(sequential(w['layers']), ds, TrainConfig(epochs=1, batch_size=w['batch'], optimizer=w['opt'], lr=w['lr'], loss=w['loss']));"
+            "[None for ev in tr.run()];"
+            "print(json.dumps(time.perf_counter() - t0))")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------- PyTorch
+def run_torch(w, epochs, threads):
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    mods = []
+    shape = None
+    for t, cfg in w["layers"]:
+        kind = t.split(".")[0]
+        if kind == "Input":
+            shape = list(cfg["shape"])
+            if len(shape) == 3:  # NHWC data -> NCHW for torch convs
+                mods.append(Permute((0, 3, 1, 2)))
+                shape = [shape[2], shape[0], shape[1]]
+        elif kind == "Dense":
+            mods.append(nn.Linear(shape[-1], cfg["units"]))
+            shape = [cfg["units"]]
+            act = cfg.get("activation", "linear")
+            if act in ("relu", "tanh"):
+                mods.append(nn.ReLU() if act == "relu" else nn.Tanh())
+        elif kind == "Conv2D":
+            mods.append(nn.Conv2d(shape[0], cfg["filters"], cfg["kernel_size"]))
+            k = cfg["kernel_size"]
+            shape = [cfg["filters"], shape[1] - k + 1, shape[2] - k + 1]
+            mods.append(nn.ReLU())
+        elif kind == "MaxPool2D":
+            mods.append(nn.MaxPool2d(cfg["pool_size"]))
+            shape = [shape[0], shape[1] // 2, shape[2] // 2]
+        elif kind == "Flatten":
+            mods.append(nn.Flatten())
+            shape = [int(np.prod(shape))]
+        elif kind == "LSTM":
+            mods.append(LastLSTM(shape[-1], cfg["units"]))
+            shape = [cfg["units"]]
+    model = nn.Sequential(*mods)
+    if w["loss"] == "bce":
+        loss_fn = nn.BCEWithLogitsLoss()
+        y_all = torch.from_numpy(w["y"].astype(np.float32)).reshape(-1, 1)
+    else:
+        loss_fn = nn.CrossEntropyLoss()
+        y_all = torch.from_numpy(w["y"])
+    x_all = torch.from_numpy(w["x"])
+    opt = (torch.optim.SGD if w["opt"] == "sgd" else torch.optim.Adam)(model.parameters(), lr=w["lr"])
+    n, bs = len(x_all), w["batch"]
+    g = torch.Generator().manual_seed(0)
+
+    def epoch():
+        perm = torch.randperm(n, generator=g)
+        for i in range(0, n, bs):
+            idx = perm[i:i + bs]
+            xb, yb = x_all[idx], y_all[idx]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+
+    t0 = time.perf_counter()
+    epoch()
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        epoch()
+    return n * epochs / (time.perf_counter() - t0), first
+
+
+def _torch_helpers():
+    from torch import nn
+
+    class Permute(nn.Module):
+        def __init__(self, dims):
+            super().__init__()
+            self.dims = dims
+
+        def forward(self, x):
+            return x.permute(*self.dims)
+
+    class LastLSTM(nn.Module):
+        def __init__(self, n_in, units):
+            super().__init__()
+            self.lstm = nn.LSTM(n_in, units, batch_first=True)
+
+        def forward(self, x):
+            return self.lstm(x)[0][:, -1]
+
+    return Permute, LastLSTM
+
+
+def peak_rss_mb() -> float:
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", default="W1,W2,W3,W4,W5")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--compile-times", action="store_true", help="also measure first-epoch time with cold and warm Numba cache")
+    ap.add_argument("--json", help="append results to this JSON-lines file")
+    args = ap.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+
+    global Permute, LastLSTM
+    have_torch = False
+    if not args.no_torch:
+        try:
+            import torch  # noqa: F401
+            Permute, LastLSTM = _torch_helpers()
+            have_torch = True
+        except ImportError:
+            print("torch not installed: engine numbers only (pip install -e .[bench])", file=sys.stderr)
+    rng = np.random.default_rng(0)
+    ws = workloads(rng)
+    results = []
+    with threadpool_limits(limits=args.threads):
+        for name in args.only.split(","):
+            w = ws[name]
+            try:
+                ours, ours_first = run_engine(w, args.epochs)
+            except Exception as exc:  # a layer family not available yet
+                print(json.dumps({"workload": name, "error": f"{type(exc).__name__}: {exc}"}), flush=True)
+                continue
+            row = {"workload": name, "engine_samples_per_s": round(ours, 1),
+                   "engine_first_epoch_s": round(ours_first, 3), "threads": args.threads,
+                   "peak_rss_mb": round(peak_rss_mb(), 1)}
+            if have_torch:
+                theirs, theirs_first = run_torch(w, args.epochs, args.threads)
+                row.update(torch_samples_per_s=round(theirs, 1), ratio=round(ours / theirs, 2))
+            if args.compile_times:
+                import tempfile
+                with tempfile.TemporaryDirectory() as d:
+                    row["first_epoch_cold_cache_s"] = round(first_epoch_seconds(name, d), 3)
+                    row["first_epoch_warm_cache_s"] = round(first_epoch_seconds(name, d), 3)
+            results.append(row)
+            print(json.dumps(row), flush=True)
+    meta = {"python": platform.python_version(), "numpy": np.__version__, "machine": platform.machine(),
+            "cpus": os.cpu_count()}
+    try:
+        import numba
+        meta["numba"] = numba.__version__
+    except ImportError:
+        pass
+    if have_torch:
+        import torch
+        meta["torch"] = torch.__version__
+    print(json.dumps({"meta": meta}), flush=True)
+    if args.json:
+        with open(args.json, "a", encoding="utf-8") as fh:
+            for r in results:
+                fh.write(json.dumps({**r, **meta}) + "\n")
+
+
+if __name__ == "__main__":
+    main()
