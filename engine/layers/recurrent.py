@@ -1,0 +1,203 @@
+"""Recurrent layers: SimpleRNN, LSTM, GRU over sequences (N, L, C).
+
+Gate conventions and parameter layout are PyTorch's, so weights map 1:1 to
+``torch.nn.LSTM/GRU/RNN`` (single layer, ``batch_first=True``)::
+
+    W_ih (G*units, C), W_hh (G*units, units), b_ih (G*units,), b_hh (G*units,)
+
+* SimpleRNN (G=1): ``h' = tanh(W_ih x + b_ih + W_hh h + b_hh)``
+* LSTM (G=4, gate order i, f, g, o)::
+
+      i, f, o = sigmoid(...), g = tanh(...)   from W_ih x + b_ih + W_hh h + b_hh
+      c' = f * c + i * g,  h' = o * tanh(c')
+
+* GRU (G=3, gate order r, z, n)::
+
+      r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+      z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+      n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+      h' = (1 - z) * n + z * h
+
+The initial state is zero.  Output: the last hidden state (units,) or, with
+``return_sequences``, every hidden state (L, units).  The input projection of
+all time steps is one matmul; the time loop does one (N, units) x (units, G*units)
+matmul per step and the gate maths in a fused Numba kernel
+(:mod:`engine.kernels.recurrent`); backprop through time mirrors it.
+
+Initialisation (Keras-style, trains well out of the box): ``W_ih`` Glorot
+uniform, ``W_hh`` orthogonal, biases zero except the LSTM forget-gate part of
+``b_ih`` which is 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.initializers import init_weight
+from engine.kernels import recurrent as K
+from engine.layers.core import fmt_shape
+from engine.registry import Layer, ShapeError, register_layer
+
+
+@dataclass(frozen=True)
+class RNNConfig:
+    units: int = field(default=32, metadata={"min": 1, "max": 8192,
+                                             "help": "Size of the hidden state (and of each output step)"})
+    return_sequences: bool = field(default=False, metadata={
+        "help": "Output the hidden state at every step (length, units) instead of only the last one"})
+
+
+def _orthogonal(rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
+    a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q = q * np.sign(np.diag(r))
+    return q if rows >= cols else q.T
+
+
+class _RecurrentBase(Layer):
+    category = "Recurrent"
+    Config = RNNConfig
+    gates = 1
+
+    def output_shape(self, in_shapes):
+        s = tuple(in_shapes[0])
+        if len(s) != 2:
+            hint = ("add Reshape (e.g. length, 1) or Embedding before it" if len(s) == 1
+                    else "add Reshape to make it (length, features)")
+            raise ShapeError(f"expects a sequence (length, features), got {fmt_shape(s)}; {hint}")
+        u = self.cfg.units
+        return (s[0], u) if self.cfg.return_sequences else (u,)
+
+    def init_params(self, in_shapes, rng, dtype):
+        c = in_shapes[0][-1]
+        u, g = self.cfg.units, self.gates
+        W_ih = init_weight("glorot", (g * u, c), c, g * u, rng, dtype)
+        W_hh = np.concatenate([_orthogonal(u, u, rng) for _ in range(g)], axis=0)
+        b_ih = np.zeros(g * u, dtype=dtype)
+        if self.gates == 4:
+            b_ih[u:2 * u] = 1.0  # forget gate open at the start
+        return {"W_ih": W_ih, "W_hh": np.ascontiguousarray(W_hh, dtype=dtype),
+                "b_ih": b_ih, "b_hh": np.zeros(g * u, dtype=dtype)}
+
+    def summary(self):
+        return f"{self.cfg.units}" + (", sequences" if self.cfg.return_sequences else "")
+
+    def forward(self, params, state, xs, ctx):
+        x = xs[0]
+        n, L, c = x.shape
+        u, g = self.cfg.units, self.gates
+        dt = x.dtype
+        W_ih, W_hh, b_ih, b_hh = params["W_ih"], params["W_hh"], params["b_ih"], params["b_hh"]
+        xt = np.ascontiguousarray(x.transpose(1, 0, 2))              # (L, N, C) time-major
+        xw = (xt.reshape(L * n, c) @ W_ih.T).reshape(L, n, g * u)   # input projection, all steps
+        xw += b_ih
+        W_hhT = np.ascontiguousarray(W_hh.T)                         # (u, g*u)
+        hs = np.zeros((L + 1, n, u), dtype=dt)                       # hs[0] = initial state
+        cache = self._run(xw, W_hhT, b_hh, hs)
+        y = np.ascontiguousarray(hs[1:].transpose(1, 0, 2)) if self.cfg.return_sequences else hs[L].copy()
+
+        def backprop(dy):
+            dh_out = np.zeros((L, n, u), dtype=dt)
+            if self.cfg.return_sequences:
+                dh_out[...] = dy.transpose(1, 0, 2)
+            else:
+                dh_out[L - 1] = dy
+            dgx, dgh = self._back(dh_out, W_hh, hs, cache)
+            dgx2 = dgx.reshape(L * n, g * u)
+            dgh2 = dgh.reshape(L * n, g * u)
+            grads = {"W_ih": dgx2.T @ xt.reshape(L * n, c),
+                     "W_hh": dgh2.T @ hs[:-1].reshape(L * n, u),
+                     "b_ih": dgx2.sum(axis=0), "b_hh": dgh2.sum(axis=0)}
+            dx = (dgx2 @ W_ih).reshape(L, n, c).transpose(1, 0, 2)
+            return [np.ascontiguousarray(dx)], grads
+
+        return y, backprop
+
+
+@register_layer
+class SimpleRNN(_RecurrentBase):
+    type_id = "SimpleRNN.v1"
+    label = "SimpleRNN"
+    description = "Plain recurrent layer: h = tanh(W·x + U·h + b) at every step of a sequence."
+    gates = 1
+
+    def _run(self, xw, W_hhT, b_hh, hs):
+        for t in range(xw.shape[0]):
+            pre = xw[t] + hs[t] @ W_hhT
+            pre += b_hh
+            np.tanh(pre, out=hs[t + 1])
+        return None
+
+    def _back(self, dh_out, W_hh, hs, cache):
+        L = dh_out.shape[0]
+        dpre = np.empty_like(dh_out)
+        dh = np.zeros_like(dh_out[0])
+        for t in range(L - 1, -1, -1):
+            dh += dh_out[t]
+            h = hs[t + 1]
+            np.multiply(dh, 1 - h * h, out=dpre[t])
+            dh = dpre[t] @ W_hh
+        return dpre, dpre
+
+
+@register_layer
+class LSTM(_RecurrentBase):
+    type_id = "LSTM.v1"
+    label = "LSTM"
+    description = ("Long short-term memory: a recurrent layer with gates that decide what to keep, "
+                   "forget and output; good at long sequences.")
+    gates = 4
+
+    def _run(self, xw, W_hhT, b_hh, hs):
+        L, n, _ = xw.shape
+        u = hs.shape[2]
+        cs = np.zeros((L + 1, n, u), dtype=xw.dtype)
+        acts = np.empty_like(xw)          # i, f, g, o after their nonlinearity
+        tcs = np.empty((L, n, u), dtype=xw.dtype)
+        for t in range(L):
+            pre = hs[t] @ W_hhT
+            K.lstm_step_fwd(xw[t], pre, b_hh, cs[t], acts[t], cs[t + 1], tcs[t], hs[t + 1])
+        return cs, acts, tcs
+
+    def _back(self, dh_out, W_hh, hs, cache):
+        cs, acts, tcs = cache
+        L, n, u = dh_out.shape
+        dg = np.empty_like(acts)
+        dh = np.zeros((n, u), dtype=acts.dtype)
+        dc = np.zeros((n, u), dtype=acts.dtype)
+        for t in range(L - 1, -1, -1):
+            dh += dh_out[t]
+            K.lstm_step_bwd(dh, dc, acts[t], cs[t], tcs[t], dg[t])
+            dh = dg[t] @ W_hh
+        return dg, dg
+
+
+@register_layer
+class GRU(_RecurrentBase):
+    type_id = "GRU.v1"
+    label = "GRU"
+    description = ("Gated recurrent unit: a lighter gated recurrent layer (reset and update gates); "
+                   "often as good as LSTM.")
+    gates = 3
+
+    def _run(self, xw, W_hhT, b_hh, hs):
+        L, n, _ = xw.shape
+        acts = np.empty_like(xw)   # r, z, n after their nonlinearity
+        ghn = np.empty((L, n, hs.shape[2]), dtype=xw.dtype)
+        for t in range(L):
+            gh = hs[t] @ W_hhT
+            K.gru_step_fwd(xw[t], gh, b_hh, hs[t], acts[t], ghn[t], hs[t + 1])
+        return acts, ghn
+
+    def _back(self, dh_out, W_hh, hs, cache):
+        acts, ghn = cache
+        L, n, u = dh_out.shape
+        dgx = np.empty_like(acts)
+        dgh = np.empty_like(acts)
+        dh = np.zeros((n, u), dtype=acts.dtype)
+        for t in range(L - 1, -1, -1):
+            dh += dh_out[t]
+            K.gru_step_bwd(dh, acts[t], ghn[t], hs[t], dgx[t], dgh[t])
+            dh += dgh[t] @ W_hh
+        return dgx, dgh
