@@ -119,8 +119,13 @@ class _Filter(QSortFilterProxyModel):
         self._words: list[str] = []
 
     def set_text(self, text: str) -> None:
-        self._words = text.lower().split()
-        self.invalidateFilter()
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.10
+            self.beginFilterChange()
+            self._words = text.lower().split()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:  # pragma: no cover
+            self._words = text.lower().split()
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, row, parent):
         if not self._words:
@@ -182,6 +187,9 @@ class LayerPalette(QWidget):
 
     def _add_first_match(self) -> None:
         ids = self.visible_type_ids()
+        text = self.search.text().strip().lower()
+        # prefer layers whose name starts with the search text over description matches
+        ids.sort(key=lambda t: not t.lower().startswith(text))
         if ids:
             self.add_requested.emit(ids[0])
 

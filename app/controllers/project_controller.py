@@ -50,7 +50,7 @@ class ProjectController(QObject):
         self.dir = Path(data_directory) if data_directory else data_dir()
         self._extra_dirty = False
         self._loading = False
-        self.stack.cleanChanged.connect(lambda _clean: self.modified_changed.emit(self.is_modified()))
+        self.stack.cleanChanged.connect(self._clean_changed)
         self.doc.weights_changed.connect(self._weights_changed)
         self.timer = QTimer(self)
         self.timer.setInterval(AUTOSAVE_MS)
@@ -73,6 +73,12 @@ class ProjectController(QObject):
     # ------------------------------------------------------------------ modified state
     def is_modified(self) -> bool:
         return (not self.stack.isClean()) or self._extra_dirty
+
+    def _clean_changed(self, _clean: bool) -> None:
+        try:
+            self.modified_changed.emit(self.is_modified())
+        except RuntimeError:  # the stack is being destroyed
+            pass
 
     def mark_dirty(self) -> None:
         """For changes that are not undo commands (e.g. new weights after training)."""
