@@ -1,0 +1,162 @@
+"""load_dataset: one entry point for every kind of data source."""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.data.csvio import _tabular_dataset, load_csv
+from engine.data.errors import DataError, LoadCancelled
+from engine.data.images import build_image_dataset, load_image_folder
+from engine.data.samples import CLASS_COLUMN, IMAGE_SAMPLES, SAMPLE_NAMES, load_shipped, sample_frame
+from engine.data.spec import DataSpec
+from engine.data.split import split_indices
+from engine.data.tabular import build_tabular, class_label
+
+
+def load_dataset(spec: DataSpec, *, progress=None, cancel: threading.Event | None = None,
+                 memory_budget: int | None = None):
+    """Load, split and preprocess the data described by ``spec``; raises :class:`DataError`.
+
+    ``progress(done, total)`` reports decoding progress (called on the calling thread);
+    setting ``cancel`` aborts with :class:`LoadCancelled`.  Image data sets larger than
+    ``memory_budget`` bytes of float32 (default: min(25 % of RAM, 2 GiB)) are decoded
+    into a memory-mapped uint8 cache and served batch by batch.
+    """
+    if not isinstance(spec, DataSpec):
+        raise DataError("load_dataset needs a DataSpec")
+    spec.validate()
+    if cancel is not None and cancel.is_set():
+        raise LoadCancelled("loading cancelled")
+    if spec.kind == "csv":
+        return load_csv(spec, progress=progress, cancel=cancel)
+    if spec.kind == "images":
+        return load_image_folder(spec, progress=progress, cancel=cancel, memory_budget=memory_budget)
+    if spec.kind == "sample":
+        ds = _load_sample(spec, memory_budget)
+    else:
+        ds = _load_npz(spec, memory_budget)
+    if progress:
+        progress(1, 1)
+    return ds
+
+
+def _tabular_from_frame(spec, df, source, default_target, extra=None):
+    x, y, splits, prep, report, kept = build_tabular(df, spec, source=source, default_target=default_target,
+                                                     extra=extra)
+    return _tabular_dataset(spec, x, y, splits, prep, report, kept)
+
+
+def _image_array_dataset(spec, x, y, class_names, value_max, source, memory_budget, extra=None):
+    if spec.target is not None or spec.features is not None:
+        raise DataError(f"{source}: target/features do not apply to image data")
+    if spec.task == "regression":
+        raise DataError(f"{source}: image data sets are for classification")
+    sp = split_indices(len(y), spec.val_split, spec.test_split, spec.seed, y, what=source)
+    return build_image_dataset(x, y, class_names, spec, rows_by_split=sp, value_max=value_max, report=[],
+                               memory_budget=memory_budget, extra=extra)
+
+
+def _load_sample(spec, memory_budget):
+    name = spec.path.strip().lower()
+    if name.startswith("sample:"):
+        name = name[7:]
+    if name not in SAMPLE_NAMES:
+        raise DataError(f"unknown sample '{spec.path}' (expected one of {', '.join(SAMPLE_NAMES)})")
+    if name in IMAGE_SAMPLES:
+        d = load_shipped(name)
+        return _image_array_dataset(spec, d["x"], d["y"], d["class_names"], 16.0, f"sample:{name}", memory_budget,
+                                    extra={"source": d["source"]})
+    return _tabular_from_frame(spec, sample_frame(name, spec), f"sample:{name}", CLASS_COLUMN)
+
+
+def _load_npz(spec, memory_budget):
+    path = Path(spec.path)
+    name = path.name
+    if not path.is_file():
+        raise DataError(f"{spec.path}: file not found")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "x" not in z.files or "y" not in z.files:
+                raise DataError(f"{name}: needs arrays named 'x' and 'y' (has: {', '.join(z.files) or 'none'})")
+            x, y = z["x"], z["y"]
+            class_names = None
+            if "class_names" in z.files:
+                try:
+                    class_names = [str(c) for c in json.loads(str(z["class_names"][()]))]
+                except (ValueError, TypeError):
+                    raise DataError(f"{name}: 'class_names' must be a JSON list of strings") from None
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{name}: not a readable .npz file ({exc})") from None
+    if x.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
+        raise DataError(f"{name}: 'x' and 'y' must be numeric arrays")
+    if x.ndim < 2 or x.ndim > 4:
+        raise DataError(f"{name}: 'x' must have shape (N, features), (N, H, W) or (N, H, W, C); got {x.shape}")
+    if len(x) != len(y):
+        raise DataError(f"{name}: 'x' has {len(x)} rows but 'y' has {len(y)}")
+    if not np.all(np.isfinite(x)):
+        raise DataError(f"{name}: 'x' contains NaN or infinite values")
+    if x.ndim >= 3:  # images
+        if x.ndim == 3:
+            x = x[..., None]
+        y = np.asarray(y)
+        if y.ndim != 1 or y.dtype.kind == "f" and not np.all(np.floor(y) == y):
+            raise DataError(f"{name}: image data need integer class labels 'y' of shape (N,)")
+        y = y.astype(np.int64)
+        uniq = np.unique(y)
+        if class_names is not None and uniq.min() >= 0 and uniq.max() < len(class_names):
+            names = class_names
+        else:
+            names = [class_label(v) for v in uniq]
+            y = np.searchsorted(uniq, y)
+        if len(names) < 2:
+            raise DataError(f"{name}: 'y' has only one class; classification needs at least two")
+        vmax = {"u1": 255.0, "u2": 65535.0}.get(f"{x.dtype.kind}{x.dtype.itemsize}", 1.0)
+        if x.dtype == np.uint8:
+            vmax = 255.0
+        return _image_array_dataset(spec, x, y, names, vmax, name, memory_budget)
+    # tables
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    cols = [f"x{j + 1}" for j in range(x.shape[1])]
+    df = pd.DataFrame(x.astype(np.float64), columns=cols)
+    if y.ndim == 1:
+        target_names = ["y"]
+        if y.dtype.kind in "biu" and class_names is not None and y.min() >= 0 and y.max() < len(class_names):
+            df["y"] = np.asarray(class_names, dtype=object)[y]
+        else:
+            df["y"] = y
+    elif y.ndim == 2 and y.dtype.kind == "f":
+        return _npz_multi_regression(spec, x, y, name)
+    else:
+        raise DataError(f"{name}: 'y' must have shape (N,) or (N, k); got {y.shape}")
+    task = spec.task or ("classification" if y.dtype.kind in "biu" else "regression")
+    from dataclasses import replace  # noqa: PLC0415
+
+    spec2 = replace(spec, task=task, target=spec.target or target_names[0])
+    ds = _tabular_from_frame(spec2, df, name, "y")
+    ds.spec = spec
+    return ds
+
+
+def _npz_multi_regression(spec, x, y, name):
+    """(N, k) float targets: regression on k outputs, features via the tabular path."""
+    cols = [f"x{j + 1}" for j in range(x.shape[1])]
+    df = pd.DataFrame(x.astype(np.float64), columns=cols)
+    df["_y0"] = y[:, 0]
+    from dataclasses import replace  # noqa: PLC0415
+
+    spec2 = replace(spec, task="regression", target="_y0", features=spec.features)
+    ds = _tabular_from_frame(spec2, df, name, "_y0")
+    kept = {s: ds.split_indices[s] for s in ("train", "val", "test")}
+    ds.y_train, ds.y_val, ds.y_test = (y[kept[s]].astype(np.float32) for s in ("train", "val", "test"))
+    ds.n_outputs = y.shape[1]
+    ds.preprocessing["target"] = [f"y{j + 1}" for j in range(y.shape[1])]
+    ds.spec = spec
+    return ds

@@ -1,0 +1,184 @@
+"""Preprocessor: the fitted, JSON-able transform that turns raw data into model input.
+
+``Preprocessor.from_dict(dataset.preprocessing)`` is all that predict and export need.
+Two kinds of dict exist (``"kind"`` key):
+
+* ``"tabular"``: ``columns`` = list of ``{"name", "type": "numeric", "fill", "shift", "scale"}``
+  (value -> ``(value_or_fill - shift) / scale``) or ``{"name", "type": "categorical",
+  "categories": [...]}`` (one-hot in that order; unseen or missing -> all zeros);
+  ``decimal`` is used when values arrive as text.
+* ``"images"``: ``image_size`` ``[h, w]``, ``mode`` ``"L"``/``"RGB"``, ``value_max`` of the
+  training source (255 for files, 16 for the digits sample), ``scaling`` and per-channel
+  ``mean``/``std`` in [0, 1] units (``standard`` only).
+
+Both carry ``task``, ``class_names`` (``None`` for regression), ``input_shape`` and ``version``.
+"""
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pandas as pd
+
+from engine.data.errors import DataError
+from engine.data.tabular import PREP_VERSION, _short, parse_categorical, parse_numeric
+
+
+class Preprocessor:
+    def __init__(self, d: dict):
+        self.d = d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Preprocessor":
+        if not isinstance(d, dict) or d.get("kind") not in ("tabular", "images"):
+            raise DataError("preprocessing description is missing or of an unknown kind")
+        if int(d.get("version", 1)) > PREP_VERSION:
+            raise DataError(f"preprocessing was saved by a newer version (format {d.get('version')})")
+        try:
+            d = json.loads(json.dumps(d))
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"preprocessing description is not JSON-able: {exc}") from None
+        return cls(d)
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy(self.d)
+
+    # ------------------------------------------------------------------ info
+    @property
+    def kind(self) -> str:
+        return self.d["kind"]
+
+    @property
+    def task(self) -> str:
+        return self.d["task"]
+
+    @property
+    def class_names(self) -> list[str] | None:
+        return self.d.get("class_names")
+
+    @property
+    def input_shape(self) -> tuple:
+        return tuple(self.d["input_shape"])
+
+    @property
+    def columns(self) -> list[str]:
+        """Raw columns a frame must have (tabular only)."""
+        return [c["name"] for c in self.d.get("columns", [])]
+
+    def decode(self, class_index_array) -> list[str]:
+        """Class indices -> class names (classification only)."""
+        names = self.class_names
+        if names is None:
+            raise DataError("this model does regression; there are no class names to decode")
+        idx = np.asarray(class_index_array).reshape(-1)
+        if idx.size and (idx.min() < 0 or idx.max() >= len(names)):
+            raise DataError(f"class index out of range 0..{len(names) - 1}")
+        return [names[int(i)] for i in idx]
+
+    # ------------------------------------------------------------------ tabular
+    def transform_frame(self, df: pd.DataFrame) -> np.ndarray:
+        """Rows of raw values (text or typed) -> float32 (N, d) model input.
+
+        Extra columns are ignored; missing ones raise :class:`DataError`.  Missing
+        numeric values get the training fill value; unseen or missing categories
+        become all-zero one-hot vectors.
+        """
+        labels = np.array([f"row {i + 1}" for i in range(len(df))], dtype=object)
+        return self._transform_frame(df, labels, "")
+
+    def _transform_frame(self, df: pd.DataFrame, row_labels, src: str) -> np.ndarray:
+        if self.kind != "tabular":
+            raise DataError("this model takes images, not table rows")
+        if not isinstance(df, pd.DataFrame):
+            raise DataError("expected a table (pandas DataFrame)")
+        have = {str(c): c for c in df.columns}
+        missing = [c for c in self.columns if c not in have]
+        if missing:
+            raise DataError(f"{src}missing column(s): {_short(', '.join(missing), 160)}")
+        decimal = self.d.get("decimal", ".")
+        width = sum(1 if c["type"] == "numeric" else len(c["categories"]) for c in self.d["columns"])
+        out = np.zeros((len(df), width), dtype=np.float32)
+        j = 0
+        for c in self.d["columns"]:
+            col = df[have[c["name"]]]
+            if isinstance(col, pd.DataFrame):
+                raise DataError(f"{src}column name '{_short(c['name'])}' appears twice")
+            if c["type"] == "numeric":
+                vals, miss, bad = parse_numeric(col, decimal)
+                if bad.any():
+                    i = int(np.flatnonzero(bad)[0])
+                    raise DataError(f"{src}{row_labels[i]}, column '{_short(c['name'])}': "
+                                    f"'{_short(col.iloc[i])}' is not a number")
+                vals = np.where(miss, c["fill"], vals)
+                out[:, j] = (vals - c["shift"]) / c["scale"]
+                j += 1
+            else:
+                cats, cmiss = parse_categorical(col)
+                index = {v: k for k, v in enumerate(c["categories"])}
+                for r, (v, m) in enumerate(zip(cats, cmiss)):
+                    if not m:
+                        k = index.get(v)
+                        if k is not None:
+                            out[r, j + k] = 1.0
+                j += len(c["categories"])
+        return out
+
+    def transform_csv(self, path) -> tuple[np.ndarray, pd.DataFrame]:
+        """Read a CSV file (sniffed like training data) and transform it: ``(x, frame)``."""
+        from engine.data.csvio import read_csv_frame  # noqa: PLC0415
+
+        df, meta, labels = read_csv_frame(path)
+        src = f"{meta['name']}, "
+        if meta["decimal"] != self.d.get("decimal", "."):
+            pre = Preprocessor({**self.d, "decimal": meta["decimal"]})
+        else:
+            pre = self
+        return pre._transform_frame(df, labels, src), df
+
+    # ------------------------------------------------------------------ images
+    def _image_check(self) -> None:
+        if self.kind != "images":
+            raise DataError("this model takes table rows, not images")
+
+    def scale_uint8(self, u8: np.ndarray, value_max: float | None = None) -> np.ndarray:
+        """uint8/raw array (N, H, W, C) -> float32 model input."""
+        self._image_check()
+        vmax = float(self.d.get("value_max", 255)) if value_max is None else float(value_max)
+        x = np.asarray(u8, dtype=np.float32) * np.float32(1.0 / vmax)
+        if self.d.get("scaling") == "standard":
+            mean = np.asarray(self.d["mean"], dtype=np.float32)
+            std = np.asarray(self.d["std"], dtype=np.float32)
+            x -= mean
+            x /= std
+        return x
+
+    def transform_images(self, paths: list[str]) -> np.ndarray:
+        """Image files -> float32 (N, H, W, C), decoded exactly as in training."""
+        from engine.data.images import ImageDecodeError, load_image  # noqa: PLC0415
+
+        self._image_check()
+        size = tuple(self.d["image_size"])
+        mode = self.d["mode"]
+        h, w = size
+        u8 = np.zeros((len(paths), h, w, 1 if mode == "L" else 3), dtype=np.uint8)
+        for i, p in enumerate(paths):
+            try:
+                u8[i] = load_image(p, size, mode)
+            except ImageDecodeError as exc:
+                raise DataError(f"{p}: {exc}") from None
+        return self.scale_uint8(u8, 255.0)
+
+    def transform_array(self, x: np.ndarray) -> np.ndarray:
+        """Raw arrays in the training source's units (e.g. npz data) -> model input."""
+        if self.kind == "images":
+            x = np.asarray(x)
+            if x.ndim == len(self.input_shape):  # (N, H, W) without channel axis
+                x = x[..., None]
+            if tuple(x.shape[1:]) != self.input_shape:
+                raise DataError(f"expected samples of shape {self.input_shape}, got {tuple(x.shape[1:])}")
+            return self.scale_uint8(x)
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != len(self.columns):
+            raise DataError(f"expected an array of shape (N, {len(self.columns)}), got {x.shape}")
+        return self.transform_frame(pd.DataFrame(x, columns=self.columns))

@@ -1,0 +1,134 @@
+"""DataSpec: the JSON-able description of a data source that a project stores."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.data.errors import DataError
+
+KINDS = ("csv", "images", "sample", "npz")
+TASKS = ("classification", "regression")
+SCALINGS = ("standard", "minmax", "none")
+MISSING = ("mean", "median", "drop")
+
+
+@dataclass
+class DataSpec:
+    """Where the data comes from and how to prepare it.
+
+    ``kind`` is ``"csv"``, ``"images"``, ``"sample"`` (``path`` is then a name from
+    :data:`engine.data.SAMPLE_NAMES`) or ``"npz"``.  ``task=None`` means "propose one".
+    ``image_size`` is ``(height, width)``; ``None`` picks a size (see ``docs/data.md``).
+    ``grayscale=None`` picks grayscale when every image is grayscale.
+    """
+
+    kind: str
+    path: str = ""
+    target: str | None = None
+    features: list[str] | None = None
+    task: str | None = None
+    val_split: float = 0.2
+    test_split: float = 0.0
+    seed: int = 0
+    image_size: tuple[int, int] | None = None
+    grayscale: bool | None = None
+    scaling: str = "standard"
+    missing: str = "mean"
+    noise: float = 0.1
+    n_samples: int = 500
+
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["features"] = list(self.features) if self.features is not None else None
+        d["image_size"] = [int(v) for v in self.image_size] if self.image_size is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DataSpec":
+        if not isinstance(d, dict) or "kind" not in d:
+            raise DataError("data description must be a JSON object with a 'kind'")
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}  # unknown keys: written by a newer version
+        if kw.get("image_size") is not None:
+            kw["image_size"] = _parse_size(kw["image_size"])
+        if kw.get("features") is not None:
+            kw["features"] = [str(f) for f in kw["features"]]
+        spec = cls(**kw)
+        spec.validate()
+        return spec
+
+    # ------------------------------------------------------------------ checks
+    def validate(self) -> "DataSpec":
+        """Raise :class:`DataError` for settings that cannot work; return self."""
+        if self.kind not in KINDS:
+            raise DataError(f"unknown data kind '{self.kind}' (expected one of {', '.join(KINDS)})")
+        if self.task is not None and self.task not in TASKS:
+            raise DataError(f"unknown task '{self.task}' (expected classification or regression)")
+        if self.scaling not in SCALINGS:
+            raise DataError(f"unknown scaling '{self.scaling}' (expected one of {', '.join(SCALINGS)})")
+        if self.missing not in MISSING:
+            raise DataError(f"unknown missing-value handling '{self.missing}' (expected one of {', '.join(MISSING)})")
+        for name in ("val_split", "test_split"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not 0.0 <= float(v) < 1.0:
+                raise DataError(f"{name} must be a fraction in [0, 1), got {v!r}")
+        if self.val_split + self.test_split >= 1.0:
+            raise DataError(f"val_split + test_split must be below 1 (got {self.val_split} + {self.test_split})")
+        if self.image_size is not None:
+            self.image_size = _parse_size(self.image_size)
+        if not isinstance(self.n_samples, int) or self.n_samples < 4:
+            raise DataError(f"n_samples must be an integer >= 4, got {self.n_samples!r}")
+        if not isinstance(self.noise, (int, float)) or self.noise < 0:
+            raise DataError(f"noise must be >= 0, got {self.noise!r}")
+        return self
+
+    # ------------------------------------------------------------------ CLI
+    @staticmethod
+    def parse_cli(data: str, **kw: Any) -> "DataSpec":
+        """``"sample:xor"`` -> sample; an existing folder -> images; ``*.npz`` -> npz; else csv.
+
+        Keyword arguments set the other fields; ``None`` values are ignored so that a
+        CLI can pass its unset options straight through.  ``image_size`` may be
+        ``"28x28"``, ``28`` or ``(28, 28)``; ``features`` may be a comma-separated string.
+        """
+        data = str(data).strip()
+        if data.lower().startswith("sample:"):
+            kind, path = "sample", data.split(":", 1)[1].strip().lower()
+        elif os.path.isdir(data):
+            kind, path = "images", data
+        elif data.lower().endswith(".npz"):
+            kind, path = "npz", data
+        else:
+            kind, path = "csv", data
+        kw = {k: v for k, v in kw.items() if v is not None}
+        names = {f.name for f in dataclasses.fields(DataSpec)} - {"kind", "path"}
+        unknown = set(kw) - names
+        if unknown:
+            raise DataError(f"unknown data option(s): {', '.join(sorted(unknown))}")
+        if "image_size" in kw:
+            kw["image_size"] = _parse_size(kw["image_size"])
+        if isinstance(kw.get("features"), str):
+            kw["features"] = [f.strip() for f in kw["features"].split(",") if f.strip()]
+        return DataSpec(kind=kind, path=path, **kw).validate()
+
+
+def _parse_size(v: Any) -> tuple[int, int]:
+    try:
+        if isinstance(v, str):
+            parts = [p for p in re.split(r"[x×X*, ]+", v.strip()) if p]
+            vals = [int(p) for p in parts]
+        elif isinstance(v, (int, float)):
+            vals = [int(v)]
+        else:
+            vals = [int(p) for p in v]
+    except (TypeError, ValueError):
+        raise DataError(f"image size must look like 28x28, got {v!r}") from None
+    if len(vals) == 1:
+        vals = vals * 2
+    if len(vals) != 2 or not all(1 <= p <= 4096 for p in vals):
+        raise DataError(f"image size must be two integers between 1 and 4096, got {v!r}")
+    return (vals[0], vals[1])

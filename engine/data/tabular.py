@@ -1,0 +1,311 @@
+"""Tabular data: parse columns, propose a task, fit the feature transform on TRAIN rows.
+
+The fitted transform is a JSON-able dict (see :mod:`engine.data.preprocess`); the
+arrays of a loaded data set are produced by the very same
+:meth:`Preprocessor.transform_frame` code that predict uses, so they cannot drift.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.data.errors import DataError
+from engine.data.split import natural_key, natural_sorted, split_indices
+
+PREP_VERSION = 1
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "missing", "#n/a"})
+MAX_CLASS_INTEGERS = 20        # integer targets with at most this many values -> classification
+MAX_CATEGORIES = 1000          # one-hot width cap for an explicitly chosen text column
+ID_LIKE_MIN = 50               # text columns with more distinct values (and mostly unique) are not default features
+NUMERIC_MAJORITY = 0.8         # a column this numeric with some text is a typo, not a text column
+
+_THOUSANDS_DOT = re.compile(r"(?<=\d)\.(?=\d{3}(?:\D|$))")
+
+
+def _short(v, n: int = 40) -> str:
+    s = str(v)
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _floats(values) -> np.ndarray:
+    """Robust float conversion of what pd.to_numeric returned (huge ints, objects)."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (OverflowError, ValueError, TypeError):
+        out = np.empty(len(values), dtype=np.float64)
+        for i, v in enumerate(values):
+            try:
+                out[i] = float(v)
+            except (OverflowError, ValueError, TypeError):
+                out[i] = np.nan
+        return out
+
+
+def parse_numeric(col: pd.Series, decimal: str = ".") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values float64 with NaN where missing, missing mask, bad mask).
+
+    ``bad`` marks present values that are not finite numbers.  Accepts raw text
+    columns (as read from a CSV) and typed columns (as from ``pd.read_csv``).
+    """
+    n = len(col)
+    if pd.api.types.is_bool_dtype(col.dtype):
+        vals = np.array(col.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+        miss = np.isnan(vals)
+        return vals, miss, np.zeros(n, dtype=bool)
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        vals = np.array(_floats(col.to_numpy(dtype=np.float64, na_value=np.nan)), dtype=np.float64)
+        miss = np.isnan(vals)
+        bad = np.isinf(vals)
+        vals[bad] = np.nan
+        return vals, miss, bad
+    obj = col.to_numpy(dtype=object)
+    isna = np.asarray(pd.isna(obj), dtype=bool).reshape(n)
+    text = pd.Series([("" if m else str(v)) for v, m in zip(obj, isna)], dtype=object).str.strip()
+    miss = isna | text.str.lower().isin(MISSING_TOKENS).to_numpy(dtype=bool)
+    if decimal == ",":
+        text = text.str.replace(_THOUSANDS_DOT, "", regex=True).str.replace(",", ".", regex=False)
+    text = text.where(~miss, None)
+    vals = np.array(_floats(pd.to_numeric(text, errors="coerce").to_numpy()), dtype=np.float64)
+    bad = ~miss & ~np.isfinite(vals)
+    vals[bad | miss] = np.nan
+    return vals, miss, bad
+
+
+def parse_categorical(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(object array of stripped strings with None where missing, missing mask)."""
+    obj = col.to_numpy(dtype=object)
+    out = np.empty(len(obj), dtype=object)
+    miss = np.zeros(len(obj), dtype=bool)
+    for i, v in enumerate(obj):
+        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT:
+            miss[i] = True
+            continue
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            s = str(int(v))
+        else:
+            s = str(v).strip()
+        if s.lower() in MISSING_TOKENS:
+            miss[i] = True
+        else:
+            out[i] = s
+    return out, miss
+
+
+def class_label(v: float) -> str:
+    v = float(v)
+    return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
+
+
+@dataclass
+class ColumnInfo:
+    name: str
+    kind: str             # "numeric" | "categorical" | "empty"
+    n_missing: int
+    n_unique: int
+
+
+def analyse_column(col: pd.Series, name: str, decimal: str, row_labels, source: str,
+                   *, strict: bool) -> tuple[ColumnInfo, tuple]:
+    """Decide numeric/categorical; with ``strict`` a mostly-numeric column holding text raises."""
+    vals, miss, bad = parse_numeric(col, decimal)
+    present = int((~miss).sum())
+    if present == 0:
+        return ColumnInfo(name, "empty", int(miss.sum()), 0), (vals, miss)
+    n_bad = int(bad.sum())
+    if n_bad == 0:
+        return ColumnInfo(name, "numeric", int(miss.sum()), int(len(np.unique(vals[~miss])))), (vals, miss)
+    if strict and (present - n_bad) / present >= NUMERIC_MAJORITY:
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{source}{row_labels[i]}, column '{name}': '{_short(col.iloc[i])}' is not a number "
+                        f"(the column is otherwise numeric)")
+    cats, cmiss = parse_categorical(col)
+    return ColumnInfo(name, "categorical", int(cmiss.sum()), len(set(cats[~cmiss]))), (cats, cmiss)
+
+
+def propose_task(info: ColumnInfo, values) -> str:
+    """classification for text targets or few (<= 20) integer values, else regression."""
+    if info.kind != "numeric":
+        return "classification"
+    vals, miss = values
+    v = vals[~miss]
+    if info.n_unique <= MAX_CLASS_INTEGERS and np.all(np.floor(v) == v):
+        return "classification"
+    return "regression"
+
+
+def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".",
+                  row_labels=None, default_target: str | None = None, extra: dict | None = None):
+    """Fit the tabular transform on the train split of ``df`` and produce all arrays.
+
+    Returns ``(x, y, splits, preprocessing, report)`` where ``x``/``y`` hold the kept rows
+    and ``splits`` maps split name -> indices into them.
+    """
+    from engine.data.preprocess import Preprocessor  # noqa: PLC0415 - cycle
+
+    src = f"{source}, " if source else ""
+    if row_labels is None:
+        row_labels = np.array([f"row {i + 1}" for i in range(len(df))], dtype=object)
+    row_labels = np.asarray(row_labels, dtype=object)
+    columns = [str(c) for c in df.columns]
+    if len(set(columns)) != len(columns):
+        dup = next(c for c in columns if columns.count(c) > 1)
+        raise DataError(f"{src}column name '{_short(dup)}' appears twice")
+    df = df.copy()
+    df.columns = columns
+    report: list[dict] = []
+    if len(df) == 0:
+        raise DataError(f"{source or 'data'}: no data rows")
+    target = spec.target if spec.target is not None else (default_target or columns[-1])
+    if target not in columns:
+        raise DataError(f"{src}target column '{_short(target)}' not found; columns are: "
+                        f"{_short(', '.join(columns), 200)}")
+    explicit = spec.features is not None
+    if explicit:
+        features = list(spec.features)
+        missing_cols = [f for f in features if f not in columns]
+        if missing_cols:
+            raise DataError(f"{src}feature column(s) not found: {_short(', '.join(missing_cols), 120)}")
+        if target in features:
+            raise DataError(f"{src}column '{_short(target)}' cannot be both the target and a feature")
+        if len(set(features)) != len(features):
+            raise DataError(f"{src}a feature column is listed twice")
+    else:
+        features = [c for c in columns if c != target]
+    if not features:
+        raise DataError(f"{src}no feature columns: the file needs at least one column besides the target '{_short(target)}'")
+
+    # ---- target
+    t_info, t_vals = analyse_column(df[target], target, decimal, row_labels, src, strict=True)
+    if t_info.kind == "empty":
+        raise DataError(f"{src}target column '{_short(target)}' has no values")
+    task = spec.task or propose_task(t_info, t_vals)
+    if task == "regression" and t_info.kind != "numeric":
+        raise DataError(f"{src}target column '{_short(target)}' holds text, so it cannot be a regression target")
+    keep = ~t_vals[1]
+    if (~keep).any():
+        bad_rows = np.flatnonzero(~keep)
+        report.append({"column": target, "rows": [str(row_labels[i]) for i in bad_rows[:20]],
+                       "count": int(len(bad_rows)), "reason": "rows without a target value were dropped"})
+
+    # ---- features
+    infos: dict[str, ColumnInfo] = {}
+    parsed: dict[str, tuple] = {}
+    for f in features:
+        info, vals = analyse_column(df[f], f, decimal, row_labels, src, strict=True)
+        if info.kind == "empty":
+            if explicit:
+                raise DataError(f"{src}feature column '{_short(f)}' has no values")
+            report.append({"column": f, "reason": "column has no values; not used as a feature"})
+            continue
+        if info.kind == "categorical":
+            present = len(df) - info.n_missing
+            if not explicit and info.n_unique > ID_LIKE_MIN and info.n_unique > 0.5 * present:
+                report.append({"column": f, "reason": f"text column with {info.n_unique} distinct values "
+                                                      f"(looks like an identifier); not used as a feature"})
+                continue
+            if info.n_unique > MAX_CATEGORIES:
+                raise DataError(f"{src}column '{_short(f)}' has {info.n_unique} distinct text values; "
+                                f"at most {MAX_CATEGORIES} can be one-hot encoded")
+        infos[f] = info
+        parsed[f] = vals
+    features = [f for f in features if f in infos]
+    if not features:
+        raise DataError(f"{src}no usable feature columns (all were empty or identifier-like)")
+    if spec.missing == "drop":
+        any_missing = np.zeros(len(df), dtype=bool)
+        for f in features:
+            any_missing |= parsed[f][1]
+        dropped = any_missing & keep
+        if dropped.any():
+            rows = np.flatnonzero(dropped)
+            report.append({"rows": [str(row_labels[i]) for i in rows[:20]], "count": int(len(rows)),
+                           "reason": "rows with missing feature values were dropped"})
+        keep &= ~any_missing
+    kept = np.flatnonzero(keep)
+    if len(kept) == 0:
+        raise DataError(f"{source or 'data'}: no rows left after dropping rows with missing values")
+
+    # ---- labels
+    if task == "classification":
+        if t_info.kind == "numeric":
+            raw = t_vals[0][kept]
+            uniq = np.unique(raw)
+            class_names = [class_label(v) for v in uniq]
+            y_all = np.searchsorted(uniq, raw).astype(np.int64)
+            raw_names = class_names
+        else:
+            raw = t_vals[0][kept]
+            class_names = natural_sorted(set(raw))
+            index = {c: i for i, c in enumerate(class_names)}
+            y_all = np.array([index[v] for v in raw], dtype=np.int64)
+            raw_names = class_names
+        if len(class_names) < 2:
+            raise DataError(f"{src}target column '{_short(target)}' has only one class "
+                            f"('{_short(raw_names[0])}'); classification needs at least two")
+        y_for_split = y_all
+    else:
+        class_names = None
+        y_all = t_vals[0][kept].astype(np.float32).reshape(-1, 1)
+        y_for_split = None
+    splits = split_indices(len(kept), spec.val_split, spec.test_split, spec.seed, y_for_split,
+                           what=source or "data")
+    train_rows = kept[splits["train"]]
+
+    # ---- fit on TRAIN rows
+    cols = []
+    for f in features:
+        info = infos[f]
+        if info.kind == "numeric":
+            vals, miss = parsed[f]
+            tv = vals[train_rows][~miss[train_rows]]
+            if len(tv) == 0:
+                fill = 0.0
+            else:
+                fill = float(np.median(tv)) if spec.missing == "median" else float(np.mean(tv))
+            filled = np.where(miss[train_rows], fill, vals[train_rows])
+            if spec.scaling == "standard":
+                shift = float(filled.mean())
+                sd = float(filled.std())
+                scale = sd if sd > 1e-12 * max(1.0, abs(shift)) else 1.0
+            elif spec.scaling == "minmax":
+                lo, hi = float(filled.min()), float(filled.max())
+                shift, scale = lo, (hi - lo) if hi - lo > 1e-12 * max(1.0, abs(lo)) else 1.0
+            else:
+                shift, scale = 0.0, 1.0
+            n_miss = int(miss[kept].sum())
+            if n_miss and spec.missing != "drop":
+                report.append({"column": f, "count": n_miss,
+                               "reason": f"missing values filled with the training {spec.missing} ({fill:g})"})
+            cols.append({"name": f, "type": "numeric", "fill": fill, "shift": shift, "scale": scale})
+        else:
+            cats, cmiss = parsed[f]
+            train_cats = natural_sorted({c for c, m in zip(cats[train_rows], cmiss[train_rows]) if not m})
+            unseen = {c for c, m in zip(cats[kept], cmiss[kept]) if not m} - set(train_cats)
+            if unseen:
+                report.append({"column": f, "count": len(unseen),
+                               "reason": "categories not in the training rows are encoded as all zeros: "
+                                         + _short(", ".join(natural_sorted(unseen)), 80)})
+            cols.append({"name": f, "type": "categorical", "categories": train_cats})
+    feature_names = []
+    for c in cols:
+        if c["type"] == "numeric":
+            feature_names.append(c["name"])
+        else:
+            feature_names.extend(f"{c['name']}={v}" for v in c["categories"])
+    if not feature_names:
+        raise DataError(f"{src}the feature columns give no inputs (text columns without training values)")
+    prep = {
+        "version": PREP_VERSION, "kind": "tabular", "task": task, "target": target,
+        "class_names": class_names, "columns": cols, "feature_names": feature_names,
+        "input_shape": [len(feature_names)], "scaling": spec.scaling, "missing": spec.missing,
+        "decimal": decimal,
+    }
+    if extra:
+        prep.update(extra)
+    pre = Preprocessor.from_dict(prep)
+    x_all = pre._transform_frame(df.iloc[kept], row_labels[kept], src)
+    return x_all, y_all, splits, prep, report, kept
