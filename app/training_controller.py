@@ -1,0 +1,398 @@
+"""The training state machine and the thread that runs a :class:`TrainWorker`.
+
+One explicit state drives every control (buttons, canvas lock)::
+
+    idle ──start──▶ compiling ──first step done──▶ running ◀──resume── paused
+      ▲                 │                             │  └────pause────▶  │
+      │                 └──────────stop───────────▶ stopping ◀───stop─────┘
+      └──── thread finished (completed / stopped) ────┘      failed ◀── TrainFailed / error
+
+``failed`` behaves like ``idle`` (Train is enabled) but keeps the message on
+screen.  The state only returns to idle/failed when the worker thread has
+*finished*, so a new run can never overlap an old one.
+
+The controller owns the document side of a run: training uses a snapshot of
+``document.spec``; when the run ends its weights go into ``document.weights``
+and the run (name, settings, per-epoch logs) is appended to ``document.history``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import threading
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from app.workers import TaskWorker, TrainJob, TrainWorker, start_in_thread
+from engine.trainer import TrainConfig
+
+IDLE = "idle"
+COMPILING = "compiling"
+RUNNING = "running"
+PAUSED = "paused"
+STOPPING = "stopping"
+FAILED = "failed"
+STATES = (IDLE, COMPILING, RUNNING, PAUSED, STOPPING, FAILED)
+ACTIVE_STATES = (COMPILING, RUNNING, PAUSED, STOPPING)
+
+#: allowed transitions; anything else is a bug and raises
+TRANSITIONS = {
+    IDLE: {COMPILING},
+    FAILED: {COMPILING, IDLE},
+    COMPILING: {RUNNING, STOPPING, IDLE, FAILED},
+    RUNNING: {PAUSED, STOPPING, IDLE, FAILED},
+    PAUSED: {RUNNING, STOPPING, IDLE, FAILED},
+    STOPPING: {IDLE, FAILED},
+}
+
+# QThreads whose worker did not finish within a shutdown timeout are kept here so that
+# Python never destroys a running QThread (which aborts the process).
+_ORPHANS: list = []
+
+
+class StateError(RuntimeError):
+    """A transition the state machine does not allow (a programming error)."""
+
+
+def _json_float(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+class TrainingController(QObject):
+    state_changed = Signal(str)
+    running_changed = Signal(bool)
+    status_changed = Signal(str)          # a line for the status bar / panel
+    run_started = Signal(object)          # TrainStarted
+    batch_ended = Signal(object)          # BatchEnded
+    epoch_ended = Signal(object)          # EpochEnded
+    boundary_ready = Signal(object)       # decision-boundary payload dict
+    data_loaded = Signal(object)          # Dataset loaded by the worker
+    run_finished = Signal(object)         # TrainFinished
+    run_failed = Signal(str)              # one-line message (with a suggestion)
+    history_changed = Signal()
+
+    def __init__(self, document=None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.document = document
+        self._state = IDLE
+        self._thread: QThread | None = None
+        self._worker: TrainWorker | None = None
+        self._run: dict | None = None
+        self._local_history: list[dict] = []
+        self.last_error: str = ""
+        self.last_finished = None
+        self.dataset = None                 # the last Dataset used (loaded here or passed in)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def running(self) -> bool:
+        return self._state in ACTIVE_STATES
+
+    def _set_state(self, new: str) -> None:
+        old = self._state
+        if new == old:
+            return
+        if new not in TRANSITIONS.get(old, ()):
+            raise StateError(f"training state cannot go from {old} to {new}")
+        was_running = self.running
+        self._state = new
+        self.state_changed.emit(new)
+        if self.running != was_running:
+            self.running_changed.emit(self.running)
+
+    @property
+    def history(self) -> list[dict]:
+        """Past runs: ``{"name", "settings", "data", "epochs": [...], "reason", ...}``."""
+        if self.document is not None:
+            return self.document.history
+        return self._local_history
+
+    # ------------------------------------------------------------------ commands
+    def start(self, config: TrainConfig | dict | None = None, data: Any = None, *, spec=None,
+              weights: dict | None = None, name: str | None = None, boundary: bool = True) -> bool:
+        """Start a run on a snapshot of ``spec`` (default: the document's graph).
+
+        ``data`` is a loaded Dataset or a DataSpec (loaded on the worker).  Returns
+        False (and reports why through ``run_failed``) when it cannot start.
+        """
+        if self.running:
+            return False
+        if isinstance(config, dict):
+            config = TrainConfig.from_dict(config)
+        config = config or TrainConfig()
+        if spec is None:
+            if self.document is None:
+                raise ValueError("no graph to train: pass spec= or give the controller a document")
+            spec = self.document.spec
+            blocker = self.document.train_blocker() if hasattr(self.document, "train_blocker") else None
+            if blocker:
+                self._fail_now(f"the graph cannot be trained yet: {blocker}")
+                return False
+        if data is None:
+            self._fail_now("choose a data set first (Data panel)")
+            return False
+        if hasattr(data, "get_batch"):
+            self.dataset = data
+        if config.histograms is False:
+            config = TrainConfig.from_dict({**config.to_dict(), "histograms": True})
+        self.last_error = ""
+        self.last_finished = None
+        run_no = len(self.history) + 1
+        data_desc = data.spec.to_dict() if hasattr(getattr(data, "spec", None), "to_dict") else \
+            (data.to_dict() if hasattr(data, "to_dict") else None)
+        self._run = {"name": name or f"Run {run_no}",
+                     "started": _dt.datetime.now().isoformat(timespec="seconds"),
+                     "settings": config.to_dict(), "data": data_desc, "epochs": []}
+        job = TrainJob(spec=spec, data=data, config=config, weights=weights, boundary=boundary,
+                       name=self._run["name"])
+        worker = TrainWorker(job)
+        worker.status.connect(self._on_status)
+        worker.started_run.connect(self._on_started)
+        worker.data_loaded.connect(self._on_data_loaded)
+        worker.batch_ended.connect(self._on_batch)
+        worker.epoch_ended.connect(self._on_epoch)
+        worker.boundary.connect(self.boundary_ready)
+        worker.finished_run.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        self._worker = worker
+        self._failed_flag = False
+        self._set_state(COMPILING)
+        self.status_changed.emit("preparing…")
+        thread = start_in_thread(worker)
+        thread.finished.connect(self._on_thread_finished)
+        self._thread = thread
+        return True
+
+    def pause(self) -> None:
+        if self._state == RUNNING and self._worker is not None:
+            self._worker.request_pause()
+            self._set_state(PAUSED)
+            self.status_changed.emit("paused (weights and optimizer state kept)")
+
+    def resume(self) -> None:
+        if self._state == PAUSED and self._worker is not None:
+            self._worker.request_resume()
+            self._set_state(RUNNING)
+            self.status_changed.emit("running")
+
+    def stop(self) -> None:
+        if self._state in (COMPILING, RUNNING, PAUSED) and self._worker is not None:
+            self._worker.request_stop()
+            self._set_state(STOPPING)
+            self.status_changed.emit("stopping…")
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Stop any run and wait (at most ``timeout_ms``) for its thread to finish.
+
+        For the main window's ``closeEvent``.  Returns True when no thread is left
+        running.  Never terminates a thread: one that does not finish in time is kept
+        alive (detached) and finishes on its own.
+        """
+        thread = self._thread
+        if thread is None:
+            return True
+        if self._worker is not None:
+            self._worker.request_stop()
+        if self._state in (COMPILING, RUNNING, PAUSED):
+            self._set_state(STOPPING)
+        finished = thread.wait(max(0, int(timeout_ms)))
+        if not finished:
+            _ORPHANS.append((thread, self._worker))
+            thread.finished.connect(lambda t=thread, w=self._worker: _ORPHANS.remove((t, w))
+                                    if (t, w) in _ORPHANS else None)
+        # the worker's queued signals are not delivered any more; finish the bookkeeping now
+        self._on_thread_finished()
+        return finished
+
+    # ------------------------------------------------------------------ worker slots
+    def _fail_now(self, message: str) -> None:
+        self.last_error = message
+        if self._state == IDLE:
+            self._state = FAILED
+            self.state_changed.emit(FAILED)
+        self.status_changed.emit(message)
+        self.run_failed.emit(message)
+
+    def _on_status(self, ev) -> None:
+        if ev.state == "running" and self._state == COMPILING:
+            self._set_state(RUNNING)
+        if self._state == STOPPING:
+            return
+        text = ev.message or ev.state
+        self.status_changed.emit(text)
+
+    def _on_started(self, ev) -> None:
+        self.run_started.emit(ev)
+
+    def _on_data_loaded(self, dataset) -> None:
+        self.dataset = dataset
+        self.data_loaded.emit(dataset)
+
+    def _on_batch(self, ev) -> None:
+        if self._state == COMPILING:
+            self._set_state(RUNNING)
+        self.batch_ended.emit(ev)
+
+    def _on_epoch(self, ev) -> None:
+        if self._run is not None:
+            row = {"epoch": ev.epoch, **{k: _json_float(v) for k, v in ev.logs.items()},
+                   "seconds": round(float(ev.seconds), 4)}
+            self._run["epochs"].append(row)
+        self.epoch_ended.emit(ev)
+
+    def _on_finished(self, ev) -> None:
+        self.last_finished = ev
+        if self.document is not None and ev.state:
+            self.document.set_weights(ev.state)
+        self._close_run(ev.reason, best_epoch=ev.best_epoch)
+        self.run_finished.emit(ev)
+        what = {"completed": "training finished", "early_stopping": "stopped early (no more improvement)",
+                "stopped": "training stopped"}.get(ev.reason, ev.reason)
+        self.status_changed.emit(what)
+
+    def _on_failed(self, message: str, state) -> None:
+        self._failed_flag = True
+        self.last_error = message
+        if self.document is not None and state:
+            self.document.set_weights(state)   # the last good weights (before the bad batch)
+        self._close_run("failed", message=message)
+        self.status_changed.emit(message)
+        self.run_failed.emit(message)
+
+    def _close_run(self, reason: str, **extra) -> None:
+        run, self._run = self._run, None
+        if run is None:
+            return
+        run["reason"] = reason
+        run.update(extra)
+        if run["epochs"] or reason != "failed":
+            self.history.append(run)
+            self.history_changed.emit()
+
+    def _on_thread_finished(self) -> None:
+        thread, worker = self._thread, self._worker
+        if thread is None:
+            return
+        sender = self.sender()
+        if isinstance(sender, QThread) and sender is not thread:
+            return  # a thread that shutdown() already accounted for
+        self._thread = None
+        self._worker = None
+        if worker is not None:
+            for sig in (worker.status, worker.started_run, worker.data_loaded, worker.batch_ended,
+                        worker.epoch_ended, worker.boundary, worker.finished_run, worker.failed):
+                try:
+                    sig.disconnect()
+                except (RuntimeError, TypeError):
+                    pass
+        if not thread.isRunning():
+            thread.deleteLater()
+            if worker is not None:
+                worker.deleteLater()
+        if self._run is not None:  # ended without a final event (e.g. stopped while loading)
+            self._close_run("stopped")
+        self._set_state(FAILED if self._failed_flag else IDLE)
+        if not self._failed_flag and self.last_finished is None:
+            self.status_changed.emit("stopped")
+
+
+class DataLoader(QObject):
+    """Runs data previews and loads on a worker thread, one at a time per kind.
+
+    ``run(tag, fn)`` starts ``fn(progress, cancel)``; a newer request with the same
+    tag cancels the older one (its result is dropped).  Emits ``progress(tag, pct,
+    text)``, ``result(tag, value)``, ``failed(tag, message)``, ``busy_changed(bool)``.
+    """
+
+    progress = Signal(str, int, str)
+    result = Signal(str, object)
+    failed = Signal(str, str)
+    busy_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._jobs: dict[str, tuple[QThread, TaskWorker]] = {}
+        self._threads: dict = {}
+        self._retired: list = []
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._jobs)
+
+    def run(self, tag: str, fn: Callable) -> None:
+        was_busy = self.busy
+        self.cancel(tag)
+        worker = TaskWorker(fn, tag)
+        # bound methods of this QObject: queued into the GUI thread; sender() names the worker
+        worker.progress.connect(self._on_progress)
+        worker.result.connect(self._on_result)
+        worker.failed.connect(self._on_failed)
+        thread = QThread()
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        thread.finished.connect(self._on_thread_finished)
+        self._jobs[tag] = (thread, worker)
+        self._threads[thread] = worker
+        thread.start()
+        if not was_busy:
+            self.busy_changed.emit(True)
+
+    def _on_progress(self, pct: int, text: str) -> None:
+        self._forward(self.sender(), "progress", pct, text)
+
+    def _on_result(self, value) -> None:
+        self._forward(self.sender(), "result", value)
+
+    def _on_failed(self, message: str) -> None:
+        self._forward(self.sender(), "failed", message)
+
+    def _on_thread_finished(self) -> None:
+        thread = self.sender()
+        worker = self._threads.pop(thread, None)
+        if worker is not None:
+            self._finished(thread, worker)
+
+    def _forward(self, worker, kind: str, *args) -> None:
+        if not isinstance(worker, TaskWorker):
+            return
+        current = self._jobs.get(worker.tag)
+        if current is None or current[1] is not worker:
+            return  # a cancelled, superseded request
+        getattr(self, kind).emit(worker.tag, *args)
+
+    def cancel(self, tag: str) -> None:
+        job = self._jobs.pop(tag, None)
+        if job is not None:
+            job[1].request_stop()
+            self._retired.append(job)
+
+    def _finished(self, thread: QThread, worker: TaskWorker) -> None:
+        if self._jobs.get(worker.tag, (None, None))[1] is worker:
+            del self._jobs[worker.tag]
+            if not self._jobs:
+                self.busy_changed.emit(False)
+        self._retired = [j for j in self._retired if j[1] is not worker]
+        thread.deleteLater()
+        worker.deleteLater()
+
+    def shutdown(self, timeout_ms: int = 3000) -> bool:
+        ok = True
+        jobs = list(self._jobs.values()) + list(self._retired)
+        self._jobs.clear()
+        for thread, worker in jobs:
+            worker.request_stop()
+        for thread, worker in jobs:
+            if not thread.wait(max(0, int(timeout_ms))):
+                ok = False
+                _ORPHANS.append((thread, worker))
+        self._retired = []
+        if jobs:
+            self.busy_changed.emit(False)
+        return ok

@@ -1,0 +1,284 @@
+"""Worker objects that run engine code off the GUI thread.
+
+Each worker is a plain ``QObject`` moved to its own ``QThread``
+(``worker.moveToThread(thread)``; ``thread.started -> worker.run``).  Workers
+never touch widgets: they emit the engine's frozen event dataclasses (or other
+plain data: dicts of NumPy arrays, strings) through queued signals.  Stopping
+is cooperative through ``threading.Event`` flags that the GUI thread sets
+directly; nothing here is ever ``terminate()``-d.
+
+* :class:`TrainWorker` loads the data (if given a ``DataSpec``), compiles the
+  graph, iterates :meth:`engine.trainer.Trainer.run` and, for 2-D inputs,
+  computes a decision-boundary grid at every epoch end.
+* :class:`TaskWorker` runs one plain function ``fn(progress, cancel)`` (data
+  previews and loading) and emits its result or a one-line error.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import sys
+import threading
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from engine.trainer import (BatchEnded, EpochEnded, Status, TrainConfig, Trainer, TrainFailed,
+                            TrainFinished, TrainStarted)
+
+#: grid resolution of the decision-boundary map (cells per side)
+BOUNDARY_RES = 64
+#: at most this many data points travel with a boundary map
+BOUNDARY_MAX_POINTS = 600
+
+
+def user_message(exc: BaseException) -> str:
+    """One line for the user.  Our own error types (all ``ValueError``) carry it already."""
+    if isinstance(exc, MemoryError):
+        return "not enough memory for this data or model; try a smaller batch size, image size or model"
+    if isinstance(exc, ValueError):
+        msg = str(exc).strip() or type(exc).__name__
+        return msg.splitlines()[0]
+    if isinstance(exc, OSError):
+        return f"could not read a file: {exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
+    # a bug, not a user error: keep the details on stderr, show one line
+    traceback.print_exception(exc, file=sys.stderr)
+    return f"unexpected error ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no details'})"
+
+
+@dataclass
+class TrainJob:
+    """Everything one run needs; the GUI builds it and never touches it again."""
+
+    spec: Any                      # GraphSpec snapshot (immutable)
+    data: Any                      # a loaded Dataset, or a DataSpec loaded on the worker
+    config: TrainConfig
+    weights: dict | None = None    # start from these weights (continue training) or None
+    boundary: bool = True          # compute the decision-boundary map for 2-D inputs
+    boundary_res: int = BOUNDARY_RES
+    name: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _call_with_supported(fn: Callable, *args, **kwargs):
+    """Call ``fn`` passing only the keyword arguments its signature accepts."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return fn(*args)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return fn(*args, **kwargs)
+    return fn(*args, **{k: v for k, v in kwargs.items() if k in params})
+
+
+def load_dataset_for(data_spec, progress: Callable | None = None, cancel: threading.Event | None = None):
+    """``engine.data.load_dataset(spec)`` with progress/cancel when that function takes them."""
+    from engine.data import load_dataset  # imported lazily: the data package may be newer than us
+    return _call_with_supported(load_dataset, data_spec, progress=progress, cancel=cancel)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def boundary_grid(x: np.ndarray, res: int = BOUNDARY_RES, margin: float = 0.1):
+    """The evaluation grid over 2-D points: (xs, ys, flat grid (res*res, 2))."""
+    x = np.asarray(x, dtype=np.float64)
+    finite = x[np.all(np.isfinite(x), axis=1)] if len(x) else x
+    if len(finite) == 0:
+        lo, hi = np.array([-1.0, -1.0]), np.array([1.0, 1.0])
+    else:
+        lo, hi = finite.min(axis=0), finite.max(axis=0)
+    span = np.maximum(hi - lo, 1e-6)
+    lo, hi = lo - margin * span, hi + margin * span
+    xs = np.linspace(lo[0], hi[0], res)
+    ys = np.linspace(lo[1], hi[1], res)
+    gx, gy = np.meshgrid(xs, ys)          # row = y, column = x
+    return xs, ys, np.column_stack([gx.ravel(), gy.ravel()])
+
+
+def boundary_payload(trainer: Trainer, res: int, points: np.ndarray, labels: np.ndarray, epoch: int) -> dict:
+    """Model outputs over a grid around the data, as plain arrays (runs on the worker)."""
+    xs, ys, grid = boundary_grid(points, res)
+    model = trainer.model
+    out = np.asarray(model.forward(grid.astype(model.dtype)), dtype=np.float64)
+    out = out.reshape(len(grid), -1)
+    task = trainer.task
+    if task == "classification":
+        if out.shape[1] == 1:
+            p1 = out[:, 0]
+            if trainer.from_logits:
+                p1 = 1.0 / (1.0 + np.exp(-np.clip(p1, -60, 60)))
+            probs = np.column_stack([1.0 - p1, p1])
+        else:
+            probs = _softmax(out) if trainer.from_logits else out
+        values = np.nan_to_num(probs, nan=0.0, posinf=1.0, neginf=0.0).reshape(res, res, -1)
+    else:
+        values = np.nan_to_num(out[:, :1], nan=0.0, posinf=0.0, neginf=0.0).reshape(res, res, 1)
+    return {"epoch": int(epoch), "task": task, "x_range": (float(xs[0]), float(xs[-1])),
+            "y_range": (float(ys[0]), float(ys[-1])), "values": values.astype(np.float32),
+            "points": np.asarray(points, dtype=np.float32), "labels": np.asarray(labels)}
+
+
+def _quit_worker_thread() -> None:
+    """Quit the current thread's event loop, unless it is the GUI thread (run() called directly)."""
+    from PySide6.QtCore import QCoreApplication
+    thread = QThread.currentThread()
+    app = QCoreApplication.instance()
+    if thread is not None and (app is None or thread is not app.thread()):
+        thread.quit()
+
+
+class TrainWorker(QObject):
+    """Runs one :class:`TrainJob` on the thread it was moved to.
+
+    Signals carry the engine's frozen events unchanged (``started_run``,
+    ``status``, ``batch_ended``, ``epoch_ended``, ``finished_run``); ``failed``
+    carries ``(message, last_good_weights_or_None)``; ``done`` is emitted last,
+    always, right before the worker quits its thread.
+    """
+
+    started_run = Signal(object)     # TrainStarted
+    status = Signal(object)          # Status ("loading" | "compiling" | "running" | "paused")
+    data_loaded = Signal(object)     # the Dataset (a reference; the GUI only reads its summary)
+    batch_ended = Signal(object)     # BatchEnded
+    epoch_ended = Signal(object)     # EpochEnded
+    boundary = Signal(object)        # dict from boundary_payload
+    finished_run = Signal(object)    # TrainFinished
+    failed = Signal(str, object)     # message, last good weights (dict) or None
+    done = Signal()
+
+    def __init__(self, job: TrainJob):
+        super().__init__()
+        self.job = job
+        self.stop_event = threading.Event()
+        self.pause_event = threading.Event()
+
+    # called from the GUI thread (Events are thread-safe; the loop polls them between batches)
+    def request_stop(self) -> None:
+        self.stop_event.set()
+        self.pause_event.clear()
+
+    def request_pause(self) -> None:
+        self.pause_event.set()
+
+    def request_resume(self) -> None:
+        self.pause_event.clear()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # noqa: BLE001 - the thread must always finish cleanly
+            self.failed.emit(user_message(exc), None)
+        finally:
+            self.done.emit()
+            _quit_worker_thread()  # direct call: works even while the GUI thread waits in shutdown()
+
+    def _run(self) -> None:
+        job = self.job
+        data = job.data
+        if self.stop_event.is_set():
+            return
+        if not hasattr(data, "get_batch"):  # a DataSpec: load it here, off the GUI thread
+            self.status.emit(Status("loading", "loading the data…"))
+
+            def progress(*args):
+                text = next((a for a in args if isinstance(a, str)), "")
+                frac = next((float(a) for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)), None)
+                msg = "loading the data" + (f": {text}" if text else "") + \
+                      (f" ({100 * frac:.0f}%)" if frac is not None and 0 <= frac <= 1 else "")
+                self.status.emit(Status("loading", msg + "…"))
+
+            data = load_dataset_for(data, progress=progress, cancel=self.stop_event)
+            self.data_loaded.emit(data)
+        if self.stop_event.is_set():
+            return
+        self.status.emit(Status("compiling", "compiling the model…"))
+        trainer = Trainer(job.spec, data, job.config, weights=job.weights)
+        want_boundary = (job.boundary and tuple(data.input_shape) == (2,)
+                         and len(trainer.model.input_ids) == 1)
+        points = labels = None
+        if want_boundary:
+            n = min(data.n("train"), BOUNDARY_MAX_POINTS)
+            pick = np.sort(np.random.default_rng(0).choice(data.n("train"), n, replace=False))
+            points, labels = data.get_batch("train", pick)
+        for ev in trainer.run(self.stop_event, self.pause_event):
+            if isinstance(ev, BatchEnded):
+                self.batch_ended.emit(ev)
+            elif isinstance(ev, EpochEnded):
+                self.epoch_ended.emit(ev)
+                if want_boundary:
+                    try:
+                        self.boundary.emit(boundary_payload(trainer, job.boundary_res, points, labels, ev.epoch))
+                    except Exception as exc:  # noqa: BLE001 - a view extra must not end the run
+                        print(f"decision boundary skipped: {exc}", file=sys.stderr)
+                        want_boundary = False
+            elif isinstance(ev, Status):
+                self.status.emit(ev)
+            elif isinstance(ev, TrainStarted):
+                self.started_run.emit(ev)
+            elif isinstance(ev, TrainFinished):
+                self.finished_run.emit(ev)
+            elif isinstance(ev, TrainFailed):
+                self.failed.emit(ev.message, ev.state)
+                return
+
+
+class TaskWorker(QObject):
+    """Runs ``fn(progress, cancel)`` once on its thread.
+
+    ``progress(fraction_or_None, text)`` may be called by ``fn`` from the worker;
+    it is forwarded (throttled to whole percents) as ``progress(int percent, str)``.
+    """
+
+    progress = Signal(int, str)
+    result = Signal(object)
+    failed = Signal(str)
+    done = Signal()
+
+    def __init__(self, fn: Callable, tag: str = ""):
+        super().__init__()
+        self.fn = fn
+        self.tag = tag
+        self.cancel_event = threading.Event()
+        self._last_pct = -1
+
+    def request_stop(self) -> None:
+        self.cancel_event.set()
+
+    def _progress(self, *args) -> None:
+        text = next((a for a in args if isinstance(a, str)), "")
+        frac = next((float(a) for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)), None)
+        pct = -1 if frac is None or not math.isfinite(frac) else int(max(0.0, min(1.0, frac)) * 100)
+        if pct != self._last_pct or text:
+            self._last_pct = pct
+            self.progress.emit(pct, text)
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            out = self.fn(self._progress, self.cancel_event)
+            if not self.cancel_event.is_set():
+                self.result.emit(out)
+        except BaseException as exc:  # noqa: BLE001
+            if not self.cancel_event.is_set():
+                self.failed.emit(user_message(exc))
+        finally:
+            self.done.emit()
+            _quit_worker_thread()
+
+
+def start_in_thread(worker: QObject, parent: QObject | None = None) -> QThread:
+    """Move ``worker`` to a new ``QThread`` and start it.  The caller keeps both alive
+    until ``thread.finished``; ``worker.run`` quits the thread itself when it returns."""
+    thread = QThread(parent)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    thread.start()
+    return thread
