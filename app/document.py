@@ -37,6 +37,13 @@ def param_layout(spec: GraphSpec, analysis) -> dict:
     return out
 
 
+def structure_key(spec: GraphSpec) -> str:
+    """Everything that can affect shapes or parameters (not positions or names)."""
+    import json
+    return json.dumps([[(n.id, n.type, n.config) for n in spec.nodes],
+                       sorted((e.src, e.dst, e.dst_port) for e in spec.edges)], sort_keys=True)
+
+
 class GraphDocument(QObject):
     #: emitted after every spec change (edits, undo/redo, loads)
     changed = Signal()
@@ -66,7 +73,7 @@ class GraphDocument(QObject):
         old_spec, old_analysis = self.spec, self.analysis
         self.spec = spec
         self.analysis = analyse(spec)
-        if self.weights is not None:
+        if self.weights is not None and structure_key(spec) != structure_key(old_spec):
             if (not self.analysis.ok or
                     param_layout(spec, self.analysis) != param_layout(old_spec, old_analysis)):
                 self.weights = None
@@ -108,6 +115,19 @@ class GraphDocument(QObject):
         self.load_project(Project(graph=GraphSpec()))
 
     # ------------------------------------------------------------------ queries
+    def n_params(self) -> int:
+        """Number of trainable values and buffers of the current graph (0 when invalid); cached."""
+        key = structure_key(self.spec)
+        if getattr(self, "_n_params_key", None) != key:
+            total = 0
+            for shape in param_layout(self.spec, self.analysis).values():
+                n = 1
+                for d in shape:
+                    n *= int(d)
+                total += n
+            self._n_params_key, self._n_params = key, total
+        return self._n_params
+
     def train_blocker(self) -> str | None:
         """Why the graph cannot be trained (``None`` when it can)."""
         err = self.analysis.first_error()

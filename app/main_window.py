@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QSt
 
 from app.controllers.graph_controller import GraphController
 from app.controllers.project_controller import ProjectController
-from app.document import GraphDocument, param_layout
+from app.document import GraphDocument
 from engine.templates import all_templates
 from widgets.canvas import GraphView
 from widgets.palette import LayerPalette
@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         self._act("reset_view", "&Reset View", self.view.reset_view, "Ctrl+1", "100% zoom, centred on the graph")
         self._act("auto_layout", "&Auto-layout", self.graph.auto_layout, "Ctrl+L",
                   "Arrange layers top to bottom by depth")
-        self._act("train", "&Train", None, "F5", "Train the model")
+        self._act("train", "&Train", None, "F5", "Train the model", S.SP_MediaPlay)
         for t in all_templates():
             a = self._act(f"template_{t.key}", t.name, lambda _=False, k=t.key: self._apply_template(k),
                           tip=t.description)
@@ -166,6 +166,10 @@ class MainWindow(QMainWindow):
         for n in ("new", "open", "save", None, "undo", "redo", None, "delete", "duplicate", None,
                   "zoom_fit", "auto_layout", None, "train"):
             tb.addSeparator() if n is None else tb.addAction(self.actions[n])
+        for n in ("undo", "redo"):  # their text names the command: keep the toolbar from jumping
+            btn = tb.widgetForAction(self.actions[n])
+            if btn is not None:
+                btn.setToolButtonStyle(Qt.ToolButtonIconOnly)
 
     def _fill_recent(self, paths: list) -> None:
         self.recent_menu.clear()
@@ -216,7 +220,7 @@ class MainWindow(QMainWindow):
         self.view.set_banner("" if reason is None else reason[:1].upper() + reason[1:])
         n = len(doc.spec.nodes)
         if reason is None:
-            params = sum(_prod(s) for s in param_layout(doc.spec, doc.analysis).values())
+            params = doc.n_params()
             self.status_summary.setText(f"{n} layers · {params:,} parameters · ready to train")
         else:
             self.status_summary.setText(f"{n} layers · not trainable yet")
@@ -264,10 +268,3 @@ class MainWindow(QMainWindow):
             return
         self.project.clean_exit()
         event.accept()
-
-
-def _prod(shape) -> int:
-    n = 1
-    for d in shape:
-        n *= int(d)
-    return n

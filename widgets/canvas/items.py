@@ -19,6 +19,13 @@ HEADER_H = 24.0
 PORT_R = 6.0
 
 
+def short_error(message: str) -> str:
+    """Drop the leading "Dense 'n3' " that names the node: the node box already says who it is."""
+    import re
+    m = re.match(r"^\w+ '[^']*'[:]? ", message)
+    return message[m.end():] if m else message
+
+
 class PortItem(QGraphicsItem):
     """An input (top edge) or output (bottom edge) connector of a node.
 
@@ -219,7 +226,7 @@ class NodeItem(QGraphicsObject):
         painter.drawText(QRectF(body.left(), body.top(), body.width(), body.height() / 2),
                          Qt.AlignVCenter | Qt.AlignLeft, line1)
         painter.setPen(theme.ERROR if self.error else theme.muted_text())
-        line2 = self.shape_text if not self.error else "⚠ " + self.error
+        line2 = self.shape_text if not self.error else "⚠ " + short_error(self.error)
         line2 = fmb.elidedText(line2, Qt.ElideRight, body.width())
         painter.drawText(QRectF(body.left(), body.top() + body.height() / 2, body.width(), body.height() / 2),
                          Qt.AlignVCenter | Qt.AlignLeft, line2)

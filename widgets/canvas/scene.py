@@ -26,12 +26,13 @@ def node_display(node, analysis) -> dict:
         except Exception:  # a summary must never break drawing
             summary = ""
     shape = analysis.shapes.get(node.id) if analysis is not None else None
+    error = analysis.errors.get(node.id) if analysis is not None else None
     return {
         "type_id": node.type, "title": label, "subtitle": node.name or node.id,
         "summary": summary,
         "shape_text": ("out " + fmt_shape(shape)) if shape is not None else "",
         "category": category, "n_inputs": n_inputs, "description": desc,
-        "error": analysis.errors.get(node.id) if analysis is not None else None,
+        "error": error,
     }
 
 

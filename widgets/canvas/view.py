@@ -244,7 +244,7 @@ class GraphView(QGraphicsView):
         if r.isNull() or r.isEmpty():
             self.reset_view()
             return
-        r = r.adjusted(-40, -40, 40, 40)
+        r = r.adjusted(-40, -40, 40, 40 + (70 if self.banner else 0))
         vp = self.viewport().rect()
         if vp.width() < 10 or vp.height() < 10:
             return
