@@ -92,9 +92,8 @@ class _RecurrentBase(Layer):
         xt = np.ascontiguousarray(x.transpose(1, 0, 2))              # (L, N, C) time-major
         xw = (xt.reshape(L * n, c) @ W_ih.T).reshape(L, n, g * u)   # input projection, all steps
         xw += b_ih
-        W_hhT = np.ascontiguousarray(W_hh.T)                         # (u, g*u)
         hs = np.zeros((L + 1, n, u), dtype=dt)                       # hs[0] = initial state
-        cache = self._run(xw, W_hhT, b_hh, hs)
+        cache = self._run(xw, W_hh, b_hh, hs)
         y = np.ascontiguousarray(hs[1:].transpose(1, 0, 2)) if self.cfg.return_sequences else hs[L].copy()
 
         def backprop(dy):
@@ -122,7 +121,8 @@ class SimpleRNN(_RecurrentBase):
     description = "Plain recurrent layer: h = tanh(W·x + U·h + b) at every step of a sequence."
     gates = 1
 
-    def _run(self, xw, W_hhT, b_hh, hs):
+    def _run(self, xw, W_hh, b_hh, hs):
+        W_hhT = np.ascontiguousarray(W_hh.T)
         for t in range(xw.shape[0]):
             pre = xw[t] + hs[t] @ W_hhT
             pre += b_hh
@@ -149,15 +149,26 @@ class LSTM(_RecurrentBase):
                    "forget and output; good at long sequences.")
     gates = 4
 
-    def _run(self, xw, W_hhT, b_hh, hs):
-        L, n, _ = xw.shape
+    def _run(self, xw, W_hh, b_hh, hs):
+        L, n, g4 = xw.shape
         u = hs.shape[2]
-        cs = np.zeros((L + 1, n, u), dtype=xw.dtype)
+        dt = xw.dtype
+        # sigmoid(a) = 0.5 + 0.5 tanh(a/2): halve the i, f, o columns once, then one tanh per step
+        scale = np.full(g4, 0.5, dtype=dt)
+        scale[2 * u:3 * u] = 1.0
+        xs = (xw + b_hh) * scale
+        W_s = np.ascontiguousarray(W_hh.T * scale)
+        cs = np.zeros((L + 1, n, u), dtype=dt)
         acts = np.empty_like(xw)          # i, f, g, o after their nonlinearity
-        tcs = np.empty((L, n, u), dtype=xw.dtype)
+        tcs = np.empty((L, n, u), dtype=dt)
+        pre = np.empty((n, g4), dtype=dt)
         for t in range(L):
-            pre = hs[t] @ W_hhT
-            K.lstm_step_fwd(xw[t], pre, b_hh, cs[t], acts[t], cs[t + 1], tcs[t], hs[t + 1])
+            np.matmul(hs[t], W_s, out=pre)
+            pre += xs[t]
+            np.tanh(pre, out=pre)
+            K.lstm_cell_fwd(pre, cs[t], acts[t], cs[t + 1])
+            np.tanh(cs[t + 1], out=tcs[t])
+            np.multiply(acts[t, :, 3 * u:], tcs[t], out=hs[t + 1])
         return cs, acts, tcs
 
     def _back(self, dh_out, W_hh, hs, cache):
@@ -181,13 +192,30 @@ class GRU(_RecurrentBase):
                    "often as good as LSTM.")
     gates = 3
 
-    def _run(self, xw, W_hhT, b_hh, hs):
-        L, n, _ = xw.shape
+    def _run(self, xw, W_hh, b_hh, hs):
+        L, n, g3 = xw.shape
+        u = hs.shape[2]
+        dt = xw.dtype
+        # r, z: sigmoid(a) = 0.5 + 0.5 tanh(a/2) with the halving folded into the weights
+        scale = np.ones(g3, dtype=dt)
+        scale[:2 * u] = 0.5
+        xr = xw.copy()
+        xr[..., :2 * u] += b_hh[:2 * u]
+        xr[..., :2 * u] *= dt.type(0.5)
+        W_s = np.ascontiguousarray(W_hh.T * scale)
+        b_hn = np.ascontiguousarray(b_hh[2 * u:])
         acts = np.empty_like(xw)   # r, z, n after their nonlinearity
-        ghn = np.empty((L, n, hs.shape[2]), dtype=xw.dtype)
+        ghn = np.empty((L, n, u), dtype=dt)
+        hw = np.empty((n, g3), dtype=dt)
+        T = np.empty((n, 2 * u), dtype=dt)
         for t in range(L):
-            gh = hs[t] @ W_hhT
-            K.gru_step_fwd(xw[t], gh, b_hh, hs[t], acts[t], ghn[t], hs[t + 1])
+            np.matmul(hs[t], W_s, out=hw)
+            np.add(xr[t, :, :2 * u], hw[:, :2 * u], out=T)
+            np.tanh(T, out=T)
+            K.gru_gates_fwd(T, xr[t], hw, b_hn, acts[t], ghn[t])
+            nv = acts[t, :, 2 * u:]
+            np.tanh(nv, out=nv)
+            K.gru_out_fwd(acts[t], hs[t], hs[t + 1])
         return acts, ghn
 
     def _back(self, dh_out, W_hh, hs, cache):
