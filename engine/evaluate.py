@@ -1,0 +1,378 @@
+"""Evaluation metrics and batch prediction to files.
+
+* :func:`evaluate_arrays` -- JSON-able metrics for a classification or regression
+  model on arrays (loss, accuracy, per-class precision/recall/F1, confusion matrix;
+  or MAE, RMSE, R²).
+* :func:`regression_pairs` -- predicted and true values for a scatter plot.
+* :func:`misclassified` -- the most confident mistakes, for a gallery.
+* :func:`predict_file` -- a CSV file, an image, a folder of images or an ``.npz``
+  in; a CSV of the same rows plus ``prediction`` and ``prob_<class>`` columns out,
+  using exactly the preprocessing saved with the project.
+
+Class outputs are read as probabilities when the model ends in softmax/sigmoid and
+as logits (softmax/sigmoid applied here) otherwise.  A single sigmoid output is a
+two-class model: probability of class 1 is the output, of class 0 its complement.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+class EvaluateError(ValueError):
+    """Inputs that cannot be evaluated or predicted; the message is for the user."""
+
+
+# ----------------------------------------------------------------------- helpers
+def _predict(model, x, batch_size: int = 1024) -> np.ndarray:
+    """Evaluation-mode outputs, batch by batch (works for lazy image arrays too)."""
+    n = len(x)
+    outs = []
+    for i in range(0, n, batch_size):
+        xb = np.asarray(x[i:i + batch_size], dtype=model.dtype)
+        outs.append(model.forward(xb))
+    if not outs:
+        return np.zeros((0, *model.output_shape), dtype=model.dtype)
+    return np.concatenate(outs, axis=0)
+
+
+def _stable_sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.where(z >= 0, 1.0 / (1.0 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1.0 + np.exp(-np.abs(z))))
+
+
+def class_probabilities(model, out: np.ndarray) -> np.ndarray:
+    """Model outputs -> float64 (N, K) class probabilities (K >= 2)."""
+    out = np.asarray(out, dtype=np.float64)
+    if out.ndim != 2:
+        raise EvaluateError(f"a classifier must output one vector per sample, this model outputs "
+                            f"{tuple(out.shape[1:])}; add Flatten/Dense before the output")
+    act = model.output_activation
+    if out.shape[1] == 1:
+        p = out[:, 0] if act == "sigmoid" else _stable_sigmoid(out[:, 0])
+        return np.stack([1.0 - p, p], axis=1)
+    if act == "softmax":
+        return out
+    if act == "sigmoid":  # independent sigmoids: normalise for a single-label reading
+        s = out.sum(axis=1, keepdims=True)
+        return out / np.where(s > 0, s, 1.0)
+    z = out - out.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _class_targets(y, k: int) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == k and k > 1:  # one-hot
+        y = y.argmax(axis=1)
+    y = y.reshape(-1)
+    if y.size and not np.all(np.isfinite(y.astype(np.float64))):
+        raise EvaluateError("class labels must be whole numbers")
+    yi = y.astype(np.int64)
+    if y.size and (np.any(yi != y) or yi.min() < 0 or yi.max() >= k):
+        raise EvaluateError(f"class labels must be whole numbers from 0 to {k - 1}")
+    return yi
+
+
+def _check_len(x, y) -> None:
+    if len(x) != len(y):
+        raise EvaluateError(f"{len(x)} samples but {len(y)} targets")
+
+
+def _names(class_names, k: int) -> list[str]:
+    if class_names is None:
+        return [str(i) for i in range(k)]
+    names = [str(c) for c in class_names]
+    if len(names) != k:
+        raise EvaluateError(f"{len(names)} class names for a model with {k} classes")
+    return names
+
+
+# ---------------------------------------------------------------------- metrics
+def confusion_matrix(true: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
+    """``cm[i, j]`` = number of samples of true class ``i`` predicted as ``j``."""
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (np.asarray(true, np.int64), np.asarray(pred, np.int64)), 1)
+    return cm
+
+
+def classification_report(cm: np.ndarray, names: Sequence[str]) -> dict:
+    """Per-class precision/recall/F1/support and their macro averages (0 where undefined)."""
+    cm = np.asarray(cm, dtype=np.float64)
+    tp = np.diag(cm)
+    predicted = cm.sum(axis=0)
+    support = cm.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, tp / np.where(predicted > 0, predicted, 1), 0.0)
+        recall = np.where(support > 0, tp / np.where(support > 0, support, 1), 0.0)
+        denom = precision + recall
+        f1 = np.where(denom > 0, 2 * precision * recall / np.where(denom > 0, denom, 1), 0.0)
+    per_class = [{"name": n, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+                 for n, p, r, f, s in zip(names, precision, recall, f1, support)]
+    macro = {"precision": float(precision.mean()), "recall": float(recall.mean()),
+             "f1": float(f1.mean())} if len(names) else {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    return {"per_class": per_class, "macro": macro}
+
+
+def _regression_targets(y, pred: np.ndarray) -> np.ndarray:
+    t = np.asarray(y, dtype=np.float64)
+    if t.size != pred.size:
+        raise EvaluateError(f"targets of shape {t.shape} do not match outputs of shape {pred.shape}")
+    return t.reshape(pred.shape)
+
+
+def evaluate_arrays(model, x, y, *, task: str, class_names=None, loss: str | None = None,
+                    batch_size: int = 1024) -> dict:
+    """Metrics of ``model`` on ``(x, y)`` as a JSON-able dict.
+
+    Classification (``y`` class indices (N,) or one-hot (N, K)): ``loss``
+    (mean cross-entropy of the probabilities), ``accuracy``, ``per_class``
+    (precision, recall, f1, support), ``macro`` averages, ``confusion``
+    (list of lists, rows = true class), ``class_names`` and ``n``.
+
+    Regression: ``loss`` (MSE unless ``loss`` names another engine loss),
+    ``mae``, ``rmse``, ``r2`` (over all outputs), ``n``.
+    """
+    _check_len(x, y)
+    out = _predict(model, x, batch_size)
+    n = int(out.shape[0])
+    if task == "classification":
+        probs = class_probabilities(model, out)
+        k = probs.shape[1]
+        names = _names(class_names, k)
+        true = _class_targets(y, k)
+        pred = probs.argmax(axis=1)
+        if n:
+            p_true = probs[np.arange(n), true]
+            ce = float(np.mean(-np.log(np.clip(p_true, 1e-12, 1.0))))
+        else:
+            ce = 0.0
+        cm = confusion_matrix(true, pred, k)
+        rep = classification_report(cm, names)
+        res = {"task": "classification", "n": n, "loss": ce,
+               "accuracy": float(np.mean(pred == true)) if n else 0.0,
+               **rep, "confusion": cm.tolist(), "class_names": names}
+        if loss is not None and loss not in ("cce", "sparse_cce", "bce", "cross_entropy"):
+            res["loss_name"] = loss
+            res["loss"] = _engine_loss(loss, out, np.eye(out.shape[1])[true] if out.shape[1] > 1
+                                       else true.reshape(-1, 1))
+        return res
+    if task != "regression":
+        raise EvaluateError(f"unknown task {task!r}; expected classification or regression")
+    pred = out.astype(np.float64).reshape(n, -1)
+    t = _regression_targets(y, pred)
+    err = pred - t
+    ss_res = float(np.sum(err ** 2))
+    ss_tot = float(np.sum((t - t.mean(axis=0)) ** 2)) if n else 0.0
+    mse = float(np.mean(err ** 2)) if n else 0.0
+    res = {"task": "regression", "n": n, "loss": mse,
+           "mae": float(np.mean(np.abs(err))) if n else 0.0, "rmse": math.sqrt(mse),
+           "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else 0.0}
+    if loss is not None and loss != "mse":
+        res["loss_name"] = loss
+        res["loss"] = _engine_loss(loss, out.reshape(n, -1), t)
+    return res
+
+
+def _engine_loss(name: str, out: np.ndarray, target: np.ndarray) -> float:
+    from engine.losses import LossError, get_loss
+
+    try:
+        return float(get_loss(name).value(np.asarray(out, np.float64), np.asarray(target, np.float64)))
+    except LossError as exc:
+        raise EvaluateError(str(exc)) from None
+
+
+def regression_pairs(model, x, y, batch_size: int = 1024) -> dict:
+    """``{"pred": (N, k) float64, "true": (N, k) float64}`` for a predicted-vs-true plot."""
+    _check_len(x, y)
+    out = _predict(model, x, batch_size).astype(np.float64)
+    pred = out.reshape(out.shape[0], -1)
+    return {"pred": pred, "true": _regression_targets(y, pred)}
+
+
+def misclassified(model, x, y, k: int = 16, *, class_names=None, batch_size: int = 1024) -> dict:
+    """The ``k`` most confident mistakes, most confident first.
+
+    Returns JSON-able lists: ``indices`` (rows of ``x``), ``true``, ``predicted``
+    (class indices), ``confidence`` (probability of the predicted class) and,
+    when ``class_names`` is given, ``true_names``/``predicted_names``.
+    """
+    _check_len(x, y)
+    probs = class_probabilities(model, _predict(model, x, batch_size))
+    true = _class_targets(y, probs.shape[1])
+    pred = probs.argmax(axis=1)
+    conf = probs[np.arange(len(pred)), pred]
+    wrong = np.flatnonzero(pred != true)
+    order = wrong[np.argsort(-conf[wrong], kind="stable")][:max(int(k), 0)]
+    res: dict[str, Any] = {"indices": order.tolist(), "true": true[order].tolist(),
+                           "predicted": pred[order].tolist(), "confidence": conf[order].tolist()}
+    if class_names is not None:
+        names = _names(class_names, probs.shape[1])
+        res["true_names"] = [names[i] for i in res["true"]]
+        res["predicted_names"] = [names[i] for i in res["predicted"]]
+    return res
+
+
+# ------------------------------------------------------------------- predict_file
+def _preprocessor(project):
+    pre = getattr(project, "preprocessing", None)
+    if not pre:
+        return None
+    from engine.data.errors import DataError
+    from engine.data.preprocess import Preprocessor
+
+    try:
+        return Preprocessor.from_dict(pre)
+    except DataError as exc:
+        raise EvaluateError(f"the project's preprocessing cannot be used: {exc}") from None
+
+
+def _task_and_names(model, project, pre) -> tuple[str, list[str] | None]:
+    names = None
+    task = None
+    if pre is not None:
+        task = pre.task
+        names = pre.class_names
+    meta = getattr(project, "metadata", None) or {}
+    if task is None:
+        task = meta.get("task")
+    if names is None:
+        names = meta.get("class_names")
+    if task is None:
+        task = "classification" if (model.output_activation in ("softmax", "sigmoid")) else "regression"
+    return task, names
+
+
+def _image_paths(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
+                       key=lambda p: p.name.casefold())
+        if not files:
+            raise EvaluateError(f"the folder {path} has no image files ({', '.join(IMAGE_SUFFIXES)})")
+        return files
+    return [path]
+
+
+def _wrap_data_error(fn, *args):
+    from engine.data.errors import DataError
+
+    try:
+        return fn(*args)
+    except DataError as exc:
+        raise EvaluateError(str(exc)) from None
+
+
+def _load_input(model, pre, path: Path):
+    """-> (x, frame-or-None, leading columns dict)."""
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix in IMAGE_SUFFIXES:
+        if pre is None:
+            raise EvaluateError("the project has no saved image preprocessing, so images cannot be predicted")
+        files = _image_paths(path)
+        x = _wrap_data_error(pre.transform_images, [str(p) for p in files])
+        return x, None, {"file": [p.name for p in files]}
+    if suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if "x" not in z.files:
+                    raise EvaluateError(f"{path.name} has no array named 'x' (it has: {', '.join(z.files)})")
+                x = z["x"]
+        except (ValueError, OSError) as exc:
+            raise EvaluateError(f"{path.name} cannot be read as .npz ({exc})") from None
+        if pre is not None:
+            x = _wrap_data_error(pre.transform_array, x)
+        return np.asarray(x, dtype=np.float32), None, {"row": list(range(len(x)))}
+    if suffix in (".csv", ".tsv", ".txt"):
+        if pre is not None:
+            x, df = _wrap_data_error(pre.transform_csv, str(path))
+            return x, df, {}
+        import pandas as pd
+
+        try:
+            df = pd.read_csv(path, sep=None, engine="python")
+        except (ValueError, OSError, UnicodeDecodeError) as exc:
+            raise EvaluateError(f"{path.name} cannot be read as CSV ({exc})") from None
+        try:
+            x = df.to_numpy(dtype=np.float32)
+        except (ValueError, TypeError):
+            raise EvaluateError(f"{path.name}: without saved preprocessing every column must be a number") from None
+        return x, df, {}
+    raise EvaluateError(f"cannot predict from {path.name}: use a .csv file, an image, a folder of images or "
+                        f"an .npz with an array 'x'")
+
+
+def predict_file(model, project, data_path, out_csv, batch_size: int = 1024) -> int:
+    """Predict every row/image of ``data_path`` and write ``out_csv`` atomically.
+
+    The output has the input's columns (CSV), a ``file`` column (images) or a
+    ``row`` column (.npz), then ``prediction`` (the class name, or the value for
+    regression; ``prediction_<i>`` for several regression outputs) and, for
+    classification, one ``prob_<class>`` column per class.  Returns the number of
+    rows written.
+    """
+    from engine.io import ProjectError, atomic_write_text
+
+    path = Path(data_path)
+    if not path.exists():
+        raise EvaluateError(f"{path} does not exist")
+    pre = _preprocessor(project)
+    x, df, lead = _load_input(model, pre, path)
+    want = tuple(model.input_shape)
+    if tuple(x.shape[1:]) != want:
+        raise EvaluateError(f"the model expects samples of shape {want}, {path.name} gives {tuple(x.shape[1:])}")
+    out = _predict(model, x, batch_size)
+    task, names = _task_and_names(model, project, pre)
+    n = int(out.shape[0])
+    cols: dict[str, list] = {}
+    if df is not None:
+        for c in df.columns:
+            cols[str(c)] = df[c].tolist()
+    cols.update(lead)
+    if task == "classification":
+        probs = class_probabilities(model, out)
+        k = probs.shape[1]
+        names = _names(names, k) if names is not None and len(names) == k else [str(i) for i in range(k)]
+        cls = probs.argmax(axis=1)
+        cols["prediction"] = [names[i] for i in cls]
+        for j, name in enumerate(names):
+            key = f"prob_{name}"
+            while key in cols:
+                key = "_" + key
+            cols[key] = [float(v) for v in probs[:, j]]
+    else:
+        flat = out.reshape(n, -1).astype(np.float64)
+        if flat.shape[1] == 1:
+            cols["prediction"] = flat[:, 0].tolist()
+        else:
+            for j in range(flat.shape[1]):
+                cols[f"prediction_{j}"] = flat[:, j].tolist()
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    keys = list(cols)
+    w.writerow(keys)
+    for i in range(n):
+        w.writerow(["" if _is_nan(cols[c][i]) else _fmt(cols[c][i]) for c in keys])
+    try:
+        atomic_write_text(out_csv, buf.getvalue())
+    except ProjectError as exc:
+        raise EvaluateError(f"could not write {out_csv}: {exc}") from None
+    except OSError as exc:
+        raise EvaluateError(f"could not write {out_csv}: {exc.strerror or exc}") from None
+    return n
+
+
+def _is_nan(v) -> bool:
+    return isinstance(v, float) and math.isnan(v)
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        return repr(v)
+    return v

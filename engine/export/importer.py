@@ -1,0 +1,103 @@
+"""Import an exported .npz/.safetensors (with its metadata) back into a project."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from engine.export import EXPORT_FORMAT, EXPORT_SCHEMA, ExportError, sidecar_path
+
+
+def _read_sidecar(path: Path) -> dict | None:
+    for cand in (sidecar_path(path), path.with_suffix(".json"), path.parent / "metadata.json"):
+        if cand.is_file():
+            try:
+                return json.loads(cand.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise ExportError(f"the metadata file {cand.name} is damaged ({exc})") from None
+    return None
+
+
+def read_export(path) -> tuple[dict[str, np.ndarray], dict]:
+    """-> (weights, metadata); metadata from the file itself, else from the sidecar JSON."""
+    path = Path(path)
+    if not path.is_file():
+        raise ExportError(f"{path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        from engine.export.npz import read_npz
+
+        weights, meta = read_npz(path)
+    elif suffix == ".safetensors":
+        from engine.export.safetensors_io import read_safetensors
+
+        weights, meta = read_safetensors(path)
+    else:
+        raise ExportError(f"cannot import {path.name}: expected an exported .npz or .safetensors file")
+    if meta is None:
+        meta = _read_sidecar(path)
+    if meta is None:
+        raise ExportError(f"{path.name} carries no NN Studio metadata and no {sidecar_path(path).name} "
+                          "lies beside it; the graph cannot be restored from bare weights")
+    return weights, meta
+
+
+def check_metadata(meta: dict, weights: dict[str, np.ndarray], name: str) -> None:
+    if not isinstance(meta, dict) or meta.get("format") != EXPORT_FORMAT:
+        raise ExportError(f"the metadata of {name} is not an NN Studio export description")
+    version = meta.get("schema_version")
+    if not isinstance(version, int) or version > EXPORT_SCHEMA:
+        raise ExportError(f"{name} was exported by a newer NN Studio (export schema {version}); "
+                          f"this version reads up to {EXPORT_SCHEMA}")
+    if not isinstance(meta.get("graph"), dict):
+        raise ExportError(f"the metadata of {name} has no graph")
+    params = meta.get("parameters")
+    if isinstance(params, dict):
+        missing = sorted(set(params) - set(weights))
+        extra = sorted(set(weights) - set(params))
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append("missing " + ", ".join(missing[:5]))
+            if extra:
+                parts.append("unexpected " + ", ".join(extra[:5]))
+            raise ExportError(f"the weights in {name} do not match its metadata: " + "; ".join(parts))
+        for k, info in params.items():
+            want = tuple(info.get("shape", ()))
+            if tuple(weights[k].shape) != want:
+                raise ExportError(f"weight {k} in {name} has shape {tuple(weights[k].shape)}, "
+                                  f"the metadata says {want}")
+
+
+def import_weights(path):
+    """Restore a :class:`engine.io.Project` (graph, weights, preprocessing, labels, seed)."""
+    from engine.compile import GraphError, compile_graph
+    from engine.io import Project
+    from engine.model import StateError
+    from engine.spec import GraphSpec, SpecError
+
+    path = Path(path)
+    weights, meta = read_export(path)
+    check_metadata(meta, weights, path.name)
+    try:
+        graph = GraphSpec.from_dict(meta["graph"])
+        model = compile_graph(graph)
+        model.load_state_dict(weights)
+    except SpecError as exc:
+        raise ExportError(f"the graph in {path.name} is damaged: {exc}") from None
+    except GraphError as exc:
+        raise ExportError(f"the graph in {path.name} cannot be compiled: {exc}") from None
+    except StateError as exc:
+        raise ExportError(f"the weights in {path.name} do not fit its graph: {exc}") from None
+    weights = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in model.state_dict().items()}
+    train = dict(meta.get("train_config") or {})
+    if meta.get("seed") is not None:
+        train.setdefault("seed", meta["seed"])
+    metrics = meta.get("metrics") or {}
+    history = [{"name": "imported", "settings": {}, "epochs": [metrics]}] if metrics else []
+    info = {"name": meta.get("name") or path.stem, "imported_from": str(path),
+            "task": meta.get("task"), "class_names": meta.get("class_names")}
+    return Project(graph=graph, train_config=train, data_spec=None,
+                   preprocessing=meta.get("preprocessing"), weights=weights, history=history,
+                   metadata=info)

@@ -1,0 +1,52 @@
+"""``.npz`` export: one array per parameter plus the metadata as a uint8 JSON array."""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from engine.export import METADATA_KEY, ExportError
+
+
+def npz_bytes(weights: dict[str, np.ndarray], meta: dict | None) -> bytes:
+    arrays = {}
+    for k, v in weights.items():
+        a = np.ascontiguousarray(v, dtype=np.float32)
+        arrays[k] = a
+    if meta is not None:
+        arrays[METADATA_KEY] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def write_npz(path, weights: dict[str, np.ndarray], meta: dict | None) -> Path:
+    from engine.io import atomic_write_bytes
+
+    data = npz_bytes(weights, meta)
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise ExportError(f"could not write {path}: {exc.strerror or exc}") from None
+    return Path(path)
+
+
+def read_npz(path) -> tuple[dict[str, np.ndarray], dict | None]:
+    """-> (weights, embedded metadata or None).  Never unpickles."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise ExportError(f"{path.name} cannot be read as .npz ({exc})") from None
+    meta = None
+    raw = arrays.pop(METADATA_KEY, None)
+    if raw is not None:
+        try:
+            meta = json.loads(raw.astype(np.uint8).tobytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ExportError(f"the metadata embedded in {path.name} is damaged ({exc})") from None
+    return arrays, meta

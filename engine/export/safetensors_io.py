@@ -1,0 +1,57 @@
+"""``.safetensors`` export: same arrays as .npz; metadata JSON under header key ``"nnstudio"``."""
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from engine.export import ExportError
+
+META_FIELD = "nnstudio"
+
+
+def safetensors_bytes(weights: dict[str, np.ndarray], meta: dict | None) -> bytes:
+    from safetensors.numpy import save
+
+    arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()}
+    header = {META_FIELD: json.dumps(meta)} if meta is not None else None
+    return save(arrays, metadata=header)
+
+
+def write_safetensors(path, weights: dict[str, np.ndarray], meta: dict | None) -> Path:
+    from engine.io import atomic_write_bytes
+
+    data = safetensors_bytes(weights, meta)
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise ExportError(f"could not write {path}: {exc.strerror or exc}") from None
+    return Path(path)
+
+
+def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict | None]:
+    """-> (weights, embedded metadata or None)."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ExportError(f"could not read {path}: {exc.strerror or exc}") from None
+    try:
+        arrays = load(data)
+        n = struct.unpack("<Q", data[:8])[0]
+        header = json.loads(data[8:8 + n].decode("utf-8"))
+    except (SafetensorError, struct.error, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+        raise ExportError(f"{path.name} cannot be read as .safetensors ({exc})") from None
+    meta = None
+    text = (header.get("__metadata__") or {}).get(META_FIELD)
+    if text is not None:
+        try:
+            meta = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ExportError(f"the metadata embedded in {path.name} is damaged ({exc})") from None
+    return arrays, meta
