@@ -1,0 +1,364 @@
+"""Live training curves (pyqtgraph), fed from the GUI thread by the training controller.
+
+Rules this file follows (see docs/training.md):
+
+* history lives in preallocated NumPy buffers that double when full
+  (:class:`GrowBuffer`); the curves are a fixed set of ``PlotDataItem``s created
+  once and only ever updated with ``setData``;
+* events only append to buffers and mark the view dirty; a ``QTimer`` redraws at
+  ~15 Hz, so a burst of batch events costs one redraw;
+* the per-batch loss is smoothed at full resolution first (debiased EMA, like
+  TensorBoard), then drawn with peak downsampling; the raw curve stays faintly
+  underneath; the smoothing can be set to 0;
+* NaN/inf never reach Qt (:func:`finite_xy`); on a log axis values <= 0 are masked
+  and a notice says how many were hidden.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout,
+                               QWidget)
+
+REDRAW_MS = 66          # ~15 Hz
+TRAIN_COLOUR = "#3b78c4"
+VAL_COLOUR = "#d0672f"
+OVERLAY_ALPHA = 110
+
+
+class GrowBuffer:
+    """An append-only float64 series in a buffer that doubles when full."""
+
+    def __init__(self, capacity: int = 256):
+        self._data = np.empty(max(1, int(capacity)), dtype=np.float64)
+        self.n = 0
+
+    def append(self, values) -> None:
+        v = np.asarray(values, dtype=np.float64).ravel()
+        need = self.n + v.size
+        if need > self._data.size:
+            cap = self._data.size
+            while cap < need:
+                cap *= 2
+            grown = np.empty(cap, dtype=np.float64)
+            grown[:self.n] = self._data[:self.n]
+            self._data = grown
+        self._data[self.n:need] = v
+        self.n = need
+
+    def view(self) -> np.ndarray:
+        return self._data[:self.n]
+
+    @property
+    def capacity(self) -> int:
+        return self._data.size
+
+    def clear(self) -> None:
+        self.n = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def ema(values: np.ndarray, weight: float, state: tuple[float, int] = (0.0, 0)) -> tuple[np.ndarray, tuple[float, int]]:
+    """Debiased exponential moving average (TensorBoard's smoothing), incremental.
+
+    ``state`` is ``(biased accumulator, count)`` from the previous call; non-finite
+    inputs are passed through (and do not poison the average).
+    """
+    acc, count = state
+    out = np.empty(len(values), dtype=np.float64)
+    w = float(min(max(weight, 0.0), 0.999))
+    if w == 0.0:
+        return np.asarray(values, dtype=np.float64).copy(), (acc, count)
+    for i, v in enumerate(np.asarray(values, dtype=np.float64)):
+        if not math.isfinite(v):
+            out[i] = v
+            continue
+        acc = acc * w + (1 - w) * v
+        count += 1
+        out[i] = acc / (1 - w ** count)
+    return out, (acc, count)
+
+
+def finite_xy(x: np.ndarray, y: np.ndarray, log: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
+    """Drop points Qt must never see (NaN/inf; <= 0 on a log axis); returns (x, y, n_dropped)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if log:
+        ok &= y > 0
+    n_bad = int(ok.size - np.count_nonzero(ok))
+    if n_bad:
+        return x[ok], y[ok], n_bad
+    return x, y, 0
+
+
+def _pen(colour: str, width: float = 2.0, alpha: int = 255, dash: bool = False):
+    c = pg.mkColor(colour)
+    c.setAlpha(alpha)
+    pen = pg.mkPen(c, width=width)
+    if dash:
+        pen.setStyle(Qt.DashLine)
+    return pen
+
+
+def metric_keys(logs: dict) -> list[str]:
+    """Training metrics in an epoch's logs other than the loss (accuracy, mae, rmse, r2)."""
+    return [k for k in logs if k not in ("loss", "lr", "epoch", "seconds") and not k.startswith("val_")]
+
+
+class TrainingCurves(QWidget):
+    """Loss (per batch and per epoch) and one metric (per epoch), train and validation.
+
+    Feed it with :meth:`start` (``TrainStarted``), :meth:`add_batch` (``BatchEnded``)
+    and :meth:`add_epoch` (``EpochEnded``); :meth:`set_overlay` draws an earlier
+    run's per-epoch curves (a history record) dashed for comparison.  The x axis is
+    in epochs (a batch at global step ``s`` sits at ``s / steps_per_epoch``).
+    """
+
+    hovered = Signal(str)
+
+    SERIES = ("batch_raw", "batch_smooth", "loss", "val_loss", "metric", "val_metric",
+              "overlay_loss", "overlay_val_loss", "overlay_metric", "overlay_val_metric")
+
+    def __init__(self, parent: QWidget | None = None, redraw_ms: int = REDRAW_MS):
+        super().__init__(parent)
+        self.steps_per_epoch = 1
+        self.metric = None           # e.g. "accuracy" or "mae"
+        self.smoothing = 0.6
+        self.log_loss = False
+        self._dirty = False
+        self._ema_state = (0.0, 0)
+        self.bx, self.by, self.bsmooth = GrowBuffer(1024), GrowBuffer(1024), GrowBuffer(1024)
+        self.epochs = GrowBuffer(64)
+        self.logs: dict[str, GrowBuffer] = {}
+        self._overlay: dict | None = None
+        self.hidden_points = 0
+
+        # ---- widgets
+        self.loss_plot = pg.PlotWidget()
+        self.metric_plot = pg.PlotWidget()
+        for p, title in ((self.loss_plot, "loss"), (self.metric_plot, "metric")):
+            p.setBackground(None)
+            p.showGrid(x=True, y=True, alpha=0.25)
+            p.setLabel("bottom", "epoch")
+            p.setLabel("left", title)
+            p.addLegend(offset=(-10, 10))
+        self.metric_plot.setXLink(self.loss_plot)
+        lp, mp = self.loss_plot, self.metric_plot
+        self.items: dict[str, pg.PlotDataItem] = {
+            "batch_raw": lp.plot(pen=_pen(TRAIN_COLOUR, 1, 60)),
+            "batch_smooth": lp.plot(pen=_pen(TRAIN_COLOUR, 1.5, 200), name="train (batches)"),
+            "loss": lp.plot(pen=_pen(TRAIN_COLOUR, 2), symbol="o", symbolSize=5, symbolBrush=TRAIN_COLOUR,
+                            name="train (epoch)"),
+            "val_loss": lp.plot(pen=_pen(VAL_COLOUR, 2), symbol="o", symbolSize=5, symbolBrush=VAL_COLOUR,
+                                name="validation"),
+            "metric": mp.plot(pen=_pen(TRAIN_COLOUR, 2), symbol="o", symbolSize=5, symbolBrush=TRAIN_COLOUR,
+                              name="train"),
+            "val_metric": mp.plot(pen=_pen(VAL_COLOUR, 2), symbol="o", symbolSize=5, symbolBrush=VAL_COLOUR,
+                                  name="validation"),
+            "overlay_loss": lp.plot(pen=_pen(TRAIN_COLOUR, 1.5, OVERLAY_ALPHA, dash=True)),
+            "overlay_val_loss": lp.plot(pen=_pen(VAL_COLOUR, 1.5, OVERLAY_ALPHA, dash=True)),
+            "overlay_metric": mp.plot(pen=_pen(TRAIN_COLOUR, 1.5, OVERLAY_ALPHA, dash=True)),
+            "overlay_val_metric": mp.plot(pen=_pen(VAL_COLOUR, 1.5, OVERLAY_ALPHA, dash=True)),
+        }
+        for key in ("batch_raw", "batch_smooth"):
+            self.items[key].setDownsampling(auto=True, method="peak")
+            self.items[key].setClipToView(True)
+
+        self.log_box = QCheckBox("log loss")
+        self.log_box.setToolTip("Logarithmic loss axis (values <= 0 are hidden)")
+        self.log_box.toggled.connect(self.set_log_loss)
+        self.smooth_slider = QSlider(Qt.Horizontal)
+        self.smooth_slider.setRange(0, 99)
+        self.smooth_slider.setValue(int(self.smoothing * 100))
+        self.smooth_slider.setMaximumWidth(140)
+        self.smooth_slider.setToolTip("Smoothing of the per-batch loss (0 = none); the raw curve stays faint")
+        self.smooth_slider.valueChanged.connect(lambda v: self.set_smoothing(v / 100.0))
+        self.metric_combo = QComboBox()
+        self.metric_combo.setToolTip("Metric shown in the lower plot")
+        self.metric_combo.currentTextChanged.connect(self._on_metric_chosen)
+        self.readout = QLabel(" ")
+        self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.notice = QLabel("")
+        self.notice.setStyleSheet("color: #b7791f")
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.log_box)
+        bar.addWidget(QLabel("smoothing"))
+        bar.addWidget(self.smooth_slider)
+        bar.addWidget(QLabel("metric"))
+        bar.addWidget(self.metric_combo)
+        bar.addStretch(1)
+        bar.addWidget(self.notice)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addLayout(bar)
+        lay.addWidget(self.loss_plot, 3)
+        lay.addWidget(self.metric_plot, 2)
+        lay.addWidget(self.readout)
+
+        self._proxies = [pg.SignalProxy(p.scene().sigMouseMoved, rateLimit=30,
+                                        slot=lambda evt, p=p: self._on_mouse(p, evt[0]))
+                         for p in (self.loss_plot, self.metric_plot)]
+        self.timer = QTimer(self)
+        self.timer.setInterval(redraw_ms)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+
+    # ------------------------------------------------------------------ feeding
+    def reset(self, steps_per_epoch: int = 1, metric: str | None = None) -> None:
+        self.steps_per_epoch = max(1, int(steps_per_epoch))
+        for b in (self.bx, self.by, self.bsmooth, self.epochs):
+            b.clear()
+        self.logs = {}
+        self._ema_state = (0.0, 0)
+        self.hidden_points = 0
+        self.metric = metric
+        self.metric_combo.blockSignals(True)
+        self.metric_combo.clear()
+        if metric:
+            self.metric_combo.addItem(metric)
+        self.metric_combo.blockSignals(False)
+        self._dirty = True
+
+    def start(self, ev) -> None:
+        """A ``TrainStarted`` event: clear the curves for a new run."""
+        self.reset(ev.steps_per_epoch, "accuracy" if ev.task == "classification" else "mae")
+
+    def add_batch(self, ev) -> None:
+        """A ``BatchEnded`` event: its ``batch_losses`` end at global step ``ev.step``."""
+        losses = np.asarray(ev.batch_losses, dtype=np.float64).ravel()
+        if losses.size == 0:
+            losses = np.array([ev.loss], dtype=np.float64)
+        steps = np.arange(ev.step - losses.size + 1, ev.step + 1, dtype=np.float64)
+        self.bx.append(steps / self.steps_per_epoch)
+        self.by.append(losses)
+        smooth, self._ema_state = ema(losses, self.smoothing, self._ema_state)
+        self.bsmooth.append(smooth)
+        self._dirty = True
+
+    def add_epoch(self, ev) -> None:
+        """An ``EpochEnded`` event: one point per logged value."""
+        logs = ev.logs
+        n = len(self.epochs)
+        self.epochs.append([ev.epoch])
+        for k, v in logs.items():
+            buf = self.logs.get(k)
+            if buf is None:
+                buf = self.logs[k] = GrowBuffer(64)
+                buf.append(np.full(n, np.nan))  # a key that appears late
+            buf.append([float(v) if isinstance(v, (int, float)) else np.nan])
+        for k, buf in self.logs.items():
+            if len(buf) < len(self.epochs):
+                buf.append([np.nan])
+        keys = metric_keys(logs)
+        if keys and self.metric_combo.count() != len(keys):
+            current = self.metric if self.metric in keys else keys[0]
+            self.metric_combo.blockSignals(True)
+            self.metric_combo.clear()
+            self.metric_combo.addItems(keys)
+            self.metric_combo.setCurrentText(current)
+            self.metric_combo.blockSignals(False)
+            self.metric = current
+        self._dirty = True
+
+    def set_overlay(self, run: dict | None) -> None:
+        """Draw a history record's per-epoch curves dashed (``None`` removes them)."""
+        self._overlay = run
+        self._dirty = True
+
+    # ------------------------------------------------------------------ options
+    def set_log_loss(self, on: bool) -> None:
+        self.log_loss = bool(on)
+        if self.log_box.isChecked() != self.log_loss:
+            self.log_box.setChecked(self.log_loss)
+        self.loss_plot.setLogMode(y=self.log_loss)
+        self._dirty = True
+        self.redraw()
+
+    def set_smoothing(self, weight: float) -> None:
+        self.smoothing = float(min(max(weight, 0.0), 0.99))
+        smooth, self._ema_state = ema(self.by.view(), self.smoothing, (0.0, 0))
+        self.bsmooth.clear()
+        self.bsmooth.append(smooth)
+        self._dirty = True
+
+    def _on_metric_chosen(self, name: str) -> None:
+        if name:
+            self.metric = name
+            self.metric_plot.setLabel("left", name)
+            self._dirty = True
+
+    # ------------------------------------------------------------------ drawing
+    def _tick(self) -> None:
+        if self._dirty:
+            self.redraw()
+
+    def _set(self, key: str, x, y, log: bool = False) -> None:
+        x, y, bad = finite_xy(x, y, log)
+        self.hidden_points += bad
+        self.items[key].setData(x, y)
+
+    def redraw(self) -> None:
+        """Push the buffers into the plot items (normally called by the timer)."""
+        self._dirty = False
+        self.hidden_points = 0
+        log = self.log_loss
+        self._set("batch_raw", self.bx.view(), self.by.view(), log)
+        self._set("batch_smooth", self.bx.view(), self.bsmooth.view(), log)
+        ex = self.epochs.view()
+        empty = np.empty(0)
+        for key, name in (("loss", "loss"), ("val_loss", "val_loss"),
+                          ("metric", self.metric), ("val_metric", f"val_{self.metric}")):
+            buf = self.logs.get(name) if name else None
+            if buf is None:
+                self.items[key].setData(empty, empty)
+            else:
+                self._set(key, ex, buf.view(), log and key in ("loss", "val_loss"))
+        run = self._overlay
+        for key, name in (("overlay_loss", "loss"), ("overlay_val_loss", "val_loss"),
+                          ("overlay_metric", self.metric), ("overlay_val_metric", f"val_{self.metric}")):
+            rows = (run or {}).get("epochs") or []
+            if not rows or not name:
+                self.items[key].setData(empty, empty)
+                continue
+            x = np.array([r.get("epoch", i + 1) for i, r in enumerate(rows)], dtype=np.float64)
+            y = np.array([r.get(name) if isinstance(r.get(name), (int, float)) else np.nan for r in rows],
+                         dtype=np.float64)
+            x, y, _ = finite_xy(x, y, log and "loss" in key)
+            self.items[key].setData(x, y)
+        if self.hidden_points:
+            what = "non-finite or non-positive" if log else "non-finite"
+            self.notice.setText(f"{self.hidden_points} {what} values not drawn")
+        else:
+            self.notice.setText("")
+
+    # ------------------------------------------------------------------ hover
+    def readout_at(self, x: float) -> str:
+        """Text for the epoch nearest ``x`` (and the nearest batch loss)."""
+        parts = []
+        ex = self.epochs.view()
+        if len(ex):
+            i = int(np.argmin(np.abs(ex - x)))
+            vals = [f"{k} {buf.view()[i]:.4g}" for k, buf in self.logs.items()
+                    if k != "lr" and i < len(buf) and math.isfinite(buf.view()[i])]
+            parts.append(f"epoch {int(ex[i])}: " + ", ".join(vals))
+        bx = self.bx.view()
+        if len(bx):
+            j = int(np.searchsorted(bx, x).clip(0, len(bx) - 1))
+            parts.append(f"batch loss at {bx[j]:.2f}: {self.by.view()[j]:.4g}")
+        return "   ".join(parts)
+
+    def _on_mouse(self, plot: pg.PlotWidget, pos) -> None:
+        vb = plot.getPlotItem().vb
+        if not plot.sceneBoundingRect().contains(pos):
+            return
+        x = vb.mapSceneToView(pos).x()
+        text = self.readout_at(x)
+        self.readout.setText(text or " ")
+        self.hovered.emit(text)
