@@ -111,7 +111,13 @@ class Preprocessor:
                     raise DataError(f"{src}{row_labels[i]}, column '{_short(c['name'])}': "
                                     f"'{_short(col.iloc[i])}' is not a number")
                 vals = np.where(miss, c["fill"], vals)
-                out[:, j] = (vals - c["shift"]) / c["scale"]
+                with np.errstate(over="ignore", invalid="ignore"):
+                    scaled = ((vals - c["shift"]) / c["scale"]).astype(np.float32)
+                if not np.isfinite(scaled).all():
+                    i = int(np.flatnonzero(~np.isfinite(scaled))[0])
+                    raise DataError(f"{src}{row_labels[i]}, column '{_short(c['name'])}': "
+                                    f"'{_short(col.iloc[i])}' is too large for 32-bit floats")
+                out[:, j] = scaled
                 j += 1
             else:
                 cats, cmiss = parse_categorical(col)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import numpy as np
 
@@ -11,17 +12,19 @@ _CHUNK = re.compile(r"(\d+)")
 
 
 def natural_key(s: str) -> tuple:
-    """Sort key: case-folded text, digit runs compared as numbers ("img2" < "img10").
+    """Sort key: case-folded, accent-stripped text with digit runs compared as numbers
+    ("img2" < "img10", "été" < "hiver").
 
-    Ties (names equal after case folding) are broken by the raw string, so the order
-    is total and deterministic.
+    Ties (names equal after folding) are broken by the raw string, so the order is
+    total and deterministic.
     """
     parts = []
     for i, chunk in enumerate(_CHUNK.split(str(s))):
         if i % 2:
             parts.append((1, int(chunk), ""))
         elif chunk:
-            parts.append((0, 0, chunk.casefold()))
+            folded = unicodedata.normalize("NFKD", chunk.casefold())
+            parts.append((0, 0, "".join(ch for ch in folded if not unicodedata.combining(ch))))
     return (tuple(parts), str(s))
 
 

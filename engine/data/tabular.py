@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.data.errors import DataError
+from engine.data.errors import DataError, one_line
 from engine.data.split import natural_key, natural_sorted, split_indices
 
 PREP_VERSION = 1
@@ -21,13 +21,14 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "missin
 MAX_CLASS_INTEGERS = 20        # integer targets with at most this many values -> classification
 MAX_CATEGORIES = 1000          # one-hot width cap for an explicitly chosen text column
 ID_LIKE_MIN = 50               # text columns with more distinct values (and mostly unique) are not default features
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 NUMERIC_MAJORITY = 0.8         # a column this numeric with some text is a typo, not a text column
 
 _THOUSANDS_DOT = re.compile(r"(?<=\d)\.(?=\d{3}(?:\D|$))")
 
 
 def _short(v, n: int = 40) -> str:
-    s = str(v)
+    s = one_line(v)
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
@@ -95,6 +96,15 @@ def parse_categorical(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return out, miss
 
 
+def _mean_std(v: np.ndarray) -> tuple[float, float]:
+    """Mean and std without overflow for values near the float64 limits."""
+    m = float(np.max(np.abs(v))) if len(v) else 0.0
+    if m == 0.0:
+        return 0.0, 0.0
+    u = v / m
+    return float(u.mean()) * m, float(u.std()) * m
+
+
 def class_label(v: float) -> str:
     v = float(v)
     return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
@@ -120,7 +130,7 @@ def analyse_column(col: pd.Series, name: str, decimal: str, row_labels, source: 
         return ColumnInfo(name, "numeric", int(miss.sum()), int(len(np.unique(vals[~miss])))), (vals, miss)
     if strict and (present - n_bad) / present >= NUMERIC_MAJORITY:
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{source}{row_labels[i]}, column '{name}': '{_short(col.iloc[i])}' is not a number "
+        raise DataError(f"{source}{row_labels[i]}, column '{_short(name)}': '{_short(col.iloc[i])}' is not a number "
                         f"(the column is otherwise numeric)")
     cats, cmiss = parse_categorical(col)
     return ColumnInfo(name, "categorical", int(cmiss.sum()), len(set(cats[~cmiss]))), (cats, cmiss)
@@ -249,7 +259,13 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
         y_for_split = y_all
     else:
         class_names = None
-        y_all = t_vals[0][kept].astype(np.float32).reshape(-1, 1)
+        tv = t_vals[0][kept]
+        big = np.abs(tv) > FLOAT32_MAX
+        if big.any():
+            i = int(kept[np.flatnonzero(big)[0]])
+            raise DataError(f"{src}{row_labels[i]}, column '{_short(target)}': {tv[big][0]:g} is too large "
+                            f"for 32-bit floats")
+        y_all = tv.astype(np.float32).reshape(-1, 1)
         y_for_split = None
     splits = split_indices(len(kept), spec.val_split, spec.test_split, spec.seed, y_for_split,
                            what=source or "data")
@@ -265,11 +281,10 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
             if len(tv) == 0:
                 fill = 0.0
             else:
-                fill = float(np.median(tv)) if spec.missing == "median" else float(np.mean(tv))
+                fill = float(np.median(tv)) if spec.missing == "median" else _mean_std(tv)[0]
             filled = np.where(miss[train_rows], fill, vals[train_rows])
             if spec.scaling == "standard":
-                shift = float(filled.mean())
-                sd = float(filled.std())
+                shift, sd = _mean_std(filled)
                 scale = sd if sd > 1e-12 * max(1.0, abs(shift)) else 1.0
             elif spec.scaling == "minmax":
                 lo, hi = float(filled.min()), float(filled.max())
