@@ -1,0 +1,120 @@
+"""ONNX export: onnx.checker, onnxruntime outputs equal NN Studio's, clear errors."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from engine.compile import compile_graph
+from engine.export import ExportError, export_model
+from engine.export import onnx_export
+from engine.export.onnx_export import CONVERTERS, build_onnx
+from engine.registry import all_layers
+from engine.spec import sequential
+from tests.engine.test_export_models import available_graphs, build, randomise, rel_err, sample_input
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+
+def run_ort(mp, x):
+    sess = ort.InferenceSession(mp.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(["output"], {"input": x})[0]
+
+
+@pytest.mark.parametrize("name", available_graphs())
+def test_onnx_matches_engine(tmp_path, name):
+    model = build(name)
+    x = sample_input(model, n=6)
+    files = export_model(model, "onnx", tmp_path / "m", {"class_names": ["a", "b"]})
+    assert [f.name for f in files] == ["m.onnx", "m.onnx.json"]
+    mp = onnx.load(str(files[0]))
+    onnx.checker.check_model(mp)
+    assert mp.opset_import[0].version == 17
+    inp = mp.graph.input[0]
+    assert inp.name == "input" and inp.type.tensor_type.shape.dim[0].dim_param == "batch"
+    props = {p.key: p.value for p in mp.metadata_props}
+    assert json.loads(props["nnstudio"])["layer_order"] == model.order
+    y = run_ort(mp, x)
+    assert y.shape == (6, *model.output_shape)
+    assert rel_err(y, model.predict(x)) <= 1e-5
+    # a different batch size works (dynamic batch axis)
+    assert rel_err(run_ort(mp, x[:1]), model.predict(x[:1])) <= 1e-5
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_other_opsets(opset):
+    for name in available_graphs():
+        model = build(name, seed=3)
+        x = sample_input(model, n=3)
+        mp = build_onnx(model, None, opset=opset)
+        assert mp.opset_import[0].version == opset
+        assert rel_err(run_ort(mp, x), model.predict(x)) <= 1e-5
+
+
+def _seq_model(layers, seed=0):
+    model = compile_graph(sequential(layers), seed=seed)
+    randomise(model, seed)
+    return model
+
+
+SEQUENCE_CASES = {
+    "lstm_seq": [("Input.v1", {"shape": [5, 3]}), ("LSTM.v1", {"units": 4, "return_sequences": True}),
+                 ("LayerNorm.v1", {"epsilon": 1e-3}), ("GRU.v1", {"units": 3}), ("Dense.v1", {"units": 2})],
+    "gru_seq_rnn": [("Input.v1", {"shape": [6, 2]}), ("GRU.v1", {"units": 5, "return_sequences": True}),
+                    ("SimpleRNN.v1", {"units": 3, "return_sequences": True}), ("SimpleRNN.v1", {"units": 4}),
+                    ("Dense.v1", {"units": 3, "activation": "softmax"})],
+    "lstm_last": [("Input.v1", {"shape": [4, 3]}), ("LSTM.v1", {"units": 5}), ("Dense.v1", {"units": 1})],
+    "attention": [("Input.v1", {"shape": [5, 8]}), ("MultiHeadAttention.v1", {"num_heads": 2}),
+                  ("LayerNorm.v1", {}), ("MultiHeadAttention.v1", {"num_heads": 4, "causal": True}),
+                  ("GlobalAvgPool.v1", {}), ("Dense.v1", {"units": 2})],
+}
+
+
+def _case_available(layers):
+    from engine.registry import LAYERS
+
+    all_layers()
+    return all(t in LAYERS for t, _ in layers)
+
+
+@pytest.mark.parametrize("case", list(SEQUENCE_CASES))
+def test_sequence_layers_match(case):
+    layers = SEQUENCE_CASES[case]
+    if not _case_available(layers):
+        pytest.skip("layer types not registered")
+    model = _seq_model(layers)
+    x = sample_input(model, n=4)
+    for opset in (17, 13):
+        assert rel_err(run_ort(build_onnx(model, None, opset=opset), x), model.predict(x)) <= 1e-5
+
+
+def test_embedding_token_ids():
+    layers = [("Input.v1", {"shape": [6]}), ("Embedding.v1", {"vocab_size": 11, "dim": 4}),
+              ("LSTM.v1", {"units": 3}), ("Dense.v1", {"units": 2})]
+    if not _case_available(layers):
+        pytest.skip("Embedding not registered")
+    model = _seq_model(layers)
+    x = np.random.default_rng(0).integers(0, 11, (5, 6)).astype(np.float32)
+    assert rel_err(run_ort(build_onnx(model), x), model.predict(x)) <= 1e-5
+
+
+def test_every_registered_layer_has_a_converter():
+    missing = [c.type_id for c in all_layers()
+               if c.type_id.split(".")[0] not in CONVERTERS and c.type_id != "Input.v1"]
+    assert missing == []
+
+
+def test_missing_converter_names_the_layer(monkeypatch):
+    model = build("dense")
+    monkeypatch.delitem(CONVERTERS, "GELU")
+    with pytest.raises(ExportError, match=r"cannot export GELU 'n15' to ONNX"):
+        build_onnx(model)
+
+
+def test_bad_opset():
+    with pytest.raises(ExportError, match="opset"):
+        build_onnx(build("dense"), opset=5)
+    with pytest.raises(ExportError, match="opset"):
+        export_model(build("dense"), "onnx", "unused.onnx", opset=onnx_export.max_opset() + 1)
