@@ -80,6 +80,20 @@ def load_dataset_for(data_spec, progress: Callable | None = None, cancel: thread
     return _call_with_supported(load_dataset, data_spec, progress=progress, cancel=cancel)
 
 
+def progress_parts(args) -> tuple[float | None, str]:
+    """Read a progress callback's arguments: ``(done, total)``, ``(fraction, text)`` or ``(text,)``."""
+    text = next((a for a in args if isinstance(a, str)), "")
+    nums = [float(a) for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+    frac = None
+    if len(nums) >= 2 and nums[1] > 0:
+        frac = nums[0] / nums[1]
+    elif len(nums) == 1:
+        frac = nums[0]
+    if frac is not None and not (math.isfinite(frac) and 0.0 <= frac <= 1.0):
+        frac = None
+    return frac, text
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -188,11 +202,15 @@ class TrainWorker(QObject):
         if not hasattr(data, "get_batch"):  # a DataSpec: load it here, off the GUI thread
             self.status.emit(Status("loading", "loading the data…"))
 
+            last = [-1]
+
             def progress(*args):
-                text = next((a for a in args if isinstance(a, str)), "")
-                frac = next((float(a) for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)), None)
-                msg = "loading the data" + (f": {text}" if text else "") + \
-                      (f" ({100 * frac:.0f}%)" if frac is not None and 0 <= frac <= 1 else "")
+                frac, text = progress_parts(args)
+                pct = -1 if frac is None else int(100 * frac)
+                if pct == last[0] and not text:
+                    return  # throttle: only whole-percent changes
+                last[0] = pct
+                msg = "loading the data" + (f": {text}" if text else "") + (f" ({pct}%)" if pct >= 0 else "")
                 self.status.emit(Status("loading", msg + "…"))
 
             data = load_dataset_for(data, progress=progress, cancel=self.stop_event)
@@ -253,9 +271,8 @@ class TaskWorker(QObject):
         self.cancel_event.set()
 
     def _progress(self, *args) -> None:
-        text = next((a for a in args if isinstance(a, str)), "")
-        frac = next((float(a) for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)), None)
-        pct = -1 if frac is None or not math.isfinite(frac) else int(max(0.0, min(1.0, frac)) * 100)
+        frac, text = progress_parts(args)
+        pct = -1 if frac is None else int(frac * 100)
         if pct != self._last_pct or text:
             self._last_pct = pct
             self.progress.emit(pct, text)
