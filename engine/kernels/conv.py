@@ -21,17 +21,30 @@ from numba import njit
 
 @njit(cache=True, nogil=True)
 def im2col2d(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, out):
-    """x: (N, H, W, C) -> out: (N*oh*ow, kh*kw*C); pt/pl: zero padding before rows/cols."""
+    """x: (N, H, W, C) -> out: (N*oh*ow, kh*kw*C), both C-contiguous; pt/pl: zero padding before rows/cols."""
     n, h, w, c = x.shape
+    xf = x.reshape(n * h * w * c)
+    ktot = out.shape[1]
+    of = out.reshape(out.shape[0] * ktot)
+    span = kw * c
     row = 0
     for b in range(n):
         for i in range(oh):
             y0 = i * sh - pt
             for j in range(ow):
                 x0 = j * sw - pl
+                inside_w = x0 >= 0 and x0 + (kw - 1) * dw < w
                 col = 0
                 for ki in range(kh):
                     y = y0 + ki * dh
+                    if dw == 1 and inside_w and 0 <= y < h:
+                        # the kw taps of this kernel row are one contiguous run of kw*C values
+                        base = ((b * h + y) * w + x0) * c
+                        o = row * ktot + col
+                        for t in range(span):
+                            of[o + t] = xf[base + t]
+                        col += span
+                        continue
                     yin = 0 <= y < h
                     for kj in range(kw):
                         xx = x0 + kj * dw

@@ -136,3 +136,16 @@ def test_chunked_path_matches_cached_path(monkeypatch):
     np.testing.assert_allclose(y1, y2, rtol=1e-12)
     np.testing.assert_allclose(dx1, dx2, rtol=1e-12)
     np.testing.assert_allclose(g1["W"], g2["W"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("g", GEOMS)
+def test_layer_im2col_dispatch_matches_naive(g, dtype):
+    # the layer uses a NumPy strided copy when no window leaves the input, the kernel otherwise
+    from engine.layers.conv import _im2col
+    h, w, c, kh, kw, s, d, padding = g
+    oh, pt, ow, pl = _geom(h, w, kh, kw, s, d, padding)
+    x = np.random.default_rng(5).standard_normal((3, h, w, c)).astype(dtype)
+    cols = np.full((3 * oh * ow, kh * kw * c), np.nan, dtype=dtype)
+    _im2col(x, kh, kw, s, s, d, d, pt, pl, oh, ow, cols)
+    np.testing.assert_array_equal(cols, naive_im2col2d(x, kh, kw, s, s, d, d, pt, pl, oh, ow))
