@@ -145,11 +145,15 @@ def _read_text(path, max_bytes: int | None = None) -> tuple[str, str]:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if max_bytes is not None and len(raw) == max_bytes:
         # cut at the last line end so no half line (or half character) is sniffed
-        for sep in (b"\n", b"\n\x00", b"\x00\n"):
-            k = raw.rfind(sep)
-            if k > 0:
-                raw = raw[: k + len(sep)]
-                break
+        if raw.startswith(codecs.BOM_UTF16_LE):
+            k = next((i for i in range(len(raw) - 2, 1, -1) if i % 2 == 0 and raw[i:i + 2] == b"\n\x00"), -1)
+        elif raw.startswith(codecs.BOM_UTF16_BE):
+            k = next((i for i in range(len(raw) - 2, 1, -1) if i % 2 == 0 and raw[i:i + 2] == b"\x00\n"), -1)
+        else:
+            k = raw.rfind(b"\n")
+            k = k - 1 if k > 0 else -1
+        if k > 0:
+            raw = raw[: k + 2]
     return decode_bytes(raw, name)
 
 

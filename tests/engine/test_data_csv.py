@@ -261,3 +261,14 @@ def test_never_writes_into_data_folder(tmp_path):
     load(p)
     preview_csv(p)
     assert sorted(os.listdir(tmp_path)) == before
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le", "utf-16-be", "latin-1"])
+def test_preview_cut_keeps_whole_lines(tmp_path, encoding):
+    from engine.data.csvio import _read_text
+
+    text = "x,ü\n" + "".join(f"{i},{i % 2}\n" for i in range(100))
+    bom = {"utf-16-le": "\ufeff", "utf-16-be": "\ufeff"}.get(encoding, "")
+    p = write(tmp_path, "c.csv", bom + text, encoding)
+    got, _ = _read_text(p, max_bytes=151)
+    assert got.lstrip("\ufeff").startswith("x,ü\n") and got.endswith("\n") and text.startswith(got.lstrip("\ufeff"))
