@@ -1,0 +1,57 @@
+"""PyTorch code generation without torch: valid Python, complete weight map, clear errors.
+
+The numerical round trip (torch) is in tests/interop/test_torch_export.py.
+"""
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from engine.export import ExportError, build_metadata, export_model
+from engine.export.torch_codegen import GENERATORS, generate_module, generate_train_script
+from engine.registry import all_layers
+from tests.engine.test_export_models import available_graphs, build
+
+
+@pytest.mark.parametrize("name", available_graphs())
+def test_generated_source_is_valid_python_and_maps_every_weight(name):
+    model = build(name)
+    src = generate_module(model, build_metadata(model))
+    tree = ast.parse(src)
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef))
+    assert cls.name == "NNStudioModel"
+    wmap = next(n for n in cls.body if isinstance(n, ast.Assign) and n.targets[0].id == "WEIGHT_MAP")
+    keys = set(ast.literal_eval(wmap.value))
+    assert keys == set(model.state_dict())
+    assert "import torch" in src and "from engine" not in src and "import engine" not in src
+    ast.parse(generate_train_script(model))
+
+
+def test_export_writes_the_bundle(tmp_path):
+    files = export_model(build("dense"), "pytorch", tmp_path / "bundle")
+    assert sorted(f.name for f in files) == ["model.py", "model.safetensors", "model.safetensors.json",
+                                             "train_ddp.py"]
+    files = export_model(build("dense"), "pytorch", tmp_path / "my-net.py")
+    assert (tmp_path / "my_net.py").is_file() and (tmp_path / "my_net.safetensors").is_file()
+    assert "from my_net import" in (tmp_path / "train_ddp.py").read_text()
+
+
+def test_export_errors(tmp_path):
+    with pytest.raises(ExportError, match="does not exist"):
+        export_model(build("dense"), "pytorch", tmp_path / "no" / "such" / "folder")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ExportError, match="not a folder"):
+        export_model(build("dense"), "pytorch", tmp_path / "file")
+
+
+def test_every_registered_layer_has_a_generator():
+    missing = [c.type_id for c in all_layers()
+               if c.type_id.split(".")[0] not in GENERATORS and c.type_id != "Input.v1"]
+    assert missing == []
+
+
+def test_missing_generator_names_the_layer(monkeypatch):
+    monkeypatch.delitem(GENERATORS, "Concatenate")
+    with pytest.raises(ExportError, match=r"cannot export Concatenate 'n14' to PyTorch"):
+        generate_module(build("dense"), {})
