@@ -55,3 +55,17 @@ def test_missing_generator_names_the_layer(monkeypatch):
     monkeypatch.delitem(GENERATORS, "Concatenate")
     with pytest.raises(ExportError, match=r"cannot export Concatenate 'n14' to PyTorch"):
         generate_module(build("dense"), {})
+
+
+def test_engine_export_never_imports_torch():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys\n"
+            "import engine.export, engine.export.npz, engine.export.safetensors_io, engine.export.onnx_export\n"
+            "import engine.export.torch_codegen, engine.export.layouts, engine.export.importer, engine.evaluate\n"
+            "sys.exit(1 if 'torch' in sys.modules else 0)\n")
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
