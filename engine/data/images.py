@@ -12,7 +12,6 @@ import json
 import os
 import tempfile
 import threading
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,6 +39,11 @@ class ImageDecodeError(Exception):
     """One file that cannot be used; the message is the reason shown in the report."""
 
 
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
 def is_hidden(name: str) -> bool:
     n = name.casefold()
     return n.startswith(".") or n.startswith("~$") or n in SYSTEM_NAMES
@@ -47,16 +51,18 @@ def is_hidden(name: str) -> bool:
 
 # ---------------------------------------------------------------------------- decoding
 def _open(path) -> Image.Image:
+    # (no warnings.catch_warnings here: it is not thread-safe, and our own pixel limit
+    # below is stricter than Pillow's warning threshold)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(path, formats=FORMATS)
+        im = Image.open(path, formats=FORMATS)
     except Image.UnidentifiedImageError:
         raise ImageDecodeError("not a PNG, JPEG, BMP or GIF image") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
         raise ImageDecodeError("image too large (decompression-bomb guard)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageDecodeError(f"cannot read: {exc}") from None
+    except MemoryError:
+        raise ImageDecodeError("not enough memory to read") from None
+    except Exception as exc:  # noqa: BLE001 - a decoder fed a broken file may raise anything
+        raise ImageDecodeError(f"cannot read: {_reason(exc)}") from None
     w, h = im.size
     if w * h > MAX_PIXELS:
         im.close()
@@ -73,7 +79,7 @@ def _is_gray(im: Image.Image) -> bool:
     if im.mode == "P":
         try:
             pal = im.getpalette() or []
-        except (OSError, ValueError):
+        except Exception:  # noqa: BLE001 - broken palette: treat as colour
             return False
         pal = np.asarray(pal[: 3 * (len(pal) // 3)]).reshape(-1, 3)
         return bool(len(pal)) and bool(np.all(pal[:, 0] == pal[:, 1]) and np.all(pal[:, 1] == pal[:, 2]))
@@ -123,30 +129,28 @@ def load_image(path, size: tuple[int, int] | None = None, mode: str = "RGB") -> 
     im = _open(path)
     try:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                if getattr(im, "n_frames", 1) > 1:
-                    im.seek(0)
-                if size is not None and im.format == "JPEG":
-                    side = max(size)
-                    im.draft("L" if mode == "L" else "RGB", (side, side))
-                im.load()
-                try:
-                    im2 = ImageOps.exif_transpose(im)
-                except Exception:  # noqa: BLE001 - broken EXIF must not lose the picture
-                    im2 = im
-                im2 = _to_mode(im2, mode)
-                if size is not None:
-                    h, w = int(size[0]), int(size[1])
-                    if im2.size != (w, h):
-                        im2 = im2.resize((w, h), Image.Resampling.BILINEAR, reducing_gap=3.0)
-                arr = np.asarray(im2, dtype=np.uint8)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            if getattr(im, "n_frames", 1) > 1:
+                im.seek(0)
+            if size is not None and im.format == "JPEG":
+                side = max(size)
+                im.draft("L" if mode == "L" else "RGB", (side, side))
+            im.load()
+            try:
+                im2 = ImageOps.exif_transpose(im)
+            except Exception:  # noqa: BLE001 - broken EXIF must not lose the picture
+                im2 = im
+            im2 = _to_mode(im2, mode)
+            if size is not None:
+                h, w = int(size[0]), int(size[1])
+                if im2.size != (w, h):
+                    im2 = im2.resize((w, h), Image.Resampling.BILINEAR, reducing_gap=3.0)
+            arr = np.asarray(im2, dtype=np.uint8)
+        except Image.DecompressionBombError:
             raise ImageDecodeError("image too large (decompression-bomb guard)") from None
-        except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, ZeroDivisionError) as exc:
-            raise ImageDecodeError(f"cannot decode: {exc}") from None
         except MemoryError:
             raise ImageDecodeError("not enough memory to decode") from None
+        except Exception as exc:  # noqa: BLE001 - a decoder fed a broken file may raise anything
+            raise ImageDecodeError(f"cannot decode: {_reason(exc)}") from None
     finally:
         im.close()
     if arr.ndim == 2:

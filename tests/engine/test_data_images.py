@@ -105,6 +105,34 @@ def test_exif_orientation_applied(tmp_path):
     assert out[0].mean() > 200 and out[-1].mean() < 50  # white end on top
 
 
+def test_mutated_files_decode_or_are_skipped(tmp_path):
+    """Broken files of every format give ImageDecodeError (-> skipped), never another exception."""
+    import io
+
+    rng = np.random.default_rng(0)
+    base = Image.fromarray(_rgb(1, (16, 20)))
+    blobs = []
+    for fmt in ("PNG", "JPEG", "GIF", "BMP"):
+        b = io.BytesIO()
+        base.save(b, format=fmt)
+        blobs.append(b.getvalue())
+    outcomes = set()
+    for it in range(240):
+        a = bytearray(blobs[it % len(blobs)])
+        for _ in range(int(rng.integers(1, 6))):
+            a[int(rng.integers(0, len(a)))] = int(rng.integers(0, 256))
+        if it % 3 == 0:
+            a = a[: int(rng.integers(1, len(a)))]
+        (tmp_path / "f").write_bytes(bytes(a))
+        try:
+            assert load_image(tmp_path / "f", (8, 8), "L").shape == (8, 8, 1)
+            outcomes.add("ok")
+        except images_mod.ImageDecodeError as exc:
+            assert str(exc) and "\n" not in str(exc)
+            outcomes.add("skip")
+    assert outcomes == {"ok", "skip"}
+
+
 def test_decompression_bomb_guard(tmp_path, monkeypatch):
     Image.new("L", (100, 100)).save(tmp_path / "big.png")
     monkeypatch.setattr(images_mod, "MAX_PIXELS", 5000)
