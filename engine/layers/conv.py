@@ -28,6 +28,9 @@ from engine.registry import Layer, ShapeError, register_layer
 #: im2col matrices larger than this are built batch-chunk by batch-chunk and
 #: recomputed in the backward pass instead of being kept (memory bound).
 MAX_COLS_BYTES = 256 * 1024 * 1024
+#: inference (no training) never keeps the im2col matrix and works in cache-friendly
+#: chunks of about this size (a backprop after it recomputes the columns)
+EVAL_COLS_BYTES = 8 * 1024 * 1024
 
 PADDINGS = ("valid", "same")
 
@@ -81,16 +84,16 @@ def _im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, out):
         im2col2d(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, out)
 
 
-def _conv2d_forward(x, W, b, sh, sw, dh, dw, pt, pl, oh, ow):
+def _conv2d_forward(x, W, b, sh, sw, dh, dw, pt, pl, oh, ow, keep_cols=True):
     """x (N,H,W,C) contiguous -> (z (N,oh,ow,F), cols or None)."""
     n = x.shape[0]
     kh, kw, c, f = W.shape
     W2 = W.reshape(kh * kw * c, f)
     K = kh * kw * c
     per_sample = oh * ow * K * x.itemsize
-    chunk = max(1, MAX_COLS_BYTES // max(per_sample, 1))
+    chunk = max(1, (MAX_COLS_BYTES if keep_cols else EVAL_COLS_BYTES) // max(per_sample, 1))
     z = np.empty((n, oh, ow, f), dtype=x.dtype)
-    if chunk >= n:
+    if chunk >= n and keep_cols:
         cols = np.empty((n * oh * ow, K), dtype=x.dtype)
         _im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols)
         np.matmul(cols, W2, out=z.reshape(n * oh * ow, f))
@@ -227,7 +230,7 @@ class _ConvBase(Layer):
             W4 = W
             (oh, pt), (ow, pl) = self._geometry(x.shape[1:3])
             geo = (cfg.strides, cfg.strides, cfg.dilation, cfg.dilation, pt, pl, oh, ow)
-        z, cols = _conv2d_forward(x4, W4, b, *geo)
+        z, cols = _conv2d_forward(x4, W4, b, *geo, keep_cols=ctx.train)
         out_shape = (n, ow, W.shape[-1]) if self.ndim == 1 else z.shape
         z = z.reshape(out_shape)
         y, act_back = apply_activation(cfg.activation, z)
