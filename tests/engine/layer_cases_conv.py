@@ -12,6 +12,9 @@ CASES = [
               (2, 2, 2), batch=2),
     LayerCase("Conv2D.v1", {"filters": 3, "kernel_size": 1, "activation": "softmax"}, [(2, 2, 2)], (2, 2, 3),
               batch=2),
+    # evaluation mode: the im2col columns are not kept, backprop recomputes them
+    LayerCase("Conv2D.v1", {"filters": 2, "kernel_size": 3, "padding": "same", "activation": "relu"},
+              [(3, 4, 2)], (3, 4, 2), batch=2, train=False),
     LayerCase("Conv1D.v1", {"filters": 3, "kernel_size": 3}, [(7, 2)], (5, 3)),
     LayerCase("Conv1D.v1", {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same", "dilation": 2,
                             "activation": "relu"}, [(7, 2)], (4, 2)),
