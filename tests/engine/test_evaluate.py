@@ -189,3 +189,34 @@ def test_predict_file_uses_saved_tabular_preprocessing(tmp_path):
     # row 1: x = [(3-1)/2, 1] = [1, 1] -> equal probabilities; row 2: [0, 5] -> "yes"
     assert float(rows[0]["prob_no"]) == pytest.approx(0.5, rel=1e-5)
     assert rows[1]["prediction"] == "yes" and rows[1]["extra"] == "y"
+
+
+def test_predict_file_images_folder_and_single_image(tmp_path):
+    pytest.importorskip("engine.data.images")
+    from PIL import Image
+
+    m = compile_graph(sequential([("Input.v1", {"shape": [4, 4, 1]}), ("Flatten.v1", {}),
+                                  ("Dense.v1", {"units": 2, "activation": "softmax"})]))
+    W = np.zeros((16, 2), np.float32)
+    W[:, 1] = 4.0  # class "bright" wins for bright images
+    m.load_state_dict({"n3/W": W, "n3/b": np.array([2.0, 0.0], np.float32)})
+    pre = {"kind": "images", "version": 1, "task": "classification", "class_names": ["dark", "bright"],
+           "input_shape": [4, 4, 1], "image_size": [4, 4], "mode": "L", "value_max": 255,
+           "scaling": "unit"}
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for name, v in [("b.png", 255), ("a.png", 0), ("c.png", 128)]:
+        Image.fromarray(np.full((4, 4), v, np.uint8), mode="L").save(folder / name)
+    (folder / "notes.txt").write_text("ignored")
+    proj = Project(graph=m.spec, preprocessing=pre)
+    assert predict_file(m, proj, folder, tmp_path / "o.csv") == 3
+    rows = _read(tmp_path / "o.csv")
+    assert [r["file"] for r in rows] == ["a.png", "b.png", "c.png"]
+    assert [r["prediction"] for r in rows] == ["dark", "bright", "bright"]
+    # logits for a.png: [2, 0] -> p(dark) = sigmoid(2)
+    assert float(rows[0]["prob_dark"]) == pytest.approx(1 / (1 + math.exp(-2)), rel=1e-5)
+    assert predict_file(m, proj, folder / "b.png", tmp_path / "one.csv") == 1
+    with pytest.raises(EvaluateError, match="no image files"):
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        predict_file(m, proj, empty, tmp_path / "o.csv")

@@ -118,3 +118,21 @@ def test_bad_opset():
         build_onnx(build("dense"), opset=5)
     with pytest.raises(ExportError, match="opset"):
         export_model(build("dense"), "onnx", "unused.onnx", opset=onnx_export.max_opset() + 1)
+
+
+def test_two_input_graph():
+    from tests.engine.test_export_models import _graph
+
+    spec = _graph([("n1", "Input.v1", {"shape": [3]}), ("n2", "Input.v1", {"shape": [2]}),
+                   ("n3", "Dense.v1", {"units": 4, "activation": "tanh"}), ("n4", "Concatenate.v1", {}),
+                   ("n5", "Dense.v1", {"units": 2, "activation": "softmax"})],
+                  [("n1", "n3"), ("n3", "n4", 0), ("n2", "n4", 1), ("n4", "n5")])
+    model = compile_graph(spec)
+    randomise(model)
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(4, 2)).astype(np.float32)
+    mp = build_onnx(model)
+    assert [i.name for i in mp.graph.input] == ["input_n1", "input_n2"]
+    sess = ort.InferenceSession(mp.SerializeToString(), providers=["CPUExecutionProvider"])
+    y = sess.run(["output"], {"input_n1": a, "input_n2": b})[0]
+    assert rel_err(y, model.predict([a, b])) <= 1e-5
