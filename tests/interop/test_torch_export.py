@@ -138,3 +138,20 @@ def test_layout_transforms_match_torch_semantics():
     np.testing.assert_allclose(L.to_channels_last(yt), ye, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(L.conv_from_torch(L.conv_to_torch(Wc)), Wc)
 
+
+
+def test_two_input_graph(tmp_path):
+    from tests.engine.test_export_models import _graph
+
+    spec = _graph([("n1", "Input.v1", {"shape": [3]}), ("n2", "Input.v1", {"shape": [2]}),
+                   ("n3", "Dense.v1", {"units": 4, "activation": "tanh"}), ("n4", "Add.v1", {}),
+                   ("n5", "Dense.v1", {"units": 4}), ("n6", "Dense.v1", {"units": 1, "activation": "sigmoid"})],
+                  [("n1", "n3"), ("n3", "n4", 0), ("n5", "n4", 1), ("n2", "n5"), ("n4", "n6")])
+    model = compile_graph(spec)
+    randomise(model)
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(4, 2)).astype(np.float32)
+    _, net, _ = export_and_load(model, tmp_path)
+    with torch.no_grad():
+        y = net(torch.from_numpy(a), torch.from_numpy(b)).numpy()
+    assert rel_err(y, model.predict([a, b])) <= 1e-5
