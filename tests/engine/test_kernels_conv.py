@@ -149,3 +149,18 @@ def test_layer_im2col_dispatch_matches_naive(g, dtype):
     cols = np.full((3 * oh * ow, kh * kw * c), np.nan, dtype=dtype)
     _im2col(x, kh, kw, s, s, d, d, pt, pl, oh, ow, cols)
     np.testing.assert_array_equal(cols, naive_im2col2d(x, kh, kw, s, s, d, d, pt, pl, oh, ow))
+
+
+def test_malloc_tuning_applies_once_and_can_be_disabled():
+    import os
+    import subprocess
+    import sys
+    code = "from engine.kernels.alloc import tune_malloc; print(tune_malloc(), tune_malloc())"
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {k: v for k, v in os.environ.items() if k != "NNSTUDIO_NO_MALLOC_TUNING"}
+    on = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True)
+    off = subprocess.run([sys.executable, "-c", code], cwd=root, env={**env, "NNSTUDIO_NO_MALLOC_TUNING": "1"},
+                         capture_output=True, text=True)
+    assert off.stdout.split() == ["False", "False"], off.stderr
+    if sys.platform.startswith("linux") and "glibc" in " ".join(__import__("platform").libc_ver()):
+        assert on.stdout.split() == ["True", "True"], on.stderr
