@@ -119,7 +119,8 @@ def _conv2d_backward(dz, x, W, cols, sh, sw, dh, dw, pt, pl, oh, ow):
     W2 = W.reshape(K, f)
     dz = np.ascontiguousarray(dz)
     dx = np.zeros_like(x)
-    db = dz.reshape(-1, f).sum(axis=0)
+    dzf = dz.reshape(-1, f)
+    db = np.ones(dzf.shape[0], dtype=dz.dtype) @ dzf  # BLAS column sum: ~4x faster than sum(axis=0)
     if cols is not None:
         dz2 = dz.reshape(n * oh * ow, f)
         dW = cols.T @ dz2
