@@ -248,7 +248,7 @@ def preview_csv(path, n_rows: int = 20) -> dict:
             "missing": missing, "default_target": target, "proposed_task": propose_task(*infos[target])}
 
 
-def load_csv(spec, *, progress=None, cancel=None):
+def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None):
     from engine.data.dataset import Dataset  # noqa: PLC0415
     from engine.data.tabular import build_tabular  # noqa: PLC0415
 
@@ -263,7 +263,8 @@ def load_csv(spec, *, progress=None, cancel=None):
         progress(1, 2)
     x, y, splits, prep, report, kept = build_tabular(
         df, spec, source=meta["name"], decimal=meta["decimal"], row_labels=labels,
-        extra={"csv": {"delimiter": meta["delimiter"], "encoding": meta["encoding"], "header": meta["header"]}})
+        extra={"csv": {"delimiter": meta["delimiter"], "encoding": meta["encoding"], "header": meta["header"]}},
+        fixed=fixed)
     if progress:
         progress(2, 2)
     return _tabular_dataset(spec, x, y, splits, prep, report, kept)

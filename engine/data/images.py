@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from engine.data.errors import DataError, LoadCancelled
+from engine.data.errors import DataError, LoadCancelled, one_line
 from engine.data.split import natural_key, natural_sorted, split_counts, split_indices
 
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
@@ -40,7 +40,7 @@ class ImageDecodeError(Exception):
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    text = one_line(str(exc).strip() or type(exc).__name__)
     return text if len(text) <= 120 else text[:119] + "…"
 
 
@@ -419,22 +419,30 @@ def _channel_stats(src: np.ndarray, rows: np.ndarray, value_max: float) -> tuple
 
 def build_image_dataset(src: np.ndarray, y: np.ndarray, class_names: list[str], spec, *, rows_by_split: dict,
                         value_max: float, report: list[dict], memory_budget: int | None,
-                        cache_path: str | None = None, mode: str | None = None, extra: dict | None = None):
-    """Fit scaling on train rows and produce a Dataset over ``src`` (N, H, W, C)."""
+                        cache_path: str | None = None, mode: str | None = None, extra: dict | None = None,
+                        fixed: dict | None = None):
+    """Fit scaling on train rows (or apply a saved ``fixed`` one) and produce a Dataset
+    over ``src`` (N, H, W, C)."""
     from engine.data.dataset import Dataset, ImageArray  # noqa: PLC0415
     from engine.data.preprocess import Preprocessor  # noqa: PLC0415
 
     n, h, w, c = src.shape
     if mode is None:
         mode = {1: "L", 3: "RGB"}.get(c)
-    prep = {"version": 1, "kind": "images", "task": "classification", "class_names": list(class_names),
-            "image_size": [int(h), int(w)], "mode": mode, "input_shape": [int(h), int(w), int(c)],
-            "value_max": float(value_max), "scaling": spec.scaling}
-    if spec.scaling == "standard":
-        prep["mean"], prep["std"] = _channel_stats(src, rows_by_split["train"], value_max)
-    if extra:
-        prep.update(extra)
-    pre = Preprocessor.from_dict(prep)
+    if fixed is not None:
+        prep = dict(fixed)
+        # the saved transform's statistics, this source's pixel range
+        pre = Preprocessor.from_dict({**fixed, "value_max": float(value_max)})
+    else:
+        prep = {"version": 1, "kind": "images", "task": "classification", "class_names": list(class_names),
+                "image_size": [int(h), int(w)], "mode": mode, "input_shape": [int(h), int(w), int(c)],
+                "value_max": float(value_max), "scaling": spec.scaling}
+        if spec.scaling == "standard":
+            prep["mean"], prep["std"] = _channel_stats(src, rows_by_split["train"], value_max)
+        if extra:
+            prep.update(extra)
+        pre = Preprocessor.from_dict(prep)
+        prep = pre.to_dict()
     budget = default_memory_budget() if memory_budget is None else int(memory_budget)
     total = sum(len(r) for r in rows_by_split.values())
     in_ram = cache_path is None and total * h * w * c * 4 <= budget
@@ -444,7 +452,7 @@ def build_image_dataset(src: np.ndarray, y: np.ndarray, class_names: list[str], 
         xs[s] = pre.scale_uint8(src[rows]) if in_ram else ImageArray(src, rows, pre)
         ys[s] = np.asarray(y[rows], dtype=np.int64)
     return Dataset(spec=spec, task="classification", input_shape=(h, w, c), n_outputs=len(class_names),
-                   class_names=class_names, feature_names=None, preprocessing=pre.to_dict(), report=report,
+                   class_names=class_names, feature_names=None, preprocessing=prep, report=report,
                    x=xs, y=ys, split_indices={s: np.asarray(r) for s, r in rows_by_split.items()},
                    cache_path=cache_path)
 
@@ -462,14 +470,25 @@ def _drop_empty_classes(y_names: list[str], classes: list[str], report: list[dic
     return present
 
 
-def load_image_folder(spec, *, progress=None, cancel=None, memory_budget=None):
+def load_image_folder(spec, *, progress=None, cancel=None, memory_budget=None, fixed: dict | None = None):
     scan = _scan(spec.path)
     root = scan["root"]
+    if fixed is not None:
+        if fixed.get("kind") != "images" or fixed.get("mode") not in ("L", "RGB"):
+            raise DataError(f"{root}: the saved preprocessing is not for image files")
+        known = set(fixed["class_names"])
+        unknown = [f for f in scan["files"] if f[1] not in known]
+        scan["skipped"] += [{"file": f, "reason": f"class '{c}' was not in the training data"} for f, c, _ in unknown]
+        scan["info"] = [i for i, f in zip(scan["info"], scan["files"]) if f[1] in known]
+        scan["files"] = [f for f in scan["files"] if f[1] in known]
+        scan["classes"] = list(fixed["class_names"])
     if not scan["files"]:
         raise DataError(f"{root}: no images found (expected one subfolder of PNG/JPEG/BMP/GIF images per class)")
     proposed_size, all_gray = _propose(scan)
     size = tuple(spec.image_size) if spec.image_size is not None else proposed_size
     gray = all_gray if spec.grayscale is None else bool(spec.grayscale)
+    if fixed is not None:
+        size, gray = tuple(fixed["image_size"]), fixed["mode"] == "L"
     mode = "L" if gray else "RGB"
     c = 1 if gray else 3
     files = [f for f, _, _ in scan["files"]]
@@ -485,7 +504,13 @@ def load_image_folder(spec, *, progress=None, cancel=None, memory_budget=None):
     report = list(scan["skipped"]) + [{"file": files[i], "reason": r} for i, r in sorted(failures.items())]
     ok = np.array([i not in failures for i in range(n)], dtype=bool)
     names = [cls for (_, cls, _), good in zip(scan["files"], ok) if good]
-    classes = _drop_empty_classes(names, scan["classes"], report, root)
+    if fixed is not None:
+        if not names:
+            raise DataError(f"{root}: no readable images found")
+        classes = list(fixed["class_names"])
+    else:
+        classes = _drop_empty_classes(names, scan["classes"], report, root)
+    min_train = 1 if fixed is not None else 2
     index = {c_: i for i, c_ in enumerate(classes)}
     y = np.full(n, -1, dtype=np.int64)
     for i, (_, cls, _) in enumerate(scan["files"]):
@@ -496,7 +521,8 @@ def load_image_folder(spec, *, progress=None, cancel=None, memory_budget=None):
     rows: dict[str, np.ndarray] = {}
     if scan["layout"] == "classes":
         pos = np.flatnonzero(usable)
-        sp = split_indices(len(pos), spec.val_split, spec.test_split, spec.seed, y[pos], what=root)
+        sp = split_indices(len(pos), spec.val_split, spec.test_split, spec.seed, y[pos], what=root,
+                           min_train=min_train)
         rows = {s: pos[v] for s, v in sp.items()}
     else:
         train_pos = np.flatnonzero(usable & (split_of == "train"))
@@ -505,10 +531,11 @@ def load_image_folder(spec, *, progress=None, cancel=None, memory_budget=None):
         val_frac = 0.0 if have_val else spec.val_split
         test_frac = 0.0 if have_test else spec.test_split
         if val_frac + test_frac > 0:
-            sp = split_indices(len(train_pos), val_frac, test_frac, spec.seed, y[train_pos], what=f"{root}/train")
+            sp = split_indices(len(train_pos), val_frac, test_frac, spec.seed, y[train_pos], what=f"{root}/train",
+                               min_train=min_train)
             rows = {s: train_pos[v] for s, v in sp.items()}
         else:
-            split_counts(len(train_pos), 0.0, 0.0, what=f"{root}/train")
+            split_counts(len(train_pos), 0.0, 0.0, what=f"{root}/train", min_train=min_train)
             rows = {"train": train_pos, "val": train_pos[:0], "test": train_pos[:0]}
         if have_val:
             rows["val"] = np.flatnonzero(usable & (split_of == "val"))
@@ -516,4 +543,4 @@ def load_image_folder(spec, *, progress=None, cancel=None, memory_budget=None):
             rows["test"] = np.flatnonzero(usable & (split_of == "test"))
     return build_image_dataset(src, y, classes, spec, rows_by_split=rows, value_max=255.0, report=report,
                                memory_budget=budget, cache_path=cache_path, mode=mode,
-                               extra={"layout": scan["layout"]})
+                               extra={"layout": scan["layout"]}, fixed=fixed)

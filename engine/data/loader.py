@@ -18,49 +18,79 @@ from engine.data.tabular import build_tabular, class_label
 
 
 def load_dataset(spec: DataSpec, *, progress=None, cancel: threading.Event | None = None,
-                 memory_budget: int | None = None):
+                 memory_budget: int | None = None, preprocessing: dict | None = None):
     """Load, split and preprocess the data described by ``spec``; raises :class:`DataError`.
 
     ``progress(done, total)`` reports decoding progress (called on the calling thread);
     setting ``cancel`` aborts with :class:`LoadCancelled`.  Image data sets larger than
     ``memory_budget`` bytes of float32 (default: min(25 % of RAM, 2 GiB)) are decoded
     into a memory-mapped uint8 cache and served batch by batch.
+
+    ``preprocessing`` (a saved ``Dataset.preprocessing``) is applied instead of fitting a
+    new transform: same columns, statistics, image size/mode and class indices, as
+    needed to evaluate a trained model on new data.  Rows/images whose class the saved
+    transform does not know are dropped and reported.
     """
     if not isinstance(spec, DataSpec):
         raise DataError("load_dataset needs a DataSpec")
     spec.validate()
+    fixed = None
+    if preprocessing is not None:
+        from engine.data.preprocess import Preprocessor  # noqa: PLC0415
+
+        fixed = Preprocessor.from_dict(preprocessing).to_dict()
     if cancel is not None and cancel.is_set():
         raise LoadCancelled("loading cancelled")
     if spec.kind == "csv":
-        return load_csv(spec, progress=progress, cancel=cancel)
+        return load_csv(spec, progress=progress, cancel=cancel, fixed=fixed)
     if spec.kind == "images":
-        return load_image_folder(spec, progress=progress, cancel=cancel, memory_budget=memory_budget)
+        return load_image_folder(spec, progress=progress, cancel=cancel, memory_budget=memory_budget, fixed=fixed)
     if spec.kind == "sample":
-        ds = _load_sample(spec, memory_budget)
+        ds = _load_sample(spec, memory_budget, fixed)
     else:
-        ds = _load_npz(spec, memory_budget)
+        ds = _load_npz(spec, memory_budget, fixed)
     if progress:
         progress(1, 1)
     return ds
 
 
-def _tabular_from_frame(spec, df, source, default_target, extra=None):
+def _tabular_from_frame(spec, df, source, default_target, extra=None, fixed=None):
     x, y, splits, prep, report, kept = build_tabular(df, spec, source=source, default_target=default_target,
-                                                     extra=extra)
+                                                     extra=extra, fixed=fixed)
     return _tabular_dataset(spec, x, y, splits, prep, report, kept)
 
 
-def _image_array_dataset(spec, x, y, class_names, value_max, source, memory_budget, extra=None):
+def _image_array_dataset(spec, x, y, class_names, value_max, source, memory_budget, extra=None, fixed=None):
     if spec.target is not None or spec.features is not None:
         raise DataError(f"{source}: target/features do not apply to image data")
     if spec.task == "regression":
         raise DataError(f"{source}: image data sets are for classification")
+    report = []
+    if fixed is not None:
+        if fixed.get("kind") != "images":
+            raise DataError(f"{source}: the saved preprocessing is for tables, not images")
+        if list(x.shape[1:]) != list(fixed["input_shape"]):
+            raise DataError(f"{source}: images are {tuple(x.shape[1:])}, the saved preprocessing expects "
+                            f"{tuple(fixed['input_shape'])}")
+        index = {n: i for i, n in enumerate(fixed["class_names"])}
+        mapped = np.array([index.get(class_names[int(v)], -1) for v in y], dtype=np.int64)
+        if (mapped < 0).any():
+            report.append({"count": int((mapped < 0).sum()),
+                           "reason": "images whose class was not in the training data were dropped"})
+        keep = np.flatnonzero(mapped >= 0)
+        if len(keep) == 0:
+            raise DataError(f"{source}: no images of a class known to the saved preprocessing")
+        sp = split_indices(len(keep), spec.val_split, spec.test_split, spec.seed, mapped[keep], what=source,
+                           min_train=1)
+        return build_image_dataset(x, mapped, fixed["class_names"], spec,
+                                   rows_by_split={s: keep[v] for s, v in sp.items()}, value_max=value_max,
+                                   report=report, memory_budget=memory_budget, fixed=fixed)
     sp = split_indices(len(y), spec.val_split, spec.test_split, spec.seed, y, what=source)
-    return build_image_dataset(x, y, class_names, spec, rows_by_split=sp, value_max=value_max, report=[],
+    return build_image_dataset(x, y, class_names, spec, rows_by_split=sp, value_max=value_max, report=report,
                                memory_budget=memory_budget, extra=extra)
 
 
-def _load_sample(spec, memory_budget):
+def _load_sample(spec, memory_budget, fixed=None):
     name = spec.path.strip().lower()
     if name.startswith("sample:"):
         name = name[7:]
@@ -69,11 +99,11 @@ def _load_sample(spec, memory_budget):
     if name in IMAGE_SAMPLES:
         d = load_shipped(name)
         return _image_array_dataset(spec, d["x"], d["y"], d["class_names"], 16.0, f"sample:{name}", memory_budget,
-                                    extra={"source": d["source"]})
-    return _tabular_from_frame(spec, sample_frame(name, spec), f"sample:{name}", CLASS_COLUMN)
+                                    extra={"source": d["source"]}, fixed=fixed)
+    return _tabular_from_frame(spec, sample_frame(name, spec), f"sample:{name}", CLASS_COLUMN, fixed=fixed)
 
 
-def _load_npz(spec, memory_budget):
+def _load_npz(spec, memory_budget, fixed=None):
     path = Path(spec.path)
     name = path.name
     if not path.is_file():
@@ -119,7 +149,7 @@ def _load_npz(spec, memory_budget):
         vmax = {"u1": 255.0, "u2": 65535.0}.get(f"{x.dtype.kind}{x.dtype.itemsize}", 1.0)
         if x.dtype == np.uint8:
             vmax = 255.0
-        return _image_array_dataset(spec, x, y, names, vmax, name, memory_budget)
+        return _image_array_dataset(spec, x, y, names, vmax, name, memory_budget, fixed=fixed)
     # tables
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -133,19 +163,19 @@ def _load_npz(spec, memory_budget):
         else:
             df["y"] = y
     elif y.ndim == 2 and y.dtype.kind == "f":
-        return _npz_multi_regression(spec, x, y, name)
+        return _npz_multi_regression(spec, x, y, name, fixed)
     else:
         raise DataError(f"{name}: 'y' must have shape (N,) or (N, k); got {y.shape}")
     task = spec.task or ("classification" if y.dtype.kind in "biu" else "regression")
     from dataclasses import replace  # noqa: PLC0415
 
     spec2 = replace(spec, task=task, target=spec.target or target_names[0])
-    ds = _tabular_from_frame(spec2, df, name, "y")
+    ds = _tabular_from_frame(spec2, df, name, "y", fixed=fixed)
     ds.spec = spec
     return ds
 
 
-def _npz_multi_regression(spec, x, y, name):
+def _npz_multi_regression(spec, x, y, name, fixed=None):
     """(N, k) float targets: regression on k outputs, features via the tabular path."""
     cols = [f"x{j + 1}" for j in range(x.shape[1])]
     df = pd.DataFrame(x.astype(np.float64), columns=cols)
@@ -153,7 +183,7 @@ def _npz_multi_regression(spec, x, y, name):
     from dataclasses import replace  # noqa: PLC0415
 
     spec2 = replace(spec, task="regression", target="_y0", features=spec.features)
-    ds = _tabular_from_frame(spec2, df, name, "_y0")
+    ds = _tabular_from_frame(spec2, df, name, "_y0", fixed=fixed)
     kept = {s: ds.split_indices[s] for s in ("train", "val", "test")}
     ds.y_train, ds.y_val, ds.y_test = (y[kept[s]].astype(np.float32) for s in ("train", "val", "test"))
     ds.n_outputs = y.shape[1]

@@ -32,15 +32,16 @@ def natural_sorted(items) -> list[str]:
     return sorted((str(i) for i in items), key=natural_key)
 
 
-def split_counts(n: int, val_split: float, test_split: float, *, what: str = "data") -> tuple[int, int, int]:
+def split_counts(n: int, val_split: float, test_split: float, *, what: str = "data",
+                 min_train: int = 2) -> tuple[int, int, int]:
     """(n_train, n_val, n_test); a non-zero fraction always gets at least one row."""
     n_test = max(1, int(round(n * test_split))) if test_split > 0 else 0
     n_val = max(1, int(round(n * val_split))) if val_split > 0 else 0
     n_train = n - n_val - n_test
-    if n_train < 2:
-        need = 2 + (1 if val_split > 0 else 0) + (1 if test_split > 0 else 0)
+    if n_train < min_train:
+        need = min_train + (1 if val_split > 0 else 0) + (1 if test_split > 0 else 0)
         raise DataError(f"{what}: too few rows ({n}) for a validation split of {val_split:g} and a test split of "
-                        f"{test_split:g}; need at least {max(need, n + 2 - n_train)} rows")
+                        f"{test_split:g}; need at least {max(need, n + min_train - n_train)} rows")
     return n_train, n_val, n_test
 
 
@@ -53,10 +54,10 @@ def _spread(m: int, k: int, u: float) -> np.ndarray:
 
 
 def split_indices(n: int, val_split: float, test_split: float, seed: int,
-                  y: np.ndarray | None = None, *, what: str = "data") -> dict[str, np.ndarray]:
+                  y: np.ndarray | None = None, *, what: str = "data", min_train: int = 2) -> dict[str, np.ndarray]:
     """Sorted row indices per split.  With class labels ``y`` the split is stratified:
     each class's share in every split is within one row of proportional."""
-    n_train, n_val, n_test = split_counts(n, val_split, test_split, what=what)
+    n_train, n_val, n_test = split_counts(n, val_split, test_split, what=what, min_train=min_train)
     rng = np.random.default_rng(seed)
     perm = rng.permutation(n)
     if y is not None:

@@ -148,11 +148,15 @@ def propose_task(info: ColumnInfo, values) -> str:
 
 
 def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".",
-                  row_labels=None, default_target: str | None = None, extra: dict | None = None):
+                  row_labels=None, default_target: str | None = None, extra: dict | None = None,
+                  fixed: dict | None = None):
     """Fit the tabular transform on the train split of ``df`` and produce all arrays.
 
-    Returns ``(x, y, splits, preprocessing, report)`` where ``x``/``y`` hold the kept rows
-    and ``splits`` maps split name -> indices into them.
+    With ``fixed`` (a saved preprocessing dict) nothing is fitted: its columns, statistics
+    and class names are applied as they are (for evaluating new data).
+    Returns ``(x, y, splits, preprocessing, report, kept)`` where ``x``/``y`` hold the kept
+    rows, ``splits`` maps split name -> indices into them and ``kept`` are the kept rows'
+    positions in ``df``.
     """
     from engine.data.preprocess import Preprocessor  # noqa: PLC0415 - cycle
 
@@ -169,6 +173,8 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
     report: list[dict] = []
     if len(df) == 0:
         raise DataError(f"{source or 'data'}: no data rows")
+    if fixed is not None:
+        return _apply_tabular(df, spec, fixed, src, source, decimal, row_labels, report)
     target = spec.target if spec.target is not None else (default_target or columns[-1])
     if target not in columns:
         raise DataError(f"{src}target column '{_short(target)}' not found; columns are: "
@@ -324,3 +330,53 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
     pre = Preprocessor.from_dict(prep)
     x_all = pre._transform_frame(df.iloc[kept], row_labels[kept], src)
     return x_all, y_all, splits, prep, report, kept
+
+
+def _apply_tabular(df, spec, fixed, src, source, decimal, row_labels, report):
+    """Labels and arrays for new data under a saved (already fitted) transform."""
+    from engine.data.preprocess import Preprocessor  # noqa: PLC0415 - cycle
+
+    if fixed.get("kind") != "tabular":
+        raise DataError(f"{src}the saved preprocessing is for images, not tables")
+    target = fixed.get("target")
+    if isinstance(target, list):
+        target = "_y0"  # multi-output npz regression keeps its targets outside the frame
+    if target not in df.columns:
+        raise DataError(f"{src}target column '{_short(target)}' not found; columns are: "
+                        f"{_short(', '.join(df.columns), 200)}")
+    task = fixed["task"]
+    t_info, (t_vals, t_miss) = analyse_column(df[target], target, decimal, row_labels, src, strict=True)
+    keep = ~t_miss
+    if task == "classification":
+        names = list(fixed["class_names"])
+        index = {n: i for i, n in enumerate(names)}
+        labels = [None if m else (class_label(v) if t_info.kind == "numeric" else v)
+                  for v, m in zip(t_vals, t_miss)]
+        y_full = np.array([index.get(lab, -1) if lab is not None else -1 for lab in labels], dtype=np.int64)
+        unknown = keep & (y_full < 0)
+        if unknown.any():
+            rows = np.flatnonzero(unknown)
+            report.append({"column": target, "rows": [str(row_labels[i]) for i in rows[:20]], "count": int(len(rows)),
+                           "reason": "rows whose class was not in the training data were dropped: "
+                                     + _short(", ".join(sorted({str(labels[i]) for i in rows})), 80)})
+        keep &= y_full >= 0
+    else:
+        if t_info.kind != "numeric":
+            raise DataError(f"{src}target column '{_short(target)}' holds text, so it cannot be a regression target")
+        y_full = t_vals
+    if (t_miss).any():
+        rows = np.flatnonzero(t_miss)
+        report.append({"column": target, "rows": [str(row_labels[i]) for i in rows[:20]], "count": int(len(rows)),
+                       "reason": "rows without a target value were dropped"})
+    kept = np.flatnonzero(keep)
+    if len(kept) == 0:
+        raise DataError(f"{source or 'data'}: no rows with a usable target value")
+    if task == "classification":
+        y_all = y_full[kept]
+    else:
+        y_all = y_full[kept].astype(np.float32).reshape(-1, 1)
+    splits = split_indices(len(kept), spec.val_split, spec.test_split, spec.seed,
+                           y_all if task == "classification" else None, what=source or "data", min_train=1)
+    prep = Preprocessor.from_dict(fixed)
+    x_all = Preprocessor({**prep.d, "decimal": decimal})._transform_frame(df.iloc[kept], row_labels[kept], src)
+    return x_all, y_all, splits, prep.to_dict(), report, kept
