@@ -41,16 +41,11 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from engine.trainer import TrainError
     errors: list[type[BaseException]] = [CliError, GraphError, ProjectError, LossError, StateError,
                                          OptimizerError, ConfigError, RegistryError, SpecError, TrainError]
-    try:
-        from engine.data import DataError
-        errors.append(DataError)
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        from engine.export import ExportError
-        errors.append(ExportError)
-    except ImportError:  # pragma: no cover
-        pass
+    from engine.data import DataError
+    errors.append(DataError)
+    from engine.evaluate import EvaluateError
+    from engine.export import ExportError
+    errors += [EvaluateError, ExportError]
     return tuple(errors)
 
 

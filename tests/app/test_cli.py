@@ -66,6 +66,20 @@ def test_train_on_numeric_csv_and_npz(tmp_path):
     r = run("train", g, "--data", csv, "--target", "label", "--epochs", "30", "--lr", "0.05", "--out", tmp_path / "c.nnsp")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.splitlines()[-2])["val_accuracy"] > 0.85
+    # predict applies the saved preprocessing to a new file with the same columns (target not needed)
+    new = tmp_path / "new.csv"
+    new.write_text("a,b,c\n" + "\n".join(f"{a:.4f},{b:.4f},{c:.4f}" for a, b, c in x[:50]))
+    r = run("predict", tmp_path / "c.nnsp", "--data", new, "--out", tmp_path / "pred.csv")
+    assert r.returncode == 0, r.stderr
+    import pandas as pd
+    pred = pd.read_csv(tmp_path / "pred.csv")
+    assert len(pred) == 50 and "prediction" in pred.columns
+    assert (pred["prediction"].astype(int).to_numpy() == y[:50]).mean() > 0.85
+    # evaluate on a whole new labelled file
+    r = run("evaluate", tmp_path / "c.nnsp", "--data", csv, "--target", "label")
+    assert r.returncode == 0, r.stderr
+    m = json.loads(r.stdout)
+    assert m["n"] == 200 and m["accuracy"] > 0.85
     npz = tmp_path / "d.npz"
     np.savez(npz, x=x.astype(np.float32), y=y)
     r = run("train", g, "--data", npz, "--epochs", "5", "--out", tmp_path / "n.nnsp", "--quiet")
@@ -73,12 +87,16 @@ def test_train_on_numeric_csv_and_npz(tmp_path):
     assert len(r.stdout.splitlines()) == 1
 
 
-def test_evaluate_and_predict(iris_project, tmp_path):
+def test_evaluate_and_export(iris_project, tmp_path):
     d, out, _ = iris_project
     r = run("evaluate", out)
     assert r.returncode == 0, r.stderr
     m = json.loads(r.stdout)
-    assert m["accuracy"] >= 0.9 and len(m["confusion_matrix"]) == 3
+    assert m["split"] == "test" and m["n"] == 30
+    assert m["accuracy"] >= 0.9 and len(m["confusion"]) == 3 and m["class_names"][0] == "setosa"
+    r = run("export", out, "--format", "onnx", "--out", tmp_path / "iris.onnx")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "iris.onnx").exists()
 
 
 @pytest.mark.parametrize("args,message", [
