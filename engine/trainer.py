@@ -20,6 +20,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from engine.compile import compile_graph
+from engine.fastpath import build_fast_step
 from engine.losses import LOSS_NAMES, LossError, default_loss_for, get_loss
 from engine.model import CompiledModel
 from engine.optimizers import (OPTIMIZER_NAMES, SCHEDULE_NAMES, apply_penalties, clip_grad_norm,
@@ -220,6 +221,8 @@ class Trainer:
         self.optimizer = make_optimizer(self.cfg.optimizer, **self._optimizer_kwargs())
         self.schedule = make_schedule(self.cfg.schedule, self.cfg.lr, step_size=self.cfg.step_size,
                                       gamma=self.cfg.gamma, total_epochs=self.cfg.epochs)
+        # fused Numba step for plain MLPs (None: the generic step below); see engine.fastpath
+        self.fast_step = build_fast_step(self)
         self.shuffle_rng = np.random.default_rng([self.cfg.seed, 1])
         self.dropout_rng = np.random.default_rng([self.cfg.seed, 2])
         self.epoch = 0          # completed epochs
@@ -277,8 +280,15 @@ class Trainer:
         """Forward, loss, backward and (if finite) the update; returns (loss, grads).
 
         Overflow is not an error here: a non-finite loss or gradient norm is
-        detected explicitly and the update is skipped.
+        detected explicitly and the update is skipped.  Plain MLPs take the
+        fused fast path (same maths; its ``grads`` arrays are reused by the
+        next step) unless a batch needs the generic one.
         """
+        fast = self.fast_step
+        if fast is not None:
+            out = fast.step(x, y)
+            if out is not None:
+                return out
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return self._train_step(x, y)
 
