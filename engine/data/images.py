@@ -35,8 +35,14 @@ CACHE_VERSION = 1
 N_SAMPLES_LISTED = 8
 
 
-class ImageDecodeError(Exception):
-    """One file that cannot be used; the message is the reason shown in the report."""
+class ImageDecodeError(DataError):
+    """One image file that cannot be used.  ``reason`` is the short text shown in the
+    report; the message is ``"<file name>: <reason>"``.  Loading a folder skips such
+    files; :func:`load_image` called directly raises it (a :class:`DataError`)."""
+
+    def __init__(self, reason: str, path=None):
+        self.reason = one_line(reason)
+        super().__init__(f"{os.path.basename(str(path))}: {self.reason}" if path is not None else self.reason)
 
 
 def _reason(exc: BaseException) -> str:
@@ -122,8 +128,17 @@ def load_image(path, size: tuple[int, int] | None = None, mode: str = "RGB") -> 
     animations, EXIF orientation applied, any Pillow mode converted (alpha composited
     on white, 16-bit scaled down), then resized to ``size = (height, width)`` with
     bilinear (anti-aliased) resampling, aspect ratio not kept.  Raises
-    :class:`ImageDecodeError` with a short reason.
+    :class:`ImageDecodeError` (a :class:`DataError`) naming the file, with ``.reason``.
     """
+    try:
+        return _load_image(path, size, mode)
+    except ImageDecodeError as exc:
+        if exc.args and exc.args[0] == exc.reason:  # add the file name once
+            raise ImageDecodeError(exc.reason, path) from None
+        raise
+
+
+def _load_image(path, size: tuple[int, int] | None = None, mode: str = "RGB") -> np.ndarray:
     if mode not in ("L", "RGB"):
         raise ValueError(f"mode must be 'L' or 'RGB', got {mode!r}")
     im = _open(path)
@@ -212,7 +227,7 @@ def _scan(root) -> dict:
         try:
             im = _open(path)
         except ImageDecodeError as exc:
-            skipped.append({"file": path, "reason": str(exc)})
+            skipped.append({"file": path, "reason": exc.reason})
             continue
         try:
             info.append((im.size[1], im.size[0], _is_gray(im)))
@@ -328,7 +343,7 @@ def decode_files(files: list[str], size, mode: str, out: np.ndarray, *, progress
             try:
                 out[i] = load_image(files[i], size, mode)
             except ImageDecodeError as exc:
-                bad[i] = str(exc)
+                bad[i] = exc.reason
         return bad
 
     workers = workers or max(1, min(4, os.cpu_count() or 1))

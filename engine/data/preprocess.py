@@ -172,7 +172,7 @@ class Preprocessor:
             try:
                 u8[i] = load_image(p, size, mode)
             except ImageDecodeError as exc:
-                raise DataError(f"{p}: {exc}") from None
+                raise DataError(f"{p}: {exc.reason}") from None
         return self.scale_uint8(u8, 255.0)
 
     def transform_array(self, x: np.ndarray) -> np.ndarray:
