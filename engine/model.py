@@ -156,24 +156,30 @@ class CompiledModel:
         return np.concatenate(outs, axis=0)
 
     def forward_train(self, x, *, rng: np.random.Generator | None = None, train: bool = True,
-                      logits: bool = False):
+                      logits: bool = False, input_grads: bool = False):
         """Forward pass that returns ``(y, backprop)``.
 
         ``backprop(dy)`` returns ``(grads, input_grads)``: ``grads[nid][name]``
-        matches ``self.params`` and ``input_grads[input_nid]`` is dL/dx.
+        matches ``self.params``; with ``input_grads=True``, ``input_grads[input_nid]``
+        is dL/dx (otherwise layers fed only by inputs may skip that work).
         """
         ctx = Ctx(train=train, rng=rng)
+        first_ctx = ctx if input_grads else Ctx(train=train, rng=rng, need_input_grad=False)
+        inputs = set(self.input_ids)
         values: dict[str, np.ndarray] = dict(zip(self.input_ids, self._as_inputs(x)))
         backs = {}
         for nid in self.order:
             layer = self._layer(nid, logits)
             xs = [values[s] for s in self.sources[nid]] or [values[nid]]
+            srcs = self.sources[nid]
+            c = first_ctx if srcs and all(s in inputs for s in srcs) else ctx
             if layer is None:
                 values[nid], backs[nid] = xs[0], (lambda dy: ([dy], {}))
             else:
-                values[nid], backs[nid] = layer.forward(self.params[nid], self.state[nid], xs, ctx)
+                values[nid], backs[nid] = layer.forward(self.params[nid], self.state[nid], xs, c)
         y = values[self.output_id]
         del values
+        input_grads_wanted = input_grads
 
         def backprop(dy: np.ndarray):
             pending: dict[str, np.ndarray] = {self.output_id: dy}
@@ -188,9 +194,12 @@ class CompiledModel:
                 grads[nid] = pg
                 srcs = self.sources[nid]
                 if not srcs:
-                    input_grads[nid] = dxs[0]
+                    if input_grads_wanted:
+                        input_grads[nid] = dxs[0]
                     continue
                 for s, dx in zip(srcs, dxs):
+                    if dx is None:
+                        continue
                     if s in pending:
                         pending[s] = pending[s] + dx
                     else:

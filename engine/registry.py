@@ -43,6 +43,9 @@ class Ctx:
 
     train: bool = False
     rng: np.random.Generator | None = None
+    #: False when nobody needs dL/dx of this layer's inputs (they are the model's
+    #: inputs): a layer may then return ``None`` in place of those gradients.
+    need_input_grad: bool = True
 
     def generator(self) -> np.random.Generator:
         if self.rng is None:

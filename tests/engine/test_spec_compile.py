@@ -101,7 +101,7 @@ def test_branches_add_concatenate_and_fan_out():
     m = compile_graph(s, seed=0, dtype=np.float64)
     assert m.shapes[cat] == (10,)
     x = np.random.default_rng(0).standard_normal((5, 4))
-    y, back = m.forward_train(x)
+    y, back = m.forward_train(x, input_grads=True)
     assert y.shape == (5, 1)
     grads, in_grads = back(np.ones_like(y))
     # whole-model finite-difference check on the input gradient
@@ -147,3 +147,18 @@ def test_fused_output_activation_is_stripped_for_logits():
     e = np.exp(logits - logits.max(1, keepdims=True))
     np.testing.assert_allclose(probs, e / e.sum(1, keepdims=True), rtol=1e-5)
     assert m.output_activation == "softmax"
+
+
+def test_skipping_unused_input_gradients_changes_nothing_else():
+    s = sequential([("Input.v1", {"shape": [6, 6, 2]}), ("Conv2D.v1", {"filters": 3, "activation": "relu"}),
+                    ("Flatten.v1", {}), ("Dense.v1", {"units": 2})])
+    m = compile_graph(s, seed=0, dtype=np.float64)
+    x = np.random.default_rng(0).standard_normal((3, 6, 6, 2))
+    y1, b1 = m.forward_train(x, input_grads=True)
+    y2, b2 = m.forward_train(x)
+    g1, i1 = b1(np.ones_like(y1))
+    g2, i2 = b2(np.ones_like(y2))
+    assert i1["n1"].shape == x.shape and i2 == {}
+    for nid in g1:
+        for k in g1[nid]:
+            np.testing.assert_array_equal(g1[nid][k], g2[nid][k])
