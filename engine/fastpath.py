@@ -318,17 +318,20 @@ class FastMLPStep:
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.n_in or x.shape[0] == 0:
             return None
-        if x.dtype != self.dtype or not x.flags.c_contiguous:
+        if x.dtype != self.dtype or not x.flags.c_contiguous or not x.flags.writeable:
             if x.dtype.kind not in "fiub":
                 return None
             with np.errstate(over="ignore", invalid="ignore"):
-                x = np.ascontiguousarray(x, dtype=self.dtype)
+                # a fresh writable copy: read-only arrays would need their own compiled kernels
+                x = np.array(x, dtype=self.dtype, order="C")
         n = x.shape[0]
         with np.errstate(over="ignore", invalid="ignore"):
             tg = self._targets(y, n)
         if tg is None:
             return None
         yi, yf = tg
+        if not (yi.flags.writeable and yf.flags.writeable):
+            yi, yf = yi.copy(), yf.copy()
         kind = self._hyper(opt)
         if kind is None:
             return None

@@ -236,3 +236,15 @@ def test_fast_path_learns_xor():
     assert isinstance(events[-1], TrainFinished)
     last = [e for e in events if isinstance(e, EpochEnded)][-1].logs
     assert last["val_accuracy"] >= 0.9
+
+
+def test_read_only_batches_are_accepted():
+    fast, slow = pair("mse", "adam", np.float32)
+    x, y = fast.dataset.get_batch("train", np.arange(16))
+    x, y = x.copy(), y.copy()
+    x.flags.writeable = False
+    y.flags.writeable = False
+    v1, _ = fast.train_step(x, y)
+    v2, _ = slow.train_step(x, y)
+    assert v1 == pytest.approx(v2, rel=1e-5)
+    assert fast.optimizer.t == 1
