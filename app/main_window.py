@@ -38,9 +38,9 @@ class MainWindow(QMainWindow):
         # views
         self.view = GraphView(parent=self)
         self.setCentralWidget(self.view)
-        self.palette = LayerPalette(self)
+        self.layer_palette = LayerPalette(self)
         self.property_editor = PropertyEditor(self)
-        self.palette_dock = self.add_panel("Layers", self.palette, Qt.LeftDockWidgetArea)
+        self.palette_dock = self.add_panel("Layers", self.layer_palette, Qt.LeftDockWidgetArea)
         self.properties_dock = self.add_panel("Properties", self.property_editor, Qt.RightDockWidgetArea)
         self.palette_dock.setMinimumWidth(210)
         self.properties_dock.setMinimumWidth(260)
@@ -191,7 +191,7 @@ class MainWindow(QMainWindow):
         v.nodes_moved.connect(g.move_nodes)
         v.delete_requested.connect(g.delete)
         v.selection_changed.connect(self._on_selection)
-        self.palette.add_requested.connect(lambda tid: g.add_node_near_selection(tid, v.view_centre()))
+        self.layer_palette.add_requested.connect(lambda tid: g.add_node_near_selection(tid, v.view_centre()))
         self.property_editor.config_edit_requested.connect(g.set_config)
         self.property_editor.rename_requested.connect(g.rename)
         g.message.connect(self.show_message)
@@ -263,6 +263,11 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event):
+        if not self.isVisible():
+            # never shown (tests, --screenshot) or already closed: nothing to ask, no session bookkeeping
+            self.project.timer.stop()
+            event.accept()
+            return
         if not self.project.maybe_save():
             event.ignore()
             return

@@ -18,7 +18,8 @@ def win(qtbot, tmp_path, monkeypatch):
     w.resize(1200, 800)
     yield w
     w.project.timer.stop()
-    w.undo_stack.setClean()
+    w.project.ask_save_changes = lambda: "discard"  # never block on a dialog at teardown
+    w.close()
 
 
 def test_window_has_docks_actions_and_demo(win):
@@ -172,3 +173,33 @@ def test_build_w4_by_hand_save_reopen(win, tmp_path, qtbot):
     assert win.document.spec == spec
     assert edge_labels() == expected
     assert win.document.analysis.shapes[ids[-1]] == (10,)
+
+
+def test_edit_actions_select_duplicate_delete_layout(win):
+    n = len(win.document.spec.nodes)
+    win.actions["select_all"].trigger()
+    assert sorted(win.graph.selection) == sorted(win.document.spec.node_ids)
+    win.actions["duplicate"].trigger()
+    assert len(win.document.spec.nodes) == 2 * n
+    assert len(win.graph.selection) == n  # the copies are selected
+    win.actions["delete"].trigger()
+    assert len(win.document.spec.nodes) == n
+    win.actions["auto_layout"].trigger()
+    ys = [p.pos[1] for p in win.document.spec.nodes]
+    assert ys == sorted(ys) and len(set(ys)) == n
+    win.actions["zoom_fit"].trigger()
+    win.actions["reset_view"].trigger()
+    assert win.view.zoom() == 1.0
+    for _ in range(3):
+        win.actions["undo"].trigger()
+    assert len(win.document.spec.nodes) == n and win.undo_stack.index() == 0
+
+
+def test_palette_double_click_adds_below_selection_and_connects(win):
+    win.view.graph_scene.select_nodes(["n4"])
+    win.layer_palette.add_requested.emit("Dropout.v1")
+    new = win.document.spec.node_ids[-1]
+    assert win.document.spec.node(new).type == "Dropout.v1"
+    assert [e.src for e in win.document.spec.inputs_of(new)] == ["n4"]
+    assert win.document.spec.node(new).pos[1] > win.document.spec.node("n4").pos[1]
+    assert win.undo_stack.count() == 1
