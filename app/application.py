@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -43,6 +44,9 @@ def create_app(argv: list[str] | None = None):
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if args.screenshot and not os.environ.get("QT_QPA_PLATFORM"):
+        # rendering to a file needs no screen: works on headless machines and in CI
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import QThread
     from engine.io import ProjectError, demo_project, load_project
 

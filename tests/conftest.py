@@ -1,3 +1,26 @@
+import gc
 import os
 
+import pytest
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _destroy_qt_objects_while_the_app_lives(request):
+    """Free unparented Qt objects (undo stacks, controllers, timers) right after each Qt test.
+
+    Otherwise Python destroys them at interpreter exit, after the QApplication,
+    in an arbitrary order, which can crash the process after all tests passed.
+    """
+    yield
+    if "qtbot" in request.fixturenames:
+        gc.collect()
+        from PySide6.QtCore import QCoreApplication, QEvent
+        app = QCoreApplication.instance()
+        if app is not None:
+            clipboard = getattr(app, "clipboard", None)
+            if clipboard is not None:  # mime data set by a test is owned by Qt's clipboard
+                clipboard().clear()
+            QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+            app.processEvents()
