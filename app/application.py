@@ -38,7 +38,16 @@ def create_app(argv: list[str] | None = None):
     qss = RESOURCES / "styles" / "app.qss"
     if qss.is_file():
         app.setStyleSheet(qss.read_text("utf-8"))
+    app.aboutToQuit.connect(_release_clipboard)
     return app
+
+
+def _release_clipboard() -> None:
+    """Drop layers we put on the clipboard before Qt tears down (avoids a crash at exit)."""
+    from PySide6.QtGui import QClipboard, QGuiApplication
+    cb = QGuiApplication.clipboard()
+    if cb is not None and cb.ownsClipboard():
+        cb.clear(QClipboard.Mode.Clipboard)
 
 
 def main(argv: list[str] | None = None) -> int:
