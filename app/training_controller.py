@@ -85,6 +85,11 @@ class TrainingController(QObject):
         self.last_error: str = ""
         self.last_finished = None
         self.dataset = None                 # the last Dataset used (loaded here or passed in)
+        self._shutdown_hooks: list[Callable[[int], bool]] = []
+
+    def add_shutdown_hook(self, fn: Callable[[int], bool]) -> None:
+        """``fn(timeout_ms) -> bool`` is also called by :meth:`shutdown` (e.g. a DataLoader's)."""
+        self._shutdown_hooks.append(fn)
 
     # ------------------------------------------------------------------ state
     @property
@@ -195,9 +200,12 @@ class TrainingController(QObject):
         running.  Never terminates a thread: one that does not finish in time is kept
         alive (detached) and finishes on its own.
         """
+        ok = True
+        for hook in self._shutdown_hooks:
+            ok = bool(hook(timeout_ms)) and ok
         thread = self._thread
         if thread is None:
-            return True
+            return ok
         if self._worker is not None:
             self._worker.request_stop()
         if self._state in (COMPILING, RUNNING, PAUSED):
@@ -209,7 +217,7 @@ class TrainingController(QObject):
                                     if (t, w) in _ORPHANS else None)
         # the worker's queued signals are not delivered any more; finish the bookkeeping now
         self._on_thread_finished()
-        return finished
+        return finished and ok
 
     # ------------------------------------------------------------------ worker slots
     def _fail_now(self, message: str) -> None:
