@@ -31,3 +31,14 @@ def test_no_pickle_anywhere():
             if "import pickle" in text or "allow_pickle=True" in text or "cloudpickle" in text:
                 offenders.append(str(f.relative_to(ROOT)))
     assert not offenders, offenders
+
+
+def test_import_contracts_hold():
+    """app -> widgets -> engine, and the engine never imports Qt (import-linter contracts in pyproject.toml)."""
+    import shutil
+    local = Path(sys.executable).with_name("lint-imports")
+    exe = str(local) if local.exists() else shutil.which("lint-imports")
+    assert exe, "import-linter is part of the test extra: pip install -e .[test]"
+    r = subprocess.run([exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert "0 broken" in r.stdout
