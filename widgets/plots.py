@@ -128,7 +128,7 @@ class TrainingCurves(QWidget):
     def __init__(self, parent: QWidget | None = None, redraw_ms: int = REDRAW_MS):
         super().__init__(parent)
         self.steps_per_epoch = 1
-        self.metric = None           # e.g. "accuracy" or "mae"
+        self.metric_name = None           # e.g. "accuracy" or "mae"
         self.smoothing = 0.6
         self.log_loss = False
         self._dirty = False
@@ -218,7 +218,7 @@ class TrainingCurves(QWidget):
         self.logs = {}
         self._ema_state = (0.0, 0)
         self.hidden_points = 0
-        self.metric = metric
+        self.metric_name = metric
         self.metric_combo.blockSignals(True)
         self.metric_combo.clear()
         if metric:
@@ -258,13 +258,13 @@ class TrainingCurves(QWidget):
                 buf.append([np.nan])
         keys = metric_keys(logs)
         if keys and self.metric_combo.count() != len(keys):
-            current = self.metric if self.metric in keys else keys[0]
+            current = self.metric_name if self.metric_name in keys else keys[0]
             self.metric_combo.blockSignals(True)
             self.metric_combo.clear()
             self.metric_combo.addItems(keys)
             self.metric_combo.setCurrentText(current)
             self.metric_combo.blockSignals(False)
-            self.metric = current
+            self.metric_name = current
         self._dirty = True
 
     def set_overlay(self, run: dict | None) -> None:
@@ -290,7 +290,7 @@ class TrainingCurves(QWidget):
 
     def _on_metric_chosen(self, name: str) -> None:
         if name:
-            self.metric = name
+            self.metric_name = name
             self.metric_plot.setLabel("left", name)
             self._dirty = True
 
@@ -314,7 +314,7 @@ class TrainingCurves(QWidget):
         ex = self.epochs.view()
         empty = np.empty(0)
         for key, name in (("loss", "loss"), ("val_loss", "val_loss"),
-                          ("metric", self.metric), ("val_metric", f"val_{self.metric}")):
+                          ("metric", self.metric_name), ("val_metric", f"val_{self.metric_name}")):
             buf = self.logs.get(name) if name else None
             if buf is None:
                 self.items[key].setData(empty, empty)
@@ -322,7 +322,7 @@ class TrainingCurves(QWidget):
                 self._set(key, ex, buf.view(), log and key in ("loss", "val_loss"))
         run = self._overlay
         for key, name in (("overlay_loss", "loss"), ("overlay_val_loss", "val_loss"),
-                          ("overlay_metric", self.metric), ("overlay_val_metric", f"val_{self.metric}")):
+                          ("overlay_metric", self.metric_name), ("overlay_val_metric", f"val_{self.metric_name}")):
             rows = (run or {}).get("epochs") or []
             if not rows or not name:
                 self.items[key].setData(empty, empty)

@@ -78,7 +78,7 @@ def test_curves_hold_one_point_per_batch_and_epoch(qtbot):
     assert list(w.items["loss"].getData()[0]) == [1.0]
     assert list(w.items["val_loss"].getData()[1]) == [0.9]
     assert list(w.items["metric"].getData()[1]) == [0.6]
-    assert w.metric == "accuracy" and w.metric_combo.count() == 1
+    assert w.metric_name == "accuracy" and w.metric_combo.count() == 1
     assert w.items == items  # no item created after construction
 
 
