@@ -1,0 +1,475 @@
+"""Puts evaluation, prediction and export into the main window.
+
+``install_evaluation_ui(window) -> EvaluationUI`` needs from the window:
+``document`` (GraphDocument), ``add_panel(title, widget, area)``, ``actions`` (dict),
+``menuBar()`` and optionally ``show_message(text, ms)``, ``project`` (ProjectController:
+``show_error``, ``maybe_save``, ``load``, ``mark_dirty``), ``panels`` and ``training``
+(its ``add_shutdown_hook`` is used so the window's close joins our worker threads).
+It sets ``window.evaluation_ui`` and adds:
+
+* File ▸ Export ▸ Weights (.npz) / Weights (.safetensors) / ONNX model / PyTorch code,
+  and File ▸ Import weights… (see :mod:`app.export_controller`);
+* Model ▸ Evaluate on test split;
+* an "Evaluate and predict" dock with an Evaluate tab (metrics, per-class table, confusion
+  matrix, most confident mistakes, regression scatter) and a Predict tab (one row or one
+  image, or a whole file to CSV).
+
+All engine work (data loading, compiling, forward passes, file writing) runs on worker
+threads through :class:`app.training_controller.DataLoader`; the GUI thread only takes
+snapshots of the document and shows plain results.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QTabWidget
+
+from app.export_controller import ExportController, model_blocker
+from app.training_controller import DataLoader
+from widgets.evaluation_panel import EvaluationPanel
+from widgets.predict_panel import IMAGE_SUFFIXES, PredictPanel
+
+DOCK_TITLE = "Evaluate and predict"
+GALLERY_SIZE = 24
+PREVIEW_PX = 160
+
+
+# ---------------------------------------------------------------------- worker-side helpers
+def _compiled(spec, weights):
+    """The trained model (runs on the worker)."""
+    from engine.compile import compile_graph
+    from engine.model import StateError
+
+    model = compile_graph(spec)
+    try:
+        model.load_state_dict(weights)
+    except StateError as exc:
+        raise StateError(f"the saved weights do not fit the graph: {exc}") from None
+    return model
+
+
+def display_images(x, pre: dict | None) -> np.ndarray:
+    """Model-input images (N, H, W, C) -> uint8 for display (undoes the saved scaling)."""
+    a = np.asarray(x, dtype=np.float32)
+    pre = pre or {}
+    if pre.get("scaling") == "standard" and pre.get("mean") is not None and pre.get("std") is not None:
+        a = a * np.asarray(pre["std"], dtype=np.float32) + np.asarray(pre["mean"], dtype=np.float32)
+    else:
+        lo, hi = float(np.nanmin(a)) if a.size else 0.0, float(np.nanmax(a)) if a.size else 1.0
+        if lo < 0.0 or hi > 1.0:  # unknown scaling: stretch to the visible range
+            a = (a - lo) / (hi - lo if hi > lo else 1.0)
+    return (np.clip(np.nan_to_num(a), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def _split_to_use(ds) -> tuple[str, str]:
+    """(split, description) -- test if it has samples, else validation, else training."""
+    if ds.n("test"):
+        return "test", f"test split ({ds.n('test')} samples)"
+    if ds.n("val"):
+        return "val", (f"validation split ({ds.n('val')} samples; there is no test split — set a test "
+                       f"fraction in the Data panel for a score on data never used while training)")
+    return "train", (f"training split ({ds.n('train')} samples; there is no test or validation split, so "
+                     f"this only shows how well the model fits its training data)")
+
+
+def evaluate_job(spec, weights, data_spec: dict, pre: dict | None, loss: str | None,
+                 gallery: int = GALLERY_SIZE):
+    """The worker function for the Evaluate button; returns a plain dict."""
+    def job(progress, cancel):
+        from engine.data import DataSpec, load_dataset
+        from engine.evaluate import EvaluateError, evaluate_arrays, misclassified, regression_pairs
+
+        ds_spec = DataSpec.from_dict(data_spec)
+        progress(None, "loading the data")
+        ds = load_dataset(ds_spec, progress=progress, cancel=cancel, preprocessing=pre)
+        if cancel.is_set():
+            return None
+        progress(None, "compiling the model")
+        model = _compiled(spec, weights)
+        if len(model.input_ids) != 1:
+            raise EvaluateError("models with several inputs cannot be evaluated here")
+        if tuple(model.input_shape) != tuple(ds.input_shape):
+            raise EvaluateError(f"the data has samples of shape {tuple(ds.input_shape)} but the model expects "
+                                f"{tuple(model.input_shape)}")
+        split, where = _split_to_use(ds)
+        x, y = ds.x(split), ds.y(split)
+        progress(None, f"running the model on the {split} split")
+        metrics = evaluate_arrays(model, x, y, task=ds.task, class_names=ds.class_names, loss=loss)
+        res = {"task": ds.task, "split": split, "where": where, "metrics": metrics, "n": int(ds.n(split))}
+        if ds.task == "regression":
+            pairs = regression_pairs(model, x, y)
+            res["pred"], res["true"] = pairs["pred"], pairs["true"]
+        elif len(ds.input_shape) == 3 and gallery > 0:
+            mis = misclassified(model, x, y, k=gallery, class_names=metrics["class_names"])
+            idx = np.asarray(mis["indices"], dtype=np.int64)
+            imgs = display_images(x[idx], ds.preprocessing) if idx.size else []
+            res["gallery"] = [{"image": imgs[i], "true": mis["true_names"][i], "predicted": mis["predicted_names"][i],
+                               "confidence": mis["confidence"][i], "index": int(idx[i])}
+                              for i in range(len(idx))]
+            cm = np.asarray(metrics["confusion"])
+            res["total_wrong"] = int(cm.sum() - np.trace(cm))
+        return res
+    return job
+
+
+def _task_names(model, pre: dict, metadata: dict) -> tuple[str, list[str] | None]:
+    task = pre.get("task") or metadata.get("task")
+    names = pre.get("class_names") or metadata.get("class_names")
+    if task is None:
+        task = "classification" if model.output_activation in ("softmax", "sigmoid") else "regression"
+    return task, names
+
+
+def _answer(model, x, pre: dict, metadata: dict) -> dict:
+    from engine.evaluate import class_probabilities
+
+    out = model.predict(x)
+    task, names = _task_names(model, pre, metadata)
+    if task == "classification":
+        probs = class_probabilities(model, out)[0]
+        if names is None or len(names) != len(probs):
+            names = [str(i) for i in range(len(probs))]
+        return {"kind": "probs", "names": [str(n) for n in names], "probs": probs, "x": x}
+    return {"kind": "value", "values": np.asarray(out, dtype=np.float64).reshape(-1), "x": x}
+
+
+def predict_row_job(spec, weights, pre: dict, metadata: dict, values: dict):
+    def job(progress, cancel):
+        import pandas as pd
+
+        from engine.data import Preprocessor
+
+        p = Preprocessor.from_dict(pre)
+        df = pd.DataFrame([{k: ("" if v is None else str(v)) for k, v in values.items()}], dtype=object)
+        x = p.transform_frame(df)
+        return _answer(_compiled(spec, weights), x, pre, metadata)
+    return job
+
+
+def predict_image_job(spec, weights, pre: dict, metadata: dict, path: str):
+    def job(progress, cancel):
+        from PIL import Image
+
+        from engine.data import DataError, Preprocessor, load_image
+
+        p = Preprocessor.from_dict(pre)
+        if not Path(path).is_file():
+            raise DataError(f"{path} does not exist")
+        x = p.transform_images([path])
+        res = _answer(_compiled(spec, weights), x, pre, metadata)
+        original = load_image(path, None, "RGB")
+        im = Image.fromarray(original)
+        im.thumbnail((PREVIEW_PX, PREVIEW_PX))
+        res.update({"path": path, "original": np.asarray(im), "model_input": display_images(x, pre)[0]})
+        return res
+    return job
+
+
+def predict_file_job(spec, weights, project, src: str, out: str):
+    def job(progress, cancel):
+        from engine.evaluate import predict_file
+
+        n = predict_file(_compiled(spec, weights), project, src, out)
+        return {"n": int(n), "out": out, "src": src}
+    return job
+
+
+# ---------------------------------------------------------------------- the UI
+class EvaluationUI(QObject):
+    evaluated = Signal(dict)          # the evaluate_job result
+    predicted = Signal(dict)          # a row or image prediction
+    file_predicted = Signal(str, int)  # output CSV, rows written
+    failed = Signal(str, str)         # job ("evaluate" | "predict" | "image" | "file"), one-line message
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.document = window.document
+        self.export = ExportController(window, self)
+        self.loader = DataLoader(self)
+        self._running: set[str] = set()
+        self._last_dir: str | None = None
+
+        self.evaluation_panel = EvaluationPanel()
+        self.predict_panel = PredictPanel()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.evaluation_panel, "Evaluate")
+        self.tabs.addTab(self.predict_panel, "Predict")
+        self.tabs.setTabToolTip(0, "Accuracy, per-class scores, confusion matrix and mistakes on held-out data")
+        self.tabs.setTabToolTip(1, "Ask the trained model about new rows, images or files")
+        self.dock = window.add_panel(DOCK_TITLE, self.tabs, Qt.BottomDockWidgetArea)
+        plots = getattr(window, "panels", {}).get("Training plots")
+        if plots is not None and hasattr(window, "tabifyDockWidget"):
+            window.tabifyDockWidget(plots, self.dock)
+            plots.raise_()
+
+        self.evaluate_action = QAction("&Evaluate on test split", window)
+        self.evaluate_action.triggered.connect(self._evaluate_from_menu)
+        window.actions["evaluate"] = self.evaluate_action
+        window.addAction(self.evaluate_action)
+        self._install_menus()
+        self._wire()
+        self._on_project_loaded()
+
+    # ------------------------------------------------------------------ setup
+    def _menu(self, title: str) -> QMenu:
+        mb = self.window.menuBar()
+        for a in mb.actions():
+            if a.menu() is not None and a.text().replace("&", "").lower() == title.replace("&", "").lower():
+                return a.menu()
+        return mb.addMenu(title)
+
+    def _install_menus(self) -> None:
+        self.export.install_menu(self._menu("&File"))
+        model = self._menu("&Model")
+        model.setToolTipsVisible(True)
+        model.addAction(self.evaluate_action)
+
+    def _wire(self) -> None:
+        ep, pp, doc = self.evaluation_panel, self.predict_panel, self.document
+        ep.evaluate_requested.connect(self.evaluate)
+        pp.predict_requested.connect(self.predict_row)
+        pp.open_image_requested.connect(lambda: self.predict_image())
+        pp.image_chosen.connect(self.predict_image)
+        pp.file_predict_requested.connect(lambda: self.predict_file())
+        self.loader.result.connect(self._on_result)
+        self.loader.failed.connect(self._on_failed)
+        self.loader.progress.connect(self._on_progress)
+        doc.weights_changed.connect(self._on_weights_changed)
+        doc.changed.connect(self.refresh)
+        if hasattr(doc, "project_loaded"):
+            doc.project_loaded.connect(self._on_project_loaded)
+        training = getattr(self.window, "training", None)
+        if training is not None and hasattr(training, "add_shutdown_hook"):
+            training.add_shutdown_hook(self.shutdown)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+
+    # ------------------------------------------------------------------ rules
+    def _input_problem(self) -> str | None:
+        a = self.document.analysis
+        if a.ok and len(a.inputs) > 1:
+            return "the model has several inputs; evaluate and predict it from the command line"
+        return None
+
+    def evaluate_blocker(self) -> str | None:
+        reason = model_blocker(self.document) or self._input_problem()
+        if reason:
+            return reason
+        if not self.document.data_spec:
+            return ("no data set is recorded with this project (for example after importing weights): choose "
+                    "one in the Data panel and train")
+        return None
+
+    def predict_blocker(self) -> str | None:
+        reason = model_blocker(self.document) or self._input_problem()
+        if reason:
+            return reason
+        pre = self.document.preprocessing
+        if not isinstance(pre, dict) or pre.get("kind") not in ("tabular", "images"):
+            return "the project has no saved preprocessing: train the model on a data set first"
+        a = self.document.analysis
+        want = a.shapes.get(a.inputs[0]) if a.ok and a.inputs else None
+        have = tuple(pre.get("input_shape") or ())
+        if want is not None and have and tuple(want) != have:
+            return (f"the Input layer expects {tuple(want)} but the saved preprocessing gives {have}; "
+                    f"train again on the current data")
+        return None
+
+    def refresh(self) -> None:
+        reason = self.evaluate_blocker()
+        self.evaluation_panel.set_blocked(reason)
+        self.evaluate_action.setEnabled(reason is None and "evaluate" not in self._running)
+        tip = f"Cannot evaluate: {reason}" if reason else "Measure the trained model on the test split"
+        self.evaluate_action.setToolTip(tip)
+        self.evaluate_action.setStatusTip(tip)
+        self.predict_panel.set_blocked(self.predict_blocker())
+        self.export.update_actions()
+
+    def _on_weights_changed(self) -> None:
+        self.evaluation_panel.mark_stale()
+        self.predict_panel.clear_result()
+        self.refresh()
+
+    def _on_project_loaded(self) -> None:
+        self.evaluation_panel.clear()
+        self.predict_panel.set_preprocessing(self.document.preprocessing
+                                             if isinstance(self.document.preprocessing, dict) else None)
+        self.refresh()
+
+    def _message(self, text: str) -> None:
+        if hasattr(self.window, "show_message"):
+            self.window.show_message(text, 10000)
+
+    def _start(self, tag: str, fn) -> None:
+        self._running.add(tag)
+        if tag == "evaluate":
+            self.evaluation_panel.set_busy(True, "loading the data…")
+        else:
+            self.predict_panel.set_busy(True)
+        self.refresh()
+        self.loader.run(tag, fn)
+
+    def _done(self, tag: str) -> None:
+        self._running.discard(tag)
+        if tag == "evaluate":
+            self.evaluation_panel.set_busy(False)
+        elif not (self._running - {"evaluate"}):
+            self.predict_panel.set_busy(False)
+        self.refresh()
+
+    # ------------------------------------------------------------------ dialogs (replaceable)
+    def _dir(self) -> str:
+        if self._last_dir:
+            return self._last_dir
+        path = getattr(self.document, "path", None)
+        return str(Path(path).parent) if path else str(Path.home())
+
+    def ask_image_path(self) -> str | None:
+        pattern = " ".join(f"*{s}" for s in IMAGE_SUFFIXES)
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open an image to predict", self._dir(),
+                                              f"Images ({pattern})")
+        return path or None
+
+    def ask_predict_input(self) -> str | None:
+        """A CSV file for a table model, a folder of images for an image model."""
+        pre = self.document.preprocessing or {}
+        if pre.get("kind") == "images":
+            path = QFileDialog.getExistingDirectory(self.window, "Folder of images to predict", self._dir())
+        else:
+            path, _ = QFileDialog.getOpenFileName(self.window, "CSV file to predict", self._dir(),
+                                                  "CSV files (*.csv *.tsv *.txt);;All files (*)")
+        return path or None
+
+    def ask_predict_output(self, src: str) -> str | None:
+        stem = Path(src).stem or "data"
+        start = str(Path(self._dir()) / f"{stem}_predictions.csv")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Write the predictions to", start, "CSV files (*.csv)")
+        return path or None
+
+    # ------------------------------------------------------------------ commands
+    def _snapshot(self):
+        doc = self.document
+        return doc.spec, dict(doc.weights or {})
+
+    def _evaluate_from_menu(self) -> None:
+        self.dock.show()
+        self.dock.raise_()
+        self.tabs.setCurrentWidget(self.evaluation_panel)
+        self.evaluate()
+
+    def evaluate(self) -> bool:
+        reason = self.evaluate_blocker()
+        if reason or "evaluate" in self._running:
+            if reason:
+                self.evaluation_panel.set_blocked(reason)
+            return False
+        doc = self.document
+        spec, weights = self._snapshot()
+        loss = (doc.train_config or {}).get("loss")
+        loss = None if loss in (None, "", "auto") else loss
+        pre = doc.preprocessing if isinstance(doc.preprocessing, dict) else None
+        self._start("evaluate", evaluate_job(spec, weights, dict(doc.data_spec), pre, loss))
+        return True
+
+    def predict_row(self, values: dict | None = None) -> bool:
+        if self.predict_blocker():
+            return False
+        if values is None:
+            values = self.predict_panel.values()
+        spec, weights = self._snapshot()
+        self._start("predict", predict_row_job(spec, weights, dict(self.document.preprocessing),
+                                               dict(self.document.metadata or {}), dict(values)))
+        return True
+
+    def predict_image(self, path: str | None = None) -> bool:
+        if self.predict_blocker():
+            return False
+        if path is None:
+            path = self.ask_image_path()
+            if not path:
+                return False
+        self._last_dir = str(Path(path).parent)
+        spec, weights = self._snapshot()
+        self._start("image", predict_image_job(spec, weights, dict(self.document.preprocessing),
+                                               dict(self.document.metadata or {}), str(path)))
+        return True
+
+    def predict_file(self, src: str | None = None, out: str | None = None) -> bool:
+        if self.predict_blocker():
+            return False
+        if src is None:
+            src = self.ask_predict_input()
+            if not src:
+                return False
+        self._last_dir = str(Path(src).parent)
+        if out is None:
+            out = self.ask_predict_output(src)
+            if not out:
+                return False
+        if not Path(out).suffix:
+            out = str(out) + ".csv"
+        spec, weights = self._snapshot()
+        self.predict_panel.show_message(f"predicting {Path(src).name}…")
+        self._start("file", predict_file_job(spec, weights, self.document.to_project(), str(src), str(out)))
+        return True
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        ok = self.loader.shutdown(timeout_ms)
+        return self.export.shutdown(timeout_ms) and ok
+
+    # ------------------------------------------------------------------ worker results
+    def _on_progress(self, tag: str, pct: int, text: str) -> None:
+        if tag == "evaluate":
+            self.evaluation_panel.set_progress(pct, (text + "…") if text else "")
+
+    def _on_result(self, tag: str, value) -> None:
+        self._done(tag)
+        if value is None:
+            return
+        if tag == "evaluate":
+            ep = self.evaluation_panel
+            ep.status.setText("")
+            if value["task"] == "regression":
+                ep.show_regression(value["metrics"], value["pred"], value["true"], value["where"])
+            else:
+                ep.show_classification(value["metrics"], value["where"])
+                if "gallery" in value:
+                    ep.show_misclassified(value["gallery"], value.get("total_wrong"))
+            self._message(f"evaluated on the {value['where'].split(' (')[0]}")
+            self.evaluated.emit(value)
+        elif tag in ("predict", "image"):
+            pp = self.predict_panel
+            if value["kind"] == "probs":
+                pp.show_probabilities(value["names"], value["probs"])
+            else:
+                pp.show_value(value["values"])
+            if tag == "image":
+                pp.show_image(value["original"], value["model_input"], Path(value["path"]).name)
+            self.predicted.emit(value)
+        elif tag == "file":
+            msg = f"Wrote {value['n']} predictions to {value['out']}"
+            self.predict_panel.show_message(msg)
+            self._message(msg)
+            self.file_predicted.emit(value["out"], value["n"])
+
+    def _on_failed(self, tag: str, message: str) -> None:
+        self._done(tag)
+        if tag == "evaluate":
+            self.evaluation_panel.show_error(f"Evaluation failed: {message}")
+        else:
+            self.predict_panel.show_error(message)
+        self._message(message)
+        self.failed.emit(tag, message)
+
+
+def install_evaluation_ui(window) -> EvaluationUI:
+    """Add the Export/Import menu entries, Model ▸ Evaluate and the "Evaluate and predict" dock."""
+    ui = EvaluationUI(window)
+    window.evaluation_ui = ui
+    window.exporter = ui.export
+    return ui

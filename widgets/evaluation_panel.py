@@ -1,0 +1,263 @@
+"""The Evaluate tab: metrics of the trained model on held-out data.
+
+A view only: the app computes everything on a worker (``engine.evaluate``) and calls
+:meth:`EvaluationPanel.show_classification` / :meth:`show_regression` /
+:meth:`show_misclassified` with plain data.  It shows the loss and accuracy, a
+per-class precision/recall/F1 table, the confusion matrix (rows = true class), a
+gallery of the most confident mistakes for images and, for regression, MAE, RMSE, R²
+and a predicted-vs-true scatter plot.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListView, QListWidget,
+                               QListWidgetItem, QProgressBar, QPushButton, QSplitter, QStackedWidget,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from widgets.confusion import ConfusionView
+from widgets.predict_panel import scaled_pixmap
+
+THUMB = 72
+POINT_COLOUR = (59, 120, 196, 150)
+MAX_SCATTER = 20_000
+
+
+def _num_item(v: float, fmt: str = "{:.3f}") -> QTableWidgetItem:
+    item = QTableWidgetItem(fmt.format(v))
+    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+    item.setData(Qt.UserRole, float(v))
+    return item
+
+
+class EvaluationPanel(QWidget):
+    evaluate_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._blocked: str | None = "train the model first"
+        self._busy = False
+        self.metrics: dict | None = None
+
+        self.evaluate_btn = QPushButton("Evaluate on test split")
+        self.evaluate_btn.setToolTip("Measure the trained model on data it was not trained on "
+                                     "(the test split, or the validation split when there is no test split)")
+        self.evaluate_btn.clicked.connect(self._request)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(180)
+        self.progress.setVisible(False)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        f = self.summary.font()
+        f.setPointSizeF(f.pointSizeF() * 1.15)
+        self.summary.setFont(f)
+
+        # ---- classification page
+        self.per_class = QTableWidget(0, 5)
+        self.per_class.setHorizontalHeaderLabels(["class", "precision", "recall", "F1", "support"])
+        self.per_class.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.per_class.verticalHeader().setVisible(False)
+        head = self.per_class.horizontalHeader()
+        head.setSectionResizeMode(QHeaderView.ResizeToContents)
+        head.setSectionResizeMode(0, QHeaderView.Stretch)
+        self.per_class.setToolTip("precision: of the samples predicted as this class, the share that really are; "
+                                  "recall: of the samples of this class, the share found; F1: their harmonic "
+                                  "mean; support: samples of this class")
+        self.per_class.setSortingEnabled(False)
+        self.confusion = ConfusionView()
+        self.gallery = QListWidget()
+        self.gallery.setViewMode(QListView.IconMode)
+        self.gallery.setIconSize(QSize(THUMB, THUMB))
+        self.gallery.setResizeMode(QListView.Adjust)
+        self.gallery.setMovement(QListView.Static)
+        self.gallery.setWrapping(True)
+        self.gallery.setSpacing(4)
+        self.gallery.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.gallery_label = QLabel("Most confident mistakes (true → predicted, confidence)")
+        gal = QWidget()
+        gl = QVBoxLayout(gal)
+        gl.setContentsMargins(0, 0, 0, 0)
+        gl.addWidget(self.gallery_label)
+        gl.addWidget(self.gallery, 1)
+        self.gallery_box = gal
+        tables = QSplitter(Qt.Horizontal)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(QLabel("Per class"))
+        ll.addWidget(self.per_class, 1)
+        tables.addWidget(left)
+        tables.addWidget(self.confusion)
+        tables.addWidget(gal)
+        tables.setStretchFactor(0, 2)
+        tables.setStretchFactor(1, 2)
+        tables.setStretchFactor(2, 2)
+        self.class_page = tables
+
+        # ---- regression page
+        self.scatter_plot = pg.PlotWidget()
+        self.scatter_plot.setLabel("bottom", "true value")
+        self.scatter_plot.setLabel("left", "predicted value")
+        self.scatter_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.scatter = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(*POINT_COLOUR))
+        self.diagonal = pg.PlotDataItem(pen=pg.mkPen((208, 103, 47), width=1.5, style=Qt.DashLine))
+        self.scatter_plot.addItem(self.diagonal)
+        self.scatter_plot.addItem(self.scatter)
+        self.scatter_plot.setToolTip("each point is one sample; on the dashed line the prediction is exact")
+        self.reg_page = self.scatter_plot
+
+        self.empty = QLabel("Results appear here after you press “Evaluate on test split”.")
+        self.empty.setAlignment(Qt.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.empty)       # 0
+        self.pages.addWidget(self.class_page)  # 1
+        self.pages.addWidget(self.reg_page)    # 2
+
+        for w in (self.per_class, self.confusion.table, self.gallery, self.scatter_plot):
+            w.setMinimumHeight(48)  # the dock may be short: tables scroll instead
+        top = QHBoxLayout()
+        top.addWidget(self.evaluate_btn)
+        top.addWidget(self.progress)
+        top.addWidget(self.status, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addLayout(top)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.pages, 1)
+        self._update_enabled()
+
+    # ------------------------------------------------------------------ state
+    def _request(self) -> None:
+        if self._blocked is None and not self._busy:
+            self.evaluate_requested.emit()
+
+    def set_blocked(self, reason: str | None) -> None:
+        """``None``: ready; otherwise the button is disabled and ``reason`` is shown."""
+        self._blocked = reason
+        if reason:
+            self.status.setText(f"Not available: {reason}.")
+        elif self.status.text().startswith("Not available"):
+            self.status.setText("")
+        self._update_enabled()
+
+    def set_busy(self, busy: bool, text: str = "") -> None:
+        self._busy = busy
+        self.progress.setVisible(busy)
+        if busy:
+            self.progress.setRange(0, 0)
+            self.status.setText(text or "evaluating…")
+        self._update_enabled()
+
+    def set_progress(self, pct: int, text: str = "") -> None:
+        if not self._busy:
+            return
+        if pct >= 0:
+            self.progress.setRange(0, 100)
+            self.progress.setValue(pct)
+        if text:
+            self.status.setText(text)
+
+    def _update_enabled(self) -> None:
+        ok = self._blocked is None and not self._busy
+        self.evaluate_btn.setEnabled(ok)
+        tip = ("Measure the trained model on data it was not trained on "
+               "(the test split, or the validation split when there is no test split)")
+        self.evaluate_btn.setToolTip(f"Not available: {self._blocked}" if self._blocked else tip)
+
+    def show_error(self, text: str) -> None:
+        self.status.setText(f"<span style='color:#d93a3a'>{_escape(text)}</span>")
+
+    def mark_stale(self) -> None:
+        """The model changed since the shown results were computed."""
+        if self.metrics is not None:
+            self.status.setText("The model changed since this evaluation: evaluate again to update.")
+
+    def clear(self) -> None:
+        self.metrics = None
+        self.summary.clear()
+        self.per_class.setRowCount(0)
+        self.confusion.clear()
+        self.gallery.clear()
+        self.scatter.setData([], [])
+        self.diagonal.setData([], [])
+        self.pages.setCurrentIndex(0)
+
+    # ------------------------------------------------------------------ results
+    def show_classification(self, metrics: dict, where: str) -> None:
+        """``metrics`` from :func:`engine.evaluate.evaluate_arrays`; ``where`` e.g. "test split (30 samples)"."""
+        self.metrics = metrics
+        names = [str(n) for n in metrics.get("class_names", [])]
+        m = metrics.get("macro", {})
+        self.summary.setText(
+            f"<b>{where}</b>: accuracy <b>{100 * metrics['accuracy']:.1f}%</b> · loss {metrics['loss']:.4f} · "
+            f"macro F1 {m.get('f1', 0):.3f}")
+        rows = list(metrics.get("per_class", []))
+        t = self.per_class
+        t.setRowCount(len(rows) + 1)
+        for r, c in enumerate(rows):
+            t.setItem(r, 0, QTableWidgetItem(str(c["name"])))
+            t.setItem(r, 1, _num_item(c["precision"]))
+            t.setItem(r, 2, _num_item(c["recall"]))
+            t.setItem(r, 3, _num_item(c["f1"]))
+            t.setItem(r, 4, _num_item(c["support"], "{:.0f}"))
+        r = len(rows)
+        macro = QTableWidgetItem("macro average")
+        f = macro.font()
+        f.setItalic(True)
+        macro.setFont(f)
+        t.setItem(r, 0, macro)
+        for j, key in enumerate(("precision", "recall", "f1"), start=1):
+            t.setItem(r, j, _num_item(m.get(key, 0.0)))
+        t.setItem(r, 4, _num_item(sum(int(c["support"]) for c in rows), "{:.0f}"))
+        self.confusion.set_matrix(np.asarray(metrics["confusion"]), names)
+        self.confusion.label.setText(f"Confusion matrix, {where} (rows: true class, columns: predicted; "
+                                     f"green: right, red: wrong)")
+        self.gallery.clear()
+        self.gallery_box.setVisible(False)
+        self.pages.setCurrentIndex(1)
+
+    def show_misclassified(self, items: list[dict], total_wrong: int | None = None) -> None:
+        """``items``: ``{"image": uint8 (H, W[, C]), "true": str, "predicted": str, "confidence": float}``."""
+        self.gallery.clear()
+        for it in items:
+            text = f"{it['true']} → {it['predicted']}\n{100 * float(it['confidence']):.0f}%"
+            item = QListWidgetItem(QIcon(scaled_pixmap(it["image"], THUMB)), text)
+            item.setToolTip(f"true class {it['true']}, predicted {it['predicted']} with "
+                            f"{100 * float(it['confidence']):.1f}% confidence")
+            item.setTextAlignment(Qt.AlignHCenter | Qt.AlignTop)
+            self.gallery.addItem(item)
+        if items:
+            more = f" ({len(items)} of {total_wrong})" if total_wrong and total_wrong > len(items) else ""
+            self.gallery_label.setText(f"Most confident mistakes{more}: true → predicted, confidence")
+        else:
+            self.gallery_label.setText("No mistakes on this split.")
+        self.gallery_box.setVisible(True)
+
+    def show_regression(self, metrics: dict, pred: np.ndarray, true: np.ndarray, where: str) -> None:
+        self.metrics = metrics
+        self.summary.setText(
+            f"<b>{where}</b>: MAE <b>{metrics['mae']:.4g}</b> · RMSE {metrics['rmse']:.4g} · "
+            f"R² <b>{metrics['r2']:.3f}</b> · loss {metrics['loss']:.4g}")
+        p = np.asarray(pred, dtype=np.float64).reshape(-1)
+        t = np.asarray(true, dtype=np.float64).reshape(-1)
+        keep = np.isfinite(p) & np.isfinite(t)
+        p, t = p[keep][:MAX_SCATTER], t[keep][:MAX_SCATTER]
+        self.scatter.setData(t, p)
+        if p.size:
+            lo = float(min(p.min(), t.min()))
+            hi = float(max(p.max(), t.max()))
+            self.diagonal.setData([lo, hi], [lo, hi])
+        else:
+            self.diagonal.setData([], [])
+        self.pages.setCurrentIndex(2)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
