@@ -239,6 +239,7 @@ def main(argv=None):
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--compile-times", action="store_true", help="also measure first-epoch time with cold and warm Numba cache")
     ap.add_argument("--json", help="append results to this JSON-lines file")
+    ap.add_argument("--markdown", action="store_true", help="also print table rows (workload, ours, torch, ratio)")
     args = ap.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
@@ -287,6 +288,14 @@ def main(argv=None):
         import torch
         meta["torch"] = torch.__version__
     print(json.dumps({"meta": meta}), flush=True)
+    if args.markdown:
+        print("| workload | ours (samples/s) | PyTorch (samples/s) | ratio |")
+        print("|---|---:|---:|---:|")
+        for r in results:
+            theirs = r.get("torch_samples_per_s")
+            t_txt = "-" if theirs is None else f"{theirs:,.0f}"
+            ratio = "-" if theirs is None else f"{r['ratio']:.2f}x"
+            print(f"| {r['workload']} | {r['engine_samples_per_s']:,.0f} | {t_txt} | {ratio} |")
     if args.json:
         with open(args.json, "a", encoding="utf-8") as fh:
             for r in results:
