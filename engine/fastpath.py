@@ -80,7 +80,7 @@ def why_not_fast(trainer) -> str | None:
         return "cross-entropy on probabilities"
     if loss == "sparse_cce" and trainer.task != "classification":
         return "sparse_cce outside classification"
-    for i, nid in enumerate(model.order[1:]):
+    for nid in model.order[1:]:
         act = model.layers[nid].cfg.activation
         if nid == model.output_id and trainer.fused:
             act = "linear"
