@@ -20,6 +20,7 @@ snapshots of the document and shows plain results.
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -191,6 +192,7 @@ class EvaluationUI(QObject):
         self.export = ExportController(window, self)
         self.loader = DataLoader(self)
         self._running: set[str] = set()
+        self._form_pre: dict | None = None
         self._last_dir: str | None = None
 
         self.evaluation_panel = EvaluationPanel()
@@ -245,6 +247,9 @@ class EvaluationUI(QObject):
         training = getattr(self.window, "training", None)
         if training is not None and hasattr(training, "add_shutdown_hook"):
             training.add_shutdown_hook(self.shutdown)
+        if training is not None and hasattr(training, "run_finished"):
+            training.run_finished.connect(self._after_training)
+            training.run_failed.connect(self._after_training)
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
@@ -280,7 +285,23 @@ class EvaluationUI(QObject):
                     f"train again on the current data")
         return None
 
+    def _after_training(self, *_) -> None:
+        """Keep the preprocessing that the new weights were trained with in the document.
+
+        (The training controller stores the weights; the transform fitted on its data set
+        must travel with them, or prediction and export would use a stale one.)
+        """
+        training = getattr(self.window, "training", None)
+        pre = getattr(getattr(training, "dataset", None), "preprocessing", None)
+        if isinstance(pre, dict) and self.document.weights is not None and pre != self.document.preprocessing:
+            self.document.preprocessing = copy.deepcopy(pre)
+        self.refresh()
+
     def refresh(self) -> None:
+        pre = self.document.preprocessing if isinstance(self.document.preprocessing, dict) else None
+        if pre != self._form_pre:  # a new transform (new data trained): rebuild the Predict inputs
+            self._form_pre = copy.deepcopy(pre)
+            self.predict_panel.set_preprocessing(pre)
         reason = self.evaluate_blocker()
         self.evaluation_panel.set_blocked(reason)
         self.evaluate_action.setEnabled(reason is None and "evaluate" not in self._running)
@@ -297,8 +318,8 @@ class EvaluationUI(QObject):
 
     def _on_project_loaded(self) -> None:
         self.evaluation_panel.clear()
-        self.predict_panel.set_preprocessing(self.document.preprocessing
-                                             if isinstance(self.document.preprocessing, dict) else None)
+        self._form_pre = None
+        self.predict_panel.set_preprocessing(None)
         self.refresh()
 
     def _message(self, text: str) -> None:

@@ -406,3 +406,44 @@ def test_regression_metrics_scatter_and_value(qtbot, make_window, tmp_path):
         pd.DataFrame([{"a": "1.0", "b": "0.5", "colour": "red"}]))
     assert blocker.args[0]["values"][0] == pytest.approx(float(model.predict(x)[0, 0]), rel=1e-6)
     assert pp.value.text() == f"{float(model.predict(x)[0, 0]):.6g}"
+
+
+# ---------------------------------------------------------------------------- with the training UI
+def test_after_a_gui_training_run_predict_and_export_work(qtbot, tmp_path, monkeypatch):
+    from app.training_controller import IDLE
+    from app.training_ui import install_training_ui
+    from engine.io import demo_project
+
+    monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path / "appdata"))
+    w = MainWindow(demo_project())
+    qtbot.addWidget(w)
+    w.project.show_error = lambda title, text: pytest.fail(f"unexpected error dialog: {text}")
+    ctl = install_training_ui(w)
+    ui = install_evaluation_ui(w)
+    try:
+        assert w.panels[DOCK_TITLE] in w.tabifiedDockWidgets(w.panels["Training plots"])
+        assert not w.actions["export_npz"].isEnabled() and not ui.predict_panel.predict_btn.isEnabled()
+        w.training_ui.training_panel.epochs.setValue(2)
+        w.training_ui.data_panel.n_samples.setValue(200)
+        with qtbot.waitSignal(ctl.run_finished, timeout=TIMEOUT):
+            w.actions["train"].trigger()
+        qtbot.waitUntil(lambda: ctl.state == IDLE, timeout=TIMEOUT)
+        doc = w.document
+        assert doc.weights is not None and doc.preprocessing is not None
+        assert doc.preprocessing == ctl.dataset.preprocessing
+        pp = ui.predict_panel
+        assert pp.kind == "tabular" and len(pp.inputs) == 2 and pp.predict_btn.isEnabled()
+        with qtbot.waitSignal(ui.predicted, timeout=TIMEOUT) as blocker:
+            pp.predict_btn.click()
+        assert sum(blocker.args[0]["probs"]) == pytest.approx(1.0)
+        with qtbot.waitSignal(ui.evaluated, timeout=TIMEOUT) as blocker:
+            w.actions["evaluate"].trigger()
+        assert blocker.args[0]["split"] == "val" and blocker.args[0]["n"] == 40
+        files = _export(qtbot, ui, w, "npz", tmp_path / "spirals")
+        meta = json.loads((tmp_path / "spirals.npz.json").read_text())
+        assert meta["preprocessing"] == doc.preprocessing and len(files) == 2
+    finally:
+        assert ctl.shutdown(10_000)   # runs our shutdown hook too
+        assert not ui.loader.busy and not ui.export.busy
+        w.project.timer.stop()
+        w.undo_stack.setClean()
