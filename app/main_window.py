@@ -58,6 +58,10 @@ class MainWindow(QMainWindow):
             self._on_changed()
         self._update_title()
 
+        # data, training and live plots (docks + the Train action)
+        from app.training_ui import install_training_ui
+        self.training = install_training_ui(self)
+
     # ------------------------------------------------------------------ public API
     def add_panel(self, title: str, widget: QWidget, area=Qt.RightDockWidgetArea) -> QDockWidget:
         """Dock ``widget`` under ``title`` (used by the data and training panels)."""
@@ -266,10 +270,12 @@ class MainWindow(QMainWindow):
         if not self.isVisible():
             # never shown (tests, --screenshot) or already closed: nothing to ask, no session bookkeeping
             self.project.timer.stop()
+            self.training.shutdown(5000)
             event.accept()
             return
         if not self.project.maybe_save():
             event.ignore()
             return
+        self.training.shutdown(5000)  # stop a run and join its thread; never terminate()
         self.project.clean_exit()
         event.accept()

@@ -13,7 +13,7 @@ closing is decided (it stops the run and joins the worker threads);
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import (QApplication, QComboBox, QHBoxLayout, QLabel, QPushButton, QTabWidget,
+from PySide6.QtWidgets import (QApplication, QComboBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QTabWidget,
                                QVBoxLayout, QWidget)
 
 from app.training_controller import TrainingController, DataLoader
@@ -82,14 +82,10 @@ class TrainingUI(QObject):
         self.compare = QComboBox()
         self.compare.setToolTip("Overlay an earlier run's per-epoch curves (dashed)")
         self.compare.currentIndexChanged.connect(self._on_compare)
-        curves_tab = QWidget()
-        row = QHBoxLayout()
-        row.addWidget(QLabel("compare with"))
-        row.addWidget(self.compare, 1)
-        lay = QVBoxLayout(curves_tab)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addLayout(row)
-        lay.addWidget(self.curves, 1)
+        self.compare.setMinimumContentsLength(16)
+        self.compare.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.curves.add_toolbar_widgets(QLabel("compare with"), self.compare)
+        curves_tab = self.curves
         self.tabs = QTabWidget()
         self.tabs.addTab(curves_tab, "Curves")
         self.tabs.addTab(self.histograms, "Weights")
@@ -97,12 +93,19 @@ class TrainingUI(QObject):
         self.tabs.addTab(self.confusion, "Confusion")
 
         add = window.add_panel
-        self.data_dock = add("Data", self.data_panel, Qt.RightDockWidgetArea)
-        self.train_dock = add("Training", self.training_panel, Qt.RightDockWidgetArea)
+        # long forms scroll instead of forcing a minimum window height
+        self.data_dock = add("Data", _scrolling(self.data_panel), Qt.RightDockWidgetArea)
+        self.train_dock = add("Training", _scrolling(self.training_panel), Qt.RightDockWidgetArea)
         self.plots_dock = add("Training plots", self.tabs, Qt.BottomDockWidgetArea)
         if hasattr(window, "tabifyDockWidget"):
             window.tabifyDockWidget(self.data_dock, self.train_dock)
             self.train_dock.raise_()
+        if hasattr(window, "resizeDocks"):
+            window.resizeDocks([self.plots_dock], [330], Qt.Vertical)
+            props = getattr(window, "properties_dock", None)
+            if props is not None:
+                window.resizeDocks([props, self.train_dock], [230, 420], Qt.Vertical)
+                window.resizeDocks([props], [400], Qt.Horizontal)
 
         self._wire()
         self._on_project_loaded()
@@ -315,6 +318,18 @@ class TrainingUI(QObject):
         history = self.controller.history
         run = history[i] if isinstance(i, int) and 0 <= i < len(history) else None
         self.curves.set_overlay(run)
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    for combo in widget.findChildren(QComboBox):  # long item texts must not widen the dock
+        combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(8)
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    return area
 
 
 def install_training_ui(window) -> TrainingController:

@@ -195,11 +195,14 @@ class TrainingCurves(QWidget):
         bar.addWidget(self.metric_combo)
         bar.addStretch(1)
         bar.addWidget(self.notice)
+        self._bar = bar
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(bar)
-        lay.addWidget(self.loss_plot, 3)
-        lay.addWidget(self.metric_plot, 2)
+        plots = QHBoxLayout()  # side by side: the dock below the canvas is wide, not tall
+        plots.addWidget(self.loss_plot, 1)
+        plots.addWidget(self.metric_plot, 1)
+        lay.addLayout(plots, 1)
         lay.addWidget(self.readout)
 
         self._proxies = [pg.SignalProxy(p.scene().sigMouseMoved, rateLimit=30,
@@ -353,6 +356,13 @@ class TrainingCurves(QWidget):
             j = int(np.searchsorted(bx, x).clip(0, len(bx) - 1))
             parts.append(f"batch loss at {bx[j]:.2f}: {self.by.view()[j]:.4g}")
         return "   ".join(parts)
+
+    def add_toolbar_widgets(self, *widgets: QWidget) -> None:
+        """Put extra controls (e.g. a run chooser) on the row above the plots."""
+        at = self._bar.count() - 2  # before the stretch and the notice
+        for w in widgets:
+            self._bar.insertWidget(at, w)
+            at += 1
 
     def _on_mouse(self, plot: pg.PlotWidget, pos) -> None:
         vb = plot.getPlotItem().vb
