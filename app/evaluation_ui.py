@@ -454,7 +454,7 @@ class EvaluationUI(QObject):
             return
         if tag == "evaluate":
             ep = self.evaluation_panel
-            ep.status.setText("")
+            ep.set_status("")
             if value["task"] == "regression":
                 ep.show_regression(value["metrics"], value["pred"], value["true"], value["where"])
             else:

@@ -90,7 +90,6 @@ class EvaluationPanel(QWidget):
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(QLabel("Per class"))
         ll.addWidget(self.per_class, 1)
         tables.addWidget(left)
         tables.addWidget(self.confusion)
@@ -125,13 +124,15 @@ class EvaluationPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.evaluate_btn)
         top.addWidget(self.progress)
-        top.addWidget(self.status, 1)
+        top.addWidget(self.summary, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
+        lay.setSpacing(4)
         lay.addLayout(top)
-        lay.addWidget(self.summary)
+        lay.addWidget(self.status)
         lay.addWidget(self.pages, 1)
         self._update_enabled()
+        self.set_status("")
 
     # ------------------------------------------------------------------ state
     def _request(self) -> None:
@@ -142,9 +143,9 @@ class EvaluationPanel(QWidget):
         """``None``: ready; otherwise the button is disabled and ``reason`` is shown."""
         self._blocked = reason
         if reason:
-            self.status.setText(f"Not available: {reason}.")
+            self.set_status(f"Not available: {reason}.")
         elif self.status.text().startswith("Not available"):
-            self.status.setText("")
+            self.set_status("")
         self._update_enabled()
 
     def set_busy(self, busy: bool, text: str = "") -> None:
@@ -152,7 +153,7 @@ class EvaluationPanel(QWidget):
         self.progress.setVisible(busy)
         if busy:
             self.progress.setRange(0, 0)
-            self.status.setText(text or "evaluating…")
+            self.set_status(text or "evaluating…")
         self._update_enabled()
 
     def set_progress(self, pct: int, text: str = "") -> None:
@@ -162,7 +163,7 @@ class EvaluationPanel(QWidget):
             self.progress.setRange(0, 100)
             self.progress.setValue(pct)
         if text:
-            self.status.setText(text)
+            self.set_status(text)
 
     def _update_enabled(self) -> None:
         ok = self._blocked is None and not self._busy
@@ -172,12 +173,17 @@ class EvaluationPanel(QWidget):
         self.evaluate_btn.setToolTip(f"Not available: {self._blocked}" if self._blocked else tip)
 
     def show_error(self, text: str) -> None:
-        self.status.setText(f"<span style='color:#d93a3a'>{_escape(text)}</span>")
+        self.set_status(f"<span style='color:#d93a3a'>{_escape(text)}</span>")
+
+    def set_status(self, text: str) -> None:
+        """The line under the button (hidden when empty)."""
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
 
     def mark_stale(self) -> None:
         """The model changed since the shown results were computed."""
         if self.metrics is not None:
-            self.status.setText("The model changed since this evaluation: evaluate again to update.")
+            self.set_status("The model changed since this evaluation: evaluate again to update.")
 
     def clear(self) -> None:
         self.metrics = None
@@ -217,8 +223,8 @@ class EvaluationPanel(QWidget):
             t.setItem(r, j, _num_item(m.get(key, 0.0)))
         t.setItem(r, 4, _num_item(sum(int(c["support"]) for c in rows), "{:.0f}"))
         self.confusion.set_matrix(np.asarray(metrics["confusion"]), names)
-        self.confusion.label.setText(f"Confusion matrix, {where} (rows: true class, columns: predicted; "
-                                     f"green: right, red: wrong)")
+        self.confusion.label.setText("Confusion matrix (rows: true class, columns: predicted; "
+                                     "green: right, red: wrong)")
         self.gallery.clear()
         self.gallery_box.setVisible(False)
         self.pages.setCurrentIndex(1)

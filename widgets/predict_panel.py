@@ -361,11 +361,13 @@ class PredictPanel(QWidget):
         self.bars.clear()
         self.value.clear()
         self.message.clear()
+        self.result_title.setVisible(False)
 
     def show_probabilities(self, names, probs) -> None:
         self.clear_result()
         p = np.asarray(probs, dtype=np.float64)
         best = int(np.argmax(p))
+        self.result_title.setVisible(True)
         self.value.setText(f"{names[best]}  ({100 * p[best]:.1f}%)")
         self.bars.set_probabilities(names, p)
 
@@ -373,6 +375,7 @@ class PredictPanel(QWidget):
         """Regression: one value or several outputs."""
         self.clear_result()
         v = np.asarray(values, dtype=np.float64).reshape(-1)
+        self.result_title.setVisible(True)
         self.value.setText(f"{v[0]:.6g}" if v.size == 1 else ", ".join(f"{x:.6g}" for x in v))
 
     def show_image(self, original: np.ndarray | None, model_input: np.ndarray | None, name: str = "") -> None:

@@ -81,6 +81,8 @@ def make_window(qtbot, tmp_path, monkeypatch):
     yield make
     for w in made:
         assert w.evaluation_ui.shutdown(10_000)
+        if getattr(w, "training", None) is not None:
+            assert w.training.shutdown(10_000)
         w.project.timer.stop()
         w.undo_stack.setClean()
 
@@ -418,7 +420,7 @@ def test_after_a_gui_training_run_predict_and_export_work(qtbot, tmp_path, monke
     w = MainWindow(demo_project())
     qtbot.addWidget(w)
     w.project.show_error = lambda title, text: pytest.fail(f"unexpected error dialog: {text}")
-    ctl = install_training_ui(w)
+    ctl = install_training_ui(w) if getattr(w, "training_ui", None) is None else w.training
     ui = install_evaluation_ui(w)
     try:
         assert w.panels[DOCK_TITLE] in w.tabifiedDockWidgets(w.panels["Training plots"])

@@ -58,7 +58,7 @@ def test_classification_tables(panel):
     assert t.item(3, 4).text() == "5" and t.item(3, 3).text() == f"{11 / 18:.3f}"
     assert panel.confusion.matrix.tolist() == METRICS["confusion"]
     assert panel.confusion.table.item(0, 2).text() == "1"
-    assert "test split (5 samples)" in panel.confusion.label.text()
+    assert "rows: true class" in panel.confusion.label.text()
     s = panel.summary.text()
     assert "60.0%" in s and "0.8123" in s and "test split" in s
     assert not panel.gallery_box.isVisibleTo(panel)
