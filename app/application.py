@@ -24,7 +24,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", nargs="?", help="project file (.nnsp) to open")
     p.add_argument("--screenshot", metavar="FILE", help="render the main window to a PNG and exit")
     p.add_argument("--size", type=_parse_size, default=(1400, 880), metavar="WxH", help="window size (default 1400x880)")
+    p.add_argument("--train-epochs", type=int, default=0, metavar="N",
+                   help="with --screenshot: first train the project for N epochs in the app (shows live views)")
+    p.add_argument("--tab", default=None, metavar="NAME",
+                   help="with --screenshot: the plots tab to show (Curves, Weights, Boundary, Confusion)")
     return p
+
+
+def _train_before_screenshot(app, win, epochs: int, timeout_s: float = 300.0) -> str | None:
+    """Run the real Train action for ``epochs`` epochs and wait for it; returns an error or None."""
+    import time
+    ui = win.training_ui
+    cfg = ui.training_panel.config().to_dict()
+    ui.training_panel.set_config({**cfg, "epochs": epochs})
+    done: list[str] = []
+    ui.controller.run_finished.connect(lambda ev: done.append(""))
+    ui.controller.run_failed.connect(lambda msg: done.append(msg))
+    if not ui.start_training():
+        return "training could not start (see the Training panel)"
+    deadline = time.monotonic() + timeout_s
+    while not done and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    for _ in range(20):  # let the plot timers draw the last epoch
+        app.processEvents()
+        time.sleep(0.01)
+    if not done:
+        ui.shutdown(5000)
+        return "training did not finish in time"
+    return done[0] or None
 
 
 def create_app(argv: list[str] | None = None):
@@ -84,6 +112,16 @@ def main(argv: list[str] | None = None) -> int:
         app.processEvents()
         win.view.zoom_to_fit()
         app.processEvents()
+        if args.train_epochs > 0:
+            problem = _train_before_screenshot(app, win, args.train_epochs)
+            if problem:
+                print(f"error: {problem}", file=sys.stderr)
+        if args.tab:
+            tabs = win.training_ui.tabs
+            names = [tabs.tabText(i).lower() for i in range(tabs.count())]
+            if args.tab.lower() in names:
+                tabs.setCurrentIndex(names.index(args.tab.lower()))
+            app.processEvents()
         ok = win.grab().save(args.screenshot)
         win.project.timer.stop()
         win.hide()  # not close(): a screenshot must not touch the autosave/session files

@@ -54,7 +54,7 @@ class DecisionBoundaryView(QWidget):
         super().__init__(parent)
         self.plot = pg.PlotWidget()
         self.plot.setBackground(None)
-        self.plot.setAspectLocked(False)
+        self.plot.setAspectLocked(True)  # same scale on both axes: shapes are not distorted
         self.image = pg.ImageItem()
         self.scatter = pg.ScatterPlotItem(size=6, pen=pg.mkPen("#ffffff", width=0.8))
         self.plot.addItem(self.image)

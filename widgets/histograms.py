@@ -70,6 +70,9 @@ class WeightHistograms(QWidget):
         self.grad_plot = pg.PlotWidget()
         self.grad_plot.setBackground(None)
         self.grad_plot.setLabel("left", "gradient norm")
+        for plot in (self.hist_plot, self.heat_plot, self.grad_plot):
+            for side in ("left", "bottom"):  # plain numbers, no "(x0.001)" unit prefixes
+                plot.getAxis(side).enableAutoSIPrefix(False)
         self.grad_item = pg.BarGraphItem(x=[], height=[], width=0.6, brush="#d0672f")
         self.grad_plot.addItem(self.grad_item)
 
