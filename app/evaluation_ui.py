@@ -233,6 +233,7 @@ class EvaluationUI(QObject):
     def _wire(self) -> None:
         ep, pp, doc = self.evaluation_panel, self.predict_panel, self.document
         ep.evaluate_requested.connect(self.evaluate)
+        ep.cancel_requested.connect(self.cancel_evaluation)
         pp.predict_requested.connect(self.predict_row)
         pp.open_image_requested.connect(lambda: self.predict_image())
         pp.image_chosen.connect(self.predict_image)
@@ -396,6 +397,13 @@ class EvaluationUI(QObject):
         pre = doc.preprocessing if isinstance(doc.preprocessing, dict) else None
         self._start("evaluate", evaluate_job(spec, weights, dict(doc.data_spec), pre, loss))
         return True
+
+    def cancel_evaluation(self) -> None:
+        """Drop the running evaluation (its worker stops at the next check and its result is ignored)."""
+        if "evaluate" in self._running:
+            self.loader.cancel("evaluate")
+            self._done("evaluate")
+            self.evaluation_panel.set_status("evaluation cancelled")
 
     def predict_row(self, values: dict | None = None) -> bool:
         if self.predict_blocker():

@@ -34,6 +34,7 @@ def _num_item(v: float, fmt: str = "{:.3f}") -> QTableWidgetItem:
 
 class EvaluationPanel(QWidget):
     evaluate_requested = Signal()
+    cancel_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -45,6 +46,10 @@ class EvaluationPanel(QWidget):
         self.evaluate_btn.setToolTip("Measure the trained model on data it was not trained on "
                                      "(the test split, or the validation split when there is no test split)")
         self.evaluate_btn.clicked.connect(self._request)
+        self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn.setToolTip("Stop this evaluation (the shown results stay as they were)")
+        self.cancel_btn.clicked.connect(self.cancel_requested)
+        self.cancel_btn.setVisible(False)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
         self.progress.setVisible(False)
@@ -124,6 +129,7 @@ class EvaluationPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.evaluate_btn)
         top.addWidget(self.progress)
+        top.addWidget(self.cancel_btn)
         top.addWidget(self.summary, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
@@ -151,9 +157,12 @@ class EvaluationPanel(QWidget):
     def set_busy(self, busy: bool, text: str = "") -> None:
         self._busy = busy
         self.progress.setVisible(busy)
+        self.cancel_btn.setVisible(busy)
         if busy:
             self.progress.setRange(0, 0)
             self.set_status(text or "evaluating…")
+        elif self.status.text() and not self.status.text().startswith(("Not available", "<span")):
+            self.set_status("")  # the progress text of a finished job
         self._update_enabled()
 
     def set_progress(self, pct: int, text: str = "") -> None:

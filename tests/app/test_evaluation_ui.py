@@ -279,6 +279,23 @@ def test_evaluate_failure_is_shown(qtbot, make_window, iris_project, tmp_path):
     assert ui.evaluation_panel.evaluate_btn.isEnabled()
 
 
+def test_cancel_evaluation_drops_the_result(qtbot, make_window, iris_project):
+    w, ui = make_window(iris_project)
+    ep = ui.evaluation_panel
+    got = []
+    ui.evaluated.connect(got.append)
+    assert ui.evaluate()
+    assert ep.cancel_btn.isVisibleTo(ep) and not ep.evaluate_btn.isEnabled()
+    ep.cancel_btn.click()
+    assert not ep.cancel_btn.isVisibleTo(ep) and ep.evaluate_btn.isEnabled()
+    assert ep.status.text() == "evaluation cancelled"
+    qtbot.waitUntil(lambda: not ui.loader._retired, timeout=TIMEOUT)  # the worker thread has ended
+    qtbot.wait(0)
+    assert got == [] and ep.metrics is None
+    with qtbot.waitSignal(ui.evaluated, timeout=TIMEOUT):  # and a new evaluation works
+        ep.evaluate_btn.click()
+
+
 # ---------------------------------------------------------------------------- prediction
 def test_predict_form_matches_the_model(qtbot, make_window, iris_project):
     w, ui = make_window(iris_project)

@@ -35,8 +35,12 @@ def test_button_follows_blocked_and_busy(qtbot, panel):
     assert panel.status.text() == "loading the data…"
     panel.set_progress(40, "decoding")
     assert panel.progress.value() == 40 and panel.status.text() == "decoding"
+    assert panel.cancel_btn.isVisibleTo(panel)
+    with qtbot.waitSignal(panel.cancel_requested, timeout=1000):
+        panel.cancel_btn.click()
     panel.set_busy(False)
     assert panel.evaluate_btn.isEnabled() and not panel.progress.isVisibleTo(panel)
+    assert not panel.cancel_btn.isVisibleTo(panel) and panel.status.text() == ""
     panel.set_blocked("the model has no trained weights yet")
     assert not panel.evaluate_btn.isEnabled()
     assert "no trained weights" in panel.status.text() and "no trained weights" in panel.evaluate_btn.toolTip()
