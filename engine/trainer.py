@@ -307,19 +307,32 @@ class Trainer:
         return float(value), flat
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate(self, split: str, batch_size: int = 1024) -> dict:
+    #: training-set metrics are measured (in evaluation mode) on a fixed sample of this many rows
+    TRAIN_PROBE = 4096
+
+    def evaluate(self, split: str, batch_size: int = 1024, rows: np.ndarray | None = None) -> dict:
+        """Loss and metrics on ``split`` (or on the given sorted ``rows`` of it), in evaluation mode."""
         ds = self.dataset
         n = ds.n(split)
         if n == 0:
             return {}
+        rows = np.arange(n) if rows is None else np.asarray(rows)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return self._evaluate(split, n, batch_size)
+            return self._evaluate(split, rows, batch_size)
 
-    def _evaluate(self, split: str, n: int, batch_size: int) -> dict:
+    def _train_probe(self) -> np.ndarray:
+        """A fixed, seeded sample of training rows; its own generator leaves shuffling untouched."""
+        n = self.dataset.n("train")
+        if n <= self.TRAIN_PROBE:
+            return np.arange(n)
+        rng = np.random.default_rng([self.cfg.seed, 3])
+        return np.sort(rng.choice(n, self.TRAIN_PROBE, replace=False))
+
+    def _evaluate(self, split: str, rows: np.ndarray, batch_size: int) -> dict:
         ds = self.dataset
         preds, ys = [], []
-        for i in range(0, n, batch_size):
-            idx = np.arange(i, min(n, i + batch_size))
+        for i in range(0, len(rows), batch_size):
+            idx = rows[i:i + batch_size]
             x, y = ds.get_batch(split, idx)
             preds.append(self.model.forward(x, logits=self.fused))
             ys.append(y)
@@ -367,6 +380,7 @@ class Trainer:
         steps = math.ceil(n_train / bs)
         yield TrainStarted(cfg.epochs, steps, n_train, ds.n("val"), self.model.n_params(), self.loss.name, self.task)
         reason = "completed"
+        probe = None
         first = self.step == 0
         while self.epoch < cfg.epochs:
             epoch = self.epoch + 1
@@ -415,7 +429,9 @@ class Trainer:
                 break
             seconds = time.perf_counter() - t0
             logs = {"loss": float(losses.mean())}
-            train_eval = self.evaluate("train") if ds.n("train") <= 20000 else {}
+            if probe is None:
+                probe = self._train_probe()
+            train_eval = self.evaluate("train", rows=probe)
             for k, v in train_eval.items():
                 if k != "loss":
                     logs[k] = v

@@ -168,3 +168,15 @@ def test_bad_settings_and_mismatched_data_are_clear():
         Trainer(classifier(n_in=5), ds)
     with pytest.raises(TrainError, match="3 classes but the output layer has 2"):
         Trainer(classifier(n_out=2), ds)
+
+
+def test_training_metrics_use_a_fixed_probe_of_the_training_set():
+    x, y = blobs(300)
+    ds = ArrayDataset(x, y)
+    t = Trainer(classifier(), ds, TrainConfig(epochs=1, seed=3))
+    t.TRAIN_PROBE = 50
+    ep = [e for e in t.run() if isinstance(e, EpochEnded)][0]
+    probe = t._train_probe()
+    assert len(probe) == 50 and np.all(np.diff(probe) > 0)
+    assert ep.logs["accuracy"] == t.evaluate("train", rows=probe)["accuracy"]
+    np.testing.assert_array_equal(probe, t._train_probe())  # the same rows every epoch
