@@ -120,6 +120,18 @@ def classification_report(cm: np.ndarray, names: Sequence[str]) -> dict:
     return {"per_class": per_class, "macro": macro}
 
 
+def regression_metrics(pred: np.ndarray, true: np.ndarray) -> dict:
+    """MAE, RMSE and R² (over all outputs) of same-shaped float arrays."""
+    pred = np.asarray(pred, dtype=np.float64)
+    err = pred - np.asarray(true, dtype=np.float64)
+    n = err.shape[0]
+    ss_res = float(np.sum(err ** 2))
+    ss_tot = float(np.sum((true - np.mean(true, axis=0)) ** 2)) if n else 0.0
+    mse = float(np.mean(err ** 2)) if n else 0.0
+    return {"mae": float(np.mean(np.abs(err))) if n else 0.0, "rmse": math.sqrt(mse), "mse": mse,
+            "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else 0.0}
+
+
 def _regression_targets(y, pred: np.ndarray) -> np.ndarray:
     t = np.asarray(y, dtype=np.float64)
     if t.size != pred.size:
@@ -167,13 +179,8 @@ def evaluate_arrays(model, x, y, *, task: str, class_names=None, loss: str | Non
         raise EvaluateError(f"unknown task {task!r}; expected classification or regression")
     pred = out.astype(np.float64).reshape(n, -1)
     t = _regression_targets(y, pred)
-    err = pred - t
-    ss_res = float(np.sum(err ** 2))
-    ss_tot = float(np.sum((t - t.mean(axis=0)) ** 2)) if n else 0.0
-    mse = float(np.mean(err ** 2)) if n else 0.0
-    res = {"task": "regression", "n": n, "loss": mse,
-           "mae": float(np.mean(np.abs(err))) if n else 0.0, "rmse": math.sqrt(mse),
-           "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else 0.0}
+    m = regression_metrics(pred, t)
+    res = {"task": "regression", "n": n, "loss": m.pop("mse"), **m}
     if loss is not None and loss != "mse":
         res["loss_name"] = loss
         res["loss"] = _engine_loss(loss, out.reshape(n, -1), t)

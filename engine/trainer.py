@@ -20,6 +20,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from engine.compile import compile_graph
+from engine.evaluate import confusion_matrix, regression_metrics
 from engine.fastpath import build_fast_step
 from engine.losses import LOSS_NAMES, LossError, default_loss_for, get_loss
 from engine.model import CompiledModel
@@ -180,16 +181,6 @@ def classification_outputs(pred: np.ndarray, from_logits: bool) -> np.ndarray:
     return np.argmax(pred.reshape(pred.shape[0], -1), axis=1)
 
 
-def regression_metrics(pred: np.ndarray, y: np.ndarray) -> dict:
-    p = pred.reshape(pred.shape[0], -1).astype(np.float64)
-    t = np.asarray(y, dtype=np.float64).reshape(p.shape[0], -1)
-    err = p - t
-    ss_res = float(np.sum(err ** 2))
-    ss_tot = float(np.sum((t - t.mean(axis=0)) ** 2))
-    return {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err ** 2))),
-            "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else 0.0}
-
-
 class Trainer:
     """Owns one training run: model, optimizer, counters and history.
 
@@ -345,7 +336,10 @@ class Trainer:
             logs["accuracy"] = float(np.mean(cls == y.astype(np.int64)))
             self._last_confusion = (cls, y.astype(np.int64))
         else:
-            logs.update(regression_metrics(pred, y))
+            p = pred.reshape(pred.shape[0], -1)
+            m = regression_metrics(p, np.asarray(y, dtype=np.float64).reshape(p.shape))
+            m.pop("mse")
+            logs.update(m)
         return logs
 
     def _confusion(self) -> np.ndarray | None:
@@ -353,9 +347,7 @@ class Trainer:
             return None
         pred, true = self._last_confusion
         k = max(int(self.dataset.n_outputs), 2)
-        cm = np.zeros((k, k), dtype=np.int64)
-        np.add.at(cm, (true.clip(0, k - 1), pred.clip(0, k - 1)), 1)
-        return _readonly(cm)
+        return _readonly(confusion_matrix(true.clip(0, k - 1), pred.clip(0, k - 1), k))
 
     # ----------------------------------------------------------------- the loop
     def _monitor_value(self, logs: dict) -> float | None:
