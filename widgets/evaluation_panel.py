@@ -126,6 +126,8 @@ class EvaluationPanel(QWidget):
 
         for w in (self.per_class, self.confusion.table, self.gallery, self.scatter_plot):
             w.setMinimumHeight(48)  # the dock may be short: tables scroll instead
+        for t in (self.per_class, self.confusion.table):  # compact rows
+            t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 6)
         top = QHBoxLayout()
         top.addWidget(self.evaluate_btn)
         top.addWidget(self.progress)
