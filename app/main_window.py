@@ -61,6 +61,9 @@ class MainWindow(QMainWindow):
         # data, training and live plots (docks + the Train action)
         from app.training_ui import install_training_ui
         self.training = install_training_ui(self)
+        # evaluate, predict, export and import (File > Export, Model > Evaluate, a dock beside the plots)
+        from app.evaluation_ui import install_evaluation_ui
+        install_evaluation_ui(self)
 
     # ------------------------------------------------------------------ public API
     def add_panel(self, title: str, widget: QWidget, area=Qt.RightDockWidgetArea) -> QDockWidget:

@@ -17,6 +17,8 @@ and the run (name, settings, per-epoch logs) is appended to ``document.history``
 """
 from __future__ import annotations
 
+import copy
+
 import datetime as _dt
 import math
 import threading
@@ -258,7 +260,7 @@ class TrainingController(QObject):
     def _on_finished(self, ev) -> None:
         self.last_finished = ev
         if self.document is not None and ev.state:
-            self.document.set_weights(ev.state)
+            self._store_result(ev.state)
         self._close_run(ev.reason, best_epoch=ev.best_epoch)
         self.run_finished.emit(ev)
         what = {"completed": "training finished", "early_stopping": "stopped early (no more improvement)",
@@ -269,10 +271,22 @@ class TrainingController(QObject):
         self._failed_flag = True
         self.last_error = message
         if self.document is not None and state:
-            self.document.set_weights(state)   # the last good weights (before the bad batch)
+            self._store_result(state)   # the last good weights (before the bad batch)
         self._close_run("failed", message=message)
         self.status_changed.emit(message)
         self.run_failed.emit(message)
+
+    def _store_result(self, state: dict) -> None:
+        """Weights plus what predict/export need: the fitted preprocessing, class names, task."""
+        ds = self.dataset
+        if ds is not None:
+            pre = getattr(ds, "preprocessing", None)
+            if pre is not None:
+                self.document.preprocessing = copy.deepcopy(pre)
+            self.document.metadata = {**(self.document.metadata or {}), "task": getattr(ds, "task", None),
+                                      "class_names": getattr(ds, "class_names", None),
+                                      "input_shape": list(getattr(ds, "input_shape", ()))}
+        self.document.set_weights(state)
 
     def _close_run(self, reason: str, **extra) -> None:
         run, self._run = self._run, None

@@ -29,6 +29,7 @@ class FakeDataset:
             y = (3 * x[:, :1] - x[:, 1:] + 0.1).astype(np.float32)
             self.n_outputs, self.class_names = 1, None
         self.task = task
+        self.preprocessing = {"kind": "fake", "task": task}
         self.input_shape = (2,)
         self.x = {"train": x[:n], "val": x[n:], "test": x[:0]}
         self.y = {"train": y[:n], "val": y[n:], "test": y[:0]}
@@ -218,6 +219,8 @@ class FakeDoc:
         self.spec = spec
         self.weights = None
         self.history = []
+        self.metadata = {}
+        self.preprocessing = None
 
     def train_blocker(self):
         return None
@@ -235,6 +238,9 @@ def test_document_gets_weights_and_history(qtbot):
         ctl.start(TrainConfig(epochs=2, batch_size=32), FakeDataset())
     wait_idle(qtbot, ctl)
     assert set(doc.weights) == {"n2/W", "n2/b", "n3/W", "n3/b"}
+    # what predict and export need travels with the weights
+    assert doc.preprocessing == {"kind": "fake", "task": "classification"}
+    assert doc.metadata["class_names"] == ["a", "b"] and doc.metadata["task"] == "classification"
     assert doc.history[0]["name"] == "Run 1" and [r["epoch"] for r in doc.history[0]["epochs"]] == [1, 2]
     assert hist == [1]
     import json
