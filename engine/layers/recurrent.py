@@ -90,28 +90,39 @@ class _RecurrentBase(Layer):
         dt = x.dtype
         W_ih, W_hh, b_ih, b_hh = params["W_ih"], params["W_hh"], params["b_ih"], params["b_hh"]
         xt = np.ascontiguousarray(x.transpose(1, 0, 2))              # (L, N, C) time-major
-        xw = (xt.reshape(L * n, c) @ W_ih.T).reshape(L, n, g * u)   # input projection, all steps
-        xw += b_ih
         hs = np.zeros((L + 1, n, u), dtype=dt)                       # hs[0] = initial state
-        cache = self._run(xw, W_hh, b_hh, hs)
+        cache = self._run(xt, W_ih, b_ih, W_hh, b_hh, hs)
         y = np.ascontiguousarray(hs[1:].transpose(1, 0, 2)) if self.cfg.return_sequences else hs[L].copy()
+        need_dx = ctx.need_input_grad
 
         def backprop(dy):
-            dh_out = np.zeros((L, n, u), dtype=dt)
             if self.cfg.return_sequences:
-                dh_out[...] = dy.transpose(1, 0, 2)
+                dh_out = np.ascontiguousarray(dy.transpose(1, 0, 2))   # (L, N, u)
             else:
-                dh_out[L - 1] = dy
-            dgx, dgh = self._back(dh_out, W_hh, hs, cache)
+                dh_out = None
+                dy = np.ascontiguousarray(dy)
+            dgx, dgh = self._back(dh_out, dy, W_hh, hs, cache)
             dgx2 = dgx.reshape(L * n, g * u)
             dgh2 = dgh.reshape(L * n, g * u)
+            ones = np.ones(L * n, dtype=dt)
+            db_ih = ones @ dgx2                                      # BLAS column sums
             grads = {"W_ih": dgx2.T @ xt.reshape(L * n, c),
                      "W_hh": dgh2.T @ hs[:-1].reshape(L * n, u),
-                     "b_ih": dgx2.sum(axis=0), "b_hh": dgh2.sum(axis=0)}
+                     "b_ih": db_ih, "b_hh": db_ih.copy() if dgh is dgx else ones @ dgh2}
+            if not need_dx:  # the layer reads the model's input: nobody needs dL/dx
+                return [None], grads
             dx = (dgx2 @ W_ih).reshape(L, n, c).transpose(1, 0, 2)
             return [np.ascontiguousarray(dx)], grads
 
         return y, backprop
+
+    @staticmethod
+    def _project(xt, W_ih, bias):
+        """Input projection of every time step at once: (L, N, C) -> (L, N, G*u)."""
+        L, n, c = xt.shape
+        xw = (xt.reshape(L * n, c) @ W_ih.T).reshape(L, n, W_ih.shape[0])
+        xw += bias
+        return xw
 
 
 @register_layer
@@ -121,23 +132,27 @@ class SimpleRNN(_RecurrentBase):
     description = "Plain recurrent layer: h = tanh(W·x + U·h + b) at every step of a sequence."
     gates = 1
 
-    def _run(self, xw, W_hh, b_hh, hs):
+    def _run(self, xt, W_ih, b_ih, W_hh, b_hh, hs):
+        xw = self._project(xt, W_ih, b_ih + b_hh)
         W_hhT = np.ascontiguousarray(W_hh.T)
+        pre = np.empty_like(xw[0])
         for t in range(xw.shape[0]):
-            pre = xw[t] + hs[t] @ W_hhT
-            pre += b_hh
+            np.matmul(hs[t], W_hhT, out=pre)
+            pre += xw[t]
             np.tanh(pre, out=hs[t + 1])
         return None
 
-    def _back(self, dh_out, W_hh, hs, cache):
-        L = dh_out.shape[0]
-        dpre = np.empty_like(dh_out)
-        dh = np.zeros_like(dh_out[0])
+    def _back(self, dh_out, dy_last, W_hh, hs, cache):
+        L, n, u = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+        dpre = np.empty((L, n, u), dtype=hs.dtype)
+        dh = dy_last.copy() if dh_out is None else dh_out[L - 1].copy()
         for t in range(L - 1, -1, -1):
-            dh += dh_out[t]
+            if t < L - 1:
+                np.matmul(dpre[t + 1], W_hh, out=dh)
+                if dh_out is not None:
+                    dh += dh_out[t]
             h = hs[t + 1]
             np.multiply(dh, 1 - h * h, out=dpre[t])
-            dh = dpre[t] @ W_hh
         return dpre, dpre
 
 
@@ -149,38 +164,48 @@ class LSTM(_RecurrentBase):
                    "forget and output; good at long sequences.")
     gates = 4
 
-    def _run(self, xw, W_hh, b_hh, hs):
-        L, n, g4 = xw.shape
-        u = hs.shape[2]
-        dt = xw.dtype
-        # sigmoid(a) = 0.5 + 0.5 tanh(a/2): halve the i, f, o columns once, then one tanh per step
+    def _run(self, xt, W_ih, b_ih, W_hh, b_hh, hs):
+        L, n, u = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+        g4 = 4 * u
+        dt = xt.dtype
+        # sigmoid(a) = 0.5 + 0.5 tanh(a/2): the 1/2 of the i, f, o columns is folded into
+        # the weights and biases, then one tanh per step covers all four gates
         scale = np.full(g4, 0.5, dtype=dt)
         scale[2 * u:3 * u] = 1.0
-        xs = (xw + b_hh) * scale
+        xs = self._project(xt, W_ih * scale[:, None], (b_ih + b_hh) * scale)
         W_s = np.ascontiguousarray(W_hh.T * scale)
-        cs = np.zeros((L + 1, n, u), dtype=dt)
-        acts = np.empty_like(xw)          # i, f, g, o after their nonlinearity
-        tcs = np.empty((L, n, u), dtype=dt)
+        cs = np.empty((L + 1, n, u), dtype=dt)
+        cs[0] = 0
+        acts = np.empty((L, n, g4), dtype=dt)   # i, f, g, o after their nonlinearity
+        tcs = np.empty((L, n, u), dtype=dt)     # tanh(c')
         pre = np.empty((n, g4), dtype=dt)
+        # per-step views made once (indexing a list is cheaper than slicing an array 50x)
+        hv, cv, av, tv, xv = list(hs), list(cs), list(acts), list(tcs), list(xs)
+        ov = list(acts[:, :, 3 * u:])
+        mm, add, tanh, mul, cell = np.matmul, np.add, np.tanh, np.multiply, K.lstm_cell_fwd
         for t in range(L):
-            np.matmul(hs[t], W_s, out=pre)
-            pre += xs[t]
-            np.tanh(pre, out=pre)
-            K.lstm_cell_fwd(pre, cs[t], acts[t], cs[t + 1])
-            np.tanh(cs[t + 1], out=tcs[t])
-            np.multiply(acts[t, :, 3 * u:], tcs[t], out=hs[t + 1])
+            mm(hv[t], W_s, out=pre)
+            add(pre, xv[t], out=pre)
+            tanh(pre, out=pre)
+            cell(pre, cv[t], av[t], cv[t + 1])
+            tanh(cv[t + 1], out=tv[t])
+            mul(ov[t], tv[t], out=hv[t + 1])
         return cs, acts, tcs
 
-    def _back(self, dh_out, W_hh, hs, cache):
+    def _back(self, dh_out, dy_last, W_hh, hs, cache):
         cs, acts, tcs = cache
-        L, n, u = dh_out.shape
+        L, n, g4 = acts.shape
         dg = np.empty_like(acts)
-        dh = np.zeros((n, u), dtype=acts.dtype)
-        dc = np.zeros((n, u), dtype=acts.dtype)
+        dh = dy_last.copy() if dh_out is None else dh_out[L - 1].copy()
+        dc = np.zeros((n, g4 // 4), dtype=acts.dtype)
+        gv, av, cv, tv = list(dg), list(acts), list(cs), list(tcs)
+        mm, step = np.matmul, K.lstm_step_bwd
         for t in range(L - 1, -1, -1):
-            dh += dh_out[t]
-            K.lstm_step_bwd(dh, dc, acts[t], cs[t], tcs[t], dg[t])
-            dh = dg[t] @ W_hh
+            if t < L - 1:
+                mm(gv[t + 1], W_hh, out=dh)
+                if dh_out is not None:
+                    dh += dh_out[t]
+            step(dh, dc, av[t], cv[t], tv[t], gv[t])
         return dg, dg
 
 
@@ -192,14 +217,15 @@ class GRU(_RecurrentBase):
                    "often as good as LSTM.")
     gates = 3
 
-    def _run(self, xw, W_hh, b_hh, hs):
+    def _run(self, xt, W_ih, b_ih, W_hh, b_hh, hs):
+        xw = self._project(xt, W_ih, b_ih)
         L, n, g3 = xw.shape
         u = hs.shape[2]
         dt = xw.dtype
         # r, z: sigmoid(a) = 0.5 + 0.5 tanh(a/2) with the halving folded into the weights
         scale = np.ones(g3, dtype=dt)
         scale[:2 * u] = 0.5
-        xr = xw.copy()
+        xr = xw  # fresh from the projection: scaled in place
         xr[..., :2 * u] += b_hh[:2 * u]
         xr[..., :2 * u] *= dt.type(0.5)
         W_s = np.ascontiguousarray(W_hh.T * scale)
@@ -218,14 +244,15 @@ class GRU(_RecurrentBase):
             K.gru_out_fwd(acts[t], hs[t], hs[t + 1])
         return acts, ghn
 
-    def _back(self, dh_out, W_hh, hs, cache):
+    def _back(self, dh_out, dy_last, W_hh, hs, cache):
         acts, ghn = cache
-        L, n, u = dh_out.shape
+        L, n, g3 = acts.shape
         dgx = np.empty_like(acts)
         dgh = np.empty_like(acts)
-        dh = np.zeros((n, u), dtype=acts.dtype)
+        dh = dy_last.copy() if dh_out is None else dh_out[L - 1].copy()
         for t in range(L - 1, -1, -1):
-            dh += dh_out[t]
+            if t < L - 1 and dh_out is not None:
+                dh += dh_out[t]
             K.gru_step_bwd(dh, acts[t], ghn[t], hs[t], dgx[t], dgh[t])
             dh += dgh[t] @ W_hh
         return dgx, dgh

@@ -141,6 +141,30 @@ def test_recurrent_layers_follow_pytorch_equations(cell, seq, dtype):
     np.testing.assert_allclose(y, ref, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("cell", ["SimpleRNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("seq", [False, True])
+def test_recurrent_skips_input_grad_when_not_needed(cell, seq):
+    """Ctx.need_input_grad=False (layer reads the model input): dx is None, the
+    parameter gradients are exactly those of the full backward pass."""
+    layer = build_layer(f"{cell}.v1", {"units": 3, "return_sequences": seq})
+    rng = np.random.default_rng(4)
+    params = layer.init_params([(5, 2)], rng, np.float64)
+    x = rng.standard_normal((3, 5, 2))
+    y, back = layer.forward(params, {}, [x], Ctx(train=True))
+    dy = rng.standard_normal(y.shape)
+    (dx,), grads = back(dy)
+    y2, back2 = layer.forward(params, {}, [x], Ctx(train=True, need_input_grad=False))
+    (dx2,), grads2 = back2(dy)
+    assert dx is not None and dx.shape == x.shape and dx2 is None
+    np.testing.assert_array_equal(y, y2)
+    for k in grads:
+        np.testing.assert_array_equal(grads[k], grads2[k])
+    # the bias gradients are the column sums of the gate gradients (b_ih and b_hh alike for LSTM)
+    if cell == "LSTM":
+        np.testing.assert_array_equal(grads["b_ih"], grads["b_hh"])
+        assert grads["b_ih"] is not grads["b_hh"]
+
+
 def torch_mha(x, p, h, causal):
     """torch.nn.MultiheadAttention(batch_first=True) with in_proj_weight = [W_q.T; W_k.T; W_v.T]."""
     n, L, D = x.shape
