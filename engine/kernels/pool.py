@@ -99,3 +99,68 @@ def avgpool2d_bwd(dy, ph, pw, sh, sw, pt, pl, dx):
                     for xx in range(xa, xb):
                         for ch in range(c):
                             dx[b, y, xx, ch] += dy[b, i, j, ch] * inv
+
+
+# ------------------------------------------------- non-overlapping windows (stride == pool)
+# The common case (MaxPool 2x2, stride 2, no padding).  The winner of each window is
+# stored as its position inside the window (uint8, 1/8 of an int64 index), and the
+# backward pass writes every element of dx once (no zero-filled array and no
+# scatter).  Measured at 64x26x26x32 float32: forward 0.47 -> 0.25 ms, backward
+# (zeros + scatter) 0.51 -> 0.2 ms.
+
+
+@njit(cache=True, nogil=True)
+def maxpool2d_fwd_tiled(x, ph, pw, out, arg):
+    """x (N,H,W,C) -> out (N,H//ph,W//pw,C); arg (same shape, uint8) = ki*pw + kj of the max.
+
+    Strict '>' keeps the first maximum in (ki, kj) order; a NaN in the first
+    position stays (as in :func:`maxpool2d_fwd`), later NaNs never win.
+    """
+    n, h, w, c = x.shape
+    oh = out.shape[1]
+    ow = out.shape[2]
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                y0 = i * ph
+                x0 = j * pw
+                for ch in range(c):
+                    out[b, i, j, ch] = x[b, y0, x0, ch]
+                    arg[b, i, j, ch] = 0
+                for ki in range(ph):
+                    for kj in range(pw):
+                        if ki == 0 and kj == 0:
+                            continue
+                        pos = ki * pw + kj
+                        for ch in range(c):
+                            v = x[b, y0 + ki, x0 + kj, ch]
+                            better = v > out[b, i, j, ch]
+                            out[b, i, j, ch] = v if better else out[b, i, j, ch]
+                            arg[b, i, j, ch] = pos if better else arg[b, i, j, ch]
+
+
+@njit(cache=True, nogil=True)
+def maxpool2d_bwd_tiled(dy, arg, ph, pw, dx):
+    """Adjoint of :func:`maxpool2d_fwd_tiled`: writes all of dx (N,H,W,C); rows and
+    columns that no window covers (H % ph, W % pw) get zeros."""
+    n, h, w, c = dx.shape
+    oh = dy.shape[1]
+    ow = dy.shape[2]
+    zero = dx.dtype.type(0)
+    for b in range(n):
+        for i in range(oh):
+            for ki in range(ph):
+                y = i * ph + ki
+                for j in range(ow):
+                    for kj in range(pw):
+                        pos = ki * pw + kj
+                        xx = j * pw + kj
+                        for ch in range(c):
+                            dx[b, y, xx, ch] = dy[b, i, j, ch] if arg[b, i, j, ch] == pos else zero
+                for xx in range(ow * pw, w):
+                    for ch in range(c):
+                        dx[b, y, xx, ch] = zero
+        for y in range(oh * ph, h):
+            for xx in range(w):
+                for ch in range(c):
+                    dx[b, y, xx, ch] = zero

@@ -20,7 +20,7 @@ import numpy as np
 
 from engine.initializers import init_weight
 from engine.kernels.alloc import tune_malloc
-from engine.kernels.conv import col2im2d, im2col2d
+from engine.kernels.conv import bias_act_, col2im2d, im2col2d, relu_bwd_bias
 from engine.layers.activations import activation_field, apply_activation, gain_for
 from engine.layers.core import fmt_shape
 from engine.registry import Layer, ShapeError, register_layer
@@ -84,8 +84,57 @@ def _im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, out):
         im2col2d(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, out)
 
 
-def _conv2d_forward(x, W, b, sh, sw, dh, dw, pt, pl, oh, ow, keep_cols=True):
-    """x (N,H,W,C) contiguous -> (z (N,oh,ow,F), cols or None)."""
+#: inputs with at most this many channels build the column matrix transposed,
+#: (K, N*oh*ow): one contiguous strided copy per kernel tap instead of a gather with
+#: a tiny inner dimension (28x28x1, 3x3: 0.63 ms -> 0.08 ms for a batch of 64)
+TRANSPOSED_MAX_C = 4
+
+
+def _tap_ranges(n_in, k, s, d, p, o):
+    """For each tap ``kk`` of one axis: ``(o0, o1, i0)``, the outputs o0 <= i < o1 whose
+    input ``i*s - p + kk*d`` is inside [0, n_in), and the first such input; None if none."""
+    res = []
+    for kk in range(k):
+        off = kk * d - p
+        o0 = max(0, (-off + s - 1) // s)
+        o1 = min(o, (n_in - 1 - off) // s + 1) if n_in - 1 - off >= 0 else 0
+        res.append((o0, o1, o0 * s + off) if o1 > o0 else None)
+    return res
+
+
+def _columns(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow):
+    """The (N*oh*ow, kh*kw*C) im2col matrix of ``x``, column order (ki, kj, c).
+
+    For C <= TRANSPOSED_MAX_C it is returned as the transpose view of a C-contiguous
+    (K, N*oh*ow) array (BLAS takes either layout at the same speed)."""
+    n, h, w, c = x.shape
+    K = kh * kw * c
+    if c > TRANSPOSED_MAX_C:
+        cols = np.empty((n * oh * ow, K), dtype=x.dtype)
+        _im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols)
+        return cols
+    rows, cols_ = _tap_ranges(h, kh, sh, dh, pt, oh), _tap_ranges(w, kw, sw, dw, pl, ow)
+    full = all(r == (0, oh, r[2]) for r in rows if r) and all(r == (0, ow, r[2]) for r in cols_ if r) \
+        and None not in rows and None not in cols_
+    colsT = (np.empty if full else np.zeros)((K, n * oh * ow), dtype=x.dtype)
+    c6 = colsT.reshape(kh, kw, c, n, oh, ow)
+    xc = np.moveaxis(x, 3, 0)                                   # (C, N, H, W) view
+    for ki, r in enumerate(rows):
+        if r is None:
+            continue
+        i0, i1, y0 = r
+        ys = slice(y0, y0 + (i1 - i0 - 1) * sh + 1, sh)
+        for kj, q in enumerate(cols_):
+            if q is None:
+                continue
+            j0, j1, x0 = q
+            c6[ki, kj, :, :, i0:i1, j0:j1] = xc[:, :, ys, x0:x0 + (j1 - j0 - 1) * sw + 1:sw]
+    return colsT.T
+
+
+def _conv2d_forward(x, W, b, sh, sw, dh, dw, pt, pl, oh, ow, keep_cols=True, relu=False):
+    """x (N,H,W,C) contiguous -> (z (N,oh,ow,F), cols or None); ``relu`` applies
+    max(z, 0) in the same pass as the bias (one Numba kernel)."""
     n = x.shape[0]
     kh, kw, c, f = W.shape
     W2 = W.reshape(kh * kw * c, f)
@@ -94,8 +143,7 @@ def _conv2d_forward(x, W, b, sh, sw, dh, dw, pt, pl, oh, ow, keep_cols=True):
     chunk = max(1, (MAX_COLS_BYTES if keep_cols else EVAL_COLS_BYTES) // max(per_sample, 1))
     z = np.empty((n, oh, ow, f), dtype=x.dtype)
     if chunk >= n and keep_cols:
-        cols = np.empty((n * oh * ow, K), dtype=x.dtype)
-        _im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols)
+        cols = _columns(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
         np.matmul(cols, W2, out=z.reshape(n * oh * ow, f))
         keep = cols
     else:
@@ -103,24 +151,30 @@ def _conv2d_forward(x, W, b, sh, sw, dh, dw, pt, pl, oh, ow, keep_cols=True):
         for s in range(0, n, chunk):
             xs = x[s:s + chunk]
             m = xs.shape[0]
-            cols = np.empty((m * oh * ow, K), dtype=x.dtype)
-            _im2col(xs, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols)
-            z[s:s + m] = (cols @ W2).reshape(m, oh, ow, f)
-    if b is not None:
-        z += b
+            cols = _columns(xs, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
+            np.matmul(cols, W2, out=z[s:s + m].reshape(m * oh * ow, f))
+    if b is not None or relu:
+        bias_act_(z.reshape(n * oh * ow, f), W2[0] if b is None else b, b is not None, relu)
     return z, keep
 
 
-def _conv2d_backward(dz, x, W, cols, sh, sw, dh, dw, pt, pl, oh, ow, need_dx=True):
-    """dz (N,oh,ow,F) -> (dx, dW, db); ``dx`` is None when ``need_dx`` is False."""
+def _conv2d_backward(dz, x, W, cols, sh, sw, dh, dw, pt, pl, oh, ow, need_dx=True, relu_out=None):
+    """dz (N,oh,ow,F) -> (dx, dW, db); ``dx`` is None when ``need_dx`` is False.
+
+    With ``relu_out`` (the layer's ReLU output), ``dz`` is dL/dy and the ReLU
+    mask is applied here, fused with the bias gradient (one Numba pass).
+    """
     n = x.shape[0]
     kh, kw, c, f = W.shape
     K = kh * kw * c
     W2 = W.reshape(K, f)
-    dz = np.ascontiguousarray(dz)
+    dy = np.ascontiguousarray(dz).reshape(-1, f)
+    dz = np.empty((dy.shape[0], f), dtype=dy.dtype)
+    db = np.empty(f, dtype=dy.dtype)
+    relu = relu_out is not None
+    relu_bwd_bias(dy, relu_out.reshape(-1, f) if relu else dy, relu, dz, db)
+    dz = dz.reshape(n, oh, ow, f)
     dx = np.zeros_like(x) if need_dx else None
-    dzf = dz.reshape(-1, f)
-    db = np.ones(dzf.shape[0], dtype=dz.dtype) @ dzf  # BLAS column sum: ~4x faster than sum(axis=0)
     if cols is not None:
         dz2 = dz.reshape(n * oh * ow, f)
         dW = cols.T @ dz2
@@ -133,8 +187,7 @@ def _conv2d_backward(dz, x, W, cols, sh, sw, dh, dw, pt, pl, oh, ow, need_dx=Tru
         for s in range(0, n, chunk):
             xs = x[s:s + chunk]
             m = xs.shape[0]
-            cols = np.empty((m * oh * ow, K), dtype=x.dtype)
-            _im2col(xs, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols)
+            cols = _columns(xs, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
             dz2 = dz[s:s + m].reshape(m * oh * ow, f)
             dW += cols.T @ dz2
             if need_dx:
@@ -233,14 +286,23 @@ class _ConvBase(Layer):
             W4 = W
             (oh, pt), (ow, pl) = self._geometry(x.shape[1:3])
             geo = (cfg.strides, cfg.strides, cfg.dilation, cfg.dilation, pt, pl, oh, ow)
-        z, cols = _conv2d_forward(x4, W4, b, *geo, keep_cols=ctx.train)
+        # ReLU and linear are fused into the bias pass (forward) and the bias-gradient
+        # pass (backward); other activations use the shared activation table
+        fused = cfg.activation in ("relu", "linear")
+        relu = cfg.activation == "relu"
+        z, cols = _conv2d_forward(x4, W4, b, *geo, keep_cols=ctx.train, relu=relu)
         out_shape = (n, ow, W.shape[-1]) if self.ndim == 1 else z.shape
         z = z.reshape(out_shape)
-        y, act_back = apply_activation(cfg.activation, z)
+        if fused:
+            y, act_back = z, None
+        else:
+            y, act_back = apply_activation(cfg.activation, z)
 
         def backprop(dy):
-            dz = act_back(dy).reshape(z.shape[0], *((1,) if self.ndim == 1 else ()), *z.shape[1:])
-            dx, dW, db = _conv2d_backward(dz, x4, W4, cols, *geo, need_dx=ctx.need_input_grad)
+            dz = dy if fused else act_back(dy)
+            dz = dz.reshape(z.shape[0], *((1,) if self.ndim == 1 else ()), *z.shape[1:])
+            dx, dW, db = _conv2d_backward(dz, x4, W4, cols, *geo, need_dx=ctx.need_input_grad,
+                                          relu_out=y if relu else None)
             grads = {"W": dW.reshape(W.shape)}
             if b is not None:
                 grads["b"] = db

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.kernels.pool import avgpool2d_bwd, avgpool2d_fwd, maxpool2d_bwd, maxpool2d_fwd
+from engine.kernels.pool import (avgpool2d_bwd, avgpool2d_fwd, maxpool2d_bwd, maxpool2d_bwd_tiled,
+                                 maxpool2d_fwd, maxpool2d_fwd_tiled)
 from engine.layers.conv import out_size, padding_field
 from engine.layers.core import fmt_shape
 from engine.registry import Layer, ShapeError, register_layer
@@ -77,7 +78,18 @@ class _PoolBase(Layer):
         n, c = x4.shape[0], x4.shape[3]
         out = np.empty((n, oh, ow, c), dtype=x.dtype)
         out_shape = (n, ow, c) if self.ndim == 1 else out.shape
-        if self.mode == "max":
+        tiled = (pt == 0 and pl == 0 and sh == ph and sw == pw and ph * pw <= 256
+                 and oh * ph <= x4.shape[1] and ow * pw <= x4.shape[2])
+        if self.mode == "max" and tiled:
+            # non-overlapping windows: winner stored as its uint8 position in the window
+            arg = np.empty((n, oh, ow, c), dtype=np.uint8)
+            maxpool2d_fwd_tiled(x4, ph, pw, out, arg)
+
+            def backprop(dy):
+                dx = np.empty(x4.shape, dtype=dy.dtype)
+                maxpool2d_bwd_tiled(np.ascontiguousarray(dy).reshape(out.shape), arg, ph, pw, dx)
+                return [dx.reshape(in_shape)], {}
+        elif self.mode == "max":
             idx = np.empty((n, oh, ow, c), dtype=np.int64)
             maxpool2d_fwd(x4, ph, pw, sh, sw, pt, pl, out, idx)
 

@@ -164,3 +164,91 @@ def test_malloc_tuning_applies_once_and_can_be_disabled():
     assert off.stdout.split() == ["False", "False"], off.stderr
     if sys.platform.startswith("linux") and "glibc" in " ".join(__import__("platform").libc_ver()):
         assert on.stdout.split() == ["True", "True"], on.stderr
+
+
+# extra geometries where windows leave the input on one side only / taps miss the input
+GEOMS_T = GEOMS + [
+    (4, 4, 1, 3, 3, 3, 1, "same"),
+    (3, 9, 2, 3, 3, 1, 2, "same"),
+    (6, 6, 1, 5, 5, 1, 1, "same"),
+    (1, 5, 1, 3, 3, 1, 1, "same"),    # the top and bottom taps never touch the input
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("g", GEOMS_T)
+@pytest.mark.parametrize("max_c", [0, 16])
+def test_columns_both_layouts_match_naive(g, dtype, max_c, monkeypatch):
+    """_columns builds (M, K) directly (C > TRANSPOSED_MAX_C) or as the transpose of (K, M)."""
+    import engine.layers.conv as conv
+    monkeypatch.setattr(conv, "TRANSPOSED_MAX_C", max_c)
+    h, w, c, kh, kw, s, d, padding = g
+    oh, pt, ow, pl = _geom(h, w, kh, kw, s, d, padding)
+    x = np.random.default_rng(6).standard_normal((3, h, w, c)).astype(dtype)
+    cols = conv._columns(x, kh, kw, s, s, d, d, pt, pl, oh, ow)
+    assert cols.flags.f_contiguous if c <= max_c else cols.flags.c_contiguous
+    np.testing.assert_array_equal(cols, naive_im2col2d(x, kh, kw, s, s, d, d, pt, pl, oh, ow))
+
+
+def naive_bias_act(z, b, relu):
+    z = z + b
+    return np.maximum(z, 0) if relu else z
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("relu", [False, True])
+def test_fused_bias_act_and_relu_bwd_bias_match_naive(dtype, relu):
+    from engine.kernels.conv import bias_act_, relu_bwd_bias
+    rng = np.random.default_rng(7)
+    z = rng.standard_normal((2500, 5)).astype(dtype)   # > 1024 rows: block sums
+    z[0, 0] = np.nan
+    b = rng.standard_normal(5).astype(dtype)
+    ref = naive_bias_act(z, b, relu)
+    out = z.copy()
+    bias_act_(out, b, True, relu)
+    np.testing.assert_allclose(out, ref, rtol=TOLS[dtype], atol=TOLS[dtype])
+    assert np.isnan(out[0, 0])  # a NaN is never hidden by the ReLU
+    out2 = z.copy()
+    bias_act_(out2, b, False, relu)
+    np.testing.assert_allclose(out2, np.maximum(z, 0) if relu else z, rtol=0, atol=0)
+    dy = rng.standard_normal(z.shape).astype(dtype)
+    dz, db = np.empty_like(dy), np.empty(5, dtype)
+    relu_bwd_bias(dy, out, relu, dz, db)
+    ref_dz = dy * (out > 0) if relu else dy
+    np.testing.assert_allclose(dz, ref_dz, rtol=0, atol=0)
+    np.testing.assert_allclose(db, ref_dz.sum(axis=0), rtol=TOLS[dtype] * 10, atol=TOLS[dtype] * 10)
+
+
+TOLS = {np.float32: 1e-5, np.float64: 1e-12}
+
+
+@pytest.mark.parametrize("max_c", [0, 16])
+@pytest.mark.parametrize("activation", ["relu", "linear", "tanh"])
+@pytest.mark.parametrize("g", [g for g in GEOMS_T if g[3] == g[4]])
+def test_conv2d_layer_backward_matches_reference(g, activation, max_c, monkeypatch):
+    """Forward and backward of both column layouts and the fused ReLU/bias passes against
+    the direct definition (gradients: the transpose of the linear map, via naive col2im)."""
+    import engine.layers.conv as conv
+    from engine.registry import Ctx, build_layer
+    monkeypatch.setattr(conv, "TRANSPOSED_MAX_C", max_c)
+    h, w, c, k, _, s, d, padding = g
+    layer = build_layer("Conv2D.v1", {"filters": 3, "kernel_size": k, "strides": s, "dilation": d,
+                                      "padding": padding, "activation": activation})
+    rng = np.random.default_rng(8)
+    params = layer.init_params([(h, w, c)], rng, np.float64)
+    params["b"] = rng.standard_normal(3)
+    x = rng.standard_normal((2, h, w, c))
+    y, back = layer.forward(params, {}, [x], Ctx(train=True))
+    oh, pt, ow, pl = _geom(h, w, k, k, s, d, padding)
+    z = naive_conv2d(x, params["W"], s, s, d, d, pt, pl, oh, ow) + params["b"]
+    ref = {"relu": np.maximum(z, 0), "linear": z, "tanh": np.tanh(z)}[activation]
+    np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    (dx,), grads = back(dy)
+    dz = {"relu": dy * (z > 0), "linear": dy, "tanh": dy * (1 - np.tanh(z) ** 2)}[activation]
+    cols = naive_im2col2d(x, k, k, s, s, d, d, pt, pl, oh, ow)
+    dz2 = dz.reshape(-1, 3)
+    np.testing.assert_allclose(grads["W"].reshape(-1, 3), cols.T @ dz2, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(grads["b"], dz2.sum(axis=0), rtol=1e-10, atol=1e-10)
+    ref_dx = naive_col2im2d(dz2 @ params["W"].reshape(-1, 3).T, x.shape, k, k, s, s, d, d, pt, pl, oh, ow)
+    np.testing.assert_allclose(dx, ref_dx, rtol=1e-10, atol=1e-10)

@@ -123,3 +123,64 @@ def test_maxpool_ties_route_gradient_to_one_position():
     y, back = layer.forward({}, {}, [x], Ctx())
     (dx,), _ = back(np.ones_like(y))
     assert dx.sum() == 1.0 and dx[0, 0, 0, 0] == 1.0
+
+
+TILED = [
+    # (H, W, C, ph, pw): stride == pool, no padding; odd sizes leave rows/cols uncovered
+    (4, 4, 2, 2, 2),
+    (5, 7, 3, 2, 2),
+    (7, 6, 1, 3, 3),
+    (1, 9, 2, 1, 3),     # the 1-D layers use ph = 1
+    (6, 6, 2, 3, 2),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("g", TILED)
+def test_tiled_maxpool_matches_naive(g, dtype):
+    from engine.kernels.pool import maxpool2d_bwd_tiled, maxpool2d_fwd_tiled
+    h, w, c, ph, pw = g
+    oh, ow = h // ph, w // pw
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, h, w, c)).astype(dtype)
+    x[0, 0, 0, 0] = x[0, 0, 1 % w, 0]   # a tie: the first position wins
+    out = np.empty((2, oh, ow, c), dtype)
+    arg = np.empty((2, oh, ow, c), np.uint8)
+    maxpool2d_fwd_tiled(x, ph, pw, out, arg)
+    np.testing.assert_array_equal(out, naive_maxpool2d(x, ph, pw, ph, pw, 0, 0, oh, ow))
+    assert arg.max() < ph * pw
+    dy = rng.standard_normal(out.shape).astype(dtype)
+    dx = np.full(x.shape, np.nan, dtype)   # every element must be written
+    maxpool2d_bwd_tiled(dy, arg, ph, pw, dx)
+    np.testing.assert_array_equal(dx, naive_maxpool2d_bwd(x, dy, ph, pw, ph, pw, 0, 0, oh, ow))
+
+
+def test_tiled_maxpool_nan_semantics_match_general_kernel():
+    """A NaN in a window's first position stays; a later NaN never wins (both kernels)."""
+    from engine.kernels.pool import maxpool2d_fwd_tiled
+    first = np.array([[[[np.nan], [1.0]], [[2.0], [0.0]]]])      # (1, 2, 2, 1)
+    later = np.array([[[[1.0], [np.nan]], [[2.0], [0.0]]]])
+    for xx, want_pos in ((first, 0), (later, 2)):
+        out_t, arg = np.empty((1, 1, 1, 1)), np.empty((1, 1, 1, 1), np.uint8)
+        out_g, idx = np.empty((1, 1, 1, 1)), np.empty((1, 1, 1, 1), np.int64)
+        maxpool2d_fwd_tiled(xx, 2, 2, out_t, arg)
+        maxpool2d_fwd(xx, 2, 2, 2, 2, 0, 0, out_g, idx)
+        np.testing.assert_array_equal(out_t, out_g)
+        assert arg.ravel()[0] == idx.ravel()[0] == want_pos   # flat index == window position here
+
+
+@pytest.mark.parametrize("cfg,shape", [({}, (5, 7, 3)), ({"pool_size": 3}, (7, 6, 2)),
+                                       ({"pool_size": 2, "padding": "same"}, (5, 4, 2))])
+def test_maxpool_layer_tiled_and_general_paths_agree(cfg, shape):
+    """The layer's tiled path (stride == pool, no padding, windows inside) against the general kernels."""
+    from engine.registry import Ctx, build_layer
+    layer = build_layer("MaxPool2D.v1", cfg)
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((3, *shape))
+    y, back = layer.forward({}, {}, [x], Ctx(train=True))
+    p = layer.cfg.pool_size
+    (oh, pt), (ow, pl) = out_size(shape[0], p, p, 1, layer.cfg.padding), out_size(shape[1], p, p, 1, layer.cfg.padding)
+    np.testing.assert_array_equal(y, naive_maxpool2d(x, p, p, p, p, pt, pl, oh, ow))
+    dy = rng.standard_normal(y.shape)
+    (dx,), _ = back(dy)
+    np.testing.assert_array_equal(dx, naive_maxpool2d_bwd(x, dy, p, p, p, p, pt, pl, oh, ow))
