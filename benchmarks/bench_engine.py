@@ -1,6 +1,6 @@
 """Training throughput of the NN Studio engine against PyTorch CPU, in one run.
 
-    python benchmarks/bench_engine.py [--only W1,W2] [--threads 2] [--epochs 1] [--repeat 3] [--json out.json]
+    python benchmarks/bench_engine.py [--only W1,W2] [--threads 2] [--epochs 1] [--repeat 3] [--memory] [--json out.json]
 
 Same data, same model, same batch size, same optimizer and the same number of
 threads for both (BLAS threads for NumPy via threadpoolctl, torch.set_num_threads
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.spec import sequential  # noqa: E402
-from engine.trainer import EpochEnded, TrainConfig, Trainer  # noqa: E402
+from engine.trainer import BatchEnded, EpochEnded, TrainConfig, Trainer  # noqa: E402
 
 
 class Arrays:
@@ -94,23 +94,44 @@ def workloads(rng):
 
 
 # ------------------------------------------------------------------ our engine
-def run_engine(w, epochs, repeat=1):
+def run_engine(w, epochs, repeat=1, memory=False):
+    """Returns (samples/s, first epoch seconds, memory dict or None).
+
+    With ``memory``, one more (untimed) epoch runs under ``tracemalloc``: NumPy
+    reports its array allocations to it, so the peak is the most memory the
+    training steps of one epoch held at once on top of what existed before
+    (weights, optimizer slots and the data set are not counted).  The trainer's
+    end-of-epoch evaluation pass is excluded (tracing stops at the epoch's last
+    BatchEnded, which comes before it with ``report_interval=1e9``).
+    """
+    import tracemalloc
     ds = Arrays(w["x"], w["y"], "classification")
-    cfg = TrainConfig(epochs=epochs * repeat + 1, batch_size=w["batch"], optimizer=w["opt"], lr=w["lr"], loss=w["loss"],
-                      seed=0, report_interval=1e9)
+    cfg = TrainConfig(epochs=epochs * repeat + 1 + int(memory), batch_size=w["batch"], optimizer=w["opt"],
+                      lr=w["lr"], loss=w["loss"], seed=0, report_interval=1e9)
     trainer = Trainer(sequential(w["layers"]), ds, cfg)
     # the per-epoch evaluation pass is not training throughput: time the epochs' own seconds
     secs = []
     t_first = None
+    mem = None
+    n_timed = epochs * repeat
     t0 = time.perf_counter()
     for ev in trainer.run():
         if isinstance(ev, EpochEnded):
             if t_first is None:
                 t_first = time.perf_counter() - t0
-            else:
+            elif len(secs) < n_timed:
                 secs.append(ev.seconds)
+            if memory and len(secs) == n_timed and mem is None:
+                mem = {}
+                tracemalloc.start()
+        elif memory and mem == {} and isinstance(ev, BatchEnded) and tracemalloc.is_tracing():
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            mem = {"epoch_peak_numpy_mb": round(peak / 2 ** 20, 1)}
+    if tracemalloc.is_tracing():
+        tracemalloc.stop()
     best = min(sum(secs[i:i + epochs]) for i in range(0, len(secs), epochs))
-    return len(w["x"]) * epochs / best, t_first
+    return len(w["x"]) * epochs / best, t_first, mem
 
 
 def first_epoch_seconds(name, cache_dir, epochs_small=True):
@@ -239,6 +260,8 @@ def main(argv=None):
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--compile-times", action="store_true", help="also measure first-epoch time with cold and warm Numba cache")
     ap.add_argument("--json", help="append results to this JSON-lines file")
+    ap.add_argument("--memory", action="store_true",
+                    help="run one more epoch of ours under tracemalloc and report its peak (epoch_peak_numpy_mb)")
     ap.add_argument("--markdown", action="store_true", help="also print table rows (workload, ours, torch, ratio)")
     args = ap.parse_args(argv)
     from threadpoolctl import threadpool_limits
@@ -259,7 +282,7 @@ def main(argv=None):
         for name in args.only.split(","):
             w = ws[name]
             try:
-                ours, ours_first = run_engine(w, args.epochs, args.repeat)
+                ours, ours_first, mem = run_engine(w, args.epochs, args.repeat, memory=args.memory)
             except Exception as exc:  # a layer family not available yet
                 print(json.dumps({"workload": name, "error": f"{type(exc).__name__}: {exc}"}), flush=True)
                 continue
@@ -267,6 +290,8 @@ def main(argv=None):
                    "engine_first_epoch_s": round(ours_first, 3), "threads": args.threads,
                    "epochs": args.epochs, "repeat": args.repeat,
                    "peak_rss_mb": round(peak_rss_mb(), 1)}
+            if mem:
+                row.update(mem)
             if have_torch:
                 theirs, theirs_first = run_torch(w, args.epochs, args.threads, args.repeat)
                 row.update(torch_samples_per_s=round(theirs, 1), ratio=round(ours / theirs, 2))
