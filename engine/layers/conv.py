@@ -84,6 +84,8 @@ def _im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, out):
         im2col2d(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, out)
 
 
+#: backward works in blocks of whole images, about this many output pixels per block
+BWD_CHUNK_ROWS = 2048
 #: inputs with at most this many channels build the column matrix transposed,
 #: (K, N*oh*ow): one contiguous strided copy per kernel tap instead of a gather with
 #: a tiny inner dimension (28x28x1, 3x3: 0.63 ms -> 0.08 ms for a batch of 64)
@@ -162,36 +164,39 @@ def _conv2d_backward(dz, x, W, cols, sh, sw, dh, dw, pt, pl, oh, ow, need_dx=Tru
     """dz (N,oh,ow,F) -> (dx, dW, db); ``dx`` is None when ``need_dx`` is False.
 
     With ``relu_out`` (the layer's ReLU output), ``dz`` is dL/dy and the ReLU
-    mask is applied here, fused with the bias gradient (one Numba pass).
+    mask is applied here, fused with the bias gradient (one Numba pass).  The
+    work goes in blocks of whole images of about ``BWD_CHUNK_ROWS`` output pixels
+    (at least one image), so that the weight-gradient and input-gradient matmuls
+    read the masked gradient from cache (W4: first layer 1.3 -> 0.95 ms, second
+    3.75 -> 3.5 ms per batch of 64).
     """
     n = x.shape[0]
     kh, kw, c, f = W.shape
     K = kh * kw * c
     W2 = W.reshape(K, f)
     dy = np.ascontiguousarray(dz).reshape(-1, f)
-    dz = np.empty((dy.shape[0], f), dtype=dy.dtype)
-    db = np.empty(f, dtype=dy.dtype)
     relu = relu_out is not None
-    relu_bwd_bias(dy, relu_out.reshape(-1, f) if relu else dy, relu, dz, db)
-    dz = dz.reshape(n, oh, ow, f)
+    yy = relu_out.reshape(-1, f) if relu else dy
+    rows = oh * ow
+    chunk = max(1, BWD_CHUNK_ROWS // rows)
+    if cols is None:  # columns too large to keep: rebuilt block by block
+        chunk = min(chunk, max(1, MAX_COLS_BYTES // max(rows * K * x.itemsize, 1)))
+    chunk = min(chunk, n)
     dx = np.zeros_like(x) if need_dx else None
-    if cols is not None:
-        dz2 = dz.reshape(n * oh * ow, f)
-        dW = cols.T @ dz2
+    dW = np.zeros((K, f), dtype=dy.dtype)
+    db = np.zeros(f, dtype=dy.dtype)
+    dbc = np.empty(f, dtype=dy.dtype)
+    dz_buf = np.empty((chunk * rows, f), dtype=dy.dtype)
+    for s in range(0, n, chunk):
+        m = min(chunk, n - s)
+        r0, r1 = s * rows, (s + m) * rows
+        dzc = dz_buf[:r1 - r0]
+        relu_bwd_bias(dy[r0:r1], yy[r0:r1], relu, dzc, dbc)
+        db += dbc
+        cc = cols[r0:r1] if cols is not None else _columns(x[s:s + m], kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
+        dW += cc.T @ dzc
         if need_dx:
-            col2im2d(dz2 @ W2.T, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, dx)
-    else:
-        per_sample = oh * ow * K * x.itemsize
-        chunk = max(1, MAX_COLS_BYTES // max(per_sample, 1))
-        dW = np.zeros((K, f), dtype=x.dtype)
-        for s in range(0, n, chunk):
-            xs = x[s:s + chunk]
-            m = xs.shape[0]
-            cols = _columns(xs, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
-            dz2 = dz[s:s + m].reshape(m * oh * ow, f)
-            dW += cols.T @ dz2
-            if need_dx:
-                col2im2d(dz2 @ W2.T, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, dx[s:s + m])
+            col2im2d(dzc @ W2.T, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, dx[s:s + m])
     return dx, dW.reshape(W.shape), db
 
 

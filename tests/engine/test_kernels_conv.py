@@ -252,3 +252,25 @@ def test_conv2d_layer_backward_matches_reference(g, activation, max_c, monkeypat
     np.testing.assert_allclose(grads["b"], dz2.sum(axis=0), rtol=1e-10, atol=1e-10)
     ref_dx = naive_col2im2d(dz2 @ params["W"].reshape(-1, 3).T, x.shape, k, k, s, s, d, d, pt, pl, oh, ow)
     np.testing.assert_allclose(dx, ref_dx, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("rows", [1, 7, 10 ** 9])
+def test_backward_blocks_give_the_same_gradients(rows, monkeypatch):
+    """Backward in blocks of whole images (BWD_CHUNK_ROWS) equals the one-block result."""
+    import engine.layers.conv as conv
+    from engine.registry import Ctx, build_layer
+    layer = build_layer("Conv2D.v1", {"filters": 3, "kernel_size": 3, "padding": "same", "activation": "relu"})
+    rng = np.random.default_rng(9)
+    params = layer.init_params([(4, 5, 6)], rng, np.float64)
+    params["b"] = rng.standard_normal(3)
+    x = rng.standard_normal((5, 4, 5, 6))
+    dy = rng.standard_normal((5, 4, 5, 3))
+    monkeypatch.setattr(conv, "BWD_CHUNK_ROWS", 10 ** 9)
+    _, back = layer.forward(params, {}, [x], Ctx(train=True))
+    (dx1,), g1 = back(dy)
+    monkeypatch.setattr(conv, "BWD_CHUNK_ROWS", rows)
+    _, back = layer.forward(params, {}, [x], Ctx(train=True))
+    (dx2,), g2 = back(dy)
+    np.testing.assert_allclose(dx2, dx1, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(g2["W"], g1["W"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(g2["b"], g1["b"], rtol=1e-12, atol=1e-12)
