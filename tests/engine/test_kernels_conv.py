@@ -274,3 +274,40 @@ def test_backward_blocks_give_the_same_gradients(rows, monkeypatch):
     np.testing.assert_allclose(dx2, dx1, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(g2["W"], g1["W"], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(g2["b"], g1["b"], rtol=1e-12, atol=1e-12)
+
+
+def test_conv_pool_lstm_from_two_threads_match_sequential():
+    """The kernels are plain nogil functions (no parallel=True, no threading layer):
+    running layers from two worker threads at once gives the sequential results."""
+    import threading
+
+    from engine.registry import Ctx, build_layer
+    rng = np.random.default_rng(10)
+    conv = build_layer("Conv2D.v1", {"filters": 4, "kernel_size": 3, "activation": "relu"})
+    pool = build_layer("MaxPool2D.v1", {})
+    lstm = build_layer("LSTM.v1", {"units": 5})
+    pc = conv.init_params([(8, 8, 2)], rng, np.float32)
+    pl = lstm.init_params([(6, 3)], rng, np.float32)
+    xs = [rng.standard_normal((4, 8, 8, 2)).astype(np.float32) for _ in range(2)]
+    ss = [rng.standard_normal((4, 6, 3)).astype(np.float32) for _ in range(2)]
+
+    def run(i):
+        y, bc = conv.forward(pc, {}, [xs[i]], Ctx(train=True))
+        p, bp = pool.forward({}, {}, [y], Ctx(train=True))
+        (dy,), _ = bp(np.ones_like(p))
+        (dx,), g = bc(dy)
+        h, bl = lstm.forward(pl, {}, [ss[i]], Ctx(train=True))
+        (ds,), gl = bl(np.ones_like(h))
+        return p, dx, g["W"], h, ds, gl["W_hh"]
+
+    want = [run(0), run(1)]
+    got = [None, None]
+    for _ in range(5):
+        threads = [threading.Thread(target=lambda i=i: got.__setitem__(i, run(i))) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for i in range(2):
+            for a, b in zip(got[i], want[i]):
+                np.testing.assert_array_equal(a, b)
