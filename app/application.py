@@ -31,6 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _settle(app, rounds: int = 5) -> None:
+    """Let the first layout pass finish (tabified docks place their tab bars late)."""
+    import time
+    for _ in range(rounds):
+        app.processEvents()
+        time.sleep(0.02)
+
+
 def _train_before_screenshot(app, win, epochs: int, timeout_s: float = 300.0) -> str | None:
     """Run the real Train action for ``epochs`` epochs and wait for it; returns an error or None."""
     import time
@@ -109,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         win.project.show_error("Cannot open project", error)
     if args.screenshot:
         win.show()
-        app.processEvents()
+        _settle(app)
         win.view.zoom_to_fit()
         app.processEvents()
         if args.train_epochs > 0:

@@ -205,8 +205,16 @@ class EvaluationUI(QObject):
         self.dock = window.add_panel(DOCK_TITLE, self.tabs, Qt.BottomDockWidgetArea)
         plots = getattr(window, "panels", {}).get("Training plots")
         if plots is not None and hasattr(window, "tabifyDockWidget"):
-            window.tabifyDockWidget(plots, self.dock)
-            plots.raise_()
+            def tabify(plots=plots):
+                self.dock.show()
+                window.tabifyDockWidget(plots, self.dock)
+                plots.raise_()
+            later = getattr(window, "after_first_show", None)
+            if later is not None:
+                self.dock.hide()  # until tabified: side by side it would widen the window
+                later(tabify)
+            else:
+                tabify()
 
         self.evaluate_action = QAction("&Evaluate on test split", window)
         self.evaluate_action.triggered.connect(self._evaluate_from_menu)

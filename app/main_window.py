@@ -34,6 +34,8 @@ class MainWindow(QMainWindow):
         self.project = ProjectController(self.document, self.undo_stack, self, data_directory)
         self.actions: dict[str, QAction] = {}
         self.panels: dict[str, QDockWidget] = {}
+        self._shown_once = False
+        self._show_hooks: list = []
 
         # views
         self.view = GraphView(parent=self)
@@ -78,6 +80,25 @@ class MainWindow(QMainWindow):
         if hasattr(self, "_view_menu"):
             self._view_menu.addAction(dock.toggleViewAction())
         return dock
+
+    def after_first_show(self, fn) -> None:
+        """Run ``fn`` once the window is first shown (now, if it already was).
+
+        Tabifying bottom docks before the first show leaves a stray, unmanaged tab
+        bar in Qt 6.11; doing it after the first layout pass does not.
+        """
+        if self._shown_once:
+            fn()
+        else:
+            self._show_hooks.append(fn)
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            hooks, self._show_hooks = self._show_hooks, []
+            for fn in hooks:
+                fn()
 
     def show_message(self, text: str, ms: int = 6000) -> None:
         self.statusBar().showMessage(text, ms)

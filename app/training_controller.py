@@ -18,12 +18,14 @@ and the run (name, settings, per-epoch logs) is appended to ``document.history``
 from __future__ import annotations
 
 import copy
+import functools
 
 import datetime as _dt
 import math
 import threading
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal
 
 from app.workers import TaskWorker, TrainJob, TrainWorker, start_in_thread
@@ -55,6 +57,11 @@ _ORPHANS: list = []
 
 class StateError(RuntimeError):
     """A transition the state machine does not allow (a programming error)."""
+
+
+def _same_object(a: QObject, b: QObject) -> bool:
+    """Identity of the C++ objects (sender() may hand back a different Python wrapper)."""
+    return a is b or shiboken6.getCppPointer(a)[0] == shiboken6.getCppPointer(b)[0]
 
 
 def _json_float(v: Any) -> Any:
@@ -173,7 +180,8 @@ class TrainingController(QObject):
         self._set_state(COMPILING)
         self.status_changed.emit("preparing…")
         thread = start_in_thread(worker)
-        thread.finished.connect(self._on_thread_finished)
+        # bind the thread itself: sender() identity is not reliable across wrapper lifetimes
+        thread.finished.connect(functools.partial(self._on_thread_finished, thread))
         self._thread = thread
         return True
 
@@ -298,12 +306,11 @@ class TrainingController(QObject):
             self.history.append(run)
             self.history_changed.emit()
 
-    def _on_thread_finished(self) -> None:
+    def _on_thread_finished(self, finished_thread: QThread | None = None) -> None:
         thread, worker = self._thread, self._worker
         if thread is None:
             return
-        sender = self.sender()
-        if isinstance(sender, QThread) and sender is not thread:
+        if finished_thread is not None and finished_thread is not thread:
             return  # a thread that shutdown() already accounted for
         self._thread = None
         self._worker = None
@@ -359,7 +366,7 @@ class DataLoader(QObject):
         thread = QThread()
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
-        thread.finished.connect(self._on_thread_finished)
+        thread.finished.connect(functools.partial(self._on_job_thread_finished, thread))
         self._jobs[tag] = (thread, worker)
         self._threads[thread] = worker
         thread.start()
@@ -375,8 +382,7 @@ class DataLoader(QObject):
     def _on_failed(self, message: str) -> None:
         self._forward(self.sender(), "failed", message)
 
-    def _on_thread_finished(self) -> None:
-        thread = self.sender()
+    def _on_job_thread_finished(self, thread: QThread) -> None:
         worker = self._threads.pop(thread, None)
         if worker is not None:
             self._finished(thread, worker)
@@ -385,7 +391,7 @@ class DataLoader(QObject):
         if not isinstance(worker, TaskWorker):
             return
         current = self._jobs.get(worker.tag)
-        if current is None or current[1] is not worker:
+        if current is None or not _same_object(current[1], worker):
             return  # a cancelled, superseded request
         getattr(self, kind).emit(worker.tag, *args)
 

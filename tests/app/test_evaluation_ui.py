@@ -438,8 +438,9 @@ def test_after_a_gui_training_run_predict_and_export_work(qtbot, tmp_path, monke
     qtbot.addWidget(w)
     w.project.show_error = lambda title, text: pytest.fail(f"unexpected error dialog: {text}")
     ctl = install_training_ui(w) if getattr(w, "training_ui", None) is None else w.training
-    ui = install_evaluation_ui(w)
+    ui = getattr(w, "evaluation_ui", None) or install_evaluation_ui(w)
     try:
+        w.show()  # the bottom docks are tabified after the first show
         assert w.panels[DOCK_TITLE] in w.tabifiedDockWidgets(w.panels["Training plots"])
         assert not w.actions["export_npz"].isEnabled() and not ui.predict_panel.predict_btn.isEnabled()
         w.training_ui.training_panel.epochs.setValue(2)
@@ -466,3 +467,4 @@ def test_after_a_gui_training_run_predict_and_export_work(qtbot, tmp_path, monke
         assert not ui.loader.busy and not ui.export.busy
         w.project.timer.stop()
         w.undo_stack.setClean()
+        w.hide()  # closing a shown, modified window would ask to save
