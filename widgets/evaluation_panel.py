@@ -108,6 +108,8 @@ class EvaluationPanel(QWidget):
         self.scatter_plot = pg.PlotWidget()
         self.scatter_plot.setLabel("bottom", "true value")
         self.scatter_plot.setLabel("left", "predicted value")
+        for side in ("left", "bottom"):  # plain numbers, no unit prefixes
+            self.scatter_plot.getAxis(side).enableAutoSIPrefix(False)
         self.scatter_plot.showGrid(x=True, y=True, alpha=0.2)
         self.scatter = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(*POINT_COLOUR))
         self.diagonal = pg.PlotDataItem(pen=pg.mkPen((208, 103, 47), width=1.5, style=Qt.DashLine))

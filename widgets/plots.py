@@ -147,6 +147,8 @@ class TrainingCurves(QWidget):
             p.showGrid(x=True, y=True, alpha=0.25)
             p.setLabel("bottom", "epoch")
             p.setLabel("left", title)
+            for side in ("left", "bottom"):  # plain numbers, no "(x0.001)" unit prefixes
+                p.getAxis(side).enableAutoSIPrefix(False)
             p.addLegend(offset=(-10, 10))
         self.metric_plot.setXLink(self.loss_plot)
         lp, mp = self.loss_plot, self.metric_plot
