@@ -132,6 +132,7 @@ TILED = [
     (7, 6, 1, 3, 3),
     (1, 9, 2, 1, 3),     # the 1-D layers use ph = 1
     (6, 6, 2, 3, 2),
+    (6, 8, 5, 2, 2),     # the 2x2 special case with more channels
 ]
 
 
