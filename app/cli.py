@@ -112,6 +112,8 @@ def _add_data_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--test-split", type=float, help="fraction of rows for the test split (default 0)")
     p.add_argument("--image-size", metavar="HxW", help="resize images, e.g. 28x28 or 28")
     p.add_argument("--grayscale", action="store_true", default=None, help="convert images to one channel")
+    p.add_argument("--scaling", choices=("standard", "minmax", "none"),
+                   help="input scaling fitted on the training split (default standard; 'none' for token ids)")
 
 
 # -------------------------------------------------------------------------- helpers
@@ -143,6 +145,8 @@ def _data_spec(args, base: dict | None):
         changes["image_size"] = _parse_size(args.image_size)
     if args.grayscale:
         changes["grayscale"] = True
+    if args.scaling:
+        changes["scaling"] = args.scaling
     if changes:
         spec = DataSpec.from_dict({**spec.to_dict(), **changes})
     return spec

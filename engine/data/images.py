@@ -437,12 +437,13 @@ def build_image_dataset(src: np.ndarray, y: np.ndarray, class_names: list[str], 
                         cache_path: str | None = None, mode: str | None = None, extra: dict | None = None,
                         fixed: dict | None = None):
     """Fit scaling on train rows (or apply a saved ``fixed`` one) and produce a Dataset
-    over ``src`` (N, H, W, C)."""
+    over ``src`` (N, H, W, C) -- or a float sequence array (N, L, C) from a .npz file."""
     from engine.data.dataset import Dataset, ImageArray  # noqa: PLC0415
     from engine.data.preprocess import Preprocessor  # noqa: PLC0415
 
-    n, h, w, c = src.shape
-    if mode is None:
+    n, c = src.shape[0], src.shape[-1]
+    spatial = [int(v) for v in src.shape[1:-1]]
+    if mode is None and len(spatial) == 2:
         mode = {1: "L", 3: "RGB"}.get(c)
     if fixed is not None:
         prep = dict(fixed)
@@ -450,7 +451,7 @@ def build_image_dataset(src: np.ndarray, y: np.ndarray, class_names: list[str], 
         pre = Preprocessor.from_dict({**fixed, "value_max": float(value_max)})
     else:
         prep = {"version": 1, "kind": "images", "task": "classification", "class_names": list(class_names),
-                "image_size": [int(h), int(w)], "mode": mode, "input_shape": [int(h), int(w), int(c)],
+                "image_size": spatial, "mode": mode, "input_shape": [*spatial, int(c)],
                 "value_max": float(value_max), "scaling": spec.scaling}
         if spec.scaling == "standard":
             prep["mean"], prep["std"] = _channel_stats(src, rows_by_split["train"], value_max)
@@ -460,13 +461,13 @@ def build_image_dataset(src: np.ndarray, y: np.ndarray, class_names: list[str], 
         prep = pre.to_dict()
     budget = default_memory_budget() if memory_budget is None else int(memory_budget)
     total = sum(len(r) for r in rows_by_split.values())
-    in_ram = cache_path is None and total * h * w * c * 4 <= budget
+    in_ram = cache_path is None and total * int(np.prod(src.shape[1:])) * 4 <= budget
     xs, ys = {}, {}
     for s, rows in rows_by_split.items():
         rows = np.asarray(rows, dtype=np.int64)
         xs[s] = pre.scale_uint8(src[rows]) if in_ram else ImageArray(src, rows, pre)
         ys[s] = np.asarray(y[rows], dtype=np.int64)
-    return Dataset(spec=spec, task="classification", input_shape=(h, w, c), n_outputs=len(class_names),
+    return Dataset(spec=spec, task="classification", input_shape=tuple(src.shape[1:]), n_outputs=len(class_names),
                    class_names=class_names, feature_names=None, preprocessing=prep, report=report,
                    x=xs, y=ys, split_indices={s: np.asarray(r) for s, r in rows_by_split.items()},
                    cache_path=cache_path)

@@ -131,8 +131,8 @@ def _load_npz(spec, memory_budget, fixed=None):
         raise DataError(f"{name}: 'x' has {len(x)} rows but 'y' has {len(y)}")
     if not np.all(np.isfinite(x)):
         raise DataError(f"{name}: 'x' contains NaN or infinite values")
-    if x.ndim >= 3:  # images
-        if x.ndim == 3:
+    if x.ndim >= 3:  # images (N, H, W[, C]) or float sequences (N, L, C)
+        if x.ndim == 3 and x.dtype.kind in "biu":  # integer pixels without a channel axis
             x = x[..., None]
         y = np.asarray(y)
         if y.ndim != 1 or y.dtype.kind == "f" and not np.all(np.floor(y) == y):

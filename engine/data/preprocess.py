@@ -179,7 +179,7 @@ class Preprocessor:
         """Raw arrays in the training source's units (e.g. npz data) -> model input."""
         if self.kind == "images":
             x = np.asarray(x)
-            if x.ndim == len(self.input_shape):  # (N, H, W) without channel axis
+            if x.ndim == len(self.input_shape) and x.dtype.kind in "biu":  # (N, H, W) without channel axis
                 x = x[..., None]
             if tuple(x.shape[1:]) != self.input_shape:
                 raise DataError(f"expected samples of shape {self.input_shape}, got {tuple(x.shape[1:])}")

@@ -71,3 +71,16 @@ def test_not_an_npz_and_pickled_objects(tmp_path):
         load_dataset(DataSpec(kind="npz", path=str(p)))
     with pytest.raises(DataError, match="not found"):
         load_dataset(DataSpec(kind="npz", path=str(tmp_path / "none.npz")))
+
+
+def test_float_sequences_keep_their_shape_and_integer_images_get_a_channel(tmp_path):
+    import numpy as np
+    from engine.data import DataSpec, load_dataset
+    rng = np.random.default_rng(0)
+    seq = tmp_path / "seq.npz"
+    np.savez(seq, x=rng.standard_normal((40, 12, 8)).astype(np.float32), y=np.arange(40) % 2)
+    ds = load_dataset(DataSpec(kind="npz", path=str(seq), val_split=0.25))
+    assert ds.input_shape == (12, 8) and ds.x_train.shape[1:] == (12, 8)
+    img = tmp_path / "img.npz"
+    np.savez(img, x=rng.integers(0, 255, (40, 6, 6)).astype(np.uint8), y=np.arange(40) % 2)
+    assert load_dataset(DataSpec(kind="npz", path=str(img))).input_shape == (6, 6, 1)
