@@ -19,6 +19,7 @@ import inspect
 import math
 import sys
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -92,6 +93,19 @@ def progress_parts(args) -> tuple[float | None, str]:
     if frac is not None and not (math.isfinite(frac) and 0.0 <= frac <= 1.0):
         frac = None
     return frac, text
+
+
+def count_and_eta(args, elapsed: float) -> str:
+    """``"1,200 / 5,000 · about 12 s left"`` for a ``(done, total)`` progress call, else ``""``."""
+    nums = [a for a in args if isinstance(a, int) and not isinstance(a, bool)]
+    if len(nums) < 2 or nums[1] <= 0:
+        return ""
+    done, total = nums[0], nums[1]
+    text = f"{done:,} / {total:,}"
+    if 0 < done < total and elapsed > 0.5:
+        left = elapsed * (total - done) / done
+        text += f" · about {left:.0f} s left" if left < 90 else f" · about {left / 60:.0f} min left"
+    return text
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -266,6 +280,7 @@ class TaskWorker(QObject):
         self.tag = tag
         self.cancel_event = threading.Event()
         self._last_pct = -1
+        self._started = time.monotonic()
 
     def request_stop(self) -> None:
         self.cancel_event.set()
@@ -275,10 +290,13 @@ class TaskWorker(QObject):
         pct = -1 if frac is None else int(frac * 100)
         if pct != self._last_pct or text:
             self._last_pct = pct
+            if not text:
+                text = count_and_eta(args, time.monotonic() - self._started)
             self.progress.emit(pct, text)
 
     @Slot()
     def run(self) -> None:
+        self._started = time.monotonic()
         try:
             out = self.fn(self._progress, self.cancel_event)
             if not self.cancel_event.is_set():

@@ -283,3 +283,12 @@ def test_helpers():
     assert grid.shape == (25, 2) and xs[0] < 0 < 1 < xs[-1] and ys[-1] > 2
     assert user_message(ValueError("one\ntwo")) == "one"
     assert "memory" in user_message(MemoryError())
+
+
+def test_progress_text_counts_and_estimates_time_left():
+    from app.workers import count_and_eta
+    assert count_and_eta((0, 0), 1.0) == ""
+    assert count_and_eta((0.5, "half"), 1.0) == ""
+    assert count_and_eta((1200, 5000), 0.2) == "1,200 / 5,000"          # too early for an estimate
+    assert count_and_eta((1000, 5000), 3.0) == "1,000 / 5,000 · about 12 s left"
+    assert count_and_eta((100, 5000), 6.0) == "100 / 5,000 · about 5 min left"
