@@ -81,6 +81,7 @@ class TrainingController(QObject):
     data_loaded = Signal(object)          # Dataset loaded by the worker
     run_finished = Signal(object)         # TrainFinished
     run_failed = Signal(str)              # one-line message (with a suggestion)
+    diverged = Signal(str)                # NaN/inf loss: the run paused itself (message with the options)
     history_changed = Signal()
 
     def __init__(self, document=None, parent: QObject | None = None):
@@ -154,8 +155,9 @@ class TrainingController(QObject):
             return False
         if hasattr(data, "get_batch"):
             self.dataset = data
-        if config.histograms is False:
-            config = TrainConfig.from_dict({**config.to_dict(), "histograms": True})
+        if config.histograms is False or config.pause_on_divergence is False:
+            # the app shows histograms, and a diverging run pauses (Resume rolls back and halves the lr)
+            config = TrainConfig.from_dict({**config.to_dict(), "histograms": True, "pause_on_divergence": True})
         self.last_error = ""
         self.last_finished = None
         run_no = len(self.history) + 1
@@ -175,6 +177,7 @@ class TrainingController(QObject):
         worker.boundary.connect(self.boundary_ready)
         worker.finished_run.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
+        worker.diverged.connect(self._on_diverged)
         self._worker = worker
         self._failed_flag = False
         self._set_state(COMPILING)
@@ -284,6 +287,16 @@ class TrainingController(QObject):
         self.status_changed.emit(message)
         self.run_failed.emit(message)
 
+    def _on_diverged(self, ev) -> None:
+        """The run paused itself after a NaN/inf loss: keep the last good weights, say what to do."""
+        self.last_error = ev.message
+        if self.document is not None and ev.state:
+            self._store_result(ev.state)
+        if self._state in (COMPILING, RUNNING):
+            self._set_state(PAUSED)
+        self.status_changed.emit("diverged: paused (Resume halves the learning rate)")
+        self.diverged.emit(ev.message)
+
     def _store_result(self, state: dict) -> None:
         """Weights plus what predict/export need: the fitted preprocessing, class names, task."""
         ds = self.dataset
@@ -316,7 +329,7 @@ class TrainingController(QObject):
         self._worker = None
         if worker is not None:
             for sig in (worker.status, worker.started_run, worker.data_loaded, worker.batch_ended,
-                        worker.epoch_ended, worker.boundary, worker.finished_run, worker.failed):
+                        worker.epoch_ended, worker.boundary, worker.finished_run, worker.failed, worker.diverged):
                 try:
                     sig.disconnect()
                 except (RuntimeError, TypeError):

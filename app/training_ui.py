@@ -130,6 +130,8 @@ class TrainingUI(QObject):
         c.boundary_ready.connect(self.boundary.set_payload)
         c.run_finished.connect(self._on_finished)
         c.run_failed.connect(self._on_failed)
+        c.diverged.connect(tp.show_error)
+        c.state_changed.connect(lambda state: tp.show_error("") if state == "running" else None)
         c.history_changed.connect(self._fill_compare)
         c.data_loaded.connect(self._on_worker_loaded)
 

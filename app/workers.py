@@ -27,7 +27,7 @@ from typing import Any, Callable
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from engine.trainer import (BatchEnded, EpochEnded, Status, TrainConfig, Trainer, TrainFailed,
+from engine.trainer import (Diverged, BatchEnded, EpochEnded, Status, TrainConfig, Trainer, TrainFailed,
                             TrainFinished, TrainStarted)
 
 #: grid resolution of the decision-boundary map (cells per side)
@@ -179,6 +179,7 @@ class TrainWorker(QObject):
     boundary = Signal(object)        # dict from boundary_payload
     finished_run = Signal(object)    # TrainFinished
     failed = Signal(str, object)     # message, last good weights (dict) or None
+    diverged = Signal(object)        # Diverged: the run paused itself after a NaN/inf loss
     done = Signal()
 
     def __init__(self, job: TrainJob):
@@ -257,6 +258,8 @@ class TrainWorker(QObject):
                 self.started_run.emit(ev)
             elif isinstance(ev, TrainFinished):
                 self.finished_run.emit(ev)
+            elif isinstance(ev, Diverged):
+                self.diverged.emit(ev)
             elif isinstance(ev, TrainFailed):
                 self.failed.emit(ev.message, ev.state)
                 return

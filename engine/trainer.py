@@ -57,6 +57,7 @@ class TrainConfig:
     shuffle: bool = True
     histograms: bool = False         # weight histograms + grad norms in EpochEnded
     report_interval: float = 0.05    # seconds between BatchEnded events
+    pause_on_divergence: bool = False  # NaN/inf loss: pause (resume halves the lr) instead of failing
 
     def __post_init__(self):
         self.validate()
@@ -142,6 +143,17 @@ class TrainFinished:
 
 
 @dataclass(frozen=True)
+class Diverged:
+    """The loss became NaN/inf and ``pause_on_divergence`` paused the run (the pause flag is set).
+
+    Clearing the pause flag retries the same batch with half the learning rate;
+    setting the stop flag ends the run with the last good weights.
+    """
+    message: str
+    state: dict                # the last good weights
+
+
+@dataclass(frozen=True)
 class TrainFailed:
     message: str
     state: dict                # the last good weights
@@ -223,6 +235,8 @@ class Trainer:
         self.best_epoch = 0
         self.best_state: dict | None = None
         self.bad_epochs = 0
+        self.lr_scale = 1.0     # halved by each resume after a divergence
+        self._good = None       # (weights, optimizer state) checkpoint to roll back to after a divergence
 
     # -------------------------------------------------------------- setup helpers
     def _optimizer_kwargs(self) -> dict:
@@ -393,18 +407,38 @@ class Trainer:
                     if stop.is_set():
                         break
                     yield Status("running")
-                self.optimizer.lr = self.schedule(self.epoch + b / steps)
+                if cfg.pause_on_divergence and (b % self.CHECKPOINT_EVERY == 0 or self._good is None):
+                    self._good = self._snapshot()
                 idx = np.sort(order[b * bs:(b + 1) * bs])
                 x, y = ds.get_batch("train", idx)
-                if first:
-                    yield Status("compiling", "compiling kernels for the first step…")
-                value, grads = self.train_step(x, y)
-                if first:
-                    first = False
-                    yield Status("running")
-                if not math.isfinite(value):
-                    yield TrainFailed(self._divergence_message(epoch, b), self.model.state_dict())
-                    return
+                while True:  # one step; retried after a divergence pause
+                    self.optimizer.lr = self.schedule(self.epoch + b / steps) * self.lr_scale
+                    if first:
+                        yield Status("compiling", "compiling kernels for the first step…")
+                    value, grads = self.train_step(x, y)
+                    if first:
+                        first = False
+                        yield Status("running")
+                    if math.isfinite(value):
+                        break
+                    # the update was skipped: the weights are still the last good ones
+                    if pause is None or not cfg.pause_on_divergence:
+                        yield TrainFailed(self._divergence_message(epoch, b), self.model.state_dict())
+                        return
+                    # roll back to the last checkpoint: the current weights may be finite but
+                    # already too large for any learning rate to rescue
+                    self._restore(self._good)
+                    pause.set()
+                    yield Diverged(self._divergence_message(epoch, b, pausing=True), self.model.state_dict())
+                    while pause.is_set() and not stop.is_set():
+                        time.sleep(0.02)
+                    if stop.is_set():
+                        break
+                    self.lr_scale *= 0.5
+                    yield Status("running", f"resumed with the learning rate halved "
+                                            f"(x{self.lr_scale:g} of the schedule)")
+                if stop.is_set():
+                    break
                 self.step += 1
                 losses[b] = value
                 pending.append(value)
@@ -456,11 +490,41 @@ class Trainer:
         yield TrainFinished(self.model.state_dict(), dict(self.history[-1]) if self.history else {},
                             reason, self.best_epoch)
 
-    def _divergence_message(self, epoch: int, batch: int) -> str:
-        return (f"training diverged at epoch {epoch}, batch {batch + 1}: the loss became NaN or infinite. "
-                f"The weights from before that batch are kept. Try a lower learning rate "
-                f"(now {self.optimizer.lr:g}; e.g. {self.optimizer.lr / 10:g}), gradient clipping, "
-                f"or standardised inputs.")
+    #: steps between in-memory checkpoints when ``pause_on_divergence`` is on
+    CHECKPOINT_EVERY = 25
+
+    def _snapshot(self) -> tuple[dict, dict]:
+        return self.model.state_dict(), self.optimizer.state_dict()
+
+    def _restore(self, snap: tuple[dict, dict]) -> None:
+        """Copy a checkpoint back *into* the existing arrays (the fused step holds references)."""
+        weights, opt = snap
+        for group in (self.model.params, self.model.state):
+            for nid, d in group.items():
+                for k, a in d.items():
+                    np.copyto(a, weights[f"{nid}/{k}"])
+        self.optimizer.t = int(opt["t"])
+        saved = opt["slots"]
+        for key, slots in self.optimizer.slots.items():
+            for name, arr in slots.items():
+                full = f"{name}/{key}"
+                if full in saved:
+                    np.copyto(arr, saved[full])
+                else:
+                    arr[...] = 0
+
+    def _divergence_message(self, epoch: int, batch: int, pausing: bool = False) -> str:
+        head = (f"training diverged at epoch {epoch}, batch {batch + 1}: the loss became NaN or infinite. "
+                f"The weights from before that batch are kept. ")
+        if pausing:
+            head = head.replace("The weights from before that batch are kept. ",
+                                f"The weights were rolled back to a checkpoint at most {self.CHECKPOINT_EVERY} "
+                                f"steps earlier. ")
+            return head + (f"Training is paused: Resume retries with half the learning rate "
+                           f"({self.optimizer.lr:g} -> {self.optimizer.lr / 2:g}), Stop ends the run. "
+                           f"Gradient clipping or standardised inputs also help.")
+        return head + (f"Try a lower learning rate (now {self.optimizer.lr:g}; e.g. {self.optimizer.lr / 10:g}), "
+                       f"gradient clipping, or standardised inputs.")
 
     # ------------------------------------------------------------ checkpointing
     def state_dict(self) -> dict:
@@ -473,6 +537,7 @@ class Trainer:
             "dropout_rng": self.dropout_rng.bit_generator.state,
             "history": [dict(h) for h in self.history],
             "best": {"value": self.best_value, "epoch": self.best_epoch, "bad_epochs": self.bad_epochs},
+            "lr_scale": self.lr_scale,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -485,6 +550,7 @@ class Trainer:
         best = state.get("best", {})
         self.best_value, self.best_epoch = best.get("value"), int(best.get("epoch", 0))
         self.bad_epochs = int(best.get("bad_epochs", 0))
+        self.lr_scale = float(state.get("lr_scale", 1.0))
 
 
 def train(graph: GraphSpec, dataset, config: TrainConfig | None = None, *, stop: threading.Event | None = None,
@@ -495,4 +561,4 @@ def train(graph: GraphSpec, dataset, config: TrainConfig | None = None, *, stop:
 
 
 __all__ = ["TrainConfig", "Trainer", "train", "TrainError", "TrainStarted", "Status", "BatchEnded",
-           "EpochEnded", "TrainFinished", "TrainFailed", "LossError", "histogram"]
+           "EpochEnded", "TrainFinished", "TrainFailed", "Diverged", "LossError", "histogram"]

@@ -140,15 +140,23 @@ def test_stop_mid_epoch_is_prompt_and_keeps_weights(qtbot, ctl):
     assert ctl.state == IDLE
 
 
-def test_nan_run_is_reported_with_suggestion(qtbot, ctl):
+def test_nan_run_pauses_with_suggestion_and_resume_or_stop_work(qtbot, ctl):
     ds = FakeDataset(task="regression")
-    with qtbot.waitSignal(ctl.run_failed, timeout=TIMEOUT) as blocker:
+    with qtbot.waitSignal(ctl.diverged, timeout=TIMEOUT) as blocker:
         ctl.start(TrainConfig(epochs=20, batch_size=16, lr=1e6, optimizer="sgd"), ds, spec=reg_spec())
-    wait_idle(qtbot, ctl)
     msg = blocker.args[0]
-    assert "diverged" in msg and "learning rate" in msg
-    assert "Traceback" not in msg
-    assert ctl.state == FAILED and not ctl.running
+    assert "diverged" in msg and "half the learning rate" in msg and "Traceback" not in msg
+    assert ctl.state == PAUSED and ctl.running
+    # Resume: rolls back to the checkpoint, halves the learning rate and goes on (and may diverge again)
+    with qtbot.waitSignal(ctl.diverged, timeout=TIMEOUT):  # lr 1e6 / 2 still diverges
+        ctl.resume()
+    assert ctl.state == PAUSED
+    with qtbot.waitSignal(ctl.run_finished, timeout=TIMEOUT) as fin:
+        ctl.stop()
+    wait_idle(qtbot, ctl)
+    assert fin.args[0].reason == "stopped"
+    assert all(np.all(np.isfinite(v)) for v in fin.args[0].state.values())
+    assert ctl.state == IDLE and not ctl.running
 
 
 def test_bad_graph_or_shape_is_a_plain_message(qtbot, ctl):

@@ -180,3 +180,46 @@ def test_training_metrics_use_a_fixed_probe_of_the_training_set():
     assert len(probe) == 50 and np.all(np.diff(probe) > 0)
     assert ep.logs["accuracy"] == t.evaluate("train", rows=probe)["accuracy"]
     np.testing.assert_array_equal(probe, t._train_probe())  # the same rows every epoch
+
+
+def _diverging():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 3)) * 100
+    y = rng.standard_normal((200, 1)).astype(np.float32) * 1e3
+    g = sequential([("Input.v1", {"shape": [3]}), ("Dense.v1", {"units": 16, "activation": "relu"}),
+                    ("Dense.v1", {"units": 1})])
+    return g, ArrayDataset(x, y, task="regression")
+
+
+def test_divergence_can_pause_and_resume_with_half_the_learning_rate():
+    from engine.trainer import Diverged
+    g, ds = _diverging()
+    t = Trainer(g, ds, TrainConfig(epochs=3, batch_size=8, optimizer="sgd", lr=10.0, pause_on_divergence=True))
+    pause = threading.Event()
+    events = []
+    for ev in t.run(pause=pause):
+        events.append(ev)
+        if isinstance(ev, Diverged):
+            assert pause.is_set() and "Resume retries with half the learning rate" in ev.message
+            assert all(np.all(np.isfinite(v)) for v in ev.state.values())
+            pause.clear()  # the user presses Resume
+    diverged = [e for e in events if isinstance(e, Diverged)]
+    assert diverged and t.lr_scale == 0.5 ** len(diverged)
+    assert isinstance(events[-1], TrainFinished) and events[-1].reason == "completed"
+    assert all(np.all(np.isfinite(v)) for v in events[-1].state.values())
+    assert t.state_dict()["lr_scale"] == t.lr_scale
+
+
+def test_divergence_pause_then_stop_keeps_the_last_good_weights():
+    from engine.trainer import Diverged
+    g, ds = _diverging()
+    t = Trainer(g, ds, TrainConfig(epochs=3, batch_size=8, optimizer="sgd", lr=10.0, pause_on_divergence=True))
+    pause, stop = threading.Event(), threading.Event()
+    events = []
+    for ev in t.run(stop=stop, pause=pause):
+        events.append(ev)
+        if isinstance(ev, Diverged):
+            good = ev.state
+            stop.set()  # the user presses Stop
+    assert isinstance(events[-1], TrainFinished) and events[-1].reason == "stopped"
+    assert all(np.array_equal(events[-1].state[k], good[k]) for k in good)
