@@ -105,7 +105,7 @@ class TrainingUI(QObject):
             props = getattr(window, "properties_dock", None)
             if props is not None:
                 window.resizeDocks([props, self.train_dock], [230, 420], Qt.Vertical)
-                window.resizeDocks([props], [400], Qt.Horizontal)
+                window.resizeDocks([props], [440], Qt.Horizontal)
 
         self._wire()
         self._on_project_loaded()
