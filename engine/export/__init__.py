@@ -163,15 +163,19 @@ def export_model(model, fmt: str, out, metadata: dict | None = None, **options) 
     return files
 
 
-def write_sidecar(path, meta: dict) -> Path:
-    from engine.io import atomic_write_text
+def write_export_file(path, data: bytes | str) -> Path:
+    """Write one export file atomically; an OS error becomes a one-line :class:`ExportError`."""
+    from engine.io import atomic_write_bytes
 
-    side = sidecar_path(path)
     try:
-        atomic_write_text(side, json.dumps(meta, indent=2))
+        atomic_write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
     except OSError as exc:
-        raise ExportError(f"could not write {side}: {exc.strerror or exc}") from None
-    return side
+        raise ExportError(f"could not write {path}: {exc.strerror or exc}") from None
+    return Path(path)
+
+
+def write_sidecar(path, meta: dict) -> Path:
+    return write_export_file(sidecar_path(path), json.dumps(meta, indent=2))
 
 
 def export_project(project, fmt: str, out, **options) -> list[Path]:

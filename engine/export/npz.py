@@ -24,14 +24,9 @@ def npz_bytes(weights: dict[str, np.ndarray], meta: dict | None) -> bytes:
 
 
 def write_npz(path, weights: dict[str, np.ndarray], meta: dict | None) -> Path:
-    from engine.io import atomic_write_bytes
+    from engine.export import write_export_file
 
-    data = npz_bytes(weights, meta)
-    try:
-        atomic_write_bytes(path, data)
-    except OSError as exc:
-        raise ExportError(f"could not write {path}: {exc.strerror or exc}") from None
-    return Path(path)
+    return write_export_file(path, npz_bytes(weights, meta))
 
 
 def read_npz(path) -> tuple[dict[str, np.ndarray], dict | None]:

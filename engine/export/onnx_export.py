@@ -383,12 +383,6 @@ def build_onnx(model, meta: dict | None = None, opset: int = DEFAULT_OPSET):
 
 
 def write_onnx(model, path, meta: dict | None = None, opset: int = DEFAULT_OPSET) -> Path:
-    from engine.io import atomic_write_bytes
+    from engine.export import write_export_file
 
-    mp = build_onnx(model, meta, opset)
-    data = mp.SerializeToString()
-    try:
-        atomic_write_bytes(path, data)
-    except OSError as exc:
-        raise ExportError(f"could not write {path}: {exc.strerror or exc}") from None
-    return Path(path)
+    return write_export_file(path, build_onnx(model, meta, opset).SerializeToString())

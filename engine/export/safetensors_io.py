@@ -21,14 +21,9 @@ def safetensors_bytes(weights: dict[str, np.ndarray], meta: dict | None) -> byte
 
 
 def write_safetensors(path, weights: dict[str, np.ndarray], meta: dict | None) -> Path:
-    from engine.io import atomic_write_bytes
+    from engine.export import write_export_file
 
-    data = safetensors_bytes(weights, meta)
-    try:
-        atomic_write_bytes(path, data)
-    except OSError as exc:
-        raise ExportError(f"could not write {path}: {exc.strerror or exc}") from None
-    return Path(path)
+    return write_export_file(path, safetensors_bytes(weights, meta))
 
 
 def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict | None]:
