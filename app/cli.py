@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", required=True, choices=("npz", "safetensors", "onnx", "pytorch"),
                     help="npz or safetensors weights (with a JSON sidecar), an ONNX model, or PyTorch code")
     ex.add_argument("--out", required=True, metavar="FILE")
+    from app.template_cli import add_parser as add_template_parser
+    add_template_parser(sub)
     return p
 
 
@@ -314,6 +316,14 @@ def cmd_export(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export}
+
+
+def _cmd_template(args) -> int:
+    from app.template_cli import cmd_template
+    return cmd_template(args)
+
+
+COMMANDS["template"] = _cmd_template
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,6 +47,10 @@ class Rename(SpecCommand):
     pass
 
 
+class FitToData(SpecCommand):
+    """The Input shape and output layer set to fit the loaded data, in one step."""
+
+
 class ReplaceGraph(SpecCommand):
     """Templates and auto-layout: the whole graph changes in one step."""
 

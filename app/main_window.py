@@ -3,9 +3,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QStyle, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStyle,
+    QWidget,
+)
 
 from app.controllers.graph_controller import GraphController
 from app.controllers.project_controller import ProjectController
@@ -17,6 +24,16 @@ from widgets.property_editor import PropertyEditor
 
 APP_NAME = "NN Studio"
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+
+def _with_extra(bindings: list, *extra: str) -> list:
+    """Key bindings plus ``extra`` ones not already among them (Ctrl+Y redo, Ctrl+= zoom in)."""
+    out = list(bindings)
+    for e in extra:
+        k = QKeySequence(e)
+        if all(k != b for b in out):
+            out.append(k)
+    return out
 
 
 class MainWindow(QMainWindow):
@@ -39,7 +56,7 @@ class MainWindow(QMainWindow):
 
         # views
         self.view = GraphView(parent=self)
-        self.setCentralWidget(self.view)
+        self._make_central()
         self.layer_palette = LayerPalette(self)
         self.property_editor = PropertyEditor(self)
         self.palette_dock = self.add_panel("Layers", self.layer_palette, Qt.LeftDockWidgetArea)
@@ -66,6 +83,7 @@ class MainWindow(QMainWindow):
         # evaluate, predict, export and import (File > Export, Model > Evaluate, a dock beside the plots)
         from app.evaluation_ui import install_evaluation_ui
         install_evaluation_ui(self)
+        self._install_fit_to_data()
 
     # ------------------------------------------------------------------ public API
     def add_panel(self, title: str, widget: QWidget, area=Qt.RightDockWidgetArea) -> QDockWidget:
@@ -132,7 +150,7 @@ class MainWindow(QMainWindow):
         undo.setShortcuts(K.keyBindings(K.Undo))
         undo.setIcon(self.style().standardIcon(S.SP_ArrowBack))
         redo = self.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcuts(K.keyBindings(K.Redo))
+        redo.setShortcuts(_with_extra(K.keyBindings(K.Redo), "Ctrl+Y"))
         redo.setIcon(self.style().standardIcon(S.SP_ArrowForward))
         self.addAction(undo)
         self.addAction(redo)
@@ -143,14 +161,19 @@ class MainWindow(QMainWindow):
                   "Duplicate the selected layers")
         self._act("delete", "&Delete", self.view.request_delete, K.Delete,
                   "Delete the selected layers and connections", S.SP_TrashIcon)
+        # on X11 the platform's Delete bindings include Ctrl+D, which made Duplicate ambiguous
+        self.actions["delete"].setShortcuts([k for k in K.keyBindings(K.Delete) if k != QKeySequence("Ctrl+D")])
         self._act("select_all", "Select &All", self._select_all, K.SelectAll, "Select every layer")
         self._act("zoom_in", "Zoom &In", lambda: self.view.zoom_by(1.25), K.ZoomIn, "Zoom in")
+        self.actions["zoom_in"].setShortcuts(_with_extra(K.keyBindings(K.ZoomIn), "Ctrl+="))
         self._act("zoom_out", "Zoom &Out", lambda: self.view.zoom_by(0.8), K.ZoomOut, "Zoom out")
         self._act("zoom_fit", "Zoom to &Fit", self.view.zoom_to_fit, "Ctrl+0", "Show the whole graph")
         self._act("reset_view", "&Reset View", self.view.reset_view, "Ctrl+1", "100% zoom, centred on the graph")
-        self._act("auto_layout", "&Auto-layout", self.graph.auto_layout, "Ctrl+L",
+        self._act("auto_layout", "&Auto-layout", self._auto_layout, "Ctrl+L",
                   "Arrange layers top to bottom by depth")
         self._act("train", "&Train", None, "F5", "Train the model", S.SP_MediaPlay)
+        self._act("fit_to_data", self.tr("&Fit graph to data"), None, "Ctrl+Shift+F",
+                  self.tr("Set the Input shape and the output layer to fit the loaded data (one undo step)"))
         for t in all_templates():
             a = self._act(f"template_{t.key}", t.name, lambda _=False, k=t.key: self._apply_template(k),
                           tip=t.description)
@@ -183,6 +206,7 @@ class MainWindow(QMainWindow):
             t.addAction(self.actions[f"template_{tpl.key}"])
         m = mb.addMenu("&Model")
         m.addAction(self.actions["train"])
+        m.addAction(self.actions["fit_to_data"])
         h = mb.addMenu("&Help")
         h.addAction("&Getting started", self._help)
         self._fill_recent(self.project.recent_files())
@@ -252,6 +276,22 @@ class MainWindow(QMainWindow):
             self.status_summary.setText(f"{n} layers · {params:,} parameters · ready to train")
         else:
             self.status_summary.setText(f"{n} layers · not trainable yet")
+        if reason is None:
+            self._show_fit_problems()
+
+    def _show_fit_problems(self) -> None:
+        """A valid graph that does not fit the loaded data: say so on the Train action and status bar."""
+        problems = self.document.fit_problems()
+        if not problems:
+            return
+        text = self.tr("does not fit the data: {why}").format(why=problems[0])
+        fix = self.tr("{text} (or Model ▸ Fit graph to data)").format(text=text)
+        train = self.actions["train"]
+        train.setEnabled(False)
+        train.setToolTip(self.tr("Cannot train: {why}").format(why=fix))
+        train.setStatusTip(train.toolTip())
+        self.view.set_banner(text[:1].upper() + text[1:])
+        self.status_summary.setText(self.tr("{n} layers · {text}").format(n=len(self.document.spec.nodes), text=text))
 
     def _on_selection(self, ids: list) -> None:
         self.graph.set_selection(ids)
@@ -274,6 +314,34 @@ class MainWindow(QMainWindow):
     def _apply_template(self, key: str) -> None:
         self.graph.apply_template(key)
         self.view.zoom_to_fit()
+        fit = getattr(self, "fit_ui", None)
+        if fit is not None:
+            fit.template_applied()
+
+    def _auto_layout(self) -> None:
+        self.graph.auto_layout()
+        self.view.zoom_to_fit()
+
+    def _make_central(self) -> None:
+        """The canvas with the offer bar ("fit the graph to the data?") above it."""
+        from PySide6.QtWidgets import QVBoxLayout
+
+        from widgets.canvas.offer_bar import OfferBar
+        central = QWidget(self)
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        self.offer_bar = OfferBar(central)
+        lay.addWidget(self.offer_bar)
+        lay.addWidget(self.view, 1)
+        self.setCentralWidget(central)
+
+    def _install_fit_to_data(self) -> None:
+        from app.fit_ui import FitToDataUI
+        self.fit_ui = FitToDataUI(self)
+        training = getattr(self, "training", None)
+        if training is not None:  # after a run, Train follows the fit check again
+            training.running_changed.connect(lambda running: None if running else self._on_changed())
 
     def _update_title(self) -> None:
         name = Path(self.document.path).name if self.document.path else "untitled"

@@ -165,7 +165,8 @@ class LayerPalette(QWidget):
         lay.addWidget(self.tree)
         self.search.textChanged.connect(self._filter)
         self.search.returnPressed.connect(self._add_first_match)
-        self.tree.doubleClicked.connect(self._activated)
+        # ``activated`` already fires on a double-click (and on Enter): connecting
+        # ``doubleClicked`` as well added the layer twice
         self.tree.activated.connect(self._activated)
 
     def _filter(self, text: str) -> None:

@@ -221,6 +221,16 @@ class GraphController(QObject):
         self._push(C.ReplaceGraph(self.doc, before, tpl.build(), f"Template: {tpl.name}"))
         self.message.emit(f"Loaded the {tpl.name} template — {tpl.description}")
 
+    def fit_to_data(self, info):
+        """Set the Input shape and output layer to fit ``info`` (``engine.fit.DataInfo``) as one
+        undoable command; returns the ``FitResult`` (its ``changes`` say what changed)."""
+        from engine.fit import fit_to_data
+        before = self.doc.spec
+        result = fit_to_data(before, info)
+        if result.changed:
+            self._push(C.FitToData(self.doc, before, result.spec, self.tr("Fit graph to data")))
+        return result
+
     def auto_layout(self) -> None:
         before = self.doc.spec
         if not before.nodes:

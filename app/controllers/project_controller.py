@@ -87,7 +87,8 @@ class ProjectController(QObject):
             self.modified_changed.emit(True)
 
     def _weights_changed(self) -> None:
-        if not self._loading and self.doc.weights is not None:
+        # an edit or undo that hides or brings back kept weights is already an undo step
+        if not self._loading and not getattr(self.doc, "editing", False) and self.doc.weights is not None:
             self.mark_dirty()
 
     def _mark_clean(self) -> None:

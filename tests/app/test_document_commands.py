@@ -124,14 +124,61 @@ def test_delete_node_and_edges_undo(env):
     assert doc.spec == before
 
 
-def test_weights_cleared_only_when_layout_changes(env):
+def trained(doc, fill=0.0):
+    """A full weight set for the document's current graph (as training would produce)."""
+    return {k: np.full(shape, fill, np.float32) for k, shape in doc.param_layout().items()}
+
+
+def test_weights_hidden_only_when_layout_changes_and_back_on_undo(env):
     doc, stack, ctrl, _ = env
-    doc.set_weights({"n2/W": np.zeros((2, 16), np.float32)})
+    doc.set_weights(trained(doc, 1.0))
     ctrl.move_nodes({"n2": (3.0, 3.0)})
     ctrl.rename("n2", "hidden")
     ctrl.set_config("n2", "activation", "relu")
     assert doc.weights is not None
     ctrl.set_config("n2", "units", 20)
+    assert doc.weights is None
+    stack.undo()
+    assert doc.weights is not None and float(doc.weights["n2/W"][0, 0]) == 1.0
+
+
+def test_add_layer_and_undo_keeps_the_trained_weights(env):
+    doc, stack, ctrl, proj = env
+    w = trained(doc, 2.0)
+    doc.set_weights(w)
+    proj._mark_clean()
+    ctrl.add_node("Dense.v1", (0, 900))          # an unconnected layer: the graph is not trainable
+    assert doc.weights is None
+    ctrl.connect("n4", doc.spec.node_ids[-1], 0)  # a new trainable layer has no weights yet
+    assert doc.weights is None
+    stack.undo()
+    stack.undo()
+    assert doc.weights is not None and set(doc.weights) == set(w)
+    assert all(doc.weights[k] is w[k] for k in w)
+    assert not proj.is_modified()  # back at the saved state: nothing to save
+
+
+def test_deleting_the_output_layer_keeps_the_other_layers_weights(env):
+    doc, stack, ctrl, _ = env
+    doc.set_weights(trained(doc, 3.0))
+    ctrl.delete(["n4"], [])
+    assert doc.weights is not None and not any(k.startswith("n4/") for k in doc.weights)
+    stack.undo()
+    assert any(k.startswith("n4/") for k in doc.weights)
+
+
+def test_retrained_weights_win_but_older_ones_come_back_for_their_graph(env):
+    doc, stack, ctrl, _ = env
+    doc.set_weights(trained(doc, 1.0))
+    ctrl.set_config("n2", "units", 20)
+    doc.set_weights(trained(doc, 5.0))     # trained the edited graph
+    assert float(doc.weights["n2/W"][0, 0]) == 5.0
+    stack.undo()
+    assert float(doc.weights["n2/W"][0, 0]) == 1.0
+    stack.redo()
+    assert float(doc.weights["n2/W"][0, 0]) == 5.0
+    doc.set_weights(None)
+    stack.undo()
     assert doc.weights is None
 
 
@@ -179,7 +226,7 @@ def test_layered_layout_separates_siblings():
 def test_save_open_round_trip_exact(env, tmp_path):
     doc, stack, ctrl, proj = env
     ctrl.set_config("n2", "units", 24)
-    doc.set_weights({"n2/W": np.arange(48, dtype=np.float32).reshape(2, 24)})
+    doc.set_weights({**trained(doc), "n2/W": np.arange(48, dtype=np.float32).reshape(2, 24)})
     doc.history = [{"name": "run 1", "settings": {"lr": 0.1}, "epochs": [{"epoch": 1, "loss": 0.5}]}]
     assert proj.is_modified()
     path = tmp_path / "p.nnsp"
