@@ -15,14 +15,44 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 SCHEMA_VERSION = 1
 
+#: What a node id may look like: a letter or underscore, then up to 63 letters, digits,
+#: underscores or hyphens (ASCII only).  The app creates ``n1``, ``n2``, ...  Ids end up in
+#: weight keys (``"n3/W"``), ONNX tensor names and generated PyTorch code, so nothing else
+#: is accepted anywhere a graph is built or read.
+NODE_ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+#: node counters beyond this are refused (an id must stay within 64 characters)
+MAX_NEXT_ID = 10 ** 15
+#: display names longer than this are refused (they are labels, not documents)
+MAX_NAME_LENGTH = 500
+
 
 class SpecError(ValueError):
     """A graph description that cannot be read (bad JSON shape, unknown version)."""
+
+
+def check_node_id(node_id: object) -> str:
+    """``node_id`` if it matches :data:`NODE_ID_PATTERN`, else :class:`SpecError`."""
+    if not isinstance(node_id, str) or NODE_ID_PATTERN.fullmatch(node_id) is None:
+        shown = repr(node_id)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        raise SpecError(f"node id {shown} is not allowed: an id starts with a letter or underscore and has "
+                        f"at most 64 letters, digits, '_' or '-' (like 'n7')")
+    return node_id
+
+
+def _check_name(name: object, node_id: str) -> str:
+    if not isinstance(name, str):
+        raise SpecError(f"node {node_id!r}: name must be text")
+    if len(name) > MAX_NAME_LENGTH:
+        raise SpecError(f"node {node_id!r}: name is longer than {MAX_NAME_LENGTH} characters")
+    return name
 
 
 def _freeze_config(cfg: Mapping[str, Any]) -> dict:
@@ -48,6 +78,10 @@ class NodeSpec:
     config: dict = field(default_factory=dict)
     pos: tuple[float, float] = (0.0, 0.0)
     name: str = ""
+
+    def __post_init__(self):
+        check_node_id(self.id)
+        _check_name(self.name, self.id)
 
     def to_dict(self) -> dict:
         d = {"id": self.id, "type": self.type, "config": copy.deepcopy(self.config),
@@ -103,6 +137,8 @@ class GraphSpec:
     # ---------------------------------------------------------------- edits
     def new_id(self) -> tuple[str, "GraphSpec"]:
         """Reserve a fresh node id; returns it with the spec whose counter moved on."""
+        if self.next_id >= MAX_NEXT_ID:
+            raise SpecError("the graph's node counter is exhausted; save the graph and renumber its nodes")
         return f"n{self.next_id}", replace(self, next_id=self.next_id + 1)
 
     def add_node(self, type_id: str, config: Mapping | None = None,
@@ -175,12 +211,17 @@ class GraphSpec:
     def from_dict(cls, data: Any) -> "GraphSpec":
         if not isinstance(data, Mapping):
             raise SpecError("graph must be a JSON object")
-        data = migrate(dict(data))
         try:
+            data = migrate(dict(data))
             nodes = []
             seen = set()
-            for raw in data.get("nodes", []):
-                nid = str(raw["id"])
+            raw_nodes, raw_edges = data.get("nodes", []), data.get("edges", [])
+            if not isinstance(raw_nodes, list) or not isinstance(raw_edges, list):
+                raise SpecError("'nodes' and 'edges' must be lists")
+            for raw in raw_nodes:
+                if not isinstance(raw, Mapping):
+                    raise SpecError("every node must be a JSON object")
+                nid = check_node_id(raw["id"])
                 if nid in seen:
                     raise SpecError(f"duplicate node id {nid!r}")
                 seen.add(nid)
@@ -188,18 +229,23 @@ class GraphSpec:
                 cfg = raw.get("config", {}) or {}
                 if not isinstance(cfg, Mapping):
                     raise SpecError(f"node {nid!r}: config must be an object")
-                nodes.append(NodeSpec(nid, str(raw["type"]), _freeze_config(cfg),
-                                      (float(pos[0]), float(pos[1])), str(raw.get("name", ""))))
+                if not isinstance(raw["type"], str):
+                    raise SpecError(f"node {nid!r}: type must be text like 'Dense.v1'")
+                nodes.append(NodeSpec(nid, raw["type"], _freeze_config(cfg),
+                                      (float(pos[0]), float(pos[1])), _check_name(raw.get("name", ""), nid)))
             edges = []
-            for raw in data.get("edges", []):
-                e = EdgeSpec(str(raw["src"]), str(raw["dst"]), int(raw.get("dst_port", 0)))
-                if e.src not in seen or e.dst not in seen:
-                    raise SpecError(f"edge {e.src}->{e.dst} names a node that does not exist")
+            for raw in raw_edges:
+                if not isinstance(raw, Mapping):
+                    raise SpecError("every edge must be a JSON object")
+                src, dst = raw["src"], raw["dst"]
+                if src not in seen or dst not in seen:
+                    raise SpecError(f"edge {str(src)[:80]!r} -> {str(dst)[:80]!r} names a node that does not exist")
+                e = EdgeSpec(src, dst, _whole(raw.get("dst_port", 0), "dst_port", 0, 10 ** 6))
                 edges.append(e)
-            next_id = int(data.get("next_id", 0))
+            next_id = _whole(data.get("next_id", 0), "next_id", 0, MAX_NEXT_ID)
         except SpecError:
             raise
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
             raise SpecError(f"malformed graph description ({type(exc).__name__}: {exc})") from None
         # never hand out an id that already exists
         nums = [int(n.id[1:]) for n in nodes if n.id[:1] == "n" and n.id[1:].isdigit()]
@@ -207,12 +253,23 @@ class GraphSpec:
         return cls(tuple(nodes), tuple(edges), next_id)
 
     @classmethod
-    def from_json(cls, text: str) -> "GraphSpec":
+    def from_json(cls, text: str | bytes) -> "GraphSpec":
+        from engine.safe_json import JsonLimitError, loads
+
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SpecError(f"graph file is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+            data = loads(text, "graph file")
+        except JsonLimitError as exc:
+            raise SpecError(str(exc)) from None
         return cls.from_dict(data)
+
+
+def _whole(v: Any, what: str, lo: int, hi: int) -> int:
+    """A JSON whole number in ``[lo, hi]`` (``2.0`` is accepted, ``true`` and ``2.5`` are not)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not v.is_integer()):
+        raise SpecError(f"{what} must be a whole number, got {str(v)[:40]}")
+    if not lo <= v <= hi:
+        raise SpecError(f"{what} must be from {lo} to {hi}, got {str(v)[:40]}")
+    return int(v)
 
 
 def migrate(data: dict) -> dict:

@@ -18,6 +18,7 @@ frameworks live in :mod:`engine.export.layouts`.
 from __future__ import annotations
 
 import json
+import keyword
 import os
 import re
 from pathlib import Path
@@ -204,9 +205,12 @@ def import_weights(path):
 
 
 def python_identifier(name: str, default: str = "model") -> str:
-    s = re.sub(r"\W", "_", str(name)).strip("_")
+    """An ASCII Python identifier made from ``name`` (never a keyword)."""
+    s = re.sub(r"[^A-Za-z0-9_]", "_", str(name)).strip("_")
     if not s:
         return default
     if s[0].isdigit():
         s = "m_" + s
+    if keyword.iskeyword(s) or keyword.issoftkeyword(s):
+        s += "_"
     return s
