@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         from app.evaluation_ui import install_evaluation_ui
         install_evaluation_ui(self)
         self._install_fit_to_data()
+        self._install_wheel_guard()
 
     # ------------------------------------------------------------------ public API
     def add_panel(self, title: str, widget: QWidget, area=Qt.RightDockWidgetArea) -> QDockWidget:
@@ -335,6 +336,13 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.offer_bar)
         lay.addWidget(self.view, 1)
         self.setCentralWidget(central)
+
+    def _install_wheel_guard(self) -> None:
+        from PySide6.QtWidgets import QApplication
+        from app.wheel_guard import install
+        app = QApplication.instance()
+        if app is not None:
+            install(app)
 
     def _install_fit_to_data(self) -> None:
         from app.fit_ui import FitToDataUI

@@ -1,5 +1,6 @@
 """A newcomer's first hour: the graph fits itself to the data, nothing is lost, shortcuts work."""
 import numpy as np
+from PySide6.QtWidgets import QApplication
 import pytest
 
 from app.main_window import MainWindow
@@ -123,3 +124,34 @@ def test_no_two_actions_share_a_shortcut(win):
     assert "Ctrl+D" in seen and seen["Ctrl+D"] is win.actions["duplicate"]
     assert seen["Ctrl+Y"] is win.actions["redo"]
     assert seen["Ctrl+="] is win.actions["zoom_in"]
+
+
+# ---------------------------------------------------------------------- wheel only with focus
+def _wheel(widget, dy=120):
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    pos = QPointF(widget.rect().center())
+    ev = QWheelEvent(pos, QPointF(widget.mapToGlobal(pos.toPoint())), QPoint(0, 0), QPoint(0, dy),
+                     Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+    QApplication.sendEvent(widget, ev)
+
+
+def test_wheel_changes_a_spin_box_only_when_it_has_focus(win, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QAbstractSpinBox, QComboBox
+    win.show()
+    win.activateWindow()
+    qtbot.waitActive(win)
+    panel = win.training_ui.training_panel
+    spin = [w for w in panel.findChildren(QAbstractSpinBox) if w.isVisible() and w.isEnabled()][0]
+    combo = [w for w in panel.findChildren(QComboBox) if w.isVisible() and w.isEnabled() and w.count() > 1][0]
+    assert spin.focusPolicy() == Qt.StrongFocus
+    win.view.setFocus()
+    before, index = spin.text(), combo.currentIndex()
+    _wheel(spin)
+    _wheel(combo, -120)
+    assert spin.text() == before and combo.currentIndex() == index
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=2000)
+    _wheel(spin)
+    assert spin.text() != before
