@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import math
 from pathlib import Path
 from typing import Any, Sequence
@@ -315,6 +316,22 @@ def _load_input(model, pre, path: Path):
                         f"an .npz with an array 'x'")
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` for a CSV cell that spreadsheet tools will not run as a formula.
+
+    Text starting with ``= + - @``, a tab or a carriage return gets a leading ``'`` (OWASP's
+    advice for CSV injection); plain numbers such as ``-1`` stay as they are.
+    """
+    text = str(text)
+    if text.startswith(_FORMULA_START) and _NUMBER.fullmatch(text) is None:
+        return "'" + text
+    return text
+
+
 def predict_file(model, project, data_path, out_csv, batch_size: int = 1024) -> int:
     """Predict every row/image of ``data_path`` and write ``out_csv`` atomically.
 
@@ -346,6 +363,7 @@ def predict_file(model, project, data_path, out_csv, batch_size: int = 1024) -> 
         probs = class_probabilities(model, out)
         k = probs.shape[1]
         names = _names(names, k) if names is not None and len(names) == k else [str(i) for i in range(k)]
+        names = [spreadsheet_safe(nm) for nm in names]
         cls = probs.argmax(axis=1)
         cols["prediction"] = [names[i] for i in cls]
         for j, name in enumerate(names):
