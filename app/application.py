@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --screenshot: first train the project for N epochs in the app (shows live views)")
     p.add_argument("--tab", default=None, metavar="NAME",
                    help="with --screenshot: the plots tab to show (Curves, Weights, Boundary, Confusion)")
+    p.add_argument("--lang", default=None, metavar="CODE",
+                   help="user interface language for this run, e.g. zh_CN or en (default: View > Language, "
+                        "else the system language)")
     return p
 
 
@@ -93,9 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         # rendering to a file needs no screen: works on headless machines and in CI
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import QThread
+
     from engine.io import ProjectError, demo_project, load_project
 
     app = create_app()
+    from app import i18n
+    i18n.install(app, i18n.choose_language(args.lang))
     assert QThread.currentThread() is app.thread(), "the GUI must be created on the main thread"
     from app.main_window import MainWindow
 
@@ -140,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     win.show()
     app.processEvents()
     win.view.zoom_to_fit()
+    i18n.show_font_hint(win)
     if project is not None and not error:
         win.project.offer_recovery()
     if path:

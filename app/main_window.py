@@ -199,6 +199,9 @@ class MainWindow(QMainWindow):
         v = mb.addMenu("&View")
         for n in ("zoom_in", "zoom_out", "zoom_fit", "reset_view", None, "auto_layout", None):
             v.addSeparator() if n is None else v.addAction(self.actions[n])
+        from app.i18n import add_language_menu
+        add_language_menu(v, self)
+        v.addSeparator()
         self._view_menu = v
         for dock in self.panels.values():
             v.addAction(dock.toggleViewAction())

@@ -4,6 +4,7 @@ import os
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("NNSTUDIO_LANG", "en")  # English UI whatever the machine's locale (app/i18n.py)
 
 
 @pytest.fixture(autouse=True)
