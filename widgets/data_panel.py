@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QVBoxLayout, QWidget)
 
 from engine.data import SAMPLE_NAMES, DataError, DataSpec
+from engine.i18n import translate as engine_tr
 
 KIND_LABELS = (("sample", "Built-in sample"), ("csv", "CSV file"), ("images", "Image folder"),
                ("npz", "NumPy .npz file"))
@@ -318,6 +319,7 @@ class DataPanel(QWidget):
         self.message.setText(text)
 
     def show_error(self, text: str) -> None:
+        text = engine_tr(text) if text else text  # engine messages in the UI language
         self.message.setStyleSheet("color: #d93a3a")
         self.message.setText(str(text).splitlines()[0] if text else "")
         self.progress.setVisible(False)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QListWidgetItem, QProgressBar, QPushButton, QSplitter, QStackedWidget,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from engine.i18n import translate as engine_tr
 from widgets.confusion import ConfusionView
 from widgets.predict_panel import scaled_pixmap
 
@@ -186,6 +187,7 @@ class EvaluationPanel(QWidget):
         self.evaluate_btn.setToolTip(f"Not available: {self._blocked}" if self._blocked else tip)
 
     def show_error(self, text: str) -> None:
+        text = engine_tr(text)  # engine messages in the UI language
         self.set_status(f"<span style='color:#d93a3a'>{_escape(text)}</span>")
 
     def set_status(self, text: str) -> None:

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGridLayout, QHBo
                                QProgressBar, QPushButton, QScrollArea, QSizePolicy, QStackedWidget,
                                QVBoxLayout, QWidget)
 
+from engine.i18n import translate as engine_tr
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 MISSING = "(missing)"
 BAR_STEPS = 1000
@@ -389,6 +391,7 @@ class PredictPanel(QWidget):
         self.message.setText(text)
 
     def show_error(self, text: str) -> None:
+        text = engine_tr(text)  # engine messages in the UI language
         self.clear_result()
         self.message.setText(f"<span style='color:#d93a3a'>{_escape(text)}</span>")
 

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from engine.i18n import translate as engine_tr
 from engine.losses import LOSS_NAMES, default_loss_for
 from engine.optimizers import OPTIMIZER_NAMES, SCHEDULE_NAMES
 from engine.trainer import TrainConfig, TrainError
@@ -262,7 +263,7 @@ class TrainingPanel(QWidget):
         self.status.setText(text)
 
     def show_error(self, text: str) -> None:
-        self.message.setText(text)
+        self.message.setText(engine_tr(text) if text else text)  # engine messages in the UI language
 
     # ------------------------------------------------------------------ progress
     def on_started(self, ev) -> None:

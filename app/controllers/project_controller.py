@@ -17,6 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from engine.i18n import translate as engine_tr
 from engine.io import (PROJECT_SUFFIX, Project, ProjectError, atomic_write_text, demo_project,
                        load_project, save_project)
 from engine.spec import GraphSpec
@@ -123,7 +124,7 @@ class ProjectController(QObject):
         return r == QMessageBox.Yes
 
     def show_error(self, title: str, text: str) -> None:
-        QMessageBox.warning(self.parent_widget, title, text)
+        QMessageBox.warning(self.parent_widget, title, engine_tr(text))  # engine messages translated
 
     def _start_dir(self) -> str:
         if self.doc.path:
