@@ -12,6 +12,7 @@ from PySide6.QtCore import QMimeData, QModelIndex, QSortFilterProxyModel, Qt, Si
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
+from engine.i18n import translate as engine_tr
 from engine.registry import CATEGORIES, all_layers
 from widgets.theme import category_colour
 
@@ -33,8 +34,8 @@ def category_icon(category: str, size: int = 14) -> QIcon:
 
 
 def layer_tooltip(cls) -> str:
-    return (f"<b>{html.escape(cls.label or cls.type_id)}</b> <span style='color:gray'>({html.escape(cls.type_id)})</span>"
-            f"<br>{html.escape(cls.description or '')}<br><i>Drag onto the canvas or double-click to add.</i>")
+    return (f"<b>{html.escape(engine_tr(cls.label or cls.type_id))}</b> <span style='color:gray'>({html.escape(cls.type_id)})</span>"
+            f"<br>{html.escape(engine_tr(cls.description or ''))}<br><i>Drag onto the canvas or double-click to add.</i>")
 
 
 def mime_for(type_id: str) -> QMimeData:
@@ -65,7 +66,7 @@ class LayerPaletteModel(QStandardItemModel):
             by_cat.setdefault(cls.category, []).append(cls)
         cats = [c for c in CATEGORIES if c in by_cat] + sorted(c for c in by_cat if c not in CATEGORIES)
         for cat in cats:
-            head = QStandardItem(cat)
+            head = QStandardItem(engine_tr(cat))
             head.setFlags(Qt.ItemIsEnabled)
             head.setIcon(category_icon(cat))
             f = head.font()
@@ -73,11 +74,12 @@ class LayerPaletteModel(QStandardItemModel):
             head.setFont(f)
             head.setData(cat.lower(), SEARCH_ROLE)
             for cls in sorted(by_cat[cat], key=lambda c: (c.label or c.type_id).lower()):
-                item = QStandardItem(cls.label or cls.type_id)
+                item = QStandardItem(engine_tr(cls.label or cls.type_id))
                 item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
                 item.setData(cls.type_id, TYPE_ROLE)
                 item.setData(layer_tooltip(cls), Qt.ToolTipRole)
-                item.setData(" ".join([cls.label, cls.type_id, cls.description, cat]).lower(), SEARCH_ROLE)
+                item.setData(" ".join([cls.label, cls.type_id, cls.description, cat, engine_tr(cls.label),
+                                       engine_tr(cls.description), engine_tr(cat)]).lower(), SEARCH_ROLE)
                 item.setIcon(category_icon(cat))
                 head.appendRow(item)
             self.appendRow(head)

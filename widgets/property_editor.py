@@ -14,6 +14,7 @@ from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit,
                                QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
+from engine.i18n import translate as engine_tr
 from engine.layers.core import fmt_shape
 from engine.registry import ConfigError, RegistryError, config_fields, get_layer_class, make_config
 
@@ -111,7 +112,7 @@ class PropertyEditor(QWidget):
         label = cls.label if cls else node.type
         self.title.setText(f"<b>{html.escape(label)}</b> <span style='color:gray'>{html.escape(node.type)} · "
                            f"{html.escape(node.id)}</span>")
-        self.description.setText(cls.description if cls else "Unknown layer type: it cannot be edited.")
+        self.description.setText(engine_tr(cls.description) if cls else "Unknown layer type: it cannot be edited.")
         name = QLineEdit(self)
         name.setPlaceholderText(node.id)
         name.setToolTip("A name for this layer, used in messages and exports (optional)")
@@ -122,9 +123,9 @@ class PropertyEditor(QWidget):
             return
         for fi in config_fields(cls.Config):
             w = self._make_widget(fi)
-            w.setToolTip(fi.help)
-            lab = QLabel(fi.label or fi.name)
-            lab.setToolTip(fi.help)
+            w.setToolTip(engine_tr(fi.help))
+            lab = QLabel(engine_tr(fi.label or fi.name))
+            lab.setToolTip(engine_tr(fi.help))
             self.form.addRow(lab, w)
             self.widgets[fi.name] = w
             self.fields[fi.name] = fi

@@ -78,3 +78,16 @@ def test_language_menu_stores_the_choice_and_says_restart(qtbot, settings):
     box = win.findChild(QMessageBox, "language_restart_message")
     assert box is not None and "Restart" in box.text()
     box.close()
+
+
+def test_palette_shows_chinese_layer_names(qtbot, settings):
+    from widgets.palette import LayerPalette
+    i18n.install(QApplication.instance(), "zh_CN")
+    pal = LayerPalette()
+    qtbot.addWidget(pal)
+    m = pal.model
+    texts = [m.index(r, 0).data() for r in range(m.rowCount())]
+    children = [m.index(c, 0, m.index(r, 0)).data() for r in range(m.rowCount())
+                for c in range(m.rowCount(m.index(r, 0)))]
+    assert "核心" in texts and "卷积" in texts
+    assert "全连接层" in children and "二维卷积层" in children
