@@ -4,8 +4,17 @@ One explicit state drives every control (buttons, canvas lock)::
 
     idle ──start──▶ compiling ──first step done──▶ running ◀──resume── paused
       ▲                 │                             │  └────pause────▶  │
+      │                 │                             └─pause─▶ pausing ─worker paused─▶┘
       │                 └──────────stop───────────▶ stopping ◀───stop─────┘
       └──── thread finished (completed / stopped) ────┘      failed ◀── TrainFailed / error
+
+``pausing`` lasts until the worker says it has paused (at the next batch
+boundary): "paused" is only shown when it is true.
+
+Events do not arrive one queued signal each: the worker puts them into a
+:class:`app.workers.LiveFeed` and the controller drains it at most
+:data:`FRAME_HZ` times a second (a frame), so a trainer finishing thousands of
+tiny epochs a second costs the GUI thread one short drain per frame.
 
 ``failed`` behaves like ``idle`` (Train is enabled) but keeps the message on
 screen.  The state only returns to idle/failed when the worker thread has
@@ -25,27 +34,34 @@ import math
 import threading
 from typing import Any, Callable
 
+import time
+
 import shiboken6
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from app.workers import TaskWorker, TrainJob, TrainWorker, start_in_thread
-from engine.trainer import TrainConfig
+from engine.trainer import (BatchEnded, Diverged, EpochEnded, Status, TrainConfig, TrainFailed, TrainFinished,
+                            TrainStarted)
 
 IDLE = "idle"
 COMPILING = "compiling"
 RUNNING = "running"
 PAUSED = "paused"
+PAUSING = "pausing"
 STOPPING = "stopping"
 FAILED = "failed"
-STATES = (IDLE, COMPILING, RUNNING, PAUSED, STOPPING, FAILED)
-ACTIVE_STATES = (COMPILING, RUNNING, PAUSED, STOPPING)
+STATES = (IDLE, COMPILING, RUNNING, PAUSING, PAUSED, STOPPING, FAILED)
+ACTIVE_STATES = (COMPILING, RUNNING, PAUSING, PAUSED, STOPPING)
+#: how often the GUI takes the worker's events (frames per second)
+FRAME_HZ = 15
 
 #: allowed transitions; anything else is a bug and raises
 TRANSITIONS = {
     IDLE: {COMPILING},
     FAILED: {COMPILING, IDLE},
-    COMPILING: {RUNNING, STOPPING, IDLE, FAILED},
-    RUNNING: {PAUSED, STOPPING, IDLE, FAILED},
+    COMPILING: {RUNNING, PAUSED, STOPPING, IDLE, FAILED},
+    RUNNING: {PAUSING, PAUSED, STOPPING, IDLE, FAILED},
+    PAUSING: {PAUSED, RUNNING, STOPPING, IDLE, FAILED},
     PAUSED: {RUNNING, STOPPING, IDLE, FAILED},
     STOPPING: {IDLE, FAILED},
 }
@@ -96,6 +112,12 @@ class TrainingController(QObject):
         self.last_finished = None
         self.dataset = None                 # the last Dataset used (loaded here or passed in)
         self._shutdown_hooks: list[Callable[[int], bool]] = []
+        self.frames = 0                     # drains that delivered events (a counter for tests/benchmarks)
+        self._last_drain = -1.0
+        self._frame_timer = QTimer(self)
+        self._frame_timer.setSingleShot(True)
+        self._frame_timer.timeout.connect(self._drain)
+        self._boundary_wanted = True
 
     def add_shutdown_hook(self, fn: Callable[[int], bool]) -> None:
         """``fn(timeout_ms) -> bool`` is also called by :meth:`shutdown` (e.g. a DataLoader's)."""
@@ -131,10 +153,12 @@ class TrainingController(QObject):
 
     # ------------------------------------------------------------------ commands
     def start(self, config: TrainConfig | dict | None = None, data: Any = None, *, spec=None,
-              weights: dict | None = None, name: str | None = None, boundary: bool = True) -> bool:
+              weights: dict | None = None, name: str | None = None, boundary: bool = True,
+              step: bool = False) -> bool:
         """Start a run on a snapshot of ``spec`` (default: the document's graph).
 
-        ``data`` is a loaded Dataset or a DataSpec (loaded on the worker).  Returns
+        ``data`` is a loaded Dataset or a DataSpec (loaded on the worker); ``step``
+        pauses the run after its first epoch.  Returns
         False (and reports why through ``run_failed``) when it cannot start.
         """
         if self.running:
@@ -169,15 +193,12 @@ class TrainingController(QObject):
         job = TrainJob(spec=spec, data=data, config=config, weights=weights, boundary=boundary,
                        name=self._run["name"])
         worker = TrainWorker(job)
-        worker.status.connect(self._on_status)
-        worker.started_run.connect(self._on_started)
-        worker.data_loaded.connect(self._on_data_loaded)
-        worker.batch_ended.connect(self._on_batch)
-        worker.epoch_ended.connect(self._on_epoch)
-        worker.boundary.connect(self.boundary_ready)
-        worker.finished_run.connect(self._on_finished)
+        if step:
+            worker.step_event.set()
+        if not self._boundary_wanted:
+            worker.boundary_wanted.clear()
+        worker.wake.connect(self._on_wake)
         worker.failed.connect(self._on_failed)
-        worker.diverged.connect(self._on_diverged)
         self._worker = worker
         self._failed_flag = False
         self._set_state(COMPILING)
@@ -189,10 +210,11 @@ class TrainingController(QObject):
         return True
 
     def pause(self) -> None:
+        """Ask the worker to pause; the state is ``pausing`` until it has."""
         if self._state == RUNNING and self._worker is not None:
             self._worker.request_pause()
-            self._set_state(PAUSED)
-            self.status_changed.emit("paused (weights and optimizer state kept)")
+            self._set_state(PAUSING)
+            self.status_changed.emit("pausing…")
 
     def resume(self) -> None:
         if self._state == PAUSED and self._worker is not None:
@@ -200,8 +222,25 @@ class TrainingController(QObject):
             self._set_state(RUNNING)
             self.status_changed.emit("running")
 
+    def step(self) -> bool:
+        """From paused: train one more epoch, then pause again.  (From idle the caller
+        starts a run with ``start(..., step=True)``.)"""
+        if self._state == PAUSED and self._worker is not None:
+            self._worker.request_step()
+            self._set_state(RUNNING)
+            self.status_changed.emit("one epoch…")
+            return True
+        return False
+
+    def set_boundary_wanted(self, on: bool) -> None:
+        """Whether the worker computes decision-boundary maps (only while the view is shown)."""
+        self._boundary_wanted = bool(on)
+        w = self._worker
+        if w is not None:
+            (w.boundary_wanted.set if on else w.boundary_wanted.clear)()
+
     def stop(self) -> None:
-        if self._state in (COMPILING, RUNNING, PAUSED) and self._worker is not None:
+        if self._state in (COMPILING, RUNNING, PAUSING, PAUSED) and self._worker is not None:
             self._worker.request_stop()
             self._set_state(STOPPING)
             self.status_changed.emit("stopping…")
@@ -221,7 +260,7 @@ class TrainingController(QObject):
             return ok
         if self._worker is not None:
             self._worker.request_stop()
-        if self._state in (COMPILING, RUNNING, PAUSED):
+        if self._state in (COMPILING, RUNNING, PAUSING, PAUSED):
             self._set_state(STOPPING)
         finished = thread.wait(max(0, int(timeout_ms)))
         if not finished:
@@ -231,6 +270,51 @@ class TrainingController(QObject):
         # the worker's queued signals are not delivered any more; finish the bookkeeping now
         self._on_thread_finished()
         return finished and ok
+
+    # ------------------------------------------------------------------ the frame
+    def _on_wake(self) -> None:
+        """The feed went from empty to non-empty: drain now, or at the next frame."""
+        if self._frame_timer.isActive():
+            return
+        wait = self._last_drain + 1.0 / FRAME_HZ - time.monotonic()
+        if wait <= 0:
+            self._drain()
+        else:
+            self._frame_timer.start(max(1, int(wait * 1000)))
+
+    def _drain(self) -> None:
+        worker = self._worker
+        if worker is None:
+            return
+        self._last_drain = time.monotonic()
+        events = worker.feed.drain()
+        if not events:
+            return
+        self.frames += 1
+        for ev in events:
+            self._dispatch(ev)
+        if len(worker.feed) and not self._frame_timer.isActive():
+            self._frame_timer.start(int(1000 / FRAME_HZ))
+
+    def _dispatch(self, ev) -> None:
+        if isinstance(ev, BatchEnded):
+            self._on_batch(ev)
+        elif isinstance(ev, EpochEnded):
+            self._on_epoch(ev)
+        elif isinstance(ev, Status):
+            self._on_status(ev)
+        elif isinstance(ev, TrainStarted):
+            self._on_started(ev)
+        elif isinstance(ev, TrainFinished):
+            self._on_finished(ev)
+        elif isinstance(ev, Diverged):
+            self._on_diverged(ev)
+        elif isinstance(ev, TrainFailed):
+            self._on_failed(ev.message, ev.state)
+        elif isinstance(ev, dict) and "boundary" in ev:
+            self.boundary_ready.emit(ev["boundary"])
+        elif isinstance(ev, dict) and "data_loaded" in ev:
+            self._on_data_loaded(ev["data_loaded"])
 
     # ------------------------------------------------------------------ worker slots
     def _fail_now(self, message: str) -> None:
@@ -244,6 +328,12 @@ class TrainingController(QObject):
     def _on_status(self, ev) -> None:
         if ev.state == "running" and self._state == COMPILING:
             self._set_state(RUNNING)
+        elif ev.state == "paused" and self._state in (COMPILING, RUNNING, PAUSING):
+            self._set_state(PAUSED)   # the worker has really paused (Pause, or the end of a Step)
+            self.status_changed.emit(f"{ev.message or 'paused'} (weights and optimizer state kept)")
+            return
+        elif ev.state == "running" and self._state == PAUSED:
+            return  # a Resume/Step the controller already shows as running
         if self._state == STOPPING:
             return
         text = ev.message or ev.state
@@ -292,7 +382,7 @@ class TrainingController(QObject):
         self.last_error = ev.message
         if self.document is not None and ev.state:
             self._store_result(ev.state)
-        if self._state in (COMPILING, RUNNING):
+        if self._state in (COMPILING, RUNNING, PAUSING):
             self._set_state(PAUSED)
         self.status_changed.emit("diverged: paused (Resume halves the learning rate)")
         self.diverged.emit(ev.message)
@@ -325,11 +415,13 @@ class TrainingController(QObject):
             return
         if finished_thread is not None and finished_thread is not thread:
             return  # a thread that shutdown() already accounted for
+        if worker is not None:
+            self._frame_timer.stop()
+            self._drain()   # whatever the worker said last (finished, failed) is shown
         self._thread = None
         self._worker = None
         if worker is not None:
-            for sig in (worker.status, worker.started_run, worker.data_loaded, worker.batch_ended,
-                        worker.epoch_ended, worker.boundary, worker.finished_run, worker.failed, worker.diverged):
+            for sig in (worker.wake, worker.failed):
                 try:
                     sig.disconnect()
                 except (RuntimeError, TypeError):

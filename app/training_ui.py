@@ -12,9 +12,12 @@ closing is decided (it stops the run and joins the worker threads);
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import (QApplication, QComboBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QTabWidget,
-                               QVBoxLayout, QWidget)
+import time
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QApplication, QComboBox, QFrame, QHBoxLayout, QLabel, QMenu, QScrollArea, QStyle,
+                               QTabWidget, QToolBar, QToolButton, QVBoxLayout, QWidget)
 
 from app.training_controller import TrainingController, DataLoader
 from app.workers import load_dataset_for
@@ -30,6 +33,46 @@ from widgets.training_panel import TrainingPanel
 #: window actions that edit the graph or replace the document: disabled while training
 LOCKED_ACTIONS = ("new", "open", "undo", "redo", "paste", "duplicate", "delete", "auto_layout")
 THUMBS_PER_CLASS = 6
+#: the views (weights, boundary, confusion, panel counters, status line) redraw at most this often
+FRAME_MS = 100
+#: state -> enabled (pause/resume, stop, step, reset) for the toolbar and Model menu
+RUN_ACTIONS = {
+    "idle": (False, False, True, True),
+    "failed": (False, False, True, True),
+    "compiling": (False, True, False, False),
+    "running": (True, True, False, False),
+    "pausing": (False, True, False, False),
+    "paused": (True, True, True, False),
+    "stopping": (False, False, False, False),
+}
+
+
+class Banner(QFrame):
+    """A non-modal message above the plots (errors, divergence); the user closes it."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("training_banner")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip(self.tr("Hide this message"))
+        close.clicked.connect(self.hide)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 4, 4, 4)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(close, 0, Qt.AlignTop)
+        self.hide()
+
+    def show_message(self, text: str, error: bool = True) -> None:
+        back, fore = ("#fde8e8", "#8a1f1f") if error else ("#fff6dd", "#6b4d00")
+        self.setStyleSheet(f"#training_banner {{ background: {back}; border-radius: 4px; }}"
+                           f"#training_banner QLabel {{ color: {fore}; }}")
+        self.label.setText(text)
+        self.show()
 
 
 def _preview_job(spec: DataSpec):
@@ -75,7 +118,7 @@ class TrainingUI(QObject):
         # ---- panels
         self.data_panel = DataPanel()
         self.training_panel = TrainingPanel()
-        self.curves = TrainingCurves()
+        self.curves = TrainingCurves(draw_hidden=False)
         self.histograms = WeightHistograms()
         self.boundary = DecisionBoundaryView()
         self.confusion = ConfusionView()
@@ -91,12 +134,36 @@ class TrainingUI(QObject):
         self.tabs.addTab(self.histograms, "Weights")
         self.tabs.addTab(self.boundary, "Boundary")
         self.tabs.addTab(self.confusion, "Confusion")
+        self.banner = Banner()
+        plots_box = QWidget()
+        box = QVBoxLayout(plots_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        box.addWidget(self.banner)
+        box.addWidget(self.tabs, 1)
+        self.progress_line = QLabel("")
+        self.progress_line.setObjectName("training_progress_line")
+        if hasattr(window, "statusBar"):
+            window.statusBar().addPermanentWidget(self.progress_line)
+        # what the hidden views will show when they are shown (drawn at most once a frame)
+        self._pending_boundary = None
+        self._pending_confusion = None
+        self._last_epoch = None
+        self._epoch_drawn = None
+        self._last_batch = None
+        self._run_t0 = None
+        self._run_epoch0 = 0
+        self._epochs_total = 1
+        self.frame_timer = QTimer(self)
+        self.frame_timer.setInterval(FRAME_MS)
+        self.frame_timer.timeout.connect(self.draw_frame)
+        self.frame_timer.start()
 
         add = window.add_panel
         # long forms scroll instead of forcing a minimum window height
         self.data_dock = add("Data", _scrolling(self.data_panel), Qt.RightDockWidgetArea)
         self.train_dock = add("Training", _scrolling(self.training_panel), Qt.RightDockWidgetArea)
-        self.plots_dock = add("Training plots", self.tabs, Qt.BottomDockWidgetArea)
+        self.plots_dock = add("Training plots", plots_box, Qt.BottomDockWidgetArea)
         if hasattr(window, "tabifyDockWidget"):
             window.tabifyDockWidget(self.data_dock, self.train_dock)
             self.train_dock.raise_()
@@ -107,8 +174,183 @@ class TrainingUI(QObject):
                 window.resizeDocks([props, self.train_dock], [230, 420], Qt.Vertical)
                 window.resizeDocks([props], [440], Qt.Horizontal)
 
+        self.run_actions = self._make_run_actions()
         self._wire()
         self._on_project_loaded()
+        self._on_state(self.controller.state)
+
+    # ------------------------------------------------------------------ toolbar and Model menu
+    def _make_run_actions(self) -> dict[str, QAction]:
+        w = self.window
+        style = w.style() if hasattr(w, "style") else QApplication.style()
+        specs = (
+            ("pause", self.tr("&Pause"), "F6", self.tr("Pause training (weights and optimizer state are kept); "
+                                                       "press again to resume"), QStyle.SP_MediaPause,
+             self.toggle_pause),
+            ("stop", self.tr("&Stop"), "Shift+F5", self.tr("Stop training and keep the weights trained so far"),
+             QStyle.SP_MediaStop, self.controller.stop),
+            ("step", self.tr("Ste&p one epoch"), "F10", self.tr("Train exactly one epoch, then pause"),
+             QStyle.SP_MediaSkipForward, self.step_training),
+            ("reset", self.tr("&Reset weights"), "Ctrl+Shift+R",
+             self.tr("Forget the trained weights: the next run starts from the same initial weights (same seed)"),
+             QStyle.SP_BrowserReload, self.reset_weights),
+            ("reinit", self.tr("Re-initialise with a &new seed"), None,
+             self.tr("Forget the trained weights and use the next seed: different initial weights"),
+             None, self.reinitialise),
+        )
+        acts: dict[str, QAction] = {}
+        for name, text, key, tip, icon, slot in specs:
+            a = QAction(text, w if isinstance(w, QObject) else None)
+            if key:
+                a.setShortcut(QKeySequence(key))
+            a.setToolTip(tip + (f" ({key})" if key else ""))
+            a.setStatusTip(tip)
+            if icon is not None:
+                a.setIcon(style.standardIcon(icon))
+            a.triggered.connect(slot)
+            if hasattr(w, "addAction"):
+                w.addAction(a)
+            acts[name] = a
+            if hasattr(w, "actions") and isinstance(w.actions, dict):
+                w.actions.setdefault(name, a)
+        self._place_run_actions(acts)
+        return acts
+
+    def _place_run_actions(self, acts: dict[str, QAction]) -> None:
+        """After the window's Train action: in the main toolbar and in the Model menu."""
+        w = self.window
+        train = getattr(w, "actions", {}).get("train") if isinstance(getattr(w, "actions", None), dict) else None
+        if train is None or not hasattr(w, "findChildren"):
+            return
+        for container in list(w.findChildren(QToolBar)) + list(w.findChildren(QMenu)):
+            items = container.actions()
+            if train not in items:
+                continue
+            at = items.index(train) + 1
+            before = items[at] if at < len(items) else None
+            names = ("pause", "stop", "step") if isinstance(container, QToolBar) else \
+                ("pause", "stop", "step", None, "reset", "reinit")
+            for n in names:
+                if n is None:
+                    sep = QAction(container)
+                    sep.setSeparator(True)
+                    container.insertAction(before, sep)
+                else:
+                    container.insertAction(before, acts[n])
+
+    def _on_state(self, state: str) -> None:
+        pause, stop, step, reset = RUN_ACTIONS.get(state, RUN_ACTIONS["idle"])
+        a = self.run_actions
+        a["pause"].setEnabled(pause)
+        a["pause"].setText(self.tr("&Resume") if state == "paused" else self.tr("&Pause"))
+        style = self.window.style() if hasattr(self.window, "style") else QApplication.style()
+        a["pause"].setIcon(style.standardIcon(QStyle.SP_MediaPlay if state == "paused" else QStyle.SP_MediaPause))
+        a["stop"].setEnabled(stop)
+        a["step"].setEnabled(step and (state == "paused" or self._can_train()))
+        for n in ("reset", "reinit"):
+            a[n].setEnabled(reset)
+            a[n].setToolTip(a[n].statusTip() if reset else self.tr("Stop the run first"))
+        if state == "paused":
+            self.draw_frame()
+        if state in ("idle", "failed"):
+            self.draw_frame()
+            self.progress_line.setText(self._progress_text(final=True))
+
+    def _can_train(self) -> bool:
+        blocker = self.document.train_blocker() if hasattr(self.document, "train_blocker") else None
+        return blocker is None
+
+    def toggle_pause(self) -> None:
+        if self.controller.state == "paused":
+            self.controller.resume()
+        else:
+            self.controller.pause()
+
+    def step_training(self) -> bool:
+        """Paused: one more epoch.  Idle: start a run from the current weights that pauses after one epoch."""
+        if self.controller.state == "paused":
+            return self.controller.step()
+        if self.controller.running:
+            return False
+        return self.start_training(step=True)
+
+    def reset_weights(self) -> None:
+        """Drop the trained weights; the next run starts from the seed's initial weights."""
+        if self.controller.running:
+            return
+        self.document.set_weights(None)
+        self.curves.reset()
+        self.histograms.reset()
+        self.boundary.clear()
+        self.confusion.clear()
+        self._pending_boundary = self._pending_confusion = None
+        self._last_epoch = self._epoch_drawn = self._last_batch = None
+        self.progress_line.setText("")
+        try:
+            seed = self.training_panel.config().seed
+        except (TrainError, DataError):
+            seed = None
+        text = (self.tr("weights reset: the next run starts from the initial weights of seed {seed}").format(seed=seed)
+                if seed is not None else self.tr("weights reset"))
+        self.training_panel.set_status(text)
+        self._message(text)
+
+    def reinitialise(self) -> None:
+        """A new seed (the current one + 1) and no trained weights."""
+        if self.controller.running:
+            return
+        tp = self.training_panel
+        try:
+            cfg = tp.config().to_dict()
+        except (TrainError, DataError) as exc:
+            tp.show_error(str(exc))
+            return
+        cfg["seed"] = int(cfg.get("seed", 0)) + 1
+        tp.set_config(cfg)
+        self.reset_weights()
+
+    # ------------------------------------------------------------------ the frame
+    def _shown(self, view: QWidget) -> bool:
+        return view.isVisible() and self.tabs.currentWidget() is view
+
+    def _update_wanted(self, *_) -> None:
+        self.controller.set_boundary_wanted(self._shown(self.boundary))
+        self.draw_frame()
+
+    def draw_frame(self) -> None:
+        """Draw what changed since the last frame, in the views that are shown; hidden ones wait."""
+        if self._pending_boundary is not None and self._shown(self.boundary):
+            payload, self._pending_boundary = self._pending_boundary, None
+            self.boundary.set_payload(payload)
+        if self._pending_confusion is not None and self._shown(self.confusion):
+            args, self._pending_confusion = self._pending_confusion, None
+            self.confusion.set_matrix(*args)
+        if self._shown(self.histograms):
+            self.histograms.redraw()
+        ev = self._last_epoch
+        if ev is not None and ev is not self._epoch_drawn:
+            self._epoch_drawn = ev
+            self.training_panel.on_epoch(ev)
+        if self.controller.running:
+            self.progress_line.setText(self._progress_text())
+
+    def _progress_text(self, final: bool = False) -> str:
+        ev, b = self._last_epoch, self._last_batch
+        if ev is None and b is None:
+            return ""
+        epoch = ev.epoch if ev is not None else (b.epoch - 1 if b is not None else 0)
+        parts = [self.tr("epoch {n}/{total}").format(n=epoch, total=self._epochs_total)]
+        loss = ev.logs.get("loss") if ev is not None else (b.loss if b is not None else None)
+        if isinstance(loss, (int, float)):
+            parts.append(self.tr("loss {v}").format(v=f"{loss:.4g}"))
+        sps = b.samples_per_s if b is not None else (ev.samples_per_s if ev is not None else None)
+        if sps:
+            parts.append(self.tr("{v} samples/s").format(v=f"{sps:,.0f}"))
+        if not final and self._run_t0 is not None and epoch > self._run_epoch0:
+            from widgets.training_panel import format_eta
+            rate = (epoch - self._run_epoch0) / max(time.monotonic() - self._run_t0, 1e-9)
+            parts.append(self.tr("ETA {t}").format(t=format_eta((self._epochs_total - epoch) / rate)))
+        return " · ".join(parts)
 
     # ------------------------------------------------------------------ wiring
     def _wire(self) -> None:
@@ -121,16 +363,21 @@ class TrainingUI(QObject):
         tp.resume_requested.connect(c.resume)
         tp.stop_requested.connect(c.stop)
         c.state_changed.connect(tp.set_state)
+        c.state_changed.connect(self._on_state)
+        self.tabs.currentChanged.connect(self._update_wanted)
+        self.plots_dock.visibilityChanged.connect(self._update_wanted)
         c.running_changed.connect(self._lock_editing)
         c.status_changed.connect(tp.set_status)
         c.run_started.connect(self._on_run_started)
         c.batch_ended.connect(self.curves.add_batch)
         c.batch_ended.connect(tp.on_batch)
+        c.batch_ended.connect(self._on_batch)
         c.epoch_ended.connect(self._on_epoch)
-        c.boundary_ready.connect(self.boundary.set_payload)
+        c.boundary_ready.connect(self._on_boundary)
         c.run_finished.connect(self._on_finished)
         c.run_failed.connect(self._on_failed)
         c.diverged.connect(tp.show_error)
+        c.diverged.connect(self._on_diverged)
         c.state_changed.connect(lambda state: tp.show_error("") if state == "running" else None)
         c.history_changed.connect(self._fill_compare)
         c.data_loaded.connect(self._on_worker_loaded)
@@ -162,7 +409,8 @@ class TrainingUI(QObject):
             return self.controller.dataset
         return spec
 
-    def start_training(self) -> bool:
+    def start_training(self, step: bool = False) -> bool:
+        """Train (the window's Train action); ``step``: from the current weights, pause after one epoch."""
         if self.controller.running:
             return False
         tp = self.training_panel
@@ -173,11 +421,12 @@ class TrainingUI(QObject):
             tp.show_error(str(exc))
             return False
         tp.show_error("")
-        weights = self.document.weights if tp.continue_training else None
+        weights = self.document.weights if (tp.continue_training or step) else None
         self.document.train_config = cfg.to_dict()
         if isinstance(data, DataSpec):
             self.document.data_spec = data.to_dict()
-        return self.controller.start(cfg, data, weights=weights)
+        self.banner.hide()
+        return self.controller.start(cfg, data, weights=weights, step=step)
 
     def load_data(self, spec: DataSpec) -> None:
         self.loader.run("load", _load_job(spec))
@@ -217,21 +466,39 @@ class TrainingUI(QObject):
                       else "training ended: the graph can be edited again")
 
     def _on_run_started(self, ev) -> None:
+        self._pending_boundary = self._pending_confusion = None
+        self._last_epoch = self._epoch_drawn = self._last_batch = None
+        self._epochs_total = int(ev.epochs)
+        self._run_t0 = None
         self.curves.start(ev)
         self.histograms.reset()
         self.boundary.clear()
         self.confusion.clear()
         self.training_panel.on_started(ev)
 
+    def _on_batch(self, ev) -> None:
+        self._last_batch = ev
+        if self._run_t0 is None:
+            self._run_t0, self._run_epoch0 = time.monotonic(), ev.epoch - 1
+
     def _on_epoch(self, ev) -> None:
+        """Every epoch: buffers only (cheap); the views draw at the next frame, if shown."""
         self.curves.add_epoch(ev)
-        self.histograms.add_epoch(ev)
+        self.histograms.store_epoch(ev)
         if ev.confusion is not None:
             names = getattr(self.controller.dataset, "class_names", None)
-            self.confusion.set_matrix(ev.confusion, names, ev.epoch)
-        self.training_panel.on_epoch(ev)
+            self._pending_confusion = (ev.confusion, names, ev.epoch)
+        self._last_epoch = ev
+
+    def _on_boundary(self, payload) -> None:
+        self._pending_boundary = payload
+
+    def _on_diverged(self, message: str) -> None:
+        self.banner.show_message(message, error=False)
+        self._message(message)
 
     def _on_finished(self, ev) -> None:
+        self.draw_frame()
         self.training_panel.on_finished(ev)
         project = getattr(self.window, "project", None)
         if project is not None and hasattr(project, "mark_dirty"):
@@ -239,6 +506,7 @@ class TrainingUI(QObject):
 
     def _on_failed(self, message: str) -> None:
         self.training_panel.show_error(message)
+        self.banner.show_message(message)
         self._message(message)
 
     def _on_worker_loaded(self, dataset) -> None:

@@ -162,24 +162,72 @@ def _quit_worker_thread() -> None:
         thread.quit()
 
 
+class LiveFeed:
+    """The mailbox between a training worker and the GUI thread (one lock, no Qt).
+
+    The worker puts every engine event in; the GUI drains them at its own frame rate.  Consecutive ``BatchEnded`` events are merged into one as they
+    arrive (their losses concatenated), so a fast trainer cannot flood the GUI
+    thread: between two frames the mailbox holds at most one batch event plus the
+    epochs that ended (a few numbers each).  :meth:`put` returns True when the
+    mailbox was empty, i.e. when the GUI needs one wake-up.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._events: list = []
+        self.put_count = 0
+
+    def put(self, ev) -> bool:
+        with self._lock:
+            self.put_count += 1
+            was_empty = not self._events
+            last = self._events[-1] if self._events else None
+            if isinstance(ev, BatchEnded) and isinstance(last, BatchEnded):
+                self._events[-1] = merge_batches(last, ev)
+            else:
+                self._events.append(ev)
+            return was_empty
+
+    def drain(self) -> list:
+        with self._lock:
+            out, self._events = self._events, []
+        return out
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._events)
+
+
+def merge_batches(a: BatchEnded, b: BatchEnded) -> BatchEnded:
+    """Two consecutive batch reports as one (b is the later one)."""
+    losses = np.concatenate([np.asarray(a.batch_losses, dtype=np.float64).ravel(),
+                             np.asarray(b.batch_losses, dtype=np.float64).ravel()])
+    losses.setflags(write=False)
+    return BatchEnded(b.epoch, b.step, float(np.mean(losses)) if losses.size else b.loss, losses,
+                      b.epoch_progress, b.samples_per_s)
+
+
+#: the decision-boundary map is recomputed at most this often (seconds) while its view is shown
+BOUNDARY_INTERVAL = 0.2
+#: weight histograms are taken at most this often (seconds), and always at the last epoch
+HISTOGRAM_INTERVAL = 0.2
+
+
 class TrainWorker(QObject):
     """Runs one :class:`TrainJob` on the thread it was moved to.
 
-    Signals carry the engine's frozen events unchanged (``started_run``,
-    ``status``, ``batch_ended``, ``epoch_ended``, ``finished_run``); ``failed``
-    carries ``(message, last_good_weights_or_None)``; ``done`` is emitted last,
-    always, right before the worker quits its thread.
+    Every engine event goes into :attr:`feed` (a :class:`LiveFeed`); ``wake`` is
+    emitted only when the feed was empty, so at most one queued call is ever
+    pending, however fast the trainer is.  Decision-boundary maps go into the
+    feed as dicts (``{"boundary": payload}``) and are computed only while
+    :attr:`boundary_wanted` is set (the view is shown), at most every
+    :data:`BOUNDARY_INTERVAL` seconds.  ``failed`` (message, last good weights or
+    None) is for errors outside the trainer; ``done`` is emitted last, always.
+    Step: :meth:`request_step` pauses the run after the next epoch ends.
     """
 
-    started_run = Signal(object)     # TrainStarted
-    status = Signal(object)          # Status ("loading" | "compiling" | "running" | "paused")
-    data_loaded = Signal(object)     # the Dataset (a reference; the GUI only reads its summary)
-    batch_ended = Signal(object)     # BatchEnded
-    epoch_ended = Signal(object)     # EpochEnded
-    boundary = Signal(object)        # dict from boundary_payload
-    finished_run = Signal(object)    # TrainFinished
-    failed = Signal(str, object)     # message, last good weights (dict) or None
-    diverged = Signal(object)        # Diverged: the run paused itself after a NaN/inf loss
+    wake = Signal()
+    failed = Signal(str, object)     # message, last good weights (dict) or None (errors outside the trainer)
     done = Signal()
 
     def __init__(self, job: TrainJob):
@@ -187,6 +235,14 @@ class TrainWorker(QObject):
         self.job = job
         self.stop_event = threading.Event()
         self.pause_event = threading.Event()
+        self.step_event = threading.Event()
+        self.boundary_wanted = threading.Event()
+        self.boundary_wanted.set()
+        self.feed = LiveFeed()
+
+    def _put(self, ev) -> None:
+        if self.feed.put(ev):
+            self.wake.emit()
 
     # called from the GUI thread (Events are thread-safe; the loop polls them between batches)
     def request_stop(self) -> None:
@@ -199,6 +255,11 @@ class TrainWorker(QObject):
     def request_resume(self) -> None:
         self.pause_event.clear()
 
+    def request_step(self) -> None:
+        """Run until the next epoch ends, then pause (from paused: resumes for one epoch)."""
+        self.step_event.set()
+        self.pause_event.clear()
+
     @Slot()
     def run(self) -> None:
         try:
@@ -206,6 +267,7 @@ class TrainWorker(QObject):
         except BaseException as exc:  # noqa: BLE001 - the thread must always finish cleanly
             self.failed.emit(user_message(exc), None)
         finally:
+            self.wake.emit()
             self.done.emit()
             _quit_worker_thread()  # direct call: works even while the GUI thread waits in shutdown()
 
@@ -215,7 +277,7 @@ class TrainWorker(QObject):
         if self.stop_event.is_set():
             return
         if not hasattr(data, "get_batch"):  # a DataSpec: load it here, off the GUI thread
-            self.status.emit(Status("loading", "loading the data…"))
+            self._put(Status("loading", "loading the data…"))
 
             last = [-1]
 
@@ -226,14 +288,15 @@ class TrainWorker(QObject):
                     return  # throttle: only whole-percent changes
                 last[0] = pct
                 msg = "loading the data" + (f": {text}" if text else "") + (f" ({pct}%)" if pct >= 0 else "")
-                self.status.emit(Status("loading", msg + "…"))
+                self._put(Status("loading", msg + "…"))
 
             data = load_dataset_for(data, progress=progress, cancel=self.stop_event)
-            self.data_loaded.emit(data)
+            self._put({"data_loaded": data})
         if self.stop_event.is_set():
             return
-        self.status.emit(Status("compiling", "compiling the model…"))
+        self._put(Status("compiling", "compiling the model…"))
         trainer = Trainer(job.spec, data, job.config, weights=job.weights)
+        trainer.histogram_interval = HISTOGRAM_INTERVAL
         want_boundary = (job.boundary and tuple(data.input_shape) == (2,)
                          and len(trainer.model.input_ids) == 1)
         points = labels = None
@@ -241,28 +304,28 @@ class TrainWorker(QObject):
             n = min(data.n("train"), BOUNDARY_MAX_POINTS)
             pick = np.sort(np.random.default_rng(0).choice(data.n("train"), n, replace=False))
             points, labels = data.get_batch("train", pick)
+        last_boundary = -math.inf
+        epochs = job.config.epochs
         for ev in trainer.run(self.stop_event, self.pause_event):
-            if isinstance(ev, BatchEnded):
-                self.batch_ended.emit(ev)
-            elif isinstance(ev, EpochEnded):
-                self.epoch_ended.emit(ev)
-                if want_boundary:
+            if isinstance(ev, EpochEnded):
+                if self.step_event.is_set():
+                    self.step_event.clear()
+                    self.pause_event.set()   # the trainer pauses before the next batch
+                self._put(ev)
+                now = time.monotonic()
+                if want_boundary and (ev.epoch == epochs or ev.epoch == 1 or (
+                        self.boundary_wanted.is_set() and now - last_boundary >= BOUNDARY_INTERVAL)):
+                    last_boundary = now
                     try:
-                        self.boundary.emit(boundary_payload(trainer, job.boundary_res, points, labels, ev.epoch))
+                        self._put({"boundary": boundary_payload(trainer, job.boundary_res, points, labels,
+                                                                ev.epoch)})
                     except Exception as exc:  # noqa: BLE001 - a view extra must not end the run
                         print(f"decision boundary skipped: {exc}", file=sys.stderr)
                         want_boundary = False
-            elif isinstance(ev, Status):
-                self.status.emit(ev)
-            elif isinstance(ev, TrainStarted):
-                self.started_run.emit(ev)
-            elif isinstance(ev, TrainFinished):
-                self.finished_run.emit(ev)
-            elif isinstance(ev, Diverged):
-                self.diverged.emit(ev)
-            elif isinstance(ev, TrainFailed):
-                self.failed.emit(ev.message, ev.state)
-                return
+            else:
+                self._put(ev)
+                if isinstance(ev, TrainFailed):
+                    return
 
 
 class TaskWorker(QObject):

@@ -467,7 +467,7 @@ class Trainer:
             self.epoch = epoch
             self.history.append({"epoch": epoch, **logs, "seconds": seconds})
             hist, gnorms = {}, {}
-            if cfg.histograms:
+            if cfg.histograms and self._histograms_due(epoch):
                 for nid, d in self.model.params.items():
                     for k, w in d.items():
                         hist[f"{nid}/{k}"] = histogram(w)
@@ -489,6 +489,19 @@ class Trainer:
             self.model.load_state_dict(self.best_state)
         yield TrainFinished(self.model.state_dict(), dict(self.history[-1]) if self.history else {},
                             reason, self.best_epoch)
+
+    #: seconds between weight-histogram snapshots (0 = every epoch; the last epoch always has one);
+    #: the app sets it so that tiny models with thousands of short epochs do not spend their time binning
+    histogram_interval: float = 0.0
+    _last_histogram: float = -math.inf
+
+    def _histograms_due(self, epoch: int) -> bool:
+        now = time.perf_counter()
+        if (self.histogram_interval <= 0 or epoch in (1, self.cfg.epochs)
+                or now - self._last_histogram >= self.histogram_interval):
+            self._last_histogram = now
+            return True
+        return False
 
     #: steps between in-memory checkpoints when ``pause_on_divergence`` is on
     CHECKPOINT_EVERY = 25

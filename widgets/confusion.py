@@ -19,6 +19,7 @@ class ConfusionView(QWidget):
         lay.addWidget(self.label)
         lay.addWidget(self.table, 1)
         self.matrix: np.ndarray | None = None
+        self.draws = 0
 
     def clear(self) -> None:
         self.matrix = None
@@ -27,6 +28,7 @@ class ConfusionView(QWidget):
 
     def set_matrix(self, cm, class_names: list[str] | None = None, epoch: int | None = None) -> None:
         cm = np.asarray(cm, dtype=np.int64)
+        self.draws += 1
         k = cm.shape[0]
         names = list(class_names or [])
         names = [str(n) for n in names[:k]] + [str(i) for i in range(len(names), k)]

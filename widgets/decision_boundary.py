@@ -66,10 +66,13 @@ class DecisionBoundaryView(QWidget):
         lay.addWidget(self.plot, 1)
         self.payload: dict | None = None
         self.rgb: np.ndarray | None = None
+        self.draws = 0                      # set_payload calls that drew (a counter for tests)
+        self._points_key: tuple | None = None  # the scatter is rebuilt only when the points change
 
     def clear(self) -> None:
         self.payload = None
         self.rgb = None
+        self._points_key = None
         self.image.clear()
         self.scatter.setData([], [])
         self.label.setText("the decision boundary appears here for data with two input features")
@@ -99,8 +102,13 @@ class DecisionBoundaryView(QWidget):
         dx = (x1 - x0) / max(res_x - 1, 1)
         dy = (y1 - y0) / max(res_y - 1, 1)
         self.image.setRect(QRectF(x0 - dx / 2, y0 - dy / 2, (x1 - x0) + dx, (y1 - y0) + dy))
-        ok = np.all(np.isfinite(pts), axis=1) if len(pts) else np.zeros(0, bool)
-        brushes = [pg.mkBrush(*map(int, c)) for c in cols[ok]] if len(pts) else []
-        self.scatter.setData(pts[ok, 0] if len(pts) else [], pts[ok, 1] if len(pts) else [], brush=brushes)
+        # the same run sends the same points every epoch: build the scatter (and its brushes) once
+        key = (pts.tobytes(), labels.tobytes(), classification, None if classification else (lo, hi))
+        if key != self._points_key:
+            self._points_key = key
+            ok = np.all(np.isfinite(pts), axis=1) if len(pts) else np.zeros(0, bool)
+            brushes = [pg.mkBrush(*map(int, c)) for c in cols[ok]] if len(pts) else []
+            self.scatter.setData(pts[ok, 0] if len(pts) else [], pts[ok, 1] if len(pts) else [], brush=brushes)
+        self.draws += 1
         self.label.setText(f"model output after epoch {payload.get('epoch', '?')} "
                            f"({'class colours; faded = unsure' if classification else 'blue = low, orange = high'})")

@@ -137,8 +137,10 @@ class TrainingCurves(QWidget):
     SERIES = ("batch_raw", "batch_smooth", "loss", "val_loss", "metric", "val_metric",
               "overlay_loss", "overlay_val_loss", "overlay_metric", "overlay_val_metric")
 
-    def __init__(self, parent: QWidget | None = None, redraw_ms: int = REDRAW_MS):
+    def __init__(self, parent: QWidget | None = None, redraw_ms: int = REDRAW_MS, draw_hidden: bool = True):
         super().__init__(parent)
+        self.draw_hidden = draw_hidden    # False: a hidden view draws nothing and catches up when shown
+        self.draws = 0
         self.steps_per_epoch = 1
         self.metric_name = None           # e.g. "accuracy" or "mae"
         self.smoothing = 0.6
@@ -313,12 +315,19 @@ class TrainingCurves(QWidget):
 
     # ------------------------------------------------------------------ drawing
     def _tick(self) -> None:
+        if not self.draw_hidden and not self.isVisible():
+            return
         if self._dirty:
             self.redraw()
         elif self._dirty_batches:
             self._redraw_batches()
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._tick()
+
     def _redraw_batches(self) -> None:
+        self.draws += 1
         self._dirty_batches = False
         log = self.log_loss
         self._set("batch_raw", self.bx.view(), self.by.view(), log)

@@ -26,11 +26,12 @@ BUTTONS = {
     "failed": (True, False, False, False),
     "compiling": (False, False, False, True),
     "running": (False, True, False, True),
+    "pausing": (False, False, False, True),
     "paused": (False, False, True, True),
     "stopping": (False, False, False, False),
 }
 STATE_TEXT = {"idle": "ready", "failed": "failed", "compiling": "preparing (loading data, compiling kernels)…",
-              "running": "running", "paused": "paused", "stopping": "stopping…"}
+              "running": "running", "pausing": "pausing (at the end of this batch)…", "paused": "paused", "stopping": "stopping…"}
 LOSS_LABELS = {"mse": "mean squared error", "mae": "mean absolute error", "huber": "Huber",
                "bce": "binary cross-entropy", "cce": "categorical cross-entropy (one-hot)",
                "sparse_cce": "cross-entropy (class indices)"}
