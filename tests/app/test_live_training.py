@@ -23,6 +23,7 @@ def win(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path / "data"))
     w = MainWindow(demo_project())
     w.project.show_error = lambda title, text: pytest.fail(f"unexpected error dialog: {text}")
+    w.project.maybe_save = lambda *a, **k: True   # the shown window closes at teardown without asking
     qtbot.addWidget(w)
     ctl = install_training_ui(w) if getattr(w, "training_ui", None) is None else w.training
     w.show()
