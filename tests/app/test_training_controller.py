@@ -102,8 +102,8 @@ def test_run_completes_with_events_and_history(qtbot, ctl):
 
 def test_pause_resume_continues_from_same_step(qtbot, ctl):
     ds = FakeDataset(n=2000, delay=0.002)
-    steps = []
-    ctl.batch_ended.connect(lambda ev: steps.append(ev.step))
+    steps, firsts = [], []   # batch reports are merged per frame: each covers steps first..step
+    ctl.batch_ended.connect(lambda ev: (steps.append(ev.step), firsts.append(ev.step - len(ev.batch_losses) + 1)))
     statuses = []
     ctl.status_changed.connect(statuses.append)
     ctl.start(TrainConfig(epochs=50, batch_size=16, lr=0.01, report_interval=0.0), ds, spec=clf_spec())
@@ -116,7 +116,7 @@ def test_pause_resume_continues_from_same_step(qtbot, ctl):
     paused_step = steps[-1]
     ctl.resume()
     qtbot.waitUntil(lambda: len(steps) > 0 and steps[-1] > paused_step + 2, timeout=TIMEOUT)
-    after = [s for s in steps if s > paused_step]
+    after = [f for f, s in zip(firsts, steps) if s > paused_step]
     assert after[0] == paused_step + 1  # no step lost or repeated
     assert ctl.state == RUNNING
     ctl.stop()

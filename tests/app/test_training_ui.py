@@ -59,6 +59,12 @@ def test_train_action_runs_and_fills_every_view(qtbot, win):
     assert npts(ui.curves.items["batch_raw"]) == steps
     assert npts(ui.curves.items["loss"]) == 3 and npts(ui.curves.items["val_loss"]) == 3
     assert npts(ui.curves.items["metric"]) == 3
+    # the other views draw when they are shown (hidden ones wait)
+    win.project.maybe_save = lambda *a, **k: True
+    win.show()
+    for view in (ui.histograms, ui.confusion, ui.boundary):
+        ui.tabs.setCurrentWidget(view)
+        ui.draw_frame()
     assert ui.histograms.combo.count() == 6  # W and b of three Dense layers
     assert ui.confusion.matrix is not None and ui.confusion.matrix.sum() == 40
     assert ui.boundary.payload is not None and ui.boundary.payload["epoch"] == 3
