@@ -29,6 +29,16 @@ class CliError(Exception):
     pass
 
 
+def app_version() -> str:
+    from engine.userdirs import app_version as v
+    return v()
+
+
+#: bounds of numeric training options (a typo such as --epochs 10**30 must not run forever)
+LIMITS = {"epochs": (1, 1_000_000), "batch_size": (1, 10_000_000), "patience": (1, 1_000_000),
+          "seed": (0, 2**32 - 1), "step_size": (1, 1_000_000)}
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exception types whose message is written for the user."""
     from engine.compile import GraphError
@@ -54,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python main.py", description="NN Studio: build neural networks visually and train them locally.",
         epilog=GUI_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"NN Studio {app_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a graph or project on data and save the trained project",
@@ -79,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, help="seed for initialisation, shuffling and dropout (default 0)")
     t.add_argument("--resume", action="store_true", help="start from the project's saved weights instead of a fresh initialisation")
     t.add_argument("--out", required=True, metavar="PROJECT", help="where to write the trained project (.nnsp)")
+    t.add_argument("--force", action="store_true",
+                   help="overwrite an existing --out project even when the run diverges "
+                        "(otherwise a diverged run is saved beside it as NAME.diverged.nnsp)")
     t.add_argument("--quiet", action="store_true", help="print only the final summary")
 
     e = sub.add_parser("evaluate", help="evaluate a trained project and print metrics as JSON")
@@ -203,58 +217,247 @@ def _emit(obj: dict) -> None:
 
 
 # -------------------------------------------------------------------------- commands
+def _check_settings(settings: dict) -> None:
+    for key, (lo, hi) in LIMITS.items():
+        v = settings.get(key)
+        if v is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise CliError(f"{flag} must be a whole number, got {v!r}")
+        if not lo <= v <= hi:
+            raise CliError(f"{flag} must be between {lo} and {hi:,}, got {v}")
+
+
+def _metric_names(task: str) -> list[str]:
+    """Every metric an epoch reports for ``task`` (the names --monitor accepts)."""
+    if task == "classification":
+        base = ["loss", "accuracy"]
+    else:
+        import numpy as np
+
+        from engine.evaluate import regression_metrics
+        base = ["loss"] + [k for k in regression_metrics(np.zeros((2, 1)), np.ones((2, 1))) if k != "mse"]
+    return base + [f"val_{k}" for k in base]
+
+
+def _check_output(out: Path, inputs: list[str | None], flag: str = "--out") -> None:
+    """Refuse an output that cannot be written, or that is one of the inputs, before any work starts."""
+    for src in inputs:
+        if src and Path(src).exists() and out.exists() and os.path.samefile(src, out):
+            raise CliError(f"{flag} {out} is one of the input files; choose another output file")
+    if out.is_dir():
+        raise CliError(f"{flag} {out} is a folder; give a file name, e.g. {out / 'model.nnsp'}")
+    parent = out.parent
+    probe = parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise CliError(f"cannot write {out}: {probe} is a file, not a folder")
+    if not parent.exists():
+        raise CliError(f"output folder does not exist: {parent}")
+    from engine.userdirs import writable
+    if not writable(parent):
+        raise CliError(f"cannot write to the folder {parent} (read-only or no permission); choose another {flag}")
+
+
+def _check_space(out: Path, n_params: int) -> None:
+    import shutil
+    need = 4 * int(n_params) + 2**20  # float32 weights + history and preprocessing
+    try:
+        free = shutil.disk_usage(out.parent).free
+    except OSError:
+        return
+    if free < need:
+        raise CliError(f"not enough disk space for {out}: about {need / 2**20:.1f} MB needed, "
+                       f"{free / 2**20:.1f} MB free in {out.parent}")
+
+
+class _Interrupts:
+    """SIGINT/SIGTERM during training: the first sets ``stop`` (the run ends at the next batch
+    and is saved), a second one aborts."""
+
+    def __init__(self, stop):
+        self.stop = stop
+        self.signal: int | None = None
+        self._old: dict = {}
+
+    def __enter__(self):
+        import signal
+        import threading
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        import signal
+        if self.stop.is_set():
+            raise KeyboardInterrupt
+        self.signal = signum
+        self.stop.set()
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        print(f"{name}: stopping after this batch and saving the project (press Ctrl-C again to abort)",
+              file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        import signal
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        return False
+
+
 def cmd_train(args) -> int:
+    import threading
     import time
 
     from engine.data import load_dataset
-    from engine.io import Project, save_project
-    from engine.trainer import (EpochEnded, TrainConfig, Trainer, TrainFailed, TrainFinished)
+    from engine.trainer import (
+        Diverged,
+        EpochEnded,
+        TrainConfig,
+        Trainer,
+        TrainFailed,
+        TrainFinished,
+    )
 
     project = _load_graph_or_project(args.graph)
     out = Path(args.out)
-    if not out.parent.exists():
-        raise CliError(f"output folder does not exist: {out.parent}")
+    _check_output(out, [args.data])
     overrides = {k: getattr(args, k) for k in (
         "epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "loss", "l1", "l2",
         "schedule", "clip_norm", "early_stopping", "patience", "monitor", "seed") if getattr(args, k) is not None}
     settings = {**(project.train_config or {}), **overrides}
+    _check_settings(settings)
     cfg = TrainConfig.from_dict(settings)
     data_spec = _data_spec(args, project.data_spec)
     dataset = load_dataset(data_spec)
+    names = _metric_names(dataset.task)
+    if args.monitor is not None and args.monitor not in names:
+        raise CliError(f"--monitor {args.monitor}: no such metric for {dataset.task}; "
+                       f"choose one of {', '.join(names)}")
+    _report_dropped_columns(dataset)
     weights = project.weights if args.resume else None
     if args.resume and not weights:
         raise CliError("--resume needs a project with trained weights")
+    existed = out.exists()
     t0 = time.perf_counter()
-    trainer = Trainer(project.graph, dataset, cfg, weights=weights)
-    final = None
-    for ev in trainer.run():
-        if isinstance(ev, EpochEnded):
-            if not args.quiet:
-                _emit({"epoch": ev.epoch, **ev.logs, "samples_per_s": round(ev.samples_per_s, 1),
-                       "seconds": round(ev.seconds, 4)})
-        elif isinstance(ev, TrainFailed):
-            _save_trained(save_project, Project, project, out, data_spec, dataset, cfg, trainer, ev.state, "diverged")
-            raise CliError(ev.message + f" Last good weights saved to {out}.")
-        elif isinstance(ev, TrainFinished):
-            final = ev
-    _save_trained(save_project, Project, project, out, data_spec, dataset, cfg, trainer, final.state, final.reason)
-    summary = {"done": True, "reason": final.reason, "epochs": trainer.epoch, "best_epoch": final.best_epoch,
-               "seconds": round(time.perf_counter() - t0, 3), "out": str(out)}
-    if dataset.n("test"):
+    # the app's divergence mechanism: an in-memory checkpoint at most 25 steps old to roll back to
+    run_cfg = TrainConfig.from_dict({**cfg.to_dict(), "pause_on_divergence": True})
+    trainer = Trainer(project.graph, dataset, run_cfg, weights=weights)
+    _check_space(out, trainer.model.n_params())
+    start = _start_point(trainer) if weights else None
+    stop, pause = threading.Event(), threading.Event()
+    final, diverged = None, None
+    with _Interrupts(stop) as interrupts:
+        for ev in trainer.run(stop=stop, pause=pause):
+            if isinstance(ev, EpochEnded):
+                if not args.quiet:
+                    _emit({"epoch": ev.epoch, **ev.logs, "samples_per_s": round(ev.samples_per_s, 1),
+                           "seconds": round(ev.seconds, 4)})
+            elif isinstance(ev, (Diverged, TrainFailed)):
+                diverged = ev
+                stop.set()  # end the run: the CLI does not retry with a smaller learning rate
+                if isinstance(ev, TrainFailed):
+                    break
+            elif isinstance(ev, TrainFinished):
+                final = ev
+        state, best_epoch = (final.state, final.best_epoch) if final else (None, trainer.best_epoch)
+        if diverged is not None:
+            reason = "diverged"
+            # "last good": the best weights seen (an epoch's, or those resumed from), from before the
+            # loss blew up; with neither, the in-memory checkpoint
+            state = trainer.best_state or diverged.state
+            kept = f"the weights of epoch {trainer.best_epoch}" if trainer.best_state else \
+                f"a checkpoint at most {Trainer.CHECKPOINT_EVERY} steps before the divergence"
+            if start is not None and (trainer.best_state is None or trainer._improved(start[0])):
+                state, kept, best_epoch = start[1], "the weights this run resumed from", 0
+        elif interrupts.signal is not None:
+            reason = "interrupted"
+            if cfg.early_stopping and cfg.restore_best and trainer.best_state is not None:
+                state = trainer.best_state
+        else:
+            reason = final.reason
+        target = out
+        if reason == "diverged" and existed and not args.force:
+            target = out.with_name(out.stem + ".diverged" + (out.suffix or ".nnsp"))
+        saved = _save_trained(project, target, data_spec, dataset, cfg, trainer, state, reason)
+    summary = {"done": reason != "diverged", "reason": reason, "epochs": trainer.epoch, "best_epoch": best_epoch,
+               "seconds": round(time.perf_counter() - t0, 3), "out": str(saved)}
+    if reason == "interrupted":
+        summary["interrupted"] = True
+    if saved != out and reason != "diverged":
+        summary["saved_instead"] = True
+    if dataset.n("test") and reason != "diverged":
         summary.update({f"test_{k}": v for k, v in trainer.evaluate("test").items()})
     _emit(summary)
+    if reason == "diverged":
+        where = (f"{out} was not overwritten (it existed before this run; --force overwrites it); "
+                 f"{kept} were saved to {saved}" if target != out else f"{kept[0].upper()}{kept[1:]} were saved to {saved}")
+        raise CliError(f"{diverged.message.split(' The weights')[0]} {where}.")
+    if saved != target:
+        return EXIT_ERROR
+    if reason == "interrupted":
+        import signal
+        return 128 + int(interrupts.signal or signal.SIGINT)
     return 0
 
 
-def _save_trained(save_project, Project, project, out, data_spec, dataset, cfg, trainer, state, reason):
+def _start_point(trainer) -> tuple[float, dict] | None:
+    """The monitored metric of the weights a resumed run starts from, and those weights."""
+    logs = dict(trainer.evaluate("train", rows=trainer._train_probe()))
+    logs.update({f"val_{k}": v for k, v in trainer.evaluate("val").items()})
+    value = trainer._monitor_value(logs)
+    if value is None or not math.isfinite(value):
+        return None
+    return value, trainer.model.state_dict()
+
+
+def _report_dropped_columns(dataset) -> None:
+    """Say which CSV columns were left out of the features (identifier-like or empty) on stderr."""
+    for item in getattr(dataset, "report", None) or []:
+        if isinstance(item, dict) and item.get("column") and "not used as a feature" in str(item.get("reason")):
+            print(f"note: column '{item['column']}' was left out: {item['reason']} "
+                  f"(name it in --features to use it)", file=sys.stderr)
+
+
+def _save_trained(project, out, data_spec, dataset, cfg, trainer, state, reason) -> Path:
+    """Save the trained project to ``out``; if that fails, keep it in the user cache and say where."""
+    from engine.io import Project, ProjectError, save_project
+
     history = list(project.history or [])
     history.append({"name": f"run {len(history) + 1}", "settings": cfg.to_dict(), "reason": reason,
                     "data": data_spec.to_dict(), "epochs": trainer.history})
     meta = dict(project.metadata or {})
     meta.update({"task": dataset.task, "class_names": dataset.class_names, "loss": trainer.loss.name,
                  "input_shape": list(dataset.input_shape)})
-    save_project(out, Project(graph=project.graph, train_config=cfg.to_dict(), data_spec=data_spec.to_dict(),
-                              preprocessing=dataset.preprocessing, weights=state, history=history, metadata=meta))
+    if reason == "interrupted":
+        meta["interrupted"] = True
+    else:
+        meta.pop("interrupted", None)
+    trained = Project(graph=project.graph, train_config=cfg.to_dict(), data_spec=data_spec.to_dict(),
+                      preprocessing=dataset.preprocessing, weights=state, history=history, metadata=meta)
+    try:
+        save_project(out, trained)
+        return Path(out)
+    except (OSError, ProjectError) as exc:
+        problem = getattr(exc, "strerror", None) or str(exc)
+    import time
+
+    from engine.userdirs import user_dir
+    folder = user_dir("cache")
+    if folder is not None:
+        spare = folder / "unsaved" / f"{Path(out).stem}-{time.strftime('%Y%m%d-%H%M%S')}.nnsp"
+        try:
+            spare.parent.mkdir(parents=True, exist_ok=True)
+            save_project(spare, trained)
+        except (OSError, ProjectError):
+            pass
+        else:
+            print(f"error: could not save {out}: {problem}; the trained project was kept at {spare}",
+                  file=sys.stderr)
+            return spare
+    raise CliError(f"could not save {out}: {problem} (and no cache folder was writable to keep it)")
 
 
 def _trained_model(project):
@@ -297,6 +500,7 @@ def cmd_predict(args) -> int:
     from engine.evaluate import predict_file
     from engine.io import load_project
 
+    _check_output(Path(args.out), [args.project, args.data])
     project = load_project(args.project)
     model = _trained_model(project)
     n = predict_file(model, project, args.data, args.out)
@@ -308,6 +512,7 @@ def cmd_export(args) -> int:
     from engine.export import export_project
     from engine.io import load_project
 
+    _check_output(Path(args.out), [args.project])
     project = load_project(args.project)
     _trained_model(project)
     written = export_project(project, args.format, args.out)

@@ -1,6 +1,6 @@
 """Entry point shared by ``python main.py`` and the ``nn-studio`` console script.
 
-``train|evaluate|predict|export|template`` (and a bare ``--help``) go to the headless CLI,
+``train|evaluate|predict|export|template`` (and a bare ``--help`` or ``--version``) go to the headless CLI,
 which never imports Qt; everything else opens the app.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ COMMANDS = ("train", "evaluate", "predict", "export", "template")
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if (argv and argv[0] in COMMANDS) or argv in (["-h"], ["--help"]):
+    if (argv and argv[0] in COMMANDS) or argv in (["-h"], ["--help"], ["--version"]):
         from app.cli import main as cli_main
         return cli_main(argv)
     from app.application import main as gui_main
