@@ -151,6 +151,7 @@ class TrainingUI(QObject):
         self._last_epoch = None
         self._epoch_drawn = None
         self._last_batch = None
+        self._batch_drawn = None
         self._run_t0 = None
         self._run_epoch0 = 0
         self._epochs_total = 1
@@ -327,6 +328,11 @@ class TrainingUI(QObject):
             self.confusion.set_matrix(*args)
         if self._shown(self.histograms):
             self.histograms.redraw()
+        b = self._last_batch
+        if b is not None and b is not self._batch_drawn:
+            # once a frame: a progress bar repaints the window synchronously on every setValue
+            self._batch_drawn = b
+            self.training_panel.on_batch(b)
         ev = self._last_epoch
         if ev is not None and ev is not self._epoch_drawn:
             self._epoch_drawn = ev
@@ -370,7 +376,6 @@ class TrainingUI(QObject):
         c.status_changed.connect(tp.set_status)
         c.run_started.connect(self._on_run_started)
         c.batch_ended.connect(self.curves.add_batch)
-        c.batch_ended.connect(tp.on_batch)
         c.batch_ended.connect(self._on_batch)
         c.epoch_ended.connect(self._on_epoch)
         c.boundary_ready.connect(self._on_boundary)

@@ -1,16 +1,29 @@
-"""GUI responsiveness while training (a benchmark, not a test).
+"""Live training inside the running app versus headless (a benchmark, not a test).
 
-Trains the W3 MLP (784-256-128-10 ReLU, softmax) on 60 000 random rows, batch 128,
-Adam, inside the running app (offscreen MainWindow with the training UI and live
-plots), and prints JSON with:
+Workloads (issue "live training that never freezes"):
 
-* ``max_event_loop_gap_ms``: the longest gap between ticks of a 10 ms QTimer on the
-  GUI thread during training (plus the 99th percentile);
-* ``gui_seconds`` / ``headless_seconds`` / ``gui_over_headless``: the same run with
-  live plots vs ``Trainer.run`` consumed in a plain loop (no Qt);
-* ``stop_latency_ms``: from pressing Stop mid-epoch to the worker thread finished.
+* ``P1-300`` / ``P1-3000``: the demo project (two spirals, MLP 2-16-16-2 tanh, batch 16,
+  Adam lr 0.01) for 300 and for 3000 epochs;
+* ``P2``: a tabular MLP 30-64-64-2 (relu, softmax) on the breast-cancer sample, 1000 epochs;
+* ``P3``: the W3 MLP 784-256-128-10 on 60 000 random rows, batch 128, 1 epoch;
+* ``P4``: a small CNN (conv16-pool-conv32-pool-dense10) on the 8x8 digits sample, 5 epochs.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py [--epochs 1] [--rows 60000]
+Each workload runs three times in one process:
+
+* ``headless_s``: what ``python main.py train`` does (``Trainer.run`` consumed in a plain
+  loop; histograms off, divergence checkpoints on);
+* ``headless_hist_s``: the same with the app's extra work on the training thread
+  (weight histograms, decision-boundary maps for 2-D data);
+* ``app_s``: inside an offscreen (or real, with ``QT_QPA_PLATFORM=xcb``) MainWindow with
+  every live view on, the plot tabs shown in turn every 0.4 s.
+
+Reported per workload: ``app_over_headless`` (app / CLI), the longest gap and the 99th
+percentile between ticks of a 10 ms QTimer on the GUI thread during the app run,
+``gui_cpu_share`` (CPU time of the GUI thread / wall time of the run), the number of frames
+drawn, and in a separate run the latency of Pause (until the worker has paused) and of Stop
+(until the worker thread has finished).
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py [--only P1-300,P2] [--repeat 1]
 """
 from __future__ import annotations
 
@@ -24,12 +37,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("NNSTUDIO_LANG", "en")
 
 import numpy as np  # noqa: E402
 
 
 class RandomDataset:
-    """60 000 random MNIST-shaped rows (784 features, 10 classes) plus a validation split."""
+    """Random MNIST-shaped rows (784 features, 10 classes) plus a validation split."""
 
     def __init__(self, n_train: int, n_val: int = 2000, seed: int = 0):
         rng = np.random.default_rng(seed)
@@ -49,117 +63,217 @@ class RandomDataset:
         return self.x[split][idx], self.y[split][idx]
 
 
-def mlp_spec():
+def _mlp(sizes, hidden_act, out_act):
     from engine.spec import sequential
-    return sequential([("Input.v1", {"shape": [784]}),
-                       ("Dense.v1", {"units": 256, "activation": "relu"}),
-                       ("Dense.v1", {"units": 128, "activation": "relu"}),
-                       ("Dense.v1", {"units": 10, "activation": "softmax"})])
+    layers = [("Input.v1", {"shape": [sizes[0]]})]
+    layers += [("Dense.v1", {"units": u, "activation": hidden_act}) for u in sizes[1:-1]]
+    layers.append(("Dense.v1", {"units": sizes[-1], "activation": out_act}))
+    return sequential(layers)
 
 
-def headless(ds, cfg) -> float:
-    from engine.trainer import Trainer
+def _digits_cnn():
+    from engine.spec import sequential
+    return sequential([
+        ("Input.v1", {"shape": [8, 8, 1]}),
+        ("Conv2D.v1", {"filters": 16, "kernel_size": 3, "padding": "same", "activation": "relu"}),
+        ("MaxPool2D.v1", {"pool_size": 2}),
+        ("Conv2D.v1", {"filters": 32, "kernel_size": 3, "padding": "same", "activation": "relu"}),
+        ("MaxPool2D.v1", {"pool_size": 2}),
+        ("Flatten.v1", {}),
+        ("Dense.v1", {"units": 10, "activation": "softmax"}),
+    ])
+
+
+def workloads() -> dict:
+    """name -> (graph, dataset factory, TrainConfig dict)."""
+    from engine.data import load_dataset
+    from engine.data.spec import DataSpec
+    from engine.io import demo_project
+
+    demo = demo_project()
+
+    def sample(name, **kw):
+        return lambda: load_dataset(DataSpec(kind="sample", path=name, **kw))
+
+    demo_data = lambda: load_dataset(DataSpec.from_dict(demo.data_spec))  # noqa: E731
+    return {
+        "P1-300": (demo.graph, demo_data, {**demo.train_config, "epochs": 300}),
+        "P1-3000": (demo.graph, demo_data, {**demo.train_config, "epochs": 3000}),
+        "P2": (_mlp([30, 64, 64, 2], "relu", "softmax"), sample("breast_cancer"),
+               {"epochs": 1000, "batch_size": 32, "optimizer": "adam", "lr": 1e-3}),
+        "P3": (_mlp([784, 256, 128, 10], "relu", "softmax"), lambda: RandomDataset(60000),
+               {"epochs": 1, "batch_size": 128, "optimizer": "adam", "lr": 1e-3}),
+        "P4": (_digits_cnn(), sample("digits"),
+               {"epochs": 5, "batch_size": 32, "optimizer": "adam", "lr": 3e-3}),
+    }
+
+
+def headless(graph, ds, settings: dict, app_extras: bool) -> float:
+    """``python main.py train``'s loop (app_extras: plus histograms and boundary maps as the app asks)."""
+    import threading
+
+    from engine.trainer import TrainConfig, Trainer
+    cfg = TrainConfig.from_dict({**settings, "pause_on_divergence": True, "histograms": app_extras})
     t0 = time.perf_counter()
-    trainer = Trainer(mlp_spec(), ds, cfg)
-    for _ in trainer.run():
-        pass
+    trainer = Trainer(graph, ds, cfg)
+    stop, pause = threading.Event(), threading.Event()
+    points = labels = None
+    if app_extras:
+        from app.workers import BOUNDARY_INTERVAL, BOUNDARY_RES, HISTOGRAM_INTERVAL, boundary_payload
+        trainer.histogram_interval = HISTOGRAM_INTERVAL
+        if tuple(ds.input_shape) == (2,):
+            n = min(ds.n("train"), 2000)
+            points, labels = ds.get_batch("train", np.arange(n))
+    last = -1e9
+    for ev in trainer.run(stop=stop, pause=pause):
+        # the app's worker computes a boundary map at most every BOUNDARY_INTERVAL seconds
+        if points is not None and type(ev).__name__ == "EpochEnded" and time.monotonic() - last >= BOUNDARY_INTERVAL:
+            last = time.monotonic()
+            boundary_payload(trainer, BOUNDARY_RES, points, labels, ev.epoch)
     return time.perf_counter() - t0
+
+
+class AppRunner:
+    def __init__(self):
+        os.environ.setdefault("NNSTUDIO_DATA_DIR", tempfile.mkdtemp(prefix="nnstudio-bench-"))
+        from PySide6.QtWidgets import QApplication
+
+        from app.main_window import MainWindow
+        from app.training_ui import install_training_ui
+        from engine.io import demo_project
+
+        self.app = QApplication.instance() or QApplication(sys.argv[:1])
+        self.win = MainWindow(demo_project())
+        self.ctl = getattr(self.win, "training", None) or install_training_ui(self.win)
+        self.win.project.maybe_save = lambda *a, **k: True
+        self.win.resize(1400, 900)
+        self.win.show()
+        self.ui = self.win.training_ui
+
+    def _wait(self, pred, timeout: float) -> bool:
+        t_end = time.perf_counter() + timeout
+        while not pred():
+            if time.perf_counter() > t_end:
+                return False
+            self.app.processEvents()
+            time.sleep(0.001)
+        return True
+
+    def run(self, graph, ds, settings: dict) -> dict:
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        from app.training_controller import IDLE
+        from engine.trainer import TrainConfig
+
+        self.win.document.set_spec(graph)  # benchmark only: bypasses the undo stack
+        cfg = TrainConfig.from_dict(settings)
+        ticks: list[float] = []
+        tick = QTimer()
+        tick.setInterval(10)
+        tick.timeout.connect(lambda: ticks.append(time.perf_counter()))
+        rotate = QTimer()
+        rotate.setInterval(400)
+        rotate.timeout.connect(lambda: self.ui.tabs.setCurrentIndex((self.ui.tabs.currentIndex() + 1)
+                                                                    % self.ui.tabs.count()))
+        self.ui.tabs.setCurrentIndex(0)
+        loop = QEventLoop()
+        t_end: dict = {}
+
+        def on_state(s):
+            if s == IDLE:
+                t_end["idle"] = time.perf_counter()
+                loop.quit()
+
+        self.ctl.state_changed.connect(on_state)
+        frames0 = self.ctl.frames
+        tick.start()
+        rotate.start()
+        cpu0, t0 = time.thread_time(), time.perf_counter()
+        ok = self.ctl.start(cfg, ds)
+        assert ok, self.ctl.last_error
+        loop.exec()
+        cpu = time.thread_time() - cpu0
+        tick.stop()
+        rotate.stop()
+        self.ctl.state_changed.disconnect(on_state)
+        wall = t_end["idle"] - t0
+        gaps = np.diff(np.asarray(ticks)) * 1000 if len(ticks) > 1 else np.zeros(1)
+        epochs = (self.ctl.last_finished.epoch if getattr(self.ctl, "last_finished", None) is not None
+                  and hasattr(self.ctl.last_finished, "epoch") else None)
+        return {"app_s": round(wall, 3), "max_gap_ms": round(float(gaps.max()), 1),
+                "p99_gap_ms": round(float(np.percentile(gaps, 99)), 1),
+                "gui_cpu_share": round(cpu / wall, 3), "frames": self.ctl.frames - frames0,
+                "epochs_done": epochs}
+
+    def latencies(self, graph, ds, settings: dict) -> dict:
+        """Pause (until the worker reports paused) and Stop (until its thread has finished)."""
+        from app.training_controller import IDLE, PAUSED, RUNNING
+        from engine.trainer import TrainConfig
+
+        self.win.document.set_spec(graph)
+        cfg = TrainConfig.from_dict({**settings, "epochs": max(settings["epochs"], 1000)})
+        self.ui.tabs.setCurrentIndex(1)  # the weights heat map: the most drawing per frame
+        assert self.ctl.start(cfg, ds), self.ctl.last_error
+        self._wait(lambda: self.ctl.state == RUNNING, 60)
+        self._wait(lambda: False, 1.0)  # let it run (and draw) for a second
+        t0 = time.perf_counter()
+        self.ctl.pause()
+        paused = self._wait(lambda: self.ctl.state == PAUSED, 10)
+        pause_ms = (time.perf_counter() - t0) * 1000
+        self.ctl.resume()
+        self._wait(lambda: False, 0.5)
+        t0 = time.perf_counter()
+        self.ctl.stop()
+        stopped = self._wait(lambda: self.ctl.state == IDLE and self.ctl._thread is None, 10)
+        stop_ms = (time.perf_counter() - t0) * 1000
+        return {"pause_ms": round(pause_ms, 1) if paused else None,
+                "stop_ms": round(stop_ms, 1) if stopped else None}
+
+    def close(self):
+        self.win.project.timer.stop()
+        self.win.undo_stack.setClean()
+        self.ctl.shutdown(5000)
+        self.win.hide()
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--rows", type=int, default=60000)
+    ap.add_argument("--only", default="", help="comma-separated workload names (default: all)")
+    ap.add_argument("--repeat", type=int, default=1, help="repeat each measurement, keep the median")
+    ap.add_argument("--json", default="", help="also write the results to this file")
     args = ap.parse_args()
 
-    from engine.trainer import TrainConfig
-    ds = RandomDataset(args.rows)
-    cfg = TrainConfig(epochs=args.epochs, batch_size=128, optimizer="adam", lr=1e-3, histograms=True)
-
-    # warm the Numba cache so neither measured run pays for compilation
-    warm = RandomDataset(512, 128)
-    headless(warm, TrainConfig(epochs=1, batch_size=128, histograms=True))
-    t_headless = headless(ds, cfg)
-
-    os.environ.setdefault("NNSTUDIO_DATA_DIR", tempfile.mkdtemp(prefix="nnstudio-bench-"))
-    from PySide6.QtCore import QEventLoop, QTimer
-    from PySide6.QtWidgets import QApplication
-
-    from app.main_window import MainWindow
-    from app.training_controller import IDLE, RUNNING
-    from app.training_ui import install_training_ui
-    from engine.io import demo_project
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    win = MainWindow(demo_project())
-    ctl = getattr(win, "training", None) or install_training_ui(win)
-    win.resize(1400, 900)
-    win.show()
-    win.document.set_spec(mlp_spec())  # benchmark only: bypasses the undo stack
-    ui = win.training_ui
-    ui.tabs.setCurrentIndex(0)  # the live curves are visible
-
-    ticks: list[float] = []
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-
-    loop = QEventLoop()
-    t_end = {}
-
-    def on_state(s):
-        if s == IDLE:
-            t_end["idle"] = time.perf_counter()
-            loop.quit()
-
-    ctl.state_changed.connect(on_state)
-    timer.start()
-    t0 = time.perf_counter()
-    ok = ctl.start(cfg, ds)
-    assert ok, ctl.last_error
-    loop.exec()
-    t_gui = t_end["idle"] - t0
-    timer.stop()
-    gaps = np.diff(np.asarray(ticks)) * 1000 if len(ticks) > 1 else np.zeros(1)
-    ui.curves.redraw()
-    bx = ui.curves.items["batch_raw"].getData()[0]
-    curve_points = 0 if bx is None else len(bx)
-
-    # stop latency: stop mid-epoch once batches flow
-    steps = []
-    ctl.batch_ended.connect(lambda ev: steps.append(ev.step))
-    t_stop = {}
-
-    def maybe_stop():
-        if ctl.state == RUNNING and len(steps) >= 5 and "t" not in t_stop:
-            t_stop["t"] = time.perf_counter()
-            ctl.stop()
-
-    poll = QTimer()
-    poll.setInterval(10)
-    poll.timeout.connect(maybe_stop)
-    poll.start()
-    ctl.start(TrainConfig(epochs=5, batch_size=128, histograms=True), ds)
-    loop.exec()
-    poll.stop()
-    stop_ms = (t_end["idle"] - t_stop["t"]) * 1000
-
-    win.project.timer.stop()
-    win.undo_stack.setClean()
-    ctl.shutdown(5000)
-    result = {
-        "model": "784-256-128-10 relu/softmax", "rows": args.rows, "epochs": args.epochs, "batch_size": 128,
-        "max_event_loop_gap_ms": round(float(gaps.max()), 1),
-        "p99_event_loop_gap_ms": round(float(np.percentile(gaps, 99)), 1),
-        "timer_ticks": len(ticks),
-        "gui_seconds": round(t_gui, 2), "headless_seconds": round(t_headless, 2),
-        "gui_over_headless": round(t_gui / t_headless, 3),
-        "stop_latency_ms": round(stop_ms, 1),
-        "batch_points_plotted": int(curve_points),
-        "cores": os.cpu_count(),
-    }
-    print(json.dumps(result, indent=2))
-    win.hide()
+    all_w = workloads()
+    names = [n for n in (args.only.split(",") if args.only else all_w) if n]
+    # warm the Numba cache (and every kernel the workloads use) so no measured run compiles
+    for name in dict.fromkeys(n.split("-")[0] for n in names):
+        key = next(k for k in all_w if k.startswith(name))
+        graph, make, settings = all_w[key]
+        headless(graph, make(), {**settings, "epochs": 1}, app_extras=True)
+    runner = AppRunner()
+    results = {}
+    for name in names:
+        graph, make, settings = all_w[name]
+        ds = make()
+        rows = []
+        for _ in range(max(1, args.repeat)):
+            h = headless(graph, ds, settings, app_extras=False)
+            hh = headless(graph, ds, settings, app_extras=True)
+            a = runner.run(graph, ds, settings)
+            rows.append({"headless_s": round(h, 3), "headless_hist_s": round(hh, 3), **a,
+                         "app_over_headless": round(a["app_s"] / h, 3),
+                         "app_over_headless_hist": round(a["app_s"] / hh, 3)})
+        rows.sort(key=lambda r: r["app_over_headless"])
+        res = rows[len(rows) // 2]
+        res.update(runner.latencies(graph, ds, settings))
+        res["epochs"] = settings["epochs"]
+        results[name] = res
+        print(name, json.dumps(res), flush=True)
+    runner.close()
+    out = {"platform": os.environ.get("QT_QPA_PLATFORM"), "cores": os.cpu_count(), "results": results}
+    print(json.dumps(out, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2))
     return 0
 
 

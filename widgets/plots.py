@@ -23,6 +23,12 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout,
                                QWidget)
 
+#: epoch curves show a dot per epoch up to this many epochs; beyond, lines only (dots would merge,
+#: and a scatter item's cost grows with every point on every redraw)
+SYMBOL_LIMIT = 60
+#: the batch curves are decimated to about this many points before drawing (min/max per bucket)
+MAX_CURVE_POINTS = 2000
+AXIS_WIDTH, AXIS_HEIGHT = 52, 36
 REDRAW_MS = 100         # 10 Hz: smooth enough, and leaves the GIL to the training thread
 TRAIN_COLOUR = "#3b78c4"
 VAL_COLOUR = "#d0672f"
@@ -97,6 +103,22 @@ def finite_xy(x: np.ndarray, y: np.ndarray, log: bool = False) -> tuple[np.ndarr
     return x, y, 0
 
 
+def peak_decimate(x: np.ndarray, y: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most about ``max_points`` points of a curve with increasing ``x``, keeping each bucket's
+    minimum and maximum (spikes stay visible) and the last point (the newest batch)."""
+    n = len(y)
+    if n <= max_points:
+        return x, y
+    k = -(-n // (max_points // 2))          # points per bucket (ceil)
+    m = (n // k) * k
+    yb = y[:m].reshape(-1, k)
+    lo, hi = yb.argmin(axis=1), yb.argmax(axis=1)
+    base = np.arange(0, m, k)
+    idx = np.stack([base + np.minimum(lo, hi), base + np.maximum(lo, hi)], axis=1).ravel()
+    idx = np.concatenate([idx, np.arange(m, n)[-1:]]) if m < n else idx
+    return x[idx], y[idx]
+
+
 def _pen(colour: str, width: float = 2.0, alpha: int = 255, dash: bool = False):
     """A pen whose 'transparency' is pre-blended with the palette's background.
 
@@ -163,6 +185,9 @@ class TrainingCurves(QWidget):
             p.setLabel("left", title)
             for side in ("left", "bottom"):  # plain numbers, no "(x0.001)" unit prefixes
                 p.getAxis(side).enableAutoSIPrefix(False)
+            # fixed axis sizes: tick labels of a new width would re-lay out the plot (and paint it twice)
+            p.getAxis("left").setWidth(AXIS_WIDTH)
+            p.getAxis("bottom").setHeight(AXIS_HEIGHT)
             p.addLegend(offset=(-10, 10))
         # not x-linked: the metric plot then repaints only when an epoch ends, not on every batch
         lp, mp = self.loss_plot, self.metric_plot
@@ -182,9 +207,12 @@ class TrainingCurves(QWidget):
             "overlay_metric": mp.plot(pen=_pen(TRAIN_COLOUR, 1.5, OVERLAY_ALPHA, dash=True)),
             "overlay_val_metric": mp.plot(pen=_pen(VAL_COLOUR, 1.5, OVERLAY_ALPHA, dash=True)),
         }
-        for key in ("batch_raw", "batch_smooth"):
-            self.items[key].setDownsampling(auto=True, method="peak")
-            self.items[key].setClipToView(True)
+        for item in self.items.values():
+            # no re-computation on every view-range change (pyqtgraph's auto-downsampling, clipping and
+            # dynamic range limit each re-set the data inside the paint, which then paints a second time);
+            # the batch curves are decimated here instead (peak_decimate) and non-finite points dropped
+            item.setDynamicRangeLimit(None)
+        self._symbols = True
 
         self.log_box = QCheckBox("log loss")
         self.log_box.setToolTip("Logarithmic loss axis (values <= 0 are hidden)")
@@ -326,16 +354,33 @@ class TrainingCurves(QWidget):
         super().showEvent(event)
         self._tick()
 
-    def _redraw_batches(self) -> None:
+    def _redraw_batches(self, settle: bool = True) -> None:
         self.draws += 1
         self._dirty_batches = False
         log = self.log_loss
-        self._set("batch_raw", self.bx.view(), self.by.view(), log)
-        self._set("batch_smooth", self.bx.view(), self.bsmooth.view(), log)
+        self._set("batch_raw", self.bx.view(), self.by.view(), log, decimate=True)
+        self._set("batch_smooth", self.bx.view(), self.bsmooth.view(), log, decimate=True)
+        if settle:
+            self._settle(self.loss_plot)
 
-    def _set(self, key: str, x, y, log: bool = False) -> None:
+    @staticmethod
+    def _settle(plot) -> None:
+        """Apply the new auto-range now, so the axes change before the paint, not after it
+        (pyqtgraph would otherwise paint twice: once with the old range, once with the new)."""
+        plot.scene().prepareForPaint()
+
+    def _set_symbols(self, on: bool) -> None:
+        if on == self._symbols:
+            return
+        self._symbols = on
+        for key in ("loss", "val_loss", "metric", "val_metric"):
+            self.items[key].setSymbol("o" if on else None)
+
+    def _set(self, key: str, x, y, log: bool = False, decimate: bool = False) -> None:
         x, y, bad = finite_xy(x, y, log)
         self.hidden_points += bad
+        if decimate:
+            x, y = peak_decimate(x, y)
         self.items[key].setData(x, y)
 
     def redraw(self) -> None:
@@ -343,9 +388,10 @@ class TrainingCurves(QWidget):
         self._dirty = False
         self.hidden_points = 0
         log = self.log_loss
-        self._redraw_batches()
+        self._redraw_batches(settle=False)
         ex = self.epochs.view()
         empty = np.empty(0)
+        self._set_symbols(len(ex) <= SYMBOL_LIMIT)
         for key, name in (("loss", "loss"), ("val_loss", "val_loss"),
                           ("metric", self.metric_name), ("val_metric", f"val_{self.metric_name}")):
             buf = self.logs.get(name) if name else None
@@ -365,6 +411,8 @@ class TrainingCurves(QWidget):
                          dtype=np.float64)
             x, y, _ = finite_xy(x, y, log and "loss" in key)
             self.items[key].setData(x, y)
+        self._settle(self.loss_plot)
+        self._settle(self.metric_plot)
         if self.hidden_points:
             what = "non-finite or non-positive" if log else "non-finite"
             self.notice.setText(f"{self.hidden_points} {what} values not drawn")

@@ -196,3 +196,66 @@ def test_confusion_matrix_view(qtbot):
     assert v.table.rowCount() == 2 and v.table.item(1, 1).text() == "7"
     assert v.table.verticalHeaderItem(0).text() == "cat"
     assert "80.0%" in v.label.text()
+
+
+def test_peak_decimate_keeps_extremes_and_the_newest_point():
+    from widgets.plots import peak_decimate
+    rng = np.random.default_rng(1)
+    x = np.arange(10_007, dtype=np.float64)
+    y = rng.normal(size=x.size)
+    y[1234], y[8000] = 50.0, -40.0                     # spikes must survive
+    dx, dy = peak_decimate(x, y, 2000)
+    assert len(dx) <= 2002 and np.all(np.diff(dx) >= 0)
+    assert dy.max() == 50.0 and dy.min() == -40.0
+    assert dx[-1] == x[-1] and dy[-1] == y[-1]
+    sx, sy = peak_decimate(x[:100], y[:100], 2000)    # short curves are untouched
+    assert sx is not None and len(sx) == 100
+
+
+def test_epoch_dots_only_while_few_epochs(qtbot):
+    from widgets.plots import SYMBOL_LIMIT
+    c = TrainingCurves(redraw_ms=10_000)
+    qtbot.addWidget(c)
+    c.start(started())
+    for e in range(1, SYMBOL_LIMIT + 1):
+        c.add_epoch(epoch_ev(e, 1.0 / e, 1.1 / e))
+    c.redraw()
+    assert c.items["loss"].opts["symbol"] == "o"
+    c.add_epoch(epoch_ev(SYMBOL_LIMIT + 1, 0.01, 0.02))
+    c.redraw()
+    assert c.items["loss"].opts["symbol"] is None and npts(c.items["loss"]) == SYMBOL_LIMIT + 1
+    c.start(started())                                  # a new run starts with dots again
+    c.add_epoch(epoch_ev(1, 1.0, 1.0))
+    c.redraw()
+    assert c.items["loss"].opts["symbol"] == "o"
+
+
+def test_one_paint_per_redraw_while_the_range_moves(qtbot):
+    """The axes follow new data in the same paint (pyqtgraph would otherwise paint twice per update)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class Count(QObject):
+        n = 0
+
+        def eventFilter(self, obj, ev):
+            if ev.type() == QEvent.Paint:
+                Count.n += 1
+            return False
+
+    c = TrainingCurves(redraw_ms=10_000)
+    qtbot.addWidget(c)
+    c.resize(900, 300)
+    c.show()
+    qtbot.waitExposed(c)
+    c.start(started(steps=10))
+    counter = Count()
+    c.loss_plot.viewport().installEventFilter(counter)
+    step = 0
+    for e in range(1, 31):
+        c.add_batch(batch(step + 10, np.linspace(2.0 / e, 1.0 / e, 10), epoch=e))
+        step += 10
+        c.add_epoch(epoch_ev(e, 1.0 / e, 1.2 / e))
+        c.redraw()
+        for _ in range(5):
+            qtbot.wait(5)
+    assert 25 <= Count.n <= 35, Count.n
