@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: cannot open project {error}", file=sys.stderr)
             return 2
         win.show()
-        win.project.show_error("Cannot open project", error)
+        from PySide6.QtCore import QCoreApplication
+        win.project.show_error(QCoreApplication.translate("ProjectController", "Cannot open project"), error)
     if args.screenshot:
         win.show()
         _settle(app)
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {problem}", file=sys.stderr)
         if args.tab:
             tabs = win.training_ui.tabs
-            names = [tabs.tabText(i).lower() for i in range(tabs.count())]
+            names = [str(tabs.widget(i).property("tab_name") or tabs.tabText(i)).lower() for i in range(tabs.count())]
             if args.tab.lower() in names:
                 tabs.setCurrentIndex(names.index(args.tab.lower()))
             app.processEvents()

@@ -5,6 +5,7 @@ consecutive edits of the same field of the same node (spin-box ticks).
 """
 from __future__ import annotations
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QUndoCommand
 
 from engine.spec import GraphSpec
@@ -58,7 +59,9 @@ class ReplaceGraph(SpecCommand):
 class MoveNodes(SpecCommand):
     def __init__(self, document, before, after, node_ids, parent=None):
         n = len(node_ids)
-        super().__init__(document, before, after, "Move layer" if n == 1 else f"Move {n} layers", parent)
+        text = (QCoreApplication.translate("Commands", "Move layer") if n == 1 else
+                QCoreApplication.translate("Commands", "Move {n} layers").format(n=n))
+        super().__init__(document, before, after, text, parent)
         self.node_ids = frozenset(node_ids)
 
     def id(self):
@@ -72,8 +75,8 @@ class MoveNodes(SpecCommand):
 
 
 class SetConfig(SpecCommand):
-    def __init__(self, document, before, after, node_id, field, parent=None):
-        super().__init__(document, before, after, f"Set {field} of {node_id}", parent)
+    def __init__(self, document, before, after, node_id, field, text: str = "", parent=None):
+        super().__init__(document, before, after, text or f"{field}: {node_id}", parent)
         self.node_id = node_id
         self.field = field
 

@@ -24,16 +24,17 @@ import copy
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QTabWidget
 
 from app.export_controller import ExportController, model_blocker
 from app.training_controller import DataLoader
+from engine.i18n import message as engine_message
 from widgets.evaluation_panel import EvaluationPanel
 from widgets.predict_panel import IMAGE_SUFFIXES, PredictPanel
 
-DOCK_TITLE = "Evaluate and predict"
+DOCK_TITLE = QT_TRANSLATE_NOOP("Panels", "Evaluate and predict")
 GALLERY_SIZE = 24
 PREVIEW_PX = 160
 
@@ -48,7 +49,8 @@ def _compiled(spec, weights):
     try:
         model.load_state_dict(weights)
     except StateError as exc:
-        raise StateError(f"the saved weights do not fit the graph: {exc}") from None
+        raise StateError(QCoreApplication.translate("EvaluationUI", "the saved weights do not fit the graph: {reason}")
+                         .format(reason=engine_message(exc))) from None
     return model
 
 
@@ -68,12 +70,21 @@ def display_images(x, pre: dict | None) -> np.ndarray:
 def _split_to_use(ds) -> tuple[str, str]:
     """(split, description) -- test if it has samples, else validation, else training."""
     if ds.n("test"):
-        return "test", f"test split ({ds.n('test')} samples)"
+        return "test", QCoreApplication.translate("EvaluationUI", "test split ({n} samples)").format(n=ds.n("test"))
     if ds.n("val"):
-        return "val", (f"validation split ({ds.n('val')} samples; there is no test split — set a test "
-                       f"fraction in the Data panel for a score on data never used while training)")
-    return "train", (f"training split ({ds.n('train')} samples; there is no test or validation split, so "
-                     f"this only shows how well the model fits its training data)")
+        return "val", QCoreApplication.translate(
+            "EvaluationUI", "validation split ({n} samples; there is no test split — set a test "
+            "fraction in the Data panel for a score on data never used while training)").format(n=ds.n("val"))
+    return "train", QCoreApplication.translate(
+        "EvaluationUI", "training split ({n} samples; there is no test or validation split, so "
+        "this only shows how well the model fits its training data)").format(n=ds.n("train"))
+
+
+def split_name(split: str) -> str:
+    """"test split", "validation split", "training split" in the UI language."""
+    return {"test": QCoreApplication.translate("EvaluationUI", "test split"),
+            "val": QCoreApplication.translate("EvaluationUI", "validation split"),
+            "train": QCoreApplication.translate("EvaluationUI", "training split")}.get(split, split)
 
 
 def evaluate_job(spec, weights, data_spec: dict, pre: dict | None, loss: str | None,
@@ -84,20 +95,22 @@ def evaluate_job(spec, weights, data_spec: dict, pre: dict | None, loss: str | N
         from engine.evaluate import EvaluateError, evaluate_arrays, misclassified, regression_pairs
 
         ds_spec = DataSpec.from_dict(data_spec)
-        progress(None, "loading the data")
+        progress(None, QCoreApplication.translate("EvaluationUI", "loading the data"))
         ds = load_dataset(ds_spec, progress=progress, cancel=cancel, preprocessing=pre)
         if cancel.is_set():
             return None
-        progress(None, "compiling the model")
+        progress(None, QCoreApplication.translate("EvaluationUI", "compiling the model"))
         model = _compiled(spec, weights)
         if len(model.input_ids) != 1:
-            raise EvaluateError("models with several inputs cannot be evaluated here")
+            raise EvaluateError(QCoreApplication.translate("EvaluationUI", "models with several inputs cannot be evaluated here"))
         if tuple(model.input_shape) != tuple(ds.input_shape):
-            raise EvaluateError(f"the data has samples of shape {tuple(ds.input_shape)} but the model expects "
-                                f"{tuple(model.input_shape)}")
+            raise EvaluateError(QCoreApplication.translate(
+                "EvaluationUI", "the data has samples of shape {shape} but the model expects {want}").format(
+                    shape=tuple(ds.input_shape), want=tuple(model.input_shape)))
         split, where = _split_to_use(ds)
         x, y = ds.x(split), ds.y(split)
-        progress(None, f"running the model on the {split} split")
+        progress(None, QCoreApplication.translate("EvaluationUI", "running the model on the {split}").format(
+            split=split_name(split)))
         metrics = evaluate_arrays(model, x, y, task=ds.task, class_names=ds.class_names, loss=loss)
         res = {"task": ds.task, "split": split, "where": where, "metrics": metrics, "n": int(ds.n(split))}
         if ds.task == "regression":
@@ -158,7 +171,7 @@ def predict_image_job(spec, weights, pre: dict, metadata: dict, path: str):
 
         p = Preprocessor.from_dict(pre)
         if not Path(path).is_file():
-            raise DataError(f"{path} does not exist")
+            raise DataError(QCoreApplication.translate("EvaluationUI", "{path} does not exist").format(path=path))
         x = p.transform_images([path])
         res = _answer(_compiled(spec, weights), x, pre, metadata)
         original = load_image(path, None, "RGB")
@@ -198,10 +211,10 @@ class EvaluationUI(QObject):
         self.evaluation_panel = EvaluationPanel()
         self.predict_panel = PredictPanel()
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.evaluation_panel, "Evaluate")
-        self.tabs.addTab(self.predict_panel, "Predict")
-        self.tabs.setTabToolTip(0, "Accuracy, per-class scores, confusion matrix and mistakes on held-out data")
-        self.tabs.setTabToolTip(1, "Ask the trained model about new rows, images or files")
+        self.tabs.addTab(self.evaluation_panel, self.tr("Evaluate"))
+        self.tabs.addTab(self.predict_panel, self.tr("Predict"))
+        self.tabs.setTabToolTip(0, self.tr("Accuracy, per-class scores, confusion matrix and mistakes on held-out data"))
+        self.tabs.setTabToolTip(1, self.tr("Ask the trained model about new rows, images or files"))
         self.dock = window.add_panel(DOCK_TITLE, self.tabs, Qt.BottomDockWidgetArea)
         plots = getattr(window, "panels", {}).get("Training plots")
         if plots is not None and hasattr(window, "tabifyDockWidget"):
@@ -216,7 +229,7 @@ class EvaluationUI(QObject):
             else:
                 tabify()
 
-        self.evaluate_action = QAction("&Evaluate on test split", window)
+        self.evaluate_action = QAction(self.tr("&Evaluate on test split"), window)
         self.evaluate_action.triggered.connect(self._evaluate_from_menu)
         window.actions["evaluate"] = self.evaluate_action
         window.addAction(self.evaluate_action)
@@ -225,16 +238,21 @@ class EvaluationUI(QObject):
         self._on_project_loaded()
 
     # ------------------------------------------------------------------ setup
-    def _menu(self, title: str) -> QMenu:
+    def _menu(self, name: str, title: str) -> QMenu:
+        """The window's menu with object name ``name`` (or title ``title``), else a new one."""
         mb = self.window.menuBar()
         for a in mb.actions():
-            if a.menu() is not None and a.text().replace("&", "").lower() == title.replace("&", "").lower():
-                return a.menu()
-        return mb.addMenu(title)
+            menu = a.menu()
+            if menu is not None and (menu.objectName() == name or
+                                     a.text().replace("&", "").lower() == title.replace("&", "").lower()):
+                return menu
+        menu = mb.addMenu(title)
+        menu.setObjectName(name)
+        return menu
 
     def _install_menus(self) -> None:
-        self.export.install_menu(self._menu("&File"))
-        model = self._menu("&Model")
+        self.export.install_menu(self._menu("menu_file", QCoreApplication.translate("MainWindow", "&File")))
+        model = self._menu("menu_model", QCoreApplication.translate("MainWindow", "&Model"))
         model.setToolTipsVisible(True)
         model.addAction(self.evaluate_action)
 
@@ -267,7 +285,7 @@ class EvaluationUI(QObject):
     def _input_problem(self) -> str | None:
         a = self.document.analysis
         if a.ok and len(a.inputs) > 1:
-            return "the model has several inputs; evaluate and predict it from the command line"
+            return self.tr("the model has several inputs; evaluate and predict it from the command line")
         return None
 
     def evaluate_blocker(self) -> str | None:
@@ -275,8 +293,8 @@ class EvaluationUI(QObject):
         if reason:
             return reason
         if not self.document.data_spec:
-            return ("no data set is recorded with this project (for example after importing weights): choose "
-                    "one in the Data panel and train")
+            return self.tr("no data set is recorded with this project (for example after importing weights): choose "
+                           "one in the Data panel and train")
         return None
 
     def predict_blocker(self) -> str | None:
@@ -285,13 +303,13 @@ class EvaluationUI(QObject):
             return reason
         pre = self.document.preprocessing
         if not isinstance(pre, dict) or pre.get("kind") not in ("tabular", "images"):
-            return "the project has no saved preprocessing: train the model on a data set first"
+            return self.tr("the project has no saved preprocessing: train the model on a data set first")
         a = self.document.analysis
         want = a.shapes.get(a.inputs[0]) if a.ok and a.inputs else None
         have = tuple(pre.get("input_shape") or ())
         if want is not None and have and tuple(want) != have:
-            return (f"the Input layer expects {tuple(want)} but the saved preprocessing gives {have}; "
-                    f"train again on the current data")
+            return self.tr("the Input layer expects {want} but the saved preprocessing gives {have}; "
+                           "train again on the current data").format(want=tuple(want), have=have)
         return None
 
     def _after_training(self, *_) -> None:
@@ -314,7 +332,8 @@ class EvaluationUI(QObject):
         reason = self.evaluate_blocker()
         self.evaluation_panel.set_blocked(reason)
         self.evaluate_action.setEnabled(reason is None and "evaluate" not in self._running)
-        tip = f"Cannot evaluate: {reason}" if reason else "Measure the trained model on the test split"
+        tip = (self.tr("Cannot evaluate: {why}").format(why=reason) if reason
+               else self.tr("Measure the trained model on the test split"))
         self.evaluate_action.setToolTip(tip)
         self.evaluate_action.setStatusTip(tip)
         self.predict_panel.set_blocked(self.predict_blocker())
@@ -338,7 +357,7 @@ class EvaluationUI(QObject):
     def _start(self, tag: str, fn) -> None:
         self._running.add(tag)
         if tag == "evaluate":
-            self.evaluation_panel.set_busy(True, "loading the data…")
+            self.evaluation_panel.set_busy(True, self.tr("loading the data…"))
         else:
             self.predict_panel.set_busy(True)
         self.refresh()
@@ -361,24 +380,25 @@ class EvaluationUI(QObject):
 
     def ask_image_path(self) -> str | None:
         pattern = " ".join(f"*{s}" for s in IMAGE_SUFFIXES)
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open an image to predict", self._dir(),
-                                              f"Images ({pattern})")
+        path, _ = QFileDialog.getOpenFileName(self.window, self.tr("Open an image to predict"), self._dir(),
+                                              self.tr("Images ({pattern})").format(pattern=pattern))
         return path or None
 
     def ask_predict_input(self) -> str | None:
         """A CSV file for a table model, a folder of images for an image model."""
         pre = self.document.preprocessing or {}
         if pre.get("kind") == "images":
-            path = QFileDialog.getExistingDirectory(self.window, "Folder of images to predict", self._dir())
+            path = QFileDialog.getExistingDirectory(self.window, self.tr("Folder of images to predict"), self._dir())
         else:
-            path, _ = QFileDialog.getOpenFileName(self.window, "CSV file to predict", self._dir(),
-                                                  "CSV files (*.csv *.tsv *.txt);;All files (*)")
+            path, _ = QFileDialog.getOpenFileName(self.window, self.tr("CSV file to predict"), self._dir(),
+                                                  self.tr("CSV files (*.csv *.tsv *.txt);;All files (*)"))
         return path or None
 
     def ask_predict_output(self, src: str) -> str | None:
         stem = Path(src).stem or "data"
         start = str(Path(self._dir()) / f"{stem}_predictions.csv")
-        path, _ = QFileDialog.getSaveFileName(self.window, "Write the predictions to", start, "CSV files (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(self.window, self.tr("Write the predictions to"), start,
+                                              self.tr("CSV files (*.csv)"))
         return path or None
 
     # ------------------------------------------------------------------ commands
@@ -411,7 +431,7 @@ class EvaluationUI(QObject):
         if "evaluate" in self._running:
             self.loader.cancel("evaluate")
             self._done("evaluate")
-            self.evaluation_panel.set_status("evaluation cancelled")
+            self.evaluation_panel.set_status(self.tr("evaluation cancelled"))
 
     def predict_row(self, values: dict | None = None) -> bool:
         if self.predict_blocker():
@@ -451,7 +471,7 @@ class EvaluationUI(QObject):
         if not Path(out).suffix:
             out = str(out) + ".csv"
         spec, weights = self._snapshot()
-        self.predict_panel.show_message(f"predicting {Path(src).name}…")
+        self.predict_panel.show_message(self.tr("predicting {file}…").format(file=Path(src).name))
         self._start("file", predict_file_job(spec, weights, self.document.to_project(), str(src), str(out)))
         return True
 
@@ -462,7 +482,7 @@ class EvaluationUI(QObject):
     # ------------------------------------------------------------------ worker results
     def _on_progress(self, tag: str, pct: int, text: str) -> None:
         if tag == "evaluate":
-            self.evaluation_panel.set_progress(pct, (text + "…") if text else "")
+            self.evaluation_panel.set_progress(pct, self.tr("{what}…").format(what=text) if text else "")
 
     def _on_result(self, tag: str, value) -> None:
         self._done(tag)
@@ -477,7 +497,7 @@ class EvaluationUI(QObject):
                 ep.show_classification(value["metrics"], value["where"])
                 if "gallery" in value:
                     ep.show_misclassified(value["gallery"], value.get("total_wrong"))
-            self._message(f"evaluated on the {value['where'].split(' (')[0]}")
+            self._message(self.tr("evaluated on the {split}").format(split=split_name(value["split"])))
             self.evaluated.emit(value)
         elif tag in ("predict", "image"):
             pp = self.predict_panel
@@ -489,7 +509,7 @@ class EvaluationUI(QObject):
                 pp.show_image(value["original"], value["model_input"], Path(value["path"]).name)
             self.predicted.emit(value)
         elif tag == "file":
-            msg = f"Wrote {value['n']} predictions to {value['out']}"
+            msg = self.tr("Wrote {n} predictions to {file}").format(n=value["n"], file=value["out"])
             self.predict_panel.show_message(msg)
             self._message(msg)
             self.file_predicted.emit(value["out"], value["n"])
@@ -497,7 +517,7 @@ class EvaluationUI(QObject):
     def _on_failed(self, tag: str, message: str) -> None:
         self._done(tag)
         if tag == "evaluate":
-            self.evaluation_panel.show_error(f"Evaluation failed: {message}")
+            self.evaluation_panel.show_error(self.tr("Evaluation failed: {reason}").format(reason=message))
         else:
             self.predict_panel.show_error(message)
         self._message(message)

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QAction
 
 from app.training_controller import DataLoader
+from engine.i18n import tr as engine_tr
 from widgets.export_dialog import EXPORT_FORMATS, ask_export_path, ask_import_path
 
 EXPORT_ACTIONS = tuple(f"export_{k}" for k in EXPORT_FORMATS)
@@ -28,11 +29,13 @@ def model_blocker(document) -> str | None:
     """Why the document's model cannot be used for export/evaluation/prediction (``None``: it can)."""
     blocker = document.train_blocker() if hasattr(document, "train_blocker") else None
     if blocker:
-        return f"the graph has a problem ({blocker})"
+        return QCoreApplication.translate("ExportController", "the graph has a problem ({why})").format(
+            why=engine_tr(blocker))
     if not document.spec.nodes:
-        return "the graph is empty"
+        return QCoreApplication.translate("ExportController", "the graph is empty")
     if document.weights is None:
-        return "the model has no trained weights yet: train it first (Model ▸ Train)"
+        return QCoreApplication.translate("ExportController",
+                                          "the model has no trained weights yet: train it first (Model ▸ Train)")
     return None
 
 
@@ -70,12 +73,12 @@ class ExportController(QObject):
         self._importing = False
         self.actions: dict[str, QAction] = {}
         for key, f in EXPORT_FORMATS.items():
-            a = QAction(f.menu_text, window)
-            a.setStatusTip(f.description)
+            a = QAction(f.shown_menu_text, window)
+            a.setStatusTip(f.shown_description)
             a.triggered.connect(lambda _=False, k=key: self.export(k))
             self._register(f"export_{key}", a)
-        imp = QAction("&Import weights…", window)
-        imp.setStatusTip("Open an exported .npz or .safetensors file (with its .json metadata) as a new project")
+        imp = QAction(self.tr("&Import weights…"), window)
+        imp.setStatusTip(self.tr("Open an exported .npz or .safetensors file (with its .json metadata) as a new project"))
         imp.setToolTip(imp.statusTip())
         imp.triggered.connect(lambda _=False: self.import_weights())
         self._register("import_weights", imp)
@@ -98,7 +101,8 @@ class ExportController(QObject):
         """Add ``Export ▸`` and ``Import weights…`` to ``file_menu`` (before Quit when present)."""
         quit_action = getattr(self.window, "actions", {}).get("quit")
         before = quit_action if quit_action is not None and quit_action in file_menu.actions() else None
-        sub = file_menu.__class__("&Export", file_menu)
+        sub = file_menu.__class__(self.tr("&Export"), file_menu)
+        sub.setObjectName("menu_export")
         sub.setToolTipsVisible(True)
         for key in EXPORT_FORMATS:
             sub.addAction(self.actions[f"export_{key}"])
@@ -126,7 +130,7 @@ class ExportController(QObject):
         for key, f in EXPORT_FORMATS.items():
             a = self.actions[f"export_{key}"]
             a.setEnabled(reason is None)
-            a.setToolTip(f"Cannot export: {reason}" if reason else f.description)
+            a.setToolTip(self.tr("Cannot export: {why}").format(why=reason) if reason else f.shown_description)
             a.setStatusTip(a.toolTip())
         self.actions["import_weights"].setEnabled(not self._importing)
 
@@ -163,7 +167,7 @@ class ExportController(QObject):
         """Export the current model as ``fmt`` (asks for the path unless given); False if not started."""
         reason = self.blocker()
         if reason:
-            self.last_error = f"Cannot export: {reason}"
+            self.last_error = self.tr("Cannot export: {why}").format(why=reason)
             self._message(self.last_error)
             return False
         if path is None:
@@ -173,7 +177,7 @@ class ExportController(QObject):
         self._last_dir = str(Path(path).parent)
         project = self.document.to_project()
         self.last_error = ""
-        self._message(f"exporting {EXPORT_FORMATS[fmt].key} to {path}…")
+        self._message(self.tr("exporting {format} to {path}…").format(format=EXPORT_FORMATS[fmt].key, path=path))
         self._n += 1  # one tag per export: a second export never cancels the first
         self.loader.run(f"export:{self._n}", _export_job(project, fmt, str(path)))
         return True
@@ -189,7 +193,7 @@ class ExportController(QObject):
             if not path:
                 return False
         self._last_dir = str(Path(path).parent)
-        self._message(f"importing {path}…")
+        self._message(self.tr("importing {path}…").format(path=path))
         self._importing = True
         self.update_actions()
         self.loader.run("import", _import_job(str(path)))
@@ -202,7 +206,8 @@ class ExportController(QObject):
             self.last_files = list(files)
             names = ", ".join(Path(f).name for f in files)
             folder = str(Path(files[0]).parent) if files else ""
-            self._message(f"Exported {EXPORT_FORMATS[fmt].key}: {names} (in {folder})")
+            self._message(self.tr("Exported {format}: {names} (in {folder})").format(
+                format=EXPORT_FORMATS[fmt].key, names=names, folder=folder))
             self.export_finished.emit(fmt, list(files))
         elif tag == "import":
             self._importing = False
@@ -215,21 +220,22 @@ class ExportController(QObject):
                     ctl.mark_dirty()   # an imported model is not saved as a project yet
             else:
                 self.document.load_project(project, None)
-            self._message(f"Imported {Path(path).name}: graph, weights and preprocessing restored "
-                          f"(save it as a project to keep it)")
+            self._message(self.tr("Imported {file}: graph, weights and preprocessing restored "
+                                  "(save it as a project to keep it)").format(file=Path(path).name))
             self.imported.emit(path)
 
     def _on_failed(self, tag: str, message: str) -> None:
         self.last_error = message
         if tag.startswith("export"):
-            self._message(f"Export failed: {message}")
-            self._show_error("Export failed", f"{message}\n\nThe model in NN Studio is unchanged.")
+            self._message(self.tr("Export failed: {reason}").format(reason=message))
+            self._show_error(self.tr("Export failed"),
+                             self.tr("{reason}\n\nThe model in NN Studio is unchanged.").format(reason=message))
             self.export_failed.emit(message)
         else:
             self._importing = False
             self.update_actions()
-            self._message(f"Import failed: {message}")
-            self._show_error("Cannot import weights", message)
+            self._message(self.tr("Import failed: {reason}").format(reason=message))
+            self._show_error(self.tr("Cannot import weights"), message)
             self.import_failed.emit(message)
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:

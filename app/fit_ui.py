@@ -16,6 +16,12 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from engine.fit import DataInfo
+from engine.i18n import tr as engine_tr
+
+
+def _joined(texts) -> str:
+    """Engine texts (changes, problems) translated and joined with "; "."""
+    return "; ".join(engine_tr(t) for t in texts)
 
 
 class FitToDataUI(QObject):
@@ -70,7 +76,7 @@ class FitToDataUI(QObject):
                 self.bar.clear()
             return False
         text = self.tr("The graph does not fit the loaded data ({data}). Fit it? {changes}").format(
-            data=f"{info.describe_input()}, {info.describe_task()}", changes="; ".join(result.changes))
+            data=f"{engine_tr(info.describe_input())}, {engine_tr(info.describe_task())}", changes=_joined(result.changes))
         self.bar.show_offer(text, self.tr("Fit graph to data"))
         return True
 
@@ -83,13 +89,13 @@ class FitToDataUI(QObject):
         result = self.window.graph.fit_to_data(info)
         if not result.changed:
             text = self.tr("The graph already fits the data") if not result.problems else \
-                self.tr("Cannot fit the graph automatically: {why}").format(why="; ".join(result.problems))
+                self.tr("Cannot fit the graph automatically: {why}").format(why=_joined(result.problems))
             self.bar.clear()
             self.window.show_message(text)
             return False
-        text = self.tr("Fitted the graph to the data: {changes}.").format(changes="; ".join(result.changes))
+        text = self.tr("Fitted the graph to the data: {changes}.").format(changes=_joined(result.changes))
         if result.problems:
-            text += " " + self.tr("Still to fix: {why}").format(why="; ".join(result.problems))
+            text += " " + self.tr("Still to fix: {why}").format(why=_joined(result.problems))
         self.bar.show_done(text, self.tr("Undo"))
         self.window.show_message(text)
         return True

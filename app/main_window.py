@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 from app.controllers.graph_controller import GraphController
 from app.controllers.project_controller import ProjectController
 from app.document import GraphDocument
+from engine.i18n import tr as engine_tr
 from engine.templates import all_templates
 from widgets.canvas import GraphView
 from widgets.palette import LayerPalette
@@ -59,8 +60,8 @@ class MainWindow(QMainWindow):
         self._make_central()
         self.layer_palette = LayerPalette(self)
         self.property_editor = PropertyEditor(self)
-        self.palette_dock = self.add_panel("Layers", self.layer_palette, Qt.LeftDockWidgetArea)
-        self.properties_dock = self.add_panel("Properties", self.property_editor, Qt.RightDockWidgetArea)
+        self.palette_dock = self.add_panel(QT_TRANSLATE_NOOP("Panels", "Layers"), self.layer_palette, Qt.LeftDockWidgetArea)
+        self.properties_dock = self.add_panel(QT_TRANSLATE_NOOP("Panels", "Properties"), self.property_editor, Qt.RightDockWidgetArea)
         self.palette_dock.setMinimumWidth(210)
         self.properties_dock.setMinimumWidth(260)
         self.status_summary = QLabel(self)
@@ -88,8 +89,12 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ public API
     def add_panel(self, title: str, widget: QWidget, area=Qt.RightDockWidgetArea) -> QDockWidget:
-        """Dock ``widget`` under ``title`` (used by the data and training panels)."""
-        dock = QDockWidget(title, self)
+        """Dock ``widget`` under ``title`` (used by the data and training panels).
+
+        ``title`` is the English name (the key of :attr:`panels` and the dock's object name), marked with
+        ``QT_TRANSLATE_NOOP("Panels", ...)`` at the call site; the dock shows its translation.
+        """
+        dock = QDockWidget(QCoreApplication.translate("Panels", title), self)
         dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
@@ -141,62 +146,66 @@ class MainWindow(QMainWindow):
 
     def _make_actions(self) -> None:
         S, K = QStyle, QKeySequence
-        self._act("new", "&New", self.project.new_project, K.New, "Start a new empty project", S.SP_FileIcon)
-        self._act("open", "&Open…", lambda: self.project.open_project(), K.Open, "Open a project file",
+        self._act("new", self.tr("&New"), self.project.new_project, K.New, self.tr("Start a new empty project"), S.SP_FileIcon)
+        self._act("open", self.tr("&Open…"), lambda: self.project.open_project(), K.Open, self.tr("Open a project file"),
                   S.SP_DialogOpenButton)
-        self._act("save", "&Save", self.project.save, K.Save, "Save the project", S.SP_DialogSaveButton)
-        self._act("save_as", "Save &As…", lambda: self.project.save_as(), K.SaveAs, "Save the project under a new name")
-        self._act("quit", "&Quit", self.close, K.Quit, "Quit NN Studio")
-        undo = self.undo_stack.createUndoAction(self, "&Undo")
+        self._act("save", self.tr("&Save"), self.project.save, K.Save, self.tr("Save the project"), S.SP_DialogSaveButton)
+        self._act("save_as", self.tr("Save &As…"), lambda: self.project.save_as(), K.SaveAs, self.tr("Save the project under a new name"))
+        self._act("quit", self.tr("&Quit"), self.close, K.Quit, self.tr("Quit NN Studio"))
+        undo = self.undo_stack.createUndoAction(self, self.tr("&Undo"))
         undo.setShortcuts(K.keyBindings(K.Undo))
         undo.setIcon(self.style().standardIcon(S.SP_ArrowBack))
-        redo = self.undo_stack.createRedoAction(self, "&Redo")
+        redo = self.undo_stack.createRedoAction(self, self.tr("&Redo"))
         redo.setShortcuts(_with_extra(K.keyBindings(K.Redo), "Ctrl+Y"))
         redo.setIcon(self.style().standardIcon(S.SP_ArrowForward))
         self.addAction(undo)
         self.addAction(redo)
         self.actions["undo"], self.actions["redo"] = undo, redo
-        self._act("copy", "&Copy", lambda: self.graph.copy(), K.Copy, "Copy the selected layers")
-        self._act("paste", "&Paste", lambda: self.graph.paste(), K.Paste, "Paste layers")
-        self._act("duplicate", "D&uplicate", lambda: self.graph.duplicate(), "Ctrl+D",
-                  "Duplicate the selected layers")
-        self._act("delete", "&Delete", self.view.request_delete, K.Delete,
-                  "Delete the selected layers and connections", S.SP_TrashIcon)
+        self._act("copy", self.tr("&Copy"), lambda: self.graph.copy(), K.Copy, self.tr("Copy the selected layers"))
+        self._act("paste", self.tr("&Paste"), lambda: self.graph.paste(), K.Paste, self.tr("Paste layers"))
+        self._act("duplicate", self.tr("D&uplicate"), lambda: self.graph.duplicate(), "Ctrl+D",
+                  self.tr("Duplicate the selected layers"))
+        self._act("delete", self.tr("&Delete"), self.view.request_delete, K.Delete,
+                  self.tr("Delete the selected layers and connections"), S.SP_TrashIcon)
         # on X11 the platform's Delete bindings include Ctrl+D, which made Duplicate ambiguous
         self.actions["delete"].setShortcuts([k for k in K.keyBindings(K.Delete) if k != QKeySequence("Ctrl+D")])
-        self._act("select_all", "Select &All", self._select_all, K.SelectAll, "Select every layer")
-        self._act("zoom_in", "Zoom &In", lambda: self.view.zoom_by(1.25), K.ZoomIn, "Zoom in")
+        self._act("select_all", self.tr("Select &All"), self._select_all, K.SelectAll, self.tr("Select every layer"))
+        self._act("zoom_in", self.tr("Zoom &In"), lambda: self.view.zoom_by(1.25), K.ZoomIn, self.tr("Zoom in"))
         self.actions["zoom_in"].setShortcuts(_with_extra(K.keyBindings(K.ZoomIn), "Ctrl+="))
-        self._act("zoom_out", "Zoom &Out", lambda: self.view.zoom_by(0.8), K.ZoomOut, "Zoom out")
-        self._act("zoom_fit", "Zoom to &Fit", self.view.zoom_to_fit, "Ctrl+0", "Show the whole graph")
-        self._act("reset_view", "&Reset View", self.view.reset_view, "Ctrl+1", "100% zoom, centred on the graph")
-        self._act("auto_layout", "&Auto-layout", self._auto_layout, "Ctrl+L",
-                  "Arrange layers top to bottom by depth")
-        self._act("train", "&Train", None, "F5", "Train the model", S.SP_MediaPlay)
+        self._act("zoom_out", self.tr("Zoom &Out"), lambda: self.view.zoom_by(0.8), K.ZoomOut, self.tr("Zoom out"))
+        self._act("zoom_fit", self.tr("Zoom to &Fit"), self.view.zoom_to_fit, "Ctrl+0", self.tr("Show the whole graph"))
+        self._act("reset_view", self.tr("&Reset View"), self.view.reset_view, "Ctrl+1", self.tr("100% zoom, centred on the graph"))
+        self._act("auto_layout", self.tr("&Auto-layout"), self._auto_layout, "Ctrl+L",
+                  self.tr("Arrange layers top to bottom by depth"))
+        self._act("train", self.tr("&Train"), None, "F5", self.tr("Train the model"), S.SP_MediaPlay)
         self._act("fit_to_data", self.tr("&Fit graph to data"), None, "Ctrl+Shift+F",
                   self.tr("Set the Input shape and the output layer to fit the loaded data (one undo step)"))
         for t in all_templates():
-            a = self._act(f"template_{t.key}", t.name, lambda _=False, k=t.key: self._apply_template(k),
-                          tip=t.description)
+            a = self._act(f"template_{t.key}", engine_tr(t.name), lambda _=False, k=t.key: self._apply_template(k),
+                          tip=engine_tr(t.description))
             a.setEnabled(t.available())
             if not t.available():
-                a.setToolTip(t.description + " (needs layer types that are not available yet)")
+                a.setToolTip(self.tr("{description} (needs layer types that are not available yet)").format(
+                    description=engine_tr(t.description)))
 
     def _make_menus(self) -> None:
         mb = self.menuBar()
-        f = mb.addMenu("&File")
+        f = mb.addMenu(self.tr("&File"))
+        f.setObjectName("menu_file")
         for n in ("new", "open"):
             f.addAction(self.actions[n])
-        self.recent_menu = f.addMenu("Open &Recent")
+        self.recent_menu = f.addMenu(self.tr("Open &Recent"))
         f.addSeparator()
         f.addAction(self.actions["save"])
         f.addAction(self.actions["save_as"])
         f.addSeparator()
         f.addAction(self.actions["quit"])
-        e = mb.addMenu("&Edit")
+        e = mb.addMenu(self.tr("&Edit"))
+        e.setObjectName("menu_edit")
         for n in ("undo", "redo", None, "copy", "paste", "duplicate", "delete", None, "select_all"):
             e.addSeparator() if n is None else e.addAction(self.actions[n])
-        v = mb.addMenu("&View")
+        v = mb.addMenu(self.tr("&View"))
+        v.setObjectName("menu_view")
         for n in ("zoom_in", "zoom_out", "zoom_fit", "reset_view", None, "auto_layout", None):
             v.addSeparator() if n is None else v.addAction(self.actions[n])
         from app.i18n import add_language_menu
@@ -205,18 +214,21 @@ class MainWindow(QMainWindow):
         self._view_menu = v
         for dock in self.panels.values():
             v.addAction(dock.toggleViewAction())
-        t = mb.addMenu("T&emplates")
+        t = mb.addMenu(self.tr("T&emplates"))
+        t.setObjectName("menu_templates")
         for tpl in all_templates():
             t.addAction(self.actions[f"template_{tpl.key}"])
-        m = mb.addMenu("&Model")
+        m = mb.addMenu(self.tr("&Model"))
+        m.setObjectName("menu_model")
         m.addAction(self.actions["train"])
         m.addAction(self.actions["fit_to_data"])
-        h = mb.addMenu("&Help")
-        h.addAction("&Getting started", self._help)
+        h = mb.addMenu(self.tr("&Help"))
+        h.setObjectName("menu_help")
+        h.addAction(self.tr("&Getting started"), self._help)
         self._fill_recent(self.project.recent_files())
 
     def _make_toolbar(self) -> None:
-        tb = self.addToolBar("Main")
+        tb = self.addToolBar(self.tr("Main toolbar"))
         tb.setObjectName("main_toolbar")
         tb.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         for n in ("new", "open", "save", None, "undo", "redo", None, "delete", "duplicate", None,
@@ -236,7 +248,7 @@ class MainWindow(QMainWindow):
             a.triggered.connect(lambda _=False, p=p: self.project.open_project(p))
         if paths:
             self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear list", self.project.clear_recent)
+            self.recent_menu.addAction(self.tr("Clear list"), self.project.clear_recent)
         self.recent_menu.setEnabled(bool(paths))
 
     # ------------------------------------------------------------------ wiring
@@ -270,16 +282,19 @@ class MainWindow(QMainWindow):
         reason = doc.train_blocker()
         train = self.actions["train"]
         train.setEnabled(reason is None)
-        tip = "Train the model (F5)" if reason is None else f"Cannot train: {reason}"
+        tip = self.tr("Train the model (F5)") if reason is None else self.tr("Cannot train: {why}").format(
+            why=engine_tr(reason))
         train.setToolTip(tip)
         train.setStatusTip(tip)
-        self.view.set_banner("" if reason is None else reason[:1].upper() + reason[1:])
+        shown = "" if reason is None else engine_tr(reason)
+        self.view.set_banner(shown[:1].upper() + shown[1:])
         n = len(doc.spec.nodes)
         if reason is None:
             params = doc.n_params()
-            self.status_summary.setText(f"{n} layers · {params:,} parameters · ready to train")
+            self.status_summary.setText(self.tr("{n} layers · {params} parameters · ready to train").format(
+                n=n, params=f"{params:,}"))
         else:
-            self.status_summary.setText(f"{n} layers · not trainable yet")
+            self.status_summary.setText(self.tr("{n} layers · not trainable yet").format(n=n))
         if reason is None:
             self._show_fit_problems()
 
@@ -288,7 +303,7 @@ class MainWindow(QMainWindow):
         problems = self.document.fit_problems()
         if not problems:
             return
-        text = self.tr("does not fit the data: {why}").format(why=problems[0])
+        text = self.tr("does not fit the data: {why}").format(why=engine_tr(problems[0]))
         fix = self.tr("{text} (or Model ▸ Fit graph to data)").format(text=text)
         train = self.actions["train"]
         train.setEnabled(False)
@@ -355,18 +370,18 @@ class MainWindow(QMainWindow):
             training.running_changed.connect(lambda running: None if running else self._on_changed())
 
     def _update_title(self) -> None:
-        name = Path(self.document.path).name if self.document.path else "untitled"
+        name = Path(self.document.path).name if self.document.path else self.tr("untitled")
         self.setWindowTitle(f"{name}[*] — {APP_NAME}")
         self.setWindowModified(self.project.is_modified())
 
     def _help(self) -> None:
         QMessageBox.information(
-            self, "Getting started",
-            "1. Drag layers from the Layers palette onto the canvas (or double-click them).\n"
-            "2. Connect a layer's bottom port to the next layer's top port.\n"
-            "3. Select a layer to edit its settings on the right; shapes update live.\n"
-            "4. A red badge marks a layer with a problem: hover it to read why.\n"
-            "Mouse: wheel zooms, middle button (or Alt+drag) pans, drag on empty space selects.")
+            self, self.tr("Getting started"),
+            self.tr("1. Drag layers from the Layers palette onto the canvas (or double-click them).\n"
+                    "2. Connect a layer's bottom port to the next layer's top port.\n"
+                    "3. Select a layer to edit its settings on the right; shapes update live.\n"
+                    "4. A red badge marks a layer with a problem: hover it to read why.\n"
+                    "Mouse: wheel zooms, middle button (or Alt+drag) pans, drag on empty space selects."))
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event):

@@ -40,6 +40,7 @@ import shiboken6
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from app.workers import TaskWorker, TrainJob, TrainWorker, start_in_thread
+from engine.i18n import tr as engine_tr
 from engine.trainer import (BatchEnded, Diverged, EpochEnded, Status, TrainConfig, TrainFailed, TrainFinished,
                             TrainStarted)
 
@@ -172,10 +173,10 @@ class TrainingController(QObject):
             spec = self.document.spec
             blocker = self.document.train_blocker() if hasattr(self.document, "train_blocker") else None
             if blocker:
-                self._fail_now(f"the graph cannot be trained yet: {blocker}")
+                self._fail_now(self.tr("the graph cannot be trained yet: {why}").format(why=engine_tr(blocker)))
                 return False
         if data is None:
-            self._fail_now("choose a data set first (Data panel)")
+            self._fail_now(self.tr("choose a data set first (Data panel)"))
             return False
         if hasattr(data, "get_batch"):
             self.dataset = data
@@ -202,7 +203,7 @@ class TrainingController(QObject):
         self._worker = worker
         self._failed_flag = False
         self._set_state(COMPILING)
-        self.status_changed.emit("preparing…")
+        self.status_changed.emit(self.tr("preparing…"))
         thread = start_in_thread(worker)
         # bind the thread itself: sender() identity is not reliable across wrapper lifetimes
         thread.finished.connect(functools.partial(self._on_thread_finished, thread))
@@ -214,13 +215,13 @@ class TrainingController(QObject):
         if self._state == RUNNING and self._worker is not None:
             self._worker.request_pause()
             self._set_state(PAUSING)
-            self.status_changed.emit("pausing…")
+            self.status_changed.emit(self.tr("pausing…"))
 
     def resume(self) -> None:
         if self._state == PAUSED and self._worker is not None:
             self._worker.request_resume()
             self._set_state(RUNNING)
-            self.status_changed.emit("running")
+            self.status_changed.emit(self.tr("running"))
 
     def step(self) -> bool:
         """From paused: train one more epoch, then pause again.  (From idle the caller
@@ -228,7 +229,7 @@ class TrainingController(QObject):
         if self._state == PAUSED and self._worker is not None:
             self._worker.request_step()
             self._set_state(RUNNING)
-            self.status_changed.emit("one epoch…")
+            self.status_changed.emit(self.tr("one epoch…"))
             return True
         return False
 
@@ -243,7 +244,7 @@ class TrainingController(QObject):
         if self._state in (COMPILING, RUNNING, PAUSING, PAUSED) and self._worker is not None:
             self._worker.request_stop()
             self._set_state(STOPPING)
-            self.status_changed.emit("stopping…")
+            self.status_changed.emit(self.tr("stopping…"))
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Stop any run and wait (at most ``timeout_ms``) for its thread to finish.
@@ -330,14 +331,15 @@ class TrainingController(QObject):
             self._set_state(RUNNING)
         elif ev.state == "paused" and self._state in (COMPILING, RUNNING, PAUSING):
             self._set_state(PAUSED)   # the worker has really paused (Pause, or the end of a Step)
-            self.status_changed.emit(f"{ev.message or 'paused'} (weights and optimizer state kept)")
+            self.status_changed.emit(self.tr("{what} (weights and optimizer state kept)").format(
+                what=engine_tr(ev.message) if ev.message else self.tr("paused")))
             return
         elif ev.state == "running" and self._state == PAUSED:
             return  # a Resume/Step the controller already shows as running
         if self._state == STOPPING:
             return
         text = ev.message or ev.state
-        self.status_changed.emit(text)
+        self.status_changed.emit(engine_tr(text))
 
     def _on_started(self, ev) -> None:
         self.run_started.emit(ev)
@@ -364,8 +366,9 @@ class TrainingController(QObject):
             self._store_result(ev.state)
         self._close_run(ev.reason, best_epoch=ev.best_epoch)
         self.run_finished.emit(ev)
-        what = {"completed": "training finished", "early_stopping": "stopped early (no more improvement)",
-                "stopped": "training stopped"}.get(ev.reason, ev.reason)
+        what = {"completed": self.tr("training finished"),
+                "early_stopping": self.tr("stopped early (no more improvement)"),
+                "stopped": self.tr("training stopped")}.get(ev.reason, engine_tr(ev.reason))
         self.status_changed.emit(what)
 
     def _on_failed(self, message: str, state) -> None:
@@ -374,8 +377,9 @@ class TrainingController(QObject):
         if self.document is not None and state:
             self._store_result(state)   # the last good weights (before the bad batch)
         self._close_run("failed", message=message)
-        self.status_changed.emit(message)
-        self.run_failed.emit(message)
+        shown = engine_tr(message)
+        self.status_changed.emit(shown)
+        self.run_failed.emit(shown)
 
     def _on_diverged(self, ev) -> None:
         """The run paused itself after a NaN/inf loss: keep the last good weights, say what to do."""
@@ -384,8 +388,8 @@ class TrainingController(QObject):
             self._store_result(ev.state)
         if self._state in (COMPILING, RUNNING, PAUSING):
             self._set_state(PAUSED)
-        self.status_changed.emit("diverged: paused (Resume halves the learning rate)")
-        self.diverged.emit(ev.message)
+        self.status_changed.emit(self.tr("diverged: paused (Resume halves the learning rate)"))
+        self.diverged.emit(engine_tr(ev.message))
 
     def _store_result(self, state: dict) -> None:
         """Weights plus what predict/export need: the fitted preprocessing, class names, task."""
@@ -434,7 +438,7 @@ class TrainingController(QObject):
             self._close_run("stopped")
         self._set_state(FAILED if self._failed_flag else IDLE)
         if not self._failed_flag and self.last_finished is None:
-            self.status_changed.emit("stopped")
+            self.status_changed.emit(self.tr("stopped"))
 
 
 class DataLoader(QObject):

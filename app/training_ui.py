@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QFrame, QHBoxLayout, QLabel, QMenu, QScrollArea, QStyle,
                                QTabWidget, QToolBar, QToolButton, QVBoxLayout, QWidget)
@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QFrame, QHBoxLayout, QLa
 from app.training_controller import TrainingController, DataLoader
 from app.workers import load_dataset_for
 from engine.data import DataError, DataSpec
+from engine.i18n import message as engine_message
+from engine.i18n import tr as engine_tr
 from engine.trainer import TrainError
 from widgets.confusion import ConfusionView
 from widgets.data_panel import DataPanel
@@ -123,17 +125,24 @@ class TrainingUI(QObject):
         self.boundary = DecisionBoundaryView()
         self.confusion = ConfusionView()
         self.compare = QComboBox()
-        self.compare.setToolTip("Overlay an earlier run's per-epoch curves (dashed)")
+        self.compare.setToolTip(self.tr("Overlay an earlier run's per-epoch curves (dashed)"))
         self.compare.currentIndexChanged.connect(self._on_compare)
         self.compare.setMinimumContentsLength(16)
         self.compare.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.curves.add_toolbar_widgets(QLabel("compare with"), self.compare)
+        self.curves.add_toolbar_widgets(QLabel(self.tr("compare with")), self.compare)
         curves_tab = self.curves
         self.tabs = QTabWidget()
-        self.tabs.addTab(curves_tab, "Curves")
-        self.tabs.addTab(self.histograms, "Weights")
-        self.tabs.addTab(self.boundary, "Boundary")
-        self.tabs.addTab(self.confusion, "Confusion")
+        self.tabs.addTab(curves_tab, self.tr("Curves"))
+        self.tabs.addTab(self.histograms, self.tr("Weights"))
+        self.tabs.addTab(self.boundary, self.tr("Boundary"))
+        self.tabs.addTab(self.confusion, self.tr("Confusion"))
+        # English tab names (``--tab Weights`` for screenshots works in every language)
+        for i, name in enumerate(("curves", "weights", "boundary", "confusion")):
+            self.tabs.widget(i).setProperty("tab_name", name)
+        self.tabs.setTabToolTip(0, self.tr("Loss and metrics per batch and per epoch"))
+        self.tabs.setTabToolTip(1, self.tr("Weight histograms per layer"))
+        self.tabs.setTabToolTip(2, self.tr("Decision boundary of a two-feature classifier"))
+        self.tabs.setTabToolTip(3, self.tr("Confusion matrix on the validation set"))
         self.banner = Banner()
         plots_box = QWidget()
         box = QVBoxLayout(plots_box)
@@ -162,9 +171,10 @@ class TrainingUI(QObject):
 
         add = window.add_panel
         # long forms scroll instead of forcing a minimum window height
-        self.data_dock = add("Data", _scrolling(self.data_panel), Qt.RightDockWidgetArea)
-        self.train_dock = add("Training", _scrolling(self.training_panel), Qt.RightDockWidgetArea)
-        self.plots_dock = add("Training plots", plots_box, Qt.BottomDockWidgetArea)
+        self.data_dock = add(QT_TRANSLATE_NOOP("Panels", "Data"), _scrolling(self.data_panel), Qt.RightDockWidgetArea)
+        self.train_dock = add(QT_TRANSLATE_NOOP("Panels", "Training"), _scrolling(self.training_panel),
+                              Qt.RightDockWidgetArea)
+        self.plots_dock = add(QT_TRANSLATE_NOOP("Panels", "Training plots"), plots_box, Qt.BottomDockWidgetArea)
         if hasattr(window, "tabifyDockWidget"):
             window.tabifyDockWidget(self.data_dock, self.train_dock)
             self.train_dock.raise_()
@@ -304,7 +314,7 @@ class TrainingUI(QObject):
         try:
             cfg = tp.config().to_dict()
         except (TrainError, DataError) as exc:
-            tp.show_error(str(exc))
+            tp.show_error(engine_message(exc))
             return
         cfg["seed"] = int(cfg.get("seed", 0)) + 1
         tp.set_config(cfg)
@@ -423,7 +433,7 @@ class TrainingUI(QObject):
             cfg = tp.config()
             data = self.data_for_run()
         except (TrainError, DataError) as exc:
-            tp.show_error(str(exc))
+            tp.show_error(engine_message(exc))
             return False
         tp.show_error("")
         weights = self.document.weights if (tp.continue_training or step) else None
@@ -467,8 +477,8 @@ class TrainingUI(QObject):
             blocker = self.document.train_blocker() if hasattr(self.document, "train_blocker") else None
             train.setEnabled(not running and blocker is None)
         self.data_panel.setEnabled(not running)
-        self._message("training: the graph is locked until the run ends (Stop to end it)" if running
-                      else "training ended: the graph can be edited again")
+        self._message(self.tr("training: the graph is locked until the run ends (Stop to end it)") if running
+                      else self.tr("training ended: the graph can be edited again"))
 
     def _on_run_started(self, ev) -> None:
         self._pending_boundary = self._pending_confusion = None
@@ -545,8 +555,9 @@ class TrainingUI(QObject):
             want = analysis.shapes.get(analysis.inputs[0])
             if want is not None and tuple(want) != shape:
                 self.training_panel.show_error(
-                    f"the data has samples of shape {shape} but the Input layer expects {tuple(want)}; "
-                    f"set the Input shape to {', '.join(map(str, shape))}")
+                    self.tr("the data has samples of shape {shape} but the Input layer expects {want}; "
+                            "set the Input shape to {fix}").format(shape=shape, want=tuple(want),
+                                                                   fix=", ".join(map(str, shape))))
 
     def _on_graph_changed(self) -> None:
         a = getattr(self.document, "analysis", None)
@@ -579,10 +590,13 @@ class TrainingUI(QObject):
         self.compare.blockSignals(True)
         current = self.compare.currentData()
         self.compare.clear()
-        self.compare.addItem("none", -1)
+        self.compare.addItem(self.tr("none"), -1)
         for i, run in enumerate(history):
             n = len(run.get("epochs") or [])
-            self.compare.addItem(f"{run.get('name', f'Run {i + 1}')} ({n} epochs, {run.get('reason', '?')})", i)
+            name = run.get("name") or self.tr("Run {n}").format(n=i + 1)
+            name = self.tr("Run {n}").format(n=name[4:]) if name.startswith("Run ") else name
+            self.compare.addItem(self.tr("{name} ({n} epochs, {reason})").format(
+                name=name, n=n, reason=engine_tr(str(run.get("reason", "?")))), i)
         idx = self.compare.findData(current) if current is not None else 0
         self.compare.setCurrentIndex(max(idx, 0))
         self.compare.blockSignals(False)

@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+
+from engine.i18n import tr as engine_tr
 
 from engine.trainer import (Diverged, BatchEnded, EpochEnded, Status, TrainConfig, Trainer, TrainFailed,
                             TrainFinished, TrainStarted)
@@ -37,17 +39,24 @@ BOUNDARY_MAX_POINTS = 600
 
 
 def user_message(exc: BaseException) -> str:
-    """One line for the user.  Our own error types (all ``ValueError``) carry it already."""
+    """One line for the user, in the UI language.  Our own error types (all ``ValueError``) carry it already
+    (in English; :mod:`engine.i18n` translates it)."""
     if isinstance(exc, MemoryError):
-        return "not enough memory for this data or model; try a smaller batch size, image size or model"
+        return QCoreApplication.translate(
+            "Workers", "not enough memory for this data or model; try a smaller batch size, image size or model")
     if isinstance(exc, ValueError):
         msg = str(exc).strip() or type(exc).__name__
-        return msg.splitlines()[0]
+        return engine_tr(msg.splitlines()[0])
     if isinstance(exc, OSError):
-        return f"could not read a file: {exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
+        reason = exc.strerror or exc
+        if exc.filename:
+            return QCoreApplication.translate("Workers", "could not read a file: {reason} ({file})").format(
+                reason=reason, file=exc.filename)
+        return QCoreApplication.translate("Workers", "could not read a file: {reason}").format(reason=reason)
     # a bug, not a user error: keep the details on stderr, show one line
     traceback.print_exception(exc, file=sys.stderr)
-    return f"unexpected error ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no details'})"
+    return QCoreApplication.translate("Workers", "unexpected error ({details})").format(
+        details=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else '-'}")
 
 
 @dataclass
@@ -104,7 +113,10 @@ def count_and_eta(args, elapsed: float) -> str:
     text = f"{done:,} / {total:,}"
     if 0 < done < total and elapsed > 0.5:
         left = elapsed * (total - done) / done
-        text += f" · about {left:.0f} s left" if left < 90 else f" · about {left / 60:.0f} min left"
+        if left < 90:
+            text += QCoreApplication.translate("Workers", " · about {n} s left").format(n=f"{left:.0f}")
+        else:
+            text += QCoreApplication.translate("Workers", " · about {n} min left").format(n=f"{left / 60:.0f}")
     return text
 
 
@@ -277,7 +289,7 @@ class TrainWorker(QObject):
         if self.stop_event.is_set():
             return
         if not hasattr(data, "get_batch"):  # a DataSpec: load it here, off the GUI thread
-            self._put(Status("loading", "loading the data…"))
+            self._put(Status("loading", QCoreApplication.translate("Workers", "loading the data…")))
 
             last = [-1]
 
@@ -287,14 +299,22 @@ class TrainWorker(QObject):
                 if pct == last[0] and not text:
                     return  # throttle: only whole-percent changes
                 last[0] = pct
-                msg = "loading the data" + (f": {text}" if text else "") + (f" ({pct}%)" if pct >= 0 else "")
-                self._put(Status("loading", msg + "…"))
+                text = engine_tr(text) if text else ""
+                if text and pct >= 0:
+                    msg = QCoreApplication.translate("Workers", "loading the data: {what} ({pct}%)…")
+                elif text:
+                    msg = QCoreApplication.translate("Workers", "loading the data: {what}…")
+                elif pct >= 0:
+                    msg = QCoreApplication.translate("Workers", "loading the data ({pct}%)…")
+                else:
+                    msg = QCoreApplication.translate("Workers", "loading the data…")
+                self._put(Status("loading", msg.format(what=text, pct=pct)))
 
             data = load_dataset_for(data, progress=progress, cancel=self.stop_event)
             self._put({"data_loaded": data})
         if self.stop_event.is_set():
             return
-        self._put(Status("compiling", "compiling the model…"))
+        self._put(Status("compiling", QCoreApplication.translate("Workers", "compiling the model…")))
         trainer = Trainer(job.spec, data, job.config, weights=job.weights)
         trainer.histogram_interval = HISTOGRAM_INTERVAL
         want_boundary = (job.boundary and tuple(data.input_shape) == (2,)
@@ -358,6 +378,8 @@ class TaskWorker(QObject):
             self._last_pct = pct
             if not text:
                 text = count_and_eta(args, time.monotonic() - self._started)
+            else:
+                text = engine_tr(text)
             self.progress.emit(pct, text)
 
     @Slot()

@@ -12,7 +12,7 @@ class ConfusionView(QWidget):
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.label = QLabel("the validation confusion matrix appears here after each epoch (classification)")
+        self.label = QLabel(self.tr("the validation confusion matrix appears here after each epoch (classification)"))
         self.label.setWordWrap(True)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
@@ -50,11 +50,14 @@ class ConfusionView(QWidget):
                 base = QColor("#2f9e6e") if i == j else QColor("#d93a3a")
                 base.setAlpha(a)
                 item.setBackground(QBrush(base))
-                item.setToolTip(f"true {names[i]}, predicted {names[j]}: {cm[i, j]} "
-                                f"({100 * frac[i, j]:.1f}% of {names[i]})")
+                item.setToolTip(self.tr("true {true}, predicted {pred}: {n} ({pct}% of {true})").format(
+                    true=names[i], pred=names[j], n=cm[i, j], pct=f"{100 * frac[i, j]:.1f}"))
         total = int(cm.sum())
         acc = float(np.trace(cm)) / total if total else 0.0
         self.matrix = cm
-        when = f" after epoch {epoch}" if epoch is not None else ""
-        self.label.setText(f"validation{when}: {total} samples, accuracy {100 * acc:.1f}% "
-                           f"(rows: true class, columns: predicted)")
+        if epoch is not None:
+            text = self.tr("validation after epoch {epoch}: {n} samples, accuracy {acc}% "
+                           "(rows: true class, columns: predicted)")
+        else:
+            text = self.tr("validation: {n} samples, accuracy {acc}% (rows: true class, columns: predicted)")
+        self.label.setText(text.format(epoch=epoch, n=total, acc=f"{100 * acc:.1f}"))

@@ -59,7 +59,7 @@ class DecisionBoundaryView(QWidget):
         self.scatter = pg.ScatterPlotItem(size=6, pen=pg.mkPen("#ffffff", width=0.8))
         self.plot.addItem(self.image)
         self.plot.addItem(self.scatter)
-        self.label = QLabel("the decision boundary appears here for data with two input features")
+        self.label = QLabel(self.tr("the decision boundary appears here for data with two input features"))
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.label)
@@ -75,7 +75,7 @@ class DecisionBoundaryView(QWidget):
         self._points_key = None
         self.image.clear()
         self.scatter.setData([], [])
-        self.label.setText("the decision boundary appears here for data with two input features")
+        self.label.setText(self.tr("the decision boundary appears here for data with two input features"))
 
     def set_payload(self, payload: dict) -> None:
         values = np.asarray(payload["values"])
@@ -110,5 +110,6 @@ class DecisionBoundaryView(QWidget):
             brushes = [pg.mkBrush(*map(int, c)) for c in cols[ok]] if len(pts) else []
             self.scatter.setData(pts[ok, 0] if len(pts) else [], pts[ok, 1] if len(pts) else [], brush=brushes)
         self.draws += 1
-        self.label.setText(f"model output after epoch {payload.get('epoch', '?')} "
-                           f"({'class colours; faded = unsure' if classification else 'blue = low, orange = high'})")
+        legend = self.tr("class colours; faded = unsure") if classification else self.tr("blue = low, orange = high")
+        self.label.setText(self.tr("model output after epoch {epoch} ({legend})").format(
+            epoch=payload.get("epoch", "?"), legend=legend))

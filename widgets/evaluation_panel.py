@@ -39,16 +39,16 @@ class EvaluationPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self._blocked: str | None = "train the model first"
+        self._blocked: str | None = self.tr("train the model first")
+        self._status_kind = ""  # "blocked", "error", "busy" or "" (what the status line shows)
         self._busy = False
         self.metrics: dict | None = None
 
-        self.evaluate_btn = QPushButton("Evaluate on test split")
-        self.evaluate_btn.setToolTip("Measure the trained model on data it was not trained on "
-                                     "(the test split, or the validation split when there is no test split)")
+        self.evaluate_btn = QPushButton(self.tr("Evaluate on test split"))
+        self.evaluate_btn.setToolTip(self._evaluate_tip())
         self.evaluate_btn.clicked.connect(self._request)
-        self.cancel_btn = QPushButton("Cancel")
-        self.cancel_btn.setToolTip("Stop this evaluation (the shown results stay as they were)")
+        self.cancel_btn = QPushButton(self.tr("Cancel"))
+        self.cancel_btn.setToolTip(self.tr("Stop this evaluation (the shown results stay as they were)"))
         self.cancel_btn.clicked.connect(self.cancel_requested)
         self.cancel_btn.setVisible(False)
         self.progress = QProgressBar()
@@ -66,15 +66,16 @@ class EvaluationPanel(QWidget):
 
         # ---- classification page
         self.per_class = QTableWidget(0, 5)
-        self.per_class.setHorizontalHeaderLabels(["class", "precision", "recall", "F1", "support"])
+        self.per_class.setHorizontalHeaderLabels([self.tr("class"), self.tr("precision"), self.tr("recall"),
+                                                  self.tr("F1"), self.tr("support")])
         self.per_class.setEditTriggers(QTableWidget.NoEditTriggers)
         self.per_class.verticalHeader().setVisible(False)
         head = self.per_class.horizontalHeader()
         head.setSectionResizeMode(QHeaderView.ResizeToContents)
         head.setSectionResizeMode(0, QHeaderView.Stretch)
-        self.per_class.setToolTip("precision: of the samples predicted as this class, the share that really are; "
-                                  "recall: of the samples of this class, the share found; F1: their harmonic "
-                                  "mean; support: samples of this class")
+        self.per_class.setToolTip(self.tr("precision: of the samples predicted as this class, the share that really "
+                                          "are; recall: of the samples of this class, the share found; F1: their "
+                                          "harmonic mean; support: samples of this class"))
         self.per_class.setSortingEnabled(False)
         self.confusion = ConfusionView()
         self.gallery = QListWidget()
@@ -85,7 +86,7 @@ class EvaluationPanel(QWidget):
         self.gallery.setWrapping(True)
         self.gallery.setSpacing(4)
         self.gallery.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.gallery_label = QLabel("Most confident mistakes (true → predicted, confidence)")
+        self.gallery_label = QLabel(self.tr("Most confident mistakes (true → predicted, confidence)"))
         gal = QWidget()
         gl = QVBoxLayout(gal)
         gl.setContentsMargins(0, 0, 0, 0)
@@ -107,8 +108,8 @@ class EvaluationPanel(QWidget):
 
         # ---- regression page
         self.scatter_plot = pg.PlotWidget()
-        self.scatter_plot.setLabel("bottom", "true value")
-        self.scatter_plot.setLabel("left", "predicted value")
+        self.scatter_plot.setLabel("bottom", self.tr("true value"))
+        self.scatter_plot.setLabel("left", self.tr("predicted value"))
         for side in ("left", "bottom"):  # plain numbers, no unit prefixes
             self.scatter_plot.getAxis(side).enableAutoSIPrefix(False)
         self.scatter_plot.showGrid(x=True, y=True, alpha=0.2)
@@ -116,10 +117,10 @@ class EvaluationPanel(QWidget):
         self.diagonal = pg.PlotDataItem(pen=pg.mkPen((208, 103, 47), width=1.5, style=Qt.DashLine))
         self.scatter_plot.addItem(self.diagonal)
         self.scatter_plot.addItem(self.scatter)
-        self.scatter_plot.setToolTip("each point is one sample; on the dashed line the prediction is exact")
+        self.scatter_plot.setToolTip(self.tr("each point is one sample; on the dashed line the prediction is exact"))
         self.reg_page = self.scatter_plot
 
-        self.empty = QLabel("Results appear here after you press “Evaluate on test split”.")
+        self.empty = QLabel(self.tr("Results appear here after you press “Evaluate on test split”."))
         self.empty.setAlignment(Qt.AlignCenter)
         self.empty.setWordWrap(True)
         self.pages = QStackedWidget()
@@ -154,8 +155,9 @@ class EvaluationPanel(QWidget):
         """``None``: ready; otherwise the button is disabled and ``reason`` is shown."""
         self._blocked = reason
         if reason:
-            self.set_status(f"Not available: {reason}.")
-        elif self.status.text().startswith("Not available"):
+            self.set_status(self.tr("Not available: {why}.").format(why=engine_tr(reason)))
+            self._status_kind = "blocked"
+        elif self._status_kind == "blocked":
             self.set_status("")
         self._update_enabled()
 
@@ -165,8 +167,9 @@ class EvaluationPanel(QWidget):
         self.cancel_btn.setVisible(busy)
         if busy:
             self.progress.setRange(0, 0)
-            self.set_status(text or "evaluating…")
-        elif self.status.text() and not self.status.text().startswith(("Not available", "<span")):
+            self.set_status(text or self.tr("evaluating…"))
+            self._status_kind = "busy"
+        elif self.status.text() and self._status_kind not in ("blocked", "error"):
             self.set_status("")  # the progress text of a finished job
         self._update_enabled()
 
@@ -178,27 +181,33 @@ class EvaluationPanel(QWidget):
             self.progress.setValue(pct)
         if text:
             self.set_status(text)
+            self._status_kind = "busy"
 
     def _update_enabled(self) -> None:
         ok = self._blocked is None and not self._busy
         self.evaluate_btn.setEnabled(ok)
-        tip = ("Measure the trained model on data it was not trained on "
-               "(the test split, or the validation split when there is no test split)")
-        self.evaluate_btn.setToolTip(f"Not available: {self._blocked}" if self._blocked else tip)
+        self.evaluate_btn.setToolTip(self.tr("Not available: {why}").format(why=engine_tr(self._blocked))
+                                     if self._blocked else self._evaluate_tip())
+
+    def _evaluate_tip(self) -> str:
+        return self.tr("Measure the trained model on data it was not trained on "
+                       "(the test split, or the validation split when there is no test split)")
 
     def show_error(self, text: str) -> None:
         text = engine_tr(text)  # engine messages in the UI language
         self.set_status(f"<span style='color:#d93a3a'>{_escape(text)}</span>")
+        self._status_kind = "error"
 
     def set_status(self, text: str) -> None:
         """The line under the button (hidden when empty)."""
         self.status.setText(text)
         self.status.setVisible(bool(text))
+        self._status_kind = ""
 
     def mark_stale(self) -> None:
         """The model changed since the shown results were computed."""
         if self.metrics is not None:
-            self.set_status("The model changed since this evaluation: evaluate again to update.")
+            self.set_status(self.tr("The model changed since this evaluation: evaluate again to update."))
 
     def clear(self) -> None:
         self.metrics = None
@@ -217,8 +226,9 @@ class EvaluationPanel(QWidget):
         names = [str(n) for n in metrics.get("class_names", [])]
         m = metrics.get("macro", {})
         self.summary.setText(
-            f"<b>{where}</b>: accuracy <b>{100 * metrics['accuracy']:.1f}%</b> · loss {metrics['loss']:.4f} · "
-            f"macro F1 {m.get('f1', 0):.3f}")
+            self.tr("<b>{where}</b>: accuracy <b>{acc}%</b> · loss {loss} · macro F1 {f1}").format(
+                where=_escape(where), acc=f"{100 * metrics['accuracy']:.1f}", loss=f"{metrics['loss']:.4f}",
+                f1=f"{m.get('f1', 0):.3f}"))
         rows = list(metrics.get("per_class", []))
         t = self.per_class
         t.setRowCount(len(rows) + 1)
@@ -229,7 +239,7 @@ class EvaluationPanel(QWidget):
             t.setItem(r, 3, _num_item(c["f1"]))
             t.setItem(r, 4, _num_item(c["support"], "{:.0f}"))
         r = len(rows)
-        macro = QTableWidgetItem("macro average")
+        macro = QTableWidgetItem(self.tr("macro average"))
         f = macro.font()
         f.setItalic(True)
         macro.setFont(f)
@@ -238,8 +248,8 @@ class EvaluationPanel(QWidget):
             t.setItem(r, j, _num_item(m.get(key, 0.0)))
         t.setItem(r, 4, _num_item(sum(int(c["support"]) for c in rows), "{:.0f}"))
         self.confusion.set_matrix(np.asarray(metrics["confusion"]), names)
-        self.confusion.label.setText("Confusion matrix (rows: true class, columns: predicted; "
-                                     "green: right, red: wrong)")
+        self.confusion.label.setText(self.tr("Confusion matrix (rows: true class, columns: predicted; "
+                                             "green: right, red: wrong)"))
         self.gallery.clear()
         self.gallery_box.setVisible(False)
         self.pages.setCurrentIndex(1)
@@ -250,22 +260,27 @@ class EvaluationPanel(QWidget):
         for it in items:
             text = f"{it['true']} → {it['predicted']}\n{100 * float(it['confidence']):.0f}%"
             item = QListWidgetItem(QIcon(scaled_pixmap(it["image"], THUMB)), text)
-            item.setToolTip(f"true class {it['true']}, predicted {it['predicted']} with "
-                            f"{100 * float(it['confidence']):.1f}% confidence")
+            item.setToolTip(self.tr("true class {true}, predicted {pred} with {pct}% confidence").format(
+                true=it["true"], pred=it["predicted"], pct=f"{100 * float(it['confidence']):.1f}"))
             item.setTextAlignment(Qt.AlignHCenter | Qt.AlignTop)
             self.gallery.addItem(item)
         if items:
-            more = f" ({len(items)} of {total_wrong})" if total_wrong and total_wrong > len(items) else ""
-            self.gallery_label.setText(f"Most confident mistakes{more}: true → predicted, confidence")
+            if total_wrong and total_wrong > len(items):
+                text = self.tr("Most confident mistakes ({n} of {total}): true → predicted, confidence").format(
+                    n=len(items), total=total_wrong)
+            else:
+                text = self.tr("Most confident mistakes: true → predicted, confidence")
+            self.gallery_label.setText(text)
         else:
-            self.gallery_label.setText("No mistakes on this split.")
+            self.gallery_label.setText(self.tr("No mistakes on this split."))
         self.gallery_box.setVisible(True)
 
     def show_regression(self, metrics: dict, pred: np.ndarray, true: np.ndarray, where: str) -> None:
         self.metrics = metrics
         self.summary.setText(
-            f"<b>{where}</b>: MAE <b>{metrics['mae']:.4g}</b> · RMSE {metrics['rmse']:.4g} · "
-            f"R² <b>{metrics['r2']:.3f}</b> · loss {metrics['loss']:.4g}")
+            self.tr("<b>{where}</b>: MAE <b>{mae}</b> · RMSE {rmse} · R² <b>{r2}</b> · loss {loss}").format(
+                where=_escape(where), mae=f"{metrics['mae']:.4g}", rmse=f"{metrics['rmse']:.4g}",
+                r2=f"{metrics['r2']:.3f}", loss=f"{metrics['loss']:.4g}"))
         p = np.asarray(pred, dtype=np.float64).reshape(-1)
         t = np.asarray(true, dtype=np.float64).reshape(-1)
         keep = np.isfinite(p) & np.isfinite(t)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QCoreApplication, QRectF, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 HEAT_BINS = 48
@@ -90,11 +90,12 @@ def stats_text(h: dict) -> str:
     def f(key):
         v = h.get(key)
         return "–" if v is None else f"{float(v):.4g}"
-    text = f"mean {f('mean')}   std {f('std')}   min {f('min')}   max {f('max')}"
     zeros, bad = float(h.get("zeros", 0.0)), float(h.get("nonfinite", 0.0))
-    text += f"   zeros {100 * zeros:.1f}%"
+    text = QCoreApplication.translate("WeightHistograms", "mean {mean}   std {std}   min {min}   max {max}   "
+                                      "zeros {zeros}%").format(mean=f("mean"), std=f("std"), min=f("min"),
+                                                               max=f("max"), zeros=f"{100 * zeros:.1f}")
     if bad:
-        text += f"   NaN/inf {100 * bad:.1f}%"
+        text += QCoreApplication.translate("WeightHistograms", "   NaN/inf {pct}%").format(pct=f"{100 * bad:.1f}")
     return text
 
 
@@ -111,29 +112,29 @@ class WeightHistograms(QWidget):
         self.draws = 0                  # redraws (a counter for tests)
         self._dirty = False
         self.combo = QComboBox()
-        self.combo.setToolTip("Parameter to show (layer id / parameter name)")
+        self.combo.setToolTip(self.tr("Parameter to show (layer id / parameter name)"))
         self.combo.currentTextChanged.connect(self._on_key)
-        self.stats = QLabel("no histograms yet: train to see how the weights evolve")
+        self.stats = QLabel(self.tr("no histograms yet: train to see how the weights evolve"))
         self.stats.setTextInteractionFlags(Qt.TextSelectableByMouse)
 
         self.hist_plot = pg.PlotWidget()
         self.hist_plot.setBackground(None)
-        self.hist_plot.setLabel("bottom", "value")
-        self.hist_plot.setLabel("left", "count")
+        self.hist_plot.setLabel("bottom", self.tr("value"))
+        self.hist_plot.setLabel("left", self.tr("count"))
         self.hist_item = self.hist_plot.plot(stepMode="center", fillLevel=0, brush=(59, 120, 196, 120),
                                              pen=pg.mkPen("#3b78c4", width=1.5))
 
         self.heat_plot = pg.PlotWidget()
         self.heat_plot.setBackground(None)
-        self.heat_plot.setLabel("bottom", "epoch")
-        self.heat_plot.setLabel("left", "value")
+        self.heat_plot.setLabel("bottom", self.tr("epoch"))
+        self.heat_plot.setLabel("left", self.tr("value"))
         self.heat_item = pg.ImageItem()
         self.heat_item.setColorMap(pg.colormap.get("viridis"))
         self.heat_plot.addItem(self.heat_item)
 
         self.grad_plot = pg.PlotWidget()
         self.grad_plot.setBackground(None)
-        self.grad_plot.setLabel("left", "gradient norm")
+        self.grad_plot.setLabel("left", self.tr("gradient norm"))
         for plot in (self.hist_plot, self.heat_plot, self.grad_plot):
             for side in ("left", "bottom"):  # plain numbers, no "(x0.001)" unit prefixes
                 plot.getAxis(side).enableAutoSIPrefix(False)
@@ -141,7 +142,7 @@ class WeightHistograms(QWidget):
         self.grad_plot.addItem(self.grad_item)
 
         top = QHBoxLayout()
-        top.addWidget(QLabel("parameter"))
+        top.addWidget(QLabel(self.tr("parameter")))
         top.addWidget(self.combo, 1)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.hist_plot)
@@ -165,7 +166,7 @@ class WeightHistograms(QWidget):
         self.hist_item.setData([0.0, 1.0], [0.0])
         self.heat_item.clear()
         self.grad_item.setOpts(x=[], height=[])
-        self.stats.setText("no histograms yet: train to see how the weights evolve")
+        self.stats.setText(self.tr("no histograms yet: train to see how the weights evolve"))
 
     def add_epoch(self, ev) -> None:
         """An ``EpochEnded`` event (with ``histograms`` and ``grad_norms``): store and draw."""
@@ -227,7 +228,7 @@ class WeightHistograms(QWidget):
         edges = np.asarray(h["edges"], dtype=np.float64)
         if np.all(np.isfinite(edges)):
             self.hist_item.setData(edges, counts)
-        self.stats.setText(f"{key} after epoch {epoch}:   " + stats_text(h))
+        self.stats.setText(self.tr("{key} after epoch {epoch}:   {stats}").format(key=key, epoch=epoch, stats=stats_text(h)))
         heat = self.heat.get(key)
         if heat is not None and heat.epochs:
             # ImageItem axes: image[x, y] (column-major); x = epoch, y = value

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QMimeData, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QMimeData, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
@@ -35,7 +35,9 @@ def category_icon(category: str, size: int = 14) -> QIcon:
 
 def layer_tooltip(cls) -> str:
     return (f"<b>{html.escape(engine_tr(cls.label or cls.type_id))}</b> <span style='color:gray'>({html.escape(cls.type_id)})</span>"
-            f"<br>{html.escape(engine_tr(cls.description or ''))}<br><i>Drag onto the canvas or double-click to add.</i>")
+            f"<br>{html.escape(engine_tr(cls.description or ''))}<br><i>"
+            + html.escape(QCoreApplication.translate("LayerPalette", "Drag onto the canvas or double-click to add."))
+            + "</i>")
 
 
 def mime_for(type_id: str) -> QMimeData:
@@ -150,7 +152,7 @@ class LayerPalette(QWidget):
         self.proxy = _Filter(self)
         self.proxy.setSourceModel(self.model)
         self.search = QLineEdit(self)
-        self.search.setPlaceholderText("Search layers…")
+        self.search.setPlaceholderText(self.tr("Search layers…"))
         self.search.setClearButtonEnabled(True)
         self.tree = QTreeView(self)
         self.tree.setModel(self.proxy)

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout,
                                QWidget)
 
@@ -140,6 +140,23 @@ def _pen(colour: str, width: float = 2.0, alpha: int = 255, dash: bool = False):
     return pen
 
 
+#: the logged values a person sees; in English the name is the key itself
+METRIC_NAMES = (
+    QT_TRANSLATE_NOOP("Metrics", "loss"), QT_TRANSLATE_NOOP("Metrics", "val_loss"),
+    QT_TRANSLATE_NOOP("Metrics", "accuracy"), QT_TRANSLATE_NOOP("Metrics", "val_accuracy"),
+    QT_TRANSLATE_NOOP("Metrics", "mae"), QT_TRANSLATE_NOOP("Metrics", "val_mae"),
+    QT_TRANSLATE_NOOP("Metrics", "rmse"), QT_TRANSLATE_NOOP("Metrics", "val_rmse"),
+    QT_TRANSLATE_NOOP("Metrics", "mse"), QT_TRANSLATE_NOOP("Metrics", "val_mse"),
+    QT_TRANSLATE_NOOP("Metrics", "r2"), QT_TRANSLATE_NOOP("Metrics", "val_r2"),
+    QT_TRANSLATE_NOOP("Metrics", "lr"),
+)
+
+
+def metric_label(key: str | None) -> str:
+    """``"val_accuracy"`` -> its name in the UI language (unknown keys stay as they are)."""
+    return QCoreApplication.translate("Metrics", key) if key else (key or "")
+
+
 def metric_keys(logs: dict) -> list[str]:
     """Training metrics in an epoch's logs other than the loss (accuracy, mae, rmse, r2)."""
     return [k for k in logs if k not in ("loss", "lr", "epoch", "seconds") and not k.startswith("val_")]
@@ -179,9 +196,9 @@ class TrainingCurves(QWidget):
         # ---- widgets
         self.loss_plot = pg.PlotWidget()
         self.metric_plot = pg.PlotWidget()
-        for p, title in ((self.loss_plot, "loss"), (self.metric_plot, "metric")):
+        for p, title in ((self.loss_plot, metric_label("loss")), (self.metric_plot, self.tr("metric"))):
             p.setBackground(None)  # no grid: it costs more to draw than the curves
-            p.setLabel("bottom", "epoch")
+            p.setLabel("bottom", self.tr("epoch"))
             p.setLabel("left", title)
             for side in ("left", "bottom"):  # plain numbers, no "(x0.001)" unit prefixes
                 p.getAxis(side).enableAutoSIPrefix(False)
@@ -193,15 +210,15 @@ class TrainingCurves(QWidget):
         lp, mp = self.loss_plot, self.metric_plot
         self.items: dict[str, pg.PlotDataItem] = {
             "batch_raw": lp.plot(pen=_pen(TRAIN_COLOUR, 1, 60)),
-            "batch_smooth": lp.plot(pen=_pen(TRAIN_COLOUR, 1.5, 200), name="train (batches)"),
+            "batch_smooth": lp.plot(pen=_pen(TRAIN_COLOUR, 1.5, 200), name=self.tr("train (batches)")),
             "loss": lp.plot(pen=_pen(TRAIN_COLOUR, 2), symbol="o", symbolSize=5, symbolBrush=TRAIN_COLOUR,
-                            name="train (epoch)"),
+                            name=self.tr("train (epoch)")),
             "val_loss": lp.plot(pen=_pen(VAL_COLOUR, 2), symbol="o", symbolSize=5, symbolBrush=VAL_COLOUR,
-                                name="validation"),
+                                name=self.tr("validation")),
             "metric": mp.plot(pen=_pen(TRAIN_COLOUR, 2), symbol="o", symbolSize=5, symbolBrush=TRAIN_COLOUR,
-                              name="train"),
+                              name=self.tr("train")),
             "val_metric": mp.plot(pen=_pen(VAL_COLOUR, 2), symbol="o", symbolSize=5, symbolBrush=VAL_COLOUR,
-                                  name="validation"),
+                                  name=self.tr("validation")),
             "overlay_loss": lp.plot(pen=_pen(TRAIN_COLOUR, 1.5, OVERLAY_ALPHA, dash=True)),
             "overlay_val_loss": lp.plot(pen=_pen(VAL_COLOUR, 1.5, OVERLAY_ALPHA, dash=True)),
             "overlay_metric": mp.plot(pen=_pen(TRAIN_COLOUR, 1.5, OVERLAY_ALPHA, dash=True)),
@@ -214,18 +231,19 @@ class TrainingCurves(QWidget):
             item.setDynamicRangeLimit(None)
         self._symbols = True
 
-        self.log_box = QCheckBox("log loss")
-        self.log_box.setToolTip("Logarithmic loss axis (values <= 0 are hidden)")
+        self.log_box = QCheckBox(self.tr("log loss"))
+        self.log_box.setToolTip(self.tr("Logarithmic loss axis (values <= 0 are hidden)"))
         self.log_box.toggled.connect(self.set_log_loss)
         self.smooth_slider = QSlider(Qt.Horizontal)
         self.smooth_slider.setRange(0, 99)
         self.smooth_slider.setValue(int(self.smoothing * 100))
         self.smooth_slider.setMaximumWidth(140)
-        self.smooth_slider.setToolTip("Smoothing of the per-batch loss (0 = none); the raw curve stays faint")
+        self.smooth_slider.setToolTip(self.tr("Smoothing of the per-batch loss (0 = none); the raw curve stays faint"))
         self.smooth_slider.valueChanged.connect(lambda v: self.set_smoothing(v / 100.0))
         self.metric_combo = QComboBox()
-        self.metric_combo.setToolTip("Metric shown in the lower plot")
-        self.metric_combo.currentTextChanged.connect(self._on_metric_chosen)
+        self.metric_combo.setToolTip(self.tr("Metric shown in the lower plot"))
+        self.metric_combo.currentIndexChanged.connect(
+            lambda i: self._on_metric_chosen(self.metric_combo.itemData(i) or ""))
         self.readout = QLabel(" ")
         self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.notice = QLabel("")
@@ -233,9 +251,9 @@ class TrainingCurves(QWidget):
 
         bar = QHBoxLayout()
         bar.addWidget(self.log_box)
-        bar.addWidget(QLabel("smoothing"))
+        bar.addWidget(QLabel(self.tr("smoothing")))
         bar.addWidget(self.smooth_slider)
-        bar.addWidget(QLabel("metric"))
+        bar.addWidget(QLabel(self.tr("metric")))
         bar.addWidget(self.metric_combo)
         bar.addStretch(1)
         bar.addWidget(self.notice)
@@ -269,7 +287,7 @@ class TrainingCurves(QWidget):
         self.metric_combo.blockSignals(True)
         self.metric_combo.clear()
         if metric:
-            self.metric_combo.addItem(metric)
+            self.metric_combo.addItem(metric_label(metric), metric)
         self.metric_combo.blockSignals(False)
         self._dirty = True
 
@@ -308,8 +326,9 @@ class TrainingCurves(QWidget):
             current = self.metric_name if self.metric_name in keys else keys[0]
             self.metric_combo.blockSignals(True)
             self.metric_combo.clear()
-            self.metric_combo.addItems(keys)
-            self.metric_combo.setCurrentText(current)
+            for k in keys:
+                self.metric_combo.addItem(metric_label(k), k)
+            self.metric_combo.setCurrentIndex(max(self.metric_combo.findData(current), 0))
             self.metric_combo.blockSignals(False)
             self.metric_name = current
         self._dirty = True
@@ -338,7 +357,7 @@ class TrainingCurves(QWidget):
     def _on_metric_chosen(self, name: str) -> None:
         if name:
             self.metric_name = name
-            self.metric_plot.setLabel("left", name)
+            self.metric_plot.setLabel("left", metric_label(name))
             self._dirty = True
 
     # ------------------------------------------------------------------ drawing
@@ -414,8 +433,9 @@ class TrainingCurves(QWidget):
         self._settle(self.loss_plot)
         self._settle(self.metric_plot)
         if self.hidden_points:
-            what = "non-finite or non-positive" if log else "non-finite"
-            self.notice.setText(f"{self.hidden_points} {what} values not drawn")
+            text = (self.tr("{n} non-finite or non-positive values not drawn") if log
+                    else self.tr("{n} non-finite values not drawn"))
+            self.notice.setText(text.format(n=self.hidden_points))
         else:
             self.notice.setText("")
 
@@ -426,13 +446,13 @@ class TrainingCurves(QWidget):
         ex = self.epochs.view()
         if len(ex):
             i = int(np.argmin(np.abs(ex - x)))
-            vals = [f"{k} {buf.view()[i]:.4g}" for k, buf in self.logs.items()
+            vals = [f"{metric_label(k)} {buf.view()[i]:.4g}" for k, buf in self.logs.items()
                     if k != "lr" and i < len(buf) and math.isfinite(buf.view()[i])]
-            parts.append(f"epoch {int(ex[i])}: " + ", ".join(vals))
+            parts.append(self.tr("epoch {n}: {values}").format(n=int(ex[i]), values=", ".join(vals)))
         bx = self.bx.view()
         if len(bx):
             j = int(np.searchsorted(bx, x).clip(0, len(bx) - 1))
-            parts.append(f"batch loss at {bx[j]:.2f}: {self.by.view()[j]:.4g}")
+            parts.append(self.tr("batch loss at {x}: {loss}").format(x=f"{bx[j]:.2f}", loss=f"{self.by.view()[j]:.4g}"))
         return "   ".join(parts)
 
     def add_toolbar_widgets(self, *widgets: QWidget) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QScrollArea, QSizePolicy, QStackedWidget,
@@ -23,8 +23,13 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGridLayout, QHBo
 from engine.i18n import translate as engine_tr
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-MISSING = "(missing)"
+MISSING = QT_TRANSLATE_NOOP("PredictPanel", "(missing)")  # shown translated: missing_text()
 BAR_STEPS = 1000
+
+
+def missing_text() -> str:
+    """The last entry of a category combo: no value (in the UI language)."""
+    return QCoreApplication.translate("PredictPanel", MISSING)
 
 
 def array_to_qimage(img: np.ndarray) -> QImage:
@@ -124,7 +129,7 @@ class PredictPanel(QWidget):
         self.kind: str | None = None
         self.inputs: dict[str, QWidget] = {}
         self.columns: list[dict] = []
-        self._blocked = "train the model first"
+        self._blocked = self.tr("train the model first")
         self._busy = False
 
         self.info = QLabel()
@@ -134,11 +139,11 @@ class PredictPanel(QWidget):
         self.form_host = QWidget()
         self.form = QFormLayout(self.form_host)
         self.form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
-        self.predict_btn = QPushButton("Predict")
-        self.predict_btn.setToolTip("Run the model on the values above (empty number = the training mean)")
+        self.predict_btn = QPushButton(self.tr("Predict"))
+        self.predict_btn.setToolTip(self.tr("Run the model on the values above (empty number = the training mean)"))
         self.predict_btn.clicked.connect(self._emit_predict)
-        self.reset_btn = QPushButton("Reset values")
-        self.reset_btn.setToolTip("Put back the typical (training mean) values")
+        self.reset_btn = QPushButton(self.tr("Reset values"))
+        self.reset_btn.setToolTip(self.tr("Put back the typical (training mean) values"))
         self.reset_btn.clicked.connect(self.reset_values)
         tab_page = QWidget()
         tl = QVBoxLayout(tab_page)
@@ -151,16 +156,16 @@ class PredictPanel(QWidget):
         tl.addLayout(row)
 
         # ---- image page
-        self.open_btn = QPushButton("Open image…")
-        self.open_btn.setToolTip("Choose an image file to classify (or drop one onto this panel)")
+        self.open_btn = QPushButton(self.tr("Open image…"))
+        self.open_btn.setToolTip(self.tr("Choose an image file to classify (or drop one onto this panel)"))
         self.open_btn.clicked.connect(self.open_image_requested)
-        self.preview = QLabel("drop an image here")
+        self.preview = QLabel(self.tr("drop an image here"))
         self.preview.setAlignment(Qt.AlignCenter)
         self.preview.setMinimumSize(120, 120)
         self.preview.setFrameShape(QFrame.StyledPanel)
         self.model_view = QLabel()
         self.model_view.setAlignment(Qt.AlignCenter)
-        self.model_view.setToolTip("what the model sees: the image resized and converted as in training")
+        self.model_view.setToolTip(self.tr("what the model sees: the image resized and converted as in training"))
         self.image_name = QLabel()
         self.image_name.setWordWrap(True)
         img_page = QWidget()
@@ -178,7 +183,7 @@ class PredictPanel(QWidget):
         il.addWidget(self.image_name)
         il.addStretch(1)
 
-        self.empty_page = QLabel("Train the model on a data set (Data and Training panels) to predict here.")
+        self.empty_page = QLabel(self.tr("Train the model on a data set (Data and Training panels) to predict here."))
         self.empty_page.setWordWrap(True)
         self.empty_page.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.pages = QStackedWidget()
@@ -187,7 +192,7 @@ class PredictPanel(QWidget):
         self.pages.addWidget(img_page)          # 2
 
         # ---- result
-        self.result_title = QLabel("Prediction")
+        self.result_title = QLabel(self.tr("Prediction"))
         f = self.result_title.font()
         f.setBold(True)
         self.result_title.setFont(f)
@@ -210,8 +215,8 @@ class PredictPanel(QWidget):
         rl.addStretch(1)
         result.setMinimumWidth(240)
 
-        self.file_btn = QPushButton("Predict a CSV file…")
-        self.file_btn.setToolTip("Predict every row of a file and write a CSV with the predictions")
+        self.file_btn = QPushButton(self.tr("Predict a CSV file…"))
+        self.file_btn.setToolTip(self.tr("Predict every row of a file and write a CSV with the predictions"))
         self.file_btn.clicked.connect(self.file_predict_requested)
 
         body_host = QWidget()
@@ -244,23 +249,24 @@ class PredictPanel(QWidget):
         self.kind = pre.get("kind") if isinstance(pre, dict) else None
         self.clear_result()
         self.preview.clear()
-        self.preview.setText("drop an image here")
+        self.preview.setText(self.tr("drop an image here"))
         self.model_view.clear()
         self.image_name.clear()
         if self.kind == "tabular":
             self.columns = [c for c in pre.get("columns", []) if isinstance(c, dict) and "name" in c]
             for c in self.columns:
                 self.form.addRow(str(c["name"]), self._make_input(c))
-            self.file_btn.setText("Predict a CSV file…")
-            self._tips[self.file_btn] = ("Predict every row of a CSV file (same columns as the training data) and "
-                                     "write a CSV with a prediction and the class probabilities per row")
+            self.file_btn.setText(self.tr("Predict a CSV file…"))
+            self._tips[self.file_btn] = self.tr("Predict every row of a CSV file (same columns as the training data) "
+                                                "and write a CSV with a prediction and the class probabilities per row")
             self.pages.setCurrentIndex(1)
         elif self.kind == "images":
             h, w = (pre.get("image_size") or ["?", "?"])[:2]
-            mode = "grayscale" if pre.get("mode") == "L" else "colour"
-            self.model_view.setToolTip(f"what the model sees: {h}×{w} {mode}, as in training")
-            self.file_btn.setText("Predict a folder of images…")
-            self._tips[self.file_btn] = ("Predict every image in a folder and write a CSV with one row per file")
+            mode = self.tr("grayscale") if pre.get("mode") == "L" else self.tr("colour")
+            self.model_view.setToolTip(self.tr("what the model sees: {h}×{w} {mode}, as in training").format(
+                h=h, w=w, mode=mode))
+            self.file_btn.setText(self.tr("Predict a folder of images…"))
+            self._tips[self.file_btn] = self.tr("Predict every image in a folder and write a CSV with one row per file")
             self.pages.setCurrentIndex(2)
         else:
             self.pages.setCurrentIndex(0)
@@ -271,18 +277,22 @@ class PredictPanel(QWidget):
         if col.get("type") == "categorical":
             w = QComboBox()
             cats = [str(v) for v in col.get("categories", [])]
-            w.addItems(cats + [MISSING])
-            w.setToolTip(f"{name}: one of the {len(cats)} categories seen in training "
-                         f"({MISSING} or an unseen value counts as none of them)")
+            w.addItems(cats + [missing_text()])
+            w.setToolTip(self.tr("{name}: one of the {n} categories seen in training "
+                                 "({missing} or an unseen value counts as none of them)").format(
+                name=name, n=len(cats), missing=missing_text()))
         else:
             w = QLineEdit()
             fill = col.get("fill")
             if isinstance(fill, (int, float)):
-                w.setPlaceholderText(f"{fill:.6g} (training mean)")
+                w.setPlaceholderText(self.tr("{value} (training mean)").format(value=f"{fill:.6g}"))
             scale, shift = col.get("scale"), col.get("shift")
-            tip = f"{name}: a number; leave empty to use the training mean"
             if isinstance(scale, (int, float)) and isinstance(shift, (int, float)):
-                tip += f" (training data: centre {shift:.4g}, spread {scale:.4g})"
+                tip = self.tr("{name}: a number; leave empty to use the training mean "
+                              "(training data: centre {centre}, spread {spread})").format(
+                    name=name, centre=f"{shift:.4g}", spread=f"{scale:.4g}")
+            else:
+                tip = self.tr("{name}: a number; leave empty to use the training mean").format(name=name)
             w.setToolTip(tip)
             w.returnPressed.connect(self._emit_predict)
         w.setProperty("column", col)
@@ -309,7 +319,7 @@ class PredictPanel(QWidget):
         for name, w in self.inputs.items():
             if isinstance(w, QComboBox):
                 t = w.currentText()
-                out[name] = "" if t == MISSING else t
+                out[name] = "" if w.currentIndex() == w.count() - 1 and t == missing_text() else t
             else:
                 out[name] = w.text().strip()
         return out
@@ -332,16 +342,16 @@ class PredictPanel(QWidget):
         """``None``: ready; otherwise everything is disabled and ``reason`` is shown."""
         self._blocked = reason
         if reason:
-            self.info.setText(f"Prediction is not available: {reason}.")
+            self.info.setText(self.tr("Prediction is not available: {why}.").format(why=engine_tr(reason)))
         else:
             self.info.setText(self._ready_text())
         self._update_enabled()
 
     def _ready_text(self) -> str:
         if self.kind == "tabular":
-            return "Type one row of values and press Predict, or predict a whole CSV file."
+            return self.tr("Type one row of values and press Predict, or predict a whole CSV file.")
         if self.kind == "images":
-            return "Open an image (or drop one here) to see what the model predicts, or predict a whole folder."
+            return self.tr("Open an image (or drop one here) to see what the model predicts, or predict a whole folder.")
         return ""
 
     def set_busy(self, busy: bool) -> None:
@@ -356,7 +366,7 @@ class PredictPanel(QWidget):
         self.setAcceptDrops(self._blocked is None and self.kind == "images")
         reason = self._blocked
         for w, base in self._tips.items():
-            w.setToolTip(f"Not available: {reason}" if reason else base)
+            w.setToolTip(self.tr("Not available: {why}").format(why=engine_tr(reason)) if reason else base)
 
     # ------------------------------------------------------------------ results
     def clear_result(self) -> None:

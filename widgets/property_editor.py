@@ -78,9 +78,10 @@ class PropertyEditor(QWidget):
         if node is None:
             self._clear_form()
             self.node_id = self.type_id = None
-            self.title.setText("<b>No layer selected</b>" if count <= 1 else f"<b>{count} layers selected</b>")
-            self.description.setText("Select a layer on the canvas to edit its settings."
-                                     if count <= 1 else "Select a single layer to edit its settings.")
+            title = self.tr("No layer selected") if count <= 1 else self.tr("{n} layers selected").format(n=count)
+            self.title.setText(f"<b>{html.escape(title)}</b>")
+            self.description.setText(self.tr("Select a layer on the canvas to edit its settings.")
+                                     if count <= 1 else self.tr("Select a single layer to edit its settings."))
             self.shape_label.setText("")
             self.problem.setText("")
             self.message.setText("")
@@ -93,10 +94,10 @@ class PropertyEditor(QWidget):
             self._build(node, cls)
         self._update_values(node, cls)
         shape = analysis.shapes.get(node.id) if analysis is not None else None
-        self.shape_label.setText(f"Output shape: {fmt_shape(shape)}" if shape is not None
-                                 else "Output shape: unknown")
+        self.shape_label.setText(self.tr("Output shape: {shape}").format(shape=fmt_shape(shape)) if shape is not None
+                                 else self.tr("Output shape: unknown"))
         err = analysis.errors.get(node.id) if analysis is not None else None
-        self.problem.setText(f"Problem: {err}" if err else "")
+        self.problem.setText(self.tr("Problem: {reason}").format(reason=engine_tr(err)) if err else "")
 
     # ------------------------------------------------------------------ form
     def _clear_form(self) -> None:
@@ -109,15 +110,15 @@ class PropertyEditor(QWidget):
         self._clear_form()
         self.node_id, self.type_id = node.id, node.type
         self.message.setText("")
-        label = cls.label if cls else node.type
+        label = engine_tr(cls.label) if cls and cls.label else node.type
         self.title.setText(f"<b>{html.escape(label)}</b> <span style='color:gray'>{html.escape(node.type)} · "
                            f"{html.escape(node.id)}</span>")
-        self.description.setText(engine_tr(cls.description) if cls else "Unknown layer type: it cannot be edited.")
+        self.description.setText(engine_tr(cls.description) if cls else self.tr("Unknown layer type: it cannot be edited."))
         name = QLineEdit(self)
         name.setPlaceholderText(node.id)
-        name.setToolTip("A name for this layer, used in messages and exports (optional)")
+        name.setToolTip(self.tr("A name for this layer, used in messages and exports (optional)"))
         name.editingFinished.connect(self._name_edited)
-        self.form.addRow("Name", name)
+        self.form.addRow(self.tr("Name"), name)
         self.widgets["name"] = name
         if cls is None:
             return
@@ -161,7 +162,7 @@ class PropertyEditor(QWidget):
             w.editingFinished.connect(lambda n=name, w=w: self._text_edited(n, w.text(), float))
         elif fi.kind == "shape":
             w = QLineEdit(self)
-            w.setPlaceholderText("e.g. 28, 28, 1")
+            w.setPlaceholderText(self.tr("e.g. 28, 28, 1"))
             w.editingFinished.connect(lambda n=name, w=w: self._text_edited(n, w.text(), None))
         else:
             w = QLineEdit(self)
@@ -209,7 +210,7 @@ class PropertyEditor(QWidget):
         try:
             self._edited(name, conv(text.replace(",", ".")))
         except ValueError:
-            self.message.setText(f"setting '{name}' must be a number, got {text!r}")
+            self.message.setText(self.tr("setting '{name}' must be a number, got {text}").format(name=name, text=repr(text)))
 
     def _edited(self, name: str, value) -> None:
         if self._updating or self.node_id is None:
@@ -220,7 +221,7 @@ class PropertyEditor(QWidget):
             cfg[name] = value
             made = make_config(cls.Config, cfg)
         except (ConfigError, RegistryError, TypeError, ValueError) as exc:
-            self.message.setText(str(exc))
+            self.message.setText(engine_tr(str(exc)))
             return
         value = getattr(made, name)
         if isinstance(value, tuple):

@@ -13,6 +13,8 @@ from PySide6.QtCore import QMimeData, QObject, QPointF, Signal
 from PySide6.QtGui import QGuiApplication, QUndoStack
 
 from engine.compile import analyse, describe, topo_order
+from engine.i18n import message as engine_message
+from engine.i18n import tr as engine_tr
 from engine.registry import ConfigError, RegistryError, get_layer_class, make_config
 from engine.spec import GraphSpec, SpecError
 from engine.templates import get_template
@@ -29,6 +31,12 @@ def _xy(pos) -> tuple[float, float]:
     return float(pos[0]), float(pos[1])
 
 
+def _mean_parent_x(spec: GraphSpec, pos: dict, nid: str) -> float:
+    """The mean x of a node's placed parents (its own x when none is placed yet)."""
+    xs = [pos[e.src][0] for e in spec.inputs_of(nid) if e.src in pos]
+    return (sum(xs) / len(xs)) if xs else spec.node(nid).pos[0]
+
+
 def layered_layout(spec: GraphSpec) -> dict[str, tuple[float, float]]:
     """Top-to-bottom layout: row = longest path from an input, columns ordered by parents."""
     order, cyclic = topo_order(spec)
@@ -43,10 +51,7 @@ def layered_layout(spec: GraphSpec) -> dict[str, tuple[float, float]]:
     pos: dict[str, tuple[float, float]] = {}
     for d in sorted(rows):
         ids = rows[d]
-        def key(nid):
-            xs = [pos[e.src][0] for e in spec.inputs_of(nid) if e.src in pos]
-            return (sum(xs) / len(xs)) if xs else spec.node(nid).pos[0]
-        ids.sort(key=key)
+        ids.sort(key=lambda nid: _mean_parent_x(spec, pos, nid))
         k = len(ids)
         for i, nid in enumerate(ids):
             pos[nid] = ((i - (k - 1) / 2) * COL, d * ROW)
@@ -84,17 +89,18 @@ class GraphController(QObject):
         try:
             cls = get_layer_class(type_id)
         except RegistryError as exc:
-            self._refuse(str(exc.args[0]))
+            self._refuse(engine_tr(str(exc.args[0])))
             return None
         before = self.doc.spec
         after, nid = before.add_node(type_id, {}, pos=_xy(pos))
-        text = f"Add {cls.label or type_id}"
+        label = engine_tr(cls.label) if cls.label else type_id
+        text = self.tr("Add {layer}").format(layer=label)
         if connect_from and before.has_node(connect_from) and cls.n_inputs != 0:
             after = after.connect(connect_from, nid, 0)
-            text += f" after {before.node(connect_from).label}"
+            text = self.tr("Add {layer} after {node}").format(layer=label, node=before.node(connect_from).label)
         self._push(C.AddNode(self.doc, before, after, text))
         self.select_requested.emit([nid])
-        self.message.emit(f"Added {cls.label} ({nid})")
+        self.message.emit(self.tr("Added {layer} ({id})").format(layer=label, id=nid))
         return nid
 
     def add_node_near_selection(self, type_id: str, fallback_pos) -> str | None:
@@ -114,16 +120,17 @@ class GraphController(QObject):
         """The spec after connecting, or ``None`` with the reason it is refused."""
         spec = self.doc.spec
         if not spec.has_node(src) or not spec.has_node(dst):
-            return None, "Cannot connect: that layer no longer exists"
+            return None, self.tr("Cannot connect: that layer no longer exists")
         if src == dst:
-            return None, "Cannot connect a layer to itself"
+            return None, self.tr("Cannot connect a layer to itself")
         s_node, d_node = spec.node(src), spec.node(dst)
         try:
             n_in = get_layer_class(d_node.type).n_inputs
         except RegistryError:
-            return None, f"Cannot connect into {describe(d_node)}: unknown layer type"
+            return None, self.tr("Cannot connect into {node}: unknown layer type").format(node=describe(d_node))
         if n_in == 0:
-            return None, f"Cannot connect into {describe(d_node)}: an Input layer is where data enters and takes no input"
+            return None, self.tr("Cannot connect into {node}: an Input layer is where data enters and takes no input").format(
+                node=describe(d_node))
         if n_in is None:
             if port < 0:
                 used = [e.dst_port for e in spec.inputs_of(dst)]
@@ -132,17 +139,17 @@ class GraphController(QObject):
             if port < 0:
                 port = 0
             if port >= n_in:
-                return None, f"Cannot connect: {describe(d_node)} takes only {n_in} input(s)"
+                return None, self.tr("Cannot connect: {node} takes only {n} input(s)").format(node=describe(d_node), n=n_in)
         if any(e.src == src and e.dst == dst for e in spec.edges) and n_in is not None:
-            return None, f"{describe(s_node)} is already connected to {describe(d_node)}"
+            return None, self.tr("{src} is already connected to {dst}").format(src=describe(s_node), dst=describe(d_node))
         try:
             after = spec.connect(src, dst, port)
         except SpecError as exc:
-            return None, f"Cannot connect: {exc}"
+            return None, self.tr("Cannot connect: {reason}").format(reason=engine_message(exc))
         _, cyclic = topo_order(after)
         if cyclic:
-            return None, (f"Cannot connect {describe(s_node)} to {describe(d_node)}: it would create a cycle "
-                          "(a network must flow one way)")
+            return None, self.tr("Cannot connect {src} to {dst}: it would create a cycle "
+                                 "(a network must flow one way)").format(src=describe(s_node), dst=describe(d_node))
         return after, ""
 
     def connect(self, src: str, dst: str, port: int = -1) -> bool:
@@ -152,14 +159,15 @@ class GraphController(QObject):
         before = self.doc.spec
         replaced = [e for e in before.edges if e not in after.edges]
         self._push(C.Connect(self.doc, before, after,
-                             f"Connect {before.node(src).label} → {before.node(dst).label}"))
+                             self.tr("Connect {src} → {dst}").format(src=before.node(src).label,
+                                                                            dst=before.node(dst).label)))
         a = self.doc.analysis
         if dst in a.errors:
-            self.message.emit(f"Connected, but: {a.errors[dst]}")
+            self.message.emit(self.tr("Connected, but: {reason}").format(reason=engine_message(a.errors[dst])))
         elif replaced:
-            self.message.emit(f"Connected (replaced the previous input of {before.node(dst).label})")
+            self.message.emit(self.tr("Connected (replaced the previous input of {node})").format(node=before.node(dst).label))
         else:
-            self.message.emit(f"Connected {before.node(src).label} → {before.node(dst).label}")
+            self.message.emit(self.tr("Connected {src} → {dst}").format(src=before.node(src).label, dst=before.node(dst).label))
         return True
 
     def move_nodes(self, positions: dict) -> None:
@@ -177,12 +185,15 @@ class GraphController(QObject):
             src, dst, port = e
             after = after.disconnect(src, dst, port)
         n, m = len([i for i in node_ids if before.has_node(i)]), len(edges)
-        parts = []
-        if n:
-            parts.append("layer" if n == 1 else f"{n} layers")
-        if m:
-            parts.append("connection" if m == 1 else f"{m} connections")
-        self._push(C.RemoveItems(self.doc, before, after, "Delete " + " and ".join(parts or ["nothing"])))
+        if n and m:
+            text = self.tr("Delete {n} layer(s) and {m} connection(s)").format(n=n, m=m)
+        elif n:
+            text = self.tr("Delete layer") if n == 1 else self.tr("Delete {n} layers").format(n=n)
+        elif m:
+            text = self.tr("Delete connection") if m == 1 else self.tr("Delete {m} connections").format(m=m)
+        else:
+            text = self.tr("Delete nothing")
+        self._push(C.RemoveItems(self.doc, before, after, text))
 
     def delete_selection(self) -> None:
         self.delete(self.selection, [])
@@ -198,10 +209,11 @@ class GraphController(QObject):
             cfg[field] = value
             made = make_config(cls.Config, cfg)
         except (ConfigError, RegistryError) as exc:
-            return self._refuse(f"{describe(node)}: {exc}")
+            return self._refuse(f"{describe(node)}: {engine_message(exc)}")
         v = getattr(made, field)
         after = before.set_config(node_id, **{field: list(v) if isinstance(v, tuple) else v})
-        self._push(C.SetConfig(self.doc, before, after, node_id, field))
+        self._push(C.SetConfig(self.doc, before, after, node_id, field,
+                               self.tr("Set {field} of {node}").format(field=field, node=node_id)))
         return True
 
     def rename(self, node_id: str, name: str) -> None:
@@ -209,17 +221,20 @@ class GraphController(QObject):
         if not before.has_node(node_id) or before.node(node_id).name == name:
             return
         self._push(C.Rename(self.doc, before, before.rename(node_id, name),
-                            f"Rename {node_id} to {name or node_id}"))
+                            self.tr("Rename {node} to {name}").format(node=node_id, name=name or node_id)))
 
     def apply_template(self, key: str) -> None:
         tpl = get_template(key)
         if not tpl.available():
-            self._refuse(f"The {tpl.name} template needs layer types that are not available yet")
+            self._refuse(self.tr("The {template} template needs layer types that are not available yet").format(
+                template=engine_tr(tpl.name)))
             return
         before = self.doc.spec
         # keep the id counter moving forward so ids are never reused within the session's undo history
-        self._push(C.ReplaceGraph(self.doc, before, tpl.build(), f"Template: {tpl.name}"))
-        self.message.emit(f"Loaded the {tpl.name} template — {tpl.description}")
+        self._push(C.ReplaceGraph(self.doc, before, tpl.build(), self.tr("Template: {template}").format(
+            template=engine_tr(tpl.name))))
+        self.message.emit(self.tr("Loaded the {template} template — {description}").format(
+            template=engine_tr(tpl.name), description=engine_tr(tpl.description)))
 
     def fit_to_data(self, info):
         """Set the Input shape and output layer to fit ``info`` (``engine.fit.DataInfo``) as one
@@ -236,7 +251,7 @@ class GraphController(QObject):
         if not before.nodes:
             return
         after = before.move_nodes(layered_layout(before))
-        self._push(C.ReplaceGraph(self.doc, before, after, "Auto-layout"))
+        self._push(C.ReplaceGraph(self.doc, before, after, self.tr("Auto-layout")))
 
     # ------------------------------------------------------------------ clipboard
     def copy_text(self, node_ids) -> str | None:
@@ -252,14 +267,14 @@ class GraphController(QObject):
     def copy(self, node_ids=None) -> bool:
         text = self.copy_text(self.selection if node_ids is None else node_ids)
         if text is None:
-            return self._refuse("Nothing to copy: select one or more layers")
+            return self._refuse(self.tr("Nothing to copy: select one or more layers"))
         self._clip_fallback = text
         md = QMimeData()
         md.setData(GRAPH_MIME, text.encode("utf-8"))
         cb = QGuiApplication.clipboard()
         if cb is not None:
             cb.setMimeData(md)
-        self.message.emit(f"Copied {len(json.loads(text)['nodes'])} layer(s)")
+        self.message.emit(self.tr("Copied {n} layer(s)").format(n=len(json.loads(text)['nodes'])))
         return True
 
     def _clipboard_text(self) -> str | None:
@@ -269,10 +284,10 @@ class GraphController(QObject):
             return bytes(md.data(GRAPH_MIME).data()).decode("utf-8", "replace")
         return self._clip_fallback
 
-    def paste(self, text: str | None = None, offset=(40.0, 40.0), text_name="Paste") -> list[str]:
+    def paste(self, text: str | None = None, offset=(40.0, 40.0), duplicate: bool = False) -> list[str]:
         text = text if text is not None else self._clipboard_text()
         if not text:
-            self._refuse("Nothing to paste")
+            self._refuse(self.tr("Nothing to paste"))
             return []
         try:
             data = json.loads(text)
@@ -289,16 +304,17 @@ class GraphController(QObject):
             for raw in data.get("edges", []):
                 after = after.connect(mapping[str(raw["src"])], mapping[str(raw["dst"])], int(raw.get("dst_port", 0)))
         except (ValueError, KeyError, TypeError, IndexError, SpecError, RegistryError):
-            self._refuse("The clipboard does not hold NN Studio layers")
+            self._refuse(self.tr("The clipboard does not hold NN Studio layers"))
             return []
         new = list(mapping.values())
-        self._push(C.Paste(self.doc, before, after, f"{text_name} {len(new)} layer(s)"))
+        text = (self.tr("Duplicate {n} layer(s)") if duplicate else self.tr("Paste {n} layer(s)")).format(n=len(new))
+        self._push(C.Paste(self.doc, before, after, text))
         self.select_requested.emit(new)
         return new
 
     def duplicate(self, node_ids=None) -> list[str]:
         text = self.copy_text(self.selection if node_ids is None else node_ids)
         if text is None:
-            self._refuse("Nothing to duplicate: select one or more layers")
+            self._refuse(self.tr("Nothing to duplicate: select one or more layers"))
             return []
-        return self.paste(text, text_name="Duplicate")
+        return self.paste(text, duplicate=True)

@@ -14,9 +14,10 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from engine.i18n import message as engine_message
 from engine.i18n import translate as engine_tr
 from engine.io import (PROJECT_SUFFIX, Project, ProjectError, atomic_write_text, demo_project,
                        load_project, save_project)
@@ -24,7 +25,12 @@ from engine.spec import GraphSpec
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 10
-FILE_FILTER = f"NN Studio projects (*{PROJECT_SUFFIX});;All files (*)"
+
+
+def file_filter() -> str:
+    """The file dialogs' filter: NN Studio projects, all files (translated)."""
+    return QCoreApplication.translate("ProjectController", "NN Studio projects (*{suffix});;All files (*)").format(
+        suffix=PROJECT_SUFFIX)
 
 
 def data_dir() -> Path:
@@ -100,27 +106,29 @@ class ProjectController(QObject):
     # ------------------------------------------------------------------ dialogs (overridable)
     def ask_save_changes(self) -> str:
         """Return "save", "discard" or "cancel"."""
-        box = QMessageBox(QMessageBox.Warning, "Unsaved changes",
-                          "The project has unsaved changes. Save them first?",
+        box = QMessageBox(QMessageBox.Warning, self.tr("Unsaved changes"),
+                          self.tr("The project has unsaved changes. Save them first?"),
                           QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self.parent_widget)
         box.setDefaultButton(QMessageBox.Save)
         r = box.exec()
         return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(r, "cancel")
 
     def ask_open_path(self) -> str | None:
-        path, _ = QFileDialog.getOpenFileName(self.parent_widget, "Open project", self._start_dir(), FILE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.parent_widget, self.tr("Open project"), self._start_dir(),
+                                              file_filter())
         return path or None
 
     def ask_save_path(self) -> str | None:
-        path, _ = QFileDialog.getSaveFileName(self.parent_widget, "Save project as",
+        path, _ = QFileDialog.getSaveFileName(self.parent_widget, self.tr("Save project as"),
                                               self.doc.path or str(Path(self._start_dir()) / f"untitled{PROJECT_SUFFIX}"),
-                                              FILE_FILTER)
+                                              file_filter())
         return path or None
 
     def ask_recover(self, when: str) -> bool:
-        r = QMessageBox.question(self.parent_widget, "Recover unsaved work?",
-                                 f"NN Studio did not close cleanly. An autosaved project from {when} exists.\n"
-                                 "Do you want to recover it?", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+        r = QMessageBox.question(self.parent_widget, self.tr("Recover unsaved work?"),
+                                 self.tr("NN Studio did not close cleanly. An autosaved project from {when} exists.\n"
+                                         "Do you want to recover it?").format(when=when),
+                                 QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
         return r == QMessageBox.Yes
 
     def show_error(self, title: str, text: str) -> None:
@@ -155,7 +163,7 @@ class ProjectController(QObject):
         if not self.maybe_save():
             return False
         self.load(Project(graph=GraphSpec()), None)
-        self.message.emit("New empty project")
+        self.message.emit(self.tr("New empty project"))
         return True
 
     def open_demo(self) -> None:
@@ -171,14 +179,14 @@ class ProjectController(QObject):
         try:
             project = load_project(path)
         except ProjectError as exc:
-            self.show_error("Cannot open project", f"{Path(path).name}: {exc}")
+            self.show_error(self.tr("Cannot open project"), f"{Path(path).name}: {engine_message(exc)}")
             return False
         except OSError as exc:
-            self.show_error("Cannot open project", f"{Path(path).name}: {exc.strerror or exc}")
+            self.show_error(self.tr("Cannot open project"), f"{Path(path).name}: {exc.strerror or exc}")
             return False
         self.load(project, str(path))
         self.add_recent(str(path))
-        self.message.emit(f"Opened {path}")
+        self.message.emit(self.tr("Opened {path}").format(path=path))
         return True
 
     def save(self) -> bool:
@@ -203,14 +211,15 @@ class ProjectController(QObject):
         try:
             save_project(path, self.doc.to_project())
         except ProjectError as exc:
-            self.show_error("Cannot save project", str(exc))
+            self.show_error(self.tr("Cannot save project"), engine_message(exc))
             return False
         except OSError as exc:
-            self.show_error("Cannot save project", f"could not save {path}: {exc.strerror or exc}")
+            self.show_error(self.tr("Cannot save project"),
+                            self.tr("could not save {path}: {reason}").format(path=path, reason=exc.strerror or exc))
             return False
         self._mark_clean()
         self.add_recent(path)
-        self.message.emit(f"Saved {path}")
+        self.message.emit(self.tr("Saved {path}").format(path=path))
         return True
 
     # ------------------------------------------------------------------ recent files
@@ -247,7 +256,7 @@ class ProjectController(QObject):
             project.metadata = {**project.metadata, "autosave_of": self.doc.path or ""}
             save_project(self.autosave_path, project)
         except (ProjectError, OSError) as exc:
-            self.message.emit(f"Autosave failed: {exc}")
+            self.message.emit(self.tr("Autosave failed: {reason}").format(reason=engine_message(exc)))
             return False
         return True
 
@@ -272,13 +281,14 @@ class ProjectController(QObject):
         try:
             project = load_project(self.autosave_path)
         except (ProjectError, OSError) as exc:
-            self.show_error("Cannot recover", f"The autosaved project is damaged: {exc}")
+            self.show_error(self.tr("Cannot recover"),
+                            self.tr("The autosaved project is damaged: {reason}").format(reason=engine_message(exc)))
             self._remove_autosave()
             return False
         original = project.metadata.pop("autosave_of", "") or None
         self.load(project, original)
         self.mark_dirty()
-        self.message.emit("Recovered the autosaved project; save it to keep it")
+        self.message.emit(self.tr("Recovered the autosaved project; save it to keep it"))
         return True
 
     def _remove_autosave(self) -> None:

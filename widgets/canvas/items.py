@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem, QStyle
 
@@ -43,10 +43,16 @@ class PortItem(QGraphicsItem):
         self.setCursor(Qt.CrossCursor)
         self.setZValue(2)
         if kind == "in":
-            self.setToolTip("Input" + (" (accepts several connections)" if multi else f" {index + 1}")
-                            + ": drag from an output port onto it")
+            if multi:
+                tip = QCoreApplication.translate("PortItem", "Input (accepts several connections): drag from an "
+                                                 "output port onto it")
+            else:
+                tip = QCoreApplication.translate("PortItem", "Input {n}: drag from an output port onto it").format(
+                    n=index + 1)
+            self.setToolTip(tip)
         else:
-            self.setToolTip("Output: drag onto another layer's input port to connect")
+            self.setToolTip(QCoreApplication.translate("PortItem", "Output: drag onto another layer's input port to "
+                                                       "connect"))
 
     @property
     def node_id(self) -> str:
@@ -120,9 +126,10 @@ class NodeItem(QGraphicsObject):
         if description:
             tip += f"<br>{html.escape(description)}"
         if shape_text:
-            tip += f"<br>Output: {html.escape(shape_text)}"
+            tip += "<br>" + html.escape(shape_text)
         if error:
-            tip = f"<span style='color:#d93a3a'><b>Problem:</b> {html.escape(error)}</span><br>" + tip
+            problem = QCoreApplication.translate("NodeItem", "Problem:")
+            tip = f"<span style='color:#d93a3a'><b>{html.escape(problem)}</b> {html.escape(error)}</span><br>" + tip
         self.setToolTip(tip)
         self.update()
 

@@ -1,9 +1,10 @@
 """The scene mirrors a ``GraphSpec`` + ``Analysis``; it is rebuilt incrementally on every change."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF
 from PySide6.QtWidgets import QGraphicsScene
 
+from engine.i18n import tr as engine_tr
 from engine.layers.core import fmt_shape
 from engine.registry import RegistryError, get_layer_class
 from engine.spec import GraphSpec
@@ -28,11 +29,12 @@ def node_display(node, analysis) -> dict:
     shape = analysis.shapes.get(node.id) if analysis is not None else None
     error = analysis.errors.get(node.id) if analysis is not None else None
     return {
-        "type_id": node.type, "title": label, "subtitle": node.name or node.id,
-        "summary": summary,
-        "shape_text": ("out " + fmt_shape(shape)) if shape is not None else "",
-        "category": category, "n_inputs": n_inputs, "description": desc,
-        "error": error,
+        "type_id": node.type, "title": engine_tr(label), "subtitle": node.name or node.id,
+        "summary": engine_tr(summary) if summary else "",
+        "shape_text": QCoreApplication.translate("GraphScene", "out {shape}").format(shape=fmt_shape(shape))
+        if shape is not None else "",
+        "category": category, "n_inputs": n_inputs, "description": engine_tr(desc) if desc else "",
+        "error": engine_tr(error) if error else error,
     }
 
 

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QCoreApplication,
+    QPointF,
+    QRectF,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsView
 
@@ -25,9 +32,10 @@ from widgets.palette import LAYER_MIME, type_id_from_mime
 MIN_ZOOM = 0.1
 MAX_ZOOM = 4.0
 
-EMPTY_HINT = ("Drag a layer from the palette on the left (or double-click it) to start.\n"
-              "Start with an Input layer, then connect layers by dragging from the bottom\n"
-              "port of one layer to the top port of the next. Templates are in the Templates menu.")
+EMPTY_HINT = QT_TRANSLATE_NOOP("GraphView",
+                               "Drag a layer from the palette on the left (or double-click it) to start.\n"
+                               "Start with an Input layer, then connect layers by dragging from the bottom\n"
+                               "port of one layer to the top port of the next. Templates are in the Templates menu.")
 
 
 class GraphView(QGraphicsView):
@@ -280,7 +288,7 @@ class GraphView(QGraphicsView):
     def drawForeground(self, painter: QPainter, rect: QRectF):
         texts = []
         if not self.graph_scene.nodes:
-            texts.append(("hint", EMPTY_HINT))
+            texts.append(("hint", QCoreApplication.translate("GraphView", EMPTY_HINT)))
         elif self.banner:
             texts.append(("banner", self.banner))
         if not texts:
