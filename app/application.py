@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     win.show()
     app.processEvents()
+    # the training process starts (and loads its kernels) while the user looks at the window
+    from app.workers import prestart_process
+    prestart_process()
     win.view.zoom_to_fit()
     i18n.show_font_hint(win)
     if project is not None and not error:

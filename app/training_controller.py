@@ -39,7 +39,7 @@ import time
 import shiboken6
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
-from app.workers import TaskWorker, TrainJob, TrainWorker, start_in_thread
+from app.workers import ProcessTrainWorker, TaskWorker, TrainJob, TrainWorker, process_enabled, start_in_thread
 from engine.i18n import tr as engine_tr
 from engine.trainer import (BatchEnded, Diverged, EpochEnded, Status, TrainConfig, TrainFailed, TrainFinished,
                             TrainStarted)
@@ -113,6 +113,8 @@ class TrainingController(QObject):
         self.last_finished = None
         self.dataset = None                 # the last Dataset used (loaded here or passed in)
         self._shutdown_hooks: list[Callable[[int], bool]] = []
+        #: live runs train in the training process (engine.train_process) unless NNSTUDIO_TRAIN_PROCESS=0
+        self.use_process = process_enabled()
         self.frames = 0                     # drains that delivered events (a counter for tests/benchmarks)
         self._last_drain = -1.0
         self._frame_timer = QTimer(self)
@@ -193,7 +195,7 @@ class TrainingController(QObject):
                      "settings": config.to_dict(), "data": data_desc, "epochs": []}
         job = TrainJob(spec=spec, data=data, config=config, weights=weights, boundary=boundary,
                        name=self._run["name"])
-        worker = TrainWorker(job)
+        worker = (ProcessTrainWorker if self.use_process else TrainWorker)(job)
         if step:
             worker.step_event.set()
         if not self._boundary_wanted:
@@ -238,7 +240,7 @@ class TrainingController(QObject):
         self._boundary_wanted = bool(on)
         w = self._worker
         if w is not None:
-            (w.boundary_wanted.set if on else w.boundary_wanted.clear)()
+            w.set_boundary_wanted(self._boundary_wanted)
 
     def stop(self) -> None:
         if self._state in (COMPILING, RUNNING, PAUSING, PAUSED) and self._worker is not None:

@@ -15,8 +15,10 @@ directly; nothing here is ever ``terminate()``-d.
 """
 from __future__ import annotations
 
+import atexit
 import inspect
 import math
+import os
 import sys
 import threading
 import time
@@ -28,14 +30,29 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from engine.i18n import tr as engine_tr
-
-from engine.trainer import (Diverged, BatchEnded, EpochEnded, Status, TrainConfig, Trainer, TrainFailed,
-                            TrainFinished, TrainStarted)
-
-#: grid resolution of the decision-boundary map (cells per side)
-BOUNDARY_RES = 64
-#: at most this many data points travel with a boundary map
-BOUNDARY_MAX_POINTS = 600
+from engine.live import (  # noqa: F401 - re-exported
+    BOUNDARY_INTERVAL,
+    BOUNDARY_MAX_POINTS,
+    BOUNDARY_RES,
+    HISTOGRAM_INTERVAL,
+    Controls,
+    boundary_grid,
+    boundary_payload,
+    run_live,
+)
+from engine.train_process import (
+    ProcessGone,
+    TrainProcess,
+    data_folder,
+    export_dataset,
+    remove_folder,
+)
+from engine.trainer import (
+    BatchEnded,
+    Status,
+    TrainConfig,
+    Trainer,
+)
 
 
 def user_message(exc: BaseException) -> str:
@@ -86,7 +103,9 @@ def _call_with_supported(fn: Callable, *args, **kwargs):
 
 def load_dataset_for(data_spec, progress: Callable | None = None, cancel: threading.Event | None = None):
     """``engine.data.load_dataset(spec)`` with progress/cancel when that function takes them."""
-    from engine.data import load_dataset  # imported lazily: the data package may be newer than us
+    from engine.data import (
+        load_dataset,  # imported lazily: the data package may be newer than us
+    )
     return _call_with_supported(load_dataset, data_spec, progress=progress, cancel=cancel)
 
 
@@ -118,51 +137,6 @@ def count_and_eta(args, elapsed: float) -> str:
         else:
             text += QCoreApplication.translate("Workers", " · about {n} min left").format(n=f"{left / 60:.0f}")
     return text
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def boundary_grid(x: np.ndarray, res: int = BOUNDARY_RES, margin: float = 0.1):
-    """The evaluation grid over 2-D points: (xs, ys, flat grid (res*res, 2))."""
-    x = np.asarray(x, dtype=np.float64)
-    finite = x[np.all(np.isfinite(x), axis=1)] if len(x) else x
-    if len(finite) == 0:
-        lo, hi = np.array([-1.0, -1.0]), np.array([1.0, 1.0])
-    else:
-        lo, hi = finite.min(axis=0), finite.max(axis=0)
-    span = np.maximum(hi - lo, 1e-6)
-    lo, hi = lo - margin * span, hi + margin * span
-    xs = np.linspace(lo[0], hi[0], res)
-    ys = np.linspace(lo[1], hi[1], res)
-    gx, gy = np.meshgrid(xs, ys)          # row = y, column = x
-    return xs, ys, np.column_stack([gx.ravel(), gy.ravel()])
-
-
-def boundary_payload(trainer: Trainer, res: int, points: np.ndarray, labels: np.ndarray, epoch: int) -> dict:
-    """Model outputs over a grid around the data, as plain arrays (runs on the worker)."""
-    xs, ys, grid = boundary_grid(points, res)
-    model = trainer.model
-    out = np.asarray(model.forward(grid.astype(model.dtype)), dtype=np.float64)
-    out = out.reshape(len(grid), -1)
-    task = trainer.task
-    if task == "classification":
-        if out.shape[1] == 1:
-            p1 = out[:, 0]
-            if trainer.from_logits:
-                p1 = 1.0 / (1.0 + np.exp(-np.clip(p1, -60, 60)))
-            probs = np.column_stack([1.0 - p1, p1])
-        else:
-            probs = _softmax(out) if trainer.from_logits else out
-        values = np.nan_to_num(probs, nan=0.0, posinf=1.0, neginf=0.0).reshape(res, res, -1)
-    else:
-        values = np.nan_to_num(out[:, :1], nan=0.0, posinf=0.0, neginf=0.0).reshape(res, res, 1)
-    return {"epoch": int(epoch), "task": task, "x_range": (float(xs[0]), float(xs[-1])),
-            "y_range": (float(ys[0]), float(ys[-1])), "values": values.astype(np.float32),
-            "points": np.asarray(points, dtype=np.float32), "labels": np.asarray(labels)}
 
 
 def _quit_worker_thread() -> None:
@@ -219,10 +193,6 @@ def merge_batches(a: BatchEnded, b: BatchEnded) -> BatchEnded:
                       b.epoch_progress, b.samples_per_s)
 
 
-#: the decision-boundary map is recomputed at most this often (seconds) while its view is shown
-BOUNDARY_INTERVAL = 0.2
-#: weight histograms are taken at most this often (seconds), and always at the last epoch
-HISTOGRAM_INTERVAL = 0.2
 
 
 class TrainWorker(QObject):
@@ -245,11 +215,11 @@ class TrainWorker(QObject):
     def __init__(self, job: TrainJob):
         super().__init__()
         self.job = job
-        self.stop_event = threading.Event()
-        self.pause_event = threading.Event()
-        self.step_event = threading.Event()
-        self.boundary_wanted = threading.Event()
-        self.boundary_wanted.set()
+        self.controls = Controls()
+        self.stop_event = self.controls.stop
+        self.pause_event = self.controls.pause
+        self.step_event = self.controls.step
+        self.boundary_wanted = self.controls.boundary_wanted
         self.feed = LiveFeed()
 
     def _put(self, ev) -> None:
@@ -258,19 +228,20 @@ class TrainWorker(QObject):
 
     # called from the GUI thread (Events are thread-safe; the loop polls them between batches)
     def request_stop(self) -> None:
-        self.stop_event.set()
-        self.pause_event.clear()
+        self.controls.request_stop()
 
     def request_pause(self) -> None:
-        self.pause_event.set()
+        self.controls.request_pause()
 
     def request_resume(self) -> None:
-        self.pause_event.clear()
+        self.controls.request_resume()
 
     def request_step(self) -> None:
         """Run until the next epoch ends, then pause (from paused: resumes for one epoch)."""
-        self.step_event.set()
-        self.pause_event.clear()
+        self.controls.request_step()
+
+    def set_boundary_wanted(self, on: bool) -> None:
+        (self.boundary_wanted.set if on else self.boundary_wanted.clear)()
 
     @Slot()
     def run(self) -> None:
@@ -314,38 +285,136 @@ class TrainWorker(QObject):
             self._put({"data_loaded": data})
         if self.stop_event.is_set():
             return
+        self._train(data)
+
+    def _train(self, data) -> None:
+        """Train on this thread (the training process's worker overrides this)."""
+        job = self.job
         self._put(Status("compiling", QCoreApplication.translate("Workers", "compiling the model…")))
         trainer = Trainer(job.spec, data, job.config, weights=job.weights)
-        trainer.histogram_interval = HISTOGRAM_INTERVAL
-        want_boundary = (job.boundary and tuple(data.input_shape) == (2,)
-                         and len(trainer.model.input_ids) == 1)
-        points = labels = None
-        if want_boundary:
-            n = min(data.n("train"), BOUNDARY_MAX_POINTS)
-            pick = np.sort(np.random.default_rng(0).choice(data.n("train"), n, replace=False))
-            points, labels = data.get_batch("train", pick)
-        last_boundary = -math.inf
-        epochs = job.config.epochs
-        for ev in trainer.run(self.stop_event, self.pause_event):
-            if isinstance(ev, EpochEnded):
-                if self.step_event.is_set():
-                    self.step_event.clear()
-                    self.pause_event.set()   # the trainer pauses before the next batch
-                self._put(ev)
-                now = time.monotonic()
-                if want_boundary and (ev.epoch == epochs or ev.epoch == 1 or (
-                        self.boundary_wanted.is_set() and now - last_boundary >= BOUNDARY_INTERVAL)):
-                    last_boundary = now
-                    try:
-                        self._put({"boundary": boundary_payload(trainer, job.boundary_res, points, labels,
-                                                                ev.epoch)})
-                    except Exception as exc:  # noqa: BLE001 - a view extra must not end the run
-                        print(f"decision boundary skipped: {exc}", file=sys.stderr)
-                        want_boundary = False
-            else:
-                self._put(ev)
-                if isinstance(ev, TrainFailed):
+        run_live(trainer, data, self._put, self.controls, boundary=job.boundary, boundary_res=job.boundary_res)
+
+
+#: the training process shared by every run of this app (started early by :func:`prestart_process`)
+_PROCESS: TrainProcess | None = None
+_PROCESS_LOCK = threading.Lock()
+
+
+def process_enabled() -> bool:
+    """Live runs train in their own process unless ``NNSTUDIO_TRAIN_PROCESS=0``."""
+    return os.environ.get("NNSTUDIO_TRAIN_PROCESS", "1").strip() not in ("0", "no", "false", "off")
+
+
+def shared_process() -> TrainProcess:
+    global _PROCESS
+    with _PROCESS_LOCK:
+        if _PROCESS is None:
+            _PROCESS = TrainProcess()
+            atexit.register(_PROCESS.close)
+        if not _PROCESS.alive():
+            _PROCESS.start(warm=True)
+        return _PROCESS
+
+
+def prestart_process() -> None:
+    """Start (and warm) the training process in the background, so the first run does not wait."""
+    if process_enabled():
+        threading.Thread(target=lambda: _try(shared_process), daemon=True, name="nnstudio-prestart").start()
+
+
+def _try(fn):
+    try:
+        return fn()
+    except ProcessGone:
+        return None
+
+
+class ProcessTrainWorker(TrainWorker):
+    """A :class:`TrainWorker` whose trainer runs in the training process (``engine.train_process``).
+
+    The worker's thread loads the data as before (the GUI needs the Dataset too), writes it
+    for the child, sends the job and relays the child's events into the same :class:`LiveFeed`;
+    Pause/Resume/Stop/Step and the boundary wish are forwarded as commands.  If the child
+    cannot be started the run trains on this thread instead; if it dies mid-run the run fails
+    with a message and the next run starts a new child.
+    """
+
+    def __init__(self, job: TrainJob):
+        super().__init__(job)
+        self._proc: TrainProcess | None = None
+
+    def _send(self, msg: dict) -> None:
+        proc = self._proc
+        if proc is not None:
+            try:
+                proc.send(msg)
+            except ProcessGone:
+                pass
+
+    def request_stop(self) -> None:
+        super().request_stop()
+        self._send({"cmd": "stop"})
+
+    def request_pause(self) -> None:
+        super().request_pause()
+        self._send({"cmd": "pause"})
+
+    def request_resume(self) -> None:
+        super().request_resume()
+        self._send({"cmd": "resume"})
+
+    def request_step(self) -> None:
+        super().request_step()
+        self._send({"cmd": "step"})
+
+    def set_boundary_wanted(self, on: bool) -> None:
+        super().set_boundary_wanted(on)
+        self._send({"cmd": "boundary", "on": bool(on)})
+
+    def _train(self, data) -> None:
+        job = self.job
+        try:
+            proc = shared_process()
+        except ProcessGone as exc:
+            print(f"{exc}; training in the app's process", file=sys.stderr)
+            return super()._train(data)
+        folder = data_folder()
+        try:
+            self._put(Status("compiling", QCoreApplication.translate("Workers", "compiling the model…")))
+            desc = export_dataset(data, folder)
+            if self.stop_event.is_set():
+                return
+            self._proc = proc
+            proc.send({"cmd": "job", "folder": folder, "data": desc, "spec": job.spec.to_dict(),
+                       "config": job.config.to_dict(), "weights": job.weights, "boundary": job.boundary,
+                       "boundary_res": job.boundary_res, "step": self.step_event.is_set(),
+                       "boundary_wanted": self.boundary_wanted.is_set()})
+            # flags set while the job was being prepared
+            if self.stop_event.is_set():
+                self._send({"cmd": "stop"})
+            elif self.pause_event.is_set():
+                self._send({"cmd": "pause"})
+            while True:
+                msg = proc.read()
+                if msg is None:
+                    code = proc.exit_code()
+                    proc.close()
+                    self.failed.emit(QCoreApplication.translate(
+                        "Workers", "the training process ended unexpectedly (exit code {code}); the app and your "
+                                   "project are unaffected, press Train to start again").format(code=code), None)
                     return
+                if isinstance(msg, dict) and msg.get("done"):
+                    return
+                if isinstance(msg, dict) and "failed" in msg:
+                    self.failed.emit(engine_tr(str(msg["failed"])), None)
+                    continue
+                self._put(msg)
+        except ProcessGone:
+            self.failed.emit(QCoreApplication.translate(
+                "Workers", "the training process ended unexpectedly; press Train to start again"), None)
+        finally:
+            self._proc = None
+            remove_folder(folder)
 
 
 class TaskWorker(QObject):

@@ -18,14 +18,16 @@ from widgets.histograms import MAX_COLUMNS, WeightHistograms
 TIMEOUT = 120_000
 
 
-@pytest.fixture
-def win(qtbot, tmp_path, monkeypatch):
+@pytest.fixture(params=["process", "thread"])
+def win(request, qtbot, tmp_path, monkeypatch):
+    """The main window; its runs train in the training process, or (NNSTUDIO_TRAIN_PROCESS=0) on a thread."""
     monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path / "data"))
     w = MainWindow(demo_project())
     w.project.show_error = lambda title, text: pytest.fail(f"unexpected error dialog: {text}")
     w.project.maybe_save = lambda *a, **k: True   # the shown window closes at teardown without asking
     qtbot.addWidget(w)
     ctl = install_training_ui(w) if getattr(w, "training_ui", None) is None else w.training
+    ctl.use_process = request.param == "process"
     w.show()
     yield w
     assert ctl.shutdown(10_000)

@@ -66,6 +66,9 @@ def wait_idle(qtbot, ctl, timeout=TIMEOUT):
 @pytest.fixture
 def ctl(qtbot):
     c = TrainingController()
+    # these tests steer the run through fake data sets (delays, counters) that must stay in this process;
+    # the training process is tested in tests/app/test_live_training.py and test_train_process_app.py
+    c.use_process = False
     yield c
     assert c.shutdown(10_000)
 

@@ -1,0 +1,328 @@
+"""The training process: the app's live runs train here, beside (not inside) the GUI process.
+
+Why a process: the GUI thread and a training thread share one interpreter lock, so every
+frame the GUI draws is time the trainer cannot run (measured in ``docs/training.md``).  In
+its own process the trainer runs on its own core at command-line speed, and a crash inside
+a kernel cannot take the window (and unsaved work) with it.
+
+Protocol (``engine.wire`` frames, never pickle) on the child's stdin/stdout:
+
+* parent -> child: ``{"cmd": "job", ...}`` (graph, settings, weights, data files, options),
+  then any of ``{"cmd": "pause" | "resume" | "stop" | "step"}`` and
+  ``{"cmd": "boundary", "on": bool}``; closing stdin ends the process;
+* child -> parent: the trainer's events (``engine.trainer`` dataclasses), ``{"boundary":
+  payload}``, ``{"failed": message}`` for errors outside the trainer, and ``{"done": True}``
+  after each job.  Anything the child prints goes to stderr.
+
+The data travels as ``.npy`` files (``export_dataset``, in ``/dev/shm`` where it exists)
+that the child memory-maps; the parent deletes them after the run.  One child serves run
+after run, so Numba's compiled kernels stay loaded (:class:`TrainProcess`).
+"""
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine import wire
+from engine.trainer import (
+    BatchEnded,
+    Diverged,
+    EpochEnded,
+    Status,
+    TrainConfig,
+    TrainFailed,
+    TrainFinished,
+    TrainStarted,
+)
+
+EVENT_TYPES = {c.__name__: c for c in (BatchEnded, Diverged, EpochEnded, Status, TrainFailed, TrainFinished,
+                                       TrainStarted)}
+#: rows copied at a time when a data set is written for the child
+EXPORT_CHUNK = 8192
+
+
+class ProcessGone(RuntimeError):
+    """The training process is not running (it ended, or could not be started)."""
+
+
+# ------------------------------------------------------------------ data hand-over
+def _as_arrays(xb) -> dict[str, np.ndarray]:
+    if isinstance(xb, dict):
+        return {str(k): np.asarray(v) for k, v in xb.items()}
+    return {"": np.asarray(xb)}
+
+
+def export_dataset(ds, folder: str | Path) -> dict:
+    """Write every split of ``ds`` (anything with ``n``/``get_batch``) as ``.npy`` files; returns the
+    description :func:`open_dataset` reads back."""
+    folder = Path(folder)
+    desc: dict[str, Any] = {"task": getattr(ds, "task", "classification"),
+                            "input_shape": [int(v) for v in ds.input_shape],
+                            "n_outputs": int(getattr(ds, "n_outputs", 1)),
+                            "class_names": list(getattr(ds, "class_names", None) or []) or None,
+                            "splits": {}}
+    for split in ("train", "val", "test"):
+        n = int(ds.n(split))
+        files: dict[str, Any] = {"n": n, "x": {}, "y": None}
+        outs: dict[str, np.ndarray] = {}
+        y_out = None
+        for start in range(0, max(n, 1), EXPORT_CHUNK):
+            idx = np.arange(start, min(n, start + EXPORT_CHUNK), dtype=np.int64)
+            xb, yb = ds.get_batch(split, idx)
+            xs, yb = _as_arrays(xb), np.asarray(yb)
+            if not outs:
+                for key, a in xs.items():
+                    name = f"{split}_x{'_' + str(len(outs)) if key else ''}.npy"
+                    outs[key] = np.lib.format.open_memmap(folder / name, mode="w+", dtype=a.dtype,
+                                                          shape=(n, *a.shape[1:]))
+                    files["x"][key] = name
+                y_out = np.lib.format.open_memmap(folder / f"{split}_y.npy", mode="w+", dtype=yb.dtype,
+                                                  shape=(n, *yb.shape[1:]))
+                files["y"] = f"{split}_y.npy"
+            if len(idx):
+                for key, a in xs.items():
+                    outs[key][start:start + len(idx)] = a
+                y_out[start:start + len(idx)] = yb
+        for m in (*outs.values(), y_out):
+            if m is not None:
+                m.flush()
+        desc["splits"][split] = files
+    return desc
+
+
+class ArrayDataset:
+    """The child's view of an exported data set (memory-mapped, read-only)."""
+
+    def __init__(self, folder: str | Path, desc: dict):
+        folder = Path(folder)
+        self.task = desc["task"]
+        self.input_shape = tuple(desc["input_shape"])
+        self.n_outputs = int(desc["n_outputs"])
+        self.class_names = desc.get("class_names")
+        self._x: dict[str, dict[str, np.ndarray]] = {}
+        self._y: dict[str, np.ndarray] = {}
+        for split, files in desc["splits"].items():
+            self._x[split] = {k: np.asarray(np.load(folder / f, mmap_mode="r", allow_pickle=False))
+                              for k, f in files["x"].items()}
+            self._y[split] = np.asarray(np.load(folder / files["y"], mmap_mode="r", allow_pickle=False))
+
+    def n(self, split: str) -> int:
+        return len(self._y[split])
+
+    def get_batch(self, split: str, idx):
+        idx = np.asarray(idx, dtype=np.int64)
+        xs = self._x[split]
+        x = xs[""][idx] if "" in xs else {k: v[idx] for k, v in xs.items()}
+        return x, self._y[split][idx]
+
+
+def data_folder() -> str:
+    """A new folder for one run's data (in RAM where the system offers /dev/shm)."""
+    shm = Path("/dev/shm")
+    base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    return tempfile.mkdtemp(prefix="nnstudio-run-", dir=base)
+
+
+# ------------------------------------------------------------------ the child
+def _user_message(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return "not enough memory for this data or model; try a smaller batch size, image size or model"
+    if isinstance(exc, ValueError):
+        return (str(exc).strip() or type(exc).__name__).splitlines()[0]
+    traceback.print_exception(exc, file=sys.stderr)
+    return f"unexpected error ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else '-'})"
+
+
+def _run_job(job: dict, controls, out) -> None:
+    from engine.live import run_live
+    from engine.spec import GraphSpec
+    from engine.trainer import Trainer
+
+    def put(ev):
+        wire.write_frame(out, ev)
+
+    try:
+        data = ArrayDataset(job["folder"], job["data"])
+        trainer = Trainer(GraphSpec.from_dict(job["spec"]), data, TrainConfig.from_dict(job["config"]),
+                          weights=job.get("weights"))
+        run_live(trainer, data, put, controls, boundary=bool(job.get("boundary", True)),
+                 boundary_res=int(job.get("boundary_res", 64)))
+    except BaseException as exc:  # noqa: BLE001 - report and serve the next job
+        put({"failed": _user_message(exc)})
+    finally:
+        put({"done": True})
+
+
+def _warm_up() -> None:
+    """Load the common kernels (Dense, Adam, cross-entropy) so the first run does not wait for them."""
+    from engine.spec import sequential
+    from engine.trainer import Trainer
+
+    class Tiny:
+        task, input_shape, n_outputs = "classification", (2,), 2
+
+        def n(self, split):
+            return 8 if split != "test" else 0
+
+        def get_batch(self, split, idx):
+            rng = np.random.default_rng(0)
+            return rng.random((len(idx), 2), dtype=np.float32), (np.asarray(idx) % 2).astype(np.int64)
+
+    graph = sequential([("Input.v1", {"shape": [2]}), ("Dense.v1", {"units": 4, "activation": "tanh"}),
+                        ("Dense.v1", {"units": 2, "activation": "softmax"})])
+    for _ in Trainer(graph, Tiny(), TrainConfig(epochs=1, batch_size=4, histograms=True)).run():
+        pass
+
+
+def serve(inp, out) -> None:
+    """Read jobs and commands from ``inp``; run jobs one after the other, events to ``out``."""
+    from engine.live import Controls
+
+    jobs: queue.Queue = queue.Queue()
+    current: list = [None]
+
+    def reader():
+        try:
+            while True:
+                msg = wire.read_frame(inp)
+                if msg is None:
+                    break
+                cmd = msg.get("cmd") if isinstance(msg, dict) else None
+                if cmd == "job":
+                    c = Controls()
+                    if not msg.get("boundary_wanted", True):
+                        c.boundary_wanted.clear()
+                    if msg.get("step"):
+                        c.step.set()
+                    current[0] = c
+                    jobs.put((msg, c))
+                    continue
+                c = current[0]
+                if c is None:
+                    continue
+                if cmd == "stop":
+                    c.request_stop()
+                elif cmd == "pause":
+                    c.request_pause()
+                elif cmd == "resume":
+                    c.request_resume()
+                elif cmd == "step":
+                    c.request_step()
+                elif cmd == "boundary":
+                    (c.boundary_wanted.set if msg.get("on") else c.boundary_wanted.clear)()
+        except wire.WireError as exc:
+            print(f"training process: {exc}", file=sys.stderr)
+        finally:
+            c = current[0]
+            if c is not None:
+                c.request_stop()
+            jobs.put(None)
+
+    threading.Thread(target=reader, daemon=True, name="nnstudio-commands").start()
+    while True:
+        item = jobs.get()
+        if item is None:
+            return
+        msg, controls = item
+        _run_job(msg, controls, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())   # stray prints must not corrupt the frames
+    if "--warm" in argv:
+        try:
+            _warm_up()
+        except Exception:  # noqa: BLE001 - warming is an optimisation
+            traceback.print_exc()
+    serve(sys.stdin.buffer, out)
+    return 0
+
+
+# ------------------------------------------------------------------ the parent's handle
+class TrainProcess:
+    """One long-lived child process that runs jobs (start it early: it warms its kernels)."""
+
+    def __init__(self):
+        self.proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, warm: bool = True) -> None:
+        if self.alive():
+            return
+        root = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        cmd = [sys.executable, "-m", "engine.train_process"] + (["--warm"] if warm else [])
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=root)
+        except OSError as exc:
+            self.proc = None
+            raise ProcessGone(f"could not start the training process: {exc}") from None
+
+    def send(self, msg: dict) -> None:
+        with self._lock:
+            p = self.proc
+            if p is None or p.stdin is None:
+                raise ProcessGone("the training process is not running")
+            try:
+                wire.write_frame(p.stdin, msg)
+            except (BrokenPipeError, OSError, ValueError):
+                raise ProcessGone("the training process has ended") from None
+
+    def read(self):
+        """The next message, or ``None`` when the process has ended."""
+        p = self.proc
+        if p is None or p.stdout is None:
+            return None
+        try:
+            return wire.read_frame(p.stdout, EVENT_TYPES)
+        except (OSError, ValueError):
+            return None
+
+    def exit_code(self, timeout: float = 2.0) -> int | None:
+        p = self.proc
+        if p is None:
+            return None
+        try:
+            return p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self, timeout: float = 3.0) -> None:
+        p, self.proc = self.proc, None
+        if p is None:
+            return
+        try:
+            if p.stdin is not None:
+                p.stdin.close()
+            p.wait(timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            p.kill()
+            p.wait(timeout)
+        for f in (p.stdout,):
+            if f is not None:
+                f.close()
+
+
+def remove_folder(folder: str | None) -> None:
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,152 @@
+"""The training process: its wire format (JSON + raw arrays, never pickle) and a run through it."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from engine import wire
+from engine.train_process import (EVENT_TYPES, ArrayDataset, TrainProcess, data_folder, export_dataset,
+                                  remove_folder)
+from engine.trainer import BatchEnded, EpochEnded, TrainConfig, Trainer, TrainFinished
+
+
+def roundtrip(v, types=EVENT_TYPES):
+    buf = io.BytesIO()
+    wire.write_frame(buf, v)
+    buf.seek(0)
+    out = wire.read_frame(buf, types)
+    assert wire.read_frame(buf, types) is None      # a clean end of stream
+    return out
+
+
+def same(a, b) -> bool:
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and \
+            np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+    if isinstance(a, float) and np.isnan(a):
+        return isinstance(b, float) and np.isnan(b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+arrays = hnp.arrays(st.sampled_from([np.float32, np.float64, np.int64, np.uint8, np.bool_]),
+                    hnp.array_shapes(min_dims=0, max_dims=3, max_side=5))
+leaves = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8) | arrays
+values = st.recursive(leaves, lambda c: st.lists(c, max_size=4) | st.tuples(c, c) |
+                      st.dictionaries(st.text(max_size=6), c, max_size=4) |
+                      st.dictionaries(st.integers(), c, max_size=3), max_leaves=20)
+
+
+@settings(max_examples=150, deadline=None)
+@given(values)
+def test_any_value_round_trips(v):
+    assert same(v, roundtrip(v))
+
+
+def test_events_round_trip_and_unknown_ones_are_refused():
+    losses = np.array([0.5, 0.25])
+    ev = EpochEnded(3, {"loss": 0.5, "val_loss": float("nan")}, 0.1, 100.0,
+                    {"n1/W": {"counts": np.arange(4), "edges": np.linspace(0, 1, 5)}}, {"n1": 0.2},
+                    np.eye(2, dtype=np.int64))
+    got = roundtrip(ev)
+    assert isinstance(got, EpochEnded) and same(got.histograms, ev.histograms) and np.isnan(got.logs["val_loss"])
+    assert isinstance(roundtrip(BatchEnded(1, 2, 0.4, losses, 0.5, 10.0)), BatchEnded)
+    with pytest.raises(wire.WireError, match="unknown event"):
+        roundtrip(ev, types={})
+
+
+def test_bad_frames_are_refused():
+    with pytest.raises(wire.WireError):
+        wire.encode(np.array([object()], dtype=object))
+    with pytest.raises(wire.WireError):
+        wire.encode({"f": lambda: 1})
+    frame = wire.encode({"a": np.arange(10)})
+    with pytest.raises(wire.WireError, match="ended inside"):
+        wire.read_frame(io.BytesIO(frame[:-3]))
+    with pytest.raises(wire.WireError, match="not an NN Studio frame"):
+        wire.read_frame(io.BytesIO(b"PK\x03\x04" + frame[4:]))
+    # an array reference pointing outside the blob
+    header = b'{"__nd__":[0,"<f8",[100]]}'
+    bad = wire._HEAD.pack(wire.MAGIC, len(header), 8) + header + bytes(8)
+    with pytest.raises(wire.WireError, match="outside"):
+        wire.read_frame(io.BytesIO(bad))
+
+
+class Blobs:
+    """Two Gaussian blobs (2-D, two classes) with train/val/test splits."""
+
+    task, input_shape, n_outputs, class_names = "classification", (2,), 2, ["a", "b"]
+
+    def __init__(self, n=120):
+        rng = np.random.default_rng(3)
+        y = rng.integers(0, 2, n)
+        x = (rng.normal(size=(n, 2)) + 2.0 * y[:, None]).astype(np.float32)
+        self.parts = {"train": (x[:80], y[:80]), "val": (x[80:100], y[80:100]), "test": (x[100:], y[100:])}
+
+    def n(self, split):
+        return len(self.parts[split][1])
+
+    def get_batch(self, split, idx):
+        x, y = self.parts[split]
+        return x[idx], y[idx]
+
+
+def test_exported_data_reads_back_exactly(tmp_path):
+    ds = Blobs()
+    back = ArrayDataset(tmp_path, export_dataset(ds, tmp_path))
+    for split in ("train", "val", "test"):
+        idx = np.arange(ds.n(split))[::-1]
+        for a, b in zip(ds.get_batch(split, idx), back.get_batch(split, idx)):
+            np.testing.assert_array_equal(a, b)
+    assert back.input_shape == (2,) and back.class_names == ["a", "b"]
+
+
+def mlp():
+    from engine.spec import sequential
+    return sequential([("Input.v1", {"shape": [2]}), ("Dense.v1", {"units": 8, "activation": "tanh"}),
+                       ("Dense.v1", {"units": 2, "activation": "softmax"})])
+
+
+@pytest.mark.timeout(180)
+def test_a_run_in_the_process_gives_the_same_weights_as_in_process():
+    ds = Blobs()
+    cfg = TrainConfig(epochs=4, batch_size=16, optimizer="adam", lr=0.01, seed=5)
+    direct = [ev for ev in Trainer(mlp(), ds, cfg).run() if isinstance(ev, TrainFinished)][0]
+    proc, folder = TrainProcess(), data_folder()
+    try:
+        proc.start(warm=False)
+        proc.send({"cmd": "job", "folder": folder, "data": export_dataset(ds, folder), "spec": mlp().to_dict(),
+                   "config": cfg.to_dict(), "weights": None, "boundary": True})
+        events = []
+        while True:
+            msg = proc.read()
+            assert msg is not None, "the training process ended"
+            if isinstance(msg, dict) and msg.get("done"):
+                break
+            events.append(msg)
+        finished = [ev for ev in events if isinstance(ev, TrainFinished)]
+        assert len(finished) == 1 and finished[0].state.keys() == direct.state.keys()
+        for k, v in direct.state.items():
+            np.testing.assert_array_equal(finished[0].state[k], v)        # bit-identical
+        assert [ev.epoch for ev in events if isinstance(ev, EpochEnded)] == [1, 2, 3, 4]
+        assert any(isinstance(ev, dict) and "boundary" in ev for ev in events)
+        # a bad job is reported and the process serves the next one
+        proc.send({"cmd": "job", "folder": folder, "data": export_dataset(ds, folder), "spec": mlp().to_dict(),
+                   "config": {**cfg.to_dict(), "epochs": 0}, "weights": None})
+        msgs = []
+        while not (msgs and isinstance(msgs[-1], dict) and msgs[-1].get("done")):
+            msgs.append(proc.read())
+        assert "epochs must be at least 1" in msgs[0]["failed"]
+        assert proc.alive()
+    finally:
+        proc.close()
+        remove_folder(folder)
+    assert not proc.alive()
