@@ -45,8 +45,12 @@ from engine.train_process import (
     TrainProcess,
     data_folder,
     export_dataset,
+    exported_bytes,
     remove_folder,
 )
+
+#: data sets larger than this as float arrays train in the app's process (no copy for the child)
+EXPORT_LIMIT = 2 * 2**30
 from engine.trainer import (
     BatchEnded,
     Status,
@@ -378,10 +382,22 @@ class ProcessTrainWorker(TrainWorker):
         except ProcessGone as exc:
             print(f"{exc}; training in the app's process", file=sys.stderr)
             return super()._train(data)
+        size = exported_bytes(data)
+        if size > EXPORT_LIMIT:
+            print(f"the data set needs {size / 2**30:.1f} GiB as arrays; training in the app's process",
+                  file=sys.stderr)
+            return super()._train(data)
         folder = data_folder()
         try:
             self._put(Status("compiling", QCoreApplication.translate("Workers", "compiling the model…")))
-            desc = export_dataset(data, folder)
+            try:
+                desc = export_dataset(data, folder)
+            except OSError as exc:   # e.g. /dev/shm full: the run still happens, in this process
+                print(f"could not hand the data to the training process ({exc}); training in the app's process",
+                      file=sys.stderr)
+                remove_folder(folder)
+                folder = None
+                return super()._train(data)
             if self.stop_event.is_set():
                 return
             self._proc = proc

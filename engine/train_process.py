@@ -100,6 +100,17 @@ def export_dataset(ds, folder: str | Path) -> dict:
     return desc
 
 
+def exported_bytes(ds) -> int:
+    """What :func:`export_dataset` would write (from one row of each split)."""
+    total = 0
+    for split in ("train", "val", "test"):
+        n = int(ds.n(split))
+        if n:
+            xb, yb = ds.get_batch(split, np.arange(1))
+            total += n * (sum(a.nbytes for a in _as_arrays(xb).values()) + np.asarray(yb).nbytes)
+    return total
+
+
 class ArrayDataset:
     """The child's view of an exported data set (memory-mapped, read-only)."""
 

@@ -150,3 +150,11 @@ def test_a_run_in_the_process_gives_the_same_weights_as_in_process():
         proc.close()
         remove_folder(folder)
     assert not proc.alive()
+
+
+def test_exported_bytes_predicts_the_files(tmp_path):
+    ds = Blobs()
+    export_dataset(ds, tmp_path)
+    from engine.train_process import exported_bytes
+    payload = sum(np.load(f, mmap_mode="r").nbytes for f in tmp_path.glob("*.npy"))
+    assert exported_bytes(ds) == payload
