@@ -48,15 +48,15 @@ from engine.train_process import (
     exported_bytes,
     remove_folder,
 )
-
-#: data sets larger than this as float arrays train in the app's process (no copy for the child)
-EXPORT_LIMIT = 2 * 2**30
 from engine.trainer import (
     BatchEnded,
     Status,
     TrainConfig,
     Trainer,
 )
+
+#: data sets larger than this as float arrays train in the app's process (no copy for the child)
+EXPORT_LIMIT = 2 * 2**30
 
 
 def user_message(exc: BaseException) -> str:
