@@ -161,6 +161,19 @@ class FieldInfo:
     choices: tuple | None = None
     help: str = ""
     label: str = ""
+    #: the rest is optional form/CLI metadata (used by TrainConfig; layer configs may use it too)
+    group: str = ""                      # section of a generated form, e.g. "Optimizer"
+    step: float | None = None            # spin-box step
+    decimals: int | None = None          # a float with decimals is a spin box, without a text field
+    log: bool = False                    # up/down multiply instead of add (learning rates)
+    choice_labels: Mapping[str, str] | None = None  # choice -> words for a menu
+    suggestions: tuple | None = None     # "str" fields: usual values (an editable menu), not a closed set
+    visible_when: Mapping[str, tuple] | None = None  # other field -> values for which this one matters
+    internal: bool = False               # set by the app/CLI itself, not shown as a form field or flag
+
+    def visible(self, values: Mapping[str, Any]) -> bool:
+        """Whether the field matters given the other fields' ``values`` (see ``visible_when``)."""
+        return all(values.get(k) in allowed for k, allowed in (self.visible_when or {}).items())
 
 
 def _kind_of(f: dataclasses.Field, hints: Mapping[str, Any]) -> str:
@@ -189,6 +202,11 @@ def config_fields(config_cls: type) -> list[FieldInfo]:
             min=md.get("min"), max=md.get("max"),
             choices=tuple(md["choices"]) if "choices" in md else None,
             help=md.get("help", ""), label=md.get("label", f.name.replace("_", " ").capitalize()),
+            group=md.get("group", ""), step=md.get("step"), decimals=md.get("decimals"), log=bool(md.get("log")),
+            choice_labels=md.get("choice_labels"),
+            suggestions=tuple(md["suggestions"]) if "suggestions" in md else None,
+            visible_when={k: tuple(v) for k, v in md["visible_when"].items()} if "visible_when" in md else None,
+            internal=bool(md.get("internal")),
         ))
     return out
 

@@ -24,7 +24,9 @@ from engine.evaluate import confusion_matrix, regression_metrics
 from engine.fastpath import build_fast_step
 from engine.losses import LOSS_NAMES, LossError, default_loss_for, get_loss
 from engine.model import CompiledModel
-from engine.optimizers import (OPTIMIZER_NAMES, SCHEDULE_NAMES, apply_penalties, clip_grad_norm,
+from engine.registry import FieldInfo, config_fields
+from engine.i18n import N_
+from engine.optimizers import (OPTIMIZER_LABELS, OPTIMIZER_NAMES, SCHEDULE_NAMES, apply_penalties, clip_grad_norm,
                                make_optimizer, make_schedule)
 from engine.spec import GraphSpec
 
@@ -33,31 +35,81 @@ class TrainError(ValueError):
     """Settings or data that cannot be trained; the message is for the user."""
 
 
+#: plain-words names of the losses for menus
+LOSS_LABELS = {"auto": "follows the output layer", "mse": "mean squared error", "mae": "mean absolute error",
+               "huber": "Huber", "bce": "binary cross-entropy", "cce": "categorical cross-entropy (one-hot)",
+               "sparse_cce": "cross-entropy (class indices)"}
+SCHEDULE_LABELS = {"constant": "constant", "step": "step decay", "exponential": "exponential decay",
+                   "cosine": "cosine annealing"}
+#: usual values of ``monitor`` (any metric an epoch reports is accepted)
+MONITORS = ("val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2", "loss", "accuracy")
+
+#: sections of the generated settings form, in order
+TRAIN_GROUPS = (N_("Basics"), N_("Optimizer"), N_("Loss & regularisation"), N_("Schedule"),
+                N_("Early stopping"), N_("Advanced"))
+
+
+def _setting(default, label: str, help: str, group: str, **md):
+    """A TrainConfig field with its form/CLI metadata (read by :func:`train_fields`)."""
+    return field(default=default, metadata={"label": label, "help": help, "group": group, **md})
+
+
 @dataclass
 class TrainConfig:
-    epochs: int = 20
-    batch_size: int = 32
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.0
-    nesterov: bool = False
-    weight_decay: float = 0.01       # AdamW only (decoupled)
-    loss: str = "auto"
-    l1: float = 0.0
-    l2: float = 0.0
-    schedule: str = "constant"
-    step_size: int = 10              # step schedule: epochs between decays
-    gamma: float = 0.5               # step/exponential decay factor
-    clip_norm: float = 0.0           # 0 = no clipping
-    early_stopping: bool = False
-    monitor: str = "val_loss"
-    patience: int = 10
-    restore_best: bool = True
-    seed: int = 0
-    shuffle: bool = True
-    histograms: bool = False         # weight histograms + grad norms in EpochEnded
-    report_interval: float = 0.05    # seconds between BatchEnded events
-    pause_on_divergence: bool = False  # NaN/inf loss: pause (resume halves the lr) instead of failing
+    """Every training setting.  The metadata of each field (label, help, group, bounds,
+    ``visible_when``, ``internal``) generates the Training panel's form and the CLI's
+    ``train`` flags (:func:`train_fields`); a new setting is one line here."""
+
+    epochs: int = _setting(20, N_("epochs"), N_("Number of passes over the training data"),
+                           "Basics", min=1, max=1_000_000)
+    batch_size: int = _setting(32, N_("batch size"), N_("Samples per gradient step"),
+                               "Basics", min=1, max=10_000_000)
+    optimizer: str = _setting("adam", N_("optimizer"), N_("The update rule"), "Optimizer",
+                              choices=OPTIMIZER_NAMES, choice_labels=OPTIMIZER_LABELS)
+    lr: float = _setting(1e-3, N_("learning rate"), N_("Step size of the updates, e.g. 0.001 (Adam) or 0.01-0.1 (SGD)"),
+                         "Optimizer", min=0.0, max=1e6, log=True)
+    momentum: float = _setting(0.0, N_("momentum"), N_("Momentum (0 = off)"), "Optimizer",
+                               min=0.0, max=0.999, step=0.05, decimals=3,
+                               visible_when={"optimizer": ("sgd", "rmsprop")})
+    nesterov: bool = _setting(False, N_("Nesterov momentum"), N_("Use Nesterov momentum (needs momentum > 0)"),
+                              "Optimizer", visible_when={"optimizer": ("sgd",)})
+    weight_decay: float = _setting(0.01, N_("weight decay"), N_("Decoupled weight decay of AdamW"), "Optimizer",
+                                   min=0.0, max=1.0, step=0.001, decimals=4, visible_when={"optimizer": ("adamw",)})
+    loss: str = _setting("auto", N_("loss"), N_("auto picks the loss that fits the output layer"),
+                         "Loss & regularisation", choices=("auto",) + tuple(LOSS_NAMES), choice_labels=LOSS_LABELS)
+    l1: float = _setting(0.0, N_("L1 penalty"), N_("L1 penalty on weights (0 = off)"), "Loss & regularisation",
+                         min=0.0, max=1e6)
+    l2: float = _setting(0.0, N_("L2 penalty"), N_("L2 penalty on weights (0 = off)"), "Loss & regularisation",
+                         min=0.0, max=1e6)
+    schedule: str = _setting("constant", N_("schedule"), N_("How the learning rate changes over the epochs"),
+                             "Schedule", choices=SCHEDULE_NAMES, choice_labels=SCHEDULE_LABELS)
+    step_size: int = _setting(10, N_("step size"), N_("Epochs between two decays of the step schedule"),
+                              "Schedule", min=1, max=1_000_000, visible_when={"schedule": ("step",)})
+    gamma: float = _setting(0.5, N_("gamma"), N_("Decay factor per step (step) or per epoch (exponential)"),
+                            "Schedule", min=0.001, max=1.0, step=0.05, decimals=3,
+                            visible_when={"schedule": ("step", "exponential")})
+    clip_norm: float = _setting(0.0, N_("gradient clip"), N_("Clip the global gradient norm to this value (0 = off)"),
+                                "Loss & regularisation", min=0.0, max=1e12)
+    early_stopping: bool = _setting(False, N_("early stopping"),
+                                    N_("Stop when the monitored metric has stopped improving"), "Early stopping")
+    monitor: str = _setting("val_loss", N_("monitor"), N_("Metric that early stopping and the best epoch follow"),
+                            "Early stopping", suggestions=MONITORS, visible_when={"early_stopping": (True,)})
+    patience: int = _setting(10, N_("patience"), N_("Epochs without improvement before training stops"),
+                             "Early stopping", min=1, max=1_000_000, visible_when={"early_stopping": (True,)})
+    restore_best: bool = _setting(True, N_("keep the best epoch's weights"),
+                                  N_("At the end, go back to the weights of the best epoch"), "Early stopping",
+                                  visible_when={"early_stopping": (True,)})
+    seed: int = _setting(0, N_("seed"), N_("Seed for initialisation, shuffling and dropout (same seed, same run)"),
+                         "Basics", min=0, max=2**31 - 1)
+    shuffle: bool = _setting(True, N_("shuffle"), N_("Shuffle the training samples every epoch"), "Advanced")
+    # set by the app / CLI, not by the user (kept and saved, never shown as a form field or a flag)
+    histograms: bool = _setting(False, N_("weight histograms"), N_("Weight histograms and gradient norms per epoch"),
+                                "Advanced", internal=True)   # the app turns them on; the CLI has no view for them
+    report_interval: float = _setting(0.05, N_("report interval"), N_("Seconds between two batch reports"),
+                                      "Advanced", min=0.0, max=3600.0, internal=True)  # display refresh rate
+    pause_on_divergence: bool = _setting(False, N_("pause on divergence"),
+                                         N_("A NaN/inf loss pauses the run (resuming halves the learning rate)"),
+                                         "Advanced", internal=True)  # app and CLI always turn it on
 
     def __post_init__(self):
         self.validate()
@@ -77,6 +129,17 @@ class TrainConfig:
             raise TrainError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULE_NAMES)}")
         if self.l1 < 0 or self.l2 < 0 or self.clip_norm < 0:
             raise TrainError("weight penalties and clipping must not be negative")
+        for fi in train_fields(include_internal=True):
+            v = getattr(self, fi.name)
+            if fi.kind == "bool" and not isinstance(v, bool):
+                raise TrainError(f"{fi.label} must be true or false, got {v!r}")
+            if fi.kind in ("int", "float"):
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or (fi.kind == "int" and not float(v).is_integer()):
+                    raise TrainError(f"{fi.label} must be a {'whole ' if fi.kind == 'int' else ''}number, got {v!r}")
+                if not math.isfinite(v):
+                    raise TrainError(f"{fi.label} must be a finite number, got {v}")
+                if (fi.min is not None and v < fi.min) or (fi.max is not None and v > fi.max):
+                    raise TrainError(f"{fi.label} must be between {fi.min:g} and {fi.max:g}, got {v:g}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,6 +155,12 @@ class TrainConfig:
             return cls(**data)
         except TypeError as exc:
             raise TrainError(f"bad training settings: {exc}") from None
+
+
+def train_fields(include_internal: bool = False) -> list[FieldInfo]:
+    """The form/CLI metadata of every :class:`TrainConfig` field, in form order
+    (``internal`` ones only when asked for)."""
+    return [fi for fi in config_fields(TrainConfig) if include_internal or not fi.internal]
 
 
 # ------------------------------------------------------------------------ events
@@ -573,5 +642,5 @@ def train(graph: GraphSpec, dataset, config: TrainConfig | None = None, *, stop:
     yield from trainer.run(stop=stop, pause=pause)
 
 
-__all__ = ["TrainConfig", "Trainer", "train", "TrainError", "TrainStarted", "Status", "BatchEnded",
+__all__ = ["TrainConfig", "train_fields", "LOSS_LABELS", "MONITORS", "TRAIN_GROUPS", "Trainer", "train", "TrainError", "TrainStarted", "Status", "BatchEnded",
            "EpochEnded", "TrainFinished", "TrainFailed", "Diverged", "LossError", "histogram"]

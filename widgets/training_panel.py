@@ -11,14 +11,15 @@ from __future__ import annotations
 import math
 import time
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from engine.i18n import translate as engine_tr
-from engine.losses import LOSS_NAMES, default_loss_for
-from engine.optimizers import OPTIMIZER_NAMES, SCHEDULE_NAMES
-from engine.trainer import TrainConfig, TrainError
+from engine.losses import default_loss_for
+from engine.registry import FieldInfo
+from engine.trainer import LOSS_LABELS, TRAIN_GROUPS, TrainConfig, TrainError, train_fields
 
 #: state -> (train, pause, resume, stop) enabled
 BUTTONS = {
@@ -30,12 +31,10 @@ BUTTONS = {
     "paused": (False, False, True, True),
     "stopping": (False, False, False, False),
 }
-STATE_TEXT = {"idle": "ready", "failed": "failed", "compiling": "preparing (loading data, compiling kernels)…",
-              "running": "running", "pausing": "pausing (at the end of this batch)…", "paused": "paused", "stopping": "stopping…"}
-LOSS_LABELS = {"mse": "mean squared error", "mae": "mean absolute error", "huber": "Huber",
-               "bce": "binary cross-entropy", "cce": "categorical cross-entropy (one-hot)",
-               "sparse_cce": "cross-entropy (class indices)"}
-MONITORS = ("val_loss", "val_accuracy", "val_mae", "val_r2", "loss")
+
+
+def _t(text: str) -> str:
+    return QCoreApplication.translate("TrainingPanel", text)
 
 
 def format_eta(seconds: float) -> str:
@@ -43,88 +42,152 @@ def format_eta(seconds: float) -> str:
         return "–"
     s = int(round(seconds))
     if s < 60:
-        return f"{s} s"
+        return _t("{s} s").format(s=s)
     if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+        return _t("{m} min {s} s").format(m=s // 60, s=f"{s % 60:02d}")
+    return _t("{h} h {m} min").format(h=s // 3600, m=f"{(s % 3600) // 60:02d}")
+
+
+def _exact_text(v: float) -> str:
+    """Short text of ``v`` that reads back as exactly ``v``."""
+    short = f"{v:g}"
+    return short if float(short) == v else repr(float(v))
+
+
+class LogNumberEdit(QLineEdit):
+    """A number field whose Up/Down keys and mouse wheel step along 1, 2, 5, 10, 20 … (learning rates)."""
+
+    def _step(self, up: bool) -> None:
+        try:
+            v = float(self.text().strip().replace(",", "."))
+        except ValueError:
+            return
+        if not (v > 0 and math.isfinite(v)):
+            return
+        k = math.floor(math.log10(v) + 1e-9)
+        ladder = [m * 10.0 ** e for e in (k - 1, k, k + 1) for m in (1, 2, 5)]
+        nxt = [x for x in ladder if (x > v * (1 + 1e-9) if up else x < v * (1 - 1e-9))]
+        if nxt:
+            self.setText(f"{(min(nxt) if up else max(nxt)):g}")
+            self.editingFinished.emit()
+
+    def keyPressEvent(self, event):
+        if event.key() in (Qt.Key_Up, Qt.Key_Down):
+            self._step(event.key() == Qt.Key_Up)
+            return
+        super().keyPressEvent(event)
+
+    def wheelEvent(self, event):
+        if self.hasFocus() and event.angleDelta().y():
+            self._step(event.angleDelta().y() > 0)
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+
+class _Section(QWidget):
+    """A titled, collapsible part of the settings form."""
+
+    def __init__(self, title: str, expanded: bool, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.header = QToolButton()
+        self.header.setText(title.replace("&", "&&"))  # "Loss & regularisation" is no mnemonic
+        self.header.setCheckable(True)
+        self.header.setChecked(expanded)
+        self.header.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.header.setAutoRaise(True)
+        self.header.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.header.setStyleSheet("QToolButton { font-weight: bold; text-align: left; }")
+        self.body = QWidget()
+        self.form = QFormLayout(self.body)
+        self.form.setContentsMargins(12, 0, 0, 4)
+        self.form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.header)
+        lay.addWidget(self.body)
+        self.header.toggled.connect(self.set_expanded)
+        self.set_expanded(expanded)
+
+    def set_expanded(self, on: bool) -> None:
+        self.header.setChecked(on)
+        self.header.setArrowType(Qt.DownArrow if on else Qt.RightArrow)
+        self.body.setVisible(on)
+
+    @property
+    def expanded(self) -> bool:
+        return self.header.isChecked()
 
 
 class TrainingPanel(QWidget):
+    """Training settings generated from :func:`engine.trainer.train_fields`, plus buttons and progress.
+
+    Every user-facing ``TrainConfig`` field has one input, in the section its metadata names,
+    reachable as ``panel.inputs[name]`` and as the attribute of the same name (``panel.lr``).
+    Inputs whose ``visible_when`` does not hold are hidden, never dropped: :meth:`config`
+    returns every field.  Internal fields keep the value :meth:`set_config` was given."""
+
     train_requested = Signal()
     pause_requested = Signal()
     resume_requested = Signal()
     stop_requested = Signal()
 
+    #: sections open at start (the others open by themselves when a loaded setting differs from its default)
+    EXPANDED = ("Basics", "Optimizer")
+
     def __init__(self, parent: QWidget | None = None, clock=time.monotonic):
         super().__init__(parent)
         self._clock = clock
         self.state = "idle"
-        d = TrainConfig()
+        self.fields: dict[str, FieldInfo] = {fi.name: fi for fi in train_fields()}
+        self.inputs: dict[str, QWidget] = {}
+        self.sections: dict[str, _Section] = {}
+        defaults = TrainConfig()
+        self._internal = {fi.name: getattr(defaults, fi.name)
+                          for fi in train_fields(include_internal=True) if fi.internal}
+        self._loaded: dict[str, float] = {}  # exact values behind rounded spin boxes
 
-        self.loss = QComboBox()
-        self.loss.addItem("auto", "auto")
-        for name in LOSS_NAMES:
-            self.loss.addItem(f"{name} — {LOSS_LABELS.get(name, name)}", name)
-        self.loss.setToolTip("auto picks the loss that fits the output layer")
-        self.optimizer = QComboBox()
-        self.optimizer.addItems(OPTIMIZER_NAMES)
-        self.lr = QLineEdit(f"{d.lr:g}")
-        self.lr.setToolTip("Learning rate, e.g. 0.001 (Adam) or 0.01–0.1 (SGD)")
-        self.momentum = QDoubleSpinBox(decimals=3, minimum=0.0, maximum=0.999, singleStep=0.05)
-        self.schedule = QComboBox()
-        self.schedule.addItems(SCHEDULE_NAMES)
-        self.schedule.setToolTip("How the learning rate changes over the epochs")
-        self.batch_size = QSpinBox(minimum=1, maximum=1_000_000, value=d.batch_size)
-        self.epochs = QSpinBox(minimum=1, maximum=100_000, value=d.epochs)
-        self.l1 = QLineEdit("0")
-        self.l2 = QLineEdit("0")
-        for w, tip in ((self.l1, "L1 penalty on weights (0 = off)"), (self.l2, "L2 penalty on weights (0 = off)")):
-            w.setToolTip(tip)
-        self.clip = QLineEdit("0")
-        self.clip.setToolTip("Clip the gradient norm to this value (0 = off)")
-        self.early = QCheckBox("early stopping")
-        self.monitor = QComboBox()
-        self.monitor.addItems(MONITORS)
-        self.patience = QSpinBox(minimum=1, maximum=10_000, value=d.patience)
-        self.restore_best = QCheckBox("keep the best epoch's weights")
-        self.restore_best.setChecked(True)
-        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=d.seed)
-        self.continue_box = QCheckBox("continue from the trained weights")
-        self.continue_box.setToolTip("Start from the current weights instead of a fresh initialisation")
-        self.early.toggled.connect(self._sync_enabled)
-        self.optimizer.currentTextChanged.connect(self._sync_enabled)
+        settings = QVBoxLayout()
+        settings.setContentsMargins(4, 4, 4, 4)
+        settings.setSpacing(2)
+        labels: list[QLabel] = []
+        groups = list(TRAIN_GROUPS) + sorted({fi.group for fi in self.fields.values()} - set(TRAIN_GROUPS))
+        for group in groups:
+            infos = [fi for fi in self.fields.values() if (fi.group or "Advanced") == group]
+            if not infos:
+                continue
+            sec = _Section(engine_tr(group), group in self.EXPANDED)
+            self.sections[group] = sec
+            settings.addWidget(sec)
+            for fi in infos:
+                w = self._make_input(fi, getattr(defaults, fi.name))
+                self.inputs[fi.name] = w
+                setattr(self, fi.name, w)
+                tip = engine_tr(fi.help)
+                w.setToolTip(tip)
+                if isinstance(w, QCheckBox):
+                    sec.form.addRow(w)
+                else:
+                    lab = QLabel(engine_tr(fi.label))
+                    lab.setToolTip(tip)
+                    lab.setBuddy(w)
+                    labels.append(lab)
+                    sec.form.addRow(lab, w)
+        # one label column across the sections, so the inputs line up
+        width = max(lab.sizeHint().width() for lab in labels)
+        for lab in labels:
+            lab.setMinimumWidth(width)
+        self.continue_box = QCheckBox(self.tr("continue from the trained weights"))
+        self.continue_box.setToolTip(self.tr("Start from the current weights instead of a fresh initialisation"))
+        self.sections["Basics"].form.addRow(self.continue_box)
+        self.settings_box = QGroupBox(self.tr("Settings"))
+        self.settings_box.setLayout(settings)
 
-        form = QFormLayout()
-        form.addRow("loss", self.loss)
-        form.addRow("optimizer", self.optimizer)
-        form.addRow("learning rate", self.lr)
-        form.addRow("momentum", self.momentum)
-        form.addRow("schedule", self.schedule)
-        form.addRow("batch size", self.batch_size)
-        form.addRow("epochs", self.epochs)
-        pen = QHBoxLayout()
-        pen.addWidget(QLabel("L1"))
-        pen.addWidget(self.l1)
-        pen.addWidget(QLabel("L2"))
-        pen.addWidget(self.l2)
-        form.addRow("weight penalty", pen)
-        form.addRow("gradient clip", self.clip)
-        es = QHBoxLayout()
-        es.addWidget(self.early)
-        es.addWidget(self.monitor)
-        es.addWidget(QLabel("patience"))
-        es.addWidget(self.patience)
-        form.addRow(es)
-        form.addRow("", self.restore_best)
-        form.addRow("seed", self.seed)
-        form.addRow("", self.continue_box)
-        self.settings_box = QGroupBox("Settings")
-        self.settings_box.setLayout(form)
-
-        self.train_btn = QPushButton("Train")
-        self.pause_btn = QPushButton("Pause")
-        self.resume_btn = QPushButton("Resume")
-        self.stop_btn = QPushButton("Stop")
+        self.train_btn = QPushButton(self.tr("Train"))
+        self.pause_btn = QPushButton(self.tr("Pause"))
+        self.resume_btn = QPushButton(self.tr("Resume"))
+        self.stop_btn = QPushButton(self.tr("Stop"))
         self.train_btn.clicked.connect(self.train_requested)
         self.pause_btn.clicked.connect(self.pause_requested)
         self.resume_btn.clicked.connect(self.resume_requested)
@@ -136,13 +199,13 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
-        self.counters = QLabel("epoch – · batch –")
-        self.eta = QLabel("ETA –")
+        self.counters = QLabel(self.tr("epoch – · batch –"))
+        self.eta = QLabel(self.tr("ETA –"))
         self.eta.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
         row = QHBoxLayout()
         row.addWidget(self.counters, 1)
         row.addWidget(self.eta)
-        self.state_label = QLabel(STATE_TEXT["idle"])
+        self.state_label = QLabel(self._state_text("idle"))
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.message = QLabel("")
@@ -165,73 +228,145 @@ class TrainingPanel(QWidget):
         self._epochs = 1
         self._t0: float | None = None
         self._s0 = 0
-        self._sync_enabled()
+        self._sync_visible()
         self.set_state("idle")
 
-    # ------------------------------------------------------------------ settings
-    def _sync_enabled(self, *_):
-        idle = self.state in ("idle", "failed")
-        self.momentum.setEnabled(idle and self.optimizer.currentText() in ("sgd", "rmsprop"))
-        for w in (self.monitor, self.patience, self.restore_best):
-            w.setEnabled(idle and self.early.isChecked())
+    def _state_text(self, state: str) -> str:
+        return {"idle": self.tr("ready"), "failed": self.tr("failed"),
+                "compiling": self.tr("preparing (loading data, compiling kernels)…"),
+                "running": self.tr("running"), "pausing": self.tr("pausing (at the end of this batch)…"),
+                "paused": self.tr("paused"), "stopping": self.tr("stopping…")}.get(state, state)
 
-    @staticmethod
-    def _number(edit: QLineEdit, name: str) -> float:
-        text = edit.text().strip().replace(",", ".")
-        try:
-            v = float(text)
-        except ValueError:
-            raise TrainError(f"{name} must be a number, got '{edit.text()}'") from None
-        if not math.isfinite(v):
-            raise TrainError(f"{name} must be a finite number")
-        return v
+    # ------------------------------------------------------------------ the generated form
+    def _make_input(self, fi: FieldInfo, default) -> QWidget:
+        if fi.kind == "bool":
+            w = QCheckBox(engine_tr(fi.label))
+            w.setChecked(bool(default))
+            w.toggled.connect(self._sync_visible)
+        elif fi.kind == "choice":
+            w = QComboBox()
+            # long item texts are elided instead of widening the dock
+            w.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            w.setMinimumContentsLength(14)
+            for c in fi.choices:
+                label = (fi.choice_labels or {}).get(c)
+                w.addItem(f"{c} — {engine_tr(label)}" if label and label != c else str(c), c)
+            w.setCurrentIndex(max(w.findData(default), 0))
+            w.currentIndexChanged.connect(self._sync_visible)
+        elif fi.kind == "int":
+            w = QSpinBox()
+            w.setRange(int(fi.min if fi.min is not None else -2**31), int(min(fi.max or 2**31 - 1, 2**31 - 1)))
+            w.setValue(int(default))
+        elif fi.kind == "float" and fi.decimals is not None:
+            w = QDoubleSpinBox()
+            w.setDecimals(fi.decimals)
+            w.setRange(fi.min if fi.min is not None else -1e12, fi.max if fi.max is not None else 1e12)
+            w.setSingleStep(fi.step or 10.0 ** -fi.decimals)
+            w.setValue(float(default))
+        elif fi.kind == "float":
+            w = LogNumberEdit(_exact_text(default)) if fi.log else QLineEdit(_exact_text(default))
+        else:  # "str": an editable menu of the usual values
+            w = QComboBox()
+            w.setEditable(True)
+            w.addItems([str(x) for x in (fi.suggestions or ())])
+            w.setCurrentText(str(default))
+        return w
+
+    def _value(self, fi: FieldInfo):
+        w = self.inputs[fi.name]
+        if fi.kind == "bool":
+            return w.isChecked()
+        if fi.kind == "choice":
+            return w.currentData()
+        if fi.kind == "int":
+            return w.value()
+        if isinstance(w, QDoubleSpinBox):
+            exact = self._loaded.get(fi.name)
+            if exact is not None and round(exact, fi.decimals) == round(w.value(), fi.decimals):
+                return exact  # unchanged since set_config: keep the digits the spin box cannot show
+            return w.value()
+        if isinstance(w, QLineEdit):
+            text = w.text().strip().replace(",", ".")
+            try:
+                v = float(text)
+            except ValueError:
+                raise TrainError(f"{fi.label} must be a number, got '{w.text()}'") from None
+            if not math.isfinite(v):
+                raise TrainError(f"{fi.label} must be a finite number, got {w.text()}")
+            return v
+        return w.currentText().strip()
+
+    def _show(self, fi: FieldInfo, v) -> None:
+        w = self.inputs[fi.name]
+        if fi.kind == "bool":
+            w.setChecked(bool(v))
+        elif fi.kind == "choice":
+            w.setCurrentIndex(max(w.findData(v), 0))
+        elif fi.kind == "int":
+            w.setValue(int(v))
+        elif isinstance(w, QDoubleSpinBox):
+            w.setValue(float(v))
+            self._loaded[fi.name] = float(v)
+        elif isinstance(w, QLineEdit):
+            w.setText(_exact_text(float(v)))
+        else:
+            if w.findText(str(v)) < 0:
+                w.addItem(str(v))
+            w.setCurrentText(str(v))
+
+    def values(self) -> dict:
+        """The raw form values of every field (internal ones included), not yet validated."""
+        return {**self._internal, **{name: self._value(fi) for name, fi in self.fields.items()}}
+
+    def _sync_visible(self, *_):
+        """Hide the inputs whose ``visible_when`` does not hold (their values are kept)."""
+        current = {}
+        for name, fi in self.fields.items():
+            try:
+                current[name] = self._value(fi)
+            except TrainError:
+                current[name] = None
+        for name, fi in self.fields.items():
+            if fi.visible_when:
+                sec = self.sections[fi.group or "Advanced"]
+                sec.form.setRowVisible(self.inputs[name], fi.visible(current))
 
     def config(self) -> TrainConfig:
         """The form as a validated :class:`TrainConfig`; raises :class:`TrainError` with a plain message."""
-        return TrainConfig(
-            epochs=self.epochs.value(), batch_size=self.batch_size.value(),
-            optimizer=self.optimizer.currentText(), lr=self._number(self.lr, "learning rate"),
-            momentum=self.momentum.value(), loss=self.loss.currentData(),
-            l1=self._number(self.l1, "L1 penalty"), l2=self._number(self.l2, "L2 penalty"),
-            schedule=self.schedule.currentText(), clip_norm=self._number(self.clip, "gradient clip"),
-            early_stopping=self.early.isChecked(), monitor=self.monitor.currentText(),
-            patience=self.patience.value(), restore_best=self.restore_best.isChecked(),
-            seed=self.seed.value(), histograms=True)
+        return TrainConfig(**self.values())
 
     def set_config(self, data: dict | TrainConfig | None) -> None:
-        """Show saved settings (unknown keys are ignored; bad values fall back to defaults)."""
+        """Show saved settings.  Unknown keys are ignored; a bad value falls back to its default
+        (the other settings are kept)."""
         if isinstance(data, TrainConfig):
             c = data
         else:
+            good: dict = {}
+            for k, v in (data or {}).items():
+                if k in TrainConfig.__dataclass_fields__:
+                    try:
+                        TrainConfig.from_dict({**good, k: v})
+                    except (TrainError, TypeError, ValueError):
+                        continue
+                    good[k] = v
             try:
-                c = TrainConfig.from_dict({k: v for k, v in (data or {}).items()
-                                           if k in TrainConfig.__dataclass_fields__})
+                c = TrainConfig.from_dict(good)
             except (TrainError, TypeError, ValueError):
                 c = TrainConfig()
-        i = self.loss.findData(c.loss)
-        self.loss.setCurrentIndex(max(i, 0))
-        self.optimizer.setCurrentText(c.optimizer)
-        self.lr.setText(f"{c.lr:g}")
-        self.momentum.setValue(c.momentum)
-        self.schedule.setCurrentText(c.schedule)
-        self.batch_size.setValue(c.batch_size)
-        self.epochs.setValue(c.epochs)
-        self.l1.setText(f"{c.l1:g}")
-        self.l2.setText(f"{c.l2:g}")
-        self.clip.setText(f"{c.clip_norm:g}")
-        self.early.setChecked(c.early_stopping)
-        if self.monitor.findText(c.monitor) < 0:
-            self.monitor.addItem(c.monitor)
-        self.monitor.setCurrentText(c.monitor)
-        self.patience.setValue(c.patience)
-        self.restore_best.setChecked(c.restore_best)
-        self.seed.setValue(c.seed)
+        defaults = TrainConfig()
+        self._loaded.clear()
+        for name, fi in self.fields.items():
+            self._show(fi, getattr(c, name))
+            if getattr(c, name) != getattr(defaults, name):
+                self.sections[fi.group or "Advanced"].set_expanded(True)
+        self._internal = {k: getattr(c, k) for k in self._internal}
+        self._sync_visible()
 
     def set_output_info(self, output_activation: str | None, n_outputs: int, task: str | None) -> None:
         """Follow the output layer: say which loss "auto" means and pick a fitting monitor."""
         name = default_loss_for(output_activation, int(n_outputs), task)
-        self.loss.setItemText(0, f"auto — {name} ({LOSS_LABELS.get(name, name)})")
-        if not self.early.isChecked():
+        self.loss.setItemText(0, f"auto — {name} ({engine_tr(LOSS_LABELS.get(name, name))})")
+        if not self.early_stopping.isChecked():
             self.monitor.setCurrentText("val_loss")
 
     @property
@@ -250,7 +385,7 @@ class TrainingPanel(QWidget):
         self.settings_box.setEnabled(idle)
         self.pause_btn.setVisible(state != "paused")
         self.resume_btn.setVisible(state == "paused")
-        self.state_label.setText(STATE_TEXT.get(state, state))
+        self.state_label.setText(self._state_text(state))
         if state == "compiling":
             self.message.setText("")
             self.progress.setRange(0, 0)  # busy indicator until the first batch
@@ -258,7 +393,7 @@ class TrainingPanel(QWidget):
             self.progress.setRange(0, 1000)
             if state == "idle" and self.progress.value() < 0:
                 self.progress.setValue(0)
-        self._sync_enabled()
+        self._sync_visible()
 
     def set_status(self, text: str) -> None:
         self.status.setText(text)
@@ -274,10 +409,12 @@ class TrainingPanel(QWidget):
         self._total_steps = self._epochs * self._steps_per_epoch
         self._t0 = None
         self._s0 = 0
-        self.counters.setText(f"epoch 1/{self._epochs} · batch 0/{self._steps_per_epoch}")
-        self.eta.setText("ETA –")
-        self.status.setText(f"{ev.n_train:,} training and {ev.n_val:,} validation samples · "
-                            f"{ev.n_params:,} parameters · loss {ev.loss}")
+        self.counters.setText(self.tr("epoch {epoch}/{epochs} · batch {batch}/{steps}").format(
+            epoch=1, epochs=self._epochs, batch=0, steps=self._steps_per_epoch))
+        self.eta.setText(self.tr("ETA –"))
+        self.status.setText(self.tr("{n_train} training and {n_val} validation samples · "
+                                    "{n_params} parameters · loss {loss}").format(
+            n_train=f"{ev.n_train:,}", n_val=f"{ev.n_val:,}", n_params=f"{ev.n_params:,}", loss=ev.loss))
 
     def on_batch(self, ev) -> None:
         """A ``BatchEnded`` event: progress, counters, ETA and speed.
@@ -289,28 +426,30 @@ class TrainingPanel(QWidget):
         total = max(self._total_steps, ev.step)
         self.progress.setValue(int(1000 * ev.step / total))
         b = int(round(ev.epoch_progress * self._steps_per_epoch))
-        self.counters.setText(f"epoch {ev.epoch}/{self._epochs} · batch {b}/{self._steps_per_epoch}")
+        self.counters.setText(self.tr("epoch {epoch}/{epochs} · batch {batch}/{steps}").format(
+            epoch=ev.epoch, epochs=self._epochs, batch=b, steps=self._steps_per_epoch))
         now = self._clock()
         if self._t0 is None:
             self._t0, self._s0 = now, ev.step
         elif ev.step > self._s0 and now > self._t0:
             rate = (ev.step - self._s0) / (now - self._t0)
-            self.eta.setText("ETA " + format_eta((total - ev.step) / rate))
+            self.eta.setText(self.tr("ETA {eta}").format(eta=format_eta((total - ev.step) / rate)))
         if self.state == "running":
-            self.status.setText(f"{ev.samples_per_s:,.0f} samples/s · loss {ev.loss:.4g}")
+            self.status.setText(self.tr("{speed} samples/s · loss {loss}").format(
+                speed=f"{ev.samples_per_s:,.0f}", loss=f"{ev.loss:.4g}"))
 
     def on_epoch(self, ev) -> None:
         logs = ev.logs
-        parts = [f"epoch {ev.epoch}: loss {logs.get('loss', float('nan')):.4g}"]
+        parts = [self.tr("epoch {epoch}: loss {loss}").format(epoch=ev.epoch, loss=f"{logs.get('loss', float('nan')):.4g}")]
         for k in ("val_loss", "accuracy", "val_accuracy", "mae", "val_mae", "r2", "val_r2"):
             if k in logs and isinstance(logs[k], (int, float)):
                 parts.append(f"{k} {logs[k]:.4g}")
-        parts.append(f"{ev.samples_per_s:,.0f} samples/s")
+        parts.append(self.tr("{speed} samples/s").format(speed=f"{ev.samples_per_s:,.0f}"))
         self.status.setText(" · ".join(parts))
 
     def on_finished(self, ev) -> None:
         if ev.reason == "completed":
             self.progress.setValue(1000)
-            self.eta.setText("done")
+            self.eta.setText(self.tr("done"))
         else:
             self.eta.setText("")

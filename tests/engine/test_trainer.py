@@ -223,3 +223,33 @@ def test_divergence_pause_then_stop_keeps_the_last_good_weights():
             stop.set()  # the user presses Stop
     assert isinstance(events[-1], TrainFinished) and events[-1].reason == "stopped"
     assert all(np.array_equal(events[-1].state[k], good[k]) for k in good)
+
+
+def test_every_train_setting_has_form_metadata():
+    """A new TrainConfig field must say how forms and the CLI show it (engine/trainer.py ``_setting``)."""
+    from dataclasses import fields as dc_fields
+
+    from engine.i18n import translate
+    from engine.trainer import TRAIN_GROUPS, train_fields
+    infos = {fi.name: fi for fi in train_fields(include_internal=True)}
+    assert set(infos) == {f.name for f in dc_fields(TrainConfig)}
+    for f in dc_fields(TrainConfig):
+        md = f.metadata
+        assert md.get("label") and md.get("help") and md.get("group") in TRAIN_GROUPS, f.name
+        fi = infos[f.name]
+        if fi.kind in ("int", "float") and not fi.internal:
+            assert fi.min is not None and fi.max is not None, f"{f.name} needs bounds for the form and the CLI"
+        for other in (fi.visible_when or {}):
+            assert other in infos, f"{f.name}: visible_when names an unknown field {other}"
+        for text in (fi.label, fi.help, fi.group, *(fi.choice_labels or {}).values()):
+            assert translate(text, "zh_CN") != text or text in ("RMSprop", "Adam"), f"no zh_CN for {text!r}"
+    assert TrainConfig().to_dict() == {n: fi.default for n, fi in infos.items()}
+
+
+def test_settings_bounds_from_the_metadata():
+    with pytest.raises(TrainError, match="gamma must be between 0.001 and 1, got 2"):
+        TrainConfig(gamma=2.0)
+    with pytest.raises(TrainError, match="shuffle must be true or false"):
+        TrainConfig(shuffle=1)
+    with pytest.raises(TrainError, match="step size must be a whole number"):
+        TrainConfig(step_size=2.5)

@@ -3,8 +3,118 @@ from __future__ import annotations
 
 import pytest
 
-from engine.trainer import BatchEnded, TrainConfig, TrainError, TrainStarted
+from engine.io import Project, demo_project, load_project, save_project
+from engine.trainer import BatchEnded, TrainConfig, TrainError, TrainStarted, train_fields
 from widgets.training_panel import BUTTONS, TrainingPanel, format_eta
+
+
+def other_value(fi):
+    """A valid value of ``fi`` that is not its default (odd digits, so rounding would show)."""
+    d = fi.default
+    if fi.kind == "bool":
+        return not d
+    if fi.kind == "choice":
+        return next(c for c in fi.choices if c != d)
+    if fi.kind == "str":
+        return next(c for c in fi.suggestions if c != d)
+    if fi.kind == "int":
+        return d + 3 if fi.max is None or d + 3 <= fi.max else d - 1
+    lo = fi.min if fi.min is not None else 0.0
+    hi = fi.max if fi.max is not None else 10.0
+    v = lo + (min(hi, lo + 1.0) - lo) * 0.123456789
+    return v if v != d else v / 2
+
+
+def non_default_config():
+    return {fi.name: other_value(fi) for fi in train_fields(include_internal=True)}
+
+
+def test_every_field_round_trips(qtbot):
+    p = TrainingPanel()
+    qtbot.addWidget(p)
+    values = non_default_config()
+    assert set(values) == set(TrainConfig().to_dict())
+    p.set_config(values)
+    got = p.config().to_dict()
+    for name, v in values.items():
+        assert got[name] == v, name
+        assert got[name] != getattr(TrainConfig(), name), name
+    # and back to the defaults: nothing sticks
+    p.set_config(TrainConfig())
+    assert p.config() == TrainConfig()
+
+
+def test_every_field_round_trips_through_a_saved_project(qtbot, tmp_path):
+    p = TrainingPanel()
+    qtbot.addWidget(p)
+    p.set_config(non_default_config())
+    proj = demo_project()
+    path = tmp_path / "p.nnsp"
+    save_project(path, Project(graph=proj.graph, train_config=p.config().to_dict(), data_spec=proj.data_spec))
+    q = TrainingPanel()
+    qtbot.addWidget(q)
+    q.set_config(load_project(path).train_config)
+    assert q.config() == p.config()
+
+
+def test_every_user_field_has_an_input_and_internal_ones_none(qtbot):
+    p = TrainingPanel()
+    qtbot.addWidget(p)
+    for fi in train_fields(include_internal=True):
+        assert (fi.name in p.inputs) == (not fi.internal), fi.name
+        if not fi.internal:
+            assert p.inputs[fi.name].toolTip(), fi.name
+
+
+def test_visible_when_hides_but_keeps_the_value(qtbot):
+    p = TrainingPanel()
+    qtbot.addWidget(p)
+    p.set_config({"optimizer": "sgd", "momentum": 0.9, "schedule": "step", "step_size": 4, "gamma": 0.25,
+                  "early_stopping": True, "patience": 2})
+    for name in ("momentum", "nesterov", "step_size", "gamma", "patience", "monitor", "restore_best"):
+        assert p.inputs[name].isVisibleTo(p), name
+    assert not p.inputs["weight_decay"].isVisibleTo(p)
+    p.optimizer.setCurrentIndex(p.optimizer.findData("adamw"))
+    p.schedule.setCurrentIndex(p.schedule.findData("cosine"))
+    p.early_stopping.setChecked(False)
+    for name in ("momentum", "nesterov", "step_size", "gamma", "patience", "monitor", "restore_best"):
+        assert not p.inputs[name].isVisibleTo(p), name
+    assert p.inputs["weight_decay"].isVisibleTo(p)
+    c = p.config()
+    assert (c.momentum, c.step_size, c.gamma, c.patience) == (0.9, 4, 0.25, 2)
+    p.schedule.setCurrentIndex(p.schedule.findData("exponential"))
+    assert p.inputs["gamma"].isVisibleTo(p) and not p.inputs["step_size"].isVisibleTo(p)
+
+
+def test_a_bad_saved_value_falls_back_alone(qtbot):
+    p = TrainingPanel()
+    qtbot.addWidget(p)
+    p.set_config({"epochs": 5, "gamma": 7.0, "optimizer": "nonsense", "weight_decay": 0.2})
+    c = p.config()
+    assert (c.epochs, c.gamma, c.optimizer, c.weight_decay) == (5, 0.5, "adam", 0.2)
+
+
+def test_bounds_are_plain_errors(qtbot):
+    p = TrainingPanel()
+    qtbot.addWidget(p)
+    p.l2.setText("1e9")
+    with pytest.raises(TrainError, match="L2 penalty must be between 0 and"):
+        p.config()
+
+
+def test_learning_rate_steps_along_1_2_5(qtbot):
+    from PySide6.QtCore import Qt
+    p = TrainingPanel()
+    qtbot.addWidget(p)
+    p.lr.setText("0.001")
+    qtbot.keyClick(p.lr, Qt.Key_Up)
+    assert p.lr.text() == "0.002"
+    qtbot.keyClick(p.lr, Qt.Key_Up)
+    assert p.lr.text() == "0.005"
+    qtbot.keyClick(p.lr, Qt.Key_Down)
+    qtbot.keyClick(p.lr, Qt.Key_Down)
+    qtbot.keyClick(p.lr, Qt.Key_Down)
+    assert p.lr.text() == "0.0005"
 
 
 def buttons(p):
@@ -21,7 +131,7 @@ def test_config_round_trip(qtbot):
     for k in ("epochs", "batch_size", "optimizer", "lr", "momentum", "loss", "l2", "schedule",
               "early_stopping", "patience", "seed", "monitor"):
         assert getattr(got, k) == getattr(c, k), k
-    assert got.histograms
+    assert got.histograms is False  # internal: kept as given (the controller turns histograms on for a run)
     p.set_config({"nonsense": 1, "epochs": 3})
     assert p.config().epochs == 3
 
