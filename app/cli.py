@@ -34,11 +34,6 @@ def app_version() -> str:
     return v()
 
 
-#: bounds of numeric training options (a typo such as --epochs 10**30 must not run forever)
-LIMITS = {"epochs": (1, 1_000_000), "batch_size": (1, 10_000_000), "patience": (1, 1_000_000),
-          "seed": (0, 2**32 - 1), "step_size": (1, 1_000_000)}
-
-
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exception types whose message is written for the user."""
     from engine.compile import GraphError
@@ -68,26 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a graph or project on data and save the trained project",
-                       description="Train a model headless. Prints one JSON object per epoch on stdout.")
+                       description="Train a model headless. Prints one JSON object per epoch on stdout.",
+                       usage="python main.py train GRAPH_OR_PROJECT --out PROJECT [--data PATH] [options]")
     t.add_argument("graph", metavar="GRAPH_OR_PROJECT",
                    help="a graph .json file (docs/graph-format.md) or an .nnsp project")
     _add_data_args(t, required=False)
-    t.add_argument("--epochs", type=int, help="number of epochs (default 20, or the project's)")
-    t.add_argument("--batch-size", type=int, help="mini-batch size (default 32)")
-    t.add_argument("--optimizer", help="sgd, rmsprop, adam or adamw (default adam)")
-    t.add_argument("--lr", type=float, help="learning rate (default 0.001)")
-    t.add_argument("--momentum", type=float, help="momentum for sgd/rmsprop")
-    t.add_argument("--nesterov", action="store_true", default=None, help="Nesterov momentum (sgd)")
-    t.add_argument("--weight-decay", type=float, help="decoupled weight decay (adamw)")
-    t.add_argument("--loss", help="auto, mse, mae, huber, bce, cce or sparse_cce (default auto: follows the output layer)")
-    t.add_argument("--l1", type=float, help="L1 weight penalty")
-    t.add_argument("--l2", type=float, help="L2 weight penalty")
-    t.add_argument("--schedule", help="learning-rate schedule: constant, step, exponential or cosine")
-    t.add_argument("--clip-norm", type=float, help="clip the global gradient norm to this value (0 = off)")
-    t.add_argument("--early-stopping", action="store_true", default=None, help="stop when the monitored metric stops improving")
-    t.add_argument("--patience", type=int, help="epochs without improvement before early stopping (default 10)")
-    t.add_argument("--monitor", help="metric for early stopping and best weights (default val_loss)")
-    t.add_argument("--seed", type=int, help="seed for initialisation, shuffling and dropout (default 0)")
+    _add_train_flags(t)
     t.add_argument("--resume", action="store_true", help="start from the project's saved weights instead of a fresh initialisation")
     t.add_argument("--out", required=True, metavar="PROJECT", help="where to write the trained project (.nnsp)")
     t.add_argument("--force", action="store_true",
@@ -133,6 +114,58 @@ def _add_data_args(p: argparse.ArgumentParser, required: bool) -> None:
 
 
 # -------------------------------------------------------------------------- helpers
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _num(v) -> str:
+    return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else f"{v:g}"
+
+
+def _when(fi) -> str:
+    """``--optimizer sgd/rmsprop and --early-stopping``: the settings under which a field matters."""
+    return " and ".join(_flag(k) if v == (True,) else f"{_flag(k)} {'/'.join(map(str, v))}"
+                        for k, v in (fi.visible_when or {}).items())
+
+
+def _flag_help(fi) -> str:
+    """``--help`` text of a training flag, from the field's metadata."""
+    parts = [fi.help or fi.label]
+    if fi.kind == "choice":
+        labels = fi.choice_labels or {}
+        parts.append(", ".join(f"{c}: {labels[c]}" if str(labels.get(c, c)).lower() != str(c).lower() else str(c)
+                               for c in fi.choices))
+    elif fi.suggestions:
+        parts.append("e.g. " + ", ".join(fi.suggestions))
+    if fi.kind in ("int", "float") and fi.min is not None and fi.max is not None:
+        parts.append(f"{_num(fi.min)} to {_num(fi.max)}")
+    if fi.visible_when:
+        parts.append("only with " + _when(fi))
+    default = ("on" if fi.default else "off") if fi.kind == "bool" else \
+        _num(fi.default) if fi.kind in ("int", "float") else fi.default
+    return ("; ".join(parts) + f" (default {default})").replace("%", "%%")
+
+
+def _add_train_flags(t: argparse.ArgumentParser) -> None:
+    """One flag per user-facing TrainConfig field, generated from its metadata (engine.trainer.train_fields)."""
+    from engine.trainer import train_fields
+
+    g = t.add_argument_group("training settings", "Each one defaults to the project's setting (an .nnsp), else to the default shown.")
+    for fi in train_fields():
+        kw: dict = {"dest": fi.name, "default": None, "help": _flag_help(fi)}
+        if fi.kind == "bool":
+            kw["action"] = argparse.BooleanOptionalAction
+        elif fi.kind == "choice":
+            kw.update(choices=fi.choices, metavar="|".join(map(str, fi.choices)))
+        elif fi.kind == "int":
+            kw.update(type=int, metavar="N")
+        elif fi.kind == "float":
+            kw.update(type=float, metavar="X")
+        else:
+            kw.update(type=str, metavar=fi.name.upper())
+        g.add_argument(_flag(fi.name), **kw)
+
+
 def _data_spec(args, base: dict | None):
     from engine.data import DataSpec
 
@@ -218,15 +251,45 @@ def _emit(obj: dict) -> None:
 
 # -------------------------------------------------------------------------- commands
 def _check_settings(settings: dict) -> None:
-    for key, (lo, hi) in LIMITS.items():
-        v = settings.get(key)
-        if v is None:
+    """Bounded training options (a typo such as --epochs 10**30 must not run forever), named by their flag."""
+    from engine.trainer import train_fields
+
+    for fi in train_fields():
+        v = settings.get(fi.name)
+        if v is None or fi.kind not in ("int", "float") or (fi.min is None and fi.max is None):
             continue
-        flag = "--" + key.replace("_", "-")
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise CliError(f"{flag} must be a whole number, got {v!r}")
+        flag = _flag(fi.name)
+        if fi.label and fi.label.lower() != fi.name.replace("_", " "):
+            flag += f" ({fi.label})"  # --lr (learning rate)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or (fi.kind == "int" and not isinstance(v, int)):
+            raise CliError(f"{flag} must be a {'whole ' if fi.kind == 'int' else ''}number, got {v!r}")
+        if not math.isfinite(v):
+            raise CliError(f"{flag} must be a finite number, got {v}")
+        lo = fi.min if fi.min is not None else -math.inf
+        hi = fi.max if fi.max is not None else math.inf
         if not lo <= v <= hi:
-            raise CliError(f"{flag} must be between {lo} and {hi:,}, got {v}")
+            raise CliError(f"{flag} must be between {_num(lo)} and {_num(hi)}, got {_num(v)}")
+
+
+def _train_config(args, saved: dict | None):
+    """The run's TrainConfig: the project's settings, overridden by the flags given."""
+    from engine.trainer import TrainConfig, train_fields
+
+    overrides = {fi.name: getattr(args, fi.name) for fi in train_fields() if getattr(args, fi.name, None) is not None}
+    settings = {**(saved or {}), **overrides}
+    _check_settings(settings)
+    return TrainConfig.from_dict(settings)
+
+
+def _ineffective_flags(args, cfg) -> list[str]:
+    """Notes on flags that the other settings make pointless (``--momentum`` with adam)."""
+    from engine.trainer import train_fields
+
+    values, notes = cfg.to_dict(), []
+    for fi in train_fields():
+        if getattr(args, fi.name, None) is not None and not fi.visible(values):
+            notes.append(f"note: {_flag(fi.name)} has no effect here; it applies only with {_when(fi)}")
+    return notes
 
 
 def _metric_names(task: str) -> list[str]:
@@ -324,12 +387,7 @@ def cmd_train(args) -> int:
     project = _load_graph_or_project(args.graph)
     out = Path(args.out)
     _check_output(out, [args.data])
-    overrides = {k: getattr(args, k) for k in (
-        "epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "loss", "l1", "l2",
-        "schedule", "clip_norm", "early_stopping", "patience", "monitor", "seed") if getattr(args, k) is not None}
-    settings = {**(project.train_config or {}), **overrides}
-    _check_settings(settings)
-    cfg = TrainConfig.from_dict(settings)
+    cfg = _train_config(args, project.train_config)
     data_spec = _data_spec(args, project.data_spec)
     dataset = load_dataset(data_spec)
     names = _metric_names(dataset.task)
@@ -337,6 +395,8 @@ def cmd_train(args) -> int:
         raise CliError(f"--monitor {args.monitor}: no such metric for {dataset.task}; "
                        f"choose one of {', '.join(names)}")
     _report_dropped_columns(dataset)
+    for note in _ineffective_flags(args, cfg):
+        print(note, file=sys.stderr)
     weights = project.weights if args.resume else None
     if args.resume and not weights:
         raise CliError("--resume needs a project with trained weights")
