@@ -33,19 +33,15 @@ BUTTONS = {
 }
 
 
-def _t(text: str) -> str:
-    return QCoreApplication.translate("TrainingPanel", text)
-
-
 def format_eta(seconds: float) -> str:
     if not math.isfinite(seconds) or seconds < 0:
         return "–"
     s = int(round(seconds))
     if s < 60:
-        return _t("{s} s").format(s=s)
+        return QCoreApplication.translate("TrainingPanel", "{s} s").format(s=s)
     if s < 3600:
-        return _t("{m} min {s} s").format(m=s // 60, s=f"{s % 60:02d}")
-    return _t("{h} h {m} min").format(h=s // 3600, m=f"{(s % 3600) // 60:02d}")
+        return QCoreApplication.translate("TrainingPanel", "{m} min {s} s").format(m=s // 60, s=f"{s % 60:02d}")
+    return QCoreApplication.translate("TrainingPanel", "{h} h {m} min").format(h=s // 3600, m=f"{(s % 3600) // 60:02d}")
 
 
 def _exact_text(v: float) -> str:
