@@ -364,6 +364,16 @@ class TrainingPanel(QWidget):
         self.loss.setItemText(0, f"auto — {name} ({engine_tr(LOSS_LABELS.get(name, name))})")
         if not self.early_stopping.isChecked():
             self.monitor.setCurrentText("val_loss")
+        # offer the metrics this task reports (a typed-in name is still accepted)
+        base = {"classification": ["loss", "accuracy"], "regression": ["loss", "mae", "rmse", "r2"]}.get(task or "")
+        if base:
+            current = self.monitor.currentText()
+            names = [f"val_{b}" for b in base] + base
+            self.monitor.blockSignals(True)
+            self.monitor.clear()
+            self.monitor.addItems(names + ([current] if current and current not in names else []))
+            self.monitor.setCurrentText(current)
+            self.monitor.blockSignals(False)
 
     @property
     def continue_training(self) -> bool:

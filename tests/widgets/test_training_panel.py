@@ -195,8 +195,15 @@ def test_output_info_names_the_auto_loss(qtbot):
     qtbot.addWidget(p)
     p.set_output_info("softmax", 3, "classification")
     assert "sparse_cce" in p.loss.itemText(0)
+    monitors = [p.monitor.itemText(i) for i in range(p.monitor.count())]
+    assert "val_accuracy" in monitors and "val_r2" not in monitors
     p.set_output_info(None, 1, "regression")
     assert "mse" in p.loss.itemText(0)
+    monitors = [p.monitor.itemText(i) for i in range(p.monitor.count())]
+    assert "val_r2" in monitors and "val_accuracy" not in monitors
+    p.set_config({"early_stopping": True, "monitor": "val_accuracy"})
+    p.set_output_info(None, 1, "regression")  # a saved choice is kept, even if it does not fit the task
+    assert p.config().monitor == "val_accuracy"
 
 
 def test_format_eta():
