@@ -75,6 +75,17 @@ class TrainConfig:
                               "Optimizer", visible_when={"optimizer": ("sgd",)})
     weight_decay: float = _setting(0.01, N_("weight decay"), N_("Decoupled weight decay of AdamW"), "Optimizer",
                                    min=0.0, max=1.0, step=0.001, decimals=4, visible_when={"optimizer": ("adamw",)})
+    beta1: float = _setting(0.9, N_("beta1"), N_("Decay rate of Adam's running mean of the gradients"), "Optimizer",
+                            min=0.0, max=0.9999, visible_when={"optimizer": ("adam", "adamw")})
+    beta2: float = _setting(0.999, N_("beta2"), N_("Decay rate of Adam's running mean of the squared gradients"),
+                            "Optimizer", min=0.0, max=0.999999, visible_when={"optimizer": ("adam", "adamw")})
+    eps: float = _setting(1e-8, N_("epsilon"), N_("Added to Adam's denominator for stability"), "Optimizer",
+                          min=0.0, max=1.0, visible_when={"optimizer": ("adam", "adamw")})
+    rho: float = _setting(0.9, N_("rho"), N_("Decay rate of RMSprop's running mean of the squared gradients "
+                                             "(PyTorch's alpha)"), "Optimizer",
+                          min=0.0, max=0.9999, visible_when={"optimizer": ("rmsprop",)})
+    rmsprop_eps: float = _setting(1e-7, N_("RMSprop epsilon"), N_("Added to RMSprop's denominator for stability"),
+                                  "Optimizer", min=0.0, max=1.0, visible_when={"optimizer": ("rmsprop",)})
     loss: str = _setting("auto", N_("loss"), N_("auto picks the loss that fits the output layer"),
                          "Loss & regularisation", choices=("auto",) + tuple(LOSS_NAMES), choice_labels=LOSS_LABELS)
     l1: float = _setting(0.0, N_("L1 penalty"), N_("L1 penalty on weights (0 = off)"), "Loss & regularisation",
@@ -161,6 +172,20 @@ def train_fields(include_internal: bool = False) -> list[FieldInfo]:
     """The form/CLI metadata of every :class:`TrainConfig` field, in form order
     (``internal`` ones only when asked for)."""
     return [fi for fi in config_fields(TrainConfig) if include_internal or not fi.internal]
+
+
+def optimizer_kwargs(c: TrainConfig) -> dict[str, Any]:
+    """The :func:`engine.optimizers.make_optimizer` arguments of ``c``'s optimizer (only the settings it takes)."""
+    kw: dict[str, Any] = {"lr": c.lr}
+    if c.optimizer == "sgd":
+        kw.update(momentum=c.momentum, nesterov=c.nesterov)
+    elif c.optimizer == "rmsprop":
+        kw.update(rho=c.rho, eps=c.rmsprop_eps, momentum=c.momentum)
+    elif c.optimizer in ("adam", "adamw"):
+        kw.update(beta1=c.beta1, beta2=c.beta2, eps=c.eps)
+        if c.optimizer == "adamw":
+            kw.update(weight_decay=c.weight_decay)
+    return kw
 
 
 # ------------------------------------------------------------------------ events
@@ -309,15 +334,7 @@ class Trainer:
 
     # -------------------------------------------------------------- setup helpers
     def _optimizer_kwargs(self) -> dict:
-        c = self.cfg
-        kw: dict[str, Any] = {"lr": c.lr}
-        if c.optimizer == "sgd":
-            kw.update(momentum=c.momentum, nesterov=c.nesterov)
-        elif c.optimizer == "rmsprop":
-            kw.update(momentum=c.momentum)
-        elif c.optimizer == "adamw":
-            kw.update(weight_decay=c.weight_decay)
-        return kw
+        return optimizer_kwargs(self.cfg)
 
     def _check_data(self) -> None:
         ds = self.dataset
