@@ -23,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nn-studio", description="NN Studio: build and train neural networks visually.")
     p.add_argument("project", nargs="?", help="project file (.nnsp) to open")
     p.add_argument("--screenshot", metavar="FILE", help="render the main window to a PNG and exit")
-    p.add_argument("--size", type=_parse_size, default=(1400, 880), metavar="WxH", help="window size (default 1400x880)")
+    p.add_argument("--size", type=_parse_size, default=None, metavar="WxH",
+                   help="window size (default: the size it had when the app last quit, else 1400x880 fitted to the "
+                        "screen; screenshots 1400x880)")
     p.add_argument("--train-epochs", type=int, default=0, metavar="N",
                    help="with --screenshot: first train the project for N epochs in the app (shows live views)")
     p.add_argument("--tab", default=None, metavar="NAME",
@@ -114,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     if project is None:
         project = demo_project()
     win = MainWindow(project, path)
-    win.resize(*args.size)
+    from app import layout
+    layout.install(win, args.size or (layout.DEFAULT_SIZE if args.screenshot else None))
+    app.aboutToQuit.connect(lambda: layout.save(win))
     if error:
         if args.screenshot:
             print(f"error: cannot open project {error}", file=sys.stderr)
