@@ -10,7 +10,7 @@
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QRect
+from PySide6.QtCore import QCoreApplication, QRect, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 
 from app.i18n import settings
@@ -58,8 +58,8 @@ def install(win, size: tuple[int, int] | None = None) -> None:
             _clamp(win)
         else:
             fit_to_screen(win)
-        if state is not None:
-            win.restoreState(state)
+        if state is None or not win.restoreState(state):
+            QTimer.singleShot(0, lambda: default_dock_sizes(win))
     view = _find_menu(win, "menu_view")
     act = QAction(QCoreApplication.translate("Layout", "Reset &layout"), win)
     act.setObjectName("action_reset_layout")
@@ -72,6 +72,18 @@ def install(win, size: tuple[int, int] | None = None) -> None:
         view.addAction(act)
     win.addAction(act)
     win.reset_layout_action = act
+
+
+#: share of the window's height for the training plots when nothing is remembered
+PLOTS_SHARE = 0.36
+
+
+def default_dock_sizes(win) -> None:
+    """The training plots get about a third of the height (Qt's default leaves them a thin strip)."""
+    ui = getattr(win, "training_ui", None)
+    dock = getattr(ui, "plots_dock", None)
+    if dock is not None and dock.isVisible():
+        win.resizeDocks([dock], [int(win.height() * PLOTS_SHARE)], Qt.Vertical)
 
 
 def _find_menu(win, name: str):
@@ -92,6 +104,7 @@ def reset(win) -> None:
     if state is not None:
         win.restoreState(state)
     fit_to_screen(win)
+    QTimer.singleShot(0, lambda: default_dock_sizes(win))
     s = settings()
     s.remove(KEY_GEOMETRY)
     s.remove(KEY_STATE)

@@ -61,3 +61,17 @@ def test_an_explicit_size_is_used_and_not_remembered(qtbot):
     layout.save(w)
     assert layout.settings().value(layout.KEY_GEOMETRY) is None
     w.project.timer.stop()
+
+
+def test_plots_get_a_third_of_the_height_on_a_fresh_start(qtbot):
+    layout.settings().remove(layout.KEY_STATE)
+    layout.settings().remove(layout.KEY_GEOMETRY)
+    w = make(qtbot)
+    layout.install(w, None)
+    w.resize(1300, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    layout.default_dock_sizes(w)
+    qtbot.wait(50)
+    assert w.training_ui.plots_dock.height() >= 0.3 * 700
+    w.project.timer.stop()
