@@ -75,17 +75,17 @@ class TrainConfig:
                               "Optimizer", visible_when={"optimizer": ("sgd",)})
     weight_decay: float = _setting(0.01, N_("weight decay"), N_("Decoupled weight decay of AdamW"), "Optimizer",
                                    min=0.0, max=1.0, step=0.001, decimals=4, visible_when={"optimizer": ("adamw",)})
-    beta1: float = _setting(0.9, N_("beta1"), N_("Decay rate of Adam's running mean of the gradients"), "Optimizer",
+    beta1: float = _setting(0.9, N_("beta1"), N_("Decay rate of Adam's running mean of the gradients"), "Advanced",
                             min=0.0, max=0.9999, visible_when={"optimizer": ("adam", "adamw")})
     beta2: float = _setting(0.999, N_("beta2"), N_("Decay rate of Adam's running mean of the squared gradients"),
-                            "Optimizer", min=0.0, max=0.999999, visible_when={"optimizer": ("adam", "adamw")})
-    eps: float = _setting(1e-8, N_("epsilon"), N_("Added to Adam's denominator for stability"), "Optimizer",
+                            "Advanced", min=0.0, max=0.999999, visible_when={"optimizer": ("adam", "adamw")})
+    eps: float = _setting(1e-8, N_("epsilon"), N_("Added to Adam's denominator for stability"), "Advanced",
                           min=0.0, max=1.0, visible_when={"optimizer": ("adam", "adamw")})
     rho: float = _setting(0.9, N_("rho"), N_("Decay rate of RMSprop's running mean of the squared gradients "
-                                             "(PyTorch's alpha)"), "Optimizer",
+                                             "(PyTorch's alpha)"), "Advanced",
                           min=0.0, max=0.9999, visible_when={"optimizer": ("rmsprop",)})
     rmsprop_eps: float = _setting(1e-7, N_("RMSprop epsilon"), N_("Added to RMSprop's denominator for stability"),
-                                  "Optimizer", min=0.0, max=1.0, visible_when={"optimizer": ("rmsprop",)})
+                                  "Advanced", min=0.0, max=1.0, visible_when={"optimizer": ("rmsprop",)})
     loss: str = _setting("auto", N_("loss"), N_("auto picks the loss that fits the output layer"),
                          "Loss & regularisation", choices=("auto",) + tuple(LOSS_NAMES), choice_labels=LOSS_LABELS)
     l1: float = _setting(0.0, N_("L1 penalty"), N_("L1 penalty on weights (0 = off)"), "Loss & regularisation",
