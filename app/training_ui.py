@@ -454,6 +454,9 @@ class TrainingUI(QObject):
         w = self.window
         acts = getattr(w, "actions", {})
         names = [n for n in acts if n in LOCKED_ACTIONS or n.startswith("template_")]
+        summary = getattr(w, "status_summary", None)
+        if summary is not None:   # "… ready to train" is not true while it trains; the progress line says what is
+            summary.setVisible(not running)
         if running:
             self._locked = {n: acts[n].isEnabled() for n in names}
             for n in names:

@@ -87,6 +87,8 @@ def test_pause_is_shown_when_true_and_step_trains_exactly_one_epoch(qtbot, win):
     configure(ui, 5000)
     win.actions["train"].trigger()
     qtbot.waitUntil(lambda: run_rows(ctl) >= 3, timeout=TIMEOUT)
+    assert not win.status_summary.isVisible()        # no "ready to train" while it trains
+    assert "epoch" in ui.progress_line.text()
     ui.run_actions["pause"].trigger()
     assert ctl.state == PAUSING
     qtbot.waitUntil(lambda: ctl.state == PAUSED, timeout=TIMEOUT)
@@ -104,6 +106,7 @@ def test_pause_is_shown_when_true_and_step_trains_exactly_one_epoch(qtbot, win):
     qtbot.waitUntil(lambda: run_rows(ctl) > rows + 5, timeout=TIMEOUT)
     ui.run_actions["stop"].trigger()
     qtbot.waitUntil(lambda: ctl.state == IDLE, timeout=TIMEOUT)
+    assert win.status_summary.isVisible()
 
 
 def test_step_from_idle_then_reset_reinitialises(qtbot, win):
