@@ -88,7 +88,7 @@ def test_pause_is_shown_when_true_and_step_trains_exactly_one_epoch(qtbot, win):
     win.actions["train"].trigger()
     qtbot.waitUntil(lambda: run_rows(ctl) >= 3, timeout=TIMEOUT)
     assert not win.status_summary.isVisible()        # no "ready to train" while it trains
-    assert "epoch" in ui.progress_line.text()
+    qtbot.waitUntil(lambda: "epoch" in ui.progress_line.text(), timeout=TIMEOUT)
     ui.run_actions["pause"].trigger()
     assert ctl.state == PAUSING
     qtbot.waitUntil(lambda: ctl.state == PAUSED, timeout=TIMEOUT)
