@@ -12,6 +12,8 @@ COMMANDS = ("train", "evaluate", "predict", "export", "template")
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from engine.userdirs import configure_numba_cache
+    configure_numba_cache()   # a read-only install caches compiled kernels in the user cache folder
     if (argv and argv[0] in COMMANDS) or argv in (["-h"], ["--help"], ["--version"]):
         from app.cli import main as cli_main
         return cli_main(argv)

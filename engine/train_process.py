@@ -250,6 +250,8 @@ def serve(inp, out) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    from engine.userdirs import configure_numba_cache
+    configure_numba_cache()   # normally inherited from the app (NUMBA_CACHE_DIR); checked again here
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())   # stray prints must not corrupt the frames
     if "--warm" in argv:

@@ -82,7 +82,11 @@ def user_dir(kind: str) -> Path | None:
 
 
 def configure_numba_cache() -> str | None:
-    """Point Numba's on-disk cache at the user cache folder; must run before Numba is imported.
+    """Give Numba's on-disk cache a writable place; must run before Numba is imported.
+
+    Numba's default is ``__pycache__`` beside the kernels, kept when it is writable (a source
+    checkout, a user install); a read-only install (system site-packages, a container image)
+    gets the user cache folder instead (``NNSTUDIO_USER_NUMBA_CACHE=1`` forces that).
 
     Falls back to a private temporary folder, and when nothing is writable turns
     caching off (kernels are compiled at every start) with a one-line notice.
@@ -92,6 +96,9 @@ def configure_numba_cache() -> str | None:
     given = os.environ.get("NUMBA_CACHE_DIR")
     if given and writable(Path(given)):
         return given
+    beside = Path(__file__).resolve().parent / "kernels" / "__pycache__"
+    if not os.environ.get("NNSTUDIO_USER_NUMBA_CACHE") and writable(beside):
+        return str(beside)   # a source checkout or a writable install: Numba's own default place
     d = user_dir("cache")
     if d is not None:
         path = str(d / "numba")
