@@ -924,7 +924,7 @@ Mouse: wheel zooms, middle button (or Alt+drag) pans, drag on empty space select
     <name>Metrics</name>
     <message>
         <source>loss</source>
-        <extracomment>the logged values a person sees; in English the name is the key itself</extracomment>
+        <extracomment>epoch curves show a dot per epoch up to this many epochs; beyond, lines only (dots would merge, and a scatter item&apos;s cost grows with every point on every redraw) the batch curves are decimated to about this many points before drawing (min/max per bucket) the logged values a person sees; in English the name is the key itself</extracomment>
         <translation>损失</translation>
     </message>
     <message>
