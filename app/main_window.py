@@ -1,6 +1,7 @@
 """The main window: composes the palette, canvas, property editor and the controllers."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QStyle,
+    QToolBar,
     QWidget,
 )
 
@@ -24,6 +26,12 @@ from widgets.palette import LayerPalette
 from widgets.property_editor import PropertyEditor
 
 APP_NAME = "NN Studio"
+_MNEMONIC = re.compile(r"\s*\(&[^)]\)|&(?=[^&])")
+
+
+def toolbar_text(text: str) -> str:
+    """A menu text as a toolbar button shows it: no mnemonic (``"新建(&N)"`` -> ``"新建"``) and no "…"."""
+    return _MNEMONIC.sub("", text).replace("&&", "&").rstrip("…").rstrip()
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
 
@@ -86,6 +94,7 @@ class MainWindow(QMainWindow):
         install_evaluation_ui(self)
         self._install_fit_to_data()
         self._install_wheel_guard()
+        self._tidy_toolbar()
 
     # ------------------------------------------------------------------ public API
     def add_panel(self, title: str, widget: QWidget, area=Qt.RightDockWidgetArea) -> QDockWidget:
@@ -238,6 +247,24 @@ class MainWindow(QMainWindow):
             btn = tb.widgetForAction(self.actions[n])
             if btn is not None:
                 btn.setToolButtonStyle(Qt.ToolButtonIconOnly)
+
+    def _tidy_toolbar(self) -> None:
+        """Toolbar buttons show their action's text without the mnemonic, also when the text changes."""
+        tb = self.findChild(QToolBar, "main_toolbar")
+        for a in tb.actions() if tb is not None else []:
+            if a.isSeparator():
+                continue
+            a.changed.connect(lambda a=a: self._set_icon_text(a))
+            self._set_icon_text(a)
+
+    @staticmethod
+    def _set_icon_text(action: QAction) -> None:
+        import shiboken6
+        if not shiboken6.isValid(action):  # changed() while the window is being destroyed
+            return
+        text = toolbar_text(action.text())
+        if action.iconText() != text:
+            action.setIconText(text)
 
     def _fill_recent(self, paths: list) -> None:
         self.recent_menu.clear()

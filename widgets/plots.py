@@ -289,6 +289,7 @@ class TrainingCurves(QWidget):
         if metric:
             self.metric_combo.addItem(metric_label(metric), metric)
         self.metric_combo.blockSignals(False)
+        self.metric_plot.setLabel("left", metric_label(metric) if metric else self.tr("metric"))
         self._dirty = True
 
     def start(self, ev) -> None:
@@ -331,6 +332,7 @@ class TrainingCurves(QWidget):
             self.metric_combo.setCurrentIndex(max(self.metric_combo.findData(current), 0))
             self.metric_combo.blockSignals(False)
             self.metric_name = current
+            self.metric_plot.setLabel("left", metric_label(current))
         self._dirty = True
 
     def set_overlay(self, run: dict | None) -> None:
