@@ -682,6 +682,17 @@ port of one layer to the top port of the next. Templates are in the Templates me
     </message>
 </context>
 <context>
+    <name>Layout</name>
+    <message>
+        <source>Reset &amp;layout</source>
+        <translation>重置布局(&amp;L)</translation>
+    </message>
+    <message>
+        <source>Put the panels back where they start and fit the window to the screen</source>
+        <translation>把各面板放回初始位置，并让窗口适应屏幕</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>&amp;Fit graph to data</source>
@@ -1275,7 +1286,7 @@ Do you want to recover it?</source>
     <name>TrainingController</name>
     <message>
         <source>the graph cannot be trained yet: {why}</source>
-        <extracomment>how often the GUI takes the worker&apos;s events (frames per second) allowed transitions; anything else is a bug and raises</extracomment>
+        <extracomment>how often the GUI takes the worker&apos;s events (frames per second) allowed transitions; anything else is a bug and raises live runs train in the training process (engine.train_process) unless NNSTUDIO_TRAIN_PROCESS=0</extracomment>
         <translation>这个图还不能训练：{why}</translation>
     </message>
     <message>
@@ -1392,6 +1403,115 @@ Do you want to recover it?</source>
     <message>
         <source>batch loss at {x}: {loss}</source>
         <translation>{x} 处的批损失：{loss}</translation>
+    </message>
+</context>
+<context>
+    <name>TrainingPanel</name>
+    <message>
+        <source>{s} s</source>
+        <extracomment>state -&gt; (train, pause, resume, stop) enabled</extracomment>
+        <translation>{s} 秒</translation>
+    </message>
+    <message>
+        <source>{m} min {s} s</source>
+        <translation>{m} 分 {s} 秒</translation>
+    </message>
+    <message>
+        <source>{h} h {m} min</source>
+        <translation>{h} 小时 {m} 分</translation>
+    </message>
+    <message>
+        <source>continue from the trained weights</source>
+        <extracomment>sections open at start (the others open by themselves when a loaded setting differs from its default)</extracomment>
+        <translation>从已训练的权重继续</translation>
+    </message>
+    <message>
+        <source>Start from the current weights instead of a fresh initialisation</source>
+        <translation>从当前权重开始，而不是重新初始化</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Train</source>
+        <translation>训练</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>epoch – · batch –</source>
+        <translation>第 – 轮 · 第 – 批</translation>
+    </message>
+    <message>
+        <source>ETA –</source>
+        <translation>预计剩余 –</translation>
+    </message>
+    <message>
+        <source>ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>preparing (loading data, compiling kernels)…</source>
+        <translation>正在准备（载入数据、编译计算内核）…</translation>
+    </message>
+    <message>
+        <source>running</source>
+        <translation>正在训练</translation>
+    </message>
+    <message>
+        <source>pausing (at the end of this batch)…</source>
+        <translation>正在暂停（在本批结束时）…</translation>
+    </message>
+    <message>
+        <source>paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <source>stopping…</source>
+        <translation>正在停止…</translation>
+    </message>
+    <message>
+        <source>epoch {epoch}/{epochs} · batch {batch}/{steps}</source>
+        <translation>第 {epoch}/{epochs} 轮 · 第 {batch}/{steps} 批</translation>
+    </message>
+    <message>
+        <source>{n_train} training and {n_val} validation samples · {n_params} parameters · loss {loss}</source>
+        <translation>{n_train} 个训练样本和 {n_val} 个验证样本 · {n_params} 个参数 · 损失函数 {loss}</translation>
+    </message>
+    <message>
+        <source>ETA {eta}</source>
+        <translation>预计剩余 {eta}</translation>
+    </message>
+    <message>
+        <source>{speed} samples/s · loss {loss}</source>
+        <translation>{speed} 样本/秒 · 损失 {loss}</translation>
+    </message>
+    <message>
+        <source>epoch {epoch}: loss {loss}</source>
+        <translation>第 {epoch} 轮：损失 {loss}</translation>
+    </message>
+    <message>
+        <source>{speed} samples/s</source>
+        <translation>{speed} 样本/秒</translation>
+    </message>
+    <message>
+        <source>done</source>
+        <translation>完成</translation>
     </message>
 </context>
 <context>
@@ -1581,7 +1701,7 @@ Do you want to recover it?</source>
     <name>Workers</name>
     <message>
         <source>not enough memory for this data or model; try a smaller batch size, image size or model</source>
-        <extracomment>grid resolution of the decision-boundary map (cells per side) at most this many data points travel with a boundary map</extracomment>
+        <extracomment>data sets larger than this as float arrays train in the app&apos;s process (no copy for the child)</extracomment>
         <translation>内存不足，无法处理这些数据或模型；请尝试更小的批大小、图像尺寸或模型</translation>
     </message>
     <message>
@@ -1606,7 +1726,6 @@ Do you want to recover it?</source>
     </message>
     <message>
         <source>loading the data…</source>
-        <extracomment>the decision-boundary map is recomputed at most this often (seconds) while its view is shown weight histograms are taken at most this often (seconds), and always at the last epoch</extracomment>
         <translation>正在载入数据…</translation>
     </message>
     <message>
@@ -1623,7 +1742,16 @@ Do you want to recover it?</source>
     </message>
     <message>
         <source>compiling the model…</source>
+        <extracomment>the training process shared by every run of this app (started early by :func:`prestart_process`)</extracomment>
         <translation>正在编译模型…</translation>
+    </message>
+    <message>
+        <source>the training process ended unexpectedly (exit code {code}); the app and your project are unaffected, press Train to start again</source>
+        <translation>训练进程意外结束（退出码 {code}）；应用和项目均不受影响，点击“训练”即可重新开始</translation>
+    </message>
+    <message>
+        <source>the training process ended unexpectedly; press Train to start again</source>
+        <translation>训练进程意外结束；点击“训练”即可重新开始</translation>
     </message>
 </context>
 </TS>
