@@ -234,6 +234,8 @@ class MainWindow(QMainWindow):
         h = mb.addMenu(self.tr("&Help"))
         h.setObjectName("menu_help")
         h.addAction(self.tr("&Getting started"), self._help)
+        from app import help_ui
+        help_ui.install(self, h)
         self._fill_recent(self.project.recent_files())
 
     def _make_toolbar(self) -> None:

@@ -1,0 +1,146 @@
+"""Help menu: keyboard shortcuts (generated from the window's actions), documentation, About."""
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, Qt, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("Help", text)
+
+
+_PLAIN_KEYS = {"Del", "Ins", "Esc", "Return", "Enter", "Space", "Backspace", "Home", "End", "Tab", "PgUp",
+               "PgDown", "Left", "Right", "Up", "Down"}
+
+
+def _typeable(keys: str) -> bool:
+    """Keys on a normal keyboard: with a modifier, a function key or a named key (not "Copy", "Zoom In", the
+    media-keyboard keys Qt's standard bindings add)."""
+    key = "+" if keys.endswith("+") else keys.split("+")[-1]
+    return len(key) == 1 or key in _PLAIN_KEYS or (key.startswith("F") and key[1:].isdigit())
+
+
+def shortcut_rows(win) -> list[tuple[str, str]]:
+    """(action, shortcut) for every action of the window that has a shortcut, sorted by action name."""
+    seen, rows = set(), []
+    for act in win.findChildren(QAction):
+        keys = [k.toString(QKeySequence.NativeText) for k in act.shortcuts() if not k.isEmpty()]
+        keys = [k for k in keys if _typeable(k)]
+        name = act.text().replace("&&", "\0").replace("&", "").replace("\0", "&").strip().rstrip("…").strip()
+        if not keys or not name or (name, tuple(keys)) in seen:
+            continue
+        seen.add((name, tuple(keys)))
+        rows.append((name, ", ".join(keys)))
+    return sorted(rows, key=lambda r: r[0].lower())
+
+
+def versions() -> list[tuple[str, str]]:
+    import numba
+    import numpy
+    import pyqtgraph
+    import PySide6
+    from PySide6.QtCore import qVersion
+
+    from engine.userdirs import app_version
+    return [("NN Studio", app_version()), ("Python", platform.python_version()),
+            ("Qt / PySide6", f"{qVersion()} / {PySide6.__version__}"), ("pyqtgraph", pyqtgraph.__version__),
+            ("NumPy", numpy.__version__), ("Numba", numba.__version__),
+            (_tr("system"), f"{platform.system()} {platform.release()} ({platform.machine()})")]
+
+
+def folders() -> list[tuple[str, str]]:
+    from engine.userdirs import user_dir
+    out = []
+    for kind, label in (("data", _tr("data and autosave")), ("cache", _tr("cache")), ("log", _tr("logs"))):
+        d = user_dir(kind)
+        out.append((label, str(d) if d is not None else _tr("none (not writable)")))
+    return out
+
+
+class ShortcutsDialog(QDialog):
+    def __init__(self, win):
+        super().__init__(win)
+        self.setWindowTitle(_tr("Keyboard shortcuts"))
+        rows = shortcut_rows(win)
+        self.table = QTableWidget(len(rows), 2, self)
+        self.table.setHorizontalHeaderLabels([_tr("Command"), _tr("Shortcut")])
+        for i, (name, keys) in enumerate(rows):
+            self.table.setItem(i, 0, QTableWidgetItem(name))
+            self.table.setItem(i, 1, QTableWidgetItem(keys))
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeToContents)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.table)
+        lay.addWidget(buttons)
+        self.resize(460, 520)
+
+
+def about_text() -> str:
+    rows = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in versions())
+    dirs = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in folders())
+    return (f"<h3>NN Studio</h3><p>{_tr('Build, train and export neural networks without writing code.')}</p>"
+            f"<table>{rows}</table><p><b>{_tr('Folders')}</b></p><table>{dirs}</table>"
+            f"<p>{_tr('Include these lines when you report a problem.')}</p>")
+
+
+class AboutDialog(QDialog):
+    def __init__(self, win):
+        super().__init__(win)
+        self.setWindowTitle(_tr("About NN Studio"))
+        self.label = QLabel(about_text(), self)
+        self.label.setTextFormat(Qt.RichText)
+        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.label)
+        lay.addWidget(buttons)
+
+
+def open_docs(win) -> bool:
+    """Open the docs folder in the system's file browser (it ships with a source checkout)."""
+    if DOCS.is_dir() and QDesktopServices.openUrl(QUrl.fromLocalFile(str(DOCS))):
+        return True
+    from PySide6.QtWidgets import QMessageBox
+    QMessageBox.information(win, _tr("Documentation"), _tr(
+        "The documentation is the docs/ folder and README.md of NN Studio's source; this installation has no "
+        "copy of it here ({path}).").format(path=DOCS))
+    return False
+
+
+def install(win, menu) -> None:
+    """Add the Help entries to ``menu`` (the window's Help menu)."""
+    acts = {}
+
+    def add(key, text, fn, shortcut=None):
+        act = QAction(text, win)
+        act.setObjectName(f"action_{key}")
+        if shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+        act.triggered.connect(fn)
+        menu.addAction(act)
+        acts[key] = act
+
+    add("shortcuts", _tr("&Keyboard shortcuts"), lambda: ShortcutsDialog(win).exec(), "Ctrl+/")
+    add("docs", _tr("&Documentation folder"), lambda: open_docs(win))
+    menu.addSeparator()
+    add("about", _tr("&About NN Studio"), lambda: AboutDialog(win).exec())
+    win.help_actions = acts
