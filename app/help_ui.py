@@ -19,10 +19,6 @@ from PySide6.QtWidgets import (
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Help", text)
-
-
 _PLAIN_KEYS = {"Del", "Ins", "Esc", "Return", "Enter", "Space", "Backspace", "Home", "End", "Tab", "PgUp",
                "PgDown", "Left", "Right", "Up", "Down"}
 
@@ -59,25 +55,28 @@ def versions() -> list[tuple[str, str]]:
     return [("NN Studio", app_version()), ("Python", platform.python_version()),
             ("Qt / PySide6", f"{qVersion()} / {PySide6.__version__}"), ("pyqtgraph", pyqtgraph.__version__),
             ("NumPy", numpy.__version__), ("Numba", numba.__version__),
-            (_tr("system"), f"{platform.system()} {platform.release()} ({platform.machine()})")]
+            (QCoreApplication.translate("Help", "system"),
+             f"{platform.system()} {platform.release()} ({platform.machine()})")]
 
 
 def folders() -> list[tuple[str, str]]:
     from engine.userdirs import user_dir
     out = []
-    for kind, label in (("data", _tr("data and autosave")), ("cache", _tr("cache")), ("log", _tr("logs"))):
+    for kind, label in (("data", QCoreApplication.translate("Help", "data and autosave")),
+                        ("cache", QCoreApplication.translate("Help", "cache")),
+                        ("log", QCoreApplication.translate("Help", "logs"))):
         d = user_dir(kind)
-        out.append((label, str(d) if d is not None else _tr("none (not writable)")))
+        out.append((label, str(d) if d is not None else QCoreApplication.translate("Help", "none (not writable)")))
     return out
 
 
 class ShortcutsDialog(QDialog):
     def __init__(self, win):
         super().__init__(win)
-        self.setWindowTitle(_tr("Keyboard shortcuts"))
+        self.setWindowTitle(QCoreApplication.translate("Help", "Keyboard shortcuts"))
         rows = shortcut_rows(win)
         self.table = QTableWidget(len(rows), 2, self)
-        self.table.setHorizontalHeaderLabels([_tr("Command"), _tr("Shortcut")])
+        self.table.setHorizontalHeaderLabels([QCoreApplication.translate("Help", "Command"), QCoreApplication.translate("Help", "Shortcut")])
         for i, (name, keys) in enumerate(rows):
             self.table.setItem(i, 0, QTableWidgetItem(name))
             self.table.setItem(i, 1, QTableWidgetItem(keys))
@@ -96,15 +95,18 @@ class ShortcutsDialog(QDialog):
 def about_text() -> str:
     rows = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in versions())
     dirs = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in folders())
-    return (f"<h3>NN Studio</h3><p>{_tr('Build, train and export neural networks without writing code.')}</p>"
-            f"<table>{rows}</table><p><b>{_tr('Folders')}</b></p><table>{dirs}</table>"
-            f"<p>{_tr('Include these lines when you report a problem.')}</p>")
+    intro = QCoreApplication.translate("Help", "Build, train and export neural networks without writing code.")
+    folders_title = QCoreApplication.translate("Help", "Folders")
+    report = QCoreApplication.translate("Help", "Include these lines when you report a problem.")
+    return (f"<h3>NN Studio</h3><p>{intro}</p>"
+            f"<table>{rows}</table><p><b>{folders_title}</b></p><table>{dirs}</table>"
+            f"<p>{report}</p>")
 
 
 class AboutDialog(QDialog):
     def __init__(self, win):
         super().__init__(win)
-        self.setWindowTitle(_tr("About NN Studio"))
+        self.setWindowTitle(QCoreApplication.translate("Help", "About NN Studio"))
         self.label = QLabel(about_text(), self)
         self.label.setTextFormat(Qt.RichText)
         self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -120,8 +122,8 @@ def open_docs(win) -> bool:
     if DOCS.is_dir() and QDesktopServices.openUrl(QUrl.fromLocalFile(str(DOCS))):
         return True
     from PySide6.QtWidgets import QMessageBox
-    QMessageBox.information(win, _tr("Documentation"), _tr(
-        "The documentation is the docs/ folder and README.md of NN Studio's source; this installation has no "
+    QMessageBox.information(win, QCoreApplication.translate("Help", "Documentation"), QCoreApplication.translate(
+        "Help", "The documentation is the docs/ folder and README.md of NN Studio's source; this installation has no "
         "copy of it here ({path}).").format(path=DOCS))
     return False
 
@@ -139,8 +141,8 @@ def install(win, menu) -> None:
         menu.addAction(act)
         acts[key] = act
 
-    add("shortcuts", _tr("&Keyboard shortcuts"), lambda: ShortcutsDialog(win).exec(), "Ctrl+/")
-    add("docs", _tr("&Documentation folder"), lambda: open_docs(win))
+    add("shortcuts", QCoreApplication.translate("Help", "&Keyboard shortcuts"), lambda: ShortcutsDialog(win).exec(), "Ctrl+/")
+    add("docs", QCoreApplication.translate("Help", "&Documentation folder"), lambda: open_docs(win))
     menu.addSeparator()
-    add("about", _tr("&About NN Studio"), lambda: AboutDialog(win).exec())
+    add("about", QCoreApplication.translate("Help", "&About NN Studio"), lambda: AboutDialog(win).exec())
     win.help_actions = acts

@@ -101,11 +101,19 @@ def _text_args(call: ast.Call):
                 yield name, kw.value
 
 
+#: home-made wrappers around translate(): lupdate does not extract their strings, so they never get translated
+WRAPPERS = {"_tr", "tr", "_", "translate", "_translate"}
+
+
 def scan(path: Path, rel: str) -> list[str]:
     out = []
     for node in ast.walk(ast.parse(path.read_text("utf-8"))):
         if not isinstance(node, ast.Call):
             continue
+        if (isinstance(node.func, ast.Name) and node.func.id in WRAPPERS and node.args
+                and isinstance(node.args[-1], ast.Constant) and isinstance(node.args[-1].value, str)):
+            out.append(f"{rel}:{node.lineno}: {node.func.id}({node.args[-1].value!r}) is invisible to lupdate: "
+                       f"call self.tr() or QCoreApplication.translate(\"Context\", ...) directly")
         for name, arg in _text_args(node):
             words = _literal_words(arg)
             if words and (rel, words) not in ALLOWED:
@@ -139,6 +147,7 @@ def test_no_untranslated_text_reaches_a_qt_setter():
     ('w.setText(f"<b>{html.escape(title)}</b>")', False),
     ('w.setText(f"{n:,} / {total:,}")', False),
     ('plot.setLabel("left", self.tr("loss"))', False),
+    ('w.setText(_tr("Hello"))', True),
 ])
 def test_the_scanner_flags_literals_and_passes_translations(tmp_path, source, flagged):
     p = tmp_path / "m.py"
