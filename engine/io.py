@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -51,18 +52,67 @@ class Project:
 
 
 # ------------------------------------------------------------------- atomic writes
+def _read_umask() -> int:
+    """The process umask (read once: setting it to read it is not thread-safe later)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+_UMASK = _read_umask()
+#: leftovers of a save that was killed half-way are removed by a later save once this old (seconds)
+STALE_TEMP_AGE = 600.0
+
+
+def _remove_stale_temps(folder: Path, name: str) -> None:
+    import time
+    now = time.time()
+    for p in folder.glob(f".{glob_escape(name)}.*.tmp"):
+        try:
+            if now - p.lstat().st_mtime > STALE_TEMP_AGE:
+                p.unlink()
+        except OSError:
+            pass
+
+
+def glob_escape(text: str) -> str:
+    import glob
+    return glob.escape(text)
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], None]) -> None:
-    """Call ``write(fileobj)`` on a temp file beside ``path``, fsync, then rename over ``path``."""
+    """Call ``write(fileobj)`` on a temp file beside ``path``, fsync, then rename over ``path``.
+
+    The result has the permissions of the file it replaces, or for a new file the usual
+    ``0o666 & ~umask`` (not the private 0o600 of a temporary file). A symlink is written through
+    (its target is replaced, the link stays). The temp file is ``.NAME.XXXX.tmp`` beside the
+    target; one left by a killed save is removed by a later save of the same file.
+    """
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ProjectError(f"folder {folder} does not exist")
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        mode = 0o666 & ~_UMASK
+    _remove_stale_temps(folder, path.name)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:

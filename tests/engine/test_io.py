@@ -93,3 +93,33 @@ def test_atomic_write_text(tmp_path):
     assert f.read_text() == "two"
     with pytest.raises(ProjectError):
         atomic_write_text(tmp_path / "missing" / "t.txt", "x")
+
+
+def test_atomic_save_keeps_normal_permissions_links_and_cleans_leftovers(tmp_path):
+    import os
+    import stat
+    import time
+
+    from engine import io as eio
+    new = tmp_path / "new.nnsp"
+    save_project(new, demo_project())
+    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~eio._UMASK      # not the temp file's 0o600
+    shared = tmp_path / "shared.txt"
+    shared.write_text("x")
+    shared.chmod(0o640)
+    atomic_write_text(shared, "y")
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o640 and shared.read_text() == "y"
+    link = tmp_path / "link.txt"
+    link.symlink_to(shared)
+    atomic_write_text(link, "z")
+    assert link.is_symlink() and shared.read_text() == "z"
+    old = tmp_path / ".shared.txt.abc123.tmp"              # left by a save that was killed
+    fresh = tmp_path / ".shared.txt.def456.tmp"            # perhaps another save right now
+    other = tmp_path / ".other.txt.abc123.tmp"
+    for p in (old, fresh, other):
+        p.write_text("partial")
+    past = time.time() - 2 * eio.STALE_TEMP_AGE
+    os.utime(old, (past, past))
+    os.utime(other, (past, past))
+    atomic_write_text(shared, "w")
+    assert not old.exists() and fresh.exists() and other.exists()
