@@ -277,8 +277,8 @@ def _wrap_data_error(fn, *args):
         raise EvaluateError(str(exc)) from None
 
 
-def _load_input(model, pre, path: Path):
-    """-> (x, frame-or-None, leading columns dict)."""
+def _load_input(model, pre, path: Path, encoding: str = "auto", meta: dict | None = None):
+    """-> (x, frame-or-None, leading columns dict); ``meta`` receives a CSV's delimiter/encoding."""
     suffix = path.suffix.lower()
     if path.is_dir() or suffix in IMAGE_SUFFIXES:
         if pre is None:
@@ -299,16 +299,18 @@ def _load_input(model, pre, path: Path):
         return np.asarray(x, dtype=np.float32), None, {"row": list(range(len(x)))}
     if suffix in (".csv", ".tsv", ".txt"):
         if pre is not None:
-            x, df = _wrap_data_error(pre.transform_csv, str(path))
+            x, df = _wrap_data_error(pre.transform_csv, str(path), encoding, meta)
             return x, df, {}
-        import pandas as pd
+        from engine.data.csvio import read_csv_frame
 
+        df, m, _labels = _wrap_data_error(read_csv_frame, str(path), encoding)
+        if meta is not None:
+            meta.update(m)
+        num = df
+        if m["decimal"] == ",":
+            num = df.apply(lambda c: c.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
         try:
-            df = pd.read_csv(path, sep=None, engine="python")
-        except (ValueError, OSError, UnicodeDecodeError) as exc:
-            raise EvaluateError(f"{path.name} cannot be read as CSV ({exc})") from None
-        try:
-            x = df.to_numpy(dtype=np.float32)
+            x = num.to_numpy(dtype=np.float32)
         except (ValueError, TypeError):
             raise EvaluateError(f"{path.name}: without saved preprocessing every column must be a number") from None
         return x, df, {}
@@ -332,7 +334,8 @@ def spreadsheet_safe(text: str) -> str:
     return text
 
 
-def predict_file(model, project, data_path, out_csv, batch_size: int = 1024) -> int:
+def predict_file(model, project, data_path, out_csv, batch_size: int = 1024, encoding: str = "auto",
+                 out_encoding: str | None = None) -> int:
     """Predict every row/image of ``data_path`` and write ``out_csv`` atomically.
 
     The output has the input's columns (CSV), a ``file`` column (images) or a
@@ -340,14 +343,20 @@ def predict_file(model, project, data_path, out_csv, batch_size: int = 1024) -> 
     regression; ``prediction_<i>`` for several regression outputs) and, for
     classification, one ``prob_<class>`` column per class.  Returns the number of
     rows written.
+
+    ``encoding`` is the input CSV's text encoding (``"auto"``: detected).  The output
+    is written in the input's encoding, delimiter and decimal mark (a UTF-8 input with
+    a BOM gives a UTF-8 output with a BOM, so Excel opens it); images and ``.npz``
+    give UTF-8 with commas.  ``out_encoding`` overrides the output encoding.
     """
-    from engine.io import ProjectError, atomic_write_text
+    from engine.io import ProjectError
 
     path = Path(data_path)
     if not path.exists():
         raise EvaluateError(f"{path} does not exist")
     pre = _preprocessor(project)
-    x, df, lead = _load_input(model, pre, path)
+    meta: dict = {}
+    x, df, lead = _load_input(model, pre, path, encoding, meta)
     want = tuple(model.input_shape)
     if tuple(x.shape[1:]) != want:
         raise EvaluateError(f"the model expects samples of shape {want}, {path.name} gives {tuple(x.shape[1:])}")
@@ -378,14 +387,26 @@ def predict_file(model, project, data_path, out_csv, batch_size: int = 1024) -> 
         else:
             for j in range(flat.shape[1]):
                 cols[f"prediction_{j}"] = flat[:, j].tolist()
+    delimiter = meta.get("delimiter", ",")
+    comma = meta.get("decimal") == ","
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
     keys = list(cols)
     w.writerow(keys)
     for i in range(n):
-        w.writerow(["" if _is_nan(cols[c][i]) else _fmt(cols[c][i]) for c in keys])
+        w.writerow(["" if _is_nan(cols[c][i]) else _fmt(cols[c][i], comma) for c in keys])
+    from engine.data.encoding import encode_for, normalise
+    from engine.data.errors import DataError
     try:
-        atomic_write_text(out_csv, buf.getvalue())
+        enc = normalise(out_encoding) if out_encoding else meta.get("encoding", "utf-8")
+        if enc == "auto":
+            enc = meta.get("encoding", "utf-8")
+        data = encode_for(buf.getvalue(), enc, Path(out_csv).name)
+    except DataError as exc:
+        raise EvaluateError(str(exc)) from None
+    from engine.io import atomic_write_bytes
+    try:
+        atomic_write_bytes(out_csv, data)
     except ProjectError as exc:
         raise EvaluateError(f"could not write {out_csv}: {exc}") from None
     except OSError as exc:
@@ -397,7 +418,7 @@ def _is_nan(v) -> bool:
     return isinstance(v, float) and math.isnan(v)
 
 
-def _fmt(v):
+def _fmt(v, comma: bool = False):
     if isinstance(v, float):
-        return repr(v)
+        return repr(v).replace(".", ",") if comma else repr(v)
     return v

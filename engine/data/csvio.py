@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from engine.data.encoding import _bom, decode, label, normalise
 from engine.data.errors import DataError
 from engine.data.tabular import MISSING_TOKENS, _short, analyse_column, propose_task
 
@@ -25,30 +26,32 @@ def _name(path) -> str:
     return os.path.basename(str(path)) or str(path)
 
 
-def decode_bytes(raw: bytes, name: str) -> tuple[str, str]:
-    """(text, encoding): UTF-8 (BOM or not), UTF-16 with BOM, else Latin-1."""
+def decode_bytes(raw: bytes, name: str, encoding: str = "auto", *, complete: bool = True) -> tuple[str, str, bool]:
+    """``(text, encoding, detected)``: strict decoding by the rule in :mod:`engine.data.encoding`."""
     if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise DataError(f"{name}: the file is empty")
-    if raw.startswith(codecs.BOM_UTF8):
-        enc = "utf-8-sig"
-    elif raw.startswith(codecs.BOM_UTF16_LE) or raw.startswith(codecs.BOM_UTF16_BE):
-        enc = "utf-16"
-    else:
-        enc = "utf-8"
-    try:
-        text = raw.decode(enc)
-    except UnicodeDecodeError as exc:
-        if enc == "utf-16":
-            raise DataError(f"{name}: not valid UTF-16 text ({exc.reason})") from None
-        if enc == "utf-8-sig":
-            raise DataError(f"{name}: starts with a UTF-8 mark but is not valid UTF-8") from None
-        enc = "latin-1"
-        text = raw.decode(enc)
+    if b"\x00" in raw[:4096] and _bom(raw) != "utf-16" and normalise(encoding) in ("auto", "utf-8", "utf-8-sig"):
+        enc = _utf16_without_bom(raw)
+        if enc is None:
+            raise DataError(f"{name}: this is not a text (CSV) file")
+        encoding = enc
+    text, enc, detected = decode(raw, name, encoding, complete=complete)
     if "\x00" in text:
         raise DataError(f"{name}: this is not a text (CSV) file")
     if not text.strip():
         raise DataError(f"{name}: the file is empty")
-    return text, enc
+    return text, enc, detected
+
+
+def _utf16_without_bom(raw: bytes) -> str | None:
+    """UTF-16 without a BOM, recognised by its zero bytes (text with ASCII digits, commas, line ends)."""
+    head = raw[:4096]
+    even, odd = head[0::2], head[1::2]
+    if len(head) >= 8 and odd.count(0) > 0.3 * len(odd) and even.count(0) == 0:
+        return "utf-16-le"
+    if len(head) >= 8 and even.count(0) > 0.3 * len(even) and odd.count(0) == 0:
+        return "utf-16-be"
+    return None
 
 
 def _records(text: str, delimiter: str, limit: int | None = None) -> tuple[list[list[str]], list[int]]:
@@ -128,7 +131,7 @@ def sniff_header(rows: list[list[str]], decimal: str) -> bool:
     return not all(_is_num(first[j], decimal) for j in numeric_cols)
 
 
-def _read_text(path, max_bytes: int | None = None) -> tuple[str, str]:
+def _read_text(path, max_bytes: int | None = None, encoding: str = "auto") -> tuple[str, str, bool]:
     name = _name(path)
     p = Path(path)
     if not p.exists():
@@ -143,7 +146,8 @@ def _read_text(path, max_bytes: int | None = None) -> tuple[str, str]:
             raw = fh.read() if max_bytes is None else fh.read(max_bytes)
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if max_bytes is not None and len(raw) == max_bytes:
+    partial = max_bytes is not None and len(raw) == max_bytes
+    if partial:
         # cut at the last line end so no half line (or half character) is sniffed
         if raw.startswith(codecs.BOM_UTF16_LE):
             k = next((i for i in range(len(raw) - 2, 1, -1) if i % 2 == 0 and raw[i:i + 2] == b"\n\x00"), -1)
@@ -154,7 +158,7 @@ def _read_text(path, max_bytes: int | None = None) -> tuple[str, str]:
             k = k - 1 if k > 0 else -1
         if k > 0:
             raw = raw[: k + 2]
-    return decode_bytes(raw, name)
+    return decode_bytes(raw, name, encoding, complete=not partial)
 
 
 def _header_names(first: list[str]) -> list[str]:
@@ -222,16 +226,20 @@ def parse_text(text: str, name: str, *, limit: int | None = None) -> tuple[pd.Da
     return df, meta, labels
 
 
-def read_csv_frame(path) -> tuple[pd.DataFrame, dict, np.ndarray]:
-    text, enc = _read_text(path)
+def read_csv_frame(path, encoding: str = "auto") -> tuple[pd.DataFrame, dict, np.ndarray]:
+    text, enc, detected = _read_text(path, encoding=encoding)
     df, meta, labels = parse_text(text, _name(path))
     meta["encoding"] = enc
+    meta["encoding_detected"] = detected
     return df, meta, labels
 
 
-def preview_csv(path, n_rows: int = 20) -> dict:
-    """Sniff a CSV from its first rows only (first 1 MiB): columns, types, rows, settings."""
-    text, enc = _read_text(path, max_bytes=2**20)
+def preview_csv(path, n_rows: int = 20, encoding: str = "auto") -> dict:
+    """Sniff a CSV from its first rows only (first 1 MiB): columns, types, rows, settings.
+
+    ``encoding`` is ``"auto"`` (detected; ``encoding_detected`` is then True) or a codec name.
+    """
+    text, enc, detected = _read_text(path, max_bytes=2**20, encoding=encoding)
     name = _name(path)
     df, meta, labels = parse_text(text, name, limit=max(int(n_rows), 1) * 5 if n_rows < 200 else n_rows)
     dtypes, missing = {}, {}
@@ -244,7 +252,8 @@ def preview_csv(path, n_rows: int = 20) -> dict:
     target = df.columns[-1]
     return {"columns": list(df.columns), "dtypes": dtypes,
             "rows": df.head(n_rows).astype(object).where(df.head(n_rows).notna(), "").values.tolist(),
-            "delimiter": meta["delimiter"], "encoding": enc, "decimal": meta["decimal"], "header": meta["header"],
+            "delimiter": meta["delimiter"], "encoding": enc, "encoding_detected": detected,
+            "encoding_label": label(enc), "decimal": meta["decimal"], "header": meta["header"],
             "missing": missing, "default_target": target, "proposed_task": propose_task(*infos[target])}
 
 
@@ -254,7 +263,7 @@ def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None):
 
     if progress:
         progress(0, 2)
-    df, meta, labels = read_csv_frame(spec.path)
+    df, meta, labels = read_csv_frame(spec.path, getattr(spec, "encoding", "auto"))
     if cancel is not None and cancel.is_set():
         from engine.data.errors import LoadCancelled  # noqa: PLC0415
 

@@ -23,6 +23,8 @@ class DataSpec:
     :data:`engine.data.SAMPLE_NAMES`) or ``"npz"``.  ``task=None`` means "propose one".
     ``image_size`` is ``(height, width)``; ``None`` picks a size (see ``docs/data.md``).
     ``grayscale=None`` picks grayscale when every image is grayscale.
+    ``encoding`` is the text encoding of a CSV: ``"auto"`` (detected, see
+    :mod:`engine.data.encoding`) or a codec name such as ``"gb18030"``.
     """
 
     kind: str
@@ -39,6 +41,7 @@ class DataSpec:
     missing: str = "mean"
     noise: float = 0.1
     n_samples: int = 500
+    encoding: str = "auto"
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict:
@@ -84,6 +87,9 @@ class DataSpec:
             raise DataError(f"n_samples must be an integer >= 4, got {self.n_samples!r}")
         if not isinstance(self.noise, (int, float)) or self.noise < 0:
             raise DataError(f"noise must be >= 0, got {self.noise!r}")
+        from engine.data.encoding import normalise  # noqa: PLC0415
+
+        self.encoding = normalise(self.encoding)
         return self
 
     # ------------------------------------------------------------------ CLI
