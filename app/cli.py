@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--data", required=True, metavar="PATH",
                     help="a CSV file with the feature columns, an image file or a folder of images, or a .npz with array x")
     pr.add_argument("--out", required=True, metavar="FILE", help="output CSV (a predictions column plus class probabilities)")
+    _add_encoding_arg(pr)
+    pr.add_argument("--out-encoding", metavar="NAME",
+                    help="text encoding of the output CSV (default: the input's, e.g. gb18030 for a GBK file)")
 
     ex = sub.add_parser("export", help="export a trained project (weights or model) for other tools")
     ex.add_argument("project", metavar="PROJECT")
@@ -111,6 +114,13 @@ def _add_data_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--grayscale", action="store_true", default=None, help="convert images to one channel")
     p.add_argument("--scaling", choices=("standard", "minmax", "none"),
                    help="input scaling fitted on the training split (default standard; 'none' for token ids)")
+    _add_encoding_arg(p)
+
+
+def _add_encoding_arg(p: argparse.ArgumentParser) -> None:
+    from engine.data.encoding import ENCODINGS
+    p.add_argument("--encoding", metavar="NAME",
+                   help="text encoding of a CSV (default auto: detected; or " + ", ".join(ENCODINGS) + ")")
 
 
 # -------------------------------------------------------------------------- helpers
@@ -196,6 +206,8 @@ def _data_spec(args, base: dict | None):
         changes["grayscale"] = True
     if args.scaling:
         changes["scaling"] = args.scaling
+    if args.encoding:
+        changes["encoding"] = args.encoding
     if changes:
         spec = DataSpec.from_dict({**spec.to_dict(), **changes})
     return spec
@@ -563,7 +575,8 @@ def cmd_predict(args) -> int:
     _check_output(Path(args.out), [args.project, args.data])
     project = load_project(args.project)
     model = _trained_model(project)
-    n = predict_file(model, project, args.data, args.out)
+    n = predict_file(model, project, args.data, args.out, encoding=args.encoding or "auto",
+                     out_encoding=args.out_encoding)
     print(json.dumps({"predictions": n, "out": args.out}))
     return 0
 
