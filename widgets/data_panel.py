@@ -10,7 +10,7 @@ a worker thread and calls back :meth:`show_csv_preview`,
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout,
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
@@ -18,10 +18,14 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QVBoxLayout, QWidget)
 
 from engine.data import SAMPLE_NAMES, DataError, DataSpec
+from engine.data.encoding import ENCODINGS
+from engine.data.encoding import label as encoding_label
 from engine.i18n import translate as engine_tr
 
-KIND_LABELS = (("sample", "Built-in sample"), ("csv", "CSV file"), ("images", "Image folder"),
-               ("npz", "NumPy .npz file"))
+KIND_LABELS = (("sample", QT_TRANSLATE_NOOP("DataPanel", "Built-in sample")),
+               ("csv", QT_TRANSLATE_NOOP("DataPanel", "CSV file")),
+               ("images", QT_TRANSLATE_NOOP("DataPanel", "Image folder")),
+               ("npz", QT_TRANSLATE_NOOP("DataPanel", "NumPy .npz file")))
 TOY_SAMPLES = ("xor", "circles", "moons", "spirals", "blobs")
 THUMB = 48
 
@@ -47,59 +51,70 @@ class DataPanel(QWidget):
         super().__init__(parent)
         self.kind = QComboBox()
         for key, label in KIND_LABELS:
-            self.kind.addItem(label, key)
+            self.kind.addItem(self.tr(label), key)
         self.sample = QComboBox()
         self.sample.addItems(SAMPLE_NAMES)
         self.path = QLineEdit()
-        self.path.setPlaceholderText("file or folder")
-        self.browse = QPushButton("Browse…")
+        self.path.setPlaceholderText(self.tr("file or folder"))
+        self.browse = QPushButton(self.tr("Browse…"))
         self.browse.clicked.connect(self._browse)
         self.path.editingFinished.connect(self._request_preview)
         self.noise = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=5.0, singleStep=0.05, value=0.1)
         self.n_samples = QSpinBox(minimum=4, maximum=1_000_000, value=500, singleStep=100)
         self.target = QComboBox()
-        self.target.setToolTip("The column to predict")
+        self.target.setToolTip(self.tr("The column to predict"))
         self.target.currentTextChanged.connect(self._on_target)
         self.features = QListWidget()
         self.features.setMaximumHeight(110)
-        self.features.setToolTip("Input columns (unchecked columns are ignored)")
+        self.features.setToolTip(self.tr("Input columns (unchecked columns are ignored)"))
         self.task = QComboBox()
-        for key, label in ((None, "auto"), ("classification", "classification"), ("regression", "regression")):
+        for key, label in ((None, self.tr("auto")), ("classification", self.tr("classification")),
+                           ("regression", self.tr("regression"))):
             self.task.addItem(label, key)
         self.val_split = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05, value=0.2)
         self.test_split = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05, value=0.0)
         self.scaling = QComboBox()
-        self.scaling.addItems(["standard", "minmax", "none"])
+        for key in ("standard", "minmax", "none"):
+            self.scaling.addItem(key, key)  # option values, as on the command line
         self.image_size = QLineEdit()
-        self.image_size.setPlaceholderText("auto, e.g. 28x28")
+        self.image_size.setPlaceholderText(self.tr("auto, e.g. 28x28"))
         self.grayscale = QComboBox()
-        for key, label in ((None, "auto"), (True, "grayscale"), (False, "colour")):
+        for key, label in ((None, self.tr("auto")), (True, self.tr("grayscale")), (False, self.tr("colour"))):
             self.grayscale.addItem(label, key)
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
+
+        self.encoding = QComboBox()
+        self.encoding.addItem(self.tr("Auto"), "auto")
+        for enc in ENCODINGS:
+            self.encoding.addItem(encoding_label(enc), enc)
+        self.encoding.setToolTip(self.tr("Text encoding of the CSV file (Auto detects it; choose one if the "
+                                         "preview shows garbled text)"))
+        self.encoding.currentIndexChanged.connect(self._on_encoding)
 
         src = QHBoxLayout()
         src.addWidget(self.path, 1)
         src.addWidget(self.browse)
         self._path_row = src
         self.form = QFormLayout()
-        self.form.addRow("source", self.kind)
-        self.form.addRow("sample", self.sample)
-        self.form.addRow("path", src)
-        self.form.addRow("noise", self.noise)
-        self.form.addRow("samples", self.n_samples)
-        self.form.addRow("target", self.target)
-        self.form.addRow("features", self.features)
-        self.form.addRow("task", self.task)
-        self.form.addRow("image size", self.image_size)
-        self.form.addRow("colour", self.grayscale)
+        self.form.addRow(self.tr("source"), self.kind)
+        self.form.addRow(self.tr("sample"), self.sample)
+        self.form.addRow(self.tr("path"), src)
+        self.form.addRow(self.tr("encoding"), self.encoding)
+        self.form.addRow(self.tr("noise"), self.noise)
+        self.form.addRow(self.tr("samples"), self.n_samples)
+        self.form.addRow(self.tr("target"), self.target)
+        self.form.addRow(self.tr("features"), self.features)
+        self.form.addRow(self.tr("task"), self.task)
+        self.form.addRow(self.tr("image size"), self.image_size)
+        self.form.addRow(self.tr("colour"), self.grayscale)
         split = QHBoxLayout()
-        split.addWidget(QLabel("validation"))
+        split.addWidget(QLabel(self.tr("validation")))
         split.addWidget(self.val_split)
-        split.addWidget(QLabel("test"))
+        split.addWidget(QLabel(self.tr("test")))
         split.addWidget(self.test_split)
-        self.form.addRow("split", split)
-        self.form.addRow("scaling", self.scaling)
-        self.form.addRow("seed", self.seed)
+        self.form.addRow(self.tr("split"), split)
+        self.form.addRow(self.tr("scaling"), self.scaling)
+        self.form.addRow(self.tr("seed"), self.seed)
 
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
@@ -115,7 +130,7 @@ class DataPanel(QWidget):
         self.stack.addWidget(self.table)
         self.stack.addWidget(scroll)
 
-        self.load_btn = QPushButton("Load data")
+        self.load_btn = QPushButton(self.tr("Load data"))
         self.load_btn.clicked.connect(self._load)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
@@ -123,7 +138,7 @@ class DataPanel(QWidget):
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.summary = QLabel("no data loaded")
+        self.summary = QLabel(self.tr("no data loaded"))
         self.summary.setWordWrap(True)
 
         lay = QVBoxLayout(self)
@@ -155,6 +170,7 @@ class DataPanel(QWidget):
         self._row_visible(self.n_samples, toy)
         self._row_visible(self.target, k == "csv")
         self._row_visible(self.features, k == "csv")
+        self._row_visible(self.encoding, k == "csv")
         self._row_visible(self.image_size, k == "images")
         self._row_visible(self.grayscale, k == "images")
         self._columns = []
@@ -162,8 +178,8 @@ class DataPanel(QWidget):
         self.features.clear()
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
-        self.preview_info.setText("Built-in sample: press Load data." if k == "sample" else
-                                  "Choose a file or folder to see a preview.")
+        self.preview_info.setText(self.tr("Built-in sample: press Load data.") if k == "sample" else
+                                  self.tr("Choose a file or folder to see a preview."))
         self.stack.setCurrentIndex(0)
         self.message.setText("")
         if k != "sample" and self.path.text().strip():
@@ -172,10 +188,11 @@ class DataPanel(QWidget):
     def _browse(self):
         k = self.current_kind()
         if k == "images":
-            path = QFileDialog.getExistingDirectory(self, "Image folder (one subfolder per class)")
+            path = QFileDialog.getExistingDirectory(self, self.tr("Image folder (one subfolder per class)"))
         else:
-            flt = "CSV files (*.csv *.tsv *.txt);;All files (*)" if k == "csv" else "NumPy files (*.npz)"
-            path, _ = QFileDialog.getOpenFileName(self, "Data file", "", flt)
+            flt = (self.tr("CSV files (*.csv *.tsv *.txt);;All files (*)") if k == "csv"
+                   else self.tr("NumPy files (*.npz)"))
+            path, _ = QFileDialog.getOpenFileName(self, self.tr("Data file"), "", flt)
         if path:
             self.path.setText(path)
             self._request_preview()
@@ -186,6 +203,15 @@ class DataPanel(QWidget):
                 self.preview_requested.emit(self.spec())
             except DataError as exc:
                 self.show_error(str(exc))
+
+    def _on_encoding(self, *_):
+        """A new encoding: read the preview again (columns and labels may read differently)."""
+        if self.current_kind() == "csv" and self.path.text().strip():
+            self._pending_target = self.target.currentText() or getattr(self, "_pending_target", None)
+            self._request_preview()
+
+    def current_encoding(self) -> str:
+        return self.encoding.currentData() or "auto"
 
     def _on_target(self, name: str):
         for i in range(self.features.count()):
@@ -201,7 +227,7 @@ class DataPanel(QWidget):
         k = self.current_kind()
         path = self.sample.currentText() if k == "sample" else self.path.text().strip()
         if k != "sample" and not path:
-            raise DataError("choose a file or folder first")
+            raise DataError(self.tr("choose a file or folder first"))
         features = None
         target = None
         if k == "csv" and self._columns:
@@ -211,13 +237,14 @@ class DataPanel(QWidget):
             all_feats = [c for c in self._columns if c != target]
             features = None if checked == all_feats else checked
             if features is not None and not features:
-                raise DataError("tick at least one feature column")
+                raise DataError(self.tr("tick at least one feature column"))
         size = self.image_size.text().strip() or None
         spec = DataSpec(kind=k, path=path, target=target, features=features, task=self.task.currentData(),
                         val_split=float(self.val_split.value()), test_split=float(self.test_split.value()),
                         seed=int(self.seed.value()), grayscale=self.grayscale.currentData(),
-                        scaling=self.scaling.currentText(), noise=float(self.noise.value()),
-                        n_samples=int(self.n_samples.value()))
+                        scaling=self.scaling.currentData(), noise=float(self.noise.value()),
+                        n_samples=int(self.n_samples.value()),
+                        encoding=self.current_encoding() if k == "csv" else "auto")
         if size and k == "images":
             spec.image_size = size  # parsed by validate()
         return spec.validate()
@@ -238,7 +265,10 @@ class DataPanel(QWidget):
         self.task.setCurrentIndex(max(self.task.findData(s.task), 0))
         self.val_split.setValue(s.val_split)
         self.test_split.setValue(s.test_split)
-        self.scaling.setCurrentText(s.scaling)
+        self.scaling.setCurrentIndex(max(self.scaling.findData(s.scaling), 0))
+        self.encoding.blockSignals(True)
+        self.encoding.setCurrentIndex(max(self.encoding.findData(s.encoding), 0))
+        self.encoding.blockSignals(False)
         self.seed.setValue(s.seed)
         self.noise.setValue(s.noise)
         self.n_samples.setValue(s.n_samples)
@@ -265,7 +295,8 @@ class DataPanel(QWidget):
         self._columns = cols
         self.table.setColumnCount(len(cols))
         self.table.setRowCount(len(rows))
-        self.table.setHorizontalHeaderLabels([f"{c}\n({dtypes.get(c, '?')})" for c in cols])
+        kinds = {"number": self.tr("number"), "text": self.tr("text"), "empty": self.tr("empty")}
+        self.table.setHorizontalHeaderLabels([f"{c}\n({kinds.get(dtypes.get(c), dtypes.get(c, '?'))})" for c in cols])
         for i, row in enumerate(rows):
             for j, v in enumerate(row[:len(cols)]):
                 self.table.setItem(i, j, QTableWidgetItem(str(v)))
@@ -287,10 +318,16 @@ class DataPanel(QWidget):
             self.features.addItem(item)
         self._on_target(str(target))
         task = info.get("proposed_task")
-        self.preview_info.setText(f"{len(cols)} columns; proposed task: {task}" if task else "")
+        self.preview_info.setText(self.tr("%n column(s); proposed task: %1", "", len(cols)).replace("%1", task)
+                                  if task else "")
         self.stack.setCurrentIndex(1)
-        self.message.setText(f"delimiter '{info.get('delimiter', ',')}', encoding {info.get('encoding', '?')}"
-                             + (f"; proposed task: {task}" if task else ""))
+        enc = info.get("encoding_label") or encoding_label(info.get("encoding", "?"))
+        enc_text = (self.tr("encoding: %1 (detected)") if info.get("encoding_detected")
+                    else self.tr("encoding: %1 (chosen)")).replace("%1", enc)
+        text = self.tr("delimiter '%1', %2").replace("%1", info.get("delimiter", ",")).replace("%2", enc_text)
+        if task:
+            text += self.tr("; proposed task: %1").replace("%1", task)
+        self.message.setText(text)
         self.message.setStyleSheet("")
 
     def show_image_preview(self, scan: dict, thumbs: dict | None = None) -> None:
@@ -310,11 +347,13 @@ class DataPanel(QWidget):
         self.stack.setCurrentIndex(2)
         skipped = scan.get("skipped") or []
         size = scan.get("proposed_size")
-        text = f"{scan.get('n_images', 0)} images in {len(scan.get('classes', []))} classes"
+        text = (self.tr("%1 images in %2 classes").replace("%1", str(scan.get("n_images", 0)))
+                .replace("%2", str(len(scan.get("classes", [])))))
         if size:
-            text += f"; proposed size {size[0]}x{size[1]}"
+            text += self.tr("; proposed size %1x%2").replace("%1", str(size[0])).replace("%2", str(size[1]))
         if skipped:
-            text += f"; {len(skipped)} files skipped (e.g. {skipped[0].get('file')}: {skipped[0].get('reason')})"
+            text += (self.tr("; %1 files skipped (e.g. %2: %3)").replace("%1", str(len(skipped)))
+                     .replace("%2", str(skipped[0].get("file"))).replace("%3", engine_tr(str(skipped[0].get("reason")))))
         self.message.setStyleSheet("")
         self.message.setText(text)
 
@@ -345,13 +384,15 @@ class DataPanel(QWidget):
         counts = summary.get("counts", {})
         shape = "×".join(map(str, summary.get("input_shape", [])))
         task = summary.get("task", "?")
-        what = (f"{summary.get('n_outputs')} classes" if task == "classification"
-                else f"{summary.get('n_outputs')} target(s)")
-        text = (f"loaded: {summary.get('total', 0):,} samples ({counts.get('train', 0):,} train, "
-                f"{counts.get('val', 0):,} validation, {counts.get('test', 0):,} test) · input {shape} · "
-                f"{task}, {what}")
+        n_out = str(summary.get("n_outputs"))
+        what = (self.tr("%1 classes") if task == "classification" else self.tr("%1 target(s)")).replace("%1", n_out)
+        text = self.tr("loaded: %1 samples (%2 train, %3 validation, %4 test) · input %5 · %6, %7")
+        for k, v in enumerate((f"{summary.get('total', 0):,}", f"{counts.get('train', 0):,}",
+                               f"{counts.get('val', 0):,}", f"{counts.get('test', 0):,}", shape,
+                               self.tr(task) if task in ("classification", "regression") else task, what), 1):
+            text = text.replace(f"%{k}", v)
         if summary.get("skipped"):
-            text += f" · {summary['skipped']} rows/files skipped"
+            text += self.tr(" · %1 rows/files skipped").replace("%1", str(summary["skipped"]))
         self.summary.setText(text)
         self.progress.setVisible(False)
         self.message.setStyleSheet("")
