@@ -10,7 +10,8 @@ The rule (also in ``docs/data.md``), for ``encoding="auto"``:
    **whole** file strictly is used.  When two candidates are tied (the detector
    cannot tell them apart, typical of a file with only a few words) and give
    different text, loading stops with a message naming both and the fix --
-   never a silent guess.
+   never a silent guess.  (Short or repetitive text can be truly ambiguous:
+   "一" is D2 BB in GB18030 and two valid katakana in Shift-JIS.)
 
 A chosen encoding (``--encoding``, the data panel's Encoding box) is used as
 given, strictly: a byte it cannot decode is an error naming the file, line and
@@ -138,8 +139,8 @@ def detect(raw: bytes, complete: bool = True) -> str:
     text = sample.decode(best)
     for other, c in ok[1:]:
         if c <= chaos + TIE and sample.decode(other) != text and {best, other} != {"cp1252", "latin-1"}:
-            raise DataError(f"the text encoding is uncertain: {label(best)} or {label(other)} (too little text "
-                            "to tell); choose the file's encoding with --encoding or the Encoding box of the "
+            raise DataError(f"the text encoding is uncertain: {label(best)} or {label(other)} (the text does "
+                            "not tell them apart); choose the file's encoding with --encoding or the Encoding box of the "
                             "data panel")
     return best
 
