@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="predict with a trained project and write the predictions")
     pr.add_argument("project", metavar="PROJECT")
     pr.add_argument("--data", required=True, metavar="PATH",
-                    help="a CSV file with the feature columns, an image file or a folder of images, or a .npz with array x")
+                    help="a CSV or .xlsx file with the feature columns, an image file or a folder of images, or a .npz with array x")
     pr.add_argument("--out", required=True, metavar="FILE", help="output CSV (a predictions column plus class probabilities)")
     _add_encoding_arg(pr)
     pr.add_argument("--out-encoding", metavar="NAME",
@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_data_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--data", required=required, metavar="PATH",
-                   help="a CSV file, an image folder (one subfolder per class), a .npz with arrays x and y, "
+                   help="a CSV or .xlsx file, an image folder (one subfolder per class), a .npz with arrays x and y, "
                         "or sample:NAME (xor, circles, moons, spirals, blobs, digits, iris, wine, breast_cancer)")
     p.add_argument("--target", metavar="COLUMN", help="CSV target column (default: the last column)")
     p.add_argument("--features", metavar="COLS", help="comma-separated CSV feature columns (default: all others)")
@@ -121,6 +121,7 @@ def _add_encoding_arg(p: argparse.ArgumentParser) -> None:
     from engine.data.encoding import ENCODINGS
     p.add_argument("--encoding", metavar="NAME",
                    help="text encoding of a CSV (default auto: detected; or " + ", ".join(ENCODINGS) + ")")
+    p.add_argument("--sheet", metavar="NAME", help="sheet of an .xlsx workbook (default: the first)")
 
 
 # -------------------------------------------------------------------------- helpers
@@ -208,6 +209,8 @@ def _data_spec(args, base: dict | None):
         changes["scaling"] = args.scaling
     if args.encoding:
         changes["encoding"] = args.encoding
+    if args.sheet:
+        changes["sheet"] = args.sheet
     if changes:
         spec = DataSpec.from_dict({**spec.to_dict(), **changes})
     return spec
@@ -576,7 +579,7 @@ def cmd_predict(args) -> int:
     project = load_project(args.project)
     model = _trained_model(project)
     n = predict_file(model, project, args.data, args.out, encoding=args.encoding or "auto",
-                     out_encoding=args.out_encoding)
+                     out_encoding=args.out_encoding, sheet=args.sheet)
     print(json.dumps({"predictions": n, "out": args.out}))
     return 0
 

@@ -82,7 +82,7 @@ def _preview_job(spec: DataSpec):
     def job(progress, cancel):
         from engine.data import load_image, preview_csv, scan_image_folder
         if spec.kind == "csv":
-            return ("csv", preview_csv(spec.path, encoding=spec.encoding))
+            return ("csv", preview_csv(spec.path, encoding=spec.encoding, sheet=spec.sheet))
         scan = scan_image_folder(spec.path)
         thumbs = {}
         mode = "L" if scan.get("grayscale") else "RGB"

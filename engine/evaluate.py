@@ -277,7 +277,7 @@ def _wrap_data_error(fn, *args):
         raise EvaluateError(str(exc)) from None
 
 
-def _load_input(model, pre, path: Path, encoding: str = "auto", meta: dict | None = None):
+def _load_input(model, pre, path: Path, encoding: str = "auto", meta: dict | None = None, sheet: str | None = None):
     """-> (x, frame-or-None, leading columns dict); ``meta`` receives a CSV's delimiter/encoding."""
     suffix = path.suffix.lower()
     if path.is_dir() or suffix in IMAGE_SUFFIXES:
@@ -297,24 +297,24 @@ def _load_input(model, pre, path: Path, encoding: str = "auto", meta: dict | Non
         if pre is not None:
             x = _wrap_data_error(pre.transform_array, x)
         return np.asarray(x, dtype=np.float32), None, {"row": list(range(len(x)))}
-    if suffix in (".csv", ".tsv", ".txt"):
+    if suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls"):
         if pre is not None:
-            x, df = _wrap_data_error(pre.transform_csv, str(path), encoding, meta)
+            x, df = _wrap_data_error(pre.transform_csv, str(path), encoding, meta, sheet)
             return x, df, {}
         from engine.data.csvio import read_csv_frame
 
-        df, m, _labels = _wrap_data_error(read_csv_frame, str(path), encoding)
+        df, m, _labels = _wrap_data_error(read_csv_frame, str(path), encoding, sheet)
         if meta is not None:
             meta.update(m)
         num = df
-        if m["decimal"] == ",":
+        if m["decimal"] == "," and "sheet" not in m:
             num = df.apply(lambda c: c.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
         try:
             x = num.to_numpy(dtype=np.float32)
         except (ValueError, TypeError):
             raise EvaluateError(f"{path.name}: without saved preprocessing every column must be a number") from None
         return x, df, {}
-    raise EvaluateError(f"cannot predict from {path.name}: use a .csv file, an image, a folder of images or "
+    raise EvaluateError(f"cannot predict from {path.name}: use a .csv or .xlsx file, an image, a folder of images or "
                         f"an .npz with an array 'x'")
 
 
@@ -335,7 +335,7 @@ def spreadsheet_safe(text: str) -> str:
 
 
 def predict_file(model, project, data_path, out_csv, batch_size: int = 1024, encoding: str = "auto",
-                 out_encoding: str | None = None) -> int:
+                 out_encoding: str | None = None, sheet: str | None = None) -> int:
     """Predict every row/image of ``data_path`` and write ``out_csv`` atomically.
 
     The output has the input's columns (CSV), a ``file`` column (images) or a
@@ -347,7 +347,8 @@ def predict_file(model, project, data_path, out_csv, batch_size: int = 1024, enc
     ``encoding`` is the input CSV's text encoding (``"auto"``: detected).  The output
     is written in the input's encoding, delimiter and decimal mark (a UTF-8 input with
     a BOM gives a UTF-8 output with a BOM, so Excel opens it); images and ``.npz``
-    give UTF-8 with commas.  ``out_encoding`` overrides the output encoding.
+    give UTF-8 with commas, an ``.xlsx`` sheet (``sheet``, default the first) UTF-8 with a
+    BOM.  ``out_encoding`` overrides the output encoding.
     """
     from engine.io import ProjectError
 
@@ -356,7 +357,7 @@ def predict_file(model, project, data_path, out_csv, batch_size: int = 1024, enc
         raise EvaluateError(f"{path} does not exist")
     pre = _preprocessor(project)
     meta: dict = {}
-    x, df, lead = _load_input(model, pre, path, encoding, meta)
+    x, df, lead = _load_input(model, pre, path, encoding, meta, sheet)
     want = tuple(model.input_shape)
     if tuple(x.shape[1:]) != want:
         raise EvaluateError(f"the model expects samples of shape {want}, {path.name} gives {tuple(x.shape[1:])}")

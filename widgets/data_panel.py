@@ -20,10 +20,11 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 from engine.data import SAMPLE_NAMES, DataError, DataSpec
 from engine.data.encoding import ENCODINGS
 from engine.data.encoding import label as encoding_label
+from engine.data.sheets import is_spreadsheet
 from engine.i18n import translate as engine_tr
 
 KIND_LABELS = (("sample", QT_TRANSLATE_NOOP("DataPanel", "Built-in sample")),
-               ("csv", QT_TRANSLATE_NOOP("DataPanel", "CSV file")),
+               ("csv", QT_TRANSLATE_NOOP("DataPanel", "CSV or Excel file")),
                ("images", QT_TRANSLATE_NOOP("DataPanel", "Image folder")),
                ("npz", QT_TRANSLATE_NOOP("DataPanel", "NumPy .npz file")))
 TOY_SAMPLES = ("xor", "circles", "moons", "spirals", "blobs")
@@ -90,6 +91,9 @@ class DataPanel(QWidget):
         self.encoding.setToolTip(self.tr("Text encoding of the CSV file (Auto detects it; choose one if the "
                                          "preview shows garbled text)"))
         self.encoding.currentIndexChanged.connect(self._on_encoding)
+        self.sheet = QComboBox()
+        self.sheet.setToolTip(self.tr("The sheet of the workbook to read"))
+        self.sheet.currentIndexChanged.connect(self._on_encoding)
 
         src = QHBoxLayout()
         src.addWidget(self.path, 1)
@@ -100,6 +104,7 @@ class DataPanel(QWidget):
         self.form.addRow(self.tr("sample"), self.sample)
         self.form.addRow(self.tr("path"), src)
         self.form.addRow(self.tr("encoding"), self.encoding)
+        self.form.addRow(self.tr("sheet"), self.sheet)
         self.form.addRow(self.tr("noise"), self.noise)
         self.form.addRow(self.tr("samples"), self.n_samples)
         self.form.addRow(self.tr("target"), self.target)
@@ -170,7 +175,7 @@ class DataPanel(QWidget):
         self._row_visible(self.n_samples, toy)
         self._row_visible(self.target, k == "csv")
         self._row_visible(self.features, k == "csv")
-        self._row_visible(self.encoding, k == "csv")
+        self._table_rows()
         self._row_visible(self.image_size, k == "images")
         self._row_visible(self.grayscale, k == "images")
         self._columns = []
@@ -190,7 +195,7 @@ class DataPanel(QWidget):
         if k == "images":
             path = QFileDialog.getExistingDirectory(self, self.tr("Image folder (one subfolder per class)"))
         else:
-            flt = (self.tr("CSV files (*.csv *.tsv *.txt);;All files (*)") if k == "csv"
+            flt = (self.tr("Tables (*.csv *.tsv *.txt *.xlsx *.xlsm);;All files (*)") if k == "csv"
                    else self.tr("NumPy files (*.npz)"))
             path, _ = QFileDialog.getOpenFileName(self, self.tr("Data file"), "", flt)
         if path:
@@ -198,11 +203,21 @@ class DataPanel(QWidget):
             self._request_preview()
 
     def _request_preview(self):
+        self._table_rows()
         if self.current_kind() in ("csv", "images") and self.path.text().strip():
             try:
                 self.preview_requested.emit(self.spec())
             except DataError as exc:
                 self.show_error(str(exc))
+
+    def _is_sheet(self) -> bool:
+        return self.current_kind() == "csv" and is_spreadsheet(self.path.text().strip())
+
+    def _table_rows(self) -> None:
+        """Encoding for text files, Sheet for workbooks."""
+        csv_kind = self.current_kind() == "csv"
+        self._row_visible(self.encoding, csv_kind and not self._is_sheet())
+        self._row_visible(self.sheet, self._is_sheet())
 
     def _on_encoding(self, *_):
         """A new encoding: read the preview again (columns and labels may read differently)."""
@@ -244,7 +259,8 @@ class DataPanel(QWidget):
                         seed=int(self.seed.value()), grayscale=self.grayscale.currentData(),
                         scaling=self.scaling.currentData(), noise=float(self.noise.value()),
                         n_samples=int(self.n_samples.value()),
-                        encoding=self.current_encoding() if k == "csv" else "auto")
+                        encoding=self.current_encoding() if k == "csv" and not self._is_sheet() else "auto",
+                        sheet=(self.sheet.currentText() or None) if self._is_sheet() else None)
         if size and k == "images":
             spec.image_size = size  # parsed by validate()
         return spec.validate()
@@ -269,6 +285,11 @@ class DataPanel(QWidget):
         self.encoding.blockSignals(True)
         self.encoding.setCurrentIndex(max(self.encoding.findData(s.encoding), 0))
         self.encoding.blockSignals(False)
+        self.sheet.blockSignals(True)
+        self.sheet.clear()
+        if s.sheet:
+            self.sheet.addItem(s.sheet)
+        self.sheet.blockSignals(False)
         self.seed.setValue(s.seed)
         self.noise.setValue(s.noise)
         self.n_samples.setValue(s.n_samples)
@@ -321,10 +342,21 @@ class DataPanel(QWidget):
         self.preview_info.setText(self.tr("%n column(s); proposed task: %1", "", len(cols)).replace("%1", task)
                                   if task else "")
         self.stack.setCurrentIndex(1)
+        if info.get("sheets"):
+            self.sheet.blockSignals(True)
+            self.sheet.clear()
+            self.sheet.addItems([str(n) for n in info["sheets"]])
+            self.sheet.setCurrentText(str(info.get("sheet", "")))
+            self.sheet.blockSignals(False)
+        self._table_rows()
         enc = info.get("encoding_label") or encoding_label(info.get("encoding", "?"))
         enc_text = (self.tr("encoding: %1 (detected)") if info.get("encoding_detected")
                     else self.tr("encoding: %1 (chosen)")).replace("%1", enc)
-        text = self.tr("delimiter '%1', %2").replace("%1", info.get("delimiter", ",")).replace("%2", enc_text)
+        if info.get("sheets"):
+            text = self.tr("sheet '%1' (%2 sheets)").replace("%1", str(info.get("sheet", ""))).replace(
+                "%2", str(len(info["sheets"])))
+        else:
+            text = self.tr("delimiter '%1', %2").replace("%1", info.get("delimiter", ",")).replace("%2", enc_text)
         if task:
             text += self.tr("; proposed task: %1").replace("%1", task)
         self.message.setText(text)

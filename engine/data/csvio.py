@@ -226,7 +226,12 @@ def parse_text(text: str, name: str, *, limit: int | None = None) -> tuple[pd.Da
     return df, meta, labels
 
 
-def read_csv_frame(path, encoding: str = "auto") -> tuple[pd.DataFrame, dict, np.ndarray]:
+def read_csv_frame(path, encoding: str = "auto", sheet: str | None = None) -> tuple[pd.DataFrame, dict, np.ndarray]:
+    """A CSV/text file (or one sheet of an ``.xlsx`` workbook) as a frame; ``(frame, meta, row_labels)``."""
+    from engine.data.sheets import is_spreadsheet, read_sheet_frame  # noqa: PLC0415
+
+    if is_spreadsheet(path):
+        return read_sheet_frame(path, sheet)
     text, enc, detected = _read_text(path, encoding=encoding)
     df, meta, labels = parse_text(text, _name(path))
     meta["encoding"] = enc
@@ -234,14 +239,23 @@ def read_csv_frame(path, encoding: str = "auto") -> tuple[pd.DataFrame, dict, np
     return df, meta, labels
 
 
-def preview_csv(path, n_rows: int = 20, encoding: str = "auto") -> dict:
+def preview_csv(path, n_rows: int = 20, encoding: str = "auto", sheet: str | None = None) -> dict:
     """Sniff a CSV from its first rows only (first 1 MiB): columns, types, rows, settings.
 
     ``encoding`` is ``"auto"`` (detected; ``encoding_detected`` is then True) or a codec name.
+    An ``.xlsx`` workbook previews ``sheet`` (default: the first); ``sheets`` lists them all.
     """
-    text, enc, detected = _read_text(path, max_bytes=2**20, encoding=encoding)
-    name = _name(path)
-    df, meta, labels = parse_text(text, name, limit=max(int(n_rows), 1) * 5 if n_rows < 200 else n_rows)
+    from engine.data.sheets import is_spreadsheet, read_sheet_frame  # noqa: PLC0415
+
+    limit = max(int(n_rows), 1) * 5 if n_rows < 200 else n_rows
+    extra = {}
+    if is_spreadsheet(path):
+        df, meta, labels = read_sheet_frame(path, sheet, limit=limit)
+        enc, detected = meta["encoding"], False
+        extra = {"sheet": meta["sheet"], "sheets": meta["sheets"]}
+    else:
+        text, enc, detected = _read_text(path, max_bytes=2**20, encoding=encoding)
+        df, meta, labels = parse_text(text, _name(path), limit=limit)
     dtypes, missing = {}, {}
     infos = {}
     for c in df.columns:
@@ -254,7 +268,7 @@ def preview_csv(path, n_rows: int = 20, encoding: str = "auto") -> dict:
             "rows": df.head(n_rows).astype(object).where(df.head(n_rows).notna(), "").values.tolist(),
             "delimiter": meta["delimiter"], "encoding": enc, "encoding_detected": detected,
             "encoding_label": label(enc), "decimal": meta["decimal"], "header": meta["header"],
-            "missing": missing, "default_target": target, "proposed_task": propose_task(*infos[target])}
+            "missing": missing, "default_target": target, "proposed_task": propose_task(*infos[target]), **extra}
 
 
 def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None):
@@ -263,7 +277,7 @@ def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None):
 
     if progress:
         progress(0, 2)
-    df, meta, labels = read_csv_frame(spec.path, getattr(spec, "encoding", "auto"))
+    df, meta, labels = read_csv_frame(spec.path, spec.encoding, spec.sheet)
     if cancel is not None and cancel.is_set():
         from engine.data.errors import LoadCancelled  # noqa: PLC0415
 
@@ -272,7 +286,8 @@ def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None):
         progress(1, 2)
     x, y, splits, prep, report, kept = build_tabular(
         df, spec, source=meta["name"], decimal=meta["decimal"], row_labels=labels,
-        extra={"csv": {"delimiter": meta["delimiter"], "encoding": meta["encoding"], "header": meta["header"]}},
+        extra={"csv": {"delimiter": meta["delimiter"], "encoding": meta["encoding"], "header": meta["header"],
+                       **({"sheet": meta["sheet"]} if "sheet" in meta else {})}},
         fixed=fixed)
     if progress:
         progress(2, 2)

@@ -130,14 +130,15 @@ class Preprocessor:
                 j += len(c["categories"])
         return out
 
-    def transform_csv(self, path, encoding: str = "auto", meta_out: dict | None = None) -> tuple[np.ndarray, pd.DataFrame]:
+    def transform_csv(self, path, encoding: str = "auto", meta_out: dict | None = None,
+                      sheet: str | None = None) -> tuple[np.ndarray, pd.DataFrame]:
         """Read a CSV file (sniffed like training data) and transform it: ``(x, frame)``.
 
         ``meta_out``, if given, receives the file's delimiter, decimal mark and encoding.
         """
         from engine.data.csvio import read_csv_frame  # noqa: PLC0415
 
-        df, meta, labels = read_csv_frame(path, encoding)
+        df, meta, labels = read_csv_frame(path, encoding, sheet)
         if meta_out is not None:
             meta_out.update(meta)
         src = f"{meta['name']}, "

@@ -25,6 +25,8 @@ class DataSpec:
     ``grayscale=None`` picks grayscale when every image is grayscale.
     ``encoding`` is the text encoding of a CSV: ``"auto"`` (detected, see
     :mod:`engine.data.encoding`) or a codec name such as ``"gb18030"``.
+    ``kind="csv"`` also reads ``.xlsx``/``.xlsm`` workbooks; ``sheet`` names the sheet
+    (``None``: the first).
     """
 
     kind: str
@@ -42,6 +44,7 @@ class DataSpec:
     noise: float = 0.1
     n_samples: int = 500
     encoding: str = "auto"
+    sheet: str | None = None
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict:
@@ -90,12 +93,14 @@ class DataSpec:
         from engine.data.encoding import normalise  # noqa: PLC0415
 
         self.encoding = normalise(self.encoding)
+        if self.sheet is not None and not isinstance(self.sheet, str):
+            raise DataError(f"sheet must be a sheet name, got {self.sheet!r}")
         return self
 
     # ------------------------------------------------------------------ CLI
     @staticmethod
     def parse_cli(data: str, **kw: Any) -> "DataSpec":
-        """``"sample:xor"`` -> sample; an existing folder -> images; ``*.npz`` -> npz; else csv.
+        """``"sample:xor"`` -> sample; an existing folder -> images; ``*.npz`` -> npz; else csv (also .xlsx).
 
         Keyword arguments set the other fields; ``None`` values are ignored so that a
         CLI can pass its unset options straight through.  ``image_size`` may be

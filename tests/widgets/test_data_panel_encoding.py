@@ -67,3 +67,42 @@ def test_a_wrong_chosen_encoding_shows_the_clear_message(qtbot, tmp_path):
         p.show_error(str(exc))
     assert "鸢尾.csv, line 1 (byte 0): cannot be decoded as UTF-8" in p.message.text()
     assert "Encoding box" in p.message.text()
+
+
+def test_workbook_shows_the_sheet_box_and_rereads_on_a_new_sheet(qtbot, tmp_path):
+    import openpyxl
+
+    f = tmp_path / "book.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "一"
+    wb.active.append(["a", "label"])
+    for i in range(8):
+        wb.active.append([i, "是" if i % 2 else "否"])
+    ws = wb.create_sheet("二")
+    ws.append(["品种", "x"])
+    for i in range(8):
+        ws.append(["甲" if i % 2 else "乙", i])
+    wb.save(f)
+    p = DataPanel()
+    qtbot.addWidget(p)
+    p.kind.setCurrentIndex(p.kind.findData("csv"))
+    requested = []
+    p.preview_requested.connect(requested.append)
+    p.path.setText(str(f))
+    p._request_preview()
+    spec = requested[-1]
+    assert spec.sheet is None
+    p.show_csv_preview(preview_csv(spec.path, sheet=spec.sheet))
+    assert [p.sheet.itemText(i) for i in range(p.sheet.count())] == ["一", "二"]
+    assert not p.sheet.isHidden() and p.encoding.isHidden()
+    assert "sheet '一' (2 sheets)" in p.message.text()
+    p.sheet.setCurrentText("二")
+    spec = requested[-1]
+    assert spec.sheet == "二"
+    p.show_csv_preview(preview_csv(spec.path, sheet=spec.sheet))
+    headers = [p.table.horizontalHeaderItem(j).text().split("\n")[0] for j in range(p.table.columnCount())]
+    assert headers == ["品种", "x"] and p.spec().sheet == "二"
+    q = DataPanel()
+    qtbot.addWidget(q)
+    q.set_spec(p.spec())
+    assert q.spec().sheet == "二"
