@@ -88,8 +88,8 @@ class DataPanel(QWidget):
         self.encoding.addItem(self.tr("Auto"), "auto")
         for enc in ENCODINGS:
             self.encoding.addItem(encoding_label(enc), enc)
-        self.encoding.setToolTip(self.tr("Text encoding of the CSV file (Auto detects it; choose one if the "
-                                         "preview shows garbled text)"))
+        tip = self.tr("Text encoding of the CSV file (Auto detects it; choose one if the preview is garbled)")
+        self.encoding.setToolTip(tip)
         self.encoding.currentIndexChanged.connect(self._on_encoding)
         self.sheet = QComboBox()
         self.sheet.setToolTip(self.tr("The sheet of the workbook to read"))
