@@ -40,6 +40,247 @@
     </message>
 </context>
 <context>
+    <name>DataPanel</name>
+    <message>
+        <source>Built-in sample</source>
+        <translation>内置示例</translation>
+    </message>
+    <message>
+        <source>CSV or Excel file</source>
+        <translation>CSV 或 Excel 文件</translation>
+    </message>
+    <message>
+        <source>Image folder</source>
+        <translation>图像文件夹</translation>
+    </message>
+    <message>
+        <source>NumPy .npz file</source>
+        <translation>NumPy .npz 文件</translation>
+    </message>
+    <message>
+        <source>file or folder</source>
+        <translation>文件或文件夹</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <source>The column to predict</source>
+        <translation>要预测的列</translation>
+    </message>
+    <message>
+        <source>Input columns (unchecked columns are ignored)</source>
+        <translation>输入列（未勾选的列将被忽略）</translation>
+    </message>
+    <message>
+        <source>auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source>classification</source>
+        <translation>分类</translation>
+    </message>
+    <message>
+        <source>regression</source>
+        <translation>回归</translation>
+    </message>
+    <message>
+        <source>auto, e.g. 28x28</source>
+        <translation>自动，例如 28x28</translation>
+    </message>
+    <message>
+        <source>grayscale</source>
+        <translation>灰度</translation>
+    </message>
+    <message>
+        <source>colour</source>
+        <translation>彩色</translation>
+    </message>
+    <message>
+        <source>Auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source>Text encoding of the CSV file (Auto detects it; choose one if the preview is garbled)</source>
+        <translation>CSV 文件的文本编码（“自动”会检测编码；如果预览是乱码，请手动选择）</translation>
+    </message>
+    <message>
+        <source>The sheet of the workbook to read</source>
+        <translation>要读取的工作表</translation>
+    </message>
+    <message>
+        <source>source</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>sample</source>
+        <translation>示例</translation>
+    </message>
+    <message>
+        <source>path</source>
+        <translation>路径</translation>
+    </message>
+    <message>
+        <source>encoding</source>
+        <translation>编码</translation>
+    </message>
+    <message>
+        <source>sheet</source>
+        <translation>工作表</translation>
+    </message>
+    <message>
+        <source>noise</source>
+        <translation>噪声</translation>
+    </message>
+    <message>
+        <source>samples</source>
+        <translation>样本数</translation>
+    </message>
+    <message>
+        <source>target</source>
+        <translation>目标列</translation>
+    </message>
+    <message>
+        <source>features</source>
+        <translation>特征列</translation>
+    </message>
+    <message>
+        <source>task</source>
+        <translation>任务</translation>
+    </message>
+    <message>
+        <source>image size</source>
+        <translation>图像尺寸</translation>
+    </message>
+    <message>
+        <source>validation</source>
+        <translation>验证集</translation>
+    </message>
+    <message>
+        <source>test</source>
+        <translation>测试集</translation>
+    </message>
+    <message>
+        <source>split</source>
+        <translation>划分</translation>
+    </message>
+    <message>
+        <source>scaling</source>
+        <translation>缩放</translation>
+    </message>
+    <message>
+        <source>seed</source>
+        <translation>随机种子</translation>
+    </message>
+    <message>
+        <source>Load data</source>
+        <translation>载入数据</translation>
+    </message>
+    <message>
+        <source>no data loaded</source>
+        <translation>尚未载入数据</translation>
+    </message>
+    <message>
+        <source>Built-in sample: press Load data.</source>
+        <translation>内置示例：点击“载入数据”。</translation>
+    </message>
+    <message>
+        <source>Choose a file or folder to see a preview.</source>
+        <translation>选择一个文件或文件夹即可预览。</translation>
+    </message>
+    <message>
+        <source>Image folder (one subfolder per class)</source>
+        <translation>图像文件夹（每个类别一个子文件夹）</translation>
+    </message>
+    <message>
+        <source>Tables (*.csv *.tsv *.txt *.xlsx *.xlsm);;All files (*)</source>
+        <translation>表格 (*.csv *.tsv *.txt *.xlsx *.xlsm);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>NumPy files (*.npz)</source>
+        <translation>NumPy 文件 (*.npz)</translation>
+    </message>
+    <message>
+        <source>Data file</source>
+        <translation>数据文件</translation>
+    </message>
+    <message>
+        <source>choose a file or folder first</source>
+        <translation>请先选择文件或文件夹</translation>
+    </message>
+    <message>
+        <source>tick at least one feature column</source>
+        <translation>请至少勾选一个特征列</translation>
+    </message>
+    <message>
+        <source>number</source>
+        <translation>数值</translation>
+    </message>
+    <message>
+        <source>text</source>
+        <translation>文本</translation>
+    </message>
+    <message>
+        <source>empty</source>
+        <translation>空</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n column(s); proposed task: %1</source>
+        <translation>
+            <numerusform>%n 列；建议的任务：%1</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>encoding: %1 (detected)</source>
+        <translation>编码：%1（检测到）</translation>
+    </message>
+    <message>
+        <source>encoding: %1 (chosen)</source>
+        <translation>编码：%1（已选择）</translation>
+    </message>
+    <message>
+        <source>sheet &apos;%1&apos; (%2 sheets)</source>
+        <translation>工作表“%1”（共 %2 个工作表）</translation>
+    </message>
+    <message>
+        <source>delimiter &apos;%1&apos;, %2</source>
+        <translation>分隔符“%1”，%2</translation>
+    </message>
+    <message>
+        <source>; proposed task: %1</source>
+        <translation>；建议的任务：%1</translation>
+    </message>
+    <message>
+        <source>%1 images in %2 classes</source>
+        <translation>%2 个类别中的 %1 张图像</translation>
+    </message>
+    <message>
+        <source>; proposed size %1x%2</source>
+        <translation>；建议尺寸 %1x%2</translation>
+    </message>
+    <message>
+        <source>; %1 files skipped (e.g. %2: %3)</source>
+        <translation>；跳过了 %1 个文件（例如 %2：%3）</translation>
+    </message>
+    <message>
+        <source>%1 classes</source>
+        <translation>%1 个类别</translation>
+    </message>
+    <message>
+        <source>%1 target(s)</source>
+        <translation>%1 个目标</translation>
+    </message>
+    <message>
+        <source>loaded: %1 samples (%2 train, %3 validation, %4 test) · input %5 · %6, %7</source>
+        <translation>已载入：%1 个样本（训练 %2，验证 %3，测试 %4）· 输入 %5 · %6，%7</translation>
+    </message>
+    <message>
+        <source> · %1 rows/files skipped</source>
+        <translation> · 跳过了 %1 行/文件</translation>
+    </message>
+</context>
+<context>
     <name>DecisionBoundaryView</name>
     <message>
         <source>the decision boundary appears here for data with two input features</source>
