@@ -186,6 +186,9 @@ class TrainingUI(QObject):
                 window.resizeDocks([props], [440], Qt.Horizontal)
 
         self.run_actions = self._make_run_actions()
+        from app import drops
+        if hasattr(window, "installEventFilter"):
+            drops.install(window, self)   # a project, table, .npz or image folder dropped on the window
         self._wire()
         self._on_project_loaded()
         self._on_state(self.controller.state)
