@@ -159,4 +159,6 @@ def main(argv: list[str] | None = None) -> int:
         win.project.offer_recovery()
     if path:
         win.project.add_recent(path)
+    from app import signals
+    signals.install(app, win)   # Ctrl+C / SIGTERM: autosave and quit (130 / 143)
     return app.exec()
