@@ -19,10 +19,6 @@ TABLES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
 PROJECTS = (".nnsp",)
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Drops", text)
-
-
 def local_paths(mime) -> list[str]:
     return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()] if mime.hasUrls() else []
 
@@ -67,11 +63,12 @@ class DropFilter(QObject):
         kind = classify(path)
         name = os.path.basename(path.rstrip("/\\")) or path
         if kind is None:
-            self._say(_tr("Cannot open {name} here: drop a project (.nnsp), a table (.csv, .xlsx), an .npz file or "
-                          "a folder of images in class sub-folders").format(name=name))
+            self._say(QCoreApplication.translate(
+                "Drops", "Cannot open {name} here: drop a project (.nnsp), a table (.csv, .xlsx), an .npz file or "
+                "a folder of images in class sub-folders").format(name=name))
             return False
         if self.ui.controller.running:
-            self._say(_tr("{name}: stop the training first").format(name=name))
+            self._say(QCoreApplication.translate("Drops", "{name}: stop the training first").format(name=name))
             return False
         self.handled.append((kind, path))
         if kind == "project":
@@ -83,7 +80,7 @@ class DropFilter(QObject):
             dock.show()
             dock.raise_()
         dp._request_preview()
-        self._say(_tr("{name} is the data source now (Data panel)").format(name=name))
+        self._say(QCoreApplication.translate("Drops", "{name} is the data source now (Data panel)").format(name=name))
         return True
 
     def _say(self, text: str) -> None:

@@ -300,6 +300,21 @@
     </message>
 </context>
 <context>
+    <name>Drops</name>
+    <message>
+        <source>Cannot open {name} here: drop a project (.nnsp), a table (.csv, .xlsx), an .npz file or a folder of images in class sub-folders</source>
+        <translation>无法在这里打开 {name}：请拖放项目（.nnsp）、表格（.csv、.xlsx）、.npz 文件或按类别分子文件夹的图像文件夹</translation>
+    </message>
+    <message>
+        <source>{name}: stop the training first</source>
+        <translation>{name}：请先停止训练</translation>
+    </message>
+    <message>
+        <source>{name} is the data source now (Data panel)</source>
+        <translation>{name} 现在是数据来源（数据面板）</translation>
+    </message>
+</context>
+<context>
     <name>EvaluationPanel</name>
     <message>
         <source>train the model first</source>
