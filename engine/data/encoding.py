@@ -156,6 +156,11 @@ def _canon(detector_name: str) -> str | None:
 def decode(raw: bytes, name: str, encoding: str = "auto", *, complete: bool = True) -> tuple[str, str, bool]:
     """``(text, encoding, detected)`` for the bytes of file ``name``; strict, never a silent fallback."""
     enc = normalise(encoding)
+    if enc == "auto" and _bom(raw) is None:
+        try:  # rule 2 in one pass: the text of a UTF-8 file is decoded once
+            return raw.decode("utf-8"), "utf-8", True
+        except UnicodeDecodeError:
+            pass
     if enc == "auto":
         try:
             enc = detect(raw, complete)
