@@ -44,7 +44,14 @@ def iris_text(head, labels, n=45, delimiter=","):
     return "\n".join(lines) + "\n"
 
 
-CASES = [("gbk", HEAD_ZH, IRIS_ZH, "gb18030"), ("gb18030", HEAD_ZH, IRIS_ZH, "gb18030"),
+HEAD_KO = ["꽃받침 길이", "꽃받침 너비", "꽃잎 길이", "품종"]
+IRIS_KO = ["부채붓꽃", "버시컬러", "버지니카"]
+HEAD_FR = ["longueur sépale", "largeur sépale", "longueur pétale", "espèce"]
+IRIS_FR = ["sétosa", "versicolore", "virginica"]
+
+CASES = [("euc_kr", HEAD_KO, IRIS_KO, "euc_kr"), ("cp1252", HEAD_FR, IRIS_FR, "cp1252"),
+         ("latin-1", HEAD_FR, IRIS_FR, "cp1252"),  # the same text; cp1252 can write more
+         ("gbk", HEAD_ZH, IRIS_ZH, "gb18030"), ("gb18030", HEAD_ZH, IRIS_ZH, "gb18030"),
          ("big5", HEAD_TW, IRIS_TW, "big5"), ("shift_jis", HEAD_JA, IRIS_JA, "shift_jis"),
          ("utf-16", HEAD_ZH, IRIS_ZH, "utf-16"), ("utf-8-sig", HEAD_JA, IRIS_JA, "utf-8-sig"),
          ("utf-8", HEAD_ZH, IRIS_ZH, "utf-8")]
