@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from engine import safe_json
 from engine.spec import GraphSpec, SpecError
 
 FORMAT = "nn-studio-project"
@@ -144,11 +145,18 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 def load_npz_bytes(data: bytes, what: str = "weights") -> dict[str, np.ndarray]:
+    if not data.startswith(b"PK"):
+        kind = "a single .npy array" if data.startswith(b"\x93NUMPY") else "not an .npz archive"
+        raise ProjectError(f"the {what} are damaged: {kind}")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+            out = {k: z[k] for k in z.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError) as exc:
         raise ProjectError(f"the {what} are damaged ({exc})") from None
+    for k, a in out.items():
+        if a.dtype.kind not in "biuf":
+            raise ProjectError(f"the {what} are damaged: {k} holds {a.dtype} values, not numbers")
+    return out
 
 
 # ------------------------------------------------------------------------ projects
@@ -192,12 +200,36 @@ def _read_json(zf: zipfile.ZipFile, name: str, default: Any = None, required: bo
         return default
     if info.file_size > _MAX_MEMBER:
         raise ProjectError(f"{name} in the project is implausibly large ({info.file_size} bytes)")
+    raw = _read_member(zf, info)
+    what = f"{name} in the project"
     try:
-        return json.loads(zf.read(info).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return safe_json.loads(raw, what)
+    except safe_json.JsonLimitError as exc:
+        detail = str(exc).removeprefix(what).strip()
+        raise ProjectError(f"{what} is damaged: it {detail}" if detail.startswith("is ") else
+                           f"{what} is damaged: {detail}") from None
+    except (UnicodeDecodeError, ValueError) as exc:
         raise ProjectError(f"{name} in the project is damaged ({exc})") from None
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise ProjectError(f"{name} in the project cannot be read ({exc})") from None
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes; encrypted, unsupported or damaged members are a ProjectError."""
+    if info.flag_bits & 0x1:
+        raise ProjectError(f"{info.filename} in the project is encrypted; NN Studio never encrypts projects, "
+                           "so this file was made elsewhere")
+    try:
+        return zf.read(info)
+    except NotImplementedError as exc:       # e.g. a compression method zipfile cannot read
+        raise ProjectError(f"{info.filename} in the project uses an unsupported compression ({exc})") from None
+    except RuntimeError as exc:              # e.g. "password required"
+        raise ProjectError(f"{info.filename} in the project cannot be read ({exc})") from None
+    except (zipfile.BadZipFile, EOFError, OSError, zlib_error()) as exc:
+        raise ProjectError(f"{info.filename} in the project cannot be read ({exc})") from None
+
+
+def zlib_error():
+    import zlib
+    return zlib.error
 
 
 def migrate_project(meta: dict) -> dict:
@@ -248,11 +280,7 @@ def load_project(path: str | os.PathLike) -> Project:
             info = zf.getinfo("weights.npz")
             if info.file_size > _MAX_MEMBER:
                 raise ProjectError("weights.npz in the project is implausibly large")
-            try:
-                raw = zf.read(info)
-            except (zipfile.BadZipFile, EOFError, OSError) as exc:
-                raise ProjectError(f"the weights in {path.name} are damaged ({exc})") from None
-            weights = load_npz_bytes(raw, f"weights in {path.name}")
+            weights = load_npz_bytes(_read_member(zf, info), f"weights in {path.name}")
     return Project(graph=graph, train_config=train, data_spec=data_spec, preprocessing=pre,
                    weights=weights, history=history, metadata=meta)
 

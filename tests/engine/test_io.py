@@ -123,3 +123,63 @@ def test_atomic_save_keeps_normal_permissions_links_and_cleans_leftovers(tmp_pat
     os.utime(other, (past, past))
     atomic_write_text(shared, "w")
     assert not old.exists() and fresh.exists() and other.exists()
+
+
+def _project_zip(path, members: dict, flag_bits: dict | None = None):
+    """A saved demo project with some members replaced and some general-purpose flag bits set."""
+    import struct
+    import zipfile
+    save_project(path, demo_project())
+    with zipfile.ZipFile(path) as zf:
+        have = {n: zf.read(n) for n in zf.namelist()}
+    have.update(members)
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in have.items():
+            zf.writestr(name, data)
+    if flag_bits:
+        raw = bytearray(path.read_bytes())
+        with zipfile.ZipFile(path) as zf:
+            start, infos = zf.start_dir, zf.infolist()
+        for info in infos:                                    # local header: flags at +6
+            bits = flag_bits.get(info.filename, 0)
+            off = info.header_offset + 6
+            raw[off:off + 2] = struct.pack("<H", struct.unpack("<H", raw[off:off + 2])[0] | bits)
+        pos = start
+        while raw[pos:pos + 4] == b"PK\x01\x02":             # central directory: flags at +8
+            n, m, k = struct.unpack("<HHH", raw[pos + 28:pos + 34])
+            name = bytes(raw[pos + 46:pos + 46 + n]).decode()
+            bits = flag_bits.get(name, 0)
+            raw[pos + 8:pos + 10] = struct.pack("<H", struct.unpack("<H", raw[pos + 8:pos + 10])[0] | bits)
+            pos += 46 + n + m + k
+        path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("members, flags, match", [
+    ({"train.json": b"[" * 5000 + b"]" * 5000}, None, "nested 5000 levels"),
+    ({"history.json": b"[1" + b"0" * 5000 + b"]"}, None, "digits"),
+    ({"graph.json": b"{not json"}, None, "not valid JSON"),
+    ({}, {"train.json": 0x1}, "encrypted"),
+])
+def test_damaged_project_members_are_plain_errors(tmp_path, members, flags, match):
+    p = tmp_path / "bad.nnsp"
+    _project_zip(p, members, flags)
+    with pytest.raises(ProjectError, match=match):
+        load_project(p)
+
+
+def test_weights_that_are_not_numeric_npz_are_refused(tmp_path):
+    import io as _io
+
+    import numpy as np
+    buf = _io.BytesIO()
+    np.save(buf, np.zeros(3))
+    p = tmp_path / "npy.nnsp"
+    _project_zip(p, {"weights.npz": buf.getvalue()})           # an .npy renamed .npz
+    with pytest.raises(ProjectError, match="single .npy array"):
+        load_project(p)
+    buf = _io.BytesIO()
+    np.savez(buf, **{"n2/W": np.array(["a", "b"])})
+    p2 = tmp_path / "str.nnsp"
+    _project_zip(p2, {"weights.npz": buf.getvalue()})
+    with pytest.raises(ProjectError, match="not numbers"):
+        load_project(p2)
