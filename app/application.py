@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         win.project.offer_recovery()
     if path:
         win.project.add_recent(path)
-    from app import signals
+    from app import crash, signals
+    crash.install(win)          # internal errors: logged, work autosaved, one dialog naming the log
     signals.install(app, win)   # Ctrl+C / SIGTERM: autosave and quit (130 / 143)
     return app.exec()

@@ -74,10 +74,16 @@ def user_message(exc: BaseException) -> str:
             return QCoreApplication.translate("Workers", "could not read a file: {reason} ({file})").format(
                 reason=reason, file=exc.filename)
         return QCoreApplication.translate("Workers", "could not read a file: {reason}").format(reason=reason)
-    # a bug, not a user error: keep the details on stderr, show one line
+    # a bug, not a user error: the details go to stderr and the log file, the user gets one line
     traceback.print_exception(exc, file=sys.stderr)
-    return QCoreApplication.translate("Workers", "unexpected error ({details})").format(
+    from engine import logs
+    logs.get("crash").error("internal error\n%s", "".join(traceback.format_exception(exc)))
+    text = QCoreApplication.translate("Workers", "internal error in NN Studio ({details})").format(
         details=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else '-'}")
+    where = logs.log_path()
+    if where is not None:
+        text += QCoreApplication.translate("Workers", "; details in {path}").format(path=where)
+    return text
 
 
 @dataclass
