@@ -334,6 +334,30 @@ def spreadsheet_safe(text: str) -> str:
     return text
 
 
+def _training_file_options(project, path: Path, encoding: str, sheet: str | None) -> tuple[str, str | None]:
+    """Predicting the project's own data file again: its saved encoding and sheet apply.
+
+    Only for that very file (a chosen encoding such as GB18030 decodes many other files
+    strictly but wrongly, so it is never applied to a different one); an encoding or a
+    sheet given for this call wins.
+    """
+    spec = getattr(project, "data_spec", None) or {}
+    saved = spec.get("path") if isinstance(spec, dict) and spec.get("kind") == "csv" else None
+    if not saved:
+        return encoding, sheet
+    try:
+        same = Path(saved).resolve() == path.resolve()
+    except (OSError, ValueError):
+        same = False
+    if not same:
+        return encoding, sheet
+    if (encoding or "auto").strip().lower() == "auto" and spec.get("encoding"):
+        encoding = str(spec["encoding"])
+    if sheet is None and spec.get("sheet"):
+        sheet = str(spec["sheet"])
+    return encoding, sheet
+
+
 def predict_file(model, project, data_path, out_csv, batch_size: int = 1024, encoding: str = "auto",
                  out_encoding: str | None = None, sheet: str | None = None) -> int:
     """Predict every row/image of ``data_path`` and write ``out_csv`` atomically.
@@ -348,7 +372,8 @@ def predict_file(model, project, data_path, out_csv, batch_size: int = 1024, enc
     is written in the input's encoding, delimiter and decimal mark (a UTF-8 input with
     a BOM gives a UTF-8 output with a BOM, so Excel opens it); images and ``.npz``
     give UTF-8 with commas, an ``.xlsx`` sheet (``sheet``, default the first) UTF-8 with a
-    BOM.  ``out_encoding`` overrides the output encoding.
+    BOM.  ``out_encoding`` overrides the output encoding.  For the project's own data
+    file the saved encoding and sheet are used unless given here.
     """
     from engine.io import ProjectError
 
@@ -357,6 +382,7 @@ def predict_file(model, project, data_path, out_csv, batch_size: int = 1024, enc
         raise EvaluateError(f"{path} does not exist")
     pre = _preprocessor(project)
     meta: dict = {}
+    encoding, sheet = _training_file_options(project, path, encoding, sheet)
     x, df, lead = _load_input(model, pre, path, encoding, meta, sheet)
     want = tuple(model.input_shape)
     if tuple(x.shape[1:]) != want:

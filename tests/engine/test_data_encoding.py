@@ -165,7 +165,7 @@ def test_normalise_aliases():
 
 
 # ------------------------------------------------------------------ predictions
-def _train_gbk(tmp_path, encoding_written="gbk", delimiter=","):
+def _train_gbk(tmp_path, encoding_written="gbk", delimiter=",", chosen=None):
     from engine.io import Project
     from engine.spec import GraphSpec
     from engine.trainer import TrainConfig, Trainer
@@ -173,6 +173,9 @@ def _train_gbk(tmp_path, encoding_written="gbk", delimiter=","):
     p = tmp_path / "iris.csv"
     p.write_bytes(iris_text(HEAD_ZH, IRIS_ZH, delimiter=delimiter).encode(encoding_written))
     spec = DataSpec(kind="csv", path=str(p), target="品种")
+    if chosen is not None:  # the file read in the chosen encoding (its own column names then)
+        spec = DataSpec(kind="csv", path=str(p), target=preview_csv(str(p), encoding=chosen)["columns"][3],
+                        encoding=chosen)
     ds = load_dataset(spec)
     g = GraphSpec.from_dict({"schema_version": 1, "nodes": [
         {"id": "i", "type": "Input.v1", "config": {"shape": [3]}},
@@ -218,6 +221,25 @@ def test_predictions_that_the_input_encoding_cannot_hold(tmp_path):
         predict_file(model, proj, str(latin), str(tmp_path / "o.csv"), out_encoding="cp1252")
     predict_file(model, proj, str(latin), str(tmp_path / "o.csv"), out_encoding="utf-8-sig")
     assert (tmp_path / "o.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_predicting_the_training_file_again_uses_its_saved_encoding(tmp_path):
+    from engine.evaluate import EvaluateError, predict_file
+
+    # GBK bytes are valid Big5 too: a project that chose Big5 has Big5 column names, which a
+    # detected (GB18030) reading of the same bytes would not have
+    p, proj, model = _train_gbk(tmp_path, chosen="big5")
+    big5_head = preview_csv(str(p), encoding="big5")["columns"]
+    assert big5_head != HEAD_ZH and proj.data_spec["encoding"] == "big5"
+    out = tmp_path / "pred.csv"
+    assert predict_file(model, proj, str(p), str(out)) == 45
+    assert out.read_bytes().decode("big5").startswith(",".join(big5_head) + ",prediction")
+    # a different file is never read in the saved encoding behind the user's back
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(p.read_bytes())
+    with pytest.raises(EvaluateError):
+        predict_file(model, proj, str(copy), str(tmp_path / "o.csv"))
+    assert predict_file(model, proj, str(copy), str(tmp_path / "o.csv"), encoding="big5") == 45
 
 
 # ------------------------------------------------------------------ CLI

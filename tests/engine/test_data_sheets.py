@@ -136,6 +136,10 @@ def test_cli_sheet_train_and_predict(tmp_path, capsys):
     raw = pred.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, so Excel opens it
     assert raw.decode("utf-8-sig").splitlines()[0].startswith("花萼长度,花萼宽度,有刺,采集日期,编号,品种,prediction")
+    # the project's own workbook again: its saved sheet is used without --sheet
+    pred2 = tmp_path / "pred2.csv"
+    assert main(["predict", str(out), "--data", str(p), "--out", str(pred2)]) == 0, capsys.readouterr().err
+    assert pred2.read_bytes() == raw
     capsys.readouterr()
     assert main(["train", str(g), "--data", str(p), "--sheet", "x", "--epochs", "1", "--out",
                  str(tmp_path / "y.nnsp")]) == 1
