@@ -160,6 +160,6 @@ def main(argv: list[str] | None = None) -> int:
     if path:
         win.project.add_recent(path)
     from app import crash, signals
-    crash.install(win)          # internal errors: logged, work autosaved, one dialog naming the log
     signals.install(app, win)   # Ctrl+C / SIGTERM: autosave and quit (130 / 143)
+    crash.install(win)          # internal errors: logged, work autosaved, one dialog naming the log
     return app.exec()

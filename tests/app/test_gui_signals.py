@@ -13,15 +13,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(180)
 def test_sigterm_quits_the_app_with_143(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "NNSTUDIO_DATA_DIR": str(tmp_path / "data"),
-           "NNSTUDIO_LANG": "en", "NNSTUDIO_TRAIN_PROCESS": "0", "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+           "NNSTUDIO_LANG": "en", "NNSTUDIO_TRAIN_PROCESS": "0", "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+           "NNSTUDIO_LOG_DIR": str(tmp_path / "logs")}
+    log = tmp_path / "logs" / "nnstudio.log"
     p = subprocess.Popen([sys.executable, str(ROOT / "main.py")], env=env, cwd=ROOT,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(6)                       # the window is up and the event loop runs
-        assert p.poll() is None, p.stderr.read()
+        deadline = time.monotonic() + 90       # "started" is logged once the signal handlers are in place
+        while not (log.is_file() and "NN Studio started" in log.read_text("utf-8")):
+            assert p.poll() is None, p.stderr.read()
+            assert time.monotonic() < deadline, "the app did not start"
+            time.sleep(0.2)
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=60)
     finally:
