@@ -16,15 +16,16 @@ import time
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QComboBox, QFrame, QHBoxLayout, QLabel, QMenu, QScrollArea, QStyle,
-                               QTabWidget, QToolBar, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel,
+                               QLineEdit, QMenu, QScrollArea, QStyle, QTabWidget, QToolBar, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from app.training_controller import TrainingController, DataLoader
 from app.workers import load_dataset_for
 from engine.data import DataError, DataSpec
 from engine.i18n import message as engine_message
 from engine.i18n import tr as engine_tr
-from engine.trainer import TrainError
+from engine.trainer import TrainConfig, TrainError
 from widgets.confusion import ConfusionView
 from widgets.data_panel import DataPanel
 from widgets.decision_boundary import DecisionBoundaryView
@@ -407,6 +408,25 @@ class TrainingUI(QObject):
         self.loader.progress.connect(lambda tag, pct, text: dp.set_progress(pct, text) if tag == "load" else None)
         self.loader.busy_changed.connect(dp.set_busy)
 
+        # every generated input: an edit is a change of the project.  Handled once the event is over
+        # (one check per burst of signals), so set_config's field-by-field updates are not seen half done
+        self._settings_timer = QTimer(self)
+        self._settings_timer.setSingleShot(True)
+        self._settings_timer.setInterval(0)
+        self._settings_timer.timeout.connect(self._settings_edited)
+        for w in tp.inputs.values():
+            later = self._settings_timer.start
+            if isinstance(w, QCheckBox):
+                w.toggled.connect(later)
+            elif isinstance(w, QAbstractSpinBox):
+                w.valueChanged.connect(later)
+            elif isinstance(w, QComboBox):
+                w.currentIndexChanged.connect(later)
+                if w.isEditable():
+                    w.editTextChanged.connect(later)
+            elif isinstance(w, QLineEdit):
+                w.textChanged.connect(later)
+
         doc = self.document
         doc.changed.connect(self._on_graph_changed)
         if hasattr(doc, "project_loaded"):
@@ -579,6 +599,25 @@ class TrainingUI(QObject):
             return
         task = getattr(self.controller.dataset, "task", None)
         self.training_panel.set_output_info(act, n_out, task)
+
+    def _settings_edited(self, *_) -> None:
+        """Keep the document's training settings equal to the panel's (so Save keeps them without a run);
+        a real change marks the project modified.  A half-typed number changes nothing."""
+        doc = self.document
+        try:
+            cfg = self.training_panel.config().to_dict()
+        except (TrainError, ValueError, TypeError):
+            return
+        try:
+            old = TrainConfig.from_dict(doc.train_config).to_dict() if doc.train_config else None
+        except (TrainError, ValueError, TypeError):
+            old = None
+        if cfg == old:
+            return
+        doc.train_config = cfg
+        project = getattr(self.window, "project", None)
+        if hasattr(project, "mark_dirty"):
+            project.mark_dirty()
 
     def _on_project_loaded(self) -> None:
         doc = self.document
