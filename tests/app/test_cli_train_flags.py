@@ -123,8 +123,8 @@ def test_a_run_saves_the_flags_and_says_which_ones_had_no_effect(graph, tmp_path
     err = capsys.readouterr().err
     assert code == 0, err
     saved = load_project(out).train_config
-    for k, v in dict(optimizer="sgd", lr=0.05, momentum=0.9, nesterov=True, schedule="step", step_size=5,
-                     gamma=0.7, shuffle=False, epochs=2, weight_decay=0.2).items():
+    for k, v in {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True, "schedule": "step", "step_size": 5,
+                     "gamma": 0.7, "shuffle": False, "epochs": 2, "weight_decay": 0.2}.items():
         assert saved[k] == v, k
     assert "note: --weight-decay has no effect here; it applies only with --optimizer adamw" in err
     assert "--momentum" not in err

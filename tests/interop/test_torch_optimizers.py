@@ -12,17 +12,17 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.interop
 
 CASES = [
-    ("sgd", dict(lr=0.05, momentum=0.8), lambda p, c: torch.optim.SGD(p, lr=c.lr, momentum=c.momentum)),
-    ("sgd", dict(lr=0.05, momentum=0.7, nesterov=True),
+    ("sgd", {"lr": 0.05, "momentum": 0.8}, lambda p, c: torch.optim.SGD(p, lr=c.lr, momentum=c.momentum)),
+    ("sgd", {"lr": 0.05, "momentum": 0.7, "nesterov": True},
      lambda p, c: torch.optim.SGD(p, lr=c.lr, momentum=c.momentum, nesterov=True)),
-    ("rmsprop", dict(lr=0.01, rho=0.8, rmsprop_eps=1e-4),
+    ("rmsprop", {"lr": 0.01, "rho": 0.8, "rmsprop_eps": 1e-4},
      lambda p, c: torch.optim.RMSprop(p, lr=c.lr, alpha=c.rho, eps=c.rmsprop_eps)),
-    ("rmsprop", dict(lr=0.01, rho=0.95, rmsprop_eps=1e-6, momentum=0.5),
+    ("rmsprop", {"lr": 0.01, "rho": 0.95, "rmsprop_eps": 1e-6, "momentum": 0.5},
      lambda p, c: torch.optim.RMSprop(p, lr=c.lr, alpha=c.rho, eps=c.rmsprop_eps, momentum=c.momentum)),
-    ("adam", dict(lr=0.02, beta1=0.8, beta2=0.99, eps=1e-5),
+    ("adam", {"lr": 0.02, "beta1": 0.8, "beta2": 0.99, "eps": 1e-5},
      lambda p, c: torch.optim.Adam(p, lr=c.lr, betas=(c.beta1, c.beta2), eps=c.eps)),
-    ("adam", dict(lr=0.02), lambda p, c: torch.optim.Adam(p, lr=c.lr)),  # the defaults are torch's
-    ("adamw", dict(lr=0.02, beta1=0.5, beta2=0.9, eps=1e-3, weight_decay=0.2),
+    ("adam", {"lr": 0.02}, lambda p, c: torch.optim.Adam(p, lr=c.lr)),  # the defaults are torch's
+    ("adamw", {"lr": 0.02, "beta1": 0.5, "beta2": 0.9, "eps": 1e-3, "weight_decay": 0.2},
      lambda p, c: torch.optim.AdamW(p, lr=c.lr, betas=(c.beta1, c.beta2), eps=c.eps,
                                     weight_decay=c.weight_decay)),
 ]
