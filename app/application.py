@@ -137,9 +137,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {problem}", file=sys.stderr)
         if args.tab:
             tabs = win.training_ui.tabs
-            names = [str(tabs.widget(i).property("tab_name") or tabs.tabText(i)).lower() for i in range(tabs.count())]
-            if args.tab.lower() in names:
-                tabs.setCurrentIndex(names.index(args.tab.lower()))
+            want = args.tab.lower()
+            for i in range(tabs.count()):  # the English name (Weights) or the shown one (权重)
+                if want in (str(tabs.widget(i).property("tab_name") or "").lower(), tabs.tabText(i).lower()):
+                    tabs.setCurrentIndex(i)
+                    break
             app.processEvents()
         ok = win.grab().save(args.screenshot)
         win.project.timer.stop()
