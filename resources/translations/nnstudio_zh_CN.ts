@@ -40,6 +40,26 @@
     </message>
 </context>
 <context>
+    <name>Crash</name>
+    <message>
+        <source>NN Studio hit an internal error (a bug in NN Studio, not something you did): {what}.</source>
+        <extracomment>Qt messages that are noise on some platforms (offscreen, xcb without a compositor)</extracomment>
+        <translation>NN Studio 遇到了内部错误（这是 NN Studio 的缺陷，不是您的操作造成的）：{what}。</translation>
+    </message>
+    <message>
+        <source>The details were written to {path}; please include them when you report it.</source>
+        <translation>详细信息已写入 {path}；报告问题时请附上它。</translation>
+    </message>
+    <message>
+        <source>Unsaved changes were autosaved.</source>
+        <translation>未保存的更改已自动保存。</translation>
+    </message>
+    <message>
+        <source>Internal error</source>
+        <translation>内部错误</translation>
+    </message>
+</context>
+<context>
     <name>DataPanel</name>
     <message>
         <source>Built-in sample</source>
@@ -2040,8 +2060,12 @@ Do you want to recover it?</source>
         <translation>无法读取文件：{reason}</translation>
     </message>
     <message>
-        <source>unexpected error ({details})</source>
-        <translation>意外错误（{details}）</translation>
+        <source>internal error in NN Studio ({details})</source>
+        <translation>NN Studio 内部错误（{details}）</translation>
+    </message>
+    <message>
+        <source>; details in {path}</source>
+        <translation>；详细信息见 {path}</translation>
     </message>
     <message>
         <source> · about {n} s left</source>
