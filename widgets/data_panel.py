@@ -203,12 +203,29 @@ class DataPanel(QWidget):
             self._request_preview()
 
     def _request_preview(self):
+        self._new_source()
         self._table_rows()
         if self.current_kind() in ("csv", "images") and self.path.text().strip():
             try:
                 self.preview_requested.emit(self.spec())
             except DataError as exc:
                 self.show_error(str(exc))
+
+    def _new_source(self) -> None:
+        """Another file than the Encoding and Sheet boxes were set for: back to Auto and its first sheet.
+
+        (An encoding chosen for one file, e.g. Big5, would read another file strictly but garbled.)
+        """
+        path = self.path.text().strip()
+        old, self._source_path = getattr(self, "_source_path", None), path
+        if old is None or old == path:
+            return
+        self.encoding.blockSignals(True)
+        self.encoding.setCurrentIndex(0)
+        self.encoding.blockSignals(False)
+        self.sheet.blockSignals(True)
+        self.sheet.clear()
+        self.sheet.blockSignals(False)
 
     def _is_sheet(self) -> bool:
         return self.current_kind() == "csv" and is_spreadsheet(self.path.text().strip())
@@ -278,6 +295,7 @@ class DataPanel(QWidget):
             self.sample.setCurrentText(s.path)
         else:
             self.path.setText(s.path)
+            self._source_path = s.path.strip()
         self.task.setCurrentIndex(max(self.task.findData(s.task), 0))
         self.val_split.setValue(s.val_split)
         self.test_split.setValue(s.test_split)

@@ -51,6 +51,19 @@ def test_gbk_file_shows_detected_encoding_and_chinese_headers(qtbot, tmp_path):
     qtbot.addWidget(q)
     q.set_spec(DataSpec(kind="csv", path=str(f), encoding="shift_jis"))
     assert q.current_encoding() == "shift_jis"
+    seen = []
+    q.preview_requested.connect(seen.append)
+    q._request_preview()  # the project's own file: the saved encoding is kept
+    assert seen[-1].encoding == "shift_jis"
+
+    # another file: an encoding chosen for the first one is not applied to it
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,x\n", encoding="utf-8")
+    p.path.setText(str(other))
+    p.path.editingFinished.emit()
+    assert requested[-1].encoding == "auto" and p.current_encoding() == "auto"
+    p.encoding.setCurrentIndex(p.encoding.findData("cp1252"))
+    assert requested[-1].encoding == "cp1252" and requested[-1].path == str(other)
 
 
 def test_a_wrong_chosen_encoding_shows_the_clear_message(qtbot, tmp_path):
