@@ -306,9 +306,9 @@ COMMON = ("的一是在不了有和人这中大为上个国我以要他时来用
           "报斗完类八离华名确才科张信马节话米整空元况今集温传土许步群广石记需段研界拉林律叫且究观越织装影算低持音众书布复容"
           "儿须际商非验连断深难近矿千周委素技备半办青省列习响约支般史感劳便团往酸历市克何除消构府称太准精值号率族维划选标写"
           "存候毛亲快效斯院查江型眼王按格养易置派层片始却专状育厂京识适属圆包火住调满县局照参红细引听该铁价严龙飞鸢尾萼瓣")
-#: the documented threshold: a GB18030 file with at least this many different Chinese characters is
+#: the documented threshold (24 was falsified: 26 distinct characters in 4 short cells tied with EUC-KR): a GB18030 file with at least this many different Chinese characters is
 #: always detected (fewer may be refused: "一" repeated is also valid Shift-JIS katakana)
-MIN_DISTINCT = 24
+MIN_DISTINCT = 64
 
 
 def _valid_utf8(raw: bytes) -> bool:
