@@ -31,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tab", default=None, metavar="NAME",
                    help="with --screenshot: the plots tab to show (Curves, Weights, Boundary, Confusion)")
     p.add_argument("--lang", default=None, metavar="CODE",
-                   help="user interface language for this run, e.g. zh_CN or en (default: View > Language, "
-                        "else the system language)")
+                   help="user interface language, e.g. zh_CN or en; remembered for the next start like "
+                        "View > Language (default: the remembered choice, else the system language)")
     return p
 
 
@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_app()
     from app import i18n
-    i18n.install(app, i18n.choose_language(args.lang))
+    # a --lang given by a person is remembered; screenshots (automation) leave the stored choice alone
+    i18n.install(app, i18n.choose_language(args.lang, remember=not args.screenshot))
     assert QThread.currentThread() is app.thread(), "the GUI must be created on the main thread"
     from app.main_window import MainWindow
 

@@ -84,8 +84,13 @@ def resolve(code: str | None) -> str:
     return next((c for c in LANGUAGES if c.split("_")[0].lower() == base), "en")
 
 
-def choose_language(cli_code: str | None = None) -> str:
-    """``--lang`` if given, else ``$NNSTUDIO_LANG``, else the stored choice, else the system locale."""
+def choose_language(cli_code: str | None = None, remember: bool = False) -> str:
+    """``--lang`` if given, else ``$NNSTUDIO_LANG``, else the stored choice, else the system locale.
+
+    ``remember``: a ``--lang`` given on the command line becomes the stored choice (as if chosen in
+    *View > Language*), so the next start without ``--lang`` keeps it."""
+    if cli_code and remember:
+        store_language(resolve(cli_code))
     return resolve(cli_code or os.environ.get("NNSTUDIO_LANG") or stored_language() or system_language())
 
 

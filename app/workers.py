@@ -417,20 +417,21 @@ class ProcessTrainWorker(TrainWorker):
             elif self.pause_event.is_set():
                 self._send({"cmd": "pause"})
             while True:
-                msg = proc.read()
-                if msg is None:
+                msgs = proc.read_many()     # whatever arrived: one GIL hand-over per burst, not per event
+                if msgs is None:
                     code = proc.exit_code()
                     proc.close()
                     self.failed.emit(QCoreApplication.translate(
                         "Workers", "the training process ended unexpectedly (exit code {code}); the app and your "
                                    "project are unaffected, press Train to start again").format(code=code), None)
                     return
-                if isinstance(msg, dict) and msg.get("done"):
-                    return
-                if isinstance(msg, dict) and "failed" in msg:
-                    self.failed.emit(engine_tr(str(msg["failed"])), None)
-                    continue
-                self._put(msg)
+                for msg in msgs:
+                    if isinstance(msg, dict) and msg.get("done"):
+                        return
+                    if isinstance(msg, dict) and "failed" in msg:
+                        self.failed.emit(engine_tr(str(msg["failed"])), None)
+                        continue
+                    self._put(msg)
         except ProcessGone:
             self.failed.emit(QCoreApplication.translate(
                 "Workers", "the training process ended unexpectedly; press Train to start again"), None)

@@ -154,13 +154,53 @@ def _user_message(exc: BaseException) -> str:
     return f"unexpected error ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else '-'})"
 
 
+class FrameWriter:
+    """Frames to the parent, written in bursts: at most every :data:`FLUSH_S` seconds (a background
+    flusher), at once for events that change what the user sees (status, start, end, failure).
+
+    One write per burst instead of one per event: the parent's reader wakes (and takes its GIL) a
+    few dozen times a second, not for each of thousands of epochs."""
+
+    FLUSH_S = 0.02
+    URGENT = (Status, TrainStarted, TrainFinished, TrainFailed, Diverged)
+
+    def __init__(self, out, flush_s: float | None = None):
+        self.out = out
+        if flush_s is not None:
+            self.FLUSH_S = flush_s
+        self._buf: list[bytes] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        threading.Thread(target=self._flusher, daemon=True, name="nnstudio-frames").start()
+
+    def put(self, ev) -> None:
+        frame = wire.encode(ev)
+        with self._lock:
+            self._buf.append(frame)
+        if isinstance(ev, self.URGENT) or (isinstance(ev, dict) and ("done" in ev or "failed" in ev)):
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._buf:
+                data, self._buf = b"".join(self._buf), []
+                self.out.write(data)
+                self.out.flush()
+
+    def _flusher(self) -> None:
+        while not self._stop.wait(self.FLUSH_S):
+            try:
+                self.flush()
+            except (OSError, ValueError):
+                return
+
+
 def _run_job(job: dict, controls, out) -> None:
     from engine.live import run_live
     from engine.spec import GraphSpec
     from engine.trainer import Trainer
 
-    def put(ev):
-        wire.write_frame(out, ev)
+    put = out.put
 
     try:
         data = ArrayDataset(job["folder"], job["data"])
@@ -240,12 +280,13 @@ def serve(inp, out) -> None:
             jobs.put(None)
 
     threading.Thread(target=reader, daemon=True, name="nnstudio-commands").start()
+    writer = out if isinstance(out, FrameWriter) else FrameWriter(out)
     while True:
         item = jobs.get()
         if item is None:
             return
         msg, controls = item
-        _run_job(msg, controls, out)
+        _run_job(msg, controls, writer)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,6 +311,8 @@ class TrainProcess:
     def __init__(self):
         self.proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
+        self._buf = bytearray()
+        self._ready: list = []
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -277,6 +320,7 @@ class TrainProcess:
     def start(self, warm: bool = True) -> None:
         if self.alive():
             return
+        self._buf, self._ready = bytearray(), []
         root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -299,11 +343,31 @@ class TrainProcess:
 
     def read(self):
         """The next message, or ``None`` when the process has ended."""
+        if not self._ready:
+            self._ready = self.read_many() or []
+            if not self._ready:
+                return None
+        return self._ready.pop(0)
+
+    def read_many(self) -> list | None:
+        """Every message that has arrived (waiting for at least one), or ``None`` when the process has
+        ended.  One large read takes whatever the child wrote since the last call."""
+        if self._ready:
+            out, self._ready = self._ready, []
+            return out
         p = self.proc
         if p is None or p.stdout is None:
             return None
+        fd = p.stdout.fileno()
         try:
-            return wire.read_frame(p.stdout, EVENT_TYPES)
+            while True:
+                msgs = wire.split_frames(self._buf, EVENT_TYPES)
+                if msgs:
+                    return msgs
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    return None
+                self._buf += chunk
         except (OSError, ValueError):
             return None
 

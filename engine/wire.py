@@ -125,6 +125,23 @@ def write_frame(f: BinaryIO, value: Any) -> None:
     f.flush()
 
 
+def split_frames(buf: bytearray, types: dict[str, type] | None = None) -> list:
+    """Decode and remove every complete frame at the start of ``buf`` (the rest stays for later)."""
+    out, pos = [], 0
+    while len(buf) - pos >= _HEAD.size:
+        magic, hlen, blen = _HEAD.unpack_from(buf, pos)
+        if magic != MAGIC or hlen > MAX_HEADER:
+            raise WireError("not an NN Studio frame")
+        end = pos + _HEAD.size + hlen + blen
+        if end > len(buf):
+            break
+        start = pos + _HEAD.size
+        out.append(decode(bytes(buf[start:start + hlen]), bytes(buf[start + hlen:end]), types))
+        pos = end
+    del buf[:pos]
+    return out
+
+
 def read_frame(f: BinaryIO, types: dict[str, type] | None = None) -> Any:
     """The next frame's value, or ``None`` when the stream ended between frames."""
     head = _read_exact(f, _HEAD.size)

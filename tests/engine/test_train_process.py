@@ -158,3 +158,36 @@ def test_exported_bytes_predicts_the_files(tmp_path):
     from engine.train_process import exported_bytes
     payload = sum(np.load(f, mmap_mode="r").nbytes for f in tmp_path.glob("*.npy"))
     assert exported_bytes(ds) == payload
+
+
+def test_frames_split_from_a_stream_read_in_arbitrary_chunks():
+    frames = b"".join(wire.encode({"i": i, "a": np.arange(i)}) for i in range(20))
+    buf, got = bytearray(), []
+    for start in range(0, len(frames), 37):            # chunks that cut frames anywhere
+        buf += frames[start:start + 37]
+        got += wire.split_frames(buf)
+    assert [m["i"] for m in got] == list(range(20)) and not buf
+    assert all(np.array_equal(m["a"], np.arange(m["i"])) for m in got)
+
+
+def test_frame_writer_sends_bursts_and_urgent_events_at_once():
+    from engine.train_process import FrameWriter
+    from engine.trainer import Status
+
+    class Sink(io.BytesIO):
+        writes = 0
+
+        def write(self, b):
+            Sink.writes += 1
+            return super().write(b)
+
+    sink = Sink()
+    w = FrameWriter(sink, flush_s=10.0)
+    for i in range(50):
+        w.put(BatchEnded(1, i, 0.5, np.array([0.5]), 0.1, 10.0))
+    w.put(Status("paused", "paused"))                   # urgent: everything so far goes out in one write
+    assert Sink.writes == 1
+    sink.seek(0)
+    buf = bytearray(sink.read())
+    msgs = wire.split_frames(buf, EVENT_TYPES)
+    assert len(msgs) == 51 and isinstance(msgs[-1], Status)

@@ -22,6 +22,13 @@ def test_lang_option_parses():
     assert build_parser().parse_args([]).lang is None
 
 
+def test_a_lang_option_is_remembered_for_the_next_start(settings, monkeypatch):
+    monkeypatch.setattr(i18n, "system_language", lambda: "en")
+    assert i18n.choose_language("zh-CN", remember=True) == "zh_CN"
+    assert i18n.choose_language(None) == "zh_CN"               # the next start, without --lang
+    assert i18n.choose_language("en") == "en" and i18n.stored_language() == "zh_CN"   # not remembered
+
+
 def test_choice_order(settings, monkeypatch):
     monkeypatch.setattr(i18n, "system_language", lambda: "zh_CN")
     assert i18n.choose_language() == "zh_CN"
