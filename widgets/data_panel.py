@@ -54,7 +54,13 @@ class DataPanel(QWidget):
         for key, label in KIND_LABELS:
             self.kind.addItem(self.tr(label), key)
         self.sample = QComboBox()
-        self.sample.addItems(SAMPLE_NAMES)
+        sample_labels = {"xor": self.tr("XOR (2-D points)"), "circles": self.tr("circles (2-D points)"),
+                         "moons": self.tr("moons (2-D points)"), "spirals": self.tr("two spirals (2-D points)"),
+                         "blobs": self.tr("blobs (2-D points)"), "digits": self.tr("digits (8x8 images)"),
+                         "iris": self.tr("iris flowers (table)"), "wine": self.tr("wine (table)"),
+                         "breast_cancer": self.tr("breast cancer (table)")}
+        for key in SAMPLE_NAMES:   # shown in the UI language, stored by name (as on the command line)
+            self.sample.addItem(sample_labels.get(key, key), key)
         self.path = QLineEdit()
         self.path.setPlaceholderText(self.tr("file or folder"))
         self.browse = QPushButton(self.tr("Browse…"))
@@ -75,8 +81,9 @@ class DataPanel(QWidget):
         self.val_split = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05, value=0.2)
         self.test_split = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05, value=0.0)
         self.scaling = QComboBox()
-        for key in ("standard", "minmax", "none"):
-            self.scaling.addItem(key, key)  # option values, as on the command line
+        for key, label in (("standard", self.tr("standard (mean 0, std 1)")),
+                           ("minmax", self.tr("min-max (0 to 1)")), ("none", self.tr("none"))):
+            self.scaling.addItem(label, key)  # the data is the option value, as on the command line
         self.image_size = QLineEdit()
         self.image_size.setPlaceholderText(self.tr("auto, e.g. 28x28"))
         self.grayscale = QComboBox()
@@ -156,7 +163,7 @@ class DataPanel(QWidget):
 
         self._columns: list[str] = []
         self.kind.currentIndexChanged.connect(self._on_kind)
-        self.sample.currentTextChanged.connect(lambda _t: self._on_kind())
+        self.sample.currentIndexChanged.connect(lambda _i: self._on_kind())
         self._on_kind()
 
     # ------------------------------------------------------------------ form
@@ -168,7 +175,7 @@ class DataPanel(QWidget):
 
     def _on_kind(self, *_):
         k = self.current_kind()
-        toy = k == "sample" and self.sample.currentText() in TOY_SAMPLES
+        toy = k == "sample" and self.sample.currentData() in TOY_SAMPLES
         self._row_visible(self.sample, k == "sample")
         self._row_visible(self._path_row, k != "sample")
         self._row_visible(self.noise, toy)
@@ -257,7 +264,7 @@ class DataPanel(QWidget):
     def spec(self) -> DataSpec:
         """The form as a validated DataSpec; raises :class:`DataError` with a plain message."""
         k = self.current_kind()
-        path = self.sample.currentText() if k == "sample" else self.path.text().strip()
+        path = (self.sample.currentData() or "") if k == "sample" else self.path.text().strip()
         if k != "sample" and not path:
             raise DataError(self.tr("choose a file or folder first"))
         features = None
@@ -292,7 +299,7 @@ class DataPanel(QWidget):
         i = self.kind.findData(s.kind)
         self.kind.setCurrentIndex(max(i, 0))
         if s.kind == "sample":
-            self.sample.setCurrentText(s.path)
+            self.sample.setCurrentIndex(max(self.sample.findData(s.path), 0))
         else:
             self.path.setText(s.path)
             self._source_path = s.path.strip()

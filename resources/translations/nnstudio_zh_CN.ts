@@ -78,6 +78,42 @@
         <translation>NumPy .npz 文件</translation>
     </message>
     <message>
+        <source>XOR (2-D points)</source>
+        <translation>异或（二维点）</translation>
+    </message>
+    <message>
+        <source>circles (2-D points)</source>
+        <translation>同心圆（二维点）</translation>
+    </message>
+    <message>
+        <source>moons (2-D points)</source>
+        <translation>双月形（二维点）</translation>
+    </message>
+    <message>
+        <source>two spirals (2-D points)</source>
+        <translation>双螺旋（二维点）</translation>
+    </message>
+    <message>
+        <source>blobs (2-D points)</source>
+        <translation>高斯团簇（二维点）</translation>
+    </message>
+    <message>
+        <source>digits (8x8 images)</source>
+        <translation>手写数字（8x8 图像）</translation>
+    </message>
+    <message>
+        <source>iris flowers (table)</source>
+        <translation>鸢尾花（表格）</translation>
+    </message>
+    <message>
+        <source>wine (table)</source>
+        <translation>葡萄酒（表格）</translation>
+    </message>
+    <message>
+        <source>breast cancer (table)</source>
+        <translation>乳腺癌（表格）</translation>
+    </message>
+    <message>
         <source>file or folder</source>
         <translation>文件或文件夹</translation>
     </message>
@@ -104,6 +140,18 @@
     <message>
         <source>regression</source>
         <translation>回归</translation>
+    </message>
+    <message>
+        <source>standard (mean 0, std 1)</source>
+        <translation>标准化（均值 0，标准差 1）</translation>
+    </message>
+    <message>
+        <source>min-max (0 to 1)</source>
+        <translation>最小-最大归一化（0 到 1）</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>无</translation>
     </message>
     <message>
         <source>auto, e.g. 28x28</source>

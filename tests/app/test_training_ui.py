@@ -80,7 +80,7 @@ def test_train_action_runs_and_fills_every_view(qtbot, win):
 
 def test_load_button_then_train_reuses_the_dataset(qtbot, win):
     ui, ctl = win.training_ui, win.training
-    ui.data_panel.sample.setCurrentText("xor")
+    ui.data_panel.sample.setCurrentIndex(ui.data_panel.sample.findData("xor"))
     with qtbot.waitSignal(ui.loader.result, timeout=TIMEOUT):
         ui.data_panel.load_btn.click()
     ds = ctl.dataset

@@ -12,7 +12,7 @@ from widgets.data_panel import DataPanel, array_to_pixmap
 def test_sample_spec_and_load_signal(qtbot):
     p = DataPanel()
     qtbot.addWidget(p)
-    p.sample.setCurrentText("moons")
+    p.sample.setCurrentIndex(p.sample.findData("moons"))
     p.noise.setValue(0.3)
     p.val_split.setValue(0.25)
     with qtbot.waitSignal(p.spec_chosen, timeout=1000) as blocker:
