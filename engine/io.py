@@ -15,12 +15,15 @@ renamed over the target, so a crash mid-save never leaves a half-written file.
 """
 from __future__ import annotations
 
+import glob
 import io
 import json
 import os
 import stat
 import tempfile
+import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -73,19 +76,13 @@ STALE_TEMP_AGE = 600.0
 
 
 def _remove_stale_temps(folder: Path, name: str) -> None:
-    import time
     now = time.time()
-    for p in folder.glob(f".{glob_escape(name)}.*.tmp"):
+    for p in folder.glob(f".{glob.escape(name)}.*.tmp"):
         try:
             if now - p.lstat().st_mtime > STALE_TEMP_AGE:
                 p.unlink()
         except OSError:
             pass
-
-
-def glob_escape(text: str) -> str:
-    import glob
-    return glob.escape(text)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], None]) -> None:
@@ -198,8 +195,6 @@ def _read_json(zf: zipfile.ZipFile, name: str, default: Any = None, required: bo
         if required:
             raise ProjectError(f"the project file has no {name}; it is not an NN Studio project or is damaged") from None
         return default
-    if info.file_size > _MAX_MEMBER:
-        raise ProjectError(f"{name} in the project is implausibly large ({info.file_size} bytes)")
     raw = _read_member(zf, info)
     what = f"{name} in the project"
     try:
@@ -213,7 +208,9 @@ def _read_json(zf: zipfile.ZipFile, name: str, default: Any = None, required: bo
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """A member's bytes; encrypted, unsupported or damaged members are a ProjectError."""
+    """A member's bytes; absurdly large, encrypted, unsupported or damaged members are a ProjectError."""
+    if info.file_size > _MAX_MEMBER:
+        raise ProjectError(f"{info.filename} in the project is implausibly large ({info.file_size} bytes)")
     if info.flag_bits & 0x1:
         raise ProjectError(f"{info.filename} in the project is encrypted; NN Studio never encrypts projects, "
                            "so this file was made elsewhere")
@@ -221,15 +218,8 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         return zf.read(info)
     except NotImplementedError as exc:       # e.g. a compression method zipfile cannot read
         raise ProjectError(f"{info.filename} in the project uses an unsupported compression ({exc})") from None
-    except RuntimeError as exc:              # e.g. "password required"
+    except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:   # RuntimeError: password
         raise ProjectError(f"{info.filename} in the project cannot be read ({exc})") from None
-    except (zipfile.BadZipFile, EOFError, OSError, zlib_error()) as exc:
-        raise ProjectError(f"{info.filename} in the project cannot be read ({exc})") from None
-
-
-def zlib_error():
-    import zlib
-    return zlib.error
 
 
 def migrate_project(meta: dict) -> dict:
@@ -277,10 +267,7 @@ def load_project(path: str | os.PathLike) -> Project:
             raise ProjectError(f"{path.name}: training settings, data or history have the wrong structure")
         weights = None
         if "weights.npz" in zf.namelist():
-            info = zf.getinfo("weights.npz")
-            if info.file_size > _MAX_MEMBER:
-                raise ProjectError("weights.npz in the project is implausibly large")
-            weights = load_npz_bytes(_read_member(zf, info), f"weights in {path.name}")
+            weights = load_npz_bytes(_read_member(zf, zf.getinfo("weights.npz")), f"weights in {path.name}")
     return Project(graph=graph, train_config=train, data_spec=data_spec, preprocessing=pre,
                    weights=weights, history=history, metadata=meta)
 
