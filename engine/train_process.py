@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -170,7 +171,6 @@ class FrameWriter:
             self.FLUSH_S = flush_s
         self._buf: list[bytes] = []
         self._lock = threading.Lock()
-        self._stop = threading.Event()
         threading.Thread(target=self._flusher, daemon=True, name="nnstudio-frames").start()
 
     def put(self, ev) -> None:
@@ -188,7 +188,8 @@ class FrameWriter:
                 self.out.flush()
 
     def _flusher(self) -> None:
-        while not self._stop.wait(self.FLUSH_S):
+        while True:   # a daemon thread: it ends with the process
+            time.sleep(self.FLUSH_S)
             try:
                 self.flush()
             except (OSError, ValueError):
