@@ -110,27 +110,18 @@ def workloads() -> dict:
 
 
 def headless(graph, ds, settings: dict, app_extras: bool) -> float:
-    """``python main.py train``'s loop (app_extras: plus histograms and boundary maps as the app asks)."""
-    import threading
-
+    """``python main.py train``'s loop; ``app_extras``: the app's own loop (``engine.live.run_live``:
+    histograms every 0.2 s, decision-boundary maps) without a window."""
+    from engine.live import Controls, run_live
     from engine.trainer import TrainConfig, Trainer
     cfg = TrainConfig.from_dict({**settings, "pause_on_divergence": True, "histograms": app_extras})
     t0 = time.perf_counter()
     trainer = Trainer(graph, ds, cfg)
-    stop, pause = threading.Event(), threading.Event()
-    points = labels = None
     if app_extras:
-        from engine.live import BOUNDARY_INTERVAL, BOUNDARY_RES, HISTOGRAM_INTERVAL, boundary_payload
-        trainer.histogram_interval = HISTOGRAM_INTERVAL
-        if tuple(ds.input_shape) == (2,):
-            n = min(ds.n("train"), 2000)
-            points, labels = ds.get_batch("train", np.arange(n))
-    last = -1e9
-    for ev in trainer.run(stop=stop, pause=pause):
-        # the app's worker computes a boundary map at most every BOUNDARY_INTERVAL seconds
-        if points is not None and type(ev).__name__ == "EpochEnded" and time.monotonic() - last >= BOUNDARY_INTERVAL:
-            last = time.monotonic()
-            boundary_payload(trainer, BOUNDARY_RES, points, labels, ev.epoch)
+        run_live(trainer, ds, lambda ev: None, Controls())
+    else:
+        for _ in trainer.run():
+            pass
     return time.perf_counter() - t0
 
 
