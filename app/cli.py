@@ -230,6 +230,7 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 
 def _load_graph_or_project(path: str):
+    from engine.files import regular_file_problem
     from engine.io import Project, load_project
     from engine.spec import GraphSpec
 
@@ -237,6 +238,9 @@ def _load_graph_or_project(path: str):
     if not p.exists():
         raise CliError(f"file not found: {path}")
     if p.suffix.lower() == ".json":
+        problem = regular_file_problem(p)
+        if problem:
+            raise CliError(problem)
         try:
             text = p.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -488,12 +492,26 @@ def _start_point(trainer) -> tuple[float, dict] | None:
     return value, trainer.model.state_dict()
 
 
+#: image files named one by one in the "skipped" notes; the rest are counted
+SKIPPED_FILES_SHOWN = 5
+
+
 def _report_dropped_columns(dataset) -> None:
-    """Say which CSV columns were left out of the features (identifier-like or empty) on stderr."""
+    """Say on stderr which CSV columns were left out of the features (identifier-like or
+    empty) and which image files were skipped (unreadable, not regular files, linked folders)."""
+    files = []
     for item in getattr(dataset, "report", None) or []:
-        if isinstance(item, dict) and item.get("column") and "not used as a feature" in str(item.get("reason")):
+        if not isinstance(item, dict):
+            continue
+        if item.get("column") and "not used as a feature" in str(item.get("reason")):
             print(f"note: column '{item['column']}' was left out: {item['reason']} "
                   f"(name it in --features to use it)", file=sys.stderr)
+        elif item.get("file"):
+            files.append(item)
+    for item in files[:SKIPPED_FILES_SHOWN]:
+        print(f"note: skipped {item['file']}: {item.get('reason', '')}", file=sys.stderr)
+    if len(files) > SKIPPED_FILES_SHOWN:
+        print(f"note: {len(files) - SKIPPED_FILES_SHOWN} more files skipped ({len(files)} in all)", file=sys.stderr)
 
 
 def _save_trained(project, out, data_spec, dataset, cfg, trainer, state, reason) -> Path:
@@ -559,6 +577,7 @@ def cmd_evaluate(args) -> int:
     if split == "all":
         spec = type(spec).from_dict({**spec.to_dict(), "val_split": 0.0, "test_split": 0.0})
     ds = load_dataset(spec, preprocessing=project.preprocessing) if project.preprocessing else load_dataset(spec)
+    _report_dropped_columns(ds)
     part = "train" if split == "all" else split
     if ds.n(part) == 0:
         raise CliError(f"the {part} split is empty; use --split or --test-split")

@@ -31,6 +31,7 @@ from typing import Any, Callable
 import numpy as np
 
 from engine import safe_json
+from engine.files import regular_file_problem
 from engine.spec import GraphSpec, SpecError
 
 FORMAT = "nn-studio-project"
@@ -243,6 +244,9 @@ def load_project(path: str | os.PathLike) -> Project:
         raise ProjectError(f"{path} does not exist")
     if path.is_dir():
         raise ProjectError(f"{path} is a folder, not a project file")
+    problem = regular_file_problem(path)
+    if problem:
+        raise ProjectError(problem)
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile:

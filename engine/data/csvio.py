@@ -13,7 +13,8 @@ import pandas as pd
 
 from engine.data.encoding import _bom, decode, label, normalise
 from engine.data.errors import DataError
-from engine.data.tabular import MISSING_TOKENS, _short, analyse_column, propose_task
+from engine.data.tabular import MISSING_TOKENS, analyse_column, propose_task
+from engine.files import regular_file_problem
 
 DELIMITERS = (",", ";", "\t", "|")
 MAX_FILE_BYTES = 2 * 2**30
@@ -138,6 +139,9 @@ def _read_text(path, max_bytes: int | None = None, encoding: str = "auto") -> tu
         raise DataError(f"{path}: file not found")
     if p.is_dir():
         raise DataError(f"{path}: is a folder, not a CSV file")
+    problem = regular_file_problem(p)
+    if problem:
+        raise DataError(problem)
     try:
         size = p.stat().st_size
         if max_bytes is None and size > MAX_FILE_BYTES:
@@ -272,7 +276,6 @@ def preview_csv(path, n_rows: int = 20, encoding: str = "auto", sheet: str | Non
 
 
 def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None):
-    from engine.data.dataset import Dataset  # noqa: PLC0415
     from engine.data.tabular import build_tabular  # noqa: PLC0415
 
     if progress:

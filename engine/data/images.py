@@ -20,6 +20,7 @@ from PIL import Image, ImageOps
 
 from engine.data.errors import DataError, LoadCancelled, one_line
 from engine.data.split import natural_key, natural_sorted, split_counts, split_indices
+from engine.files import not_regular
 
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 MAX_PIXELS = 50_000_000          # decompression-bomb guard (Pillow's own default is ~89 M)
@@ -59,6 +60,9 @@ def is_hidden(name: str) -> bool:
 def _open(path) -> Image.Image:
     # (no warnings.catch_warnings here: it is not thread-safe, and our own pixel limit
     # below is stricter than Pillow's warning threshold)
+    kind = not_regular(path)
+    if kind is not None:
+        raise ImageDecodeError(f"{kind}, not an image file")
     try:
         im = Image.open(path, formats=FORMATS)
     except Image.UnidentifiedImageError:
@@ -184,12 +188,27 @@ def _walk_files(folder: Path) -> list[Path]:
     return out
 
 
-def _class_dirs(folder: Path) -> list[Path]:
+def _class_dirs(folder: Path, skipped: list | None = None) -> list[Path]:
+    """Class subfolders of ``folder``.  A symlink to a folder that is already listed (or to the
+    folder itself or one of its parents) is left out, so a linked folder is not a second class."""
     try:
         entries = [e for e in folder.iterdir() if e.is_dir() and not is_hidden(e.name)]
     except OSError as exc:
         raise DataError(f"{folder}: cannot list folder ({exc.strerror or exc})") from None
-    return sorted(entries, key=lambda p: natural_key(p.name))
+    entries.sort(key=lambda p: (p.is_symlink(), natural_key(p.name)))
+    seen: dict[str, Path] = {}
+    here = os.path.realpath(folder)
+    out = []
+    for e in entries:
+        real = os.path.realpath(e)
+        if real in seen or here == real or here.startswith(real + os.sep):
+            if skipped is not None:
+                other = seen[real].name if real in seen else folder.name
+                skipped.append({"file": str(e), "reason": f"a link to the folder '{other}', not a class of its own"})
+            continue
+        seen[real] = e
+        out.append(e)
+    return sorted(out, key=lambda p: natural_key(p.name))
 
 
 def _scan(root) -> dict:
@@ -211,7 +230,7 @@ def _scan(root) -> dict:
     files: list[tuple[str, str, str]] = []   # (path, class, split)
     skipped: list[dict] = []
     for split, folder in groups:
-        for cdir in _class_dirs(folder):
+        for cdir in _class_dirs(folder, skipped):
             if split in ("all", "train"):
                 if cdir.name not in classes:
                     classes.append(cdir.name)

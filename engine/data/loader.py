@@ -1,20 +1,27 @@
 """load_dataset: one entry point for every kind of data source."""
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from engine import safe_json
 from engine.data.csvio import _tabular_dataset, load_csv
 from engine.data.errors import DataError, LoadCancelled
 from engine.data.images import build_image_dataset, load_image_folder
-from engine.data.samples import CLASS_COLUMN, IMAGE_SAMPLES, SAMPLE_NAMES, load_shipped, sample_frame
+from engine.data.samples import (
+    CLASS_COLUMN,
+    IMAGE_SAMPLES,
+    SAMPLE_NAMES,
+    load_shipped,
+    sample_frame,
+)
 from engine.data.spec import DataSpec
 from engine.data.split import split_indices
 from engine.data.tabular import build_tabular, class_label
+from engine.files import regular_file_problem
 
 
 def load_dataset(spec: DataSpec, *, progress=None, cancel: threading.Event | None = None,
@@ -106,8 +113,11 @@ def _load_sample(spec, memory_budget, fixed=None):
 def _load_npz(spec, memory_budget, fixed=None):
     path = Path(spec.path)
     name = path.name
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"{spec.path}: file not found")
+    problem = regular_file_problem(path)
+    if problem:
+        raise DataError(problem)
     try:
         with np.load(path, allow_pickle=False) as z:
             if "x" not in z.files or "y" not in z.files:
@@ -116,7 +126,7 @@ def _load_npz(spec, memory_budget, fixed=None):
             class_names = None
             if "class_names" in z.files:
                 try:
-                    class_names = [str(c) for c in json.loads(str(z["class_names"][()]))]
+                    class_names = [str(c) for c in safe_json.loads(str(z["class_names"][()]), "class_names")]
                 except (ValueError, TypeError):
                     raise DataError(f"{name}: 'class_names' must be a JSON list of strings") from None
     except DataError:

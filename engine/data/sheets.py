@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.errors import DataError
+from engine.files import regular_file_problem
 
 SHEET_SUFFIXES = (".xlsx", ".xlsm")
 OLD_SUFFIXES = (".xls",)
@@ -36,6 +37,9 @@ def _open(path):
         raise DataError(f"{name}: .xls (Excel 97-2003) files are not supported; save the sheet as .xlsx or CSV")
     if not os.path.exists(path):
         raise DataError(f"{path}: file not found")
+    problem = regular_file_problem(path)
+    if problem:
+        raise DataError(problem)
     import openpyxl  # noqa: PLC0415
     from openpyxl.utils.exceptions import InvalidFileException  # noqa: PLC0415
 

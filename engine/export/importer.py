@@ -1,20 +1,23 @@
 """Import an exported .npz/.safetensors (with its metadata) back into a project."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from engine import safe_json
 from engine.export import EXPORT_FORMAT, EXPORT_SCHEMA, ExportError, sidecar_path
+from engine.files import regular_file_problem
 
 
 def _read_sidecar(path: Path) -> dict | None:
     for cand in (sidecar_path(path), path.with_suffix(".json"), path.parent / "metadata.json"):
         if cand.is_file():
             try:
-                return json.loads(cand.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                if cand.stat().st_size > safe_json.MAX_JSON_BYTES:
+                    raise ValueError(f"{cand.stat().st_size} bytes; at most {safe_json.MAX_JSON_BYTES}")
+                return safe_json.loads(cand.read_bytes(), f"the metadata file {cand.name}")
+            except (OSError, ValueError) as exc:
                 raise ExportError(f"the metadata file {cand.name} is damaged ({exc})") from None
     return None
 
@@ -22,8 +25,11 @@ def _read_sidecar(path: Path) -> dict | None:
 def read_export(path) -> tuple[dict[str, np.ndarray], dict]:
     """-> (weights, metadata); metadata from the file itself, else from the sidecar JSON."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ExportError(f"{path} does not exist")
+    problem = regular_file_problem(path)
+    if problem:
+        raise ExportError(problem)
     suffix = path.suffix.lower()
     if suffix == ".npz":
         from engine.export.npz import read_npz

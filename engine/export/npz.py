@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import safe_json
 from engine.export import METADATA_KEY, ExportError
 
 
@@ -41,7 +42,7 @@ def read_npz(path) -> tuple[dict[str, np.ndarray], dict | None]:
     raw = arrays.pop(METADATA_KEY, None)
     if raw is not None:
         try:
-            meta = json.loads(raw.astype(np.uint8).tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            meta = safe_json.loads(raw.astype(np.uint8).tobytes(), f"the metadata embedded in {path.name}")
+        except (ValueError, TypeError) as exc:
             raise ExportError(f"the metadata embedded in {path.name} is damaged ({exc})") from None
     return arrays, meta

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import safe_json
 from engine.export import ExportError
 
 META_FIELD = "nnstudio"
@@ -39,14 +40,14 @@ def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict | None]:
     try:
         arrays = load(data)
         n = struct.unpack("<Q", data[:8])[0]
-        header = json.loads(data[8:8 + n].decode("utf-8"))
+        header = safe_json.loads(data[8:8 + n], f"the header of {path.name}")
     except (SafetensorError, struct.error, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise ExportError(f"{path.name} cannot be read as .safetensors ({exc})") from None
     meta = None
     text = (header.get("__metadata__") or {}).get(META_FIELD)
     if text is not None:
         try:
-            meta = json.loads(text)
-        except json.JSONDecodeError as exc:
+            meta = safe_json.loads(text, f"the metadata embedded in {path.name}")
+        except ValueError as exc:
             raise ExportError(f"the metadata embedded in {path.name} is damaged ({exc})") from None
     return arrays, meta

@@ -158,3 +158,38 @@ def test_version_comes_from_the_package_metadata():
     from importlib.metadata import version
     r = run("--version")
     assert r.returncode == 0 and r.stdout.strip() == f"NN Studio {version('nn-studio')}"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes (POSIX)")
+@pytest.mark.timeout(120)
+def test_pipes_and_devices_as_inputs_are_refused_not_waited_on(trained, graph, tmp_path):
+    pipe = tmp_path / "rows.csv"
+    os.mkfifo(pipe)
+    r = run("predict", trained, "--data", pipe, "--out", tmp_path / "o.csv")
+    assert r.returncode == 1 and "rows.csv: is a named pipe, not a regular file" in r.stderr, r.stderr
+    zero = tmp_path / "zero.csv"
+    zero.symlink_to("/dev/zero")
+    r = run("train", graph, "--data", zero, "--out", tmp_path / "x.nnsp")
+    assert r.returncode == 1 and "is a character device" in r.stderr and "Traceback" not in r.stderr
+    pg = tmp_path / "g.json.pipe.json"
+    os.mkfifo(pg)
+    r = run("train", pg, "--data", "sample:iris", "--out", tmp_path / "x.nnsp")
+    assert r.returncode == 1 and "is a named pipe" in r.stderr
+
+
+def test_skipped_image_files_are_named_on_stderr(tmp_path):
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for c in ("cat", "dog"):
+        (tmp_path / "imgs" / c).mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray((rng.random((28, 28)) * 255).astype("uint8")).save(tmp_path / "imgs" / c / f"{i}.png")
+    (tmp_path / "imgs" / "cat" / "broken.png").write_bytes(b"not an image")
+    (tmp_path / "imgs" / "doggy").symlink_to(tmp_path / "imgs" / "dog")
+    g = tmp_path / "g.json"
+    r = run("template", "cnn", "--data", tmp_path / "imgs", "--out", g)
+    assert r.returncode == 0, r.stderr
+    r = run("train", g, "--data", tmp_path / "imgs", "--epochs", "1", "--quiet", "--out", tmp_path / "c.nnsp")
+    assert r.returncode == 0, r.stderr
+    assert "note: skipped " in r.stderr and "broken.png" in r.stderr
+    assert "doggy: a link to the folder 'dog', not a class of its own" in r.stderr
