@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import QThread
 
+    from engine.files import os_reason
     from engine.io import ProjectError, demo_project, load_project
 
     app = create_app()
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             project, path = load_project(args.project), str(args.project)
         except (ProjectError, OSError) as exc:
-            error = f"{Path(args.project).name}: {getattr(exc, 'strerror', None) or exc}"
+            error = f"{Path(args.project).name}: {os_reason(exc) if isinstance(exc, OSError) else exc}"
     if project is None:
         project = demo_project()
     win = MainWindow(project, path)

@@ -516,6 +516,7 @@ def _report_dropped_columns(dataset) -> None:
 
 def _save_trained(project, out, data_spec, dataset, cfg, trainer, state, reason) -> Path:
     """Save the trained project to ``out``; if that fails, keep it in the user cache and say where."""
+    from engine.files import os_reason
     from engine.io import Project, ProjectError, save_project
 
     history = list(project.history or [])
@@ -534,7 +535,7 @@ def _save_trained(project, out, data_spec, dataset, cfg, trainer, state, reason)
         save_project(out, trained)
         return Path(out)
     except (OSError, ProjectError) as exc:
-        problem = getattr(exc, "strerror", None) or str(exc)
+        problem = os_reason(exc) if isinstance(exc, OSError) else str(exc)
     import time
 
     from engine.userdirs import user_dir
@@ -649,7 +650,9 @@ def main(argv: list[str] | None = None) -> int:
         print("error: out of memory; try a smaller batch size or image size", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:
-        print(f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
+        from engine.files import os_reason
+
+        print(f"error: {os_reason(exc)}" + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # an internal bug: still one line, and a way to see more
         if os.environ.get("NNSTUDIO_DEBUG"):

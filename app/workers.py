@@ -69,7 +69,9 @@ def user_message(exc: BaseException) -> str:
         msg = str(exc).strip() or type(exc).__name__
         return engine_tr(msg.splitlines()[0])
     if isinstance(exc, OSError):
-        reason = exc.strerror or exc
+        from engine.files import os_reason
+
+        reason = engine_tr(os_reason(exc))
         if exc.filename:
             return QCoreApplication.translate("Workers", "could not read a file: {reason} ({file})").format(
                 reason=reason, file=exc.filename)

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import math
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from engine.files import os_reason
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -437,7 +439,7 @@ def predict_file(model, project, data_path, out_csv, batch_size: int = 1024, enc
     except ProjectError as exc:
         raise EvaluateError(f"could not write {out_csv}: {exc}") from None
     except OSError as exc:
-        raise EvaluateError(f"could not write {out_csv}: {exc.strerror or exc}") from None
+        raise EvaluateError(f"could not write {out_csv}: {os_reason(exc)}") from None
     return n
 
 

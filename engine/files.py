@@ -8,6 +8,7 @@ a link to a regular file is fine and a link to ``/dev/zero`` is not.
 """
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -43,3 +44,44 @@ def regular_file_problem(path) -> str | None:
     if kind == "a folder":
         return f"{path}: is a folder, not a file"
     return f"{path}: is {kind}, not a regular file; NN Studio reads only regular files"
+
+
+# --------------------------------------------------------------------------- OS errors
+#: English texts for the operating-system errors users meet, by errno name.  Messages use
+#: these (not ``strerror``, which differs between C libraries and, on Windows, follows the
+#: system language) so that every catalog in ``engine/locale`` can translate them.
+OS_REASONS = {
+    "ENOENT": "No such file or directory",
+    "EACCES": "Permission denied",
+    "EPERM": "Operation not permitted",
+    "ENOSPC": "No space left on device",
+    "EDQUOT": "Disk quota exceeded",
+    "EISDIR": "Is a directory",
+    "ENOTDIR": "Not a directory",
+    "EROFS": "Read-only file system",
+    "EEXIST": "File exists",
+    "EIO": "Input/output error",
+    "ENAMETOOLONG": "File name too long",
+    "EFBIG": "File too large",
+    "EBUSY": "Device or resource busy",
+    "ETXTBSY": "Text file busy",
+    "ENOMEM": "Cannot allocate memory",
+    "ELOOP": "Too many levels of symbolic links",
+    "EXDEV": "Invalid cross-device link",
+    "EMFILE": "Too many open files",
+    "ENOTEMPTY": "Directory not empty",
+    "ENXIO": "No such device or address",
+    "EINVAL": "Invalid argument",
+    "EPIPE": "Broken pipe",
+    "ESTALE": "Stale file handle",
+}
+_BY_ERRNO = {getattr(errno, name): text for name, text in OS_REASONS.items() if hasattr(errno, name)}
+
+
+def os_reason(exc: BaseException) -> str:
+    """The reason of an ``OSError`` in a fixed English text (``"Permission denied"``) that the
+    catalogs translate; other errors (or unknown errnos) fall back to ``strerror`` or ``str``."""
+    code = getattr(exc, "errno", None)
+    if isinstance(code, int) and code in _BY_ERRNO:
+        return _BY_ERRNO[code]
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

@@ -31,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 
 from engine import safe_json
-from engine.files import regular_file_problem
+from engine.files import os_reason, regular_file_problem
 from engine.spec import GraphSpec, SpecError
 
 FORMAT = "nn-studio-project"
@@ -186,7 +186,7 @@ def save_project(path: str | os.PathLike, project: Project) -> None:
     try:
         atomic_write(path, write)
     except OSError as exc:
-        raise ProjectError(f"could not save {path}: {exc.strerror or exc}") from None
+        raise ProjectError(f"could not save {path}: {os_reason(exc)}") from None
 
 
 def _read_json(zf: zipfile.ZipFile, name: str, default: Any = None, required: bool = False) -> Any:
@@ -252,7 +252,7 @@ def load_project(path: str | os.PathLike) -> Project:
     except zipfile.BadZipFile:
         raise ProjectError(f"{path.name} is not an NN Studio project (not a zip archive, or damaged)") from None
     except OSError as exc:
-        raise ProjectError(f"could not open {path}: {exc.strerror or exc}") from None
+        raise ProjectError(f"could not open {path}: {os_reason(exc)}") from None
     with zf:
         meta = _read_json(zf, "metadata.json", required=True)
         if not isinstance(meta, dict) or meta.get("format", FORMAT) != FORMAT:

@@ -14,7 +14,7 @@ import pandas as pd
 from engine.data.encoding import _bom, decode, label, normalise
 from engine.data.errors import DataError
 from engine.data.tabular import MISSING_TOKENS, analyse_column, propose_task
-from engine.files import regular_file_problem
+from engine.files import os_reason, regular_file_problem
 
 DELIMITERS = (",", ";", "\t", "|")
 MAX_FILE_BYTES = 2 * 2**30
@@ -149,7 +149,7 @@ def _read_text(path, max_bytes: int | None = None, encoding: str = "auto") -> tu
         with open(p, "rb") as fh:
             raw = fh.read() if max_bytes is None else fh.read(max_bytes)
     except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise DataError(f"{path}: cannot read ({os_reason(exc)})") from None
     partial = max_bytes is not None and len(raw) == max_bytes
     if partial:
         # cut at the last line end so no half line (or half character) is sniffed

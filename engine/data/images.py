@@ -20,7 +20,7 @@ from PIL import Image, ImageOps
 
 from engine.data.errors import DataError, LoadCancelled, one_line
 from engine.data.split import natural_key, natural_sorted, split_counts, split_indices
-from engine.files import not_regular
+from engine.files import not_regular, os_reason
 
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 MAX_PIXELS = 50_000_000          # decompression-bomb guard (Pillow's own default is ~89 M)
@@ -194,7 +194,7 @@ def _class_dirs(folder: Path, skipped: list | None = None) -> list[Path]:
     try:
         entries = [e for e in folder.iterdir() if e.is_dir() and not is_hidden(e.name)]
     except OSError as exc:
-        raise DataError(f"{folder}: cannot list folder ({exc.strerror or exc})") from None
+        raise DataError(f"{folder}: cannot list folder ({os_reason(exc)})") from None
     entries.sort(key=lambda p: (p.is_symlink(), natural_key(p.name)))
     seen: dict[str, Path] = {}
     here = os.path.realpath(folder)
@@ -400,7 +400,7 @@ def decode_to_cache(files: list[str], size, mode: str, *, progress=None, cancel=
     try:
         d.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DataError(f"cannot create image cache folder {d}: {exc.strerror or exc}") from None
+        raise DataError(f"cannot create image cache folder {d}: {os_reason(exc)}") from None
     key = _cache_key(files, size, mode)
     data_path, meta_path = d / f"{key}.u8", d / f"{key}.json"
     if data_path.is_file() and meta_path.is_file():
@@ -422,7 +422,7 @@ def decode_to_cache(files: list[str], size, mode: str, *, progress=None, cancel=
         os.replace(part, data_path)
     except OSError as exc:
         part.unlink(missing_ok=True)
-        raise DataError(f"cannot write image cache {data_path}: {exc.strerror or exc}") from None
+        raise DataError(f"cannot write image cache {data_path}: {os_reason(exc)}") from None
     except BaseException:
         part.unlink(missing_ok=True)
         raise

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.files import os_reason
+
 EXPORT_FORMAT = "nn-studio-export"
 EXPORT_SCHEMA = 1
 FORMATS = ("npz", "safetensors", "onnx", "pytorch")
@@ -171,7 +173,7 @@ def write_export_file(path, data: bytes | str) -> Path:
     try:
         atomic_write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
     except OSError as exc:
-        raise ExportError(f"could not write {path}: {exc.strerror or exc}") from None
+        raise ExportError(f"could not write {path}: {os_reason(exc)}") from None
     return Path(path)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from engine import safe_json
 from engine.export import ExportError
+from engine.files import os_reason
 
 META_FIELD = "nnstudio"
 
@@ -36,7 +37,7 @@ def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict | None]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ExportError(f"could not read {path}: {exc.strerror or exc}") from None
+        raise ExportError(f"could not read {path}: {os_reason(exc)}") from None
     try:
         arrays = load(data)
         n = struct.unpack("<Q", data[:8])[0]

@@ -26,6 +26,7 @@ from typing import Callable
 
 from engine.export import ExportError, describe_node, python_identifier
 from engine.export import layouts as L
+from engine.files import os_reason
 
 CLASS_NAME = "NNStudioModel"
 
@@ -629,7 +630,7 @@ def export_pytorch(model, out, meta: dict) -> list[Path]:
         try:
             folder.mkdir()
         except OSError as exc:
-            raise ExportError(f"could not create {folder}: {exc.strerror or exc}") from None
+            raise ExportError(f"could not create {folder}: {os_reason(exc)}") from None
     elif not folder.is_dir():
         raise ExportError(f"{folder} exists and is not a folder")
     weights_name = f"{name}.safetensors"
@@ -642,6 +643,6 @@ def export_pytorch(model, out, meta: dict) -> list[Path]:
             atomic_write_text(folder / fname, text)
             files.append(folder / fname)
     except OSError as exc:
-        raise ExportError(f"could not write into {folder}: {exc.strerror or exc}") from None
+        raise ExportError(f"could not write into {folder}: {os_reason(exc)}") from None
     return files
 

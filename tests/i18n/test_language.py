@@ -43,7 +43,9 @@ def test_choice_order(settings, monkeypatch):
     assert i18n.choose_language() == "en"
 
 
-def test_install_translates_qt_and_engine(qtbot, settings):
+def test_install_translates_qt_and_engine(qtbot, settings, monkeypatch):
+    # the translators, not the fonts, are under test (a machine without CJK fonts falls back to English)
+    monkeypatch.setattr(i18n, "has_font_for", lambda code: True)
     app = QApplication.instance()
     assert i18n.install(app, "zh_CN") == "zh_CN"
     assert QCoreApplication.translate("Language", "System default") == "跟随系统"
@@ -87,8 +89,9 @@ def test_language_menu_stores_the_choice_and_says_restart(qtbot, settings):
     box.close()
 
 
-def test_palette_shows_chinese_layer_names(qtbot, settings):
+def test_palette_shows_chinese_layer_names(qtbot, settings, monkeypatch):
     from widgets.palette import LayerPalette
+    monkeypatch.setattr(i18n, "has_font_for", lambda code: True)
     i18n.install(QApplication.instance(), "zh_CN")
     pal = LayerPalette()
     qtbot.addWidget(pal)
