@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import platform
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt, QUrl
@@ -30,18 +31,41 @@ def _typeable(keys: str) -> bool:
     return len(key) == 1 or key in _PLAIN_KEYS or (key.startswith("F") and key[1:].isdigit())
 
 
+_MNEMONIC = re.compile(r"\s*\(&?[A-Za-z0-9]\)")   # "新建(&N)": Chinese-style mnemonics
+
+
+def _plain(text: str) -> str:
+    """An action's text without mnemonic markers or a trailing ellipsis: "&Open…" -> "Open"."""
+    text = _MNEMONIC.sub("", text)
+    return text.replace("&&", "\0").replace("&", "").replace("\0", "&").strip().rstrip("…").strip()
+
+
+def _menu_actions(menu, out: list) -> None:
+    for act in menu.actions():
+        if act.menu() is not None:
+            _menu_actions(act.menu(), out)
+        elif not act.isSeparator():
+            out.append(act)
+
+
 def shortcut_rows(win) -> list[tuple[str, str]]:
-    """(action, shortcut) for every action of the window that has a shortcut, sorted by action name."""
+    """(action, shortcut) for every action of the window that has a shortcut, in the order of the
+    menus (File, Edit, View, ...), then the actions that are in no menu."""
+    ordered: list = []
+    for top in win.menuBar().actions():
+        if top.menu() is not None:
+            _menu_actions(top.menu(), ordered)
+    ordered += [a for a in win.findChildren(QAction) if a not in ordered]
     seen, rows = set(), []
-    for act in win.findChildren(QAction):
+    for act in ordered:
         keys = [k.toString(QKeySequence.NativeText) for k in act.shortcuts() if not k.isEmpty()]
         keys = [k for k in keys if _typeable(k)]
-        name = act.text().replace("&&", "\0").replace("&", "").replace("\0", "&").strip().rstrip("…").strip()
+        name = _plain(act.text())
         if not keys or not name or (name, tuple(keys)) in seen:
             continue
         seen.add((name, tuple(keys)))
         rows.append((name, ", ".join(keys)))
-    return sorted(rows, key=lambda r: r[0].lower())
+    return rows
 
 
 def versions() -> list[tuple[str, str]]:
@@ -81,6 +105,7 @@ class ShortcutsDialog(QDialog):
             self.table.setItem(i, 0, QTableWidgetItem(name))
             self.table.setItem(i, 1, QTableWidgetItem(keys))
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeToContents)

@@ -946,7 +946,7 @@ NN Studio 中的模型没有改变。</translation>
     </message>
     <message>
         <source>Duplicate {n} layer(s)</source>
-        <translation>再制 {n} 个层</translation>
+        <translation>为 {n} 个层创建副本</translation>
     </message>
     <message>
         <source>Paste {n} layer(s)</source>
@@ -954,7 +954,7 @@ NN Studio 中的模型没有改变。</translation>
     </message>
     <message>
         <source>Nothing to duplicate: select one or more layers</source>
-        <translation>没有可再制的内容：请选择一个或多个层</translation>
+        <translation>没有可创建副本的内容：请选择一个或多个层</translation>
     </message>
 </context>
 <context>
@@ -1175,11 +1175,11 @@ port of one layer to the top port of the next. Templates are in the Templates me
     </message>
     <message>
         <source>D&amp;uplicate</source>
-        <translation>再制(&amp;U)</translation>
+        <translation>创建副本(&amp;U)</translation>
     </message>
     <message>
         <source>Duplicate the selected layers</source>
-        <translation>再制选中的层</translation>
+        <translation>为选中的层创建副本</translation>
     </message>
     <message>
         <source>&amp;Delete</source>

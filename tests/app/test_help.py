@@ -32,3 +32,12 @@ def test_help_menu_lists_every_shortcut_and_about(qtbot, monkeypatch):
     for name in ("NN Studio", "Python", "PySide6", "NumPy", "Numba", "logs"):
         assert name in about
     w.project.timer.stop()
+
+
+def test_shortcut_list_follows_the_menus_and_drops_mnemonics(qtbot):
+    w = make(qtbot)
+    names = [n for n, _ in help_ui.shortcut_rows(w)]
+    assert names.index("New") < names.index("Undo") < names.index("Zoom In") < names.index("Train")
+    assert help_ui._plain("新建(&N)") == "新建" and help_ui._plain("&Open…") == "Open"
+    assert help_ui._plain("Save && close") == "Save & close"
+    w.project.timer.stop()
