@@ -33,10 +33,10 @@ import numpy as np
 from engine import safe_json
 from engine.files import os_reason, regular_file_problem
 from engine.spec import GraphSpec, SpecError
+from engine.userdirs import app_version
 
 FORMAT = "nn-studio-project"
 PROJECT_SCHEMA = 1
-APP_VERSION = "0.1.0"
 PROJECT_SUFFIX = ".nnsp"
 _MAX_MEMBER = 2 * 1024 ** 3  # refuse absurd members (zip bombs)
 
@@ -159,7 +159,7 @@ def load_npz_bytes(data: bytes, what: str = "weights") -> dict[str, np.ndarray]:
 
 # ------------------------------------------------------------------------ projects
 def save_project(path: str | os.PathLike, project: Project) -> None:
-    meta = {"format": FORMAT, "schema_version": PROJECT_SCHEMA, "app_version": APP_VERSION,
+    meta = {"format": FORMAT, "schema_version": PROJECT_SCHEMA, "app_version": app_version(),
             **{k: v for k, v in project.metadata.items() if k not in ("format", "schema_version")}}
     members = {
         "metadata.json": json.dumps(meta, indent=2),

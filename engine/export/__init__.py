@@ -71,7 +71,7 @@ def _last_metrics(history) -> dict:
 
 def build_metadata(model, extra: dict | None = None) -> dict:
     """The JSON-able description bundled with every export (see module docstring)."""
-    from engine.io import APP_VERSION
+    from engine.userdirs import app_version
 
     weights = export_weights(model)
     params = {}
@@ -81,7 +81,7 @@ def build_metadata(model, extra: dict | None = None) -> dict:
                 key = f"{nid}/{k}"
                 params[key] = {"shape": list(weights[key].shape), "dtype": "float32", "kind": kind}
     meta: dict[str, Any] = {
-        "format": EXPORT_FORMAT, "schema_version": EXPORT_SCHEMA, "app_version": APP_VERSION,
+        "format": EXPORT_FORMAT, "schema_version": EXPORT_SCHEMA, "app_version": app_version(),
         "graph": model.spec.to_dict(),
         "layer_order": list(model.order),
         "layer_types": {nid: model.spec.node(nid).type for nid in model.order},

@@ -189,3 +189,15 @@ def test_weights_that_are_not_numeric_npz_are_refused(tmp_path):
     _project_zip(p2, {"weights.npz": buf.getvalue()})
     with pytest.raises(ProjectError, match="not numbers"):
         load_project(p2)
+
+
+def test_saved_version_is_the_package_version(tmp_path):
+    """One source for the version: the package metadata (pyproject.toml), not a constant in the engine."""
+    import zipfile
+
+    from engine.io import demo_project, save_project
+    from engine.userdirs import app_version
+    save_project(tmp_path / "p.nnsp", demo_project())
+    with zipfile.ZipFile(tmp_path / "p.nnsp") as zf:
+        meta = json.loads(zf.read("metadata.json"))
+    assert meta["app_version"] == app_version() != "0+unknown"
