@@ -35,23 +35,10 @@ def app_version() -> str:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    """Exception types whose message is written for the user."""
-    from engine.compile import GraphError
-    from engine.io import ProjectError
-    from engine.losses import LossError
-    from engine.model import StateError
-    from engine.optimizers import OptimizerError
-    from engine.registry import ConfigError, RegistryError
-    from engine.spec import SpecError
-    from engine.trainer import TrainError
-    errors: list[type[BaseException]] = [CliError, GraphError, ProjectError, LossError, StateError,
-                                         OptimizerError, ConfigError, RegistryError, SpecError, TrainError]
-    from engine.data import DataError
-    errors.append(DataError)
-    from engine.evaluate import EvaluateError
-    from engine.export import ExportError
-    errors += [EvaluateError, ExportError]
-    return tuple(errors)
+    """Exception types whose message is written for the user: every engine error derives from
+    :class:`engine.errors.UserError`; anything else is a bug in NN Studio."""
+    from engine.errors import UserError
+    return (CliError, UserError)
 
 
 # ------------------------------------------------------------------------- parser

@@ -31,6 +31,7 @@ from typing import Any, Callable
 import numpy as np
 
 from engine import safe_json
+from engine.errors import UserError
 from engine.files import os_reason, regular_file_problem
 from engine.spec import GraphSpec, SpecError
 from engine.userdirs import app_version
@@ -41,7 +42,7 @@ PROJECT_SUFFIX = ".nnsp"
 _MAX_MEMBER = 2 * 1024 ** 3  # refuse absurd members (zip bombs)
 
 
-class ProjectError(ValueError):
+class ProjectError(UserError):
     """A project file that cannot be read or written; the message is for the user."""
 
 

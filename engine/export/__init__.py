@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.errors import UserError
 from engine.files import os_reason
 
 EXPORT_FORMAT = "nn-studio-export"
@@ -35,7 +36,7 @@ SUFFIXES = {"npz": ".npz", "safetensors": ".safetensors", "onnx": ".onnx"}
 METADATA_KEY = "__metadata__.json"
 
 
-class ExportError(ValueError):
+class ExportError(UserError):
     """A model, file or setting that cannot be exported/imported; the message is for the user."""
 
 
