@@ -12,7 +12,6 @@ import os
 import sys
 from pathlib import Path
 
-EXIT_USAGE = 2
 EXIT_ERROR = 1
 
 GUI_EPILOG = """\

@@ -183,9 +183,6 @@ class GraphSpec:
         cfg.update(changes)
         return self._replace_node(replace(node, config=_freeze_config(cfg)))
 
-    def replace_config(self, node_id: str, config: Mapping) -> "GraphSpec":
-        return self._replace_node(replace(self.node(node_id), config=_freeze_config(config)))
-
     def rename(self, node_id: str, name: str) -> "GraphSpec":
         return self._replace_node(replace(self.node(node_id), name=name))
 
