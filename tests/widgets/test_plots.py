@@ -259,3 +259,20 @@ def test_one_paint_per_redraw_while_the_range_moves(qtbot):
         for _ in range(5):
             qtbot.wait(5)
     assert 25 <= Count.n <= 35, Count.n
+
+
+def test_boundary_points_share_one_brush_per_class(qtbot):
+    """pyqtgraph renders one symbol per distinct brush object: 500 points of 2 classes must
+    cost 2 renders, not 500 (issue 10: 0.5 s of GUI time on the first boundary frame)."""
+    from widgets.decision_boundary import shared_brushes
+    v = DecisionBoundaryView()
+    qtbot.addWidget(v)
+    rng = np.random.default_rng(0)
+    probs = np.full((8, 8, 2), 0.5, np.float32)
+    v.set_payload({"epoch": 1, "task": "classification", "x_range": (-1, 1), "y_range": (-1, 1),
+                   "values": probs, "points": rng.normal(size=(500, 2)), "labels": rng.integers(0, 2, 500)})
+    brushes = v.scatter.data["brush"]
+    assert len(brushes) == 500 and len({id(b) for b in brushes}) == 2
+    cont = shared_brushes(rng.integers(0, 256, size=(400, 3)), exact=False)
+    assert len(cont) == 400 and len({id(b) for b in cont}) <= 33 ** 3
+    assert shared_brushes(np.zeros((0, 3))) == []
