@@ -67,7 +67,8 @@ def explain(model, dataset, spec, *, options: Options | None = None, loss: str |
     o = options or Options()
     step = _Steps(progress)
     task = getattr(dataset, "task", None)
-    result: dict = {"task": task, "class_names": getattr(dataset, "class_names", None)}
+    result: dict = {"task": task, "class_names": getattr(dataset, "class_names", None),
+                    "output_id": model.output_id}
     step(0.0, "analysing the layers")
     result["analysis"] = analyze(spec, model, dataset, batch_size=o.batch_size, task=task, loss=loss,
                                  cancel=cancel)
