@@ -103,15 +103,20 @@ class ExplainPanel(QWidget):
         for w in (self.analyze_btn, self.explain_btn, self.cancel_btn, self.progress):
             top.addWidget(w)
         top.addWidget(self.status, 1)
-        opts = QHBoxLayout()
-        for label, w in ((self.tr("Sample"), self.split), (None, self.sample), (self.tr("Class"), self.target),
-                         (self.tr("Method"), self.method), (self.tr("Baseline"), self.baseline),
-                         (self.tr("Steps"), self.steps)):
-            if label:
-                opts.addWidget(QLabel(label))
-            opts.addWidget(w)
-        opts.addWidget(self.importance)
-        opts.addStretch(1)
+        for combo in (self.split, self.target, self.method, self.baseline):
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
+        opts = QVBoxLayout()   # two rows, so that the dock fits narrow windows
+        for group in (((self.tr("Sample"), self.split), (None, self.sample), (self.tr("Class"), self.target)),
+                      ((self.tr("Method"), self.method), (self.tr("Baseline"), self.baseline),
+                       (self.tr("Steps"), self.steps), (None, self.importance))):
+            line = QHBoxLayout()
+            for label, w in group:
+                if label:
+                    line.addWidget(QLabel(label))
+                line.addWidget(w)
+            line.addStretch(1)
+            opts.addLayout(line)
 
         # ---- analysis table
         self.table = QTableWidget(0, 8)
@@ -149,7 +154,6 @@ class ExplainPanel(QWidget):
         self.act_stack.addWidget(bars_scroll)
         self.act_extra_info = QLabel()
         self.act_extra = ImageView()
-        self.act_extra.setVisible(False)
         page_act = QWidget()
         la = QVBoxLayout(page_act)
         la.setContentsMargins(0, 0, 0, 0)
@@ -160,10 +164,13 @@ class ExplainPanel(QWidget):
         la.addWidget(self.act_info)
         body = QHBoxLayout()
         body.addWidget(self.act_stack, 1)
-        side = QVBoxLayout()
+        self.act_side = QWidget()
+        side = QVBoxLayout(self.act_side)
+        side.setContentsMargins(0, 0, 0, 0)
         side.addWidget(self.act_extra_info)
         side.addWidget(self.act_extra, 1)
-        body.addLayout(side, 1)
+        self.act_side.setVisible(False)
+        body.addWidget(self.act_side, 1)
         la.addLayout(body, 1)
 
         # ---- saliency
@@ -202,10 +209,19 @@ class ExplainPanel(QWidget):
         self.tabs.addTab(page_sal, self.tr("Saliency"))
         self.tabs.addTab(page_imp, self.tr("Importance"))
 
-        lay = QVBoxLayout(self)
+        inner = QWidget()
+        lay = QVBoxLayout(inner)
         lay.addLayout(top)
         lay.addLayout(opts)
         lay.addWidget(self.tabs, 1)
+        # scrolls instead of forcing its minimum size on the window when the dock is small
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
         self._update_buttons()
 
     # ------------------------------------------------------------------ state
@@ -373,7 +389,7 @@ class ExplainPanel(QWidget):
     def _node_changed(self) -> None:
         nid = self.node.currentData()
         a = self._activation(nid)
-        self.act_extra.setVisible(False)
+        self.act_side.setVisible(False)
         self.act_extra_info.setText("")
         if a is None:
             return
@@ -405,13 +421,13 @@ class ExplainPanel(QWidget):
         if "attention" in a:
             att = np.asarray(a["attention"])
             self.act_extra.set_rgb(grid_rgb(att))
-            self.act_extra.setVisible(True)
+            self.act_side.setVisible(True)
             self.act_extra_info.setText(self.tr("Attention weights of {h} heads (row: position that looks, "
                                                 "column: position looked at)").format(h=len(att)))
         maps = self._unit_maps(nid)
         if maps is not None:
             self.act_extra.set_rgb(grid_rgb(np.asarray(maps)[:, ::-1], signed=True))
-            self.act_extra.setVisible(True)
+            self.act_side.setVisible(True)
             self.act_extra_info.setText(self.tr("Each unit's output over the input plane (x across, y up)"))
 
     def _unit_names(self, nid, n) -> list[str]:

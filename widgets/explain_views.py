@@ -64,7 +64,7 @@ class ImageView(QLabel):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setAlignment(Qt.AlignCenter)
-        self.setMinimumSize(120, 80)
+        self.setMinimumSize(96, 40)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self._image: QImage | None = None
         self.draws = 0
@@ -98,14 +98,14 @@ class BarsView(QWidget):
         self.names: list[str] = []
         self.values = np.zeros(0)
         self.errors: np.ndarray | None = None
-        self.setMinimumHeight(80)
+        self.setMinimumHeight(40)
         self.draws = 0
 
     def set_bars(self, names, values, errors=None) -> None:
         self.names = [str(n) for n in names]
         self.values = np.nan_to_num(np.asarray(values, dtype=np.float64).reshape(-1))
         self.errors = None if errors is None else np.nan_to_num(np.asarray(errors, dtype=np.float64).reshape(-1))
-        self.setMinimumHeight(max(80, 18 * len(self.names) + 12))
+        self.setMinimumHeight(max(40, 18 * len(self.names) + 12))
         tips = [f"{n}: {v:.4g}" + (f" ± {e:.2g}" if self.errors is not None else "")
                 for n, v, e in zip(self.names, self.values,
                                    self.errors if self.errors is not None else [0] * len(self.values))]

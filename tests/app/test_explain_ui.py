@@ -169,7 +169,7 @@ def test_unit_maps_for_two_feature_data(make_window, qtbot, moons_project):
     p = ui.panel
     hidden = w.document.spec.node_ids[1]
     p.select_node(hidden)
-    assert p.act_extra.isVisibleTo(p) and p.act_extra.image() is not None
+    assert p.act_side.isVisibleTo(p) and p.act_extra.image() is not None
     assert "input plane" in p.act_extra_info.text()
 
 
