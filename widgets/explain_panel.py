@@ -103,9 +103,6 @@ class ExplainPanel(QWidget):
         for w in (self.analyze_btn, self.explain_btn, self.cancel_btn, self.progress):
             top.addWidget(w)
         top.addWidget(self.status, 1)
-        for combo in (self.split, self.target, self.method, self.baseline):
-            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(8)
         opts = QVBoxLayout()   # two rows, so that the dock fits narrow windows
         for group in (((self.tr("Sample"), self.split), (None, self.sample), (self.tr("Class"), self.target)),
                       ((self.tr("Method"), self.method), (self.tr("Baseline"), self.baseline),

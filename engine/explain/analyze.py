@@ -38,8 +38,10 @@ SATURATION_LEVEL = 0.99
 EXPLODING_RATIO = 10.0
 #: ... and vanishing when that ratio is below this fraction of the largest layer's ratio
 VANISHING_RELATIVE = 1e-4
-#: rows of data used for the checks
+#: rows of data used for the checks (fewer when their activations would pass MEMORY_BUDGET)
 PROBE_ROWS = 256
+#: the checks keep every layer's output and its backward pass for the probe rows within this
+MEMORY_BUDGET = 256 * 1024 * 1024
 
 _RELU_NAMES = ("relu",)
 _SQUASH_NAMES = ("sigmoid", "tanh")
@@ -129,23 +131,30 @@ def analyze(spec, model=None, data=None, *, batch_size: int = 32, task: str | No
     return result
 
 
-def _probe(data, task):
-    """(x, y or None, task) from a Dataset, a pair or an array; at most PROBE_ROWS rows."""
+def probe_rows(model, memory_bytes: int | None = None) -> int:
+    """Rows for the checks: PROBE_ROWS, fewer when their activations would pass ``memory_bytes``."""
+    from engine.explain.saliency import per_sample_bytes
+    memory_bytes = MEMORY_BUDGET if memory_bytes is None else memory_bytes
+    return max(1, min(PROBE_ROWS, int(memory_bytes // max(per_sample_bytes(model), 1))))
+
+
+def _probe(data, task, rows: int = PROBE_ROWS):
+    """(x, y or None, task) from a Dataset, a pair or an array; at most ``rows`` rows."""
     if hasattr(data, "get_batch") and hasattr(data, "n"):
         split = "val" if data.n("val") else "train"
-        n = min(data.n(split), PROBE_ROWS)
+        n = min(data.n(split), rows)
         if n == 0:
             raise ExplainError("the data set has no rows to check the model with")
         x, y = data.get_batch(split, np.arange(n))
         return x, y, task or getattr(data, "task", None), split
     if isinstance(data, tuple) and len(data) == 2:
         x, y = data
-        return np.asarray(x)[:PROBE_ROWS], np.asarray(y)[:PROBE_ROWS], task, "given"
-    return np.asarray(data)[:PROBE_ROWS], None, task, "given"
+        return np.asarray(x)[:rows], np.asarray(y)[:rows], task, "given"
+    return np.asarray(data)[:rows], None, task, "given"
 
 
 def _check(model, rows, data, task, loss_name, cancel, progress) -> dict:
-    x, y, task, split = _probe(data, task)
+    x, y, task, split = _probe(data, task, probe_rows(model))
     if len(x) == 0:
         raise ExplainError("the data has no rows to check the model with")
     x = as_inputs(model, x)

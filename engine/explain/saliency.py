@@ -146,31 +146,39 @@ def predicted_class(model, x: np.ndarray, task: str | None = None) -> int:
     return int(np.argmax(out))
 
 
-def _grads(model, where: str, points: np.ndarray, fn: _Scalar, x_ids=None, cancel=None,
-           memory_bytes: int = MEMORY_BUDGET, progress=None, frac=(0.0, 1.0)):
-    """(f values (n,), df/d(where) (n, *shape)) for a batch of ``points`` at node ``where``."""
-    n = len(points)
+def _path_grads(model, where: str, base: np.ndarray, point: np.ndarray, alphas: np.ndarray,
+                weights: np.ndarray, fn: _Scalar, x_ids=None, cancel=None, memory_bytes: int = MEMORY_BUDGET,
+                progress=None):
+    """f at ``base + α (point − base)`` for every α, and ``Σ w_α ∂f/∂(where)`` at those points.
+
+    The points are made chunk by chunk and the gradients summed as they come, so memory
+    holds one chunk of activations and one input-sized sum, whatever the number of steps.
+    """
+    n = len(alphas)
     chunk = max(1, int(memory_bytes // max(per_sample_bytes(model), 1)))
     fs = np.empty(n, dtype=np.float64)
-    gs = np.empty(points.shape, dtype=np.float64)
+    acc = np.zeros(point.shape, dtype=np.float64)
     inp = model.input_ids[0]
+    diff = point - base
     for s in range(0, n, chunk):
         check_cancel(cancel)
         e = min(n, s + chunk)
+        a = alphas[s:e].reshape(-1, *([1] * point.ndim))
+        pts = (base[None] + a * diff[None]).astype(model.dtype)
         if where == inp:
-            values, backs = run(model, points[s:e].astype(model.dtype), logits=fn.logits, backward=True)
+            values, backs = run(model, pts, logits=fn.logits, backward=True)
         else:
             ids = np.broadcast_to(x_ids, (e - s, *x_ids.shape[1:]))
-            values, backs = run(model, ids, logits=fn.logits, backward=True,
-                                override={where: points[s:e].astype(model.dtype)})
+            values, backs = run(model, ids, logits=fn.logits, backward=True, override={where: pts})
         out = values[model.output_id]
         fs[s:e] = fn.value(out)
-        g = backward(model, backs, fn.grad(e - s, out.dtype), {where})
-        gs[s:e] = g.get(where, 0.0)
-        del values, backs
+        g = backward(model, backs, fn.grad(e - s, out.dtype), {where}).get(where)
+        if g is not None:
+            acc += np.tensordot(weights[s:e], np.asarray(g, dtype=np.float64), axes=(0, 0))
+        del values, backs, pts
         if progress:
-            progress(frac[0] + (frac[1] - frac[0]) * e / n, "")
-    return fs, gs
+            progress(e / n, "")
+    return fs, acc
 
 
 def saliency(model, x, *, target: int | None = None, method: str = "integrated_gradients",
@@ -207,17 +215,16 @@ def saliency(model, x, *, target: int | None = None, method: str = "integrated_g
     steps = max(1, int(steps))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         if method == "gradient_x_input":
-            f, g = _grads(model, where, point[None], fn, x_ids, cancel, memory_bytes, progress)
-            raw = point * g[0]
+            f, g = _path_grads(model, where, point, point, np.ones(1), np.ones(1), fn, x_ids, cancel,
+                               memory_bytes, progress)
+            raw = point * g
             f_x, f_b = float(f[0]), None
         else:
             base = make_baseline(model, point, baseline, mean) if where == inp else np.zeros_like(point)
             alphas = np.linspace(0.0, 1.0, steps + 1)
-            path = base[None] + alphas.reshape(-1, *([1] * point.ndim)) * (point - base)[None]
-            f, g = _grads(model, where, path, fn, x_ids, cancel, memory_bytes, progress)
-            w = np.full(steps + 1, 1.0 / steps)
+            w = np.full(steps + 1, 1.0 / steps)      # the trapezoid rule
             w[0] = w[-1] = 0.5 / steps
-            avg = np.tensordot(w, g, axes=(0, 0))
+            f, avg = _path_grads(model, where, base, point, alphas, w, fn, x_ids, cancel, memory_bytes, progress)
             raw = (point - base) * avg
             f_x, f_b = float(f[-1]), float(f[0])
     attributions = raw.sum(axis=-1) if where != inp else raw

@@ -150,3 +150,24 @@ def test_x_alone_checks_activations_but_not_gradients():
     r = analyze(spec, compile_graph(spec), np.zeros((10, 2)))
     assert r["checked"]["gradients"] is False
     assert "dead_units" in r["layers"][1]["stats"]
+
+
+def test_the_checks_stay_within_the_memory_budget(monkeypatch):
+    import sys
+    A = sys.modules["engine.explain.analyze"]   # the package exports the function under the same name
+    from engine.explain.saliency import per_sample_bytes
+    spec = sequential([("Input.v1", {"shape": [16, 16, 3]}),
+                       ("Conv2D.v1", {"filters": 32, "kernel_size": 3, "activation": "relu", "padding": "same"}),
+                       ("Flatten.v1", {}), ("Dense.v1", {"units": 2, "activation": "softmax"})])
+    model = compile_graph(spec)
+    per = per_sample_bytes(model)
+    # forward values, backprop inputs and gradients of every node, float32
+    assert per == 3 * 4 * (16 * 16 * 3 + 16 * 16 * 32 * 2 + 2)
+    monkeypatch.setattr(A, "MEMORY_BUDGET", 10 * per + 1)
+    assert A.probe_rows(model) == 10
+    rng = np.random.default_rng(0)
+    r = analyze(spec, model, (rng.standard_normal((100, 16, 16, 3)), rng.integers(0, 2, 100)),
+                task="classification")
+    assert r["checked"]["rows"] == 10
+    monkeypatch.setattr(A, "MEMORY_BUDGET", 1)
+    assert A.probe_rows(model) == 1
