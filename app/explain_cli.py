@@ -101,8 +101,9 @@ def cmd_analyze(args) -> int:
         result = analyze(project.graph, model, data, batch_size=batch, task=getattr(data, "task", None), loss=loss)
     except ExplainError as exc:
         raise _cli_error(exc) from None
-    result = {"trained": bool(project.weights), **result}
-    print(json.dumps(result, default=_json_default))
+    from engine.explain.report import clean_json
+    result = clean_json({"trained": bool(project.weights), **result})
+    print(json.dumps(result, default=_json_default, allow_nan=False))
     return 0
 
 
@@ -170,12 +171,12 @@ def cmd_explain(args) -> int:
         result = explain(model, dataset, project.graph, options=opts, loss=loss)
         doc = to_json(result)
         if out is None:
-            print(json.dumps(doc, default=_json_default))
+            print(json.dumps(doc, default=_json_default, allow_nan=False))
             return 0
         files = write_pngs(result, out)
     except ExplainError as exc:
         raise _cli_error(exc) from None
-    atomic_write_text(out / "explain.json", json.dumps(doc, default=_json_default, indent=1))
+    atomic_write_text(out / "explain.json", json.dumps(doc, default=_json_default, indent=1, allow_nan=False))
     summary = {"out": str(out), "files": [str(out / "explain.json")] + [str(f) for f in files],
                "sample": doc["sample"]["index"], "split": doc["sample"]["split"],
                "class": doc["saliency"]["target"]}

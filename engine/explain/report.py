@@ -171,11 +171,19 @@ def _array(a, limit=MAX_JSON_VALUES):
 
 
 def _clean(v):
-    if isinstance(v, list):
+    """``v`` with non-finite floats as ``None`` (JSON has no NaN), NumPy scalars as Python numbers."""
+    if isinstance(v, dict):
+        return {k: _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
         return [_clean(x) for x in v]
+    if isinstance(v, np.generic):
+        v = v.item()
     if isinstance(v, float) and not math.isfinite(v):
         return None
     return v
+
+
+clean_json = _clean
 
 
 def to_json(result: dict) -> dict:
@@ -204,4 +212,4 @@ def to_json(result: dict) -> dict:
                             "layers": [{"id": l["id"], "units": l["units"]} for l in um["layers"]]}
     if result.get("importance"):
         out["importance"] = result["importance"]
-    return out
+    return _clean(out)

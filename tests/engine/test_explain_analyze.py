@@ -171,3 +171,20 @@ def test_the_checks_stay_within_the_memory_budget(monkeypatch):
     assert r["checked"]["rows"] == 10
     monkeypatch.setattr(A, "MEMORY_BUDGET", 1)
     assert A.probe_rows(model) == 1
+
+
+def test_json_of_an_explanation_has_no_nan():
+    import json
+    from engine.explain.report import Options, explain, to_json
+    from tests.engine.fakes import ArrayDataset
+    spec = _mlp("tanh")
+    model = compile_graph(spec)
+    nid = model.order[1]
+    model.params[nid]["W"][0, 0] = np.nan          # a broken model: its numbers are NaN
+    rng = np.random.default_rng(0)
+    ds = ArrayDataset(rng.standard_normal((40, 2)), rng.integers(0, 3, 40))
+    ds.feature_names = ["a", "b"]
+    doc = to_json(explain(model, ds, spec, options=Options(repeats=2, steps=4)))
+    text = json.dumps(doc, allow_nan=False)
+    assert "null" in text
+    assert {f["name"] for f in doc["importance"]["features"]} == {"a", "b"}
