@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, Q
 
 from engine.explain.png import diverging_rgb
 from engine.i18n import translate as engine_tr
-from widgets.explain_views import (MAX_BARS, MAX_MAPS, BarsView, ImageView, display_rgb, grid_rgb,
+from widgets.explain_views import (MAX_BARS, MAX_MAPS, BarsView, ImageView, TokenStrip, display_rgb, grid_rgb,
                                    vector_rgb)
 
 
@@ -181,6 +181,11 @@ class ExplainPanel(QWidget):
         self.sal_stack = QStackedWidget()
         self.sal_stack.addWidget(self.sal_image)
         self.sal_stack.addWidget(sal_scroll)
+        self.sal_tokens = TokenStrip()
+        tok_scroll = QScrollArea()
+        tok_scroll.setWidgetResizable(True)
+        tok_scroll.setWidget(self.sal_tokens)
+        self.sal_stack.addWidget(tok_scroll)
         page_sal = QWidget()
         ls = QVBoxLayout(page_sal)
         ls.setContentsMargins(0, 0, 0, 0)
@@ -298,6 +303,7 @@ class ExplainPanel(QWidget):
         self.act_info.setText("")
         self.sal_image.set_rgb(None)
         self.sal_bars.set_bars([], [])
+        self.sal_tokens.set_tokens([], [])
         self.sal_info.setText("")
         self.imp_bars.set_bars([], [])
         self.imp_info.setText("")
@@ -451,6 +457,10 @@ class ExplainPanel(QWidget):
             gap = np.full((pic.shape[0], max(1, pic.shape[1] // 16), 3), 255, dtype=np.uint8)
             self.sal_image.set_rgb(np.concatenate([pic, gap, heat], axis=1))
             self.sal_stack.setCurrentIndex(0)
+        elif self._token_saliency(sal):
+            ids = np.asarray(sample["input"]).reshape(-1)
+            self.sal_tokens.set_tokens([f"{int(t)}" for t in ids], a)
+            self.sal_stack.setCurrentIndex(2)
         elif "groups" in sal:
             self.sal_bars.set_bars([g["name"] for g in sal["groups"]], [g["value"] for g in sal["groups"]])
             self.sal_stack.setCurrentIndex(1)
@@ -469,6 +479,11 @@ class ExplainPanel(QWidget):
             text = self.tr("Gradient × input for class {cls}: red raised its score, blue lowered it "
                            "(score {fx:.4g})").format(cls=cls, fx=sal["f_x"])
         self.sal_info.setText(text)
+
+    def _token_saliency(self, sal: dict) -> bool:
+        """Attributions computed on an Embedding's vectors (one value per token id)."""
+        acts = (self.result or {}).get("activations") or []
+        return bool(acts) and sal.get("where") != acts[0]["id"]
 
     def _show_importance(self, imp: dict | None) -> None:
         if not imp:

@@ -157,3 +157,43 @@ def vector_rgb(v: np.ndarray, signed: bool) -> np.ndarray:
         a = a[None]
     a = a.reshape(a.shape[0], -1)
     return diverging_rgb(a) if signed else sequential_rgb(a)
+
+
+class TokenStrip(QWidget):
+    """Tokens (their ids) in boxes coloured by their attribution: red raised the score, blue lowered it."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.tokens: list[str] = []
+        self.values = np.zeros(0)
+        self.setMinimumHeight(40)
+        self.draws = 0
+
+    def set_tokens(self, tokens, values) -> None:
+        self.tokens = [str(t) for t in tokens]
+        self.values = np.nan_to_num(np.asarray(values, dtype=np.float64).reshape(-1))
+        self.setToolTip("\n".join(f"{i}: {t} → {v:.4g}" for i, (t, v) in
+                                  enumerate(zip(self.tokens, self.values)) if i < 60))
+        self.update()
+
+    def colours(self) -> np.ndarray:
+        return diverging_rgb(self.values)
+
+    def paintEvent(self, event):
+        self.draws += 1
+        p = QPainter(self)
+        p.fillRect(self.rect(), self.palette().base())
+        if not self.tokens:
+            return
+        fm = p.fontMetrics()
+        rgb = self.colours()
+        x, y, h = 4, 4, fm.height() + 8
+        for tok, (r, g, b) in zip(self.tokens, rgb):
+            w = fm.horizontalAdvance(tok) + 12
+            if x + w > self.width() - 4 and x > 4:
+                x, y = 4, y + h + 4
+            p.fillRect(QRectF(x, y, w, h), QColor(int(r), int(g), int(b)))
+            p.setPen(QColor(0, 0, 0))
+            p.drawText(QRectF(x, y, w, h), Qt.AlignCenter, tok)
+            x += w + 4
+        self.setMinimumHeight(int(y + h + 8))

@@ -132,6 +132,23 @@ def strip(values: np.ndarray, cell: int = 12, signed: bool = False) -> Image.Ima
     return Image.fromarray(rgb).resize((v.shape[1] * cell, v.shape[0] * cell), Image.NEAREST)
 
 
+def token_strip(tokens, values, cell: int = 36) -> Image.Image:
+    """Token ids in boxes coloured by their (signed) attribution, 16 per line."""
+    tokens = [str(t) for t in tokens]
+    rgb = diverging_rgb(np.asarray(values, dtype=np.float64).reshape(-1))
+    per_line = 16
+    lines = max(1, int(math.ceil(len(tokens) / per_line)))
+    img = Image.new("RGB", (min(len(tokens), per_line) * (cell + 2) + 2, lines * (cell // 2 + 8) + 2), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    font = _font()
+    for i, (t, c) in enumerate(zip(tokens, rgb)):
+        x = 2 + (i % per_line) * (cell + 2)
+        y = 2 + (i // per_line) * (cell // 2 + 8)
+        d.rectangle([x, y, x + cell, y + cell // 2 + 4], fill=tuple(int(v) for v in c))
+        d.text((x + 3, y + 3), _short(t, 6), fill=(0, 0, 0), font=font)
+    return img
+
+
 def _short(s: str, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
@@ -146,6 +163,7 @@ def write_pngs(result: dict, out_dir, max_maps: int = MAX_MAPS) -> list[Path]:
     out = Path(out_dir)
     written: list[Path] = []
     sal = result.get("saliency")
+    acts = result.get("activations") or []
     x = result["sample"]["input"] if result.get("sample") else None
     if sal is not None and x is not None:
         a = np.asarray(sal["attributions"], dtype=np.float64)
@@ -155,6 +173,8 @@ def write_pngs(result: dict, out_dir, max_maps: int = MAX_MAPS) -> list[Path]:
             img = Image.new("RGB", (pic.width + heat.width + 6, max(pic.height, heat.height)), (255, 255, 255))
             img.paste(pic, (0, 0))
             img.paste(heat, (pic.width + 6, 0))
+        elif acts and sal.get("where") != acts[0]["id"]:   # token ids: attributions per token
+            img = token_strip([int(t) for t in np.asarray(x).reshape(-1)], a)
         elif "groups" in sal:
             g = sal["groups"]
             img = bars([r["name"] for r in g], [r["value"] for r in g], title=f"saliency, class {sal['target']}")
@@ -167,7 +187,6 @@ def write_pngs(result: dict, out_dir, max_maps: int = MAX_MAPS) -> list[Path]:
         written.append(_save(bars([r["name"] for r in f], [r["importance"] for r in f], [r["std"] for r in f],
                                   title=f"permutation importance ({imp['metric']}, {imp['repeats']} repeats)"),
                              out / "importance.png"))
-    acts = result.get("activations") or []
     if acts:
         (out / "activations").mkdir(exist_ok=True)
     for i, a in enumerate(acts):

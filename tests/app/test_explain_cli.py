@@ -173,3 +173,46 @@ def test_explain_errors_are_one_line(image_project, tmp_path):
     r = run("explain", untrained, "--data", "sample:digits")
     assert r.returncode == 1 and "no trained weights" in r.stderr
     del compile_graph
+
+
+TEXT = {"schema_version": 1, "nodes": [
+    {"id": "n1", "type": "Input.v1", "config": {"shape": [10]}},
+    {"id": "n2", "type": "Embedding.v1", "config": {"vocab_size": 20, "dim": 8}},
+    {"id": "n3", "type": "MultiHeadAttention.v1", "config": {"num_heads": 2}},
+    {"id": "n4", "type": "LSTM.v1", "config": {"units": 8}},
+    {"id": "n5", "type": "Dense.v1", "config": {"units": 2, "activation": "softmax"}}],
+    "edges": [{"src": "n1", "dst": "n2"}, {"src": "n2", "dst": "n3"}, {"src": "n3", "dst": "n4"},
+              {"src": "n4", "dst": "n5"}]}
+
+
+def token_project(folder):
+    from engine.compile import compile_graph
+    from engine.io import Project, save_project
+    from engine.spec import GraphSpec
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 20, (120, 10))
+    np.savez(folder / "tok.npz", x=x, y=(x[:, :3] == 5).any(axis=1).astype(np.int64))
+    spec = GraphSpec.from_dict(TEXT)
+    p = folder / "tok.nnsp"
+    save_project(p, Project(graph=spec, weights=compile_graph(spec, seed=2).state_dict()))
+    return p, folder / "tok.npz"
+
+
+def test_explain_token_ids_per_token(tmp_path):
+    proj, data = token_project(tmp_path)
+    out = tmp_path / "ex"
+    r = run("explain", proj, "--data", data, "--scaling", "none", "--out", out, "--steps", "128")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((out / "explain.json").read_text())
+    sal = doc["saliency"]
+    assert sal["where"] == "n2" and len(sal["attributions"]) == 10          # one value per token
+    assert abs(sal["sum"] - (sal["f_x"] - sal["f_baseline"])) < 0.01 * max(1.0, abs(sal["f_x"]))
+    assert "importance" not in doc                                          # not a table model
+    att = next(a for a in doc["activations"] if a["id"] == "n3")
+    assert np.asarray(att["attention"]).shape == (2, 10, 10)
+    assert (out / "activations" / "02_n3_attention.png").exists()
+    with Image.open(out / "saliency.png") as im:
+        assert im.width > 10 * 30                                           # ten labelled token boxes
+    bad = run("explain", proj, "--data", data, "--scaling", "none", "--baseline", "blur")
+    assert bad.returncode == 1 and "zeros baseline" in bad.stderr

@@ -196,3 +196,27 @@ def test_a_bad_sample_is_reported(make_window, qtbot, iris_project):
     ui.explain()
     wait(qtbot, ui)
     assert "does not exist" in ui.panel.status.text()
+
+
+def test_tokens_are_coloured_by_their_attribution(make_window, qtbot, tmp_path):
+    from engine.io import load_project
+    from tests.app.test_explain_cli import token_project
+    proj, data = token_project(tmp_path)
+    p = load_project(proj)
+    p.data_spec = {"kind": "npz", "path": str(data), "scaling": "none"}
+    p.metadata = {"task": "classification"}
+    w, ui = make_window(p)
+    ui.panel.importance.setChecked(False)
+    assert ui.explain()
+    wait(qtbot, ui)
+    panel = ui.panel
+    assert panel.sal_stack.currentIndex() == 2
+    toks = panel.sal_tokens
+    assert len(toks.tokens) == 10 and toks.values.shape == (10,)
+    np.testing.assert_allclose(toks.values, panel.result["saliency"]["attributions"])
+    # the strongest token is the most saturated colour
+    rgb = toks.colours().astype(int)
+    k = int(np.argmax(np.abs(toks.values)))
+    assert (255 * 3 - rgb[k].sum()) == max(255 * 3 - c.sum() for c in rgb)
+    panel.select_node("n3")
+    assert panel.act_side.isVisibleTo(panel) and "Attention weights of 2 heads" in panel.act_extra_info.text()
