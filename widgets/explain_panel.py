@@ -450,7 +450,10 @@ class ExplainPanel(QWidget):
     def _show_saliency(self, sal: dict, sample: dict) -> None:
         a = np.asarray(sal["attributions"], dtype=np.float64)
         names = (self.result or {}).get("class_names")
-        cls = names[sal["target"]] if names and sal["target"] < len(names) else str(sal["target"])
+        if (self.result or {}).get("task") == "regression":
+            cls = self.tr("output {i}").format(i=sal["target"])
+        else:
+            cls = names[sal["target"]] if names and sal["target"] < len(names) else str(sal["target"])
         if a.ndim == 3:
             heat = diverging_rgb(a.sum(axis=-1))
             pic = display_rgb(sample["input"])

@@ -859,6 +859,10 @@
         <translation>每个单元在输入平面上的输出（x 向右，y 向上）</translation>
     </message>
     <message>
+        <source>output {i}</source>
+        <translation>输出 {i}</translation>
+    </message>
+    <message>
         <source>Integrated gradients for class {cls}: red raised its score, blue lowered it. Attributions sum to {sum:.4g}; score {fx:.4g} at the input, {fb:.4g} at the baseline (gap {delta:.2g})</source>
         <translation>类别 {cls} 的积分梯度：红色提高了其得分，蓝色降低了得分。归因之和为 {sum:.4g}；输入处得分 {fx:.4g}，基线处得分 {fb:.4g}（差距 {delta:.2g}）</translation>
     </message>

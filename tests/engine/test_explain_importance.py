@@ -99,3 +99,25 @@ def test_bad_inputs_are_clear():
     m2 = compile_graph(sequential([("Input.v1", {"shape": [2]}), ("Dense.v1", {"units": 2})]))
     with pytest.raises(ExplainError, match="at least two rows"):
         permutation_importance(m2, np.zeros((1, 2)), np.zeros(1), task="classification")
+
+
+def test_the_explain_run_on_a_regression_table():
+    from engine.explain.report import Options, explain, to_json
+    spec = sequential([("Input.v1", {"shape": [3]}), ("Dense.v1", {"units": 2})])
+    model = compile_graph(spec, dtype=np.float64)
+    nid = model.order[1]
+    model.params[nid]["W"][:] = [[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((80, 3))
+    ds = ArrayDataset(x, x @ model.params[nid]["W"], task="regression")
+    ds.feature_names = ["a", "b", "c"]
+    r = explain(model, ds, spec, options=Options(sample=1, target=1, repeats=3))
+    sal = r["saliency"]
+    x1 = ds.x["val"][1]
+    np.testing.assert_allclose(sal["attributions"], [0.0, 2.0 * x1[1], 0.0], atol=1e-6)   # output 1 = 2·b
+    assert [g["name"] for g in sal["groups"]] == ["a", "b", "c"]
+    imp = {f["name"]: f["importance"] for f in r["importance"]["features"]}
+    assert imp["c"] == 0.0 and imp["b"] > imp["a"] > 0
+    assert "unit_maps" not in r                                      # three features: no plane maps
+    doc = to_json(r)
+    assert doc["sample"]["index"] == 1 and doc["task"] == "regression"
