@@ -429,7 +429,8 @@ class ExplainPanel(QWidget):
                                                 "column: position looked at)").format(h=len(att)))
         maps = self._unit_maps(nid)
         if maps is not None:
-            self.act_extra.set_rgb(grid_rgb(np.asarray(maps)[:, ::-1], signed=True))
+            maps = np.asarray(maps)[:, ::-1]      # row 0 at the top is the largest y
+            self.act_extra.set_rgb(grid_rgb(maps, signed=bool(maps.min() < 0)))
             self.act_side.setVisible(True)
             self.act_extra_info.setText(self.tr("Each unit's output over the input plane (x across, y up)"))
 

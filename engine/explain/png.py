@@ -1,8 +1,9 @@
 """PNG pictures of an explanation, drawn with Pillow (no Qt): heat maps, bar charts, map grids.
 
-Colours: signed values (saliency, importance) on a blue–white–red scale symmetric
-about 0; unsigned values (activations, unit maps) on a dark-blue–yellow scale
-between their minimum and maximum.  Every write is atomic (engine.io).
+Colours: signed values (saliency, importance, unit maps with negative values) on a
+blue–white–red scale symmetric about 0; activations and unsigned unit maps (ReLU,
+probabilities) on a dark-blue–yellow scale between their minimum and maximum.
+Every write is atomic (engine.io).
 """
 from __future__ import annotations
 
@@ -207,5 +208,5 @@ def write_pngs(result: dict, out_dir, max_maps: int = MAX_MAPS) -> list[Path]:
         (out / "unit_maps").mkdir(exist_ok=True)
         for layer in um["layers"]:
             maps = np.asarray(layer["maps"])[:, ::-1]   # row 0 at the top is the largest y
-            written.append(_save(map_grid(maps, cell=64, signed=True), out / "unit_maps" / f"{safe_name(layer['id'])}.png"))
+            written.append(_save(map_grid(maps, cell=96, signed=bool(maps.min() < 0)), out / "unit_maps" / f"{safe_name(layer['id'])}.png"))
     return written
