@@ -60,18 +60,28 @@ def analyze_job(spec, weights, data_spec, pre, loss, batch_size: int):
     def job(progress, cancel):
         from engine.explain import ExplainCancelled, analyze
 
+        from engine.data import DataError, LoadCancelled
+        from engine.explain import ExplainError
+
         model = _model(spec, weights)
-        data = None
+        data, problem = None, None
         if weights and data_spec:
-            data = _dataset(data_spec, pre, progress, cancel)
+            try:
+                data = _dataset(data_spec, pre, progress, cancel)
+                _check_shape(model, data)
+            except LoadCancelled:
+                return None
+            except (DataError, ExplainError) as exc:   # the table is still worth showing, without the checks
+                data, problem = None, engine_message(exc)
             if cancel.is_set():
                 return None
-            _check_shape(model, data)
         try:
-            return analyze(spec, model, data, batch_size=batch_size, task=getattr(data, "task", None), loss=loss,
-                           cancel=cancel, progress=progress)
+            result = analyze(spec, model, data, batch_size=batch_size, task=getattr(data, "task", None), loss=loss,
+                             cancel=cancel, progress=progress)
         except ExplainCancelled:
             return None
+        result["data_problem"] = problem
+        return result
     return job
 
 
@@ -266,8 +276,12 @@ class ExplainUI(QObject):
         if tag == "analyze":
             self.panel.show_analysis(value)
             n = sum(len(r["warnings"]) for r in value["layers"])
-            self.panel.show_status(self.tr("{layers} layers analysed, {n} warnings").format(
-                layers=len(value["layers"]), n=n))
+            if value.get("data_problem"):
+                self.panel.show_status(self.tr("The data could not be loaded, so the checks were skipped: "
+                                               "{reason}").format(reason=value["data_problem"]))
+            else:
+                self.panel.show_status(self.tr("{layers} layers analysed, {n} warnings").format(
+                    layers=len(value["layers"]), n=n))
             self.panel.tabs.setCurrentIndex(0)
         else:
             self.panel.show_explanation(value)

@@ -950,6 +950,10 @@
         <translation>{what}…</translation>
     </message>
     <message>
+        <source>The data could not be loaded, so the checks were skipped: {reason}</source>
+        <translation>无法加载数据，已跳过检查：{reason}</translation>
+    </message>
+    <message>
         <source>{layers} layers analysed, {n} warnings</source>
         <translation>已分析 {layers} 层，{n} 条警告</translation>
     </message>

@@ -220,3 +220,14 @@ def test_tokens_are_coloured_by_their_attribution(make_window, qtbot, tmp_path):
     assert (255 * 3 - rgb[k].sum()) == max(255 * 3 - c.sum() for c in rgb)
     panel.select_node("n3")
     assert panel.act_side.isVisibleTo(panel) and "Attention weights of 2 heads" in panel.act_extra_info.text()
+
+
+def test_analyze_without_its_data_file_still_shows_the_table(make_window, qtbot, iris_project, tmp_path):
+    p = Project(graph=iris_project.graph, train_config=iris_project.train_config, weights=iris_project.weights,
+                data_spec={"kind": "csv", "path": str(tmp_path / "moved.csv")}, metadata=iris_project.metadata)
+    w, ui = make_window(p)
+    assert ui.analyze()
+    wait(qtbot, ui)
+    assert ui.panel.table.rowCount() == 3
+    assert "could not be loaded" in ui.panel.status.text()
+    assert ui.panel.analysis["checked"] is None
