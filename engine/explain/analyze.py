@@ -14,7 +14,7 @@ one batch of ``batch_size`` samples in the model's dtype), ``stats`` and
 With a (trained) ``model`` and ``data`` the rows also get what one batch of data
 shows: the fraction of dead ReLU units, of saturated sigmoid/tanh values, and the
 gradient norm of each layer's parameters from one backward pass of the training
-loss (exploding or vanishing gradients).  The thresholds are module constants.
+loss on one batch (``batch_size`` rows; exploding or vanishing gradients).  The thresholds are module constants.
 """
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ def analyze(spec, model=None, data=None, *, batch_size: int = 32, task: str | No
     totals.update({"batch_size": batch_size, "dtype": str(model.dtype), "layers": len(rows)})
     result = {"layers": rows, "totals": totals, "checked": None}
     if data is not None:
-        result["checked"] = _check(model, rows, data, task, loss, cancel, progress)
+        result["checked"] = _check(model, rows, data, task, loss, cancel, progress, batch_size)
     return result
 
 
@@ -153,7 +153,7 @@ def _probe(data, task, rows: int = PROBE_ROWS):
     return np.asarray(data)[:rows], None, task, "given"
 
 
-def _check(model, rows, data, task, loss_name, cancel, progress) -> dict:
+def _check(model, rows, data, task, loss_name, cancel, progress, batch_size: int) -> dict:
     x, y, task, split = _probe(data, task, probe_rows(model))
     if len(x) == 0:
         raise ExplainError("the data has no rows to check the model with")
@@ -199,8 +199,11 @@ def _check(model, rows, data, task, loss_name, cancel, progress) -> dict:
         if progress:
             progress(0.5, "checking gradients")
         setup = loss_setup(model, task, loss_name)
-        pred, back = model.forward_train(x, train=False, logits=setup.fused)
-        value, dpred = setup.loss.value_and_grad(pred, setup.targets(np.asarray(y), pred),
+        # one training batch (the first batch_size probe rows), as one step of training sees it
+        xb = [a[:batch_size] for a in x]
+        yb = np.asarray(y)[:batch_size]
+        pred, back = model.forward_train(xb, train=False, logits=setup.fused)
+        value, dpred = setup.loss.value_and_grad(pred, setup.targets(yb, pred),
                                                  from_logits=setup.from_logits)
         grads, _ = back(dpred)
     ratios = {}
@@ -224,6 +227,7 @@ def _check(model, rows, data, task, loss_name, cancel, progress) -> dict:
         elif top > 0 and r < VANISHING_RELATIVE * top:
             row["warnings"].append("vanishing gradient: this layer's gradient is tiny next to the other layers'; "
                                    "try ReLU, BatchNorm or a skip connection")
-    checked.update({"gradients": True, "loss": float(value) if math.isfinite(value) else None,
+    checked.update({"gradients": True, "gradient_rows": int(len(yb)),
+                    "loss": float(value) if math.isfinite(value) else None,
                     "loss_name": setup.loss.name})
     return checked

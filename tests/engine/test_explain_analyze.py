@@ -131,7 +131,9 @@ def test_gradient_norms_are_the_models_own_and_explosions_are_flagged():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((64, 3)) * 1e4
     y = rng.standard_normal((64, 1))
-    r = analyze(spec, model, (x, y), task="regression")
+    r = analyze(spec, model, (x, y), task="regression", batch_size=16)
+    assert r["checked"]["gradient_rows"] == 16 and r["checked"]["rows"] == 64
+    x, y = x[:16], y[:16]          # one batch: the first batch_size rows
     nid = model.order[1]
     # the same number from the model's own backward pass with the MSE gradient
     pred, back = model.forward_train(x, train=False)
