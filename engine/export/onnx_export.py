@@ -80,9 +80,13 @@ class _Graph:
         return self.op("Squeeze", [x, self.ints(axes, f"{base}_axes")], base)
 
     def reduce_mean(self, x: str, axes: list[int], keepdims: int, base: str) -> str:
-        if self.opset >= 18:
-            return self.op("ReduceMean", [x, self.ints(axes, f"{base}_axes")], base, keepdims=keepdims)
-        return self.op("ReduceMean", [x], base, axes=list(axes), keepdims=keepdims)
+        return self.reduce("ReduceMean", x, axes, keepdims, base)
+
+    def reduce(self, op: str, x: str, axes: list[int], keepdims: int, base: str) -> str:
+        """ReduceMean/ReduceMax/ReduceSum: axes are an input from opset 18 (ReduceSum: 13)."""
+        if self.opset >= (13 if op == "ReduceSum" else 18):
+            return self.op(op, [x, self.ints(axes, f"{base}_axes")], base, keepdims=keepdims)
+        return self.op(op, [x], base, axes=list(axes), keepdims=keepdims)
 
 
 @dataclass
@@ -198,7 +202,10 @@ def _to_last(g, x, rank, base):
     return g.op("Transpose", [x], base, perm=L.channels_first_to_last_perm(rank))
 
 
-def _pads(spatial, k, stride, dilation, padding):
+def _pads(spatial, k, stride, dilation, padding, explicit=None):
+    """ONNX ``pads`` (every start, then every end); ``explicit``: (before, after) per axis."""
+    if padding == "explicit":
+        return [b for b, _ in explicit] + [a for _, a in explicit]
     if padding != "same":
         return [0] * (2 * len(spatial))
     before, after = zip(*(L.same_pads(n, k, stride, dilation) for n in spatial))
@@ -213,9 +220,9 @@ def _conv(g, c):
     ins = [x, g.const(L.conv_to_onnx(c.p["W"]), f"{c.nid}/W")]
     if "b" in c.p:
         ins.append(g.const(c.p["b"], f"{c.nid}/b"))
+    pads = _pads(spatial, cfg.kernel_size, cfg.strides, cfg.dilation, cfg.padding, c.layer.pads_per_axis(nd))
     y = g.op("Conv", ins, c.base, kernel_shape=[cfg.kernel_size] * nd, strides=[cfg.strides] * nd,
-             dilations=[cfg.dilation] * nd, pads=_pads(spatial, cfg.kernel_size, cfg.strides, cfg.dilation,
-                                                       cfg.padding), group=1)
+             dilations=[cfg.dilation] * nd, pads=pads, group=1)
     y = _to_last(g, y, nd + 2, c.base)
     return activation(g, cfg.activation, y, c.base)
 
@@ -223,20 +230,33 @@ def _conv(g, c):
 def _pool(g, c):
     spatial = c.in_shapes[0][:-1]
     nd = len(spatial)
-    k, s = c.layer.cfg.pool_size, c.layer.stride
+    cfg = c.layer.cfg
+    k, s, d = cfg.pool_size, c.layer.stride, cfg.dilation
     x = _to_first(g, c.xs[0], nd + 2, c.base)
-    pads = _pads(spatial, k, s, 1, c.layer.cfg.padding)
+    geo = c.layer.geometry(spatial)
+    pads = [b for _, b, _ in geo] + [a for _, _, a in geo]
+    attrs = {"kernel_shape": [k] * nd, "strides": [s] * nd, "pads": pads}
+    if cfg.ceil_mode and cfg.padding != "same":
+        attrs["ceil_mode"] = 1
+    if d != 1:
+        if c.layer.mode != "max" and g.opset < 19:
+            raise ExportError(f"average pooling with dilation needs ONNX opset 19 or newer (asked for {g.opset})")
+        attrs["dilations"] = [d] * nd
     if c.layer.mode == "max":
-        y = g.op("MaxPool", [x], c.base, kernel_shape=[k] * nd, strides=[s] * nd, pads=pads)
+        y = g.op("MaxPool", [x], c.base, **attrs)
     else:
-        y = g.op("AveragePool", [x], c.base, kernel_shape=[k] * nd, strides=[s] * nd, pads=pads,
-                 count_include_pad=0)
+        y = g.op("AveragePool", [x], c.base, count_include_pad=int(cfg.count_include_pad), **attrs)
     return _to_last(g, y, nd + 2, c.base)
 
 
 def _global_avg_pool(g, c):
     rank = len(c.in_shapes[0]) + 1
     return g.reduce_mean(c.xs[0], list(range(1, rank - 1)), 0, c.base)
+
+
+def _global_max_pool(g, c):
+    rank = len(c.in_shapes[0]) + 1
+    return g.reduce("ReduceMax", c.xs[0], list(range(1, rank - 1)), 0, c.base)
 
 
 def _upsampling(g, c):
@@ -313,7 +333,7 @@ CONVERTERS: dict[str, Callable] = {
     "Softmax": _activation_layer,
     "Conv1D": _conv, "Conv2D": _conv,
     "MaxPool1D": _pool, "MaxPool2D": _pool, "AvgPool1D": _pool, "AvgPool2D": _pool,
-    "GlobalAvgPool": _global_avg_pool, "UpSampling2D": _upsampling,
+    "GlobalAvgPool": _global_avg_pool, "GlobalMaxPool": _global_max_pool, "UpSampling2D": _upsampling,
     "Embedding": _embedding,
     "SimpleRNN": _recurrent("RNN", None),
     "LSTM": _recurrent("LSTM", L.lstm_to_onnx),

@@ -157,22 +157,41 @@ def _gen_conv(c):
     nd = len(spatial)
     cfg = c.cfg
     cin = c.in_shapes[0][-1]
+    explicit = c.layer.pads_per_axis(nd) if cfg.padding == "explicit" else None
+    symmetric = explicit is not None and all(b == a for b, a in explicit)
+    pad_arg = f", padding={tuple(b for b, _ in explicit)!r}" if symmetric and any(b for b, _ in explicit) else ""
     code = _Code(init=[f"self.{c.var} = nn.Conv{nd}d({cin}, {cfg.filters}, kernel_size={cfg.kernel_size}, "
-                       f"stride={cfg.strides}, dilation={cfg.dilation}, bias={cfg.use_bias})"],
+                       f"stride={cfg.strides}{pad_arg}, dilation={cfg.dilation}, bias={cfg.use_bias})"],
                  wmap=_wm(c, {"W": (f"{c.var}.weight", "conv"), "b": (f"{c.var}.bias", "id")}))
     code.fwd.append(f"{c.var} = {_first(c.xs[0], nd)}  # channels first")
-    pads = _torch_pads(spatial, cfg.kernel_size, cfg.strides, cfg.dilation, cfg.padding)
-    if pads:
-        code.fwd.append(f"{c.var} = F.pad({c.var}, {pads})  # 'same' padding (TensorFlow split)")
+    if explicit is not None and not symmetric:
+        pads = tuple(v for b, a in reversed(explicit) for v in (b, a))
+        code.fwd.append(f"{c.var} = F.pad({c.var}, {pads!r})  # explicit padding, per side")
+    else:
+        pads = _torch_pads(spatial, cfg.kernel_size, cfg.strides, cfg.dilation, cfg.padding)
+        if pads:
+            code.fwd.append(f"{c.var} = F.pad({c.var}, {pads})  # 'same' padding (TensorFlow split)")
     return _finish(c, _last(f"self.{c.var}({c.var})", nd), cfg.activation, code)
 
 
 def _gen_pool(c):
     spatial = c.in_shapes[0][:-1]
     nd = len(spatial)
-    k, s = c.layer.cfg.pool_size, c.layer.stride
-    pads = _torch_pads(spatial, k, s, 1, c.layer.cfg.padding)
+    cfg = c.layer.cfg
+    k, s = cfg.pool_size, c.layer.stride
     code = _Code(fwd=[f"{c.var} = {_first(c.xs[0], nd)}"])
+    plain = (cfg.padding in ("valid", "same") and not cfg.ceil_mode and cfg.dilation == 1
+             and not (cfg.count_include_pad and c.layer.mode != "max"))
+    if not plain:
+        # padding per side, ceil_mode, dilation, count_include_pad: one general helper (see its doc)
+        geo = c.layer.geometry(spatial)
+        out = tuple(o for o, _, _ in geo)
+        pads = tuple((b, a) for _, b, a in geo)
+        code.fwd.append(f"{c.var} = _pool_nd({c.var}, {c.layer.mode!r}, {k}, {s}, {cfg.dilation}, {pads!r}, "
+                        f"{out!r}, {bool(cfg.count_include_pad)!r})")
+        code.fwd.append(f"{c.var} = {_last(c.var, nd)}")
+        return code
+    pads = _torch_pads(spatial, k, s, 1, cfg.padding)
     if c.layer.mode == "max":
         if pads:
             code.fwd.append(f'{c.var} = F.pad({c.var}, {pads}, value=float("-inf"))')
@@ -188,6 +207,10 @@ def _gen_pool(c):
 def _gen_global_avg_pool(c):
     dims = tuple(range(1, len(c.in_shapes[0])))
     return _Code(fwd=[f"{c.var} = {c.xs[0]}.mean(dim={dims if len(dims) > 1 else dims[0]})"])
+
+
+def _gen_global_max_pool(c):
+    return _Code(fwd=[f"{c.var} = {c.xs[0]}.flatten(1, -2).amax(dim=1)"])
 
 
 def _gen_upsampling(c):
@@ -244,7 +267,7 @@ GENERATORS: dict[str, Callable] = {
     "Sigmoid": _gen_activation, "Tanh": _gen_activation, "Softmax": _gen_activation,
     "Conv1D": _gen_conv, "Conv2D": _gen_conv,
     "MaxPool1D": _gen_pool, "MaxPool2D": _gen_pool, "AvgPool1D": _gen_pool, "AvgPool2D": _gen_pool,
-    "GlobalAvgPool": _gen_global_avg_pool, "UpSampling2D": _gen_upsampling, "Embedding": _gen_embedding,
+    "GlobalAvgPool": _gen_global_avg_pool, "GlobalMaxPool": _gen_global_max_pool, "UpSampling2D": _gen_upsampling, "Embedding": _gen_embedding,
     "SimpleRNN": _gen_recurrent("RNN", ', nonlinearity="tanh"'),
     "LSTM": _gen_recurrent("LSTM"), "GRU": _gen_recurrent("GRU"),
     "MultiHeadAttention": _gen_attention,
@@ -293,6 +316,33 @@ def _avg_pool_valid(x, k, s, pads):
     pool = F.avg_pool1d if nd == 1 else F.avg_pool2d
     ones = torch.ones_like(x[:, :1])
     return pool(F.pad(x, pads), k, s) / pool(F.pad(ones, pads), k, s)
+
+
+def _pool_nd(x, mode, k, s, d, pads, out, count_pad):
+    """Max ("max") or average pooling of channels-first ``x`` as NN Studio computes it, for
+    any padding per side (``pads``: (before, after) per spatial axis), dilation ``d`` and
+    output size ``out`` (ceil_mode).  Padding never wins a max; an average divides by the
+    real values of its window or, with ``count_pad``, by its taps inside the padded input."""
+    nd = x.dim() - 2
+    size = x.shape[2:]
+    # grow the end so that all `out` windows fit in floor mode, then crop to `out`
+    grow = [max((o - 1) * s + (k - 1) * d + 1 - n - p[0], 0) for o, n, p in zip(out, size, pads)]
+    spec = [v for p, g in zip(reversed(pads), reversed(grow)) for v in (p[0], g)]
+    crop = (..., *(slice(0, o) for o in out))
+    if mode == "max":
+        pool = F.max_pool1d if nd == 1 else F.max_pool2d
+        return pool(F.pad(x, spec, value=float("-inf")), k, s, 0, d)[crop]
+    conv = F.conv1d if nd == 1 else F.conv2d
+    c = x.shape[1]
+    sums = conv(F.pad(x, spec), x.new_ones((c, 1) + (k,) * nd), stride=s, dilation=d, groups=c)
+    mask = x.new_ones((1, 1) + tuple(size))
+    if count_pad:  # the padded extent counts; what lies past it (ceil_mode) does not
+        mask = F.pad(mask, [v for p in reversed(pads) for v in p], value=1.0)
+        mask = F.pad(mask, [v for p, g in zip(reversed(pads), reversed(grow)) for v in (0, g - p[1])])
+    else:
+        mask = F.pad(mask, spec)
+    counts = conv(mask, x.new_ones((1, 1) + (k,) * nd), stride=s, dilation=d)
+    return (sums / counts)[crop]
 
 
 def _to_torch(a, how):

@@ -1,0 +1,140 @@
+"""Layer options (issue #15) against PyTorch's own operators in float64: outputs and gradients.
+
+Each case builds the NN Studio layer, runs forward and backprop in float64 on random
+data and compares with the same PyTorch functional op under autograd (channels first
+there).  Agreement is to float64 rounding.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.export import layouts as L
+from engine.registry import Ctx, build_layer
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+pytestmark = pytest.mark.interop
+
+TOL = 1e-12
+
+
+def engine_run(type_id, config, x, params=None, rng=None):
+    """-> (layer, y, dx, grads) for a float64 input and upstream gradient R (returned too)."""
+    layer = build_layer(type_id, config)
+    rng = rng or np.random.default_rng(0)
+    if params is None:
+        params = layer.init_params([x.shape[1:]], rng, np.float64)
+        params = {k: v + 0.1 * rng.standard_normal(v.shape) for k, v in params.items()}
+    y, back = layer.forward(params, {}, [x], Ctx(train=True))
+    R = rng.standard_normal(y.shape)
+    (dx,), grads = back(R)
+    return params, y, dx, grads, R
+
+
+def torch_grads(fn, x, R, *tensors):
+    """Run ``fn(x_t, *tensors)`` with autograd; returns (y, dx, [d tensor])."""
+    xt = torch.tensor(x, requires_grad=True)
+    ts = [torch.tensor(t, requires_grad=True) for t in tensors]
+    y = fn(xt, *ts)
+    y.backward(torch.tensor(R))
+    return y.detach().numpy(), xt.grad.numpy(), [t.grad.numpy() for t in ts]
+
+
+def close(a, b):
+    np.testing.assert_allclose(a, b, rtol=TOL, atol=TOL)
+
+
+# ------------------------------------------------------------------ convolution
+@pytest.mark.parametrize("nd,config,shape", [
+    (1, {"filters": 3, "kernel_size": 3, "padding": "explicit", "pads": [1]}, (9, 2)),       # MNIST-1D CNN
+    (1, {"filters": 2, "kernel_size": 5, "strides": 2, "dilation": 2, "padding": "explicit", "pads": [3]}, (11, 3)),
+    (2, {"filters": 3, "kernel_size": 3, "padding": "explicit", "pads": [1]}, (6, 5, 2)),
+    (2, {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "explicit", "pads": [2, 1]}, (7, 6, 3)),
+])
+def test_conv_explicit_padding_matches_torch(nd, config, shape):
+    x = np.random.default_rng(1).standard_normal((2, *shape))
+    layer = build_layer(f"Conv{nd}D.v1", config)
+    p, y, dx, g, R = engine_run(f"Conv{nd}D.v1", config, x)
+    pad = tuple(b for b, _ in layer.pads_per_axis())
+    conv = F.conv1d if nd == 1 else F.conv2d
+
+    def fn(xt, w, b):
+        z = conv(xt.movedim(-1, 1), w, b, stride=config.get("strides", 1), padding=pad,
+                 dilation=config.get("dilation", 1))
+        return z.movedim(1, -1)
+
+    yt, dxt, (dw, db) = torch_grads(fn, x, R, L.conv_to_torch(p["W"]), p["b"])
+    close(y, yt)
+    close(dx, dxt)
+    close(g["W"], L.conv_from_torch(dw))
+    close(g["b"], db)
+
+
+def test_conv_per_side_padding_equals_torch_pad_then_conv():
+    config = {"filters": 2, "kernel_size": 2, "padding": "explicit", "pads": [0, 2, 1, 1]}
+    x = np.random.default_rng(2).standard_normal((2, 4, 5, 2))
+    p, y, dx, g, R = engine_run("Conv2D.v1", config, x)
+
+    def fn(xt, w, b):
+        z = F.conv2d(F.pad(xt.movedim(-1, 1), (2, 1, 0, 1)), w, b)   # (left, right, top, bottom)
+        return z.movedim(1, -1)
+
+    yt, dxt, (dw, db) = torch_grads(fn, x, R, L.conv_to_torch(p["W"]), p["b"])
+    close(y, yt)
+    close(dx, dxt)
+    close(g["W"], L.conv_from_torch(dw))
+
+
+# ---------------------------------------------------------------------- pooling
+POOL_CASES = [
+    # (mode, nd, config, sample shape): every option PyTorch's pooling functions have
+    ("max", 2, {"pool_size": 3, "strides": 2, "ceil_mode": True}, (6, 7, 2)),
+    ("max", 2, {"pool_size": 3, "strides": 2, "padding": "explicit", "pads": [1], "ceil_mode": True}, (6, 6, 2)),
+    ("max", 2, {"pool_size": 2, "strides": 1, "dilation": 2, "padding": "explicit", "pads": [1, 0]}, (5, 6, 1)),
+    ("max", 1, {"pool_size": 2, "padding": "explicit", "pads": [1], "ceil_mode": True}, (5, 3)),
+    ("max", 1, {"pool_size": 3, "strides": 2, "dilation": 3, "ceil_mode": True}, (12, 2)),
+    ("avg", 2, {"pool_size": 3, "strides": 2, "padding": "explicit", "pads": [1], "ceil_mode": True,
+                "count_include_pad": True}, (6, 5, 2)),
+    ("avg", 2, {"pool_size": 3, "strides": 2, "padding": "explicit", "pads": [1], "ceil_mode": True}, (6, 5, 2)),
+    ("avg", 2, {"pool_size": 2, "strides": 1, "padding": "explicit", "pads": [1, 0],
+                "count_include_pad": True}, (4, 4, 2)),
+    ("avg", 1, {"pool_size": 3, "strides": 2, "padding": "explicit", "pads": [1], "count_include_pad": True,
+                "ceil_mode": True}, (8, 2)),
+    ("avg", 1, {"pool_size": 2, "ceil_mode": True}, (7, 2)),
+]
+
+
+@pytest.mark.parametrize("mode,nd,config,shape", POOL_CASES)
+def test_pooling_options_match_torch(mode, nd, config, shape):
+    type_id = f"{'Max' if mode == 'max' else 'Avg'}Pool{nd}D.v1"
+    layer = build_layer(type_id, config)
+    x = np.random.default_rng(3).standard_normal((2, *shape))
+    _, y, dx, _, R = engine_run(type_id, config, x)
+    pad = tuple(b for b, _ in layer.pads_per_axis())
+    k, s, d = layer.cfg.pool_size, layer.stride, layer.cfg.dilation
+    ceil = layer.cfg.ceil_mode
+
+    def fn(xt):
+        xf = xt.movedim(-1, 1)
+        if mode == "max":
+            pool = F.max_pool1d if nd == 1 else F.max_pool2d
+            z = pool(xf, k, s, pad, d, ceil_mode=ceil)
+        else:
+            pool = F.avg_pool1d if nd == 1 else F.avg_pool2d
+            z = pool(xf, k, s, pad, ceil_mode=ceil, count_include_pad=layer.cfg.count_include_pad)
+        return z.movedim(1, -1)
+
+    yt, dxt, _ = torch_grads(fn, x, R)
+    assert y.shape == yt.shape
+    close(y, yt)
+    close(dx, dxt)
+
+
+@pytest.mark.parametrize("shape", [(5, 4, 3), (7, 2)])
+def test_global_max_pool_matches_torch(shape):
+    x = np.random.default_rng(4).standard_normal((3, *shape))
+    _, y, dx, _, R = engine_run("GlobalMaxPool.v1", {}, x)
+    yt, dxt, _ = torch_grads(lambda xt: xt.flatten(1, -2).amax(dim=1), x, R)
+    close(y, yt)
+    close(dx, dxt)
