@@ -108,7 +108,9 @@ class _Ctx:
 
 
 # ------------------------------------------------------------------ activations
-def activation(g: _Graph, name: str, x: str, base: str) -> str:
+def activation(g: _Graph, name: str, x: str, base: str, *, slope: float | None = None,
+               alpha: float | None = None, exact_gelu: bool = False, axis: int = -1) -> str:
+    """The ONNX form of an activation; the keyword settings are those of the activation layers."""
     if name == "linear":
         return x
     if name == "relu":
@@ -116,18 +118,29 @@ def activation(g: _Graph, name: str, x: str, base: str) -> str:
     if name == "leaky_relu":
         from engine.layers.activations import LEAKY_SLOPE
 
-        return g.op("LeakyRelu", [x], base, alpha=float(LEAKY_SLOPE))
+        return g.op("LeakyRelu", [x], base, alpha=float(LEAKY_SLOPE if slope is None else slope))
     if name == "elu":
         from engine.layers.activations import ELU_ALPHA
 
-        return g.op("Elu", [x], base, alpha=float(ELU_ALPHA))
+        return g.op("Elu", [x], base, alpha=float(ELU_ALPHA if alpha is None else alpha))
     if name == "sigmoid":
         return g.op("Sigmoid", [x], base)
     if name == "tanh":
         return g.op("Tanh", [x], base)
     if name == "softmax":
-        return g.op("Softmax", [x], base, axis=-1)
+        return g.op("Softmax", [x], base, axis=axis)
+    if name == "gelu" and exact_gelu:
+        if g.opset >= 20:
+            return g.op("Gelu", [x], base, approximate="none")
+        # 0.5 x (1 + erf(x / sqrt(2)))
+        e = g.op("Erf", [g.op("Mul", [x, g.scalar(math.sqrt(0.5), base + "_rsqrt2")], base + "_gelu")],
+                 base + "_gelu")
+        one_p = g.op("Add", [e, g.scalar(1.0, base + "_one")], base + "_gelu")
+        half_x = g.op("Mul", [x, g.scalar(0.5, base + "_half")], base + "_gelu")
+        return g.op("Mul", [half_x, one_p], base + "_gelu")
     if name == "gelu":
+        if g.opset >= 20:
+            return g.op("Gelu", [x], base, approximate="tanh")
         # tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
         x3 = g.op("Mul", [g.op("Mul", [x, x], base + "_gelu"), x], base + "_gelu")
         inner = g.op("Add", [x, g.op("Mul", [x3, g.scalar(0.044715, base + "_c3")], base + "_gelu")],
@@ -153,7 +166,17 @@ def _dense(g, c):
 
 
 def _activation_layer(g, c):
-    return activation(g, c.layer.fn, c.xs[0], c.base)
+    cfg = c.cfg
+    kw = {}
+    if c.layer.fn == "leaky_relu":
+        kw["slope"] = cfg.negative_slope
+    elif c.layer.fn == "elu":
+        kw["alpha"] = cfg.alpha
+    elif c.layer.fn == "gelu":
+        kw["exact_gelu"] = cfg.approximate == "none"
+    elif c.layer.fn == "softmax":
+        kw["axis"] = c.layer.axis_index(len(c.in_shapes[0])) + 1
+    return activation(g, c.layer.fn, c.xs[0], c.base, **kw)
 
 
 def _flatten(g, c):

@@ -80,13 +80,23 @@ def _wm(c: _Ctx, mapping: dict) -> dict:
 
 # -------------------------------------------------------------------- generators
 def _gen_dense(c):
-    code = _Code(init=[f"self.{c.var} = nn.Linear({c.in_shapes[0][0]}, {c.cfg.units}, bias={c.cfg.use_bias})"],
+    code = _Code(init=[f"self.{c.var} = nn.Linear({c.in_shapes[0][-1]}, {c.cfg.units}, bias={c.cfg.use_bias})"],
                  wmap=_wm(c, {"W": (f"{c.var}.weight", "T"), "b": (f"{c.var}.bias", "id")}))
     return _finish(c, f"self.{c.var}({c.xs[0]})", c.cfg.activation, code)
 
 
 def _gen_activation(c):
-    return _finish(c, c.xs[0], c.layer.fn, _Code())
+    fn, cfg, x = c.layer.fn, c.cfg, c.xs[0]
+    if fn == "leaky_relu":
+        return _Code(fwd=[f"{c.var} = F.leaky_relu({x}, negative_slope={float(cfg.negative_slope)!r})"])
+    if fn == "elu":
+        return _Code(fwd=[f"{c.var} = F.elu({x}, alpha={float(cfg.alpha)!r})"])
+    if fn == "gelu":
+        return _Code(fwd=[f"{c.var} = F.gelu({x}, approximate={cfg.approximate!r})"])
+    if fn == "softmax" and cfg.axis != -1:
+        dim = c.layer.axis_index(len(c.in_shapes[0])) + 1
+        return _Code(fwd=[f"{c.var} = torch.softmax({x}, dim={dim})"])
+    return _finish(c, x, fn, _Code())
 
 
 def _gen_flatten(c):

@@ -150,6 +150,24 @@ def conv1d_options_graph() -> GraphSpec:
     return _graph(nodes, _chain([n[0] for n in nodes]))
 
 
+def activation_options_graph() -> GraphSpec:
+    """Activation settings (slope, alpha, exact GELU, softmax axis) and Dense over the last axis."""
+    nodes = [
+        ("n1", "Input.v1", {"shape": [4, 6]}),
+        ("n2", "Dense.v1", {"units": 8, "activation": "relu", "last_axis": True}),        # (4, 8)
+        ("n3", "LeakyReLU.v1", {"negative_slope": 0.2}),
+        ("n4", "BatchNorm.v1", {}),
+        ("n5", "ELU.v1", {"alpha": 0.5}),
+        ("n6", "GELU.v1", {"approximate": "none"}),
+        ("n7", "Softmax.v1", {"axis": 1}),                                                # over the 4 positions
+        ("n8", "Dense.v1", {"units": 3, "last_axis": True, "use_bias": False}),           # (4, 3)
+        ("n9", "GELU.v1", {}),
+        ("n10", "Flatten.v1", {}),
+        ("n11", "Dense.v1", {"units": 3, "activation": "softmax"}),
+    ]
+    return _graph(nodes, _chain([n[0] for n in nodes]))
+
+
 #: name -> (graph builder, layer types it needs registered)
 GRAPHS = {
     "dense": (dense_graph, ()),
@@ -158,6 +176,7 @@ GRAPHS = {
     "conv1d": (conv1d_graph, ("Conv1D.v1", "MaxPool1D.v1", "AvgPool1D.v1", "GlobalAvgPool.v1")),
     "conv2d_options": (conv2d_options_graph, ("Conv2D.v1", "GlobalMaxPool.v1")),
     "conv1d_options": (conv1d_options_graph, ("Conv1D.v1", "GlobalMaxPool.v1")),
+    "activation_options": (activation_options_graph, ()),
 }
 
 

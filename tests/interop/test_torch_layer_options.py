@@ -138,3 +138,34 @@ def test_global_max_pool_matches_torch(shape):
     yt, dxt, _ = torch_grads(lambda xt: xt.flatten(1, -2).amax(dim=1), x, R)
     close(y, yt)
     close(dx, dxt)
+
+
+# ------------------------------------------------------------------ activations
+@pytest.mark.parametrize("type_id,config,fn,shape", [
+    ("LeakyReLU.v1", {"negative_slope": 0.2}, lambda x: F.leaky_relu(x, 0.2), (4, 5)),
+    ("LeakyReLU.v1", {}, lambda x: F.leaky_relu(x), (4, 5)),
+    ("ELU.v1", {"alpha": 0.7}, lambda x: F.elu(x, alpha=0.7), (4, 5)),
+    ("ELU.v1", {}, lambda x: F.elu(x), (4, 5)),
+    ("GELU.v1", {"approximate": "none"}, lambda x: F.gelu(x), (4, 3, 5)),
+    ("GELU.v1", {}, lambda x: F.gelu(x, approximate="tanh"), (4, 5)),
+    ("Softmax.v1", {"axis": 1}, lambda x: torch.softmax(x, dim=1), (2, 3, 4)),
+    ("Softmax.v1", {"axis": -2}, lambda x: torch.softmax(x, dim=-2), (2, 3, 4)),
+    ("Softmax.v1", {}, lambda x: torch.softmax(x, dim=-1), (2, 3, 4)),
+])
+def test_activation_settings_match_torch(type_id, config, fn, shape):
+    x = np.random.default_rng(5).standard_normal(shape) * 2
+    _, y, dx, _, R = engine_run(type_id, config, x)
+    yt, dxt, _ = torch_grads(fn, x, R)
+    close(y, yt)
+    close(dx, dxt)
+
+
+def test_dense_over_last_axis_matches_torch_linear():
+    x = np.random.default_rng(6).standard_normal((3, 4, 5))
+    p, y, dx, g, R = engine_run("Dense.v1", {"units": 2, "last_axis": True, "activation": "tanh"}, x)
+    yt, dxt, (dw, db) = torch_grads(lambda xt, w, b: torch.tanh(F.linear(xt, w, b)), x, R,
+                                    L.dense_to_torch(p["W"]), p["b"])
+    close(y, yt)
+    close(dx, dxt)
+    close(g["W"], L.dense_from_torch(dw))
+    close(g["b"], db)
