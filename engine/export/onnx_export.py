@@ -300,25 +300,50 @@ def _embedding(g, c):
 def _recurrent(kind: str, reorder: Callable | None):
     def convert(g, c):
         u = c.cfg.units
-        W, R = c.p["W_ih"], c.p["W_hh"]
-        b = [c.p["b_ih"], c.p["b_hh"]]
-        if reorder is not None:
-            W, R = reorder(W), reorder(R)
-            b = [reorder(v) for v in b]
+        dirs = c.layer.directions
+        Ws, Rs, Bs = [], [], []
+        for sfx in dirs:
+            W, R = c.p["W_ih" + sfx], c.p["W_hh" + sfx]
+            b = [c.p["b_ih" + sfx], c.p["b_hh" + sfx]]
+            if reorder is not None:
+                W, R = reorder(W), reorder(R)
+                b = [reorder(v) for v in b]
+            Ws.append(W)
+            Rs.append(R)
+            Bs.append(np.concatenate(b))
         xt = g.op("Transpose", [c.xs[0]], c.base, perm=[1, 0, 2])          # (L, N, C)
-        ins = [xt, g.const(W[None], f"{c.nid}/W"), g.const(R[None], f"{c.nid}/R"),
-               g.const(np.concatenate(b)[None], f"{c.nid}/B")]
+        ins = [xt, g.const(np.stack(Ws), f"{c.nid}/W"), g.const(np.stack(Rs), f"{c.nid}/R"),
+               g.const(np.stack(Bs), f"{c.nid}/B")]
         attrs = {"hidden_size": u}
+        if len(dirs) == 2:
+            attrs["direction"] = "bidirectional"
         if kind == "GRU":
-            attrs["linear_before_reset"] = 1
+            attrs["linear_before_reset"] = int(c.cfg.linear_before_reset)
         if kind == "RNN":
-            attrs["activations"] = ["Tanh"]
-        y, y_h = g.op(kind, ins, c.base, n_out=2, **attrs)
-        if c.cfg.return_sequences:
-            seq = g.squeeze(y, [1], c.base)                                   # (L, N, u)
-            return g.op("Transpose", [seq], c.base, perm=[1, 0, 2])
-        return g.squeeze(y_h, [0], c.base)
+            attrs["activations"] = ["Tanh"] * len(dirs)
+        y, y_h = g.op(kind, ins, c.base, n_out=2, **attrs)               # (L, D, N, u), (D, N, u)
+        if len(dirs) == 1:
+            if c.cfg.return_sequences:
+                seq = g.squeeze(y, [1], c.base)                               # (L, N, u)
+                return g.op("Transpose", [seq], c.base, perm=[1, 0, 2])
+            return g.squeeze(y_h, [0], c.base)
+        if c.cfg.merge_mode == "sum":
+            if c.cfg.return_sequences:
+                seq = g.reduce("ReduceSum", y, [1], 0, c.base)                # (L, N, u)
+                return g.op("Transpose", [seq], c.base, perm=[1, 0, 2])
+            return g.reduce("ReduceSum", y_h, [0], 0, c.base)
+        if c.cfg.return_sequences:                                            # forward, then reverse
+            seq = g.op("Transpose", [y], c.base, perm=[2, 0, 1, 3])           # (N, L, 2, u)
+            return g.op("Reshape", [seq, g.ints([0, 0, 2 * u], f"{c.nid}_merge")], c.base)
+        last = g.op("Transpose", [y_h], c.base, perm=[1, 0, 2])               # (N, 2, u)
+        return g.op("Reshape", [last, g.ints([0, 2 * u], f"{c.nid}_merge")], c.base)
     return convert
+
+
+def _reverse_sequence(g, c):
+    """Slice backwards along the time axis (ReverseSequence itself needs per-sample lengths)."""
+    return g.op("Slice", [c.xs[0], g.ints([-1], f"{c.nid}_start"), g.ints([-(2 ** 63)], f"{c.nid}_end"),
+                          g.ints([1], f"{c.nid}_axis"), g.ints([-1], f"{c.nid}_step")], c.base)
 
 
 def _attention(g, c):
@@ -361,6 +386,7 @@ CONVERTERS: dict[str, Callable] = {
     "SimpleRNN": _recurrent("RNN", None),
     "LSTM": _recurrent("LSTM", L.lstm_to_onnx),
     "GRU": _recurrent("GRU", L.gru_to_onnx),
+    "ReverseSequence": _reverse_sequence,
     "MultiHeadAttention": _attention,
 }
 

@@ -237,15 +237,42 @@ def _gen_embedding(c):
 def _gen_recurrent(cls: str, extra: str = ""):
     def gen(c):
         cin = c.in_shapes[0][-1]
-        u = c.cfg.units
-        code = _Code(init=[f"self.{c.var} = nn.{cls}({cin}, {u}, batch_first=True{extra})"],
-                     wmap=_wm(c, {"W_ih": (f"{c.var}.weight_ih_l0", "id"), "W_hh": (f"{c.var}.weight_hh_l0", "id"),
-                                  "b_ih": (f"{c.var}.bias_ih_l0", "id"), "b_hh": (f"{c.var}.bias_hh_l0", "id")}))
-        code.fwd.append(f"{c.var}, _ = self.{c.var}({c.xs[0]})")
-        if not c.cfg.return_sequences:
-            code.fwd.append(f"{c.var} = {c.var}[:, -1]  # last hidden state")
+        cfg = c.cfg
+        u = cfg.units
+        bi = cfg.bidirectional
+        module = f"nn.{cls}"
+        if cls == "GRU" and not cfg.linear_before_reset:
+            module = "_GRUResetFirst"  # PyTorch's GRU has only linear_before_reset=1
+        mapping = {}
+        for sfx in c.layer.directions:
+            mapping.update({"W_ih" + sfx: (f"{c.var}.weight_ih_l0{sfx}", "id"),
+                            "W_hh" + sfx: (f"{c.var}.weight_hh_l0{sfx}", "id"),
+                            "b_ih" + sfx: (f"{c.var}.bias_ih_l0{sfx}", "id"),
+                            "b_hh" + sfx: (f"{c.var}.bias_hh_l0{sfx}", "id")})
+        code = _Code(init=[f"self.{c.var} = {module}({cin}, {u}, batch_first=True{extra}"
+                           f"{', bidirectional=True' if bi else ''})"], wmap=_wm(c, mapping))
+        x = c.xs[0]
+        if not bi:
+            code.fwd.append(f"{c.var}, _ = self.{c.var}({x})")
+            if not cfg.return_sequences:
+                code.fwd.append(f"{c.var} = {c.var}[:, -1]  # last hidden state")
+            return code
+        state = "(h_n, _)" if cls == "LSTM" else "h_n"  # LSTM returns (h_n, c_n)
+        code.fwd.append(f"{c.var}, {state} = self.{c.var}({x})  # h_n[1]: the reverse direction after the "
+                        f"whole sequence")
+        if cfg.return_sequences:
+            if cfg.merge_mode == "sum":
+                code.fwd.append(f"{c.var} = {c.var}[..., :{u}] + {c.var}[..., {u}:]")
+        elif cfg.merge_mode == "sum":
+            code.fwd.append(f"{c.var} = h_n[0] + h_n[1]")
+        else:
+            code.fwd.append(f"{c.var} = torch.cat([h_n[0], h_n[1]], dim=-1)")
         return code
     return gen
+
+
+def _gen_reverse_sequence(c):
+    return _Code(fwd=[f"{c.var} = torch.flip({c.xs[0]}, dims=[1])"])
 
 
 def _gen_attention(c):
@@ -279,7 +306,7 @@ GENERATORS: dict[str, Callable] = {
     "MaxPool1D": _gen_pool, "MaxPool2D": _gen_pool, "AvgPool1D": _gen_pool, "AvgPool2D": _gen_pool,
     "GlobalAvgPool": _gen_global_avg_pool, "GlobalMaxPool": _gen_global_max_pool, "UpSampling2D": _gen_upsampling, "Embedding": _gen_embedding,
     "SimpleRNN": _gen_recurrent("RNN", ', nonlinearity="tanh"'),
-    "LSTM": _gen_recurrent("LSTM"), "GRU": _gen_recurrent("GRU"),
+    "LSTM": _gen_recurrent("LSTM"), "GRU": _gen_recurrent("GRU"), "ReverseSequence": _gen_reverse_sequence,
     "MultiHeadAttention": _gen_attention,
 }
 
@@ -353,6 +380,44 @@ def _pool_nd(x, mode, k, s, d, pads, out, count_pad):
         mask = F.pad(mask, spec)
     counts = conv(mask, x.new_ones((1, 1) + (k,) * nd), stride=s, dilation=d)
     return (sums / counts)[crop]
+
+
+class _GRUResetFirst(nn.Module):
+    """nn.GRU (one layer, batch_first) with ONNX's default linear_before_reset=0:
+    n = tanh(W_in x + b_in + W_hn (r * h) + b_hn).  Same parameter names and the same
+    (output, h_n) as nn.GRU; PyTorch has no such option."""
+
+    def __init__(self, input_size, hidden_size, batch_first=True, bidirectional=False):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.suffixes = ["", "_reverse"] if bidirectional else [""]
+        bound = 1.0 / hidden_size ** 0.5
+        for sfx in self.suffixes:
+            for name, shape in (("weight_ih_l0", (3 * hidden_size, input_size)),
+                                ("weight_hh_l0", (3 * hidden_size, hidden_size)),
+                                ("bias_ih_l0", (3 * hidden_size,)), ("bias_hh_l0", (3 * hidden_size,))):
+                setattr(self, name + sfx, nn.Parameter(torch.empty(shape).uniform_(-bound, bound)))
+
+    def forward(self, x):
+        u = self.hidden_size
+        outs, last = [], []
+        for sfx in self.suffixes:
+            w_ih, w_hh = getattr(self, "weight_ih_l0" + sfx), getattr(self, "weight_hh_l0" + sfx)
+            b_ih, b_hh = getattr(self, "bias_ih_l0" + sfx), getattr(self, "bias_hh_l0" + sfx)
+            seq = x.flip(1) if sfx else x
+            gx = seq @ w_ih.T + b_ih
+            h = x.new_zeros(x.shape[0], u)
+            steps = []
+            for t in range(seq.shape[1]):
+                rz = torch.sigmoid(gx[:, t, :2 * u] + h @ w_hh[:2 * u].T + b_hh[:2 * u])
+                r, z = rz[:, :u], rz[:, u:]
+                n = torch.tanh(gx[:, t, 2 * u:] + (r * h) @ w_hh[2 * u:].T + b_hh[2 * u:])
+                h = (1 - z) * n + z * h
+                steps.append(h)
+            out = torch.stack(steps, 1)
+            outs.append(out.flip(1) if sfx else out)
+            last.append(h)
+        return torch.cat(outs, -1), torch.stack(last, 0)
 
 
 def _to_torch(a, how):
@@ -549,7 +614,7 @@ if __name__ == "__main__":
 
 
 def _var_names(model) -> dict[str, str]:
-    used = {"x", "self", "logits", "mask", "F", "nn", "torch", "np"}
+    used = {"x", "self", "logits", "mask", "h_n", "F", "nn", "torch", "np"}
     out = {}
     for nid in model.order:
         v = python_identifier(nid, "node")

@@ -55,6 +55,20 @@ GRAPHS = {
                                          "pads": [0, 1, 1, 0], "activation": "relu"}),
                           ("MaxPool2D.v1", {"pool_size": 2, "strides": 1, "dilation": 2}),
                           ("GlobalMaxPool.v1", {}), ("Dense.v1", {"units": 2, "activation": "softmax"})),
+    # the MNIST-1D paper's bidirectional GRU (flattened sequence into Linear), and the other recurrent options
+    "bidirectional": chain(("Input.v1", {"shape": [12, 8]}),
+                           ("GRU.v1", {"units": 6, "bidirectional": True, "return_sequences": True}),
+                           ("ReverseSequence.v1", {}),
+                           ("LSTM.v1", {"units": 4, "bidirectional": True, "merge_mode": "sum",
+                                        "return_sequences": True}),
+                           ("GRU.v1", {"units": 4, "linear_before_reset": False, "return_sequences": True}),
+                           ("SimpleRNN.v1", {"units": 4, "bidirectional": True, "return_sequences": True}),
+                           ("Flatten.v1", {}), ("Dense.v1", {"units": 2, "activation": "softmax"})),
+    "activation_options": chain(("Input.v1", {"shape": [12, 8]}),
+                                ("Dense.v1", {"units": 8, "last_axis": True}),
+                                ("LeakyReLU.v1", {"negative_slope": 0.1}), ("ELU.v1", {"alpha": 0.5}),
+                                ("GELU.v1", {"approximate": "none"}), ("Softmax.v1", {"axis": 1}),
+                                ("Flatten.v1", {}), ("Dense.v1", {"units": 2, "activation": "softmax"})),
 }
 
 

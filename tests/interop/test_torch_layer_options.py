@@ -169,3 +169,76 @@ def test_dense_over_last_axis_matches_torch_linear():
     close(dx, dxt)
     close(g["W"], L.dense_from_torch(dw))
     close(g["b"], db)
+
+
+# -------------------------------------------------------------------- recurrent
+def _torch_rnn(kind, c, u, bi):
+    cls = {"SimpleRNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}[kind]
+    return cls(c, u, batch_first=True, bidirectional=bi).double()
+
+
+@pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("seq", [False, True])
+@pytest.mark.parametrize("merge", ["concat", "sum"])
+def test_bidirectional_matches_torch(kind, seq, merge):
+    n, L, c, u = 3, 5, 2, 3
+    config = {"units": u, "bidirectional": True, "merge_mode": merge, "return_sequences": seq}
+    x = np.random.default_rng(7).standard_normal((n, L, c))
+    p, y, dx, g, R = engine_run(f"{kind}.v1", config, x)
+    net = _torch_rnn(kind, c, u, True)
+    names = {"W_ih": "weight_ih_l0", "W_hh": "weight_hh_l0", "b_ih": "bias_ih_l0", "b_hh": "bias_hh_l0"}
+    with torch.no_grad():
+        for k, v in p.items():
+            base, _, rev = k.partition("_reverse")
+            getattr(net, names[base] + ("_reverse" if k.endswith("_reverse") else "")).copy_(torch.tensor(v))
+    xt = torch.tensor(x, requires_grad=True)
+    out, h = net(xt)
+    h_n = h[0] if kind == "LSTM" else h
+    if seq:
+        yt = out if merge == "concat" else out[..., :u] + out[..., u:]
+    else:
+        yt = torch.cat([h_n[0], h_n[1]], -1) if merge == "concat" else h_n[0] + h_n[1]
+    yt.backward(torch.tensor(R))
+    close(y, yt.detach().numpy())
+    close(dx, xt.grad.numpy())
+    for k in p:
+        t = getattr(net, names[k.replace("_reverse", "")] + ("_reverse" if k.endswith("_reverse") else ""))
+        close(g[k], t.grad.numpy())
+
+
+def test_reverse_sequence_matches_torch_flip():
+    x = np.random.default_rng(8).standard_normal((2, 5, 3))
+    _, y, dx, _, R = engine_run("ReverseSequence.v1", {}, x)
+    yt, dxt, _ = torch_grads(lambda xt: torch.flip(xt, dims=[1]), x, R)
+    close(y, yt)
+    close(dx, dxt)
+
+
+def test_gru_reset_first_generated_module_matches_engine_float64(tmp_path):
+    """linear_before_reset=0 has no PyTorch module: the generated _GRUResetFirst against the engine."""
+    from engine.compile import compile_graph
+    from engine.export import export_model
+    from engine.spec import sequential
+    from tests.interop.test_torch_export import load_generated
+
+    spec = sequential([("Input.v1", {"shape": [5, 2]}),
+                       ("GRU.v1", {"units": 3, "linear_before_reset": False, "bidirectional": True,
+                                   "return_sequences": True})])
+    model = compile_graph(spec, dtype=np.float64)
+    files = export_model(model, "pytorch", tmp_path / "out")
+    mod = load_generated(next(f for f in files if f.name == "model.py"))
+    x = np.random.default_rng(9).standard_normal((3, 5, 2))
+    p, y, dx, g, R = engine_run("GRU.v1", dict(spec.node("n2").config), x,
+                                params={k.split("/", 1)[1]: v for k, v in model.state_dict().items()})
+    net = mod.NNStudioModel().double()
+    sd = model.state_dict()
+    with torch.no_grad():
+        for key, (target, how) in net.WEIGHT_MAP.items():
+            net._target(target).copy_(torch.tensor(sd[key]))
+    xt = torch.tensor(x, requires_grad=True)
+    yt = net(xt)
+    yt.backward(torch.tensor(R))
+    close(y, yt.detach().numpy())
+    close(dx, xt.grad.numpy())
+    close(g["W_hh_reverse"], net.n2.weight_hh_l0_reverse.grad.numpy())
+    close(g["b_hh"], net.n2.bias_hh_l0.grad.numpy())
