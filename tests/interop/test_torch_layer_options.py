@@ -242,3 +242,87 @@ def test_gru_reset_first_generated_module_matches_engine_float64(tmp_path):
     close(dx, xt.grad.numpy())
     close(g["W_hh_reverse"], net.n2.weight_hh_l0_reverse.grad.numpy())
     close(g["b_hh"], net.n2.bias_hh_l0.grad.numpy())
+
+
+# --------------------------------------------------- the MNIST-1D paper's models, built exactly
+class _MNIST1DConv(torch.nn.Module):
+    """ConvBase of Greydanus (2020), mnist1d/models.py: three Conv1d(padding=1) + ReLU, flatten, Linear."""
+
+    def __init__(self, channels=25, linear_in=125):
+        super().__init__()
+        self.conv1 = torch.nn.Conv1d(1, channels, 5, stride=2, padding=1)
+        self.conv2 = torch.nn.Conv1d(channels, channels, 3, stride=2, padding=1)
+        self.conv3 = torch.nn.Conv1d(channels, channels, 3, stride=2, padding=1)
+        self.linear = torch.nn.Linear(linear_in, 10)
+
+    def forward(self, x):
+        x = x.view(-1, 1, x.shape[-1])
+        h3 = self.conv3(self.conv2(self.conv1(x).relu()).relu()).relu()
+        return self.linear(h3.view(h3.shape[0], -1))
+
+
+class _MNIST1DGRU(torch.nn.Module):
+    """The paper's GRU: nn.GRU(1, 6, bidirectional=True, batch_first=True), flatten all steps, Linear."""
+
+    def __init__(self, hidden=6, steps=40):
+        super().__init__()
+        self.gru = torch.nn.GRU(1, hidden, bidirectional=True, batch_first=True)
+        self.linear = torch.nn.Linear(2 * hidden * steps, 10)
+
+    def forward(self, x):
+        out, _ = self.gru(x.view(*x.shape[:2], 1))
+        return self.linear(out.reshape(out.shape[0], -1))
+
+
+def _compile(layers):
+    from engine.compile import compile_graph
+    from engine.spec import sequential
+
+    return compile_graph(sequential(layers), dtype=np.float64)
+
+
+def test_mnist1d_cnn_is_built_exactly():
+    torch.manual_seed(0)
+    net = _MNIST1DConv().double().eval()
+    model = _compile([("Input.v1", {"shape": [40, 1]}),
+                      ("Conv1D.v1", {"filters": 25, "kernel_size": 5, "strides": 2, "padding": "explicit",
+                                     "pads": [1], "activation": "relu"}),
+                      ("Conv1D.v1", {"filters": 25, "kernel_size": 3, "strides": 2, "padding": "explicit",
+                                     "pads": [1], "activation": "relu"}),
+                      ("Conv1D.v1", {"filters": 25, "kernel_size": 3, "strides": 2, "padding": "explicit",
+                                     "pads": [1], "activation": "relu"}),
+                      ("Flatten.v1", {}), ("Dense.v1", {"units": 10})])
+    assert model.shapes["n4"] == (5, 25)
+    sd = {}
+    for nid, conv in (("n2", net.conv1), ("n3", net.conv2), ("n4", net.conv3)):
+        sd[f"{nid}/W"] = L.conv_from_torch(conv.weight.detach().numpy())
+        sd[f"{nid}/b"] = conv.bias.detach().numpy()
+    # PyTorch flattens (channels, length), NN Studio (length, channels): the Linear's columns permute
+    w = net.linear.weight.detach().numpy().reshape(10, 25, 5).transpose(0, 2, 1).reshape(10, 125)
+    sd["n6/W"] = L.dense_from_torch(w)
+    sd["n6/b"] = net.linear.bias.detach().numpy()
+    model.load_state_dict(sd)
+    x = np.random.default_rng(10).standard_normal((6, 40))
+    with torch.no_grad():
+        want = net(torch.tensor(x)).numpy()
+    close(model.predict(x[..., None]), want)
+
+
+def test_mnist1d_bidirectional_gru_is_built_exactly():
+    torch.manual_seed(0)
+    net = _MNIST1DGRU().double().eval()
+    model = _compile([("Input.v1", {"shape": [40, 1]}),
+                      ("GRU.v1", {"units": 6, "bidirectional": True, "return_sequences": True}),
+                      ("Flatten.v1", {}), ("Dense.v1", {"units": 10})])
+    sd = {}
+    for ours, theirs in (("W_ih", "weight_ih_l0"), ("W_hh", "weight_hh_l0"), ("b_ih", "bias_ih_l0"),
+                         ("b_hh", "bias_hh_l0")):
+        for sfx in ("", "_reverse"):
+            sd[f"n2/{ours}{sfx}"] = getattr(net.gru, theirs + sfx).detach().numpy()
+    sd["n4/W"] = L.dense_from_torch(net.linear.weight.detach().numpy())   # same (step, feature) order
+    sd["n4/b"] = net.linear.bias.detach().numpy()
+    model.load_state_dict(sd)
+    x = np.random.default_rng(11).standard_normal((5, 40))
+    with torch.no_grad():
+        want = net(torch.tensor(x)).numpy()
+    close(model.predict(x[..., None]), want)
