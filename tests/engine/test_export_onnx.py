@@ -157,3 +157,47 @@ def test_two_input_graph():
     sess = ort.InferenceSession(mp.SerializeToString(), providers=["CPUExecutionProvider"])
     y = sess.run(["output"], {"input_n1": a, "input_n2": b})[0]
     assert rel_err(y, model.predict([a, b])) <= 1e-5
+
+
+# ------------------------------------------------------------ layer options (issue #15)
+def test_average_pooling_dilation_needs_opset_19():
+    layers = [("Input.v1", {"shape": [7, 6, 2]}),
+              ("AvgPool2D.v1", {"pool_size": 2, "strides": 1, "dilation": 2, "padding": "explicit",
+                                "pads": [1, 0, 0, 1], "ceil_mode": True, "count_include_pad": True}),
+              ("AvgPool2D.v1", {"pool_size": 3, "strides": 2, "dilation": 2, "ceil_mode": True}),
+              ("Flatten.v1", {}), ("Dense.v1", {"units": 2})]
+    model = _seq_model(layers)
+    with pytest.raises(ExportError, match=r"AvgPool2D 'n2' to ONNX: average pooling with dilation needs "
+                                          r"ONNX opset 19 or newer \(asked for 17\)"):
+        build_onnx(model)
+    x = sample_input(model, n=3)
+    assert rel_err(run_ort(build_onnx(model, None, opset=19), x), model.predict(x)) <= 1e-5
+
+
+@pytest.mark.parametrize("opset", [13, 17, 20])
+def test_gelu_forms_at_every_opset(opset):
+    layers = [("Input.v1", {"shape": [6]}), ("GELU.v1", {"approximate": "none"}), ("Dense.v1", {"units": 5}),
+              ("GELU.v1", {"approximate": "tanh"}), ("Dense.v1", {"units": 3, "activation": "gelu"})]
+    model = _seq_model(layers)
+    x = sample_input(model, n=4) * 3
+    mp = build_onnx(model, None, opset=opset)
+    assert ("Gelu" in {n.op_type for n in mp.graph.node}) == (opset >= 20)
+    assert rel_err(run_ort(mp, x), model.predict(x)) <= 1e-5
+
+
+def test_layer_options_against_the_onnx_reference_evaluator():
+    """A second oracle besides onnxruntime: the onnx package's reference implementation."""
+    from onnx.reference import ReferenceEvaluator
+
+    from tests.engine.test_export_models import build
+
+    for name in ("conv2d_options", "conv1d_options", "activation_options"):
+        model = build(name)
+        x = sample_input(model, n=3)
+        y = ReferenceEvaluator(build_onnx(model)).run(["output"], {"input": x})[0]
+        assert rel_err(y, model.predict(x)) <= 1e-5, name
+    for case in ("bi_gru", "gru_reset_first", "bi_rnn", "bi_lstm_rnn"):
+        model = _seq_model(SEQUENCE_CASES[case])
+        x = sample_input(model, n=3)
+        y = ReferenceEvaluator(build_onnx(model)).run(["output"], {"input": x})[0]
+        assert rel_err(y, model.predict(x)) <= 1e-5, case
