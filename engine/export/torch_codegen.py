@@ -382,44 +382,6 @@ def _pool_nd(x, mode, k, s, d, pads, out, count_pad):
     return (sums / counts)[crop]
 
 
-class _GRUResetFirst(nn.Module):
-    """nn.GRU (one layer, batch_first) with ONNX's default linear_before_reset=0:
-    n = tanh(W_in x + b_in + W_hn (r * h) + b_hn).  Same parameter names and the same
-    (output, h_n) as nn.GRU; PyTorch has no such option."""
-
-    def __init__(self, input_size, hidden_size, batch_first=True, bidirectional=False):
-        super().__init__()
-        self.hidden_size = hidden_size
-        self.suffixes = ["", "_reverse"] if bidirectional else [""]
-        bound = 1.0 / hidden_size ** 0.5
-        for sfx in self.suffixes:
-            for name, shape in (("weight_ih_l0", (3 * hidden_size, input_size)),
-                                ("weight_hh_l0", (3 * hidden_size, hidden_size)),
-                                ("bias_ih_l0", (3 * hidden_size,)), ("bias_hh_l0", (3 * hidden_size,))):
-                setattr(self, name + sfx, nn.Parameter(torch.empty(shape).uniform_(-bound, bound)))
-
-    def forward(self, x):
-        u = self.hidden_size
-        outs, last = [], []
-        for sfx in self.suffixes:
-            w_ih, w_hh = getattr(self, "weight_ih_l0" + sfx), getattr(self, "weight_hh_l0" + sfx)
-            b_ih, b_hh = getattr(self, "bias_ih_l0" + sfx), getattr(self, "bias_hh_l0" + sfx)
-            seq = x.flip(1) if sfx else x
-            gx = seq @ w_ih.T + b_ih
-            h = x.new_zeros(x.shape[0], u)
-            steps = []
-            for t in range(seq.shape[1]):
-                rz = torch.sigmoid(gx[:, t, :2 * u] + h @ w_hh[:2 * u].T + b_hh[:2 * u])
-                r, z = rz[:, :u], rz[:, u:]
-                n = torch.tanh(gx[:, t, 2 * u:] + (r * h) @ w_hh[2 * u:].T + b_hh[2 * u:])
-                h = (1 - z) * n + z * h
-                steps.append(h)
-            out = torch.stack(steps, 1)
-            outs.append(out.flip(1) if sfx else out)
-            last.append(h)
-        return torch.cat(outs, -1), torch.stack(last, 0)
-
-
 def _to_torch(a, how):
     """NN Studio layout -> PyTorch layout (see engine/export/layouts.py)."""
     if how == "T":  # Dense (in, out) -> Linear (out, in)
@@ -613,6 +575,48 @@ if __name__ == "__main__":
 '''
 
 
+#: written after the model class when a GRU has linear_before_reset off (plain source, no format fields)
+_GRU_RESET_FIRST = '''
+
+class _GRUResetFirst(nn.Module):
+    """nn.GRU (one layer, batch_first) with ONNX's default linear_before_reset=0:
+    n = tanh(W_in x + b_in + W_hn (r * h) + b_hn).  Same parameter names and the same
+    (output, h_n) as nn.GRU; PyTorch has no such option."""
+
+    def __init__(self, input_size, hidden_size, batch_first=True, bidirectional=False):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.suffixes = ["", "_reverse"] if bidirectional else [""]
+        bound = 1.0 / hidden_size ** 0.5
+        for sfx in self.suffixes:
+            for name, shape in (("weight_ih_l0", (3 * hidden_size, input_size)),
+                                ("weight_hh_l0", (3 * hidden_size, hidden_size)),
+                                ("bias_ih_l0", (3 * hidden_size,)), ("bias_hh_l0", (3 * hidden_size,))):
+                setattr(self, name + sfx, nn.Parameter(torch.empty(shape).uniform_(-bound, bound)))
+
+    def forward(self, x):
+        u = self.hidden_size
+        outs, last = [], []
+        for sfx in self.suffixes:
+            w_ih, w_hh = getattr(self, "weight_ih_l0" + sfx), getattr(self, "weight_hh_l0" + sfx)
+            b_ih, b_hh = getattr(self, "bias_ih_l0" + sfx), getattr(self, "bias_hh_l0" + sfx)
+            seq = x.flip(1) if sfx else x
+            gx = seq @ w_ih.T + b_ih
+            h = x.new_zeros(x.shape[0], u)
+            steps = []
+            for t in range(seq.shape[1]):
+                rz = torch.sigmoid(gx[:, t, :2 * u] + h @ w_hh[:2 * u].T + b_hh[:2 * u])
+                r, z = rz[:, :u], rz[:, u:]
+                n = torch.tanh(gx[:, t, 2 * u:] + (r * h) @ w_hh[2 * u:].T + b_hh[2 * u:])
+                h = (1 - z) * n + z * h
+                steps.append(h)
+            out = torch.stack(steps, 1)
+            outs.append(out.flip(1) if sfx else out)
+            last.append(h)
+        return torch.cat(outs, -1), torch.stack(last, 0)
+'''
+
+
 def _var_names(model) -> dict[str, str]:
     used = {"x", "self", "logits", "mask", "h_n", "F", "nn", "torch", "np"}
     out = {}
@@ -722,7 +726,9 @@ def generate_module(model, meta: dict, module: str = "model", weights: str = "mo
         cls=CLASS_NAME, doc=f"Layers in NN Studio order: {', '.join(model.order)}.", wmap=wmap_src,
         init=textwrap.indent("\n".join(init) or "pass", " " * 8),
         args="*inputs" if multi else "x", fwd=textwrap.indent("\n".join(fwd), " " * 8))
-    return header + body
+    needs_gru = any(model.spec.node(nid).type.startswith("GRU.") and not model.layers[nid].cfg.linear_before_reset
+                    for nid in model.order)
+    return header + body + (_GRU_RESET_FIRST if needs_gru else "")
 
 
 def generate_train_script(model, module: str = "model", weights: str = "model.safetensors") -> str:
