@@ -191,14 +191,14 @@ def _gen_pool(c):
     k, s = cfg.pool_size, c.layer.stride
     code = _Code(fwd=[f"{c.var} = {_first(c.xs[0], nd)}"])
     plain = (cfg.padding in ("valid", "same") and not cfg.ceil_mode and cfg.dilation == 1
-             and not (cfg.count_include_pad and c.layer.mode != "max"))
+             and not getattr(cfg, "count_include_pad", False))
     if not plain:
         # padding per side, ceil_mode, dilation, count_include_pad: one general helper (see its doc)
         geo = c.layer.geometry(spatial)
         out = tuple(o for o, _, _ in geo)
         pads = tuple((b, a) for _, b, a in geo)
         code.fwd.append(f"{c.var} = _pool_nd({c.var}, {c.layer.mode!r}, {k}, {s}, {cfg.dilation}, {pads!r}, "
-                        f"{out!r}, {bool(cfg.count_include_pad)!r})")
+                        f"{out!r}, {bool(getattr(cfg, 'count_include_pad', False))!r})")
         code.fwd.append(f"{c.var} = {_last(c.var, nd)}")
         return code
     pads = _torch_pads(spatial, k, s, 1, cfg.padding)

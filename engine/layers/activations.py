@@ -144,11 +144,10 @@ class _Activation(Layer):
         return None if self.fn in ("sigmoid", "softmax") else self
 
 
-def _make(name: str, fn: str, label: str, doc: str, config=_NoCfg, body=None):
-    attrs = {"type_id": f"{name}.v1", "label": label, "fn": fn, "description": doc, "__doc__": doc,
-             "Config": config}
-    attrs.update(body or {})
-    cls = type(name, (_Activation,), attrs)
+def _make(name: str, fn: str, label: str, doc: str):
+    cls = type(name, (_Activation,), {
+        "type_id": f"{name}.v1", "label": label, "fn": fn, "description": doc,
+        "__doc__": doc})
     return register_layer(cls)
 
 
@@ -184,75 +183,111 @@ class SoftmaxConfig:
         "help": "Axis whose values sum to 1, without the batch axis (-1 = last)"})
 
 
-def _leaky_apply(self, x):
-    a = x.dtype.type(self.cfg.negative_slope)
-    y = np.where(x > 0, x, a * x).astype(x.dtype, copy=False)
-    slope = np.where(x > 0, 1.0, a).astype(x.dtype)
-    return y, lambda dy: (dy * slope).astype(dy.dtype, copy=False)
-
-
-def _elu_apply(self, x):
-    a = x.dtype.type(self.cfg.alpha)
-    y = np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
-    return y, lambda dy: (dy * np.where(x > 0, 1.0, y + a)).astype(dy.dtype, copy=False)
-
-
-def _gelu_apply(self, x):
-    if self.cfg.approximate == "tanh":
-        return apply_activation("gelu", x)
-    y, cdf = gelu_exact(x)
-    return y, lambda dy: gelu_exact_bwd(dy, x, y, cdf).astype(dy.dtype, copy=False)
-
-
-def _softmax_axis(self, rank: int) -> int:
-    """The axis of a per-sample shape of ``rank`` (0-based), or a ShapeError in plain words."""
-    a = self.cfg.axis
-    if a == 0:
-        raise ShapeError("axis 0 is the batch axis; use -1 (last) or 1..rank")
-    idx = a - 1 if a > 0 else rank + a
-    if not 0 <= idx < rank:
-        raise ShapeError(f"axis {a} is out of range for inputs of rank {rank}")
-    return idx
-
-
-def _softmax_shape(self, in_shapes):
-    s = tuple(in_shapes[0])
-    self.axis_index(len(s))
-    return s
-
-
-def _softmax_apply(self, x):
-    ax = self.axis_index(x.ndim - 1) + 1
-    z = x - x.max(axis=ax, keepdims=True)
-    e = np.exp(z)
-    y = (e / e.sum(axis=ax, keepdims=True)).astype(x.dtype, copy=False)
-    return y, lambda dy: (y * (dy - (dy * y).sum(axis=ax, keepdims=True))).astype(dy.dtype, copy=False)
-
-
-def _softmax_last(self):
-    """Only a softmax over the last axis is what a loss can fuse."""
-    return self.cfg.axis == -1
-
-
 ReLU = _make("ReLU", "relu", "ReLU", "Rectified linear unit: max(x, 0).")
-LeakyReLU = _make("LeakyReLU", "leaky_relu", "LeakyReLU",
-                  "Leaky ReLU: x for x > 0, negative_slope·x otherwise (default 0.01).",
-                  LeakyReLUConfig, {"_apply": _leaky_apply,
-                                    "summary": lambda self: f"{self.cfg.negative_slope:g}"})
-ELU = _make("ELU", "elu", "ELU", "Exponential linear unit: x for x > 0, alpha·(exp(x) − 1) otherwise.",
-            ELUConfig, {"_apply": _elu_apply,
-                        "summary": lambda self: "" if self.cfg.alpha == ELU_ALPHA else f"{self.cfg.alpha:g}"})
-GELU = _make("GELU", "gelu", "GELU",
-             "Gaussian error linear unit, used in transformers: x·Φ(x), exact (erf) or its tanh approximation.",
-             GELUConfig, {"_apply": _gelu_apply,
-                          "summary": lambda self: "exact" if self.cfg.approximate == "none" else "tanh"})
+
+
+@register_layer
+class LeakyReLU(_Activation):
+    """Leaky ReLU with PyTorch's ``negative_slope`` (ONNX ``LeakyRelu`` ``alpha``)."""
+
+    type_id = "LeakyReLU.v1"
+    label = "LeakyReLU"
+    fn = "leaky_relu"
+    description = "Leaky ReLU: x for x > 0, negative_slope·x otherwise (default 0.01)."
+    Config = LeakyReLUConfig
+
+    def _apply(self, x):
+        a = x.dtype.type(self.cfg.negative_slope)
+        y = np.where(x > 0, x, a * x).astype(x.dtype, copy=False)
+        slope = np.where(x > 0, 1.0, a).astype(x.dtype)
+        return y, lambda dy: (dy * slope).astype(dy.dtype, copy=False)
+
+    def summary(self):
+        return f"{self.cfg.negative_slope:g}"
+
+
+@register_layer
+class ELU(_Activation):
+    """ELU with PyTorch's and ONNX's ``alpha``."""
+
+    type_id = "ELU.v1"
+    label = "ELU"
+    fn = "elu"
+    description = "Exponential linear unit: x for x > 0, alpha·(exp(x) − 1) otherwise."
+    Config = ELUConfig
+
+    def _apply(self, x):
+        a = x.dtype.type(self.cfg.alpha)
+        y = np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
+        return y, lambda dy: (dy * np.where(x > 0, 1.0, y + a)).astype(dy.dtype, copy=False)
+
+    def summary(self):
+        return "" if self.cfg.alpha == ELU_ALPHA else f"{self.cfg.alpha:g}"
+
+
+@register_layer
+class GELU(_Activation):
+    """GELU, exact (``approximate="none"``, erf) or the tanh approximation (the default here)."""
+
+    type_id = "GELU.v1"
+    label = "GELU"
+    fn = "gelu"
+    description = "Gaussian error linear unit, used in transformers: x·Φ(x), exact (erf) or its tanh approximation."
+    Config = GELUConfig
+
+    def _apply(self, x):
+        if self.cfg.approximate == "tanh":
+            return apply_activation("gelu", x)
+        y, cdf = gelu_exact(x)
+        return y, lambda dy: gelu_exact_bwd(dy, x, y, cdf).astype(dy.dtype, copy=False)
+
+    def summary(self):
+        return "exact" if self.cfg.approximate == "none" else "tanh"
+
+
 Sigmoid = _make("Sigmoid", "sigmoid", "Sigmoid",
                 "Logistic function 1/(1+exp(−x)): squashes to (0, 1); for binary outputs.")
 Tanh = _make("Tanh", "tanh", "Tanh", "Hyperbolic tangent: squashes to (−1, 1).")
-Softmax = _make("Softmax", "softmax", "Softmax",
-                "Turns scores into probabilities that sum to 1 over one axis (the last by default).",
-                SoftmaxConfig, {
-                    "axis_index": _softmax_axis, "output_shape": _softmax_shape, "_apply": _softmax_apply,
-                    "output_activation": lambda self: "softmax" if _softmax_last(self) else None,
-                    "without_output_activation": lambda self: None if _softmax_last(self) else self,
-                    "summary": lambda self: "" if self.cfg.axis == -1 else f"axis {self.cfg.axis}"})
+
+
+@register_layer
+class Softmax(_Activation):
+    """Softmax over one axis of a sample (Concatenate's axis convention: 1..rank, or negative)."""
+
+    type_id = "Softmax.v1"
+    label = "Softmax"
+    fn = "softmax"
+    description = "Turns scores into probabilities that sum to 1 over one axis (the last by default)."
+    Config = SoftmaxConfig
+
+    def axis_index(self, rank: int) -> int:
+        """The axis in a per-sample shape of ``rank`` (0-based), or a ShapeError in plain words."""
+        a = self.cfg.axis
+        if a == 0:
+            raise ShapeError("axis 0 is the batch axis; use -1 (last) or 1..rank")
+        idx = a - 1 if a > 0 else rank + a
+        if not 0 <= idx < rank:
+            raise ShapeError(f"axis {a} is out of range for inputs of rank {rank}")
+        return idx
+
+    def output_shape(self, in_shapes):
+        s = tuple(in_shapes[0])
+        self.axis_index(len(s))
+        return s
+
+    def _apply(self, x):
+        ax = self.axis_index(x.ndim - 1) + 1
+        z = x - x.max(axis=ax, keepdims=True)
+        e = np.exp(z)
+        y = (e / e.sum(axis=ax, keepdims=True)).astype(x.dtype, copy=False)
+        return y, lambda dy: (y * (dy - (dy * y).sum(axis=ax, keepdims=True))).astype(dy.dtype, copy=False)
+
+    # only a softmax over the last axis is what a loss can fuse
+    def output_activation(self):
+        return "softmax" if self.cfg.axis == -1 else None
+
+    def without_output_activation(self):
+        return None if self.cfg.axis == -1 else self
+
+    def summary(self):
+        return "" if self.cfg.axis == -1 else f"axis {self.cfg.axis}"

@@ -37,14 +37,18 @@ class PoolConfig:
         "visible_when": {"padding": ("valid", "explicit")},
         "help": "Round the number of windows up, so that a last partial window is kept "
                 "(PyTorch/ONNX ceil_mode; 'same' padding already does this)"})
-    count_include_pad: bool = field(default=False, metadata={
-        "help": "Average pooling: divide by the whole window, padding included (PyTorch's default), "
-                "instead of by the number of real values (Keras, ONNX default)"})
     dilation: int = field(default=1, metadata={"min": 1, "max": 16,
                                                "help": "Spacing between the positions of a window (1 = dense)"})
 
     def validate(self):
         _check_pads_config(self)
+
+
+@dataclass(frozen=True)
+class AvgPoolConfig(PoolConfig):
+    count_include_pad: bool = field(default=False, metadata={
+        "help": "Average pooling: divide by the whole window, padding included (PyTorch's default), "
+                "instead of by the number of real values (Keras, ONNX default)"})
 
 
 class _PoolBase(Layer):
@@ -112,7 +116,7 @@ class _PoolBase(Layer):
         pw, sw, dw = cfg.pool_size, self.stride, cfg.dilation
         n, h, w, c = x4.shape
         # the rows/columns that average pooling counts: real values only, or padding too
-        if cfg.count_include_pad:
+        if getattr(cfg, "count_include_pad", False):  # average pooling only
             lo_h, hi_h, lo_w, hi_w = -pt, h + pb, -pl, w + pr
         else:
             lo_h, hi_h, lo_w, hi_w = 0, h, 0, w
@@ -177,6 +181,7 @@ class AvgPool2D(_PoolBase):
     type_id = "AvgPool2D.v1"
     label = "AvgPool2D"
     description = "Averages each window of an image, e.g. 2×2 halves height and width."
+    Config = AvgPoolConfig
     ndim, mode = 2, "avg"
 
 
@@ -193,6 +198,7 @@ class AvgPool1D(_PoolBase):
     type_id = "AvgPool1D.v1"
     label = "AvgPool1D"
     description = "Averages each window along a sequence (length, channels)."
+    Config = AvgPoolConfig
     ndim, mode = 1, "avg"
 
 
