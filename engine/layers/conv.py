@@ -110,9 +110,14 @@ def pads_field():
                 "bottom, right)"})
 
 
+MAX_PAD = 256
+
+
 def _check_pads_config(cfg) -> None:
     if cfg.padding == "explicit" and not cfg.pads:
         raise ConfigError("setting 'pads' needs at least one number when padding is explicit")
+    if any(p > MAX_PAD for p in cfg.pads):
+        raise ConfigError(f"setting 'pads': each amount must be at most {MAX_PAD}, got {max(cfg.pads)}")
 
 
 @dataclass(frozen=True)
