@@ -95,8 +95,9 @@ class _PoolBase(Layer):
             for i in range(o):  # every window must see at least one real value
                 start = i * self.stride - before
                 if not any(0 <= start + t * cfg.dilation < n for t in range(cfg.pool_size)):
-                    raise ShapeError(f"pads {before}, {after} leave a window with no input value in it "
-                                     f"(input {fmt_shape(s)}); use smaller pads")
+                    raise ShapeError(f"a window takes no value from the input (padding {before} before, "
+                                     f"{after} after, dilation {cfg.dilation}, input {fmt_shape(s)}); "
+                                     "use smaller pads or dilation")
             outs.append(o)
         return (*outs, s[-1])
 

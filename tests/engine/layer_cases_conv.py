@@ -69,7 +69,9 @@ SHAPE_ERRORS = [
      r"pads needs 1 number \(every side\), 2 \(height, width\) or 4"),
     ("Conv1D.v1", {"padding": "explicit", "pads": [1, 1, 1, 1]}, [(8, 1)], r"pads needs 1 number \(both ends\)"),
     ("MaxPool1D.v1", {"pool_size": 2, "padding": "explicit", "pads": [2]}, [(8, 1)],
-     "leave a window with no input value in it"),
+     "a window takes no value from the input"),
     ("MaxPool2D.v1", {"pool_size": 4, "ceil_mode": True}, [(3, 3, 1)], "larger than the input"),
+    ("MaxPool2D.v1", {"pool_size": 2, "strides": 1, "padding": "same", "dilation": 2}, [(4, 1, 1)],
+     r"a window takes no value from the input \(padding 1 before, 1 after, dilation 2"),
     ("UpSampling2D.v1", {}, [(10, 2)], r"expects \(height, width, channels\)"),
 ]

@@ -326,3 +326,39 @@ def test_mnist1d_bidirectional_gru_is_built_exactly():
     with torch.no_grad():
         want = net(torch.tensor(x)).numpy()
     close(model.predict(x[..., None]), want)
+
+
+@pytest.mark.parametrize("layers", [
+    [("Input.v1", {"shape": [12, 11, 2]}),
+     ("AvgPool2D.v1", {"pool_size": 2, "strides": 1, "dilation": 2, "padding": "explicit", "pads": [1, 0, 0, 1],
+                       "ceil_mode": True, "count_include_pad": True}),
+     ("AvgPool2D.v1", {"pool_size": 3, "strides": 2, "dilation": 2, "ceil_mode": True}),
+     ("MaxPool2D.v1", {"pool_size": 2, "strides": 1, "padding": "same", "dilation": 2}),
+     ("Flatten.v1", {}), ("Dense.v1", {"units": 2})],
+    [("Input.v1", {"shape": [11, 3]}),
+     ("AvgPool1D.v1", {"pool_size": 3, "strides": 2, "dilation": 2, "padding": "explicit", "pads": [2, 1],
+                       "ceil_mode": True}),
+     ("AvgPool1D.v1", {"pool_size": 2, "strides": 1, "padding": "same", "count_include_pad": True}),
+     ("MaxPool1D.v1", {"pool_size": 3, "strides": 2, "padding": "explicit", "pads": [0, 2]}),
+     ("Flatten.v1", {}), ("Dense.v1", {"units": 2})],
+])
+def test_generated_pool_helper_covers_what_torch_pooling_lacks(tmp_path, layers):
+    """Average-pooling dilation, per-side pads and count_include_pad with 'same': the generated _pool_nd."""
+    from engine.compile import compile_graph
+    from engine.export import export_model
+    from engine.spec import sequential
+    from tests.engine.test_export_models import randomise, rel_err, sample_input
+    from tests.interop.test_torch_export import load_generated
+
+    model = compile_graph(sequential(layers))
+    randomise(model)
+    files = export_model(model, "pytorch", tmp_path / "out")
+    src = next(f for f in files if f.name == "model.py")
+    assert "_pool_nd(" in src.read_text().split("class NNStudioModel")[1]
+    net = load_generated(src).NNStudioModel()
+    net.load_weights(tmp_path / "out" / "model.safetensors")
+    net.eval()
+    x = sample_input(model, n=4)
+    with torch.no_grad():
+        y = net(torch.from_numpy(x)).numpy()
+    assert rel_err(y, model.predict(x)) <= 1e-5
