@@ -83,13 +83,8 @@ def _padding(attrs, spatial, k, s, d):
     if auto == "SAME_UPPER":
         return {"padding": "same"}
     if auto == "SAME_LOWER":  # the odd extra padding goes first: explicit amounts for this size
-        before, after = [], []
-        for n in spatial:
-            out = -(-n // s)
-            total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
-            before.append(total - total // 2)
-            after.append(total // 2)
-        return {"padding": "explicit", "pads": before + after}
+        before, after = zip(*(L.same_pads(n, k, s, d, lower=True) for n in spatial))
+        return {"padding": "explicit", "pads": [*before, *after]}
     if auto == "VALID":
         return {"padding": "valid"}
     pads = list(attrs.get("pads", [0] * 2 * nd))
