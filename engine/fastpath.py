@@ -60,6 +60,8 @@ def why_not_fast(trainer) -> str | None:
         return "first node is not an Input"
     if len(model.order) < 2:
         return "no Dense layer"
+    if len(model.shapes[model.order[0]]) != 1:
+        return "the input is not flat"  # Dense with last_axis on a (length, features) input
     prev = model.order[0]
     for nid in model.order[1:]:
         if not spec.node(nid).type.startswith("Dense."):

@@ -107,12 +107,18 @@ def batchnorm_scale_shift(gamma, beta, mean, var, eps: float) -> tuple[np.ndarra
 
 
 # ------------------------------------------------------------------ padding
-def same_pads(n: int, k: int, stride: int, dilation: int = 1) -> tuple[int, int]:
-    """TensorFlow 'same' padding (before, after) of one axis of length ``n``."""
+def same_pads(n: int, k: int, stride: int, dilation: int = 1, lower: bool = False) -> tuple[int, int]:
+    """TensorFlow 'same' padding (before, after) of one axis of length ``n`` (= ONNX ``SAME_UPPER``).
+
+    ``lower=True`` is ONNX ``SAME_LOWER``: the odd extra zero goes before.  NN Studio's
+    ``padding="same"`` is the upper form; the lower one is ``padding="explicit"`` with these
+    amounts (an importer's mapping).
+    """
     eff = (k - 1) * dilation + 1
     out = -(-n // stride)
     total = max((out - 1) * stride + eff - n, 0)
-    return total // 2, total - total // 2
+    small, large = total // 2, total - total // 2
+    return (large, small) if lower else (small, large)
 
 
 # -------------------------------------------------------------- tables for codegen

@@ -80,9 +80,13 @@ class _Graph:
         return self.op("Squeeze", [x, self.ints(axes, f"{base}_axes")], base)
 
     def reduce_mean(self, x: str, axes: list[int], keepdims: int, base: str) -> str:
-        if self.opset >= 18:
-            return self.op("ReduceMean", [x, self.ints(axes, f"{base}_axes")], base, keepdims=keepdims)
-        return self.op("ReduceMean", [x], base, axes=list(axes), keepdims=keepdims)
+        return self.reduce("ReduceMean", x, axes, keepdims, base)
+
+    def reduce(self, op: str, x: str, axes: list[int], keepdims: int, base: str) -> str:
+        """ReduceMean/ReduceMax/ReduceSum: axes are an input from opset 18 (ReduceSum: 13)."""
+        if self.opset >= (13 if op == "ReduceSum" else 18):
+            return self.op(op, [x, self.ints(axes, f"{base}_axes")], base, keepdims=keepdims)
+        return self.op(op, [x], base, axes=list(axes), keepdims=keepdims)
 
 
 @dataclass
@@ -104,7 +108,9 @@ class _Ctx:
 
 
 # ------------------------------------------------------------------ activations
-def activation(g: _Graph, name: str, x: str, base: str) -> str:
+def activation(g: _Graph, name: str, x: str, base: str, *, slope: float | None = None,
+               alpha: float | None = None, exact_gelu: bool = False, axis: int = -1) -> str:
+    """The ONNX form of an activation; the keyword settings are those of the activation layers."""
     if name == "linear":
         return x
     if name == "relu":
@@ -112,18 +118,29 @@ def activation(g: _Graph, name: str, x: str, base: str) -> str:
     if name == "leaky_relu":
         from engine.layers.activations import LEAKY_SLOPE
 
-        return g.op("LeakyRelu", [x], base, alpha=float(LEAKY_SLOPE))
+        return g.op("LeakyRelu", [x], base, alpha=float(LEAKY_SLOPE if slope is None else slope))
     if name == "elu":
         from engine.layers.activations import ELU_ALPHA
 
-        return g.op("Elu", [x], base, alpha=float(ELU_ALPHA))
+        return g.op("Elu", [x], base, alpha=float(ELU_ALPHA if alpha is None else alpha))
     if name == "sigmoid":
         return g.op("Sigmoid", [x], base)
     if name == "tanh":
         return g.op("Tanh", [x], base)
     if name == "softmax":
-        return g.op("Softmax", [x], base, axis=-1)
+        return g.op("Softmax", [x], base, axis=axis)
+    if name == "gelu" and exact_gelu:
+        if g.opset >= 20:
+            return g.op("Gelu", [x], base, approximate="none")
+        # 0.5 x (1 + erf(x / sqrt(2)))
+        e = g.op("Erf", [g.op("Mul", [x, g.scalar(math.sqrt(0.5), base + "_rsqrt2")], base + "_gelu")],
+                 base + "_gelu")
+        one_p = g.op("Add", [e, g.scalar(1.0, base + "_one")], base + "_gelu")
+        half_x = g.op("Mul", [x, g.scalar(0.5, base + "_half")], base + "_gelu")
+        return g.op("Mul", [half_x, one_p], base + "_gelu")
     if name == "gelu":
+        if g.opset >= 20:
+            return g.op("Gelu", [x], base, approximate="tanh")
         # tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
         x3 = g.op("Mul", [g.op("Mul", [x, x], base + "_gelu"), x], base + "_gelu")
         inner = g.op("Add", [x, g.op("Mul", [x3, g.scalar(0.044715, base + "_c3")], base + "_gelu")],
@@ -149,7 +166,17 @@ def _dense(g, c):
 
 
 def _activation_layer(g, c):
-    return activation(g, c.layer.fn, c.xs[0], c.base)
+    cfg = c.cfg
+    kw = {}
+    if c.layer.fn == "leaky_relu":
+        kw["slope"] = cfg.negative_slope
+    elif c.layer.fn == "elu":
+        kw["alpha"] = cfg.alpha
+    elif c.layer.fn == "gelu":
+        kw["exact_gelu"] = cfg.approximate == "none"
+    elif c.layer.fn == "softmax":
+        kw["axis"] = c.layer.axis_index(len(c.in_shapes[0])) + 1
+    return activation(g, c.layer.fn, c.xs[0], c.base, **kw)
 
 
 def _flatten(g, c):
@@ -198,7 +225,10 @@ def _to_last(g, x, rank, base):
     return g.op("Transpose", [x], base, perm=L.channels_first_to_last_perm(rank))
 
 
-def _pads(spatial, k, stride, dilation, padding):
+def _pads(spatial, k, stride, dilation, padding, explicit=None):
+    """ONNX ``pads`` (every start, then every end); ``explicit``: (before, after) per axis."""
+    if padding == "explicit":
+        return [b for b, _ in explicit] + [a for _, a in explicit]
     if padding != "same":
         return [0] * (2 * len(spatial))
     before, after = zip(*(L.same_pads(n, k, stride, dilation) for n in spatial))
@@ -213,9 +243,9 @@ def _conv(g, c):
     ins = [x, g.const(L.conv_to_onnx(c.p["W"]), f"{c.nid}/W")]
     if "b" in c.p:
         ins.append(g.const(c.p["b"], f"{c.nid}/b"))
+    pads = _pads(spatial, cfg.kernel_size, cfg.strides, cfg.dilation, cfg.padding, c.layer.pads_per_axis(nd))
     y = g.op("Conv", ins, c.base, kernel_shape=[cfg.kernel_size] * nd, strides=[cfg.strides] * nd,
-             dilations=[cfg.dilation] * nd, pads=_pads(spatial, cfg.kernel_size, cfg.strides, cfg.dilation,
-                                                       cfg.padding), group=1)
+             dilations=[cfg.dilation] * nd, pads=pads, group=1)
     y = _to_last(g, y, nd + 2, c.base)
     return activation(g, cfg.activation, y, c.base)
 
@@ -223,20 +253,33 @@ def _conv(g, c):
 def _pool(g, c):
     spatial = c.in_shapes[0][:-1]
     nd = len(spatial)
-    k, s = c.layer.cfg.pool_size, c.layer.stride
+    cfg = c.layer.cfg
+    k, s, d = cfg.pool_size, c.layer.stride, cfg.dilation
     x = _to_first(g, c.xs[0], nd + 2, c.base)
-    pads = _pads(spatial, k, s, 1, c.layer.cfg.padding)
+    geo = c.layer.geometry(spatial)
+    pads = [b for _, b, _ in geo] + [a for _, _, a in geo]
+    attrs = {"kernel_shape": [k] * nd, "strides": [s] * nd, "pads": pads}
+    if cfg.ceil_mode and cfg.padding != "same":
+        attrs["ceil_mode"] = 1
+    if d != 1:
+        if c.layer.mode != "max" and g.opset < 19:
+            raise ExportError(f"average pooling with dilation needs ONNX opset 19 or newer (asked for {g.opset})")
+        attrs["dilations"] = [d] * nd
     if c.layer.mode == "max":
-        y = g.op("MaxPool", [x], c.base, kernel_shape=[k] * nd, strides=[s] * nd, pads=pads)
+        y = g.op("MaxPool", [x], c.base, **attrs)
     else:
-        y = g.op("AveragePool", [x], c.base, kernel_shape=[k] * nd, strides=[s] * nd, pads=pads,
-                 count_include_pad=0)
+        y = g.op("AveragePool", [x], c.base, count_include_pad=int(cfg.count_include_pad), **attrs)
     return _to_last(g, y, nd + 2, c.base)
 
 
 def _global_avg_pool(g, c):
     rank = len(c.in_shapes[0]) + 1
     return g.reduce_mean(c.xs[0], list(range(1, rank - 1)), 0, c.base)
+
+
+def _global_max_pool(g, c):
+    rank = len(c.in_shapes[0]) + 1
+    return g.reduce("ReduceMax", c.xs[0], list(range(1, rank - 1)), 0, c.base)
 
 
 def _upsampling(g, c):
@@ -257,25 +300,50 @@ def _embedding(g, c):
 def _recurrent(kind: str, reorder: Callable | None):
     def convert(g, c):
         u = c.cfg.units
-        W, R = c.p["W_ih"], c.p["W_hh"]
-        b = [c.p["b_ih"], c.p["b_hh"]]
-        if reorder is not None:
-            W, R = reorder(W), reorder(R)
-            b = [reorder(v) for v in b]
+        dirs = c.layer.directions
+        Ws, Rs, Bs = [], [], []
+        for sfx in dirs:
+            W, R = c.p["W_ih" + sfx], c.p["W_hh" + sfx]
+            b = [c.p["b_ih" + sfx], c.p["b_hh" + sfx]]
+            if reorder is not None:
+                W, R = reorder(W), reorder(R)
+                b = [reorder(v) for v in b]
+            Ws.append(W)
+            Rs.append(R)
+            Bs.append(np.concatenate(b))
         xt = g.op("Transpose", [c.xs[0]], c.base, perm=[1, 0, 2])          # (L, N, C)
-        ins = [xt, g.const(W[None], f"{c.nid}/W"), g.const(R[None], f"{c.nid}/R"),
-               g.const(np.concatenate(b)[None], f"{c.nid}/B")]
+        ins = [xt, g.const(np.stack(Ws), f"{c.nid}/W"), g.const(np.stack(Rs), f"{c.nid}/R"),
+               g.const(np.stack(Bs), f"{c.nid}/B")]
         attrs = {"hidden_size": u}
+        if len(dirs) == 2:
+            attrs["direction"] = "bidirectional"
         if kind == "GRU":
-            attrs["linear_before_reset"] = 1
+            attrs["linear_before_reset"] = int(c.cfg.linear_before_reset)
         if kind == "RNN":
-            attrs["activations"] = ["Tanh"]
-        y, y_h = g.op(kind, ins, c.base, n_out=2, **attrs)
-        if c.cfg.return_sequences:
-            seq = g.squeeze(y, [1], c.base)                                   # (L, N, u)
-            return g.op("Transpose", [seq], c.base, perm=[1, 0, 2])
-        return g.squeeze(y_h, [0], c.base)
+            attrs["activations"] = ["Tanh"] * len(dirs)
+        y, y_h = g.op(kind, ins, c.base, n_out=2, **attrs)               # (L, D, N, u), (D, N, u)
+        if len(dirs) == 1:
+            if c.cfg.return_sequences:
+                seq = g.squeeze(y, [1], c.base)                               # (L, N, u)
+                return g.op("Transpose", [seq], c.base, perm=[1, 0, 2])
+            return g.squeeze(y_h, [0], c.base)
+        if c.cfg.merge_mode == "sum":
+            if c.cfg.return_sequences:
+                seq = g.reduce("ReduceSum", y, [1], 0, c.base)                # (L, N, u)
+                return g.op("Transpose", [seq], c.base, perm=[1, 0, 2])
+            return g.reduce("ReduceSum", y_h, [0], 0, c.base)
+        if c.cfg.return_sequences:                                            # forward, then reverse
+            seq = g.op("Transpose", [y], c.base, perm=[2, 0, 1, 3])           # (N, L, 2, u)
+            return g.op("Reshape", [seq, g.ints([0, 0, 2 * u], f"{c.nid}_merge")], c.base)
+        last = g.op("Transpose", [y_h], c.base, perm=[1, 0, 2])               # (N, 2, u)
+        return g.op("Reshape", [last, g.ints([0, 2 * u], f"{c.nid}_merge")], c.base)
     return convert
+
+
+def _reverse_sequence(g, c):
+    """Slice backwards along the time axis (ReverseSequence itself needs per-sample lengths)."""
+    return g.op("Slice", [c.xs[0], g.ints([-1], f"{c.nid}_start"), g.ints([-(2 ** 63)], f"{c.nid}_end"),
+                          g.ints([1], f"{c.nid}_axis"), g.ints([-1], f"{c.nid}_step")], c.base)
 
 
 def _attention(g, c):
@@ -313,11 +381,12 @@ CONVERTERS: dict[str, Callable] = {
     "Softmax": _activation_layer,
     "Conv1D": _conv, "Conv2D": _conv,
     "MaxPool1D": _pool, "MaxPool2D": _pool, "AvgPool1D": _pool, "AvgPool2D": _pool,
-    "GlobalAvgPool": _global_avg_pool, "UpSampling2D": _upsampling,
+    "GlobalAvgPool": _global_avg_pool, "GlobalMaxPool": _global_max_pool, "UpSampling2D": _upsampling,
     "Embedding": _embedding,
     "SimpleRNN": _recurrent("RNN", None),
     "LSTM": _recurrent("LSTM", L.lstm_to_onnx),
     "GRU": _recurrent("GRU", L.gru_to_onnx),
+    "ReverseSequence": _reverse_sequence,
     "MultiHeadAttention": _attention,
 }
 

@@ -81,13 +81,23 @@ def _wm(c: _Ctx, mapping: dict) -> dict:
 
 # -------------------------------------------------------------------- generators
 def _gen_dense(c):
-    code = _Code(init=[f"self.{c.var} = nn.Linear({c.in_shapes[0][0]}, {c.cfg.units}, bias={c.cfg.use_bias})"],
+    code = _Code(init=[f"self.{c.var} = nn.Linear({c.in_shapes[0][-1]}, {c.cfg.units}, bias={c.cfg.use_bias})"],
                  wmap=_wm(c, {"W": (f"{c.var}.weight", "T"), "b": (f"{c.var}.bias", "id")}))
     return _finish(c, f"self.{c.var}({c.xs[0]})", c.cfg.activation, code)
 
 
 def _gen_activation(c):
-    return _finish(c, c.xs[0], c.layer.fn, _Code())
+    fn, cfg, x = c.layer.fn, c.cfg, c.xs[0]
+    if fn == "leaky_relu":
+        return _Code(fwd=[f"{c.var} = F.leaky_relu({x}, negative_slope={float(cfg.negative_slope)!r})"])
+    if fn == "elu":
+        return _Code(fwd=[f"{c.var} = F.elu({x}, alpha={float(cfg.alpha)!r})"])
+    if fn == "gelu":
+        return _Code(fwd=[f"{c.var} = F.gelu({x}, approximate={cfg.approximate!r})"])
+    if fn == "softmax" and cfg.axis != -1:
+        dim = c.layer.axis_index(len(c.in_shapes[0])) + 1
+        return _Code(fwd=[f"{c.var} = torch.softmax({x}, dim={dim})"])
+    return _finish(c, x, fn, _Code())
 
 
 def _gen_flatten(c):
@@ -158,22 +168,41 @@ def _gen_conv(c):
     nd = len(spatial)
     cfg = c.cfg
     cin = c.in_shapes[0][-1]
+    explicit = c.layer.pads_per_axis(nd) if cfg.padding == "explicit" else None
+    symmetric = explicit is not None and all(b == a for b, a in explicit)
+    pad_arg = f", padding={tuple(b for b, _ in explicit)!r}" if symmetric and any(b for b, _ in explicit) else ""
     code = _Code(init=[f"self.{c.var} = nn.Conv{nd}d({cin}, {cfg.filters}, kernel_size={cfg.kernel_size}, "
-                       f"stride={cfg.strides}, dilation={cfg.dilation}, bias={cfg.use_bias})"],
+                       f"stride={cfg.strides}{pad_arg}, dilation={cfg.dilation}, bias={cfg.use_bias})"],
                  wmap=_wm(c, {"W": (f"{c.var}.weight", "conv"), "b": (f"{c.var}.bias", "id")}))
     code.fwd.append(f"{c.var} = {_first(c.xs[0], nd)}  # channels first")
-    pads = _torch_pads(spatial, cfg.kernel_size, cfg.strides, cfg.dilation, cfg.padding)
-    if pads:
-        code.fwd.append(f"{c.var} = F.pad({c.var}, {pads})  # 'same' padding (TensorFlow split)")
+    if explicit is not None and not symmetric:
+        pads = tuple(v for b, a in reversed(explicit) for v in (b, a))
+        code.fwd.append(f"{c.var} = F.pad({c.var}, {pads!r})  # explicit padding, per side")
+    else:
+        pads = _torch_pads(spatial, cfg.kernel_size, cfg.strides, cfg.dilation, cfg.padding)
+        if pads:
+            code.fwd.append(f"{c.var} = F.pad({c.var}, {pads})  # 'same' padding (TensorFlow split)")
     return _finish(c, _last(f"self.{c.var}({c.var})", nd), cfg.activation, code)
 
 
 def _gen_pool(c):
     spatial = c.in_shapes[0][:-1]
     nd = len(spatial)
-    k, s = c.layer.cfg.pool_size, c.layer.stride
-    pads = _torch_pads(spatial, k, s, 1, c.layer.cfg.padding)
+    cfg = c.layer.cfg
+    k, s = cfg.pool_size, c.layer.stride
     code = _Code(fwd=[f"{c.var} = {_first(c.xs[0], nd)}"])
+    plain = (cfg.padding in ("valid", "same") and not cfg.ceil_mode and cfg.dilation == 1
+             and not getattr(cfg, "count_include_pad", False))
+    if not plain:
+        # padding per side, ceil_mode, dilation, count_include_pad: one general helper (see its doc)
+        geo = c.layer.geometry(spatial)
+        out = tuple(o for o, _, _ in geo)
+        pads = tuple((b, a) for _, b, a in geo)
+        code.fwd.append(f"{c.var} = _pool_nd({c.var}, {c.layer.mode!r}, {k}, {s}, {cfg.dilation}, {pads!r}, "
+                        f"{out!r}, {bool(getattr(cfg, 'count_include_pad', False))!r})")
+        code.fwd.append(f"{c.var} = {_last(c.var, nd)}")
+        return code
+    pads = _torch_pads(spatial, k, s, 1, cfg.padding)
     if c.layer.mode == "max":
         if pads:
             code.fwd.append(f'{c.var} = F.pad({c.var}, {pads}, value=float("-inf"))')
@@ -191,6 +220,10 @@ def _gen_global_avg_pool(c):
     return _Code(fwd=[f"{c.var} = {c.xs[0]}.mean(dim={dims if len(dims) > 1 else dims[0]})"])
 
 
+def _gen_global_max_pool(c):
+    return _Code(fwd=[f"{c.var} = {c.xs[0]}.flatten(1, -2).amax(dim=1)"])
+
+
 def _gen_upsampling(c):
     k = c.cfg.size
     return _Code(fwd=[f"{c.var} = {c.xs[0]}.repeat_interleave({k}, dim=1).repeat_interleave({k}, dim=2)"])
@@ -205,15 +238,42 @@ def _gen_embedding(c):
 def _gen_recurrent(cls: str, extra: str = ""):
     def gen(c):
         cin = c.in_shapes[0][-1]
-        u = c.cfg.units
-        code = _Code(init=[f"self.{c.var} = nn.{cls}({cin}, {u}, batch_first=True{extra})"],
-                     wmap=_wm(c, {"W_ih": (f"{c.var}.weight_ih_l0", "id"), "W_hh": (f"{c.var}.weight_hh_l0", "id"),
-                                  "b_ih": (f"{c.var}.bias_ih_l0", "id"), "b_hh": (f"{c.var}.bias_hh_l0", "id")}))
-        code.fwd.append(f"{c.var}, _ = self.{c.var}({c.xs[0]})")
-        if not c.cfg.return_sequences:
-            code.fwd.append(f"{c.var} = {c.var}[:, -1]  # last hidden state")
+        cfg = c.cfg
+        u = cfg.units
+        bi = cfg.bidirectional
+        module = f"nn.{cls}"
+        if cls == "GRU" and not cfg.linear_before_reset:
+            module = "_GRUResetFirst"  # PyTorch's GRU has only linear_before_reset=1
+        mapping = {}
+        for sfx in c.layer.directions:
+            mapping.update({"W_ih" + sfx: (f"{c.var}.weight_ih_l0{sfx}", "id"),
+                            "W_hh" + sfx: (f"{c.var}.weight_hh_l0{sfx}", "id"),
+                            "b_ih" + sfx: (f"{c.var}.bias_ih_l0{sfx}", "id"),
+                            "b_hh" + sfx: (f"{c.var}.bias_hh_l0{sfx}", "id")})
+        code = _Code(init=[f"self.{c.var} = {module}({cin}, {u}, batch_first=True{extra}"
+                           f"{', bidirectional=True' if bi else ''})"], wmap=_wm(c, mapping))
+        x = c.xs[0]
+        if not bi:
+            code.fwd.append(f"{c.var}, _ = self.{c.var}({x})")
+            if not cfg.return_sequences:
+                code.fwd.append(f"{c.var} = {c.var}[:, -1]  # last hidden state")
+            return code
+        state = "(h_n, _)" if cls == "LSTM" else "h_n"  # LSTM returns (h_n, c_n)
+        code.fwd.append(f"{c.var}, {state} = self.{c.var}({x})  # h_n[1]: the reverse direction after the "
+                        f"whole sequence")
+        if cfg.return_sequences:
+            if cfg.merge_mode == "sum":
+                code.fwd.append(f"{c.var} = {c.var}[..., :{u}] + {c.var}[..., {u}:]")
+        elif cfg.merge_mode == "sum":
+            code.fwd.append(f"{c.var} = h_n[0] + h_n[1]")
+        else:
+            code.fwd.append(f"{c.var} = torch.cat([h_n[0], h_n[1]], dim=-1)")
         return code
     return gen
+
+
+def _gen_reverse_sequence(c):
+    return _Code(fwd=[f"{c.var} = torch.flip({c.xs[0]}, dims=[1])"])
 
 
 def _gen_attention(c):
@@ -245,9 +305,9 @@ GENERATORS: dict[str, Callable] = {
     "Sigmoid": _gen_activation, "Tanh": _gen_activation, "Softmax": _gen_activation,
     "Conv1D": _gen_conv, "Conv2D": _gen_conv,
     "MaxPool1D": _gen_pool, "MaxPool2D": _gen_pool, "AvgPool1D": _gen_pool, "AvgPool2D": _gen_pool,
-    "GlobalAvgPool": _gen_global_avg_pool, "UpSampling2D": _gen_upsampling, "Embedding": _gen_embedding,
+    "GlobalAvgPool": _gen_global_avg_pool, "GlobalMaxPool": _gen_global_max_pool, "UpSampling2D": _gen_upsampling, "Embedding": _gen_embedding,
     "SimpleRNN": _gen_recurrent("RNN", ', nonlinearity="tanh"'),
-    "LSTM": _gen_recurrent("LSTM"), "GRU": _gen_recurrent("GRU"),
+    "LSTM": _gen_recurrent("LSTM"), "GRU": _gen_recurrent("GRU"), "ReverseSequence": _gen_reverse_sequence,
     "MultiHeadAttention": _gen_attention,
 }
 
@@ -294,6 +354,33 @@ def _avg_pool_valid(x, k, s, pads):
     pool = F.avg_pool1d if nd == 1 else F.avg_pool2d
     ones = torch.ones_like(x[:, :1])
     return pool(F.pad(x, pads), k, s) / pool(F.pad(ones, pads), k, s)
+
+
+def _pool_nd(x, mode, k, s, d, pads, out, count_pad):
+    """Max ("max") or average pooling of channels-first ``x`` as NN Studio computes it, for
+    any padding per side (``pads``: (before, after) per spatial axis), dilation ``d`` and
+    output size ``out`` (ceil_mode).  Padding never wins a max; an average divides by the
+    real values of its window or, with ``count_pad``, by its taps inside the padded input."""
+    nd = x.dim() - 2
+    size = x.shape[2:]
+    # grow the end so that all `out` windows fit in floor mode, then crop to `out`
+    grow = [max((o - 1) * s + (k - 1) * d + 1 - n - p[0], 0) for o, n, p in zip(out, size, pads)]
+    spec = [v for p, g in zip(reversed(pads), reversed(grow)) for v in (p[0], g)]
+    crop = (..., *(slice(0, o) for o in out))
+    if mode == "max":
+        pool = F.max_pool1d if nd == 1 else F.max_pool2d
+        return pool(F.pad(x, spec, value=float("-inf")), k, s, 0, d)[crop]
+    conv = F.conv1d if nd == 1 else F.conv2d
+    c = x.shape[1]
+    sums = conv(F.pad(x, spec), x.new_ones((c, 1) + (k,) * nd), stride=s, dilation=d, groups=c)
+    mask = x.new_ones((1, 1) + tuple(size))
+    if count_pad:  # the padded extent counts; what lies past it (ceil_mode) does not
+        mask = F.pad(mask, [v for p in reversed(pads) for v in p], value=1.0)
+        mask = F.pad(mask, [v for p, g in zip(reversed(pads), reversed(grow)) for v in (0, g - p[1])])
+    else:
+        mask = F.pad(mask, spec)
+    counts = conv(mask, x.new_ones((1, 1) + (k,) * nd), stride=s, dilation=d)
+    return (sums / counts)[crop]
 
 
 def _to_torch(a, how):
@@ -489,8 +576,50 @@ if __name__ == "__main__":
 '''
 
 
+#: written after the model class when a GRU has linear_before_reset off (plain source, no format fields)
+_GRU_RESET_FIRST = '''
+
+class _GRUResetFirst(nn.Module):
+    """nn.GRU (one layer, batch_first) with ONNX's default linear_before_reset=0:
+    n = tanh(W_in x + b_in + W_hn (r * h) + b_hn).  Same parameter names and the same
+    (output, h_n) as nn.GRU; PyTorch has no such option."""
+
+    def __init__(self, input_size, hidden_size, batch_first=True, bidirectional=False):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.suffixes = ["", "_reverse"] if bidirectional else [""]
+        bound = 1.0 / hidden_size ** 0.5
+        for sfx in self.suffixes:
+            for name, shape in (("weight_ih_l0", (3 * hidden_size, input_size)),
+                                ("weight_hh_l0", (3 * hidden_size, hidden_size)),
+                                ("bias_ih_l0", (3 * hidden_size,)), ("bias_hh_l0", (3 * hidden_size,))):
+                setattr(self, name + sfx, nn.Parameter(torch.empty(shape).uniform_(-bound, bound)))
+
+    def forward(self, x):
+        u = self.hidden_size
+        outs, last = [], []
+        for sfx in self.suffixes:
+            w_ih, w_hh = getattr(self, "weight_ih_l0" + sfx), getattr(self, "weight_hh_l0" + sfx)
+            b_ih, b_hh = getattr(self, "bias_ih_l0" + sfx), getattr(self, "bias_hh_l0" + sfx)
+            seq = x.flip(1) if sfx else x
+            gx = seq @ w_ih.T + b_ih
+            h = x.new_zeros(x.shape[0], u)
+            steps = []
+            for t in range(seq.shape[1]):
+                rz = torch.sigmoid(gx[:, t, :2 * u] + h @ w_hh[:2 * u].T + b_hh[:2 * u])
+                r, z = rz[:, :u], rz[:, u:]
+                n = torch.tanh(gx[:, t, 2 * u:] + (r * h) @ w_hh[2 * u:].T + b_hh[2 * u:])
+                h = (1 - z) * n + z * h
+                steps.append(h)
+            out = torch.stack(steps, 1)
+            outs.append(out.flip(1) if sfx else out)
+            last.append(h)
+        return torch.cat(outs, -1), torch.stack(last, 0)
+'''
+
+
 def _var_names(model) -> dict[str, str]:
-    used = {"x", "self", "logits", "mask", "F", "nn", "torch", "np"}
+    used = {"x", "self", "logits", "mask", "h_n", "F", "nn", "torch", "np"}
     out = {}
     for nid in model.order:
         v = python_identifier(nid, "node")
@@ -598,7 +727,9 @@ def generate_module(model, meta: dict, module: str = "model", weights: str = "mo
         cls=CLASS_NAME, doc=f"Layers in NN Studio order: {', '.join(model.order)}.", wmap=wmap_src,
         init=textwrap.indent("\n".join(init) or "pass", " " * 8),
         args="*inputs" if multi else "x", fwd=textwrap.indent("\n".join(fwd), " " * 8))
-    return header + body
+    needs_gru = any(model.spec.node(nid).type.startswith("GRU.") and not model.layers[nid].cfg.linear_before_reset
+                    for nid in model.order)
+    return header + body + (_GRU_RESET_FIRST if needs_gru else "")
 
 
 def generate_train_script(model, module: str = "model", weights: str = "model.safetensors") -> str:

@@ -1,11 +1,12 @@
 """Numba kernels for 2-D max and average pooling in channels-last layout.
 
 1-D pooling uses the same kernels with ``H = 1``.  Windows start at
-``i*sh - pt`` / ``j*sw - pl``; positions outside the input are ignored (max
-pooling never picks them, average pooling divides by the number of valid
-positions only, i.e. ``count_include_pad=False``).  The caller guarantees that
-every window holds at least one valid position (true for "valid" and for
-TF-style "same" padding).
+``i*sh - pt`` / ``j*sw - pl`` and their taps are ``dh`` / ``dw`` apart (dilation);
+positions outside the input are ignored: max pooling never picks them.  Average
+pooling sums the real values and divides by the number of taps whose position is
+in ``[lo_h, hi_h) x [lo_w, hi_w)``: ``[0, H) x [0, W)`` for
+``count_include_pad=False``, the padded extent for ``count_include_pad=True``.
+The caller guarantees that every window holds at least one real position.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def maxpool2d_fwd(x, ph, pw, sh, sw, pt, pl, out, idx):
+def maxpool2d_fwd(x, ph, pw, sh, sw, dh, dw, pt, pl, out, idx):
     """x (N,H,W,C) -> out (N,oh,ow,C); idx (N,oh,ow,C) int64 gets the flat index into x."""
     n, h, w, c = x.shape
     oh = out.shape[1]
@@ -28,11 +29,11 @@ def maxpool2d_fwd(x, ph, pw, sh, sw, pt, pl, out, idx):
                     out[b, i, j, ch] = -np.inf
                     idx[b, i, j, ch] = -1
                 for ki in range(ph):
-                    y = y0 + ki
+                    y = y0 + ki * dh
                     if y < 0 or y >= h:
                         continue
                     for kj in range(pw):
-                        xx = x0 + kj
+                        xx = x0 + kj * dw
                         if xx < 0 or xx >= w:
                             continue
                         base = ((b * h + y) * w + xx) * c
@@ -54,33 +55,48 @@ def maxpool2d_bwd(dy, idx, dx_flat):
 
 
 @njit(cache=True, nogil=True)
-def avgpool2d_fwd(x, ph, pw, sh, sw, pt, pl, out):
-    """Mean over the valid positions of each window: x (N,H,W,C) -> out (N,oh,ow,C)."""
+def _taps(start, k, d, lo, hi):
+    """Number of taps ``start + t*d`` (t < k) inside [lo, hi)."""
+    m = 0
+    for t in range(k):
+        p = start + t * d
+        if lo <= p < hi:
+            m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
+def avgpool2d_fwd(x, ph, pw, sh, sw, dh, dw, pt, pl, lo_h, hi_h, lo_w, hi_w, out):
+    """Sum of the real values of each window over its count (see the module doc): x (N,H,W,C) -> out."""
     n, h, w, c = x.shape
     oh = out.shape[1]
     ow = out.shape[2]
     for b in range(n):
         for i in range(oh):
             y0 = i * sh - pt
-            ya = max(y0, 0)
-            yb = min(y0 + ph, h)
+            cy = _taps(y0, ph, dh, lo_h, hi_h)
             for j in range(ow):
                 x0 = j * sw - pl
-                xa = max(x0, 0)
-                xb = min(x0 + pw, w)
+                cx = _taps(x0, pw, dw, lo_w, hi_w)
                 for ch in range(c):
                     out[b, i, j, ch] = 0
-                for y in range(ya, yb):
-                    for xx in range(xa, xb):
+                for ki in range(ph):
+                    y = y0 + ki * dh
+                    if y < 0 or y >= h:
+                        continue
+                    for kj in range(pw):
+                        xx = x0 + kj * dw
+                        if xx < 0 or xx >= w:
+                            continue
                         for ch in range(c):
                             out[b, i, j, ch] += x[b, y, xx, ch]
-                inv = 1.0 / ((yb - ya) * (xb - xa))
+                inv = 1.0 / (cy * cx)
                 for ch in range(c):
                     out[b, i, j, ch] *= inv
 
 
 @njit(cache=True, nogil=True)
-def avgpool2d_bwd(dy, ph, pw, sh, sw, pt, pl, dx):
+def avgpool2d_bwd(dy, ph, pw, sh, sw, dh, dw, pt, pl, lo_h, hi_h, lo_w, hi_w, dx):
     """Adjoint of :func:`avgpool2d_fwd`; dx (N,H,W,C) zero-initialised."""
     n, h, w, c = dx.shape
     oh = dy.shape[1]
@@ -88,15 +104,19 @@ def avgpool2d_bwd(dy, ph, pw, sh, sw, pt, pl, dx):
     for b in range(n):
         for i in range(oh):
             y0 = i * sh - pt
-            ya = max(y0, 0)
-            yb = min(y0 + ph, h)
+            cy = _taps(y0, ph, dh, lo_h, hi_h)
             for j in range(ow):
                 x0 = j * sw - pl
-                xa = max(x0, 0)
-                xb = min(x0 + pw, w)
-                inv = 1.0 / ((yb - ya) * (xb - xa))
-                for y in range(ya, yb):
-                    for xx in range(xa, xb):
+                cx = _taps(x0, pw, dw, lo_w, hi_w)
+                inv = 1.0 / (cy * cx)
+                for ki in range(ph):
+                    y = y0 + ki * dh
+                    if y < 0 or y >= h:
+                        continue
+                    for kj in range(pw):
+                        xx = x0 + kj * dw
+                        if xx < 0 or xx >= w:
+                            continue
                         for ch in range(c):
                             dx[b, y, xx, ch] += dy[b, i, j, ch] * inv
 

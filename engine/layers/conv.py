@@ -9,6 +9,8 @@ Layouts (batch axis first, never part of a layer's shape):
 ``padding="same"``: TensorFlow/Keras semantics, ``out = ceil(in / stride)``, the total
 padding ``max((out-1)*stride + dilation*(k-1) + 1 - in, 0)`` split with the smaller half
 before (top/left) and the larger half after.
+``padding="explicit"``: the zeros given in ``pads`` (PyTorch ``padding=``, ONNX ``pads``),
+``out = floor((in + before + after - dilation*(k-1) - 1) / stride) + 1``.
 
 The computation is im2col + one BLAS matmul (see :mod:`engine.kernels.conv`).
 """
@@ -23,7 +25,7 @@ from engine.kernels.alloc import tune_malloc
 from engine.kernels.conv import bias_act_, col2im2d, im2col2d, relu_bwd_bias
 from engine.layers.activations import activation_field, apply_activation, gain_for
 from engine.layers.core import fmt_shape
-from engine.registry import Layer, ShapeError, register_layer
+from engine.registry import ConfigError, Layer, ShapeError, register_layer
 
 #: im2col matrices larger than this are built batch-chunk by batch-chunk and
 #: recomputed in the backward pass instead of being kept (memory bound).
@@ -32,7 +34,7 @@ MAX_COLS_BYTES = 256 * 1024 * 1024
 #: chunks of about this size (a backprop after it recomputes the columns)
 EVAL_COLS_BYTES = 8 * 1024 * 1024
 
-PADDINGS = ("valid", "same")
+PADDINGS = ("valid", "same", "explicit")
 
 
 def out_size(n: int, k: int, stride: int, dilation: int, padding: str) -> tuple[int, int]:
@@ -47,11 +49,75 @@ def out_size(n: int, k: int, stride: int, dilation: int, padding: str) -> tuple[
     return (n - eff) // stride + 1, 0
 
 
+def axis_pads(pads, ndim: int) -> list[tuple[int, int]]:
+    """The ``pads`` setting as ``(before, after)`` for each spatial axis.
+
+    One number pads every side (PyTorch ``padding=1``); in 2-D two numbers pad
+    (height, width) symmetrically (PyTorch ``padding=(1, 2)``); ``2*ndim`` numbers are
+    every axis's start then every axis's end (ONNX ``pads``: top, left, bottom, right).
+    """
+    p = [int(v) for v in pads]
+    if len(p) == 1:
+        return [(p[0], p[0])] * ndim
+    if ndim > 1 and len(p) == ndim:
+        return [(v, v) for v in p]
+    if len(p) == 2 * ndim:
+        return list(zip(p[:ndim], p[ndim:]))
+    if ndim == 1:
+        raise ShapeError(f"pads needs 1 number (both ends) or 2 (start, end), got {len(p)}: {tuple(p)}")
+    raise ShapeError(f"pads needs 1 number (every side), 2 (height, width) or 4 (top, left, bottom, right), "
+                     f"got {len(p)}: {tuple(p)}")
+
+
+def axis_geometry(n: int, k: int, stride: int, dilation: int, padding: str, pads: tuple[int, int] = (0, 0),
+                  ceil_mode: bool = False) -> tuple[int, int, int]:
+    """``(out, before, after)`` for one spatial axis of length ``n``; ``out`` is 0 if no window fits.
+
+    ``pads`` is used for ``padding="explicit"``.  ``ceil_mode`` (pooling) rounds the
+    number of windows up, as PyTorch and ONNX do: the last window may run past the
+    padded end, but it must start inside the input or the padding before it.
+    """
+    eff = (k - 1) * dilation + 1
+    if padding == "same":
+        out = -(-n // stride)
+        total = max((out - 1) * stride + eff - n, 0)
+        return out, total // 2, total - total // 2
+    before, after = pads if padding == "explicit" else (0, 0)
+    span = n + before + after
+    if span < eff:
+        return 0, before, after
+    if ceil_mode:
+        out = -(-(span - eff) // stride) + 1
+        if (out - 1) * stride >= n + before:
+            out -= 1
+    else:
+        out = (span - eff) // stride + 1
+    return out, before, after
+
+
 def padding_field():
     return field(default="valid", metadata={
         "choices": PADDINGS,
         "help": "valid: no padding (output shrinks); same: pad with zeros so that "
-                "output size = ceil(input size / stride)"})
+                "output size = ceil(input size / stride); explicit: the amounts given in Pads"})
+
+
+def pads_field():
+    return field(default=(0,), metadata={
+        "kind": "shape", "min": 0, "visible_when": {"padding": ("explicit",)},
+        "help": "Padding explicit: zeros added at the edges. One number for every side (PyTorch padding=1), "
+                "one per axis (height, width), or every start then every end (ONNX pads: top, left, "
+                "bottom, right)"})
+
+
+MAX_PAD = 256
+
+
+def _check_pads_config(cfg) -> None:
+    if cfg.padding == "explicit" and not cfg.pads:
+        raise ConfigError("setting 'pads' needs at least one number when padding is explicit")
+    if any(p > MAX_PAD for p in cfg.pads):
+        raise ConfigError(f"setting 'pads': each amount must be at most {MAX_PAD}, got {max(cfg.pads)}")
 
 
 @dataclass(frozen=True)
@@ -67,6 +133,10 @@ class ConvConfig:
                                                "help": "Spacing between the taps of a filter (1 = dense)"})
     use_bias: bool = field(default=True, metadata={"help": "Add a learned bias to each filter"})
     activation: str = activation_field("linear")
+    pads: tuple = pads_field()
+
+    def validate(self):
+        _check_pads_config(self)
 
 
 def _im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, out):
@@ -217,8 +287,7 @@ class _ConvBase(Layer):
             raise ShapeError(f"expects (length, channels), got {fmt_shape(s)}; {hint}")
         cfg = self.cfg
         outs = []
-        for n in s[:-1]:
-            o, _ = out_size(n, cfg.kernel_size, cfg.strides, cfg.dilation, cfg.padding)
+        for o, _ in self._geometry(s[:-1]):
             if o < 1:
                 span = (cfg.kernel_size - 1) * cfg.dilation + 1
                 raise ShapeError(f"window of {span} (kernel_size {cfg.kernel_size}, dilation {cfg.dilation}) "
@@ -242,13 +311,19 @@ class _ConvBase(Layer):
             p["b"] = np.zeros(self.cfg.filters, dtype=dtype)
         return p
 
+    def pads_per_axis(self, nd: int | None = None) -> list[tuple[int, int]]:
+        """``(before, after)`` of each spatial axis for ``padding="explicit"`` (zeros otherwise)."""
+        nd = self.ndim if nd is None else nd
+        if self.cfg.padding != "explicit":
+            return [(0, 0)] * nd
+        return axis_pads(self.cfg.pads, nd)
+
     def _geometry(self, spatial):
+        """``(out, before)`` per spatial axis."""
         cfg = self.cfg
-        res = []
-        for n in spatial:
-            o, pad = out_size(n, cfg.kernel_size, cfg.strides, cfg.dilation, cfg.padding)
-            res.append((o, pad))
-        return res
+        pads = self.pads_per_axis(len(spatial))
+        return [axis_geometry(n, cfg.kernel_size, cfg.strides, cfg.dilation, cfg.padding, p)[:2]
+                for n, p in zip(spatial, pads)]
 
     def summary(self):
         cfg = self.cfg
@@ -260,6 +335,8 @@ class _ConvBase(Layer):
             parts.append(f"dilation {cfg.dilation}")
         if cfg.padding == "same":
             parts.append("same")
+        elif cfg.padding == "explicit" and any(cfg.pads):
+            parts.append("pad " + ",".join(map(str, cfg.pads)))
         if cfg.activation != "linear":
             parts.append(cfg.activation)
         return ", ".join(parts)

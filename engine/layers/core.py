@@ -49,11 +49,19 @@ class DenseConfig:
     units: int = field(default=32, metadata={"min": 1, "max": 65536, "help": "Number of output units (neurons)"})
     activation: str = activation_field("linear")
     use_bias: bool = field(default=True, metadata={"help": "Add a learned bias to each unit"})
+    last_axis: bool = field(default=False, metadata={
+        "help": "Accept a non-flat input and apply the same weights at every position of its last axis, "
+                "e.g. (length, features) → (length, units), as Keras Dense and PyTorch Linear do"})
 
 
 @register_layer
 class Dense(Layer):
-    """Fully connected layer: ``y = act(x @ W + b)``; x: (N, in), W: (in, units)."""
+    """Fully connected layer: ``y = act(x @ W + b)``; x: (N, in), W: (in, units).
+
+    With ``last_axis`` the input may be (N, ..., in) and the output is (N, ..., units):
+    the same weights at every position (Keras ``Dense``, PyTorch ``Linear``, ONNX
+    ``MatMul`` + ``Add`` on a rank-3 tensor).
+    """
 
     type_id = "Dense.v1"
     label = "Dense"
@@ -62,13 +70,15 @@ class Dense(Layer):
     Config = DenseConfig
 
     def output_shape(self, in_shapes):
-        s = in_shapes[0]
+        s = tuple(in_shapes[0])
+        if self.cfg.last_axis and len(s) >= 1:
+            return (*s[:-1], self.cfg.units)
         if len(s) != 1:
             raise ShapeError(f"expects a flat input (None, features), got {fmt_shape(s)}; add Flatten before it")
         return (self.cfg.units,)
 
     def init_params(self, in_shapes, rng, dtype):
-        n_in = in_shapes[0][0]
+        n_in = in_shapes[0][-1]
         p = {"W": init_weight(gain_for(self.cfg.activation), (n_in, self.cfg.units), n_in,
                               self.cfg.units, rng, dtype)}
         if self.cfg.use_bias:
@@ -77,6 +87,9 @@ class Dense(Layer):
 
     def forward(self, params, state, xs, ctx):
         x = xs[0]
+        lead = x.shape[:-1]
+        if x.ndim != 2:  # last_axis: every position is a row
+            x = x.reshape(-1, x.shape[-1])
         W = params["W"]
         z = x @ W
         if "b" in params:
@@ -84,17 +97,17 @@ class Dense(Layer):
         y, act_back = apply_activation(self.cfg.activation, z)
 
         def backprop(dy):
-            dz = act_back(dy)
+            dz = act_back(dy.reshape(z.shape))
             grads = {"W": x.T @ dz}
             if "b" in params:
                 grads["b"] = dz.sum(axis=0)
-            return [dz @ W.T], grads
+            return [(dz @ W.T).reshape(*lead, W.shape[0])], grads
 
-        return y, backprop
+        return y.reshape(*lead, W.shape[1]), backprop
 
     def summary(self):
         a = self.cfg.activation
-        return f"{self.cfg.units}" + ("" if a == "linear" else f", {a}")
+        return f"{self.cfg.units}" + ("" if a == "linear" else f", {a}") + (", last axis" if self.cfg.last_axis else "")
 
     def output_activation(self):
         return self.cfg.activation if self.cfg.activation in ("sigmoid", "softmax") else None

@@ -18,8 +18,19 @@ Gate conventions and parameter layout are PyTorch's, so weights map 1:1 to
       n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
       h' = (1 - z) * n + z * h
 
+  With ``linear_before_reset=False`` (ONNX's default; PyTorch has only the form above)::
+
+      n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)
+
 The initial state is zero.  Output: the last hidden state (units,) or, with
-``return_sequences``, every hidden state (L, units).  The input projection of
+``return_sequences``, every hidden state (L, units).
+
+``bidirectional`` runs a second set of weights (``W_ih_reverse`` ... as PyTorch's
+``*_l0_reverse``) over the reversed sequence; its states are put back in the
+original time order and joined with the forward ones (``merge_mode`` "concat":
+forward then reverse along the features, (L, 2*units) / (2*units,); "sum").  The
+last state of the reverse direction is its state after the whole reversed
+sequence (PyTorch's ``h_n[1]``, Keras ``Bidirectional``), i.e. at time step 0.  The input projection of
 all time steps is one matmul; the time loop does one (N, units) x (units, G*units)
 matmul per step and the gate maths in a fused Numba kernel
 (:mod:`engine.kernels.recurrent`); backprop through time mirrors it.
@@ -40,12 +51,29 @@ from engine.layers.core import fmt_shape
 from engine.registry import Layer, ShapeError, register_layer
 
 
+MERGE_MODES = ("concat", "sum")
+
+
 @dataclass(frozen=True)
 class RNNConfig:
     units: int = field(default=32, metadata={"min": 1, "max": 8192,
                                              "help": "Size of the hidden state (and of each output step)"})
     return_sequences: bool = field(default=False, metadata={
         "help": "Output the hidden state at every step (length, units) instead of only the last one"})
+    bidirectional: bool = field(default=False, metadata={
+        "help": "Also read the sequence backwards with a second set of weights and join both outputs "
+                "(PyTorch bidirectional=True, ONNX direction bidirectional, Keras Bidirectional)"})
+    merge_mode: str = field(default="concat", metadata={
+        "choices": MERGE_MODES, "visible_when": {"bidirectional": (True,)},
+        "help": "How a bidirectional layer joins its two outputs: concat (2 × units features, forward "
+                "first, as PyTorch) or sum"})
+
+
+@dataclass(frozen=True)
+class GRUConfig(RNNConfig):
+    linear_before_reset: bool = field(default=True, metadata={
+        "help": "On: n = tanh(W_in·x + r·(W_hn·h + b_hn)) as PyTorch and Keras (reset_after); "
+                "off: n = tanh(W_in·x + W_hn·(r·h) + b_hn), ONNX's default"})
 
 
 def _orthogonal(rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
@@ -55,10 +83,23 @@ def _orthogonal(rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
     return q if rows >= cols else q.T
 
 
+PARAM_NAMES = ("W_ih", "W_hh", "b_ih", "b_hh")
+
+
 class _RecurrentBase(Layer):
     category = "Recurrent"
     Config = RNNConfig
     gates = 1
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        """Parameter-name suffix of each direction: ``("",)`` or ``("", "_reverse")``."""
+        return ("", "_reverse") if self.cfg.bidirectional else ("",)
+
+    @property
+    def out_units(self) -> int:
+        bi = self.cfg.bidirectional and self.cfg.merge_mode == "concat"
+        return 2 * self.cfg.units if bi else self.cfg.units
 
     def output_shape(self, in_shapes):
         s = tuple(in_shapes[0])
@@ -66,55 +107,100 @@ class _RecurrentBase(Layer):
             hint = ("add Reshape (e.g. length, 1) or Embedding before it" if len(s) == 1
                     else "add Reshape to make it (length, features)")
             raise ShapeError(f"expects a sequence (length, features), got {fmt_shape(s)}; {hint}")
-        u = self.cfg.units
+        u = self.out_units
         return (s[0], u) if self.cfg.return_sequences else (u,)
 
     def init_params(self, in_shapes, rng, dtype):
         c = in_shapes[0][-1]
         u, g = self.cfg.units, self.gates
-        W_ih = init_weight("glorot", (g * u, c), c, g * u, rng, dtype)
-        W_hh = np.concatenate([_orthogonal(u, u, rng) for _ in range(g)], axis=0)
-        b_ih = np.zeros(g * u, dtype=dtype)
-        if self.gates == 4:
-            b_ih[u:2 * u] = 1.0  # forget gate open at the start
-        return {"W_ih": W_ih, "W_hh": np.ascontiguousarray(W_hh, dtype=dtype),
-                "b_ih": b_ih, "b_hh": np.zeros(g * u, dtype=dtype)}
+        p = {}
+        for sfx in self.directions:
+            W_ih = init_weight("glorot", (g * u, c), c, g * u, rng, dtype)
+            W_hh = np.concatenate([_orthogonal(u, u, rng) for _ in range(g)], axis=0)
+            b_ih = np.zeros(g * u, dtype=dtype)
+            if self.gates == 4:
+                b_ih[u:2 * u] = 1.0  # forget gate open at the start
+            p.update({"W_ih" + sfx: W_ih, "W_hh" + sfx: np.ascontiguousarray(W_hh, dtype=dtype),
+                      "b_ih" + sfx: b_ih, "b_hh" + sfx: np.zeros(g * u, dtype=dtype)})
+        return p
 
     def summary(self):
-        return f"{self.cfg.units}" + (", sequences" if self.cfg.return_sequences else "")
+        parts = [f"{self.cfg.units}"]
+        if self.cfg.return_sequences:
+            parts.append("sequences")
+        if self.cfg.bidirectional:
+            parts.append("bidirectional" + (", sum" if self.cfg.merge_mode == "sum" else ""))
+        return ", ".join(parts)
 
     def forward(self, params, state, xs, ctx):
         x = xs[0]
         n, L, c = x.shape
         u, g = self.cfg.units, self.gates
         dt = x.dtype
-        W_ih, W_hh, b_ih, b_hh = params["W_ih"], params["W_hh"], params["b_ih"], params["b_hh"]
         xt = np.ascontiguousarray(x.transpose(1, 0, 2))              # (L, N, C) time-major
-        hs = np.zeros((L + 1, n, u), dtype=dt)                       # hs[0] = initial state
-        cache = self._run(xt, W_ih, b_ih, W_hh, b_hh, hs)
-        y = np.ascontiguousarray(hs[1:].transpose(1, 0, 2)) if self.cfg.return_sequences else hs[L].copy()
+        runs = []
+        for sfx in self.directions:
+            xin = xt if not sfx else np.ascontiguousarray(xt[::-1])  # the reverse direction reads L-1 .. 0
+            W_ih, W_hh, b_ih, b_hh = (params[k + sfx] for k in PARAM_NAMES)
+            hs = np.zeros((L + 1, n, u), dtype=dt)                   # hs[0] = initial state
+            cache = self._run(xin, W_ih, b_ih, W_hh, b_hh, hs)
+            runs.append((sfx, xin, W_ih, W_hh, hs, cache))
+        outs = []
+        for sfx, _, _, _, hs, _ in runs:
+            if self.cfg.return_sequences:
+                seq = hs[1:] if not sfx else hs[:0:-1]               # back in the original time order
+                outs.append(seq.transpose(1, 0, 2))
+            else:
+                outs.append(hs[L])
+        if len(outs) == 1:
+            y = np.ascontiguousarray(outs[0]) if self.cfg.return_sequences else outs[0].copy()
+        elif self.cfg.merge_mode == "concat":
+            y = np.concatenate(outs, axis=-1)
+        else:
+            y = outs[0] + outs[1]
         need_dx = ctx.need_input_grad
+        merge = self.cfg.merge_mode
 
         def backprop(dy):
-            if self.cfg.return_sequences:
-                dh_out = np.ascontiguousarray(dy.transpose(1, 0, 2))   # (L, N, u)
-            else:
-                dh_out = None
-                dy = np.ascontiguousarray(dy)
-            dgx, dgh = self._back(dh_out, dy, W_hh, hs, cache)
-            dgx2 = dgx.reshape(L * n, g * u)
-            dgh2 = dgh.reshape(L * n, g * u)
-            ones = np.ones(L * n, dtype=dt)
-            db_ih = ones @ dgx2                                      # BLAS column sums
-            grads = {"W_ih": dgx2.T @ xt.reshape(L * n, c),
-                     "W_hh": dgh2.T @ hs[:-1].reshape(L * n, u),
-                     "b_ih": db_ih, "b_hh": db_ih.copy() if dgh is dgx else ones @ dgh2}
+            grads = {}
+            dx = None
+            for i, (sfx, xin, W_ih, W_hh, hs, cache) in enumerate(runs):
+                if len(runs) == 1 or merge == "sum":
+                    dpart = dy
+                else:
+                    dpart = dy[..., i * u:(i + 1) * u]
+                if self.cfg.return_sequences:
+                    dh_out = np.ascontiguousarray(dpart.transpose(1, 0, 2))   # (L, N, u)
+                    if sfx:
+                        dh_out = np.ascontiguousarray(dh_out[::-1])
+                    dlast = None
+                else:
+                    dh_out = None
+                    dlast = np.ascontiguousarray(dpart)
+                dgx, dgh = self._back(dh_out, dlast, W_hh, hs, cache)
+                dgx2 = dgx.reshape(L * n, g * u)
+                dgh2 = dgh.reshape(L * n, g * u)
+                ones = np.ones(L * n, dtype=dt)
+                db_ih = ones @ dgx2                                  # BLAS column sums
+                grads.update({"W_ih" + sfx: dgx2.T @ xin.reshape(L * n, c),
+                              "W_hh" + sfx: self._grad_W_hh(dgh2, hs, cache),
+                              "b_ih" + sfx: db_ih, "b_hh" + sfx: db_ih.copy() if dgh is dgx else ones @ dgh2})
+                if need_dx:
+                    d = (dgx2 @ W_ih).reshape(L, n, c)
+                    if sfx:
+                        d = d[::-1]
+                    dx = d if dx is None else dx + d
             if not need_dx:  # the layer reads the model's input: nobody needs dL/dx
                 return [None], grads
-            dx = (dgx2 @ W_ih).reshape(L, n, c).transpose(1, 0, 2)
-            return [np.ascontiguousarray(dx)], grads
+            return [np.ascontiguousarray(dx.transpose(1, 0, 2))], grads
 
         return y, backprop
+
+    @staticmethod
+    def _grad_W_hh(dgh2, hs, cache):
+        """dL/dW_hh from the hidden-side gate gradients (L*N, G*u) and the states fed to W_hh."""
+        L1, n, u = hs.shape
+        return dgh2.T @ hs[:-1].reshape((L1 - 1) * n, u)
 
     @staticmethod
     def _project(xt, W_ih, bias):
@@ -216,8 +302,11 @@ class GRU(_RecurrentBase):
     description = ("Gated recurrent unit: a lighter gated recurrent layer (reset and update gates); "
                    "often as good as LSTM.")
     gates = 3
+    Config = GRUConfig
 
     def _run(self, xt, W_ih, b_ih, W_hh, b_hh, hs):
+        if not self.cfg.linear_before_reset:
+            return self._run_reset_first(xt, W_ih, b_ih, W_hh, b_hh, hs)
         xw = self._project(xt, W_ih, b_ih)
         L, n, g3 = xw.shape
         u = hs.shape[2]
@@ -245,6 +334,8 @@ class GRU(_RecurrentBase):
         return acts, ghn
 
     def _back(self, dh_out, dy_last, W_hh, hs, cache):
+        if not self.cfg.linear_before_reset:
+            return self._back_reset_first(dh_out, dy_last, W_hh, hs, cache)
         acts, ghn = cache
         L, n, g3 = acts.shape
         dgx = np.empty_like(acts)
@@ -256,3 +347,83 @@ class GRU(_RecurrentBase):
             K.gru_step_bwd(dh, acts[t], ghn[t], hs[t], dgx[t], dgh[t])
             dh += dgh[t] @ W_hh
         return dgx, dgh
+
+    # --- linear_before_reset=False (ONNX's default): the reset gate scales h before W_hn.
+    # Plain NumPy per step (no fused kernel): n's matmul needs r first, so a step is two
+    # matmuls, and the n-block of dL/dW_hh is taken against r*h instead of h.
+    def _run_reset_first(self, xt, W_ih, b_ih, W_hh, b_hh, hs):
+        xw = self._project(xt, W_ih, b_ih)
+        L, n, g3 = xw.shape
+        u = hs.shape[2]
+        dt = xw.dtype
+        half = dt.type(0.5)
+        W_rzT = np.ascontiguousarray(W_hh[:2 * u].T)
+        W_nT = np.ascontiguousarray(W_hh[2 * u:].T)
+        b_rz, b_n = b_hh[:2 * u], b_hh[2 * u:]
+        acts = np.empty_like(xw)             # r, z, n after their nonlinearity
+        rh = np.empty((L, n, u), dtype=dt)   # r * h, the input of W_hn
+        for t in range(L):
+            h = hs[t]
+            a = xw[t, :, :2 * u] + h @ W_rzT + b_rz
+            rz = acts[t, :, :2 * u]
+            np.tanh(half * a, out=rz)
+            rz *= half
+            rz += half                       # sigmoid(a) = 0.5 + 0.5 tanh(a / 2)
+            np.multiply(rz[:, :u], h, out=rh[t])
+            nv = acts[t, :, 2 * u:]
+            np.tanh(xw[t, :, 2 * u:] + rh[t] @ W_nT + b_n, out=nv)
+            z = rz[:, u:]
+            hs[t + 1] = nv + z * (h - nv)
+        return acts, rh
+
+    def _back_reset_first(self, dh_out, dy_last, W_hh, hs, cache):
+        acts, rh = cache
+        L, n, g3 = acts.shape
+        u = g3 // 3
+        W_rz, W_n = W_hh[:2 * u], W_hh[2 * u:]
+        dg = np.empty_like(acts)
+        dh = dy_last.copy() if dh_out is None else dh_out[L - 1].copy()
+        for t in range(L - 1, -1, -1):
+            if t < L - 1 and dh_out is not None:
+                dh += dh_out[t]
+            h = hs[t]
+            r, z, nv = acts[t, :, :u], acts[t, :, u:2 * u], acts[t, :, 2 * u:]
+            dn = dh * (1 - z) * (1 - nv * nv)
+            d_rh = dn @ W_n
+            dg[t, :, 2 * u:] = dn
+            dg[t, :, :u] = d_rh * h * r * (1 - r)
+            dg[t, :, u:2 * u] = dh * (h - nv) * z * (1 - z)
+            dh = dh * z + d_rh * r + dg[t, :, :2 * u] @ W_rz
+        return dg, dg
+
+    def _grad_W_hh(self, dgh2, hs, cache):
+        if self.cfg.linear_before_reset:
+            return _RecurrentBase._grad_W_hh(dgh2, hs, cache)
+        L1, n, u = hs.shape
+        rows = (L1 - 1) * n
+        return np.concatenate([dgh2[:, :2 * u].T @ hs[:-1].reshape(rows, u),
+                               dgh2[:, 2 * u:].T @ cache[1].reshape(rows, u)], axis=0)
+
+    def summary(self):
+        text = super().summary()
+        return text if self.cfg.linear_before_reset else text + ", reset first"
+
+
+@register_layer
+class ReverseSequence(Layer):
+    """Reverses the time axis: (L, ...) -> (L, ...) with step t taken from step L-1-t."""
+
+    type_id = "ReverseSequence.v1"
+    label = "ReverseSequence"
+    category = "Recurrent"
+    description = ("Reverses the order of the steps of a sequence (the first axis of each sample), "
+                   "e.g. to read it backwards with a recurrent layer.")
+
+    def output_shape(self, in_shapes):
+        s = tuple(in_shapes[0])
+        if len(s) < 1:
+            raise ShapeError(f"expects a sequence (length, ...), got {fmt_shape(s)}")
+        return s
+
+    def forward(self, params, state, xs, ctx):
+        return np.ascontiguousarray(xs[0][:, ::-1]), lambda dy: ([np.ascontiguousarray(dy[:, ::-1])], {})

@@ -43,6 +43,32 @@ GRAPHS = {
                     ("AvgPool2D.v1", {}), ("UpSampling2D.v1", {}), ("BatchNorm.v1", {}),
                     ("MaxPool2D.v1", {}), ("GlobalAvgPool.v1", {}), ("Dense.v1", {"units": 2, "activation": "softmax"})),
     "transformer": transformer(),
+    # the layer options of issue #15: the MNIST-1D paper's Conv1d(padding=1), pooling options
+    "conv_options": chain(("Input.v1", {"shape": [12, 8]}),
+                          ("Conv1D.v1", {"filters": 8, "kernel_size": 3, "padding": "explicit", "pads": [1],
+                                         "activation": "relu"}),
+                          ("MaxPool1D.v1", {"pool_size": 3, "strides": 2, "ceil_mode": True}),
+                          ("AvgPool1D.v1", {"pool_size": 2, "strides": 1, "padding": "explicit", "pads": [1],
+                                            "count_include_pad": True}),
+                          ("Reshape.v1", {"shape": [7, 8, 1]}),
+                          ("Conv2D.v1", {"filters": 4, "kernel_size": 2, "padding": "explicit",
+                                         "pads": [0, 1, 1, 0], "activation": "relu"}),
+                          ("MaxPool2D.v1", {"pool_size": 2, "strides": 1, "dilation": 2}),
+                          ("GlobalMaxPool.v1", {}), ("Dense.v1", {"units": 2, "activation": "softmax"})),
+    # the MNIST-1D paper's bidirectional GRU (flattened sequence into Linear), and the other recurrent options
+    "bidirectional": chain(("Input.v1", {"shape": [12, 8]}),
+                           ("GRU.v1", {"units": 6, "bidirectional": True, "return_sequences": True}),
+                           ("ReverseSequence.v1", {}),
+                           ("LSTM.v1", {"units": 4, "bidirectional": True, "merge_mode": "sum",
+                                        "return_sequences": True}),
+                           ("GRU.v1", {"units": 4, "linear_before_reset": False, "return_sequences": True}),
+                           ("SimpleRNN.v1", {"units": 4, "bidirectional": True, "return_sequences": True}),
+                           ("Flatten.v1", {}), ("Dense.v1", {"units": 2, "activation": "softmax"})),
+    "activation_options": chain(("Input.v1", {"shape": [12, 8]}),
+                                ("Dense.v1", {"units": 8, "last_axis": True}),
+                                ("LeakyReLU.v1", {"negative_slope": 0.1}), ("ELU.v1", {"alpha": 0.5}),
+                                ("GELU.v1", {"approximate": "none"}), ("Softmax.v1", {"axis": 1}),
+                                ("Flatten.v1", {}), ("Dense.v1", {"units": 2, "activation": "softmax"})),
 }
 
 

@@ -24,11 +24,23 @@ CASES = [
     LayerCase("Tanh.v1", {}, [(5,)], (5,)),
     LayerCase("Softmax.v1", {}, [(5,)], (5,)),
     LayerCase("Softmax.v1", {}, [(2, 4)], (2, 4)),
+    # settings of issue #15
+    LayerCase("LeakyReLU.v1", {"negative_slope": 0.2}, [(5,)], (5,)),
+    LayerCase("ELU.v1", {"alpha": 0.5}, [(2, 3)], (2, 3)),
+    LayerCase("GELU.v1", {"approximate": "none"}, [(6,)], (6,)),
+    LayerCase("GELU.v1", {"approximate": "tanh"}, [(2, 3)], (2, 3)),
+    LayerCase("Softmax.v1", {"axis": 1}, [(3, 4)], (3, 4)),
+    LayerCase("Softmax.v1", {"axis": -2}, [(3, 2, 2)], (3, 2, 2)),
+    LayerCase("Dense.v1", {"units": 3, "last_axis": True}, [(4, 2)], (4, 3)),
+    LayerCase("Dense.v1", {"units": 2, "last_axis": True, "activation": "softmax"}, [(2, 3, 3)], (2, 3, 2)),
+    LayerCase("Dense.v1", {"units": 2, "last_axis": True, "activation": "tanh", "use_bias": False}, [(3,)], (2,)),
 ]
 
 # (type_id, config, in_shapes, expected substring of the ShapeError message)
 SHAPE_ERRORS = [
     ("Dense.v1", {"units": 3}, [(4, 4)], "add Flatten"),
+    ("Softmax.v1", {"axis": 0}, [(4, 4)], "axis 0 is the batch axis"),
+    ("Softmax.v1", {"axis": 3}, [(4, 4)], "axis 3 is out of range for inputs of rank 2"),
     ("Reshape.v1", {"shape": [5]}, [(12,)], "cannot reshape"),
     ("Add.v1", {}, [(3,), (4,)], "same shape"),
     ("Concatenate.v1", {}, [(3, 2), (4, 3)], "must match"),

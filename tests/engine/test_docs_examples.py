@@ -18,3 +18,4 @@ def test_graph_format_examples_compile():
         shapes.append(compile_graph(spec).shapes)
     assert shapes[0]["n3"] == (3,)
     assert shapes[1]["n4"] == (8,) and shapes[1]["n5"] == (16,)
+    assert shapes[2]["n4"] == (5, 25) and shapes[2]["n5"] == (125,)   # the MNIST-1D CNN

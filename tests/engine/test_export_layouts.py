@@ -56,6 +56,8 @@ def test_same_pads_match_engine(n, k, s, d):
     a, b = L.same_pads(n, k, s, d)
     assert a == before
     assert (n + a + b - ((k - 1) * d + 1)) // s + 1 == out
+    lo_a, lo_b = L.same_pads(n, k, s, d, lower=True)
+    assert (lo_a, lo_b) == (b, a) and lo_a >= lo_b
 
 
 def test_batchnorm_scale_shift_equals_eval_forward():

@@ -106,12 +106,77 @@ def conv1d_graph() -> GraphSpec:
     return _graph(nodes, _chain([n[0] for n in nodes]))
 
 
+def conv2d_options_graph() -> GraphSpec:
+    """Explicit padding (symmetric, per axis, per side), ceil_mode, count_include_pad, pooling dilation."""
+    nodes = [
+        ("n1", "Input.v1", {"shape": [9, 8, 2]}),
+        ("n2", "Conv2D.v1", {"filters": 4, "kernel_size": 3, "padding": "explicit", "pads": [1],
+                             "activation": "relu"}),                                          # 9x8
+        ("n3", "BatchNorm.v1", {}),
+        ("n4", "MaxPool2D.v1", {"pool_size": 3, "strides": 2, "ceil_mode": True}),             # 4x4
+        ("n5", "Conv2D.v1", {"filters": 3, "kernel_size": 2, "padding": "explicit", "pads": [0, 1, 1, 0]}),
+        ("n6", "AvgPool2D.v1", {"pool_size": 3, "strides": 2, "padding": "explicit", "pads": [1],
+                                "ceil_mode": True, "count_include_pad": True}),               # 3x3
+        ("n7", "MaxPool2D.v1", {"pool_size": 2, "strides": 1, "dilation": 2, "padding": "explicit",
+                                "pads": [1]}),                                                 # 3x3
+        ("n8", "AvgPool2D.v1", {"pool_size": 2, "strides": 1, "padding": "explicit", "pads": [0, 1]}),  # 2x4
+        ("n9", "GlobalMaxPool.v1", {}),
+        ("n10", "GlobalAvgPool.v1", {}),
+        ("n11", "Concatenate.v1", {}),
+        ("n12", "Dense.v1", {"units": 3, "activation": "softmax"}),
+    ]
+    edges = _chain(["n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9"]) + [
+        ("n7", "n10"), ("n9", "n11", 0), ("n10", "n11", 1), ("n11", "n12")]
+    return _graph(nodes, edges)
+
+
+def conv1d_options_graph() -> GraphSpec:
+    """The MNIST-1D CNN's Conv1d(padding=1) and the 1-D pooling options."""
+    nodes = [
+        ("n1", "Input.v1", {"shape": [13, 3]}),
+        ("n2", "Conv1D.v1", {"filters": 4, "kernel_size": 3, "padding": "explicit", "pads": [1],
+                             "activation": "relu"}),                                          # 13
+        ("n3", "BatchNorm.v1", {}),
+        ("n4", "MaxPool1D.v1", {"pool_size": 2, "ceil_mode": True}),                          # 7
+        ("n5", "Conv1D.v1", {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "explicit",
+                             "pads": [2, 0]}),                                                # 4
+        ("n6", "AvgPool1D.v1", {"pool_size": 2, "strides": 1, "padding": "explicit", "pads": [1],
+                                "count_include_pad": True}),                                  # 5
+        ("n7", "MaxPool1D.v1", {"pool_size": 2, "strides": 1, "dilation": 2, "padding": "explicit",
+                                "pads": [0, 1]}),                                             # 4
+        ("n8", "GlobalMaxPool.v1", {}),
+        ("n9", "Dense.v1", {"units": 2}),
+    ]
+    return _graph(nodes, _chain([n[0] for n in nodes]))
+
+
+def activation_options_graph() -> GraphSpec:
+    """Activation settings (slope, alpha, exact GELU, softmax axis) and Dense over the last axis."""
+    nodes = [
+        ("n1", "Input.v1", {"shape": [4, 6]}),
+        ("n2", "Dense.v1", {"units": 8, "activation": "relu", "last_axis": True}),        # (4, 8)
+        ("n3", "LeakyReLU.v1", {"negative_slope": 0.2}),
+        ("n4", "BatchNorm.v1", {}),
+        ("n5", "ELU.v1", {"alpha": 0.5}),
+        ("n6", "GELU.v1", {"approximate": "none"}),
+        ("n7", "Softmax.v1", {"axis": 1}),                                                # over the 4 positions
+        ("n8", "Dense.v1", {"units": 3, "last_axis": True, "use_bias": False}),           # (4, 3)
+        ("n9", "GELU.v1", {}),
+        ("n10", "Flatten.v1", {}),
+        ("n11", "Dense.v1", {"units": 3, "activation": "softmax"}),
+    ]
+    return _graph(nodes, _chain([n[0] for n in nodes]))
+
+
 #: name -> (graph builder, layer types it needs registered)
 GRAPHS = {
     "dense": (dense_graph, ()),
     "conv2d": (conv2d_graph, ("Conv2D.v1", "MaxPool2D.v1", "AvgPool2D.v1", "UpSampling2D.v1",
                               "GlobalAvgPool.v1")),
     "conv1d": (conv1d_graph, ("Conv1D.v1", "MaxPool1D.v1", "AvgPool1D.v1", "GlobalAvgPool.v1")),
+    "conv2d_options": (conv2d_options_graph, ("Conv2D.v1", "GlobalMaxPool.v1")),
+    "conv1d_options": (conv1d_options_graph, ("Conv1D.v1", "GlobalMaxPool.v1")),
+    "activation_options": (activation_options_graph, ()),
 }
 
 
