@@ -504,6 +504,24 @@ from torch.utils.data.distributed import DistributedSampler
 from {module} import OUTPUT_ACTIVATION, TASK, {cls}
 
 HERE = Path(__file__).resolve().parent
+# the optimizer and settings the project trained with in NN Studio (JSON: numbers and names only)
+OPTIMIZER = json.loads({optimizer_json!r})
+
+
+def make_optimizer(params, lr):
+    """The project's optimizer with the same settings (NN Studio's rules match torch.optim's)."""
+    o = OPTIMIZER
+    name = o.get("name", "adam")
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=o.get("momentum", 0.0), nesterov=o.get("nesterov", False))
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=o.get("rho", 0.9), eps=o.get("eps", 1e-7),
+                                   momentum=o.get("momentum", 0.0))
+    betas = (o.get("beta1", 0.9), o.get("beta2", 0.999))
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, betas=betas, eps=o.get("eps", 1e-8),
+                                 weight_decay=o.get("weight_decay", 0.01))
+    return torch.optim.Adam(params, lr=lr, betas=betas, eps=o.get("eps", 1e-8))
 
 
 def loss_fn(out, y):
@@ -518,7 +536,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, help=".npz with arrays x and y")
     ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=OPTIMIZER.get("lr", 1e-3))
     ap.add_argument("--batch-size", type=int, default=32, help="per process")
     ap.add_argument("--weights", default=str(HERE / {weights!r}), help="starting weights ('' = random)")
     ap.add_argument("--out", default="trained.npz", help="trained weights (NN Studio layout)")
@@ -542,7 +560,7 @@ def main():
     data = TensorDataset(x, y)
     sampler = DistributedSampler(data, shuffle=True, seed=args.seed) if distributed else None
     loader = DataLoader(data, batch_size=args.batch_size, sampler=sampler, shuffle=sampler is None)
-    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    opt = make_optimizer(net.parameters(), args.lr)
 
     for epoch in range(args.epochs):
         if sampler is not None:
@@ -732,10 +750,23 @@ def generate_module(model, meta: dict, module: str = "model", weights: str = "mo
     return header + body + (_GRU_RESET_FIRST if needs_gru else "")
 
 
-def generate_train_script(model, module: str = "model", weights: str = "model.safetensors") -> str:
+def train_optimizer(train_config: dict | None) -> dict:
+    """The optimizer settings for ``train_ddp.py``: the project's (validated), else Adam's defaults."""
+    from engine.trainer import TrainConfig, TrainError, optimizer_kwargs
+    try:
+        cfg = TrainConfig.from_dict(dict(train_config or {}))
+    except (TrainError, ValueError, TypeError):
+        cfg = TrainConfig()
+    kw = optimizer_kwargs(cfg)
+    return {"name": cfg.optimizer, **{k: (bool(v) if isinstance(v, bool) else float(v)) for k, v in kw.items()}}
+
+
+def generate_train_script(model, module: str = "model", weights: str = "model.safetensors",
+                          train_config: dict | None = None) -> str:
     _check_names(model, module, weights)
     return _TRAIN.format(cls=CLASS_NAME, module=module, weights=weights,
-                         in_shape_str=", ".join(map(str, model.input_shape)))
+                         in_shape_str=", ".join(map(str, model.input_shape)),
+                         optimizer_json=json.dumps(train_optimizer(train_config), sort_keys=True))
 
 
 def _out_folder(out) -> tuple[Path, str]:
@@ -766,7 +797,7 @@ def export_pytorch(model, out, meta: dict) -> list[Path]:
         raise ExportError(f"{folder} exists and is not a folder")
     weights_name = f"{name}.safetensors"
     source = generate_module(model, meta, module=name, weights=weights_name)
-    train = generate_train_script(model, module=name, weights=weights_name)
+    train = generate_train_script(model, module=name, weights=weights_name, train_config=meta.get("train_config"))
     wpath = folder / weights_name
     files = [write_safetensors(wpath, export_weights(model), meta), write_sidecar(wpath, meta)]
     try:

@@ -69,3 +69,28 @@ def test_engine_export_never_imports_torch():
     root = Path(__file__).resolve().parents[2]
     r = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def _optimizer_of(src: str) -> dict:
+    import json
+    tree = ast.parse(src)
+    node = next(n for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "OPTIMIZER")
+    return json.loads(ast.literal_eval(node.value.args[0]))
+
+
+@pytest.mark.parametrize("cfg, want", [
+    ({}, {"name": "adam", "lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}),
+    ({"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True},
+     {"name": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True}),
+    ({"optimizer": "rmsprop", "lr": 0.01, "rho": 0.8}, {"name": "rmsprop", "lr": 0.01, "rho": 0.8, "eps": 1e-7,
+                                                         "momentum": 0.0}),
+    ({"optimizer": "adamw", "weight_decay": 0.1, "beta2": 0.99},
+     {"name": "adamw", "lr": 1e-3, "beta1": 0.9, "beta2": 0.99, "eps": 1e-8, "weight_decay": 0.1}),
+    ({"optimizer": "no-such", "lr": "x"}, {"name": "adam", "lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}),
+])
+def test_train_ddp_uses_the_projects_optimizer(cfg, want):
+    """The generated torchrun script trains with the optimizer the project trained with (issue 14)."""
+    src = generate_train_script(build("dense"), train_config=cfg)
+    got = _optimizer_of(src)
+    assert got == pytest.approx(want) and got["name"] == want["name"]
+    assert "make_optimizer(net.parameters(), args.lr)" in src

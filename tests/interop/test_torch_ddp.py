@@ -40,3 +40,23 @@ def test_train_ddp_one_epoch_with_torchrun(tmp_path):
     trained.load_state_dict(proj.weights)
     assert proj.metadata["class_names"] == ["a", "b", "c", "d"]
     assert not np.allclose(trained.predict(x), model.predict(x))
+
+
+@pytest.mark.parametrize("cfg, cls, group", [
+    ({"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True}, "SGD",
+     {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+    ({"optimizer": "rmsprop", "lr": 0.01, "rho": 0.8}, "RMSprop", {"alpha": 0.8, "eps": 1e-7}),
+    ({"optimizer": "adamw", "weight_decay": 0.1}, "AdamW", {"weight_decay": 0.1, "betas": (0.9, 0.999)}),
+    ({"optimizer": "adam", "beta1": 0.8}, "Adam", {"betas": (0.8, 0.999), "eps": 1e-8}),
+])
+def test_train_ddp_builds_the_projects_optimizer(tmp_path, monkeypatch, cfg, cls, group):
+    import importlib
+    export_model(build("dense"), "pytorch", tmp_path / "out", {"task": "classification", "train_config": cfg})
+    monkeypatch.syspath_prepend(str(tmp_path / "out"))
+    for mod in ("train_ddp", "model"):
+        sys.modules.pop(mod, None)
+    script = importlib.import_module("train_ddp")
+    opt = script.make_optimizer([torch.nn.Parameter(torch.zeros(2))], script.OPTIMIZER["lr"])
+    assert type(opt).__name__ == cls
+    for k, v in group.items():
+        assert opt.param_groups[0][k] == pytest.approx(v), k
