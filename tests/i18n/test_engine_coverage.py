@@ -272,9 +272,10 @@ class Renderer:
             name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
             if (name == "join" and isinstance(f.value, ast.Constant) and len(node.args) == 1
                     and isinstance(node.args[0], ast.Name)):
-                got = self.appended_texts(node.args[0], depth)
-                if got:
-                    return list(dict.fromkeys(got + [f.value.value.join(got)]))
+                calls = self.appended_texts(node.args[0], depth)
+                if calls:
+                    got = [v for c in calls for v in c]
+                    return list(dict.fromkeys(got + [f.value.value.join(c[0] for c in calls)]))
             if name == "_short" and node.args:  # engine.data.tabular/preprocess: shortens a value
                 return self.variants(node.args[0], depth + 1)
             if name and name in m.functions and name not in NOT_FOLLOWED:
@@ -327,15 +328,15 @@ class Renderer:
                     self.samples |= r.samples
         return list(dict.fromkeys(out))
 
-    def appended_texts(self, name: ast.Name, depth: int) -> list[str]:
-        """Texts appended to the local list ``name`` (``parts.append("missing " + ...)``)."""
-        out: list[str] = []
+    def appended_texts(self, name: ast.Name, depth: int) -> list[list[str]]:
+        """Per ``name.append(...)`` call, the texts it appends to the local list ``name``."""
+        out: list[list[str]] = []
         for node in ast.walk(self.m.scope(name)):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "append"
                     and isinstance(node.func.value, ast.Name) and node.func.value.id == name.id
                     and node.args and _is_texty(node.args[0])):
-                out += self.variants(node.args[0], depth + 1)
-        return list(dict.fromkeys(out))
+                out.append(self.variants(node.args[0], depth + 1))
+        return out
 
     def argument_texts(self, name: ast.Name, depth: int) -> list[str]:
         """Texts that callers anywhere in the engine pass for the parameter ``name``."""
@@ -453,17 +454,35 @@ CAT = i18n.catalog("zh_CN")
 _ENGLISH = re.compile(r"\b[a-z]{2,}\b(?:[\s,;'()]+\b[a-z]{2,}\b)+")
 #: English that stays in the Chinese text on purpose (names, options, code)
 KEEP = re.compile(r"NN Studio|--[a-z-]+(?: [a-z0-9-]+)?|auto|padding 'same'|Excel 97-2003|"
-                  r"utf-8-sig|one-hot|num_heads|vocab_size")
+                  r"utf-8-sig|one-hot|num_heads|vocab_size|\bsample:")
+
+
+#: file names and extensions in a text (``metadata.json``, ``.npz``, ``train/``) are values
+_FILEISH = re.compile(r"[\w./-]*\.[A-Za-z]\w*|\b\w+/")
+_WORD1 = re.compile(r"\b[a-z]{3,}\b")
+
+
+def _kept_words() -> set[str]:
+    """Lowercase words the translators kept in the Chinese texts on purpose (``linear``, ``true``)."""
+    import json
+    data = json.loads((i18n.LOCALE_DIR / "zh_CN.json").read_text("utf-8"))
+    return {w for section in data.values() for zh in section.values() for w in _WORD1.findall(zh)}
+
+
+KEPT_WORDS = _kept_words()
 
 
 def english_left(text: str, translated: str, samples: set[str]) -> str | None:
-    """The English words left in ``translated`` after removing values, or None."""
+    """The English left in ``translated`` after removing values, or None: a run of words, or a
+    single word that no Chinese text of the catalog keeps (``setting 'units' 必须...``)."""
     rest = translated
     for s in sorted(samples, key=len, reverse=True):
         rest = rest.replace(s, " ")
-    rest = KEEP.sub(" ", rest)
+    rest = _FILEISH.sub(" ", KEEP.sub(" ", rest))
     m = _ENGLISH.search(rest)
-    return m.group(0) if m else None
+    if m:
+        return m.group(0)
+    return next((w for w in _WORD1.findall(rest) if w not in KEPT_WORDS), None)
 
 
 #: samples that every translation must copy unchanged, as often as the English has them
@@ -522,3 +541,23 @@ def test_every_engine_message_is_translated(site):
             bad.append(f"{text!r}\n    -> {zh!r}" + (f"\n    English left: {left!r}" if left else "")
                        + ("" if values_kept(text, zh) else "\n    a value was split or dropped"))
     assert not bad, f"{site.file}:{site.line} {site.source!r}\n" + "\n".join(bad)
+
+
+#: run reasons the app and the command line store in a project's history (app/training_controller.py,
+#: app/cli.py) besides the trainer's own; the training panel shows them through engine.i18n
+APP_RUN_REASONS = {"failed", "diverged", "interrupted"}
+
+
+def _trainer_run_reasons() -> set[str]:
+    tree = ast.parse((ENGINE / "trainer.py").read_text("utf-8"))
+    return {n.value.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "reason" for t in n.targets)
+            and isinstance(n.value, ast.Constant) and isinstance(n.value.value, str)}
+
+
+def test_run_reasons_are_translated():
+    """The reason a run ended is stored as an identifier and shown translated ("早停", not "early_stopping")."""
+    reasons = _trainer_run_reasons()
+    assert {"completed", "stopped", "early_stopping"} <= reasons, reasons
+    missing = sorted(r for r in reasons | APP_RUN_REASONS if not _has_han(CAT.translate(r)))
+    assert not missing, missing
