@@ -65,8 +65,6 @@ ALLOWED = {
     ("engine/io.py", "array {k!r} has dtype object and cannot be saved safely"): "the app saves float arrays only",
     ("engine/export/torch_codegen.py", "the PyTorch generator does not place {', '.join(sorted(missing))}"):
         "generator bug (a weight it did not place)",
-    ("engine/export/importer.py", "{cand.stat().st_size} bytes; at most {safe_json.MAX_JSON_BYTES}"):
-        "caught at once and re-raised inside a translated message",
     ("engine/losses.py", "the {self.name} loss does not take logits"): "trainer bug (logits only to fused losses)",
     ("engine/train_process.py", "<<main()>>"): "SystemExit with the child's exit code",
     ("engine/train_process.py", "the training process is not running"): "ProcessGone: caught by app/workers, never shown",
