@@ -30,7 +30,6 @@ processes) are listed in :data:`ALLOWED` with the reason.
 from __future__ import annotations
 
 import ast
-import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,9 +82,10 @@ ALLOWED = {
 
 #: messages made in a way the scan cannot render, checked by a test of their own
 CHECKED_ELSEWHERE = {
-    ("engine/trainer.py", "<<head + f'Training is paused: Resume retries with half the learning rate "
-     "({self.optimizer.lr:g} -> {self.optimizer.lr / 2:g}), Stop ends the run. Gradient clipping or "
-     "standardised inputs also help.'>>"): "test_engine_events.py::test_divergence_message_is_translated",
+    ("engine/trainer.py", ("<<head + f'Training is paused: Resume retries with half the learning rate "
+                           "({self.optimizer.lr:g} -> {self.optimizer.lr / 2:g}), Stop ends the run. "
+                           "Gradient clipping or standardised inputs also help.'>>")):
+        "test_engine_events.py::test_divergence_message_is_translated",
 }
 #: messages that are only an inner exception passed on (its own raise site is checked)
 PASS_ON = re.compile(r"^<<(str\(exc\)|exc\.reason|problem)>>$")
@@ -559,3 +559,14 @@ def test_run_reasons_are_translated():
     assert {"completed", "stopped", "early_stopping"} <= reasons, reasons
     missing = sorted(r for r in reasons | APP_RUN_REASONS if not _has_han(CAT.translate(r)))
     assert not missing, missing
+
+
+def test_encoding_labels_with_words_are_translated():
+    """Encoding names appear in messages ("cannot be decoded as UTF-8 with BOM") and in the data panel."""
+    from engine.data.encoding import LABELS
+    worded = [v for v in LABELS.values() if re.search(r"\b[a-z]{3,}\b|\([^)]* [^)]*\)", v)]
+    assert "UTF-8 with BOM" in worded and "cp1252 (Windows Western)" in worded, worded
+    assert not [v for v in worded if not _has_han(CAT.translate(v))]
+    zh = CAT.translate("t.csv, line 2 (byte 5): cannot be decoded as UTF-8 with BOM (the chosen encoding; "
+                       "bytes ff fe); choose the file's encoding with --encoding or the Encoding box of the data panel")
+    assert "UTF-8（带 BOM）" in zh and "t.csv" in zh, zh
