@@ -570,3 +570,65 @@ def test_encoding_labels_with_words_are_translated():
     zh = CAT.translate("t.csv, line 2 (byte 5): cannot be decoded as UTF-8 with BOM (the chosen encoding; "
                        "bytes ff fe); choose the file's encoding with --encoding or the Encoding box of the data panel")
     assert "UTF-8（带 BOM）" in zh and "t.csv" in zh, zh
+
+
+OS_ERRORS = {"OSError", "IOError", "EnvironmentError", "FileNotFoundError", "PermissionError",
+             "IsADirectoryError", "NotADirectoryError"}
+#: messages that still splice an OSError's own text; engine/export is being edited on another
+#: branch: wrap the value in engine.files.os_reason there, then remove it from this list
+OS_TEXT_PENDING = {
+    ("engine/export/importer.py", "the metadata file {cand.name} is damaged ({exc})"),
+    ("engine/export/npz.py", "{path.name} cannot be read as .npz ({exc})"),
+}
+
+
+def _raw_os_error_texts() -> set[tuple[str, str]]:
+    out = set()
+    for m in Project(ENGINE).modules:
+        for h in ast.walk(m.tree):
+            if not (isinstance(h, ast.ExceptHandler) and h.name and h.type is not None):
+                continue
+            types = h.type.elts if isinstance(h.type, ast.Tuple) else [h.type]
+            if not {getattr(t, "id", getattr(t, "attr", "")) for t in types} & OS_ERRORS:
+                continue
+            for node in ast.walk(h):
+                if isinstance(node, ast.JoinedStr) and any(
+                        isinstance(v, ast.FormattedValue) and ast.unparse(v.value) in (h.name, f"str({h.name})")
+                        for v in node.values):
+                    out.add((m.rel, source_form(node)))
+    return out
+
+
+def test_os_errors_reach_messages_as_fixed_texts():
+    """An OSError's str() is "[Errno 13] Permission denied: '/path'" in the C library's words (and,
+    on Windows, language): messages use engine.files.os_reason(exc), which the catalogs translate."""
+    found = _raw_os_error_texts()
+    raw = sorted(found - OS_TEXT_PENDING)
+    assert not raw, "use engine.files.os_reason(exc) in:\n" + "\n".join(f"{f}: {s}" for f, s in raw)
+    assert OS_TEXT_PENDING <= found, f"fixed, remove from OS_TEXT_PENDING: {sorted(OS_TEXT_PENDING - found)}"
+
+
+def test_an_unreadable_npz_says_why_in_chinese(tmp_path):
+    from engine.data import DataError, DataSpec, load_dataset
+    bad = tmp_path / "d.npz"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(DataError) as e:
+        load_dataset(DataSpec(kind="npz", path=str(bad)))
+    zh = i18n.message(e.value, "zh_CN")
+    assert zh.startswith("d.npz：不是可读取的 .npz 文件（") and "Errno" not in zh, zh
+
+
+def test_predicting_from_an_unreadable_npz_says_why(tmp_path):
+    """A damaged .npz is an EvaluateError (not an internal error); a missing 'x' is said once."""
+    import numpy as np
+
+    from engine.evaluate import EvaluateError, _load_input
+    bad = tmp_path / "b.npz"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(EvaluateError) as e:
+        _load_input(None, None, bad)
+    assert i18n.message(e.value, "zh_CN") == "b.npz 无法作为 .npz 读取（不是 zip 文件）"
+    np.savez(tmp_path / "a.npz", y=np.zeros(3))
+    with pytest.raises(EvaluateError) as e:
+        _load_input(None, None, tmp_path / "a.npz")
+    assert str(e.value) == "a.npz has no array named 'x' (it has: y)"
