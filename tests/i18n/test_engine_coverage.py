@@ -632,3 +632,15 @@ def test_predicting_from_an_unreadable_npz_says_why(tmp_path):
     with pytest.raises(EvaluateError) as e:
         _load_input(None, None, tmp_path / "a.npz")
     assert str(e.value) == "a.npz has no array named 'x' (it has: y)"
+
+
+@pytest.mark.parametrize("english, chinese", [
+    # column and class names that happen to read like catalog texts stay as written
+    ("target column 'row 1' not found; columns are: a, b", "找不到目标列“row 1”；现有的列：a, b"),
+    ("data.csv, column 'line 2': 'x' is not a number", "data.csv，列“line 2”：“x”不是数字"),
+    ("target column 'binary classification' has no values", "目标列“binary classification”没有任何值"),
+    ("data.csv: only one class ('stopped') has images; classification needs at least two class subfolders",
+     "data.csv：只有一个类别（“stopped”）有图像；分类至少需要两个类别子文件夹"),
+])
+def test_quoted_values_are_names_and_stay_untouched(english, chinese):
+    assert CAT.translate(english) == chinese
