@@ -12,7 +12,6 @@ import os
 import sys
 from pathlib import Path
 
-EXIT_USAGE = 2
 EXIT_ERROR = 1
 
 GUI_EPILOG = """\
@@ -35,23 +34,10 @@ def app_version() -> str:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    """Exception types whose message is written for the user."""
-    from engine.compile import GraphError
-    from engine.io import ProjectError
-    from engine.losses import LossError
-    from engine.model import StateError
-    from engine.optimizers import OptimizerError
-    from engine.registry import ConfigError, RegistryError
-    from engine.spec import SpecError
-    from engine.trainer import TrainError
-    errors: list[type[BaseException]] = [CliError, GraphError, ProjectError, LossError, StateError,
-                                         OptimizerError, ConfigError, RegistryError, SpecError, TrainError]
-    from engine.data import DataError
-    errors.append(DataError)
-    from engine.evaluate import EvaluateError
-    from engine.export import ExportError
-    errors += [EvaluateError, ExportError]
-    return tuple(errors)
+    """Exception types whose message is written for the user: every engine error derives from
+    :class:`engine.errors.UserError`; anything else is a bug in NN Studio."""
+    from engine.errors import UserError
+    return (CliError, UserError)
 
 
 # ------------------------------------------------------------------------- parser
@@ -79,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="evaluate a trained project and print metrics as JSON")
     e.add_argument("project", metavar="PROJECT")
     _add_data_args(e, required=False)
-    e.add_argument("--split", default="test", choices=("train", "val", "test", "all"),
-                   help="which split of the data to evaluate (default test; 'all' for a new file)")
+    e.add_argument("--split", default=None, choices=("auto", "train", "val", "test", "all"),
+                   help="which split of the data to evaluate (default auto: test, else validation, else "
+                        "training, as in the app; with --data, all rows of the file)")
 
     pr = sub.add_parser("predict", help="predict with a trained project and write the predictions")
     pr.add_argument("project", metavar="PROJECT")
@@ -394,14 +381,7 @@ def cmd_train(args) -> int:
     import time
 
     from engine.data import load_dataset
-    from engine.trainer import (
-        Diverged,
-        EpochEnded,
-        TrainConfig,
-        Trainer,
-        TrainFailed,
-        TrainFinished,
-    )
+    from engine.trainer import Diverged, EpochEnded, TrainConfig, Trainer, TrainFailed, TrainFinished
 
     project = _load_graph_or_project(args.graph)
     out = Path(args.out)
@@ -498,9 +478,11 @@ SKIPPED_FILES_SHOWN = 5
 
 def _report_dropped_columns(dataset) -> None:
     """Say on stderr which CSV columns were left out of the features (identifier-like or
-    empty) and which image files were skipped (unreadable, not regular files, linked folders)."""
+    empty) and which image files were skipped (unreadable, not regular files, linked folders).
+    ``dataset``: a Dataset or a job result with a ``report`` entry."""
     files = []
-    for item in getattr(dataset, "report", None) or []:
+    report = dataset.get("report") if isinstance(dataset, dict) else getattr(dataset, "report", None)
+    for item in report or []:
         if not isinstance(item, dict):
             continue
         if item.get("column") and "not used as a feature" in str(item.get("reason")):
@@ -517,20 +499,12 @@ def _report_dropped_columns(dataset) -> None:
 def _save_trained(project, out, data_spec, dataset, cfg, trainer, state, reason) -> Path:
     """Save the trained project to ``out``; if that fails, keep it in the user cache and say where."""
     from engine.files import os_reason
-    from engine.io import Project, ProjectError, save_project
+    from engine.io import ProjectError, save_project
+    from engine.jobs.runs import finish_run, new_run
 
-    history = list(project.history or [])
-    history.append({"name": f"run {len(history) + 1}", "settings": cfg.to_dict(), "reason": reason,
-                    "data": data_spec.to_dict(), "epochs": trainer.history})
-    meta = dict(project.metadata or {})
-    meta.update({"task": dataset.task, "class_names": dataset.class_names, "loss": trainer.loss.name,
-                 "input_shape": list(dataset.input_shape)})
-    if reason == "interrupted":
-        meta["interrupted"] = True
-    else:
-        meta.pop("interrupted", None)
-    trained = Project(graph=project.graph, train_config=cfg.to_dict(), data_spec=data_spec.to_dict(),
-                      preprocessing=dataset.preprocessing, weights=state, history=history, metadata=meta)
+    run = new_run(project.history, cfg.to_dict(), data_spec.to_dict())
+    run["epochs"] = trainer.history
+    trained = finish_run(project, run, reason=reason, dataset=dataset, weights=state, loss=trainer.loss.name)
     try:
         save_project(out, trained)
         return Path(out)
@@ -555,39 +529,32 @@ def _save_trained(project, out, data_spec, dataset, cfg, trainer, state, reason)
 
 
 def _trained_model(project):
-    from engine.compile import compile_graph
+    from engine.jobs import JobError, trained_model
 
-    if not project.weights:
-        raise CliError("the project has no trained weights; train it first (python main.py train ...)")
-    model = compile_graph(project.graph)
-    model.load_state_dict(project.weights)
-    return model
+    try:
+        return trained_model(project.graph, project.weights)
+    except JobError as exc:
+        if not project.weights:
+            raise CliError("the project has no trained weights; train it first (python main.py train ...)") from None
+        raise CliError(str(exc)) from None
 
 
 def cmd_evaluate(args) -> int:
-    from engine.data import load_dataset
-    from engine.evaluate import evaluate_arrays
     from engine.io import load_project
+    from engine.jobs import evaluate
 
     project = load_project(args.project)
-    model = _trained_model(project)
+    _trained_model(project)
     spec = _data_spec(args, project.data_spec)
     split = args.split
-    if args.data is not None and args.split == "test" and args.val_split is None and args.test_split is None:
-        split = "all"  # a new file: evaluate every row
-    if split == "all":
-        spec = type(spec).from_dict({**spec.to_dict(), "val_split": 0.0, "test_split": 0.0})
-    ds = load_dataset(spec, preprocessing=project.preprocessing) if project.preprocessing else load_dataset(spec)
-    _report_dropped_columns(ds)
-    part = "train" if split == "all" else split
-    if ds.n(part) == 0:
-        raise CliError(f"the {part} split is empty; use --split or --test-split")
-    import numpy as np
-    x, y = ds.get_batch(part, np.arange(ds.n(part)))
-    metrics = evaluate_arrays(model, x, y, task=ds.task, class_names=ds.class_names,
-                              loss=(project.metadata or {}).get("loss"))
-    metrics = {"split": split, "n": int(ds.n(part)), **metrics}
-    print(json.dumps(metrics, default=_json_default, indent=None))
+    if split is None:
+        # a new file: evaluate every row, unless split fractions were asked for
+        split = "all" if args.data is not None and args.val_split is None and args.test_split is None else "auto"
+    res = evaluate(project.graph, project.weights, spec, preprocessing=project.preprocessing or None,
+                   loss=(project.metadata or {}).get("loss"), split=split)
+    _report_dropped_columns(res)
+    print(json.dumps({"split": res["split"], "n": res["n"], "where": res["where"], **res["metrics"]},
+                     default=_json_default, indent=None))
     return 0
 
 

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QTabWidget
 
 from app.export_controller import ExportController, model_blocker
 from app.training_controller import DataLoader
-from engine.i18n import message as engine_message
+from engine.i18n import translate as engine_tr
 from widgets.evaluation_panel import EvaluationPanel
 from widgets.predict_panel import IMAGE_SUFFIXES, PredictPanel
 
@@ -41,17 +41,9 @@ PREVIEW_PX = 160
 
 # ---------------------------------------------------------------------- worker-side helpers
 def _compiled(spec, weights):
-    """The trained model (runs on the worker)."""
-    from engine.compile import compile_graph
-    from engine.model import StateError
-
-    model = compile_graph(spec)
-    try:
-        model.load_state_dict(weights)
-    except StateError as exc:
-        raise StateError(QCoreApplication.translate("EvaluationUI", "the saved weights do not fit the graph: {reason}")
-                         .format(reason=engine_message(exc))) from None
-    return model
+    """The trained model (runs on the worker); the same as the command line's."""
+    from engine.jobs import trained_model
+    return trained_model(spec, weights)
 
 
 def display_images(x, pre: dict | None) -> np.ndarray:
@@ -67,19 +59,6 @@ def display_images(x, pre: dict | None) -> np.ndarray:
     return (np.clip(np.nan_to_num(a), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
-def _split_to_use(ds) -> tuple[str, str]:
-    """(split, description) -- test if it has samples, else validation, else training."""
-    if ds.n("test"):
-        return "test", QCoreApplication.translate("EvaluationUI", "test split ({n} samples)").format(n=ds.n("test"))
-    if ds.n("val"):
-        return "val", QCoreApplication.translate(
-            "EvaluationUI", "validation split ({n} samples; there is no test split — set a test "
-            "fraction in the Data panel for a score on data never used while training)").format(n=ds.n("val"))
-    return "train", QCoreApplication.translate(
-        "EvaluationUI", "training split ({n} samples; there is no test or validation split, so "
-        "this only shows how well the model fits its training data)").format(n=ds.n("train"))
-
-
 def split_name(split: str) -> str:
     """"test split", "validation split", "training split" in the UI language."""
     return {"test": QCoreApplication.translate("EvaluationUI", "test split"),
@@ -89,42 +68,27 @@ def split_name(split: str) -> str:
 
 def evaluate_job(spec, weights, data_spec: dict, pre: dict | None, loss: str | None,
                  gallery: int = GALLERY_SIZE):
-    """The worker function for the Evaluate button; returns a plain dict."""
+    """The worker function for the Evaluate button: :func:`engine.jobs.evaluate` (the same
+    split policy and numbers as ``python main.py evaluate``) plus the images of the gallery."""
     def job(progress, cancel):
-        from engine.data import DataSpec, load_dataset
-        from engine.evaluate import EvaluateError, evaluate_arrays, misclassified, regression_pairs
+        from engine.jobs import evaluate
 
-        ds_spec = DataSpec.from_dict(data_spec)
-        progress(None, QCoreApplication.translate("EvaluationUI", "loading the data"))
-        ds = load_dataset(ds_spec, progress=progress, cancel=cancel, preprocessing=pre)
-        if cancel.is_set():
+        def say(done, total):
+            progress(done, engine_tr(total) if isinstance(total, str) else total)
+
+        res = evaluate(spec, weights, data_spec, preprocessing=pre, loss=loss, split="auto", details=True,
+                       gallery=gallery, progress=say, cancel=cancel)
+        if res is None:
             return None
-        progress(None, QCoreApplication.translate("EvaluationUI", "compiling the model"))
-        model = _compiled(spec, weights)
-        if len(model.input_ids) != 1:
-            raise EvaluateError(QCoreApplication.translate("EvaluationUI", "models with several inputs cannot be evaluated here"))
-        if tuple(model.input_shape) != tuple(ds.input_shape):
-            raise EvaluateError(QCoreApplication.translate(
-                "EvaluationUI", "the data has samples of shape {shape} but the model expects {want}").format(
-                    shape=tuple(ds.input_shape), want=tuple(model.input_shape)))
-        split, where = _split_to_use(ds)
-        x, y = ds.x(split), ds.y(split)
-        progress(None, QCoreApplication.translate("EvaluationUI", "running the model on the {split}").format(
-            split=split_name(split)))
-        metrics = evaluate_arrays(model, x, y, task=ds.task, class_names=ds.class_names, loss=loss)
-        res = {"task": ds.task, "split": split, "where": where, "metrics": metrics, "n": int(ds.n(split))}
-        if ds.task == "regression":
-            pairs = regression_pairs(model, x, y)
-            res["pred"], res["true"] = pairs["pred"], pairs["true"]
-        elif len(ds.input_shape) == 3 and gallery > 0:
-            mis = misclassified(model, x, y, k=gallery, class_names=metrics["class_names"])
+        res["where"] = engine_tr(res["where"])
+        mis = res.pop("gallery", None)
+        x, pre_used = res.pop("x", None), res.pop("preprocessing", None)
+        if mis is not None:
             idx = np.asarray(mis["indices"], dtype=np.int64)
-            imgs = display_images(x[idx], ds.preprocessing) if idx.size else []
+            imgs = display_images(x[idx], pre_used) if idx.size else []
             res["gallery"] = [{"image": imgs[i], "true": mis["true_names"][i], "predicted": mis["predicted_names"][i],
                                "confidence": mis["confidence"][i], "index": int(idx[i])}
                               for i in range(len(idx))]
-            cm = np.asarray(metrics["confusion"])
-            res["total_wrong"] = int(cm.sum() - np.trace(cm))
         return res
     return job
 

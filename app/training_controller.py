@@ -28,21 +28,26 @@ from __future__ import annotations
 
 import copy
 import functools
-
-import datetime as _dt
 import math
-import threading
-from typing import Any, Callable
-
 import time
+from typing import Any, Callable
 
 import shiboken6
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from app.workers import ProcessTrainWorker, TaskWorker, TrainJob, TrainWorker, process_enabled, start_in_thread
 from engine.i18n import tr as engine_tr
-from engine.trainer import (BatchEnded, Diverged, EpochEnded, Status, TrainConfig, TrainFailed, TrainFinished,
-                            TrainStarted)
+from engine.jobs.runs import new_run, trained_metadata
+from engine.trainer import (
+    BatchEnded,
+    Diverged,
+    EpochEnded,
+    Status,
+    TrainConfig,
+    TrainFailed,
+    TrainFinished,
+    TrainStarted,
+)
 
 IDLE = "idle"
 COMPILING = "compiling"
@@ -187,12 +192,10 @@ class TrainingController(QObject):
             config = TrainConfig.from_dict({**config.to_dict(), "histograms": True, "pause_on_divergence": True})
         self.last_error = ""
         self.last_finished = None
-        run_no = len(self.history) + 1
         data_desc = data.spec.to_dict() if hasattr(getattr(data, "spec", None), "to_dict") else \
             (data.to_dict() if hasattr(data, "to_dict") else None)
-        self._run = {"name": name or f"Run {run_no}",
-                     "started": _dt.datetime.now().isoformat(timespec="seconds"),
-                     "settings": config.to_dict(), "data": data_desc, "epochs": []}
+        self._run = new_run(self.history, config.to_dict(), data_desc, name=name)
+        self._loss = None
         job = TrainJob(spec=spec, data=data, config=config, weights=weights, boundary=boundary,
                        name=self._run["name"])
         worker = (ProcessTrainWorker if self.use_process else TrainWorker)(job)
@@ -344,6 +347,7 @@ class TrainingController(QObject):
         self.status_changed.emit(engine_tr(text))
 
     def _on_started(self, ev) -> None:
+        self._loss = ev.loss
         self.run_started.emit(ev)
 
     def _on_data_loaded(self, dataset) -> None:
@@ -400,9 +404,7 @@ class TrainingController(QObject):
             pre = getattr(ds, "preprocessing", None)
             if pre is not None:
                 self.document.preprocessing = copy.deepcopy(pre)
-            self.document.metadata = {**(self.document.metadata or {}), "task": getattr(ds, "task", None),
-                                      "class_names": getattr(ds, "class_names", None),
-                                      "input_shape": list(getattr(ds, "input_shape", ()))}
+            self.document.metadata = trained_metadata(self.document.metadata, ds, getattr(self, "_loss", None))
         self.document.set_weights(state)
 
     def _close_run(self, reason: str, **extra) -> None:

@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -99,7 +99,6 @@ class TrainJob:
     boundary: bool = True          # compute the decision-boundary map for 2-D inputs
     boundary_res: int = BOUNDARY_RES
     name: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 def _call_with_supported(fn: Callable, *args, **kwargs):

@@ -165,8 +165,14 @@ class AppRunner:
         tick.timeout.connect(lambda: ticks.append(time.perf_counter()))
         rotate = QTimer()
         rotate.setInterval(400)
-        rotate.timeout.connect(lambda: self.ui.tabs.setCurrentIndex((self.ui.tabs.currentIndex() + 1)
-                                                                    % self.ui.tabs.count()))
+        shown: list[tuple[float, int]] = []   # (time, tab index) of each tab switch
+
+        def next_tab():
+            i = (self.ui.tabs.currentIndex() + 1) % self.ui.tabs.count()
+            shown.append((time.perf_counter(), i))
+            self.ui.tabs.setCurrentIndex(i)
+
+        rotate.timeout.connect(next_tab)
         self.ui.tabs.setCurrentIndex(0)
         loop = QEventLoop()
         t_end: dict = {}
@@ -192,7 +198,14 @@ class AppRunner:
         gaps = np.diff(np.asarray(ticks)) * 1000 if len(ticks) > 1 else np.zeros(1)
         epochs = (self.ctl.last_finished.epoch if getattr(self.ctl, "last_finished", None) is not None
                   and hasattr(self.ctl.last_finished, "epoch") else None)
-        return {"app_s": round(wall, 3), "max_gap_ms": round(float(gaps.max()), 1),
+        worst = []
+        if len(ticks) > 1:
+            for k in np.argsort(gaps)[::-1][:3]:
+                at = ticks[k]
+                tab = next((i for ts, i in reversed(shown) if ts <= at), 0)
+                worst.append({"gap_ms": round(float(gaps[k]), 1), "at_ms": round((at - t0) * 1000, 1),
+                              "tab": self.ui.tabs.tabText(tab).replace("&", "")})
+        return {"app_s": round(wall, 3), "max_gap_ms": round(float(gaps.max()), 1), "worst_gaps": worst,
                 "p99_gap_ms": round(float(np.percentile(gaps, 99)), 1),
                 "gui_cpu_share": round(cpu / wall, 3), "frames": self.ctl.frames - frames0,
                 "epochs_done": epochs}

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.errors import UserError
 from engine.registry import ConfigError, Layer, RegistryError, ShapeError, build_layer
 from engine.spec import GraphSpec, NodeSpec
 
 
-class GraphError(ValueError):
+class GraphError(UserError):
     """A problem with one node (``node_id``) or the graph as a whole (``node_id=None``)."""
 
     def __init__(self, node_id: str | None, message: str):

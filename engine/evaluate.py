@@ -26,12 +26,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from engine.errors import UserError
 from engine.files import os_reason
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
-class EvaluateError(ValueError):
+class EvaluateError(UserError):
     """Inputs that cannot be evaluated or predicted; the message is for the user."""
 
 

@@ -31,17 +31,18 @@ from typing import Any, Callable
 import numpy as np
 
 from engine import safe_json
+from engine.errors import UserError
 from engine.files import os_reason, regular_file_problem
 from engine.spec import GraphSpec, SpecError
+from engine.userdirs import app_version
 
 FORMAT = "nn-studio-project"
 PROJECT_SCHEMA = 1
-APP_VERSION = "0.1.0"
 PROJECT_SUFFIX = ".nnsp"
 _MAX_MEMBER = 2 * 1024 ** 3  # refuse absurd members (zip bombs)
 
 
-class ProjectError(ValueError):
+class ProjectError(UserError):
     """A project file that cannot be read or written; the message is for the user."""
 
 
@@ -159,7 +160,7 @@ def load_npz_bytes(data: bytes, what: str = "weights") -> dict[str, np.ndarray]:
 
 # ------------------------------------------------------------------------ projects
 def save_project(path: str | os.PathLike, project: Project) -> None:
-    meta = {"format": FORMAT, "schema_version": PROJECT_SCHEMA, "app_version": APP_VERSION,
+    meta = {"format": FORMAT, "schema_version": PROJECT_SCHEMA, "app_version": app_version(),
             **{k: v for k, v in project.metadata.items() if k not in ("format", "schema_version")}}
     members = {
         "metadata.json": json.dumps(meta, indent=2),
@@ -223,6 +224,34 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         raise ProjectError(f"{info.filename} in the project cannot be read ({os_reason(exc)})") from None
 
 
+def weights_limit(graph: GraphSpec) -> int:
+    """The most bytes a weights archive of ``graph`` can need: every parameter and state value
+    as float64, plus headers.  A graph with errors (sizes unknown) gets the general member cap."""
+    from engine.params import graph_numbers
+
+    counted = graph_numbers(graph)
+    if counted is None:
+        return _MAX_MEMBER
+    numbers, arrays = counted
+    return min(_MAX_MEMBER, 8 * numbers + 1024 * arrays + 64 * 1024)
+
+
+def _check_declared_size(name: str, size: int, limit: int) -> None:
+    if size > limit:
+        raise ProjectError(f"{name} in the project declares {size:,} bytes, but its graph needs at most "
+                           f"{limit:,}; the file is damaged or was not written by NN Studio")
+
+
+def _check_inner_sizes(raw: bytes, limit: int) -> None:
+    """The weights archive's own members, by their declared sizes, before any is decompressed."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as inner:
+            declared = sum(i.file_size for i in inner.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return      # not an archive: load_npz_bytes says what it is
+    _check_declared_size("weights.npz", declared, limit)
+
+
 def migrate_project(meta: dict) -> dict:
     """Upgrade project metadata from older schemas (schema 0: no 'format' key)."""
     version = meta.get("schema_version", 0)
@@ -271,7 +300,12 @@ def load_project(path: str | os.PathLike) -> Project:
             raise ProjectError(f"{path.name}: training settings, data or history have the wrong structure")
         weights = None
         if "weights.npz" in zf.namelist():
-            weights = load_npz_bytes(_read_member(zf, zf.getinfo("weights.npz")), f"weights in {path.name}")
+            info = zf.getinfo("weights.npz")
+            limit = weights_limit(graph)
+            _check_declared_size(info.filename, info.file_size, limit)
+            raw = _read_member(zf, info)
+            _check_inner_sizes(raw, limit)
+            weights = load_npz_bytes(raw, f"weights in {path.name}")
     return Project(graph=graph, train_config=train, data_spec=data_spec, preprocessing=pre,
                    weights=weights, history=history, metadata=meta)
 

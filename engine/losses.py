@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.errors import UserError
+
 EPS = 1e-7
 
 LOSS_NAMES = ("mse", "mae", "huber", "bce", "cce", "sparse_cce")
@@ -47,7 +49,7 @@ LOSS_LABELS = {
 }
 
 
-class LossError(ValueError):
+class LossError(UserError):
     """Targets that do not fit the loss or the model's output (one-line message)."""
 
 

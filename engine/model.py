@@ -6,19 +6,17 @@ running statistics included), which is also the key format of every export.
 """
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 
 from engine.compile import Analysis
+from engine.errors import UserError
 from engine.registry import Ctx, Layer
 from engine.spec import GraphSpec
-
 
 _UNSET = object()
 
 
-class StateError(ValueError):
+class StateError(UserError):
     """Weights that do not fit the model (missing keys, wrong shapes)."""
 
 

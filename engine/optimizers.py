@@ -27,6 +27,8 @@ from typing import Callable, Mapping
 import numpy as np
 from numba import njit
 
+from engine.errors import UserError
+
 OPTIMIZER_NAMES = ("sgd", "rmsprop", "adam", "adamw")
 SCHEDULE_NAMES = ("constant", "step", "exponential", "cosine")
 
@@ -37,7 +39,7 @@ OPTIMIZER_LABELS = {"sgd": "SGD (with optional momentum)", "rmsprop": "RMSprop",
 DEFAULT_LR = {"sgd": 0.01, "rmsprop": 0.001, "adam": 0.001, "adamw": 0.001}
 
 
-class OptimizerError(ValueError):
+class OptimizerError(UserError):
     """A bad optimizer/schedule setting or an optimizer state that does not fit (one line)."""
 
 

@@ -20,20 +20,22 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
+from engine.errors import UserError
+
 Shape = tuple[int, ...]
 Params = dict[str, np.ndarray]
 Backprop = Callable[[np.ndarray], tuple[list[np.ndarray], Params]]
 
 
-class ShapeError(ValueError):
+class ShapeError(UserError):
     """Raised by ``Layer.output_shape`` with a plain-words message (no node name)."""
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A layer setting is out of range or of the wrong type."""
 
 
-class RegistryError(KeyError):
+class RegistryError(UserError):
     pass
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.errors import UserError
+
 #: deepest nesting of arrays/objects accepted (NN Studio's own files stay below 10)
 MAX_DEPTH = 64
 #: longest integer literal accepted (int64 has 19 digits)
@@ -29,7 +31,7 @@ _DELTA[[ord("["), ord("{")]] = 1
 _DELTA[[ord("]"), ord("}")]] = -1
 
 
-class JsonLimitError(ValueError):
+class JsonLimitError(UserError):
     """JSON that is malformed or beyond the limits; the message names ``what``."""
 
 

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
+from engine.errors import UserError
+
 SCHEMA_VERSION = 1
 
 #: What a node id may look like: a letter or underscore, then up to 63 letters, digits,
@@ -32,7 +34,7 @@ MAX_NEXT_ID = 10 ** 15
 MAX_NAME_LENGTH = 500
 
 
-class SpecError(ValueError):
+class SpecError(UserError):
     """A graph description that cannot be read (bad JSON shape, unknown version)."""
 
 
@@ -180,9 +182,6 @@ class GraphSpec:
         cfg = dict(node.config)
         cfg.update(changes)
         return self._replace_node(replace(node, config=_freeze_config(cfg)))
-
-    def replace_config(self, node_id: str, config: Mapping) -> "GraphSpec":
-        return self._replace_node(replace(self.node(node_id), config=_freeze_config(config)))
 
     def rename(self, node_id: str, name: str) -> "GraphSpec":
         return self._replace_node(replace(self.node(node_id), name=name))

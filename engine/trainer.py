@@ -20,6 +20,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from engine.compile import compile_graph
+from engine.errors import UserError
 from engine.evaluate import confusion_matrix, regression_metrics
 from engine.fastpath import build_fast_step
 from engine.losses import LOSS_NAMES, LossError, default_loss_for, get_loss
@@ -31,7 +32,7 @@ from engine.optimizers import (OPTIMIZER_LABELS, OPTIMIZER_NAMES, SCHEDULE_NAMES
 from engine.spec import GraphSpec
 
 
-class TrainError(ValueError):
+class TrainError(UserError):
     """Settings or data that cannot be trained; the message is for the user."""
 
 

@@ -13,13 +13,27 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListView, QListWidget,
-                               QListWidgetItem, QProgressBar, QPushButton, QSplitter, QStackedWidget,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.i18n import translate as engine_tr
 from widgets.confusion import ConfusionView
 from widgets.predict_panel import scaled_pixmap
+from widgets.progress import ProgressBar
 
 THUMB = 72
 POINT_COLOUR = (59, 120, 196, 150)
@@ -51,7 +65,7 @@ class EvaluationPanel(QWidget):
         self.cancel_btn.setToolTip(self.tr("Stop this evaluation (the shown results stay as they were)"))
         self.cancel_btn.clicked.connect(self.cancel_requested)
         self.cancel_btn.setVisible(False)
-        self.progress = QProgressBar()
+        self.progress = ProgressBar()
         self.progress.setMaximumWidth(180)
         self.progress.setVisible(False)
         self.status = QLabel()

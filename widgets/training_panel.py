@@ -12,14 +12,28 @@ import math
 import time
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.i18n import translate as engine_tr
 from engine.losses import default_loss_for
 from engine.registry import FieldInfo
 from engine.trainer import LOSS_LABELS, TRAIN_GROUPS, TrainConfig, TrainError, train_fields
+from widgets.progress import ProgressBar
 
 #: state -> (train, pause, resume, stop) enabled
 BUTTONS = {
@@ -192,7 +206,7 @@ class TrainingPanel(QWidget):
         for b in (self.train_btn, self.pause_btn, self.resume_btn, self.stop_btn):
             btns.addWidget(b)
 
-        self.progress = QProgressBar()
+        self.progress = ProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.counters = QLabel(self.tr("epoch – · batch –"))

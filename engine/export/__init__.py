@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.errors import UserError
 from engine.files import os_reason
 
 EXPORT_FORMAT = "nn-studio-export"
@@ -35,7 +36,7 @@ SUFFIXES = {"npz": ".npz", "safetensors": ".safetensors", "onnx": ".onnx"}
 METADATA_KEY = "__metadata__.json"
 
 
-class ExportError(ValueError):
+class ExportError(UserError):
     """A model, file or setting that cannot be exported/imported; the message is for the user."""
 
 
@@ -71,7 +72,7 @@ def _last_metrics(history) -> dict:
 
 def build_metadata(model, extra: dict | None = None) -> dict:
     """The JSON-able description bundled with every export (see module docstring)."""
-    from engine.io import APP_VERSION
+    from engine.userdirs import app_version
 
     weights = export_weights(model)
     params = {}
@@ -81,7 +82,7 @@ def build_metadata(model, extra: dict | None = None) -> dict:
                 key = f"{nid}/{k}"
                 params[key] = {"shape": list(weights[key].shape), "dtype": "float32", "kind": kind}
     meta: dict[str, Any] = {
-        "format": EXPORT_FORMAT, "schema_version": EXPORT_SCHEMA, "app_version": APP_VERSION,
+        "format": EXPORT_FORMAT, "schema_version": EXPORT_SCHEMA, "app_version": app_version(),
         "graph": model.spec.to_dict(),
         "layer_order": list(model.order),
         "layer_types": {nid: model.spec.node(nid).type for nid in model.order},

@@ -53,7 +53,9 @@ def check_metadata(meta: dict, weights: dict[str, np.ndarray], name: str) -> Non
     if not isinstance(meta, dict) or meta.get("format") != EXPORT_FORMAT:
         raise ExportError(f"the metadata of {name} is not an NN Studio export description")
     version = meta.get("schema_version")
-    if not isinstance(version, int) or version > EXPORT_SCHEMA:
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ExportError(f"the metadata of {name} is damaged: it has no export schema number")
+    if version > EXPORT_SCHEMA:
         raise ExportError(f"{name} was exported by a newer NN Studio (export schema {version}); "
                           f"this version reads up to {EXPORT_SCHEMA}")
     if not isinstance(meta.get("graph"), dict):
@@ -70,7 +72,10 @@ def check_metadata(meta: dict, weights: dict[str, np.ndarray], name: str) -> Non
                 parts.append("unexpected " + ", ".join(extra[:5]))
             raise ExportError(f"the weights in {name} do not match its metadata: " + "; ".join(parts))
         for k, info in params.items():
-            want = tuple(info.get("shape", ()))
+            shape = info.get("shape") if isinstance(info, dict) else None
+            if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) for d in shape):
+                raise ExportError(f"the metadata of {name} is damaged: parameter {k} has no valid shape")
+            want = tuple(shape)
             if tuple(weights[k].shape) != want:
                 raise ExportError(f"weight {k} in {name} has shape {tuple(weights[k].shape)}, "
                                   f"the metadata says {want}")

@@ -5,11 +5,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.errors import UserError
 from engine.layers.core import fmt_shape
 from engine.registry import Layer, ShapeError, register_layer
 
 
-class TokenIdError(ValueError):
+class TokenIdError(UserError):
     """Token ids that are not whole numbers in ``0 .. vocab_size-1``."""
 
 

@@ -500,22 +500,6 @@
 <context>
     <name>EvaluationUI</name>
     <message>
-        <source>the saved weights do not fit the graph: {reason}</source>
-        <translation>保存的权重与图不匹配：{reason}</translation>
-    </message>
-    <message>
-        <source>test split ({n} samples)</source>
-        <translation>测试集（{n} 个样本）</translation>
-    </message>
-    <message>
-        <source>validation split ({n} samples; there is no test split — set a test fraction in the Data panel for a score on data never used while training)</source>
-        <translation>验证集（{n} 个样本；没有测试集 — 在数据面板中设置测试集比例，才能得到在训练中从未用过的数据上的分数）</translation>
-    </message>
-    <message>
-        <source>training split ({n} samples; there is no test or validation split, so this only shows how well the model fits its training data)</source>
-        <translation>训练集（{n} 个样本；没有测试集和验证集，所以这只能说明模型对训练数据拟合得如何）</translation>
-    </message>
-    <message>
         <source>test split</source>
         <translation>测试集</translation>
     </message>
@@ -526,26 +510,6 @@
     <message>
         <source>training split</source>
         <translation>训练集</translation>
-    </message>
-    <message>
-        <source>loading the data</source>
-        <translation>正在载入数据</translation>
-    </message>
-    <message>
-        <source>compiling the model</source>
-        <translation>正在编译模型</translation>
-    </message>
-    <message>
-        <source>models with several inputs cannot be evaluated here</source>
-        <translation>有多个输入的模型无法在这里评估</translation>
-    </message>
-    <message>
-        <source>the data has samples of shape {shape} but the model expects {want}</source>
-        <translation>数据的样本形状是 {shape}，但模型需要 {want}</translation>
-    </message>
-    <message>
-        <source>running the model on the {split}</source>
-        <translation>正在{split}上运行模型</translation>
     </message>
     <message>
         <source>{path} does not exist</source>

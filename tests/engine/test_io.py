@@ -189,3 +189,63 @@ def test_weights_that_are_not_numeric_npz_are_refused(tmp_path):
     _project_zip(p2, {"weights.npz": buf.getvalue()})
     with pytest.raises(ProjectError, match="not numbers"):
         load_project(p2)
+
+
+def test_saved_version_is_the_package_version(tmp_path):
+    """One source for the version: the package metadata (pyproject.toml), not a constant in the engine."""
+    import zipfile
+
+    from engine.io import demo_project, save_project
+    from engine.userdirs import app_version
+    save_project(tmp_path / "p.nnsp", demo_project())
+    with zipfile.ZipFile(tmp_path / "p.nnsp") as zf:
+        meta = json.loads(zf.read("metadata.json"))
+    assert meta["app_version"] == app_version() != "0+unknown"
+
+
+def _project_with_weights_member(path, member: bytes, method=None):
+    import zipfile
+
+    from engine.io import demo_project, save_project
+    save_project(path, demo_project())
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    members["weights.npz"] = member
+    with zipfile.ZipFile(path, "w", compression=method or zipfile.ZIP_DEFLATED) as zf:
+        for n, b in members.items():
+            zf.writestr(n, b)
+
+
+def _npz(arrays, compressed: bool) -> bytes:
+    import io as _io
+    buf = _io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(buf, **arrays)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("compressed_inner", [False, True])
+def test_a_small_project_cannot_expand_into_gigabytes(tmp_path, compressed_inner):
+    """A 100 MB array of zeros deflates to ~100 KB; the demo graph needs 354 numbers, so the
+    declared size is refused before anything is decompressed (issue 17)."""
+    from engine.io import ProjectError, load_project
+    bomb = _npz({"n2/W": np.zeros(25_000_000, np.float32)}, compressed_inner)
+    p = tmp_path / "bomb.nnsp"
+    _project_with_weights_member(p, bomb)
+    assert p.stat().st_size < 1_000_000 or not compressed_inner
+    with pytest.raises(ProjectError, match="declares .* bytes, but its graph needs at most"):
+        load_project(p)
+
+
+def test_weights_within_what_the_graph_needs_still_load(tmp_path):
+    from engine.compile import compile_graph
+    from engine.io import demo_project, load_project, save_project, weights_limit
+    proj = demo_project()
+    proj.weights = compile_graph(proj.graph).state_dict()
+    save_project(tmp_path / "ok.nnsp", proj)
+    loaded = load_project(tmp_path / "ok.nnsp")
+    assert set(loaded.weights) == set(proj.weights)
+    # float64 weights written by another tool are within the limit too
+    w64 = {k: v.astype(np.float64) for k, v in proj.weights.items()}
+    _project_with_weights_member(tmp_path / "f64.nnsp", _npz(w64, compressed=True))
+    assert load_project(tmp_path / "f64.nnsp").weights["n2/W"].dtype == np.float64
+    assert weights_limit(proj.graph) < 200_000
