@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", required=True, metavar="FILE")
     from app.template_cli import add_parser as add_template_parser
     add_template_parser(sub)
+    from app.explain_cli import add_parsers as add_explain_parsers
+    add_explain_parsers(sub)
     return p
 
 
@@ -592,6 +594,8 @@ def _cmd_template(args) -> int:
 
 
 COMMANDS["template"] = _cmd_template
+from app.explain_cli import COMMANDS as _EXPLAIN_COMMANDS  # noqa: E402  (analyze, explain)
+COMMANDS.update(_EXPLAIN_COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:

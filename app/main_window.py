@@ -92,6 +92,8 @@ class MainWindow(QMainWindow):
         # evaluate, predict, export and import (File > Export, Model > Evaluate, a dock beside the plots)
         from app.evaluation_ui import install_evaluation_ui
         install_evaluation_ui(self)
+        from app.explain_ui import install as install_explain_ui
+        install_explain_ui(self)  # the Analyze dock: layer table, activations, saliency, importance
         self._install_fit_to_data()
         self._install_wheel_guard()
         self._tidy_toolbar()

@@ -90,6 +90,41 @@ def ema(values: np.ndarray, weight: float, state: tuple[float, int] = (0.0, 0)) 
     return out, (acc, count)
 
 
+def _nice_step(span: float) -> float:
+    """1, 2 or 5 times a power of ten, about a fifth of ``span``."""
+    raw = max(span, 1e-12) / 5.0
+    mag = 10.0 ** math.floor(math.log10(raw))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        if m * mag >= raw:
+            return m * mag
+    return 10.0 * mag
+
+
+def sticky_range(current: tuple[float, float], data: tuple[float, float],
+                 floor_zero: bool = False) -> tuple[float, float]:
+    """The view range for ``data`` (min, max) given the ``current`` one: kept while the data
+    fit inside it and fill at least half of it, else a new range on round numbers with a
+    little room (for x, from 0 when ``floor_zero`` and the data start at or after 0)."""
+    lo, hi = float(data[0]), float(data[1])
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return current
+    if hi - lo < 1e-12:
+        lo, hi = lo - 0.5 * max(abs(lo), 1.0), hi + 0.5 * max(abs(hi), 1.0)
+    c0, c1 = float(current[0]), float(current[1])
+    if c0 <= lo and hi <= c1 and (hi - lo) >= 0.5 * (c1 - c0):
+        return current
+    if floor_zero and lo >= 0.0:
+        # a growing axis (epochs): the next of 1, 2, 2.5, 5 x 10^k, so the data fill at least half
+        target = hi * 1.02
+        mag = 10.0 ** math.floor(math.log10(max(target, 1e-12)))
+        top = next(m * mag for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * mag >= target)
+        return (0.0, top)
+    pad = 0.05 * (hi - lo)
+    want_lo, want_hi = lo - pad, hi + pad
+    step = _nice_step(want_hi - want_lo)
+    return (math.floor(want_lo / step) * step, math.ceil(want_hi / step) * step)
+
+
 def finite_xy(x: np.ndarray, y: np.ndarray, log: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
     """Drop points Qt must never see (NaN/inf; <= 0 on a log axis); returns (x, y, n_dropped)."""
     x = np.asarray(x, dtype=np.float64)
@@ -230,6 +265,7 @@ class TrainingCurves(QWidget):
             # the batch curves are decimated here instead (peak_decimate) and non-finite points dropped
             item.setDynamicRangeLimit(None)
         self._symbols = True
+        self.range_changes = 0          # view-range changes made by _settle (a counter for tests)
 
         self.log_box = QCheckBox(self.tr("log loss"))
         self.log_box.setToolTip(self.tr("Logarithmic loss axis (values <= 0 are hidden)"))
@@ -384,11 +420,33 @@ class TrainingCurves(QWidget):
         if settle:
             self._settle(self.loss_plot)
 
-    @staticmethod
-    def _settle(plot) -> None:
-        """Apply the new auto-range now, so the axes change before the paint, not after it
-        (pyqtgraph would otherwise paint twice: once with the old range, once with the new)."""
-        plot.scene().prepareForPaint()
+    def _settle(self, plot) -> None:
+        """Fit the view to the data now, before the paint, in steps (:func:`sticky_range`).
+
+        pyqtgraph's auto-range follows the data exactly, so every frame of a run changes the
+        range, and new axis ticks cost more than the curves (``AxisItem.generateDrawSpecs``
+        was the largest item of GUI time).  A range that only changes when the data leave it,
+        or fill less than half of it, keeps the axes as they were for most frames.  Once the
+        user pans or zooms, the view is theirs until they press pyqtgraph's "A" button."""
+        vb = plot.getViewBox()
+        if getattr(vb, "_nn_user_range", False):
+            if not any(vb.state["autoRange"]):
+                return
+            vb._nn_user_range = False          # "A" pressed: follow the data again
+        if not hasattr(vb, "_nn_user_range"):
+            vb._nn_user_range = False
+            vb.sigRangeChangedManually.connect(lambda *_, vb=vb: setattr(vb, "_nn_user_range", True))
+        vb.disableAutoRange()
+        bounds = vb.childrenBounds()
+        if bounds is None or bounds[0] is None or bounds[1] is None:
+            return
+        (cx0, cx1), (cy0, cy1) = vb.viewRange()
+        nx = sticky_range((cx0, cx1), bounds[0], floor_zero=True)
+        ny = sticky_range((cy0, cy1), bounds[1])
+        if nx != (cx0, cx1) or ny != (cy0, cy1):
+            vb.setRange(xRange=nx, yRange=ny, padding=0)
+            self.range_changes += 1
+        plot.scene().prepareForPaint()     # anything pyqtgraph deferred to the paint, done now
 
     def _set_symbols(self, on: bool) -> None:
         if on == self._symbols:

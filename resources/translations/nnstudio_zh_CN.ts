@@ -617,6 +617,332 @@
     </message>
 </context>
 <context>
+    <name>ExplainPanel</name>
+    <message>
+        <source>Analyze</source>
+        <translation>分析</translation>
+    </message>
+    <message>
+        <source>Per layer: output shape, parameters, multiply-adds and memory; after training also dead units, saturation and gradient problems</source>
+        <translation>逐层列出输出形状、参数量、乘加次数和内存；训练后还会检查死亡单元、饱和以及梯度问题</translation>
+    </message>
+    <message>
+        <source>Explain sample</source>
+        <translation>解释样本</translation>
+    </message>
+    <message>
+        <source>Run the chosen sample through the trained model: every layer&apos;s output, which inputs drove the prediction, and feature importance</source>
+        <translation>用训练好的模型处理所选样本：显示每一层的输出、哪些输入决定了预测，以及特征重要性</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>validation</source>
+        <translation>验证集</translation>
+    </message>
+    <message>
+        <source>training</source>
+        <translation>训练集</translation>
+    </message>
+    <message>
+        <source>test</source>
+        <translation>测试集</translation>
+    </message>
+    <message>
+        <source>Split the sample (and the rows for feature importance) come from</source>
+        <translation>样本（以及计算特征重要性所用的行）所在的数据划分</translation>
+    </message>
+    <message>
+        <source>Row of that split to explain (0 is the first)</source>
+        <translation>要解释的该划分中的行号（0 为第一行）</translation>
+    </message>
+    <message>
+        <source>Class whose score is explained</source>
+        <translation>要解释其得分的类别</translation>
+    </message>
+    <message>
+        <source>Integrated gradients</source>
+        <translation>积分梯度</translation>
+    </message>
+    <message>
+        <source>Gradient × input</source>
+        <translation>梯度 × 输入</translation>
+    </message>
+    <message>
+        <source>Integrated gradients add up to the change of the score from the baseline to the input; gradient × input is faster and local</source>
+        <translation>积分梯度的归因之和等于得分从基线到输入的变化量；梯度 × 输入更快，但只反映局部</translation>
+    </message>
+    <message>
+        <source>zeros</source>
+        <translation>全零</translation>
+    </message>
+    <message>
+        <source>mean sample</source>
+        <translation>平均样本</translation>
+    </message>
+    <message>
+        <source>blurred image</source>
+        <translation>模糊图像</translation>
+    </message>
+    <message>
+        <source>Starting point of integrated gradients: all zeros, the average training sample, or a blurred copy of the image</source>
+        <translation>积分梯度的起点：全零、训练集的平均样本，或图像的模糊副本</translation>
+    </message>
+    <message>
+        <source>Integration steps; more steps, more exact attributions</source>
+        <translation>积分步数；步数越多，归因越精确</translation>
+    </message>
+    <message>
+        <source>Feature importance</source>
+        <translation>特征重要性</translation>
+    </message>
+    <message>
+        <source>Permutation importance of each column (table data only)</source>
+        <translation>每一列的置换重要性（仅适用于表格数据）</translation>
+    </message>
+    <message>
+        <source>Sample</source>
+        <translation>样本</translation>
+    </message>
+    <message>
+        <source>Class</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>Method</source>
+        <translation>方法</translation>
+    </message>
+    <message>
+        <source>Baseline</source>
+        <translation>基线</translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation>步数</translation>
+    </message>
+    <message>
+        <source>layer</source>
+        <translation>层</translation>
+    </message>
+    <message>
+        <source>type</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <source>output shape</source>
+        <translation>输出形状</translation>
+    </message>
+    <message>
+        <source>parameters</source>
+        <translation>参数量</translation>
+    </message>
+    <message>
+        <source>trainable</source>
+        <translation>可训练</translation>
+    </message>
+    <message>
+        <source>multiply-adds</source>
+        <translation>乘加次数</translation>
+    </message>
+    <message>
+        <source>activation memory</source>
+        <translation>激活内存</translation>
+    </message>
+    <message>
+        <source>warnings</source>
+        <translation>警告</translation>
+    </message>
+    <message>
+        <source>Layer whose output is shown (or click a layer on the canvas)</source>
+        <translation>显示其输出的层（也可以在画布上点击一层）</translation>
+    </message>
+    <message>
+        <source>Layer</source>
+        <translation>层</translation>
+    </message>
+    <message>
+        <source>Layers</source>
+        <translation>各层</translation>
+    </message>
+    <message>
+        <source>Activations</source>
+        <translation>激活值</translation>
+    </message>
+    <message>
+        <source>Saliency</source>
+        <translation>显著性</translation>
+    </message>
+    <message>
+        <source>Importance</source>
+        <translation>重要性</translation>
+    </message>
+    <message>
+        <source>Cannot explain: {why}</source>
+        <translation>无法解释：{why}</translation>
+    </message>
+    <message>
+        <source>predicted class</source>
+        <translation>预测的类别</translation>
+    </message>
+    <message>
+        <source>Total: {params} parameters ({trainable} trainable), {macs} multiply-adds per sample, {memory} of layer outputs for a batch of {batch}</source>
+        <translation>合计：{params} 个参数（{trainable} 个可训练），每个样本 {macs} 次乘加，批大小为 {batch} 时各层输出共占 {memory}</translation>
+    </message>
+    <message>
+        <source>Checked on {rows} rows of the data; {n} warnings</source>
+        <translation>已用数据中的 {rows} 行检查；{n} 条警告</translation>
+    </message>
+    <message>
+        <source>Train the model to check it for dead units, saturation and gradient problems</source>
+        <translation>训练模型后即可检查死亡单元、饱和以及梯度问题</translation>
+    </message>
+    <message>
+        <source>{k} of {n} feature maps of {h}×{w}, one colour scale from {lo:.3g} to {hi:.3g}</source>
+        <translation>{n} 个 {h}×{w} 特征图中的 {k} 个，统一色标，从 {lo:.3g} 到 {hi:.3g}</translation>
+    </message>
+    <message>
+        <source>{length} positions (rows) × {d} features (columns), from {lo:.3g} to {hi:.3g}</source>
+        <translation>{length} 个位置（行）× {d} 个特征（列），从 {lo:.3g} 到 {hi:.3g}</translation>
+    </message>
+    <message>
+        <source>{n} values</source>
+        <translation>{n} 个值</translation>
+    </message>
+    <message>
+        <source>{n} values as a strip, from {lo:.3g} to {hi:.3g}</source>
+        <translation>{n} 个值显示为色条，从 {lo:.3g} 到 {hi:.3g}</translation>
+    </message>
+    <message>
+        <source>Attention weights of {h} heads (row: position that looks, column: position looked at)</source>
+        <translation>{h} 个头的注意力权重（行：发起关注的位置，列：被关注的位置）</translation>
+    </message>
+    <message>
+        <source>Each unit&apos;s output over the input plane (x across, y up)</source>
+        <translation>每个单元在输入平面上的输出（x 向右，y 向上）</translation>
+    </message>
+    <message>
+        <source>output {i}</source>
+        <translation>输出 {i}</translation>
+    </message>
+    <message>
+        <source>Integrated gradients for class {cls}: red raised its score, blue lowered it. Attributions sum to {sum:.4g}; score {fx:.4g} at the input, {fb:.4g} at the baseline (gap {delta:.2g})</source>
+        <translation>类别 {cls} 的积分梯度：红色提高了其得分，蓝色降低了得分。归因之和为 {sum:.4g}；输入处得分 {fx:.4g}，基线处得分 {fb:.4g}（差距 {delta:.2g}）</translation>
+    </message>
+    <message>
+        <source>Gradient × input for class {cls}: red raised its score, blue lowered it (score {fx:.4g})</source>
+        <translation>类别 {cls} 的梯度 × 输入：红色提高了其得分，蓝色降低了得分（得分 {fx:.4g}）</translation>
+    </message>
+    <message>
+        <source>Feature importance is computed for table data</source>
+        <translation>特征重要性只针对表格数据计算</translation>
+    </message>
+    <message>
+        <source>loss</source>
+        <translation>损失</translation>
+    </message>
+    <message>
+        <source>accuracy</source>
+        <translation>准确率</translation>
+    </message>
+    <message>
+        <source>mean absolute error</source>
+        <translation>平均绝对误差</translation>
+    </message>
+    <message>
+        <source>root mean squared error</source>
+        <translation>均方根误差</translation>
+    </message>
+    <message>
+        <source>R²</source>
+        <translation>R²</translation>
+    </message>
+    <message>
+        <source>How much the {metric} worsens when one column is shuffled, on {rows} rows; mean of {repeats} repeats ± one standard deviation</source>
+        <translation>打乱某一列后{metric}变差的程度，基于 {rows} 行；{repeats} 次重复的平均值 ± 一个标准差</translation>
+    </message>
+</context>
+<context>
+    <name>ExplainUI</name>
+    <message>
+        <source>the saved weights do not fit the graph: {reason}</source>
+        <translation>保存的权重与网络图不匹配：{reason}</translation>
+    </message>
+    <message>
+        <source>loading the data</source>
+        <translation>正在加载数据</translation>
+    </message>
+    <message>
+        <source>the data has samples of shape {shape} but the model expects {want}</source>
+        <translation>数据的样本形状为 {shape}，但模型需要 {want}</translation>
+    </message>
+    <message>
+        <source>the graph has a problem ({why})</source>
+        <translation>网络图有问题（{why}）</translation>
+    </message>
+    <message>
+        <source>the graph is empty</source>
+        <translation>网络图是空的</translation>
+    </message>
+    <message>
+        <source>the model has several inputs; explain it from the command line</source>
+        <translation>该模型有多个输入；请在命令行中解释它</translation>
+    </message>
+    <message>
+        <source>no data set is recorded with this project: choose one in the Data panel and train</source>
+        <translation>此项目没有记录数据集：请在数据面板中选择一个并训练</translation>
+    </message>
+    <message>
+        <source>The model changed since these results; analyze or explain again</source>
+        <translation>模型在得出这些结果后已改变；请重新分析或解释</translation>
+    </message>
+    <message>
+        <source>analysing the layers…</source>
+        <translation>正在分析各层…</translation>
+    </message>
+    <message>
+        <source>explaining the sample…</source>
+        <translation>正在解释样本…</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <source>{what}…</source>
+        <translation>{what}…</translation>
+    </message>
+    <message>
+        <source>The data could not be loaded, so the checks were skipped: {reason}</source>
+        <translation>无法加载数据，已跳过检查：{reason}</translation>
+    </message>
+    <message>
+        <source>{layers} layers analysed, {n} warnings</source>
+        <translation>已分析 {layers} 层，{n} 条警告</translation>
+    </message>
+    <message>
+        <source>sample {i} of the {split} split explained</source>
+        <translation>已解释{split}中的样本 {i}</translation>
+    </message>
+    <message>
+        <source>validation</source>
+        <translation>验证集</translation>
+    </message>
+    <message>
+        <source>training</source>
+        <translation>训练集</translation>
+    </message>
+    <message>
+        <source>test</source>
+        <translation>测试集</translation>
+    </message>
+    <message>
+        <source>Analysis failed: {reason}</source>
+        <translation>分析失败：{reason}</translation>
+    </message>
+</context>
+<context>
     <name>ExportController</name>
     <message>
         <source>the graph has a problem ({why})</source>
@@ -1385,6 +1711,10 @@ Mouse: wheel zooms, middle button (or Alt+drag) pans, drag on empty space select
     <message>
         <source>Training plots</source>
         <translation>训练图表</translation>
+    </message>
+    <message>
+        <source>Analyze</source>
+        <translation>分析</translation>
     </message>
 </context>
 <context>

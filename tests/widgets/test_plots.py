@@ -259,3 +259,51 @@ def test_one_paint_per_redraw_while_the_range_moves(qtbot):
         for _ in range(5):
             qtbot.wait(5)
     assert 25 <= Count.n <= 35, Count.n
+    # the view moves in steps, not on every frame: fewer new axis ticks to lay out
+    assert 1 <= c.range_changes <= 15, c.range_changes
+
+
+def test_sticky_range():
+    from widgets.plots import sticky_range
+    assert sticky_range((0, 10), (0, 7)) == (0, 10)                 # fits and fills more than half: kept
+    assert sticky_range((0, 10), (0, 12), floor_zero=True) == (0, 20)
+    assert sticky_range((0, 20), (0, 21), floor_zero=True) == (0, 25)
+    assert sticky_range((0, 100), (1, 9)) == (0.0, 10.0)          # fills less than half: shrinks
+    lo, hi = sticky_range((0, 1), (0.5, 0.5))
+    assert lo < 0.5 < hi
+    assert sticky_range((0, 1), (float("nan"), 1)) == (0, 1)
+
+
+def test_the_users_zoom_is_kept_until_auto_range(qtbot):
+    c = TrainingCurves(redraw_ms=10_000)
+    qtbot.addWidget(c)
+    c.start(started(steps=10))
+    for e in range(1, 4):
+        c.add_epoch(epoch_ev(e, 1.0 / e, 1.2 / e))
+    c.redraw()
+    vb = c.loss_plot.getViewBox()
+    vb.setRange(xRange=(1.5, 2.5), padding=0)
+    vb.sigRangeChangedManually.emit([True, True])     # what a mouse zoom emits
+    c.add_epoch(epoch_ev(4, 0.1, 0.1))
+    c.redraw()
+    assert vb.viewRange()[0] == [1.5, 2.5]
+    vb.enableAutoRange()                               # pyqtgraph's "A" button
+    c.redraw()
+    assert vb.viewRange()[0][1] >= 4
+
+
+def test_boundary_points_share_one_brush_per_class(qtbot):
+    """pyqtgraph renders one symbol per distinct brush object: 500 points of 2 classes must
+    cost 2 renders, not 500 (issue 10: 0.5 s of GUI time on the first boundary frame)."""
+    from widgets.decision_boundary import shared_brushes
+    v = DecisionBoundaryView()
+    qtbot.addWidget(v)
+    rng = np.random.default_rng(0)
+    probs = np.full((8, 8, 2), 0.5, np.float32)
+    v.set_payload({"epoch": 1, "task": "classification", "x_range": (-1, 1), "y_range": (-1, 1),
+                   "values": probs, "points": rng.normal(size=(500, 2)), "labels": rng.integers(0, 2, 500)})
+    brushes = v.scatter.data["brush"]
+    assert len(brushes) == 500 and len({id(b) for b in brushes}) == 2
+    cont = shared_brushes(rng.integers(0, 256, size=(400, 3)), exact=False)
+    assert len(cont) == 400 and len({id(b) for b in cont}) <= 33 ** 3
+    assert shared_brushes(np.zeros((0, 3))) == []
