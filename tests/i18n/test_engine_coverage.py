@@ -5,7 +5,8 @@ An AST scan of ``engine/`` finds the places where a message is made:
 * ``raise SomeError(<text>)`` (any exception class; ``<text>`` a literal, an f-string,
   a concatenation or a conditional, or a local variable holding one);
 * graph problems the canvas shows (``a.errors[nid] = <text>`` in ``engine/compile.py``);
-* what "fit to data" reports (``problems.append(<text>)``, ``changes.append(<text>)``);
+* what "fit to data" reports (``problems.append(<text>)``, ``changes.append(<text>)``) and the
+  model check's findings (``row["warnings"].append(<text>)``);
 * the ``"reason"`` of a skipped file or dropped row (``{"file": ..., "reason": <text>}``);
 * training events (``Status(state, <text>)``) and the texts returned by functions named
   ``*_message`` / ``*_problem`` (the training process's failure text, refused input files).
@@ -401,7 +402,7 @@ def _message_nodes(m: Module):
             yield node, node.value
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             owner = ast.unparse(node.func.value)
-            if node.func.attr == "append" and re.search(r"(problems|changes)$", owner) and node.args:
+            if node.func.attr == "append" and re.search(r"(problems|changes|warnings)['\"]?\]?$", owner) and node.args:
                 yield node, node.args[0]
             elif node.func.attr == "setdefault" and owner.endswith("errors") and len(node.args) == 2:
                 yield node, node.args[1]
@@ -515,7 +516,7 @@ def test_allowed_entries_still_exist():
     found = {(s.file, s.source) for s in SITES}
     project = Project(ENGINE)
     for m in project.modules:
-        for node, expr in _message_nodes(m):
+        for _node, expr in _message_nodes(m):
             found.add((m.rel, source_form(expr)))
     stale = [k for k in ALLOWED if k not in found]
     assert not stale, stale
