@@ -19,6 +19,8 @@ import csv
 import io
 import math
 import re
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -295,8 +297,10 @@ def _load_input(model, pre, path: Path, encoding: str = "auto", meta: dict | Non
                 if "x" not in z.files:
                     raise EvaluateError(f"{path.name} has no array named 'x' (it has: {', '.join(z.files)})")
                 x = z["x"]
-        except (ValueError, OSError) as exc:
-            raise EvaluateError(f"{path.name} cannot be read as .npz ({exc})") from None
+        except EvaluateError:
+            raise
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as exc:
+            raise EvaluateError(f"{path.name} cannot be read as .npz ({os_reason(exc)})") from None
         if pre is not None:
             x = _wrap_data_error(pre.transform_array, x)
         return np.asarray(x, dtype=np.float32), None, {"row": list(range(len(x)))}

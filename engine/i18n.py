@@ -10,7 +10,8 @@ in ``engine/locale/<lang>.json`` map English texts to translations:
   (``"{name}: the file is empty": "{name}：文件是空的"``).  :func:`translate`
   matches a finished English message against the templates and fills the
   translation with the values found in the message, unchanged: numbers,
-  shapes, file names and column names are copied as they were.
+  shapes, file names and column names are copied as they were (a value in
+  quotes, ``'{col}'``, is never translated even if it reads like a catalog text).
 
 Messages are often composed (``"data.csv, line 4: 3 fields, but the header has
 4"``, ``"Export failed: …"``): when a whole message matches no template,
@@ -35,6 +36,7 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 _CLAUSE = re.compile(r": |, ")
 _NESTED = {"reason", "msg", "hint", "message"}
+_QUOTED = re.compile(r"""(?<=['"])\{([A-Za-z_][A-Za-z0-9_]*)\}(?=['"])""")
 
 _language = "en"
 
@@ -85,11 +87,13 @@ class Catalog:
     def __init__(self, entries: dict[str, str]):
         self.literals: dict[str, str] = {}
         self.templates: list[tuple[re.Pattern[str], str, str]] = []
+        self._quoted: dict[str, frozenset[str]] = {}  # template -> placeholders written in quotes
         for src, dst in entries.items():
             if not dst:
                 continue
             if _PLACEHOLDER.search(src):
                 self.templates.append((_compile(src), src, dst))
+                self._quoted[src] = frozenset(_QUOTED.findall(src))
             else:
                 self.literals[src] = dst
         # the most specific template first: more literal text wins
@@ -103,10 +107,11 @@ class Catalog:
             return hit
         if "\n" in text:
             return "\n".join(self.translate(line, _depth + 1) for line in text.split("\n"))
-        for rx, _src, dst in self.templates:
+        for rx, src, dst in self.templates:
             m = rx.fullmatch(text)
             if m is not None:
-                values = {k: self._value(v, _depth) for k, v in m.groupdict().items()}
+                quoted = self._quoted[src]  # a quoted value is a name ('{col}'): never translated
+                values = {k: v if k in quoted else self._value(v, _depth) for k, v in m.groupdict().items()}
                 return _PLACEHOLDER.sub(lambda p, v=values: v.get(p.group(1), p.group(0)), dst)
         # "location: message" or "location, message" -> the message and the location separately
         for m in _CLAUSE.finditer(text):

@@ -151,7 +151,7 @@ def load_npz_bytes(data: bytes, what: str = "weights") -> dict[str, np.ndarray]:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             out = {k: z[k] for k in z.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError) as exc:
-        raise ProjectError(f"the {what} are damaged ({exc})") from None
+        raise ProjectError(f"the {what} are damaged ({os_reason(exc)})") from None
     for k, a in out.items():
         if a.dtype.kind not in "biuf":
             raise ProjectError(f"the {what} are damaged: {k} holds {a.dtype} values, not numbers")
@@ -221,7 +221,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     except NotImplementedError as exc:       # e.g. a compression method zipfile cannot read
         raise ProjectError(f"{info.filename} in the project uses an unsupported compression ({exc})") from None
     except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:   # RuntimeError: password
-        raise ProjectError(f"{info.filename} in the project cannot be read ({exc})") from None
+        raise ProjectError(f"{info.filename} in the project cannot be read ({os_reason(exc)})") from None
 
 
 def weights_limit(graph: GraphSpec) -> int:

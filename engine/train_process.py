@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from engine import wire
+from engine.files import os_reason
 from engine.trainer import (
     BatchEnded,
     Diverged,
@@ -330,7 +331,7 @@ class TrainProcess:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=root)
         except OSError as exc:
             self.proc = None
-            raise ProcessGone(f"could not start the training process: {exc}") from None
+            raise ProcessGone(f"could not start the training process: {os_reason(exc)}") from None
 
     def send(self, msg: dict) -> None:
         with self._lock:

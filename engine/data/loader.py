@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import threading
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ from engine.data.samples import (
 from engine.data.spec import DataSpec
 from engine.data.split import split_indices
 from engine.data.tabular import build_tabular, class_label
-from engine.files import regular_file_problem
+from engine.files import os_reason, regular_file_problem
 
 
 def load_dataset(spec: DataSpec, *, progress=None, cancel: threading.Event | None = None,
@@ -131,8 +133,8 @@ def _load_npz(spec, memory_budget, fixed=None):
                     raise DataError(f"{name}: 'class_names' must be a JSON list of strings") from None
     except DataError:
         raise
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{name}: not a readable .npz file ({exc})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as exc:
+        raise DataError(f"{name}: not a readable .npz file ({os_reason(exc)})") from None
     if x.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
         raise DataError(f"{name}: 'x' and 'y' must be numeric arrays")
     if x.ndim < 2 or x.ndim > 4:

@@ -7,7 +7,7 @@ import numpy as np
 
 from engine import safe_json
 from engine.export import EXPORT_FORMAT, EXPORT_SCHEMA, ExportError, sidecar_path
-from engine.files import regular_file_problem
+from engine.files import os_reason, regular_file_problem
 
 
 def _read_sidecar(path: Path) -> dict | None:
@@ -17,7 +17,9 @@ def _read_sidecar(path: Path) -> dict | None:
                 if cand.stat().st_size > safe_json.MAX_JSON_BYTES:
                     raise ValueError(f"{cand.stat().st_size} bytes; at most {safe_json.MAX_JSON_BYTES}")
                 return safe_json.loads(cand.read_bytes(), f"the metadata file {cand.name}")
-            except (OSError, ValueError) as exc:
+            except OSError as exc:
+                raise ExportError(f"the metadata file {cand.name} cannot be read ({os_reason(exc)})") from None
+            except ValueError as exc:
                 raise ExportError(f"the metadata file {cand.name} is damaged ({exc})") from None
     return None
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from engine import safe_json
 from engine.export import METADATA_KEY, ExportError
+from engine.files import os_reason
 
 
 def npz_bytes(weights: dict[str, np.ndarray], meta: dict | None) -> bytes:
@@ -36,7 +37,9 @@ def read_npz(path) -> tuple[dict[str, np.ndarray], dict | None]:
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+    except OSError as exc:
+        raise ExportError(f"{path.name} cannot be read ({os_reason(exc)})") from None
+    except (ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise ExportError(f"{path.name} cannot be read as .npz ({exc})") from None
     meta = None
     raw = arrays.pop(METADATA_KEY, None)
