@@ -25,9 +25,9 @@ import math
 from typing import Callable, Mapping
 
 import numpy as np
-from numba import njit
 
 from engine.errors import UserError
+from engine.lazy import lazy_njit
 
 OPTIMIZER_NAMES = ("sgd", "rmsprop", "adam", "adamw")
 SCHEDULE_NAMES = ("constant", "step", "exponential", "cosine")
@@ -48,7 +48,7 @@ class OptimizerError(UserError):
 # already of that dtype (so float32 stays float32).  error_model="numpy" drops
 # the division-by-zero checks, which lets LLVM vectorise the loops.
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@lazy_njit(cache=True, nogil=True, error_model="numpy")
 def sgd_kernel(p, g, buf, lr, momentum, nesterov, first):
     """In-place SGD step; ``buf`` is the momentum buffer (unused when momentum == 0)."""
     if momentum == 0:
@@ -78,7 +78,7 @@ def naive_sgd_step(p, g, buf, lr, momentum, nesterov, first):
     return p - lr * d, b
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@lazy_njit(cache=True, nogil=True, error_model="numpy")
 def rmsprop_kernel(p, g, sq, buf, lr, alpha, one_minus_alpha, eps, momentum):
     """In-place RMSprop step (PyTorch semantics, not centered)."""
     for i in range(p.size):
@@ -104,7 +104,7 @@ def naive_rmsprop_step(p, g, sq, buf, lr, alpha, eps, momentum):
     return p - lr * (g / avg), sq, buf
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@lazy_njit(cache=True, nogil=True, error_model="numpy")
 def adam_kernel(p, g, m, v, step_size, beta2, one_minus_beta1, one_minus_beta2,
                 bc2_sqrt, eps, decay):
     """In-place Adam/AdamW step; ``decay = 1 - lr * weight_decay`` (1 for Adam)."""

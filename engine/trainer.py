@@ -22,7 +22,6 @@ import numpy as np
 from engine.compile import compile_graph
 from engine.errors import UserError
 from engine.evaluate import confusion_matrix, regression_metrics
-from engine.fastpath import build_fast_step
 from engine.losses import LOSS_NAMES, LossError, default_loss_for, get_loss
 from engine.model import CompiledModel
 from engine.registry import FieldInfo, config_fields
@@ -320,6 +319,8 @@ class Trainer:
         self.schedule = make_schedule(self.cfg.schedule, self.cfg.lr, step_size=self.cfg.step_size,
                                       gamma=self.cfg.gamma, total_epochs=self.cfg.epochs)
         # fused Numba step for plain MLPs (None: the generic step below); see engine.fastpath
+        from engine.fastpath import build_fast_step  # Numba: imported when a run starts
+
         self.fast_step = build_fast_step(self)
         self.shuffle_rng = np.random.default_rng([self.cfg.seed, 1])
         self.dropout_rng = np.random.default_rng([self.cfg.seed, 2])

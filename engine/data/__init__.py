@@ -6,15 +6,36 @@ Public API (see ``docs/data.md``)::
     ds = load_dataset(DataSpec(kind="sample", path="xor"))
     ds.x_train, ds.y_train, ds.get_batch("train", idx), ds.summary()
     pre = Preprocessor.from_dict(ds.preprocessing)   # what predict/export use
+
+``DataSpec``, the errors and ``Dataset`` are light; the loaders (pandas, Pillow) are
+imported the first time one of their names is used, so that ``from engine.data import
+DataSpec`` at the app's start does not load pandas.
 """
-from engine.data.csvio import preview_csv
+from importlib import import_module
+
 from engine.data.dataset import Dataset, ImageArray
 from engine.data.errors import DataError, LoadCancelled
-from engine.data.images import load_image, scan_image_folder
-from engine.data.loader import load_dataset
-from engine.data.preprocess import Preprocessor
-from engine.data.samples import SAMPLE_NAMES, make_toy
 from engine.data.spec import DataSpec
+
+_LAZY = {
+    "preview_csv": "engine.data.csvio", "load_image": "engine.data.images",
+    "scan_image_folder": "engine.data.images", "load_dataset": "engine.data.loader",
+    "Preprocessor": "engine.data.preprocess", "SAMPLE_NAMES": "engine.data.samples",
+    "make_toy": "engine.data.samples",
+}
 
 __all__ = ["DataError", "LoadCancelled", "Dataset", "ImageArray", "DataSpec", "load_dataset", "SAMPLE_NAMES",
            "Preprocessor", "preview_csv", "scan_image_folder", "load_image", "make_toy"]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine.data' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

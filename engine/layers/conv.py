@@ -22,9 +22,9 @@ import numpy as np
 
 from engine.initializers import init_weight
 from engine.kernels.alloc import tune_malloc
-from engine.kernels.conv import bias_act_, col2im2d, im2col2d, relu_bwd_bias
 from engine.layers.activations import activation_field, apply_activation, gain_for
 from engine.layers.core import fmt_shape
+from engine.lazy import LazyModule
 from engine.registry import ConfigError, Layer, ShapeError, register_layer
 
 #: im2col matrices larger than this are built batch-chunk by batch-chunk and
@@ -35,6 +35,9 @@ MAX_COLS_BYTES = 256 * 1024 * 1024
 EVAL_COLS_BYTES = 8 * 1024 * 1024
 
 PADDINGS = ("valid", "same", "explicit")
+
+#: the Numba kernels, imported when a layer first computes
+KC = LazyModule("engine.kernels.conv")
 
 
 def out_size(n: int, k: int, stride: int, dilation: int, padding: str) -> tuple[int, int]:
@@ -151,7 +154,7 @@ def _im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, out):
             x, (n, oh, ow, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3), writeable=False)
         out.reshape(n, oh, ow, kh, kw, c)[...] = win
     else:
-        im2col2d(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, out)
+        KC.im2col2d(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, out)
 
 
 #: backward works in blocks of whole images, about this many output pixels per block
@@ -226,7 +229,7 @@ def _conv2d_forward(x, W, b, sh, sw, dh, dw, pt, pl, oh, ow, keep_cols=True, rel
             cols = _columns(xs, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
             np.matmul(cols, W2, out=z[s:s + m].reshape(m * oh * ow, f))
     if b is not None or relu:
-        bias_act_(z.reshape(n * oh * ow, f), W2[0] if b is None else b, b is not None, relu)
+        KC.bias_act_(z.reshape(n * oh * ow, f), W2[0] if b is None else b, b is not None, relu)
     return z, keep
 
 
@@ -261,12 +264,12 @@ def _conv2d_backward(dz, x, W, cols, sh, sw, dh, dw, pt, pl, oh, ow, need_dx=Tru
         m = min(chunk, n - s)
         r0, r1 = s * rows, (s + m) * rows
         dzc = dz_buf[:r1 - r0]
-        relu_bwd_bias(dy[r0:r1], yy[r0:r1], relu, dzc, dbc)
+        KC.relu_bwd_bias(dy[r0:r1], yy[r0:r1], relu, dzc, dbc)
         db += dbc
         cc = cols[r0:r1] if cols is not None else _columns(x[s:s + m], kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
         dW += cc.T @ dzc
         if need_dx:
-            col2im2d(dzc @ W2.T, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, dx[s:s + m])
+            KC.col2im2d(dzc @ W2.T, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, dx[s:s + m])
     return dx, dW.reshape(W.shape), db
 
 

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.kernels.pool import (avgpool2d_bwd, avgpool2d_fwd, maxpool2d_bwd, maxpool2d_bwd_tiled,
-                                 maxpool2d_fwd, maxpool2d_fwd_tiled)
 from engine.layers.conv import _check_pads_config, axis_geometry, axis_pads, padding_field, pads_field
 from engine.layers.core import fmt_shape
+from engine.lazy import LazyModule
 from engine.registry import Layer, ShapeError, register_layer
+
+#: the Numba kernels, imported when a layer first computes
+KP = LazyModule("engine.kernels.pool")
 
 
 @dataclass(frozen=True)
@@ -128,26 +130,26 @@ class _PoolBase(Layer):
         if self.mode == "max" and tiled:
             # non-overlapping windows: winner stored as its uint8 position in the window
             arg = np.empty((n, oh, ow, c), dtype=np.uint8)
-            maxpool2d_fwd_tiled(x4, ph, pw, out, arg)
+            KP.maxpool2d_fwd_tiled(x4, ph, pw, out, arg)
 
             def backprop(dy):
                 dx = np.empty(x4.shape, dtype=dy.dtype)
-                maxpool2d_bwd_tiled(np.ascontiguousarray(dy).reshape(out.shape), arg, ph, pw, dx)
+                KP.maxpool2d_bwd_tiled(np.ascontiguousarray(dy).reshape(out.shape), arg, ph, pw, dx)
                 return [dx.reshape(in_shape)], {}
         elif self.mode == "max":
             idx = np.empty((n, oh, ow, c), dtype=np.int64)
-            maxpool2d_fwd(x4, ph, pw, sh, sw, dh, dw, pt, pl, out, idx)
+            KP.maxpool2d_fwd(x4, ph, pw, sh, sw, dh, dw, pt, pl, out, idx)
 
             def backprop(dy):
                 dx = np.zeros(x4.size, dtype=dy.dtype)
-                maxpool2d_bwd(np.ascontiguousarray(dy), idx, dx)
+                KP.maxpool2d_bwd(np.ascontiguousarray(dy), idx, dx)
                 return [dx.reshape(in_shape)], {}
         else:
-            avgpool2d_fwd(x4, ph, pw, sh, sw, dh, dw, pt, pl, lo_h, hi_h, lo_w, hi_w, out)
+            KP.avgpool2d_fwd(x4, ph, pw, sh, sw, dh, dw, pt, pl, lo_h, hi_h, lo_w, hi_w, out)
 
             def backprop(dy):
                 dx = np.zeros(x4.shape, dtype=dy.dtype)
-                avgpool2d_bwd(np.ascontiguousarray(dy).reshape(out.shape), ph, pw, sh, sw, dh, dw, pt, pl,
+                KP.avgpool2d_bwd(np.ascontiguousarray(dy).reshape(out.shape), ph, pw, sh, sw, dh, dw, pt, pl,
                               lo_h, hi_h, lo_w, hi_w, dx)
                 return [dx.reshape(in_shape)], {}
 

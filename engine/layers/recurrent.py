@@ -46,11 +46,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.initializers import init_weight
-from engine.kernels import recurrent as K
 from engine.layers.core import fmt_shape
+from engine.lazy import LazyModule
 from engine.registry import Layer, ShapeError, register_layer
 
-
+#: the Numba kernels, imported when a recurrent layer first computes
+K = LazyModule("engine.kernels.recurrent")
 MERGE_MODES = ("concat", "sum")
 
 
