@@ -209,9 +209,10 @@ def _read_json(zf: zipfile.ZipFile, name: str, default: Any = None, required: bo
         raise ProjectError(f"{name} in the project is damaged ({exc})") from None
 
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """A member's bytes; absurdly large, encrypted, unsupported or damaged members are a ProjectError."""
-    if info.file_size > _MAX_MEMBER:
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int = _MAX_MEMBER) -> bytes:
+    """A member's bytes; absurdly large (over ``limit``), encrypted, unsupported or damaged members
+    are a ProjectError."""
+    if info.file_size > limit:
         raise ProjectError(f"{info.filename} in the project is implausibly large ({info.file_size} bytes)")
     if info.flag_bits & 0x1:
         raise ProjectError(f"{info.filename} in the project is encrypted; NN Studio never encrypts projects, "
@@ -226,14 +227,16 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
 
 def weights_limit(graph: GraphSpec) -> int:
     """The most bytes a weights archive of ``graph`` can need: every parameter and state value
-    as float64, plus headers.  A graph with errors (sizes unknown) gets the general member cap."""
+    as float64, plus headers.  This is also the only size limit on the weights, so whatever a
+    graph's training saves can be opened again, however large.  A graph with errors (sizes
+    unknown) gets the general member cap."""
     from engine.params import graph_numbers
 
     counted = graph_numbers(graph)
     if counted is None:
         return _MAX_MEMBER
     numbers, arrays = counted
-    return min(_MAX_MEMBER, 8 * numbers + 1024 * arrays + 64 * 1024)
+    return 8 * numbers + 1024 * arrays + 64 * 1024
 
 
 def _check_declared_size(name: str, size: int, limit: int) -> None:
@@ -303,7 +306,7 @@ def load_project(path: str | os.PathLike) -> Project:
             info = zf.getinfo("weights.npz")
             limit = weights_limit(graph)
             _check_declared_size(info.filename, info.file_size, limit)
-            raw = _read_member(zf, info)
+            raw = _read_member(zf, info, limit)
             _check_inner_sizes(raw, limit)
             weights = load_npz_bytes(raw, f"weights in {path.name}")
     return Project(graph=graph, train_config=train, data_spec=data_spec, preprocessing=pre,

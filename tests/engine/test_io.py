@@ -249,3 +249,12 @@ def test_weights_within_what_the_graph_needs_still_load(tmp_path):
     _project_with_weights_member(tmp_path / "f64.nnsp", _npz(w64, compressed=True))
     assert load_project(tmp_path / "f64.nnsp").weights["n2/W"].dtype == np.float64
     assert weights_limit(proj.graph) < 200_000
+
+
+def test_whatever_a_large_graph_saves_it_can_open():
+    """The weights' size limit comes from the graph, not a fixed 2 GiB: a 600 M-parameter model
+    (2.4 GB of float32) must reopen (issue 17).  Counted without building the model."""
+    from engine.io import _MAX_MEMBER, weights_limit
+    from engine.spec import sequential
+    big = sequential([("Input.v1", {"shape": [20000]}), ("Dense.v1", {"units": 30000})])
+    assert weights_limit(big) > 4 * 20000 * 30000 > _MAX_MEMBER
