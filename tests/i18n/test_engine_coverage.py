@@ -51,6 +51,8 @@ ALLOWED = {
     ("engine/registry.py", "{tid}: unknown category {cls.category!r}"): "layer class bug",
     # programming errors: callers inside the engine/app pass a wrong value
     ("engine/fastpath.py", "unknown fast-path strategy {value!r}"): "internal switch (env var for benchmarks)",
+    ("engine/data/__init__.py", "module 'engine.data' has no attribute {name!r}"): "Python's own AttributeError "
+                                                                                   "for a misspelt import",
     ("engine/initializers.py", "unknown initialiser {kind!r}"): "layers pass fixed initialiser names",
     ("engine/data/loader.py", "load_dataset needs a DataSpec"): "API misuse by a caller",
     ("engine/data/dataset.py", "unknown split '{split}' (expected train, val or test)"): "API misuse by a caller",
