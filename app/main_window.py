@@ -171,7 +171,8 @@ class MainWindow(QMainWindow):
         self.addAction(redo)
         self.actions["undo"], self.actions["redo"] = undo, redo
         self._act("copy", self.tr("&Copy"), lambda: self.graph.copy(), K.Copy, self.tr("Copy the selected layers"))
-        self._act("paste", self.tr("&Paste"), lambda: self.graph.paste(), K.Paste, self.tr("Paste layers"))
+        self._act("paste", self.tr("&Paste"), self.paste, K.Paste,
+                  self.tr("Paste layers (at the mouse pointer when it is over the canvas)"))
         self._act("duplicate", self.tr("D&uplicate"), lambda: self.graph.duplicate(), "Ctrl+D",
                   self.tr("Duplicate the selected layers"))
         self._act("delete", self.tr("&Delete"), self.view.request_delete, K.Delete,
@@ -287,6 +288,14 @@ class MainWindow(QMainWindow):
         v.connect_requested.connect(g.connect)
         v.nodes_moved.connect(g.move_nodes)
         v.delete_requested.connect(g.delete)
+        v.insert_requested.connect(lambda tid, edge, pos: g.insert_layer(tid, edge, pos))
+        v.paste_requested.connect(lambda pos: g.paste(at=pos))
+        v.copy_requested.connect(lambda ids: g.copy(ids))
+        v.duplicate_requested.connect(lambda ids: g.duplicate(ids))
+        v.disconnect_requested.connect(g.disconnect_nodes)
+        v.properties_requested.connect(self.show_properties)
+        v.auto_layout_requested.connect(self._auto_layout)
+        v.can_paste = g.can_paste
         v.selection_changed.connect(self._on_selection)
         self.layer_palette.add_requested.connect(lambda tid: g.add_node_near_selection(tid, v.view_centre()))
         self.property_editor.config_edit_requested.connect(g.set_config)
@@ -355,6 +364,35 @@ class MainWindow(QMainWindow):
 
     def _select_nodes(self, ids: list) -> None:
         self.view.graph_scene.select_nodes(ids)
+
+    def cursor_global_pos(self):
+        """The mouse pointer in screen coordinates (replaced in tests)."""
+        from PySide6.QtGui import QCursor
+        return QCursor.pos()
+
+    def canvas_cursor_pos(self):
+        """The pointer in scene coordinates when it is over the visible canvas, else None."""
+        vp = self.view.viewport()
+        if not vp.isVisible():
+            return None
+        p = vp.mapFromGlobal(self.cursor_global_pos())
+        return self.view.mapToScene(p) if vp.rect().contains(p) else None
+
+    def paste(self) -> list:
+        """Edit > Paste / Ctrl+V: at the pointer when it is over the canvas, else offset from the originals."""
+        return self.graph.paste(at=self.canvas_cursor_pos())
+
+    def show_properties(self, node_id: str) -> None:
+        """A node's *Properties*: select it alone, show the property editor and put the focus in it."""
+        if not self.document.spec.has_node(node_id):
+            return
+        self.view.graph_scene.select_nodes([node_id])
+        self.properties_dock.show()
+        self.properties_dock.raise_()
+        editor = self.property_editor
+        fields = [w for k, w in editor.widgets.items() if k != "name"] + [editor.widgets.get("name")]
+        first = next((w for w in fields if w is not None and w.isEnabled()), None)
+        (first or editor).setFocus(Qt.OtherFocusReason)
 
     def _select_all(self) -> None:
         self.view.graph_scene.select_nodes(self.document.spec.node_ids)

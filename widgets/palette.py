@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QStandardItem, QStan
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
 from engine.i18n import translate as engine_tr
-from engine.registry import CATEGORIES, all_layers
+from engine.registry import CATEGORIES, all_layers, get_layer_class
 from widgets.theme import category_colour
 
 LAYER_MIME = "application/x-nnstudio-layer"
@@ -201,3 +201,29 @@ class LayerPalette(QWidget):
     def reload(self) -> None:
         self.model.reload()
         self.tree.expandAll()
+
+
+def layer_menu(title: str, parent, pick, *, inputs: bool = True):
+    """A menu of every registered layer type, one submenu per category (the palette's order).
+
+    ``pick(type_id)`` is called when one is chosen; ``inputs=False`` leaves out layers that take
+    no input (an Input layer cannot be inserted into a connection).
+    """
+    from PySide6.QtWidgets import QMenu
+    menu = QMenu(title, parent)
+    menu.setObjectName("layer_menu")
+    model = LayerPaletteModel(menu)
+    for r in range(model.rowCount()):
+        head = model.item(r)
+        sub = None
+        for i in range(head.rowCount()):
+            item = head.child(i)
+            tid = item.data(TYPE_ROLE)
+            if not inputs and get_layer_class(tid).n_inputs == 0:
+                continue
+            if sub is None:
+                sub = menu.addMenu(head.icon(), head.text())
+            a = sub.addAction(item.icon(), item.text())
+            a.setData(tid)
+            a.triggered.connect(lambda _=False, t=tid: pick(t))
+    return menu
