@@ -571,7 +571,7 @@ class TrainingUI(QObject):
 
     def _show_dataset(self, dataset) -> None:
         try:
-            self.data_panel.set_loaded(dataset.summary())
+            self.data_panel.set_loaded(dataset.summary(), getattr(dataset, "report", None))
         except Exception:  # noqa: BLE001 - a summary is informative only
             pass
         self._on_graph_changed()
