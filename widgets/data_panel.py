@@ -174,7 +174,7 @@ class DataPanel(QWidget):
     def _row_visible(self, widget, on: bool) -> None:
         self.form.setRowVisible(widget, on)
 
-    def _on_kind(self, *_):
+    def _on_kind(self, *_, preview: bool = True):
         k = self.current_kind()
         toy = k == "sample" and self.sample.currentData() in TOY_SAMPLES
         self._row_visible(self.sample, k == "sample")
@@ -197,8 +197,22 @@ class DataPanel(QWidget):
                                   self.tr("Choose a file or folder to see a preview."))
         self.stack.setCurrentIndex(0)
         self.message.setText("")
-        if k != "sample" and self.path.text().strip():
+        if preview and k != "sample" and self.path.text().strip():
             self._request_preview()
+
+    def wants_preview(self) -> bool:
+        """Whether the current source is a file or folder whose preview fills the form (target, features)."""
+        return self.current_kind() in ("csv", "images") and bool(self.path.text().strip())
+
+    def reset(self) -> None:
+        """Back to a new project's form: the first built-in sample, default settings, nothing loaded."""
+        self.set_spec(DataSpec(kind="sample", path=SAMPLE_NAMES[0]))
+        self._pending_target = self._pending_features = None
+        self._loaded_key = None
+        self.summary.setText(self.tr("no data loaded"))
+        self.summary.setToolTip("")
+        self.message.setText("")
+        self.progress.setVisible(False)
 
     def _browse(self):
         k = self.current_kind()
@@ -311,13 +325,19 @@ class DataPanel(QWidget):
             s = data if isinstance(data, DataSpec) else DataSpec.from_dict(dict(data))
         except (DataError, TypeError, ValueError):
             return
-        i = self.kind.findData(s.kind)
-        self.kind.setCurrentIndex(max(i, 0))
+        # quietly: the caller asks for the preview (one request, for the new path, not the old one)
+        for box in (self.kind, self.sample):
+            box.blockSignals(True)
+        self.kind.setCurrentIndex(max(self.kind.findData(s.kind), 0))
         if s.kind == "sample":
             self.sample.setCurrentIndex(max(self.sample.findData(s.path), 0))
+            self.path.setText("")
         else:
             self.path.setText(s.path)
-            self._source_path = s.path.strip()
+        self._source_path = self.path.text().strip()
+        for box in (self.kind, self.sample):
+            box.blockSignals(False)
+        self._on_kind(preview=False)
         self.task.setCurrentIndex(max(self.task.findData(s.task), 0))
         self.val_split.setValue(s.val_split)
         self.test_split.setValue(s.test_split)
