@@ -441,14 +441,32 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name}[*] — {APP_NAME}")
         self.setWindowModified(self.project.is_modified())
 
+    def getting_started_text(self) -> str:
+        return self.tr(
+            "Build the network\n"
+            "1. Pick a template (Templates menu) or drag layers from the Layers palette onto the canvas "
+            "(or double-click them); start with an Input layer.\n"
+            "2. Connect a layer's bottom port to the next layer's top port; drop a layer on a connection to "
+            "insert it there. Right-click a layer, a connection or the canvas for more.\n"
+            "3. Select a layer to edit its settings on the right; shapes update live. A red badge marks a "
+            "layer with a problem: hover it to read why.\n\n"
+            "Load the data\n"
+            "4. In the Data panel choose a built-in sample, a CSV or Excel file, a folder of images (one "
+            "sub-folder per class) or an .npz file (or drop it on the window); for a table pick the target "
+            "column and the feature columns, then press Load data.\n"
+            "5. When the graph does not fit the data, the bar above the canvas offers Fit graph to data "
+            "(Input shape and output layer, one undo step).\n\n"
+            "Train and evaluate\n"
+            "6. Set epochs, batch size, optimizer and learning rate in the Training panel and press Train (F5); "
+            "Pause (F6), Stop (Shift+F5) and Step one epoch (F10) work while it runs, and the Training plots "
+            "show the loss and metric live.\n"
+            "7. Model ▸ Evaluate on test split measures the trained model; the Predict tab asks it about new "
+            "rows or images; File ▸ Save keeps the graph, weights, settings, curves and evaluation.\n\n"
+            "Mouse: wheel zooms, middle button (or Alt+drag) pans, drag on empty space selects. "
+            "Help ▸ Keyboard shortcuts lists the keys.")
+
     def _help(self) -> None:
-        QMessageBox.information(
-            self, self.tr("Getting started"),
-            self.tr("1. Drag layers from the Layers palette onto the canvas (or double-click them).\n"
-                    "2. Connect a layer's bottom port to the next layer's top port.\n"
-                    "3. Select a layer to edit its settings on the right; shapes update live.\n"
-                    "4. A red badge marks a layer with a problem: hover it to read why.\n"
-                    "Mouse: wheel zooms, middle button (or Alt+drag) pans, drag on empty space selects."))
+        QMessageBox.information(self, self.tr("Getting started"), self.getting_started_text())
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event):

@@ -126,6 +126,37 @@ def test_no_two_actions_share_a_shortcut(win):
     assert seen["Ctrl+="] is win.actions["zoom_in"]
 
 
+def test_every_shortcut_listed_in_the_menus_triggers_its_action(win, qtbot):
+    """Press each menu action's shortcuts (all of them, e.g. Ctrl+Shift+Z and Ctrl+Y for Redo) on the canvas."""
+    from PySide6.QtTest import QTest
+    win.show()
+    win.activateWindow()
+    qtbot.waitActive(win)
+    win.view.setFocus()
+    qtbot.waitUntil(win.view.hasFocus, timeout=2000)
+    hits = {}
+    listed = [a for a in _menu_actions(win) if a.shortcuts()]
+    assert len(listed) >= 20
+    for a in listed:
+        try:   # only the key handling is under test here: nothing may run (Quit, Open, Train...)
+            a.triggered.disconnect()
+        except (RuntimeError, TypeError):
+            pass
+        a.setEnabled(True)
+        a.triggered.connect(lambda _=False, a=a: hits.__setitem__(a, hits.get(a, 0) + 1))
+    missed = []
+    for a in listed:
+        for seq in a.shortcuts():
+            before = hits.get(a, 0)
+            combo = seq[0]
+            QTest.keyClick(win.view, combo.key(), combo.keyboardModifiers())
+            if hits.get(a, 0) != before + 1:
+                missed.append(f"{a.text()}: {seq.toString()}")
+    assert not missed, missed
+    names = {win.actions[n] for n in ("duplicate", "redo", "zoom_in", "train", "fit_to_data", "auto_layout")}
+    assert names <= set(listed)
+
+
 # ---------------------------------------------------------------------- wheel only with focus
 def _wheel(widget, dy=120):
     from PySide6.QtCore import QPoint, QPointF, Qt
