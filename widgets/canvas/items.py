@@ -326,8 +326,15 @@ class EdgeItem(QGraphicsPathItem):
             f = QFont(painter.font())
             f.setPointSizeF(8.5)
             painter.setFont(f)
-            painter.setPen(QPen(col, 1.0))
-            painter.setBrush(theme.edge_label_background())
+            painter.setPen(QPen(col, 2.0 if self.highlighted else 1.0))
+            if self.highlighted:
+                fill = QColor(theme.SELECTION)
+                fill.setAlpha(110)
+                painter.setBrush(theme.edge_label_background())
+                painter.drawRoundedRect(self._label_rect, 9, 9)
+                painter.setBrush(fill)
+            else:
+                painter.setBrush(theme.edge_label_background())
             painter.drawRoundedRect(self._label_rect, 9, 9)
             painter.setPen(theme.node_text())
             painter.drawText(self._label_rect, Qt.AlignCenter, self.label)
