@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
         self.panels: dict[str, QDockWidget] = {}
         self._shown_once = False
         self._show_hooks: list = []
+        self._menu_closing = False
 
         # views
         self.view = GraphView(parent=self)
@@ -212,6 +213,7 @@ class MainWindow(QMainWindow):
         f.addAction(self.actions["quit"])
         e = mb.addMenu(self.tr("&Edit"))
         e.setObjectName("menu_edit")
+        e.aboutToHide.connect(self._edit_menu_closing)
         for n in ("undo", "redo", None, "copy", "paste", "duplicate", "delete", None, "select_all"):
             e.addSeparator() if n is None else e.addAction(self.actions[n])
         v = mb.addMenu(self.tr("&View"))
@@ -371,12 +373,22 @@ class MainWindow(QMainWindow):
         return QCursor.pos()
 
     def canvas_cursor_pos(self):
-        """The pointer in scene coordinates when it is over the visible canvas, else None."""
+        """The pointer in scene coordinates when it is over the visible canvas, else None.
+
+        None also while the Edit menu closes: Edit > Paste clicked in a menu that opened over the
+        canvas is not a paste "at the pointer" (Ctrl+V and the canvas's own *Paste here* are).
+        """
         vp = self.view.viewport()
-        if not vp.isVisible():
+        if not vp.isVisible() or self._menu_closing:
             return None
         p = vp.mapFromGlobal(self.cursor_global_pos())
         return self.view.mapToScene(p) if vp.rect().contains(p) else None
+
+    def _edit_menu_closing(self) -> None:
+        """The Edit menu hides just before the clicked action runs; the flag lasts until the event is over."""
+        from PySide6.QtCore import QTimer
+        self._menu_closing = True
+        QTimer.singleShot(0, lambda: setattr(self, "_menu_closing", False))
 
     def paste(self) -> list:
         """Edit > Paste / Ctrl+V: at the pointer when it is over the canvas, else offset from the originals."""

@@ -313,3 +313,18 @@ def test_paste_away_from_the_canvas_offsets_and_repeated_pastes_keep_offsetting(
         seen += [x.pos for x in doc.spec.nodes if not before.has_node(x.id)]
     assert seen == [(40.0, 150.0), (80.0, 190.0), (120.0, 230.0)]
     assert win.undo_stack.undoText().startswith("Paste")
+
+
+def test_edit_menu_paste_clicked_over_the_canvas_is_offset_not_at_the_pointer(win, monkeypatch, qtbot):
+    doc, view = win.document, win.view
+    win.graph.copy(["n2"])
+    monkeypatch.setattr(win, "cursor_global_pos", lambda: view.viewport().mapToGlobal(QPoint(300, 200)))
+    before = doc.spec
+    win.findChild(QMenu, "menu_edit").aboutToHide.emit()     # the menu closes, then its action runs
+    win.actions["paste"].trigger()
+    assert [x.pos for x in doc.spec.nodes if not before.has_node(x.id)] == [(40.0, 150.0)]
+    qtbot.wait(10)                                            # the next Ctrl+V is at the pointer again
+    before = doc.spec
+    win.actions["paste"].trigger()
+    at = view.mapToScene(QPoint(300, 200))
+    assert [x.pos for x in doc.spec.nodes if not before.has_node(x.id)] == [(at.x(), at.y())]
