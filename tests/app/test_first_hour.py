@@ -186,3 +186,16 @@ def test_wheel_changes_a_spin_box_only_when_it_has_focus(win, qtbot):
     qtbot.waitUntil(spin.hasFocus, timeout=2000)
     _wheel(spin)
     assert spin.text() != before
+
+
+def test_getting_started_covers_data_and_training_not_only_the_canvas(win, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: shown.append((title, text)))
+    help_menu = next(a.menu() for a in win.menuBar().actions() if a.menu() and a.menu().objectName() == "menu_help")
+    next(a for a in help_menu.actions() if a.text() == "&Getting started").trigger()
+    (title, text), = shown
+    assert title == "Getting started"
+    for words in ("Data panel", "target column", "Load data", "Fit graph to data", "Train (F5)",
+                  "Evaluate on test split", "Right-click", "drop a layer on a connection"):
+        assert words in text, words
