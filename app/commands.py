@@ -40,6 +40,14 @@ class RemoveItems(SpecCommand):
     pass
 
 
+class InsertLayer(SpecCommand):
+    """A new layer put into a connection: src → new → dst (the layers below may move down to make room)."""
+
+
+class Disconnect(SpecCommand):
+    """Every connection into and out of some layers removed (the layers stay)."""
+
+
 class Paste(SpecCommand):
     pass
 

@@ -37,6 +37,34 @@ from widgets.predict_panel import IMAGE_SUFFIXES, PredictPanel
 DOCK_TITLE = QT_TRANSLATE_NOOP("Panels", "Evaluate and predict")
 GALLERY_SIZE = 24
 PREVIEW_PX = 160
+#: regression points kept with a saved evaluation (the scatter plot of a reopened project)
+SAVED_POINTS = 500
+
+
+def _plain(v):
+    """``v`` with NumPy scalars and arrays turned into JSON types (for the project's metadata)."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return _plain(v.tolist())
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v
+
+
+def saved_evaluation(value: dict) -> dict:
+    """What of an evaluation result is saved with the project: the metrics, where, and up to
+    :data:`SAVED_POINTS` regression points (no images)."""
+    out = {k: value[k] for k in ("task", "split", "where", "n") if k in value}
+    out["metrics"] = value.get("metrics", {})
+    if value.get("task") == "regression":
+        out["pred"] = np.asarray(value.get("pred", []), dtype=np.float64).reshape(-1)[:SAVED_POINTS]
+        out["true"] = np.asarray(value.get("true", []), dtype=np.float64).reshape(-1)[:SAVED_POINTS]
+    return _plain(out)
 
 
 # ---------------------------------------------------------------------- worker-side helpers
@@ -171,6 +199,7 @@ class EvaluationUI(QObject):
         self._running: set[str] = set()
         self._form_pre: dict | None = None
         self._last_dir: str | None = None
+        self._loading_project = False
 
         self.evaluation_panel = EvaluationPanel()
         self.predict_panel = PredictPanel()
@@ -200,6 +229,7 @@ class EvaluationUI(QObject):
         self._install_menus()
         self._wire()
         self._on_project_loaded()
+        self._loading_project = False   # the window's project was loaded before this UI existed
 
     # ------------------------------------------------------------------ setup
     def _menu(self, name: str, title: str) -> QMenu:
@@ -233,6 +263,7 @@ class EvaluationUI(QObject):
         self.loader.progress.connect(self._on_progress)
         doc.weights_changed.connect(self._on_weights_changed)
         doc.changed.connect(self.refresh)
+        doc.changed.connect(self._load_finished)
         if hasattr(doc, "project_loaded"):
             doc.project_loaded.connect(self._on_project_loaded)
         training = getattr(self.window, "training", None)
@@ -286,6 +317,9 @@ class EvaluationUI(QObject):
         pre = getattr(getattr(training, "dataset", None), "preprocessing", None)
         if isinstance(pre, dict) and self.document.weights is not None and pre != self.document.preprocessing:
             self.document.preprocessing = copy.deepcopy(pre)
+        meta = self.document.metadata or {}
+        if "evaluation" in meta:   # it was about the weights before this run
+            self.document.metadata = {k: v for k, v in meta.items() if k != "evaluation"}
         self.refresh()
 
     def refresh(self) -> None:
@@ -304,15 +338,42 @@ class EvaluationUI(QObject):
         self.export.update_actions()
 
     def _on_weights_changed(self) -> None:
+        if self._loading_project:   # the loaded project's own weights: its saved evaluation is about them
+            return
         self.evaluation_panel.mark_stale()
         self.predict_panel.clear_result()
         self.refresh()
 
     def _on_project_loaded(self) -> None:
         self.evaluation_panel.clear()
+        self.evaluation_panel.set_status("")
         self._form_pre = None
         self.predict_panel.set_preprocessing(None)
+        self._loading_project = True   # until the document's ``changed`` that ends the load
+        self.show_saved_evaluation()
         self.refresh()
+
+    def _load_finished(self) -> None:
+        self._loading_project = False
+
+    def show_saved_evaluation(self) -> bool:
+        """The evaluation saved with the project (``metadata["evaluation"]``), if any."""
+        saved = (self.document.metadata or {}).get("evaluation")
+        if not isinstance(saved, dict) or not isinstance(saved.get("metrics"), dict):
+            return False
+        ep = self.evaluation_panel
+        where = str(saved.get("where", ""))
+        try:
+            if saved.get("task") == "regression":
+                ep.show_regression(saved["metrics"], np.asarray(saved.get("pred") or [], dtype=np.float64),
+                                   np.asarray(saved.get("true") or [], dtype=np.float64), where)
+            else:
+                ep.show_classification(saved["metrics"], where)
+        except (KeyError, TypeError, ValueError):   # an older or edited file: show nothing rather than fail
+            ep.clear()
+            return False
+        ep.set_status(self.tr("Saved with the project: evaluate again to update."))
+        return True
 
     def _message(self, text: str) -> None:
         if hasattr(self.window, "show_message"):
@@ -462,6 +523,11 @@ class EvaluationUI(QObject):
                 if "gallery" in value:
                     ep.show_misclassified(value["gallery"], value.get("total_wrong"))
             self._message(self.tr("evaluated on the {split}").format(split=split_name(value["split"])))
+            # part of the project: a reopened project shows it (and closing asks to save it)
+            self.document.metadata = {**(self.document.metadata or {}), "evaluation": saved_evaluation(value)}
+            project = getattr(self.window, "project", None)
+            if hasattr(project, "mark_dirty"):
+                project.mark_dirty()
             self.evaluated.emit(value)
         elif tag in ("predict", "image"):
             pp = self.predict_panel

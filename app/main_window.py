@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
         self.panels: dict[str, QDockWidget] = {}
         self._shown_once = False
         self._show_hooks: list = []
+        self._menu_closing = False
 
         # views
         self.view = GraphView(parent=self)
@@ -173,7 +174,8 @@ class MainWindow(QMainWindow):
         self.addAction(redo)
         self.actions["undo"], self.actions["redo"] = undo, redo
         self._act("copy", self.tr("&Copy"), lambda: self.graph.copy(), K.Copy, self.tr("Copy the selected layers"))
-        self._act("paste", self.tr("&Paste"), lambda: self.graph.paste(), K.Paste, self.tr("Paste layers"))
+        self._act("paste", self.tr("&Paste"), self.paste, K.Paste,
+                  self.tr("Paste layers (at the mouse pointer when it is over the canvas)"))
         self._act("duplicate", self.tr("D&uplicate"), lambda: self.graph.duplicate(), "Ctrl+D",
                   self.tr("Duplicate the selected layers"))
         self._act("delete", self.tr("&Delete"), self.view.request_delete, K.Delete,
@@ -213,6 +215,7 @@ class MainWindow(QMainWindow):
         f.addAction(self.actions["quit"])
         e = mb.addMenu(self.tr("&Edit"))
         e.setObjectName("menu_edit")
+        e.aboutToHide.connect(self._edit_menu_closing)
         for n in ("undo", "redo", None, "copy", "paste", "duplicate", "delete", None, "select_all"):
             e.addSeparator() if n is None else e.addAction(self.actions[n])
         v = mb.addMenu(self.tr("&View"))
@@ -289,6 +292,14 @@ class MainWindow(QMainWindow):
         v.connect_requested.connect(g.connect)
         v.nodes_moved.connect(g.move_nodes)
         v.delete_requested.connect(g.delete)
+        v.insert_requested.connect(lambda tid, edge, pos: g.insert_layer(tid, edge, pos))
+        v.paste_requested.connect(lambda pos: g.paste(at=pos))
+        v.copy_requested.connect(lambda ids: g.copy(ids))
+        v.duplicate_requested.connect(lambda ids: g.duplicate(ids))
+        v.disconnect_requested.connect(g.disconnect_nodes)
+        v.properties_requested.connect(self.show_properties)
+        v.auto_layout_requested.connect(self._auto_layout)
+        v.can_paste = g.can_paste
         v.selection_changed.connect(self._on_selection)
         self.layer_palette.add_requested.connect(lambda tid: g.add_node_near_selection(tid, v.view_centre()))
         self.property_editor.config_edit_requested.connect(g.set_config)
@@ -358,6 +369,45 @@ class MainWindow(QMainWindow):
     def _select_nodes(self, ids: list) -> None:
         self.view.graph_scene.select_nodes(ids)
 
+    def cursor_global_pos(self):
+        """The mouse pointer in screen coordinates (replaced in tests)."""
+        from PySide6.QtGui import QCursor
+        return QCursor.pos()
+
+    def canvas_cursor_pos(self):
+        """The pointer in scene coordinates when it is over the visible canvas, else None.
+
+        None also while the Edit menu closes: Edit > Paste clicked in a menu that opened over the
+        canvas is not a paste "at the pointer" (Ctrl+V and the canvas's own *Paste here* are).
+        """
+        vp = self.view.viewport()
+        if not vp.isVisible() or self._menu_closing:
+            return None
+        p = vp.mapFromGlobal(self.cursor_global_pos())
+        return self.view.mapToScene(p) if vp.rect().contains(p) else None
+
+    def _edit_menu_closing(self) -> None:
+        """The Edit menu hides just before the clicked action runs; the flag lasts until the event is over."""
+        from PySide6.QtCore import QTimer
+        self._menu_closing = True
+        QTimer.singleShot(0, lambda: setattr(self, "_menu_closing", False))
+
+    def paste(self) -> list:
+        """Edit > Paste / Ctrl+V: at the pointer when it is over the canvas, else offset from the originals."""
+        return self.graph.paste(at=self.canvas_cursor_pos())
+
+    def show_properties(self, node_id: str) -> None:
+        """A node's *Properties*: select it alone, show the property editor and put the focus in it."""
+        if not self.document.spec.has_node(node_id):
+            return
+        self.view.graph_scene.select_nodes([node_id])
+        self.properties_dock.show()
+        self.properties_dock.raise_()
+        editor = self.property_editor
+        fields = [w for k, w in editor.widgets.items() if k != "name"] + [editor.widgets.get("name")]
+        first = next((w for w in fields if w is not None and w.isEnabled()), None)
+        (first or editor).setFocus(Qt.OtherFocusReason)
+
     def _select_all(self) -> None:
         self.view.graph_scene.select_nodes(self.document.spec.node_ids)
 
@@ -405,14 +455,32 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name}[*] — {APP_NAME}")
         self.setWindowModified(self.project.is_modified())
 
+    def getting_started_text(self) -> str:
+        return self.tr(
+            "Build the network\n"
+            "1. Pick a template (Templates menu) or drag layers from the Layers palette onto the canvas "
+            "(or double-click them); start with an Input layer.\n"
+            "2. Connect a layer's bottom port to the next layer's top port; drop a layer on a connection to "
+            "insert it there. Right-click a layer, a connection or the canvas for more.\n"
+            "3. Select a layer to edit its settings on the right; shapes update live. A red badge marks a "
+            "layer with a problem: hover it to read why.\n\n"
+            "Load the data\n"
+            "4. In the Data panel choose a built-in sample, a CSV or Excel file, a folder of images (one "
+            "sub-folder per class) or an .npz file (or drop it on the window); for a table pick the target "
+            "column and the feature columns, then press Load data.\n"
+            "5. When the graph does not fit the data, the bar above the canvas offers Fit graph to data "
+            "(Input shape and output layer, one undo step).\n\n"
+            "Train and evaluate\n"
+            "6. Set epochs, batch size, optimizer and learning rate in the Training panel and press Train (F5); "
+            "Pause (F6), Stop (Shift+F5) and Step one epoch (F10) work while it runs, and the Training plots "
+            "show the loss and metric live.\n"
+            "7. Model ▸ Evaluate on test split measures the trained model; the Predict tab asks it about new "
+            "rows or images; File ▸ Save keeps the graph, weights, settings, curves and evaluation.\n\n"
+            "Mouse: wheel zooms, middle button (or Alt+drag) pans, drag on empty space selects. "
+            "Help ▸ Keyboard shortcuts lists the keys.")
+
     def _help(self) -> None:
-        QMessageBox.information(
-            self, self.tr("Getting started"),
-            self.tr("1. Drag layers from the Layers palette onto the canvas (or double-click them).\n"
-                    "2. Connect a layer's bottom port to the next layer's top port.\n"
-                    "3. Select a layer to edit its settings on the right; shapes update live.\n"
-                    "4. A red badge marks a layer with a problem: hover it to read why.\n"
-                    "Mouse: wheel zooms, middle button (or Alt+drag) pans, drag on empty space selects."))
+        QMessageBox.information(self, self.tr("Getting started"), self.getting_started_text())
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event):

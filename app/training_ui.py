@@ -571,7 +571,7 @@ class TrainingUI(QObject):
 
     def _show_dataset(self, dataset) -> None:
         try:
-            self.data_panel.set_loaded(dataset.summary())
+            self.data_panel.set_loaded(dataset.summary(), getattr(dataset, "report", None))
         except Exception:  # noqa: BLE001 - a summary is informative only
             pass
         self._on_graph_changed()
@@ -620,15 +620,55 @@ class TrainingUI(QObject):
             project.mark_dirty()
 
     def _on_project_loaded(self) -> None:
+        """A project was opened (or File > New): the panels and plots show that project, nothing of the last one.
+
+        Its training settings (defaults when it has none), its data source with the target and features
+        (the preview is read again), and its last run's per-epoch curves.
+        """
         doc = self.document
-        if getattr(doc, "train_config", None):
-            self.training_panel.set_config(doc.train_config)
+        tp, dp = self.training_panel, self.data_panel
+        tp.set_config(doc.train_config if getattr(doc, "train_config", None) else TrainConfig().to_dict())
+        self._settings_timer.stop()   # loading the form is not an edit
         if getattr(doc, "data_spec", None):
-            self.data_panel.set_spec(doc.data_spec)
+            dp.set_spec(doc.data_spec)
+            if dp.wants_preview():
+                dp._request_preview()   # fills the target and feature list with the saved choice
+        else:
+            dp.reset()
         self.controller.dataset = None
         self.loaded_spec = None
+        self._clear_views()
+        tp.show_error("")
+        tp.set_status("")
         self._fill_compare()
+        history = self.controller.history
+        if history:
+            self.show_saved_run(history[-1])
         self._on_graph_changed()
+
+    def _clear_views(self) -> None:
+        self.curves.reset()
+        self.histograms.reset()
+        self.boundary.clear()
+        self.confusion.clear()
+        self.banner.hide()
+        self._pending_boundary = self._pending_confusion = None
+        self._last_epoch = self._epoch_drawn = self._last_batch = self._batch_drawn = None
+        self.progress_line.setText("")
+
+    def show_saved_run(self, run: dict) -> None:
+        """A history record's per-epoch curves as the current curves (a reopened project's last run)."""
+        from types import SimpleNamespace
+        rows = [r for r in (run.get("epochs") or []) if isinstance(r, dict)]
+        self.curves.reset()
+        for row in rows:
+            logs = {k: v for k, v in row.items() if k not in ("epoch", "seconds")}
+            self.curves.add_epoch(SimpleNamespace(epoch=row.get("epoch", len(self.curves.epochs) + 1), logs=logs))
+        if rows:
+            name = run.get("name") or ""
+            name = self.tr("Run {n}").format(n=name[4:]) if name.startswith("Run ") else name
+            self.training_panel.set_status(self.tr("{name}: {n} epochs, {reason} (saved with the project)").format(
+                name=name, n=len(rows), reason=engine_tr(str(run.get("reason", "?")))))
 
     def _fill_compare(self) -> None:
         history = self.controller.history

@@ -78,6 +78,7 @@ class DataPanel(QWidget):
         for key, label in ((None, self.tr("auto")), ("classification", self.tr("classification")),
                            ("regression", self.tr("regression"))):
             self.task.addItem(label, key)
+        self.task.currentIndexChanged.connect(lambda _i: self._show_csv_texts())
         self.val_split = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05, value=0.2)
         self.test_split = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05, value=0.0)
         self.scaling = QComboBox()
@@ -173,7 +174,7 @@ class DataPanel(QWidget):
     def _row_visible(self, widget, on: bool) -> None:
         self.form.setRowVisible(widget, on)
 
-    def _on_kind(self, *_):
+    def _on_kind(self, *_, preview: bool = True):
         k = self.current_kind()
         toy = k == "sample" and self.sample.currentData() in TOY_SAMPLES
         self._row_visible(self.sample, k == "sample")
@@ -186,6 +187,8 @@ class DataPanel(QWidget):
         self._row_visible(self.image_size, k == "images")
         self._row_visible(self.grayscale, k == "images")
         self._columns = []
+        self._csv_info = None
+        self._forget_other_summary()
         self.target.clear()
         self.features.clear()
         self.table.setRowCount(0)
@@ -194,8 +197,22 @@ class DataPanel(QWidget):
                                   self.tr("Choose a file or folder to see a preview."))
         self.stack.setCurrentIndex(0)
         self.message.setText("")
-        if k != "sample" and self.path.text().strip():
+        if preview and k != "sample" and self.path.text().strip():
             self._request_preview()
+
+    def wants_preview(self) -> bool:
+        """Whether the current source is a file or folder whose preview fills the form (target, features)."""
+        return self.current_kind() in ("csv", "images") and bool(self.path.text().strip())
+
+    def reset(self) -> None:
+        """Back to a new project's form: the first built-in sample, default settings, nothing loaded."""
+        self.set_spec(DataSpec(kind="sample", path=SAMPLE_NAMES[0]))
+        self._pending_target = self._pending_features = None
+        self._loaded_key = None
+        self.summary.setText(self.tr("no data loaded"))
+        self.summary.setToolTip("")
+        self.message.setText("")
+        self.progress.setVisible(False)
 
     def _browse(self):
         k = self.current_kind()
@@ -211,6 +228,7 @@ class DataPanel(QWidget):
 
     def _request_preview(self):
         self._new_source()
+        self._forget_other_summary()
         self._table_rows()
         if self.current_kind() in ("csv", "images") and self.path.text().strip():
             try:
@@ -234,6 +252,16 @@ class DataPanel(QWidget):
         self.sheet.clear()
         self.sheet.blockSignals(False)
 
+    def _source_key(self) -> tuple[str, str]:
+        k = self.current_kind()
+        return k, ((self.sample.currentData() or "") if k == "sample" else self.path.text().strip())
+
+    def _forget_other_summary(self) -> None:
+        """The "loaded: …" line describes the data set that was loaded: not another file chosen since."""
+        if getattr(self, "_loaded_key", None) is not None and self._loaded_key != self._source_key():
+            self._loaded_key = None
+            self.summary.setText(self.tr("no data loaded"))
+
     def _is_sheet(self) -> bool:
         return self.current_kind() == "csv" and is_spreadsheet(self.path.text().strip())
 
@@ -253,6 +281,7 @@ class DataPanel(QWidget):
         return self.encoding.currentData() or "auto"
 
     def _on_target(self, name: str):
+        self._show_csv_texts()
         for i in range(self.features.count()):
             item = self.features.item(i)
             if item.text() == name:
@@ -296,13 +325,19 @@ class DataPanel(QWidget):
             s = data if isinstance(data, DataSpec) else DataSpec.from_dict(dict(data))
         except (DataError, TypeError, ValueError):
             return
-        i = self.kind.findData(s.kind)
-        self.kind.setCurrentIndex(max(i, 0))
+        # quietly: the caller asks for the preview (one request, for the new path, not the old one)
+        for box in (self.kind, self.sample):
+            box.blockSignals(True)
+        self.kind.setCurrentIndex(max(self.kind.findData(s.kind), 0))
         if s.kind == "sample":
             self.sample.setCurrentIndex(max(self.sample.findData(s.path), 0))
+            self.path.setText("")
         else:
             self.path.setText(s.path)
-            self._source_path = s.path.strip()
+        self._source_path = self.path.text().strip()
+        for box in (self.kind, self.sample):
+            box.blockSignals(False)
+        self._on_kind(preview=False)
         self.task.setCurrentIndex(max(self.task.findData(s.task), 0))
         self.val_split.setValue(s.val_split)
         self.test_split.setValue(s.test_split)
@@ -363,9 +398,6 @@ class DataPanel(QWidget):
             item.setCheckState(Qt.Checked if on else Qt.Unchecked)
             self.features.addItem(item)
         self._on_target(str(target))
-        task = info.get("proposed_task")
-        self.preview_info.setText(self.tr("%n column(s); proposed task: %1", "", len(cols)).replace("%1", task)
-                                  if task else "")
         self.stack.setCurrentIndex(1)
         if info.get("sheets"):
             self.sheet.blockSignals(True)
@@ -374,6 +406,35 @@ class DataPanel(QWidget):
             self.sheet.setCurrentText(str(info.get("sheet", "")))
             self.sheet.blockSignals(False)
         self._table_rows()
+        self._csv_info = info
+        self._show_csv_texts()
+
+    def proposed_task(self) -> str | None:
+        """The task for the chosen target: the Task box when set, else what the preview proposes for that column."""
+        if self.task.currentData():
+            return self.task.currentData()
+        info = getattr(self, "_csv_info", None) or {}
+        target = self.target.currentText()
+        per_column = info.get("proposed_tasks")
+        if isinstance(per_column, dict):
+            return per_column.get(target)
+        return info.get("proposed_task") if target == info.get("default_target") else None
+
+    def _show_csv_texts(self) -> None:
+        """The preview line and the message under the form, for the current target and task."""
+        info = getattr(self, "_csv_info", None)
+        if info is None or self.current_kind() != "csv":
+            return
+        cols = self._columns
+        task = self.proposed_task()
+        shown = self.tr(task) if task in ("classification", "regression") else task
+        chosen = bool(self.task.currentData())
+        if task:
+            line = (self.tr("%n column(s); task: %1 (chosen)", "", len(cols)) if chosen else
+                    self.tr("%n column(s); proposed task: %1", "", len(cols))).replace("%1", shown)
+        else:
+            line = ""
+        self.preview_info.setText(line)
         enc = info.get("encoding_label") or encoding_label(info.get("encoding", "?"))
         enc_text = (self.tr("encoding: %1 (detected)") if info.get("encoding_detected")
                     else self.tr("encoding: %1 (chosen)")).replace("%1", enc)
@@ -383,7 +444,7 @@ class DataPanel(QWidget):
         else:
             text = self.tr("delimiter '%1', %2").replace("%1", info.get("delimiter", ",")).replace("%2", enc_text)
         if task:
-            text += self.tr("; proposed task: %1").replace("%1", task)
+            text += (self.tr("; task: %1 (chosen)") if chosen else self.tr("; proposed task: %1")).replace("%1", shown)
         self.message.setText(text)
         self.message.setStyleSheet("")
 
@@ -437,7 +498,8 @@ class DataPanel(QWidget):
             self.message.setStyleSheet("")
             self.message.setText(text)
 
-    def set_loaded(self, summary: dict) -> None:
+    def set_loaded(self, summary: dict, report: list | None = None) -> None:
+        """A loaded data set's ``summary()``; ``report`` (its ``report``) says what was skipped or filled."""
         counts = summary.get("counts", {})
         shape = "×".join(map(str, summary.get("input_shape", [])))
         task = summary.get("task", "?")
@@ -448,9 +510,44 @@ class DataPanel(QWidget):
                                f"{counts.get('val', 0):,}", f"{counts.get('test', 0):,}", shape,
                                self.tr(task) if task in ("classification", "regression") else task, what), 1):
             text = text.replace(f"%{k}", v)
-        if summary.get("skipped"):
-            text += self.tr(" · %1 rows/files skipped").replace("%1", str(summary["skipped"]))
+        notes = report_counts(report) if report is not None else None
+        tips = []
+        if notes is not None:
+            if notes["rows"]:
+                text += self.tr(" · %1 rows skipped").replace("%1", f"{notes['rows']:,}")
+            if notes["files"]:
+                text += self.tr(" · %1 files skipped").replace("%1", f"{notes['files']:,}")
+            if notes["filled"]:
+                text += self.tr(" · %1 missing values filled").replace("%1", f"{notes['filled']:,}")
+            if notes["columns"]:
+                text += self.tr(" · %1 columns not used").replace("%1", f"{notes['columns']:,}")
+            tips = [engine_tr(str(e.get("reason", ""))) for e in report[:10] if e.get("reason")]
+        elif summary.get("skipped"):
+            text += self.tr(" · %1 notes in the load report").replace("%1", str(summary["skipped"]))
         self.summary.setText(text)
+        self.summary.setToolTip("\n".join(tips))
+        self._loaded_key = (str(summary.get("kind", "")), str(summary.get("path", "")).strip())
         self.progress.setVisible(False)
         self.message.setStyleSheet("")
         self.message.setText("")
+
+
+def report_counts(report) -> dict:
+    """What a data set's load report says, counted: rows dropped, files skipped, cells filled, columns unused.
+
+    A mean- or median-filled cell is not a skipped row; a column left out is not a row either.
+    """
+    out = {"rows": 0, "files": 0, "filled": 0, "columns": 0}
+    for e in report or []:
+        if not isinstance(e, dict):
+            continue
+        reason = str(e.get("reason", ""))
+        if "file" in e:
+            out["files"] += 1
+        elif "rows" in e:
+            out["rows"] += int(e.get("count", len(e["rows"])))
+        elif reason.startswith("missing values filled"):
+            out["filled"] += int(e.get("count", 0))
+        elif "not used as a feature" in reason:
+            out["columns"] += 1
+    return out

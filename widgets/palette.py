@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QCoreApplication, QMimeData, QModelIndex, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QStandardItem, QStandardItemModel
+from PySide6.QtCore import QCoreApplication, QMimeData, QModelIndex, QPoint, QRectF, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QColor, QDrag, QIcon, QPainter, QPixmap, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
 from engine.i18n import translate as engine_tr
-from engine.registry import CATEGORIES, all_layers
+from engine.registry import CATEGORIES, all_layers, get_layer_class
 from widgets.theme import category_colour
 
 LAYER_MIME = "application/x-nnstudio-layer"
@@ -141,6 +141,45 @@ class _Filter(QSortFilterProxyModel):
         return all(w in hay for w in self._words)
 
 
+def drag_pixmap(widget, text: str, icon: QIcon | None) -> QPixmap:
+    """A small label for a layer being dragged (drawn beside the pointer, so the edge under it stays visible)."""
+    fm = widget.fontMetrics()
+    w, h = fm.horizontalAdvance(text) + 34, fm.height() + 10
+    dpr = widget.devicePixelRatioF()
+    pm = QPixmap(int(w * dpr), int(h * dpr))
+    pm.setDevicePixelRatio(dpr)
+    pm.fill(Qt.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.Antialiasing)
+    pal = widget.palette()
+    p.setPen(pal.highlight().color())
+    p.setBrush(pal.base())
+    p.drawRoundedRect(QRectF(0.5, 0.5, w - 1, h - 1), 5, 5)
+    if icon is not None:
+        icon.paint(p, 7, (h - 14) // 2, 14, 14)
+    p.setPen(pal.text().color())
+    p.setFont(widget.font())
+    p.drawText(26, 0, w - 28, h, Qt.AlignVCenter | Qt.AlignLeft, text)
+    p.end()
+    return pm
+
+
+class _LayerTree(QTreeView):
+    """The palette's tree: a drag shows a small label below-right of the pointer, not the whole row over it."""
+
+    def startDrag(self, actions):  # noqa: N802 - Qt override
+        idx = self.currentIndex()
+        tid = idx.data(TYPE_ROLE) if idx.isValid() else None
+        if not tid:
+            return
+        drag = QDrag(self)
+        drag.setMimeData(mime_for(tid))
+        icon = idx.data(Qt.DecorationRole)
+        drag.setPixmap(drag_pixmap(self, str(idx.data(Qt.DisplayRole)), icon if isinstance(icon, QIcon) else None))
+        drag.setHotSpot(QPoint(-14, -12))
+        drag.exec(Qt.CopyAction)
+
+
 class LayerPalette(QWidget):
     """Search box + category tree.  ``add_requested(type_id)`` on double-click/Enter."""
 
@@ -154,7 +193,7 @@ class LayerPalette(QWidget):
         self.search = QLineEdit(self)
         self.search.setPlaceholderText(self.tr("Search layers…"))
         self.search.setClearButtonEnabled(True)
-        self.tree = QTreeView(self)
+        self.tree = _LayerTree(self)
         self.tree.setModel(self.proxy)
         self.tree.setHeaderHidden(True)
         self.tree.setDragEnabled(True)
@@ -201,3 +240,29 @@ class LayerPalette(QWidget):
     def reload(self) -> None:
         self.model.reload()
         self.tree.expandAll()
+
+
+def layer_menu(title: str, parent, pick, *, inputs: bool = True):
+    """A menu of every registered layer type, one submenu per category (the palette's order).
+
+    ``pick(type_id)`` is called when one is chosen; ``inputs=False`` leaves out layers that take
+    no input (an Input layer cannot be inserted into a connection).
+    """
+    from PySide6.QtWidgets import QMenu
+    menu = QMenu(title, parent)
+    menu.setObjectName("layer_menu")
+    model = LayerPaletteModel(menu)
+    for r in range(model.rowCount()):
+        head = model.item(r)
+        sub = None
+        for i in range(head.rowCount()):
+            item = head.child(i)
+            tid = item.data(TYPE_ROLE)
+            if not inputs and get_layer_class(tid).n_inputs == 0:
+                continue
+            if sub is None:
+                sub = menu.addMenu(head.icon(), head.text())
+            a = sub.addAction(item.icon(), item.text())
+            a.setData(tid)
+            a.triggered.connect(lambda _=False, t=tid: pick(t))
+    return menu

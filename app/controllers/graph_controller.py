@@ -195,6 +195,73 @@ class GraphController(QObject):
             text = self.tr("Delete nothing")
         self._push(C.RemoveItems(self.doc, before, after, text))
 
+    def insert_layer(self, type_id: str, edge, pos=None) -> str | None:
+        """Put a new ``type_id`` layer into the connection ``edge = (src, dst, dst_port)``.
+
+        One undoable step: the layer is added at ``pos`` (default: between the two layers),
+        ``src`` feeds it and it feeds ``dst`` on the same port.  When it would overlap the
+        layer below, that layer and everything after it move down one row.
+        """
+        spec = self.doc.spec
+        src, dst, port = str(edge[0]), str(edge[1]), int(edge[2])
+        if not any((e.src, e.dst, e.dst_port) == (src, dst, port) for e in spec.edges):
+            self._refuse(self.tr("Cannot insert: that connection no longer exists"))
+            return None
+        try:
+            cls = get_layer_class(type_id)
+        except RegistryError as exc:
+            self._refuse(engine_tr(str(exc.args[0])))
+            return None
+        label = engine_tr(cls.label) if cls.label else type_id
+        if cls.n_inputs == 0:
+            self._refuse(self.tr("Cannot insert {layer} into a connection: it takes no input").format(layer=label))
+            return None
+        s_node, d_node = spec.node(src), spec.node(dst)
+        if pos is None:
+            x, y = (s_node.pos[0] + d_node.pos[0]) / 2, (s_node.pos[1] + d_node.pos[1]) / 2
+        else:
+            x, y = _xy(pos)
+        if abs(s_node.pos[0] - d_node.pos[0]) < 1.0:   # a straight column stays straight
+            x = s_node.pos[0]
+        y = max(y, s_node.pos[1] + ROW)
+        after, nid = spec.add_node(type_id, {}, pos=(x, y))
+        after = after.disconnect(src, dst, port).connect(src, nid, 0).connect(nid, dst, port)
+        dy = y + ROW - d_node.pos[1]
+        if dy > 0:   # make room: the layer below and everything after it move down
+            below, todo = set(), [dst]
+            while todo:
+                n = todo.pop()
+                if n not in below:
+                    below.add(n)
+                    todo.extend(e.dst for e in after.outputs_of(n))
+            after = after.move_nodes({n: (after.node(n).pos[0], after.node(n).pos[1] + dy) for n in below})
+        self._push(C.InsertLayer(self.doc, spec, after, self.tr("Insert {layer} between {src} and {dst}").format(
+            layer=label, src=s_node.label, dst=d_node.label)))
+        self.select_requested.emit([nid])
+        problem = self.doc.analysis.errors.get(nid) or self.doc.analysis.errors.get(dst)
+        if problem:
+            self.message.emit(self.tr("Inserted {layer}, but: {reason}").format(layer=label,
+                                                                               reason=engine_message(problem)))
+        else:
+            self.message.emit(self.tr("Inserted {layer} ({id}) between {src} and {dst}").format(
+                layer=label, id=nid, src=s_node.label, dst=d_node.label))
+        return nid
+
+    def disconnect_nodes(self, node_ids) -> None:
+        """Remove every connection into and out of ``node_ids`` (one undo step)."""
+        before = self.doc.spec
+        ids = {i for i in node_ids if before.has_node(i)}
+        edges = [e for e in before.edges if e.src in ids or e.dst in ids]
+        if not edges:
+            self._refuse(self.tr("Nothing to disconnect: the layer has no connections"))
+            return
+        after = before
+        for e in edges:
+            after = after.disconnect(e.src, e.dst, e.dst_port)
+        names = ", ".join(before.node(i).label for i in before.node_ids if i in ids)
+        self._push(C.Disconnect(self.doc, before, after, self.tr("Disconnect {nodes}").format(nodes=names)))
+        self.message.emit(self.tr("Removed {m} connection(s) of {nodes}").format(m=len(edges), nodes=names))
+
     def delete_selection(self) -> None:
         self.delete(self.selection, [])
 
@@ -284,26 +351,33 @@ class GraphController(QObject):
             return bytes(md.data(GRAPH_MIME).data()).decode("utf-8", "replace")
         return self._clip_fallback
 
-    def paste(self, text: str | None = None, offset=(40.0, 40.0), duplicate: bool = False) -> list[str]:
+    def paste(self, text: str | None = None, offset=(40.0, 40.0), duplicate: bool = False, at=None) -> list[str]:
+        """Paste layers from the clipboard (or ``text``) as one undo step.
+
+        ``at`` (scene coordinates, e.g. the cursor): the pasted layers are centred there.  Otherwise
+        they land ``offset`` from the originals, and further steps of ``offset`` while that would put
+        one exactly on a layer already there (so repeated pastes fan out instead of stacking).
+        """
         text = text if text is not None else self._clipboard_text()
         if not text:
             self._refuse(self.tr("Nothing to paste"))
             return []
         try:
             data = json.loads(text)
+            raws = list(data["nodes"])
+            points = [(float(r.get("pos", [0, 0])[0]), float(r.get("pos", [0, 0])[1])) for r in raws]
             before = self.doc.spec
+            dx, dy = self._paste_shift(before, points, offset, at)
             after = before
             mapping = {}
-            for raw in data["nodes"]:
-                pos = raw.get("pos", [0, 0])
+            for raw, (px, py) in zip(raws, points):
                 get_layer_class(str(raw["type"]))
-                after, nid = after.add_node(str(raw["type"]), raw.get("config", {}),
-                                            pos=(float(pos[0]) + offset[0], float(pos[1]) + offset[1]),
+                after, nid = after.add_node(str(raw["type"]), raw.get("config", {}), pos=(px + dx, py + dy),
                                             name=str(raw.get("name", "")))
                 mapping[str(raw["id"])] = nid
             for raw in data.get("edges", []):
                 after = after.connect(mapping[str(raw["src"])], mapping[str(raw["dst"])], int(raw.get("dst_port", 0)))
-        except (ValueError, KeyError, TypeError, IndexError, SpecError, RegistryError):
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, SpecError, RegistryError):
             self._refuse(self.tr("The clipboard does not hold NN Studio layers"))
             return []
         new = list(mapping.values())
@@ -311,6 +385,27 @@ class GraphController(QObject):
         self._push(C.Paste(self.doc, before, after, text))
         self.select_requested.emit(new)
         return new
+
+    @staticmethod
+    def _paste_shift(spec: GraphSpec, points, offset, at) -> tuple[float, float]:
+        if not points:
+            return 0.0, 0.0
+        if at is not None:
+            ax, ay = _xy(at)
+            xs, ys = [p[0] for p in points], [p[1] for p in points]
+            return ax - (min(xs) + max(xs)) / 2, ay - (min(ys) + max(ys)) / 2
+        ox, oy = float(offset[0]), float(offset[1])
+        taken = [n.pos for n in spec.nodes]
+        dx, dy = ox, oy
+        for _ in range(200):
+            if not any(abs(px + dx - tx) < 8 and abs(py + dy - ty) < 8 for px, py in points for tx, ty in taken):
+                break
+            dx, dy = dx + ox, dy + oy
+        return dx, dy
+
+    def can_paste(self) -> bool:
+        """Whether the clipboard holds NN Studio layers (enables *Paste here*)."""
+        return bool(self._clipboard_text())
 
     def duplicate(self, node_ids=None) -> list[str]:
         text = self.copy_text(self.selection if node_ids is None else node_ids)

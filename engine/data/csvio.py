@@ -272,7 +272,9 @@ def preview_csv(path, n_rows: int = 20, encoding: str = "auto", sheet: str | Non
             "rows": df.head(n_rows).astype(object).where(df.head(n_rows).notna(), "").values.tolist(),
             "delimiter": meta["delimiter"], "encoding": enc, "encoding_detected": detected,
             "encoding_label": label(enc), "decimal": meta["decimal"], "header": meta["header"],
-            "missing": missing, "default_target": target, "proposed_task": propose_task(*infos[target]), **extra}
+            "missing": missing, "default_target": target, "proposed_task": propose_task(*infos[target]),
+            "proposed_tasks": {c: propose_task(*infos[c]) for c in df.columns if infos[c][0].kind != "empty"},
+            **extra}
 
 
 def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None):

@@ -294,6 +294,12 @@
         <translation>空</translation>
     </message>
     <message numerus="yes">
+        <source>%n column(s); task: %1 (chosen)</source>
+        <translation>
+            <numerusform>%n 列；任务：%1（已选择）</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
         <source>%n column(s); proposed task: %1</source>
         <translation>
             <numerusform>%n 列；建议的任务：%1</numerusform>
@@ -320,6 +326,10 @@
         <translation>；建议的任务：%1</translation>
     </message>
     <message>
+        <source>; task: %1 (chosen)</source>
+        <translation>；任务：%1（已选择）</translation>
+    </message>
+    <message>
         <source>%1 images in %2 classes</source>
         <translation>%2 个类别中的 %1 张图像</translation>
     </message>
@@ -344,8 +354,24 @@
         <translation>已载入：%1 个样本（训练 %2，验证 %3，测试 %4）· 输入 %5 · %6，%7</translation>
     </message>
     <message>
-        <source> · %1 rows/files skipped</source>
-        <translation> · 跳过了 %1 行/文件</translation>
+        <source> · %1 rows skipped</source>
+        <translation> · 跳过了 %1 行</translation>
+    </message>
+    <message>
+        <source> · %1 files skipped</source>
+        <translation> · 跳过了 %1 个文件</translation>
+    </message>
+    <message>
+        <source> · %1 missing values filled</source>
+        <translation> · 填补了 %1 个缺失值</translation>
+    </message>
+    <message>
+        <source> · %1 columns not used</source>
+        <translation> · %1 列未使用</translation>
+    </message>
+    <message>
+        <source> · %1 notes in the load report</source>
+        <translation> · 载入报告中有 %1 条说明</translation>
     </message>
 </context>
 <context>
@@ -501,6 +527,7 @@
     <name>EvaluationUI</name>
     <message>
         <source>test split</source>
+        <extracomment>regression points kept with a saved evaluation (the scatter plot of a reopened project)</extracomment>
         <translation>测试集</translation>
     </message>
     <message>
@@ -558,6 +585,10 @@
     <message>
         <source>Measure the trained model on the test split</source>
         <translation>在测试集上衡量训练好的模型</translation>
+    </message>
+    <message>
+        <source>Saved with the project: evaluate again to update.</source>
+        <translation>随项目保存的结果：重新评估即可更新。</translation>
     </message>
     <message>
         <source>loading the data…</source>
@@ -1191,6 +1222,38 @@ NN Studio 中的模型没有改变。</translation>
         <translation>未删除任何内容</translation>
     </message>
     <message>
+        <source>Cannot insert: that connection no longer exists</source>
+        <translation>无法插入：该连接已不存在</translation>
+    </message>
+    <message>
+        <source>Cannot insert {layer} into a connection: it takes no input</source>
+        <translation>无法把{layer}插入连接：它不接受输入</translation>
+    </message>
+    <message>
+        <source>Insert {layer} between {src} and {dst}</source>
+        <translation>在 {src} 和 {dst} 之间插入{layer}</translation>
+    </message>
+    <message>
+        <source>Inserted {layer}, but: {reason}</source>
+        <translation>已插入{layer}，但是：{reason}</translation>
+    </message>
+    <message>
+        <source>Inserted {layer} ({id}) between {src} and {dst}</source>
+        <translation>已在 {src} 和 {dst} 之间插入{layer}（{id}）</translation>
+    </message>
+    <message>
+        <source>Nothing to disconnect: the layer has no connections</source>
+        <translation>没有可断开的连接：该层没有任何连接</translation>
+    </message>
+    <message>
+        <source>Disconnect {nodes}</source>
+        <translation>断开 {nodes} 的连接</translation>
+    </message>
+    <message>
+        <source>Removed {m} connection(s) of {nodes}</source>
+        <translation>已移除 {nodes} 的 {m} 条连接</translation>
+    </message>
+    <message>
         <source>Set {field} of {node}</source>
         <translation>设置 {node} 的 {field}</translation>
     </message>
@@ -1263,6 +1326,67 @@ port of one layer to the top port of the next. Templates are in the Templates me
         <translation>从左侧的层面板中拖出一个层（或双击它）即可开始。
 先放一个输入层，再从一个层底部的端口拖到下一个层顶部的端口，把层连接起来。
 现成的网络在“模板”菜单中。</translation>
+    </message>
+    <message>
+        <source>Add layer here</source>
+        <extracomment>whether *Paste here* is offered enabled (the window sets it to &quot;the clipboard holds layers&quot;)</extracomment>
+        <translation>在此处添加层</translation>
+    </message>
+    <message>
+        <source>Paste here</source>
+        <translation>粘贴到此处</translation>
+    </message>
+    <message>
+        <source>Select all</source>
+        <translation>全选</translation>
+    </message>
+    <message>
+        <source>Auto-layout</source>
+        <translation>自动布局</translation>
+    </message>
+    <message>
+        <source>Zoom to fit</source>
+        <translation>缩放到适合</translation>
+    </message>
+    <message>
+        <source>Properties</source>
+        <translation>属性</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <source>Copy {n} layers</source>
+        <translation>复制 {n} 个层</translation>
+    </message>
+    <message>
+        <source>Duplicate</source>
+        <translation>再制</translation>
+    </message>
+    <message>
+        <source>Duplicate {n} layers</source>
+        <translation>再制 {n} 个层</translation>
+    </message>
+    <message>
+        <source>Disconnect</source>
+        <translation>断开连接</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>Delete {n} layers</source>
+        <translation>删除 {n} 个层</translation>
+    </message>
+    <message>
+        <source>Insert layer here</source>
+        <translation>在此处插入层</translation>
+    </message>
+    <message>
+        <source>Delete connection</source>
+        <translation>删除连接</translation>
     </message>
 </context>
 <context>
@@ -1460,8 +1584,8 @@ port of one layer to the top port of the next. Templates are in the Templates me
         <translation>粘贴(&amp;P)</translation>
     </message>
     <message>
-        <source>Paste layers</source>
-        <translation>粘贴层</translation>
+        <source>Paste layers (at the mouse pointer when it is over the canvas)</source>
+        <translation>粘贴层（鼠标指针在画布上时粘贴到指针处）</translation>
     </message>
     <message>
         <source>D&amp;uplicate</source>
@@ -1592,20 +1716,38 @@ port of one layer to the top port of the next. Templates are in the Templates me
         <translation>未命名</translation>
     </message>
     <message>
-        <source>Getting started</source>
-        <translation>入门</translation>
+        <source>Build the network
+1. Pick a template (Templates menu) or drag layers from the Layers palette onto the canvas (or double-click them); start with an Input layer.
+2. Connect a layer&apos;s bottom port to the next layer&apos;s top port; drop a layer on a connection to insert it there. Right-click a layer, a connection or the canvas for more.
+3. Select a layer to edit its settings on the right; shapes update live. A red badge marks a layer with a problem: hover it to read why.
+
+Load the data
+4. In the Data panel choose a built-in sample, a CSV or Excel file, a folder of images (one sub-folder per class) or an .npz file (or drop it on the window); for a table pick the target column and the feature columns, then press Load data.
+5. When the graph does not fit the data, the bar above the canvas offers Fit graph to data (Input shape and output layer, one undo step).
+
+Train and evaluate
+6. Set epochs, batch size, optimizer and learning rate in the Training panel and press Train (F5); Pause (F6), Stop (Shift+F5) and Step one epoch (F10) work while it runs, and the Training plots show the loss and metric live.
+7. Model ▸ Evaluate on test split measures the trained model; the Predict tab asks it about new rows or images; File ▸ Save keeps the graph, weights, settings, curves and evaluation.
+
+Mouse: wheel zooms, middle button (or Alt+drag) pans, drag on empty space selects. Help ▸ Keyboard shortcuts lists the keys.</source>
+        <translation>构建网络
+1. 选择一个模板（“模板”菜单），或把层从“层”面板拖到画布上（或双击它们）；第一个层应是输入层。
+2. 把一个层底部的端口连接到下一个层顶部的端口；把层拖放到一条连接上即可把它插入其中。右键单击层、连接或画布可使用更多操作。
+3. 选中一个层，在右侧编辑它的设置；形状会实时更新。红色标记表示该层有问题：把鼠标悬停在上面即可查看原因。
+
+载入数据
+4. 在“数据”面板中选择内置示例、CSV 或 Excel 文件、图像文件夹（每个类别一个子文件夹）或 .npz 文件（也可以直接拖放到窗口上）；对于表格，选择目标列和特征列，然后点击“载入数据”。
+5. 如果图与数据不匹配，画布上方的提示栏会提供“使图适配数据”（设置输入层形状和输出层，可一步撤销）。
+
+训练与评估
+6. 在“训练”面板中设置训练轮数、批大小、优化器和学习率，然后点击“训练”（F5）；训练过程中可以暂停（F6）、停止（Shift+F5）和单步训练一轮（F10），“训练图表”会实时显示损失和指标。
+7. 模型 ▸ 在测试集上评估 可衡量训练好的模型；“预测”标签页可用模型预测新的数据行或图像；文件 ▸ 保存 会保存图、权重、设置、曲线和评估结果。
+
+鼠标：滚轮缩放，中键（或 Alt+拖动）平移，在空白处拖动可框选。帮助 ▸ 键盘快捷键 列出所有按键。</translation>
     </message>
     <message>
-        <source>1. Drag layers from the Layers palette onto the canvas (or double-click them).
-2. Connect a layer&apos;s bottom port to the next layer&apos;s top port.
-3. Select a layer to edit its settings on the right; shapes update live.
-4. A red badge marks a layer with a problem: hover it to read why.
-Mouse: wheel zooms, middle button (or Alt+drag) pans, drag on empty space selects.</source>
-        <translation>1. 把层从“层”面板拖到画布上（或双击它们）。
-2. 把一个层底部的端口连接到下一个层顶部的端口。
-3. 选中一个层，在右侧编辑它的设置；形状会实时更新。
-4. 红色标记表示该层有问题：把鼠标悬停在上面即可查看原因。
-鼠标：滚轮缩放，中键（或 Alt+拖动）平移，在空白处拖动可框选。</translation>
+        <source>Getting started</source>
+        <translation>入门</translation>
     </message>
     <message>
         <source>&amp;File</source>
@@ -2328,6 +2470,10 @@ Do you want to recover it?</source>
     <message>
         <source>the data has samples of shape {shape} but the Input layer expects {want}; set the Input shape to {fix}</source>
         <translation>数据的样本形状是 {shape}，但输入层需要 {want}；请把输入层形状设为 {fix}</translation>
+    </message>
+    <message>
+        <source>{name}: {n} epochs, {reason} (saved with the project)</source>
+        <translation>{name}：{n} 轮，{reason}（随项目保存）</translation>
     </message>
     <message>
         <source>none</source>

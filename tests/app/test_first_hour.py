@@ -126,6 +126,37 @@ def test_no_two_actions_share_a_shortcut(win):
     assert seen["Ctrl+="] is win.actions["zoom_in"]
 
 
+def test_every_shortcut_listed_in_the_menus_triggers_its_action(win, qtbot):
+    """Press each menu action's shortcuts (all of them, e.g. Ctrl+Shift+Z and Ctrl+Y for Redo) on the canvas."""
+    from PySide6.QtTest import QTest
+    win.show()
+    win.activateWindow()
+    qtbot.waitActive(win)
+    win.view.setFocus()
+    qtbot.waitUntil(win.view.hasFocus, timeout=2000)
+    hits = {}
+    listed = [a for a in _menu_actions(win) if a.shortcuts()]
+    assert len(listed) >= 20
+    for a in listed:
+        try:   # only the key handling is under test here: nothing may run (Quit, Open, Train...)
+            a.triggered.disconnect()
+        except (RuntimeError, TypeError):
+            pass
+        a.setEnabled(True)
+        a.triggered.connect(lambda _=False, a=a: hits.__setitem__(a, hits.get(a, 0) + 1))
+    missed = []
+    for a in listed:
+        for seq in a.shortcuts():
+            before = hits.get(a, 0)
+            combo = seq[0]
+            QTest.keyClick(win.view, combo.key(), combo.keyboardModifiers())
+            if hits.get(a, 0) != before + 1:
+                missed.append(f"{a.text()}: {seq.toString()}")
+    assert not missed, missed
+    names = {win.actions[n] for n in ("duplicate", "redo", "zoom_in", "train", "fit_to_data", "auto_layout")}
+    assert names <= set(listed)
+
+
 # ---------------------------------------------------------------------- wheel only with focus
 def _wheel(widget, dy=120):
     from PySide6.QtCore import QPoint, QPointF, Qt
@@ -155,3 +186,16 @@ def test_wheel_changes_a_spin_box_only_when_it_has_focus(win, qtbot):
     qtbot.waitUntil(spin.hasFocus, timeout=2000)
     _wheel(spin)
     assert spin.text() != before
+
+
+def test_getting_started_covers_data_and_training_not_only_the_canvas(win, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: shown.append((title, text)))
+    help_menu = next(a.menu() for a in win.menuBar().actions() if a.menu() and a.menu().objectName() == "menu_help")
+    next(a for a in help_menu.actions() if a.text() == "&Getting started").trigger()
+    (title, text), = shown
+    assert title == "Getting started"
+    for words in ("Data panel", "target column", "Load data", "Fit graph to data", "Train (F5)",
+                  "Evaluate on test split", "Right-click", "drop a layer on a connection"):
+        assert words in text, words

@@ -62,3 +62,21 @@ def test_double_click_requests_add(qtbot):
     qtbot.mouseClick(p.tree.viewport(), Qt.LeftButton, pos=centre)  # the press a double-click starts with
     qtbot.mouseDClick(p.tree.viewport(), Qt.LeftButton, pos=centre)
     assert got == ["Flatten.v1"]  # a real double-click adds the layer once, not twice
+
+
+def test_drag_label_is_small_and_layer_menu_can_leave_out_inputs(qtbot):
+    from widgets.palette import LayerPalette, drag_pixmap, layer_menu
+    p = LayerPalette()
+    qtbot.addWidget(p)
+    pm = drag_pixmap(p, "Dropout", None)
+    assert not pm.isNull() and pm.deviceIndependentSize().height() < 40
+    picked = []
+    every = layer_menu("Add", p, picked.append)
+    no_inputs = layer_menu("Insert", p, picked.append, inputs=False)
+
+    def ids(menu):
+        return [a.data() for cat in menu.actions() if cat.menu() for a in cat.menu().actions()]
+    assert "Input.v1" in ids(every) and "Input.v1" not in ids(no_inputs)
+    assert set(ids(every)) == set(p.model.type_ids())
+    next(a for cat in every.actions() if cat.menu() for a in cat.menu().actions() if a.data() == "Dense.v1").trigger()
+    assert picked == ["Dense.v1"]

@@ -261,6 +261,8 @@ class EdgeItem(QGraphicsPathItem):
         self.src, self.dst, self.dst_port = src, dst, dst_port
         self.label = label
         self.bad = bad
+        #: a palette layer is dragged over this edge: dropping it inserts the layer here
+        self.highlighted = False
         self.setFlags(QGraphicsItem.ItemIsSelectable)
         self.setZValue(0)
         self.setAcceptHoverEvents(True)
@@ -291,7 +293,7 @@ class EdgeItem(QGraphicsPathItem):
         self._label_rect = QRectF(mid.x() - w / 2, mid.y() - 9, w, 18) if self.label else QRectF()
 
     def boundingRect(self) -> QRectF:
-        return super().boundingRect().adjusted(-4, -4, 4, 4).united(self._label_rect)
+        return super().boundingRect().adjusted(-7, -7, 7, 7).united(self._label_rect)
 
     def shape(self):
         from PySide6.QtGui import QPainterPathStroker
@@ -302,19 +304,37 @@ class EdgeItem(QGraphicsPathItem):
             path.addRect(self._label_rect)
         return path
 
+    def set_highlighted(self, on: bool) -> None:
+        if on != self.highlighted:
+            self.highlighted = on
+            self.update()
+
     def paint(self, painter: QPainter, option, widget=None):
         painter.setRenderHint(QPainter.Antialiasing)
         selected = self.isSelected()
-        col = theme.SELECTION if selected else (theme.ERROR if self.bad else theme.EDGE)
-        painter.setPen(QPen(col, 3.0 if selected else 2.0, Qt.SolidLine, Qt.RoundCap))
+        col = theme.SELECTION if selected or self.highlighted else (theme.ERROR if self.bad else theme.EDGE)
+        if self.highlighted:  # a wide translucent band under the line: "drop here to insert"
+            band = QColor(theme.SELECTION)
+            band.setAlpha(90)
+            painter.setPen(QPen(band, 12.0, Qt.SolidLine, Qt.RoundCap))
+            painter.drawPath(self.path())
+        width = 4.0 if self.highlighted else (3.0 if selected else 2.0)
+        painter.setPen(QPen(col, width, Qt.SolidLine, Qt.RoundCap))
         painter.setBrush(Qt.NoBrush)
         painter.drawPath(self.path())
         if self.label:
             f = QFont(painter.font())
             f.setPointSizeF(8.5)
             painter.setFont(f)
-            painter.setPen(QPen(col, 1.0))
-            painter.setBrush(theme.edge_label_background())
+            painter.setPen(QPen(col, 2.0 if self.highlighted else 1.0))
+            if self.highlighted:
+                fill = QColor(theme.SELECTION)
+                fill.setAlpha(110)
+                painter.setBrush(theme.edge_label_background())
+                painter.drawRoundedRect(self._label_rect, 9, 9)
+                painter.setBrush(fill)
+            else:
+                painter.setBrush(theme.edge_label_background())
             painter.drawRoundedRect(self._label_rect, 9, 9)
             painter.setPen(theme.node_text())
             painter.drawText(self._label_rect, Qt.AlignCenter, self.label)

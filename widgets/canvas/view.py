@@ -7,7 +7,13 @@ Intents (all handled by ``app.controllers.graph_controller``):
   port" of a merge layer;
 * ``nodes_moved({node_id: (x, y)})`` — after a drag ends;
 * ``delete_requested(node_ids, edges)`` — edges are ``(src, dst, dst_port)``;
-* ``selection_changed(node_ids)``.
+* ``selection_changed(node_ids)``;
+* ``insert_requested(type_id, edge, scene_pos)`` — a palette layer dropped on an edge (or
+  *Insert layer here* in the edge's context menu): put it into that connection;
+* from the context menus (:meth:`GraphView.context_menu`): ``paste_requested(scene_pos)``,
+  ``copy_requested(node_ids)``, ``duplicate_requested(node_ids)``, ``disconnect_requested(node_ids)``,
+  ``properties_requested(node_id)``, ``auto_layout_requested()``.  *Select all* and *Zoom to fit*
+  only change the view, so the view does them itself.
 """
 from __future__ import annotations
 
@@ -22,12 +28,13 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QTransform
-from PySide6.QtWidgets import QGraphicsView
+from PySide6.QtWidgets import QGraphicsView, QMenu
 
+from engine.registry import RegistryError, get_layer_class
 from widgets import theme
 from widgets.canvas.items import EdgeItem, NodeItem, PendingEdge, PortItem
 from widgets.canvas.scene import GraphScene
-from widgets.palette import LAYER_MIME, type_id_from_mime
+from widgets.palette import LAYER_MIME, layer_menu, type_id_from_mime
 
 MIN_ZOOM = 0.1
 MAX_ZOOM = 4.0
@@ -45,6 +52,13 @@ class GraphView(QGraphicsView):
     delete_requested = Signal(list, list)
     selection_changed = Signal(list)
     zoom_changed = Signal(float)
+    insert_requested = Signal(str, object, QPointF)   # type id, (src, dst, dst_port), scene position
+    paste_requested = Signal(QPointF)
+    copy_requested = Signal(list)
+    duplicate_requested = Signal(list)
+    disconnect_requested = Signal(list)
+    properties_requested = Signal(str)
+    auto_layout_requested = Signal()
 
     def __init__(self, scene: GraphScene | None = None, parent=None):
         super().__init__(parent)
@@ -64,6 +78,9 @@ class GraphView(QGraphicsView):
         self._pending: PendingEdge | None = None
         self._pending_port: PortItem | None = None
         self._panning: QPointF | None = None
+        self._drop_edge: EdgeItem | None = None
+        #: whether *Paste here* is offered enabled (the window sets it to "the clipboard holds layers")
+        self.can_paste = lambda: True
         self.graph_scene.selectionChanged.connect(self._on_selection)
 
     # ------------------------------------------------------------------ model
@@ -92,10 +109,17 @@ class GraphView(QGraphicsView):
 
     def dragMoveEvent(self, event):
         if event.mimeData().hasFormat(LAYER_MIME):
+            pos = event.position() if hasattr(event, "position") else QPointF(event.pos())
+            self._set_drop_edge(self.insert_target(type_id_from_mime(event.mimeData()),
+                                                   self.mapToScene(pos.toPoint())))
             event.setDropAction(Qt.CopyAction)
             event.accept()
         else:
             super().dragMoveEvent(event)
+
+    def dragLeaveEvent(self, event):
+        self._set_drop_edge(None)
+        super().dragLeaveEvent(event)
 
     def dropEvent(self, event):
         pos = event.position() if hasattr(event, "position") else QPointF(event.pos())
@@ -105,13 +129,130 @@ class GraphView(QGraphicsView):
         else:
             super().dropEvent(event)
 
+    def _set_drop_edge(self, edge: EdgeItem | None) -> None:
+        if edge is not self._drop_edge:
+            if self._drop_edge is not None and self._drop_edge.scene() is not None:
+                self._drop_edge.set_highlighted(False)
+            self._drop_edge = edge
+            if edge is not None:
+                edge.set_highlighted(True)
+
+    def edge_at(self, scene_pos: QPointF) -> EdgeItem | None:
+        """The edge under ``scene_pos``, unless a node (or port) lies on top of it there."""
+        for it in self.graph_scene.items(scene_pos):
+            if isinstance(it, (NodeItem, PortItem)):
+                return None
+            if isinstance(it, EdgeItem):
+                return it
+        return None
+
+    def insert_target(self, type_id: str | None, scene_pos: QPointF) -> EdgeItem | None:
+        """The edge a layer of ``type_id`` dropped at ``scene_pos`` would be inserted into (None: plain add)."""
+        if not type_id:
+            return None
+        try:
+            if get_layer_class(type_id).n_inputs == 0:  # an Input layer takes no input
+                return None
+        except RegistryError:
+            return None
+        return self.edge_at(scene_pos)
+
     def handle_drop(self, mime, scene_pos: QPointF) -> bool:
-        """Emit ``node_drop_requested`` for a palette drop; returns whether it was ours."""
+        """A palette drop: ``insert_requested`` onto an edge, else ``node_drop_requested``; whether it was ours."""
+        self._set_drop_edge(None)
         tid = type_id_from_mime(mime)
         if tid is None:
             return False
-        self.node_drop_requested.emit(tid, QPointF(scene_pos))
+        edge = self.insert_target(tid, scene_pos)
+        if edge is not None:
+            self.insert_requested.emit(tid, edge.key, QPointF(scene_pos))
+        else:
+            self.node_drop_requested.emit(tid, QPointF(scene_pos))
         return True
+
+    # ------------------------------------------------------------------ context menus
+    def contextMenuEvent(self, event):
+        menu = self.context_menu(event.pos())
+        menu.exec(event.globalPos())
+        menu.deleteLater()
+        event.accept()
+
+    def context_menu(self, view_pos) -> QMenu:
+        """The right-click menu at ``view_pos`` (viewport coordinates) for the node, edge or empty canvas there.
+
+        Right-clicking an item that is not selected selects it alone first (as file managers do);
+        the node actions apply to the whole selection.
+        """
+        view_pos = view_pos.toPoint() if isinstance(view_pos, QPointF) else view_pos
+        scene_pos = self.mapToScene(view_pos)
+        hit = None
+        for it in self.items(view_pos):
+            if isinstance(it, PortItem):
+                hit = it.node
+                break
+            if isinstance(it, (NodeItem, EdgeItem)):
+                hit = it
+                break
+        if hit is not None and not hit.isSelected():
+            self.graph_scene.clearSelection()
+            hit.setSelected(True)
+        menu = QMenu(self)
+        if isinstance(hit, NodeItem):
+            self._node_menu(menu, hit)
+        elif isinstance(hit, EdgeItem):
+            self._edge_menu(menu, hit, scene_pos)
+        else:
+            self._canvas_menu(menu, scene_pos)
+        return menu
+
+    @staticmethod
+    def _add(menu: QMenu, name: str, text: str, slot, enabled: bool = True):
+        a = menu.addAction(text)
+        a.setObjectName(name)
+        a.setEnabled(enabled)
+        a.triggered.connect(slot)
+        return a
+
+    def _canvas_menu(self, menu: QMenu, scene_pos: QPointF) -> None:
+        add = layer_menu(self.tr("Add layer here"), menu,
+                         lambda tid: self.node_drop_requested.emit(tid, QPointF(scene_pos)))
+        add.menuAction().setObjectName("ctx_add_layer")
+        menu.addMenu(add)
+        self._add(menu, "ctx_paste_here", self.tr("Paste here"), lambda: self.paste_requested.emit(QPointF(scene_pos)),
+                  bool(self.can_paste()))
+        menu.addSeparator()
+        has_nodes = bool(self.graph_scene.nodes)
+        self._add(menu, "ctx_select_all", self.tr("Select all"), lambda: self.select_all(), has_nodes)
+        self._add(menu, "ctx_auto_layout", self.tr("Auto-layout"), lambda: self.auto_layout_requested.emit(), has_nodes)
+        self._add(menu, "ctx_zoom_fit", self.tr("Zoom to fit"), lambda: self.zoom_to_fit(), has_nodes)
+
+    def _node_menu(self, menu: QMenu, node: NodeItem) -> None:
+        ids = self.graph_scene.selected_node_ids() or [node.node_id]
+        n = len(ids)
+        connected = any(e.src.node_id in ids or e.dst.node_id in ids for e in self.graph_scene.edges)
+        self._add(menu, "ctx_properties", self.tr("Properties"), lambda: self.properties_requested.emit(node.node_id))
+        menu.addSeparator()
+        self._add(menu, "ctx_copy", self.tr("Copy") if n == 1 else self.tr("Copy {n} layers").format(n=n),
+                  lambda: self.copy_requested.emit(list(ids)))
+        self._add(menu, "ctx_duplicate", self.tr("Duplicate") if n == 1 else self.tr("Duplicate {n} layers").format(n=n),
+                  lambda: self.duplicate_requested.emit(list(ids)))
+        self._add(menu, "ctx_disconnect", self.tr("Disconnect"), lambda: self.disconnect_requested.emit(list(ids)),
+                  connected)
+        menu.addSeparator()
+        self._add(menu, "ctx_delete", self.tr("Delete") if n == 1 else self.tr("Delete {n} layers").format(n=n),
+                  lambda: self.delete_requested.emit(list(ids), []))
+
+    def _edge_menu(self, menu: QMenu, edge: EdgeItem, scene_pos: QPointF) -> None:
+        key = edge.key
+        ins = layer_menu(self.tr("Insert layer here"), menu,
+                         lambda tid: self.insert_requested.emit(tid, key, QPointF(scene_pos)), inputs=False)
+        ins.menuAction().setObjectName("ctx_insert_layer")
+        menu.addMenu(ins)
+        menu.addSeparator()
+        self._add(menu, "ctx_delete_edge", self.tr("Delete connection"), lambda: self.delete_requested.emit([], [key]))
+
+    def select_all(self) -> None:
+        self.graph_scene.select_nodes(self.graph_scene.nodes)
 
     # ------------------------------------------------------------------ mouse
     def _port_at(self, view_pos) -> PortItem | None:
