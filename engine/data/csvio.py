@@ -74,8 +74,23 @@ def _records(text: str, delimiter: str, limit: int | None = None) -> tuple[list[
     return rows, lines
 
 
+def _sniff_sample(text: str) -> str:
+    """``"\\n".join(text.splitlines()[:SNIFF_LINES])`` without splitting the whole text.
+
+    ``splitlines`` of a prefix gives the same lines as of the whole text except for its
+    last one (which may be cut), so a prefix holding two lines more than needed suffices.
+    """
+    k = 1 << 16
+    while k < len(text):
+        lines = text[:k].splitlines()
+        if len(lines) >= SNIFF_LINES + 2:
+            return "\n".join(lines[:SNIFF_LINES])
+        k *= 4
+    return "\n".join(text.splitlines()[:SNIFF_LINES])
+
+
 def sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:SNIFF_LINES])
+    sample = _sniff_sample(text)
     best, best_score = ",", (0.0, 0)
     for d in DELIMITERS:
         try:
@@ -173,9 +188,229 @@ def _header_names(first: list[str]) -> list[str]:
     return names
 
 
-def parse_text(text: str, name: str, *, limit: int | None = None) -> tuple[pd.DataFrame, dict, np.ndarray]:
-    """Sniff and parse CSV text into a frame of strings; ``(frame, meta, row_labels)``."""
+class _TextReader:
+    """A read-only file over a ``str`` for ``pd.read_csv``: slices on demand.
+
+    ``io.StringIO(text)`` would copy the whole text into its own buffer (four bytes per
+    character), which for a large file is the biggest single allocation of a load.
+    """
+
+    def __init__(self, text: str):
+        self._text, self._pos = text, 0
+
+    def read(self, n: int = -1) -> str:
+        if n is None or n < 0:
+            n = len(self._text) - self._pos
+        chunk = self._text[self._pos:self._pos + n]
+        self._pos += len(chunk)
+        return chunk
+
+    def __iter__(self):  # pandas only iterates when it sniffs, which it does not here
+        return iter(self._text.splitlines(keepends=True))
+
+
+#: bytes that ``str.strip`` removes (ASCII part); a line of these and delimiters is blank
+_ASCII_SPACE = np.frombuffer(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f", dtype=np.uint8)
+#: characters per block of the plain scan (the NumPy temporaries are a few times this)
+_SCAN_BLOCK = 1 << 22
+
+
+def _scan_plain(text: str, delimiter: str):
+    """One pass over quote-free text, line by line in NumPy: what the csv pre-pass learnt.
+
+    Lines are the text split at ``\n`` (a ``\r`` only ever precedes one, checked by the caller).
+    Returns ``(lines, fields, last_blank, long_line, n_lines)``: the 1-based line numbers of the
+    non-blank records (a record is blank when every field is whitespace), their field counts,
+    whether their last field is whitespace only, the first line holding a field longer than
+    the csv module's limit (or ``None``), and the number of lines.  Per line, not per cell:
+    only lines that might be blank and hold non-ASCII bytes, and lines longer than the field
+    limit, are looked at in Python.
+    """
+    d = ord(delimiter)
+    space = np.zeros(256, dtype=bool)
+    space[_ASCII_SPACE] = True
+    space[d] = True
+    flimit = csv.field_size_limit()
+    rec_lines, rec_fields, rec_last_blank = [], [], []
+    long_line = None
+    base = 0  # line number (0-based) of the block's first line
+    pos, n = 0, len(text)
+    while pos < n:
+        end = text.find("\n", min(pos + _SCAN_BLOCK, n) - 1)
+        end = n if end < 0 else end + 1
+        block = text[pos:end].encode("utf-8")
+        b = np.frombuffer(block, dtype=np.uint8)
+        nl = np.flatnonzero(b == 10)
+        ends = nl if block.endswith(b"\n") else np.append(nl, len(b))
+        starts = np.concatenate(([0], nl[:len(ends) - 1] + 1))
+        cum_d = np.concatenate(([0], np.cumsum(b == d, dtype=np.int64)))
+        fields = cum_d[ends] - cum_d[starts] + 1
+        solid = ~space[b] & (b < 128)
+        cum_s = np.concatenate(([0], np.cumsum(solid, dtype=np.int64)))
+        blank = (cum_s[ends] - cum_s[starts]) == 0
+        maybe = np.flatnonzero(blank)
+        if len(maybe):
+            cum_h = np.concatenate(([0], np.cumsum(b >= 128, dtype=np.int64)))
+            for i in maybe[(cum_h[ends[maybe]] - cum_h[starts[maybe]]) > 0]:
+                line = block[starts[i]:ends[i]].decode("utf-8")
+                blank[i] = not line.replace(delimiter, "").strip()
+        if long_line is None:
+            for i in np.flatnonzero(ends - starts > flimit):
+                line = block[starts[i]:ends[i]].decode("utf-8")
+                if line.endswith("\r"):
+                    line = line[:-1]
+                if any(len(f) > flimit for f in line.split(delimiter)):
+                    long_line = base + int(i) + 1
+                    break
+        keep = np.flatnonzero(~blank)
+        rec_lines.append(keep + base + 1)
+        rec_fields.append(fields[keep])
+        # is the last field of each record whitespace only? (a trailing delimiter)
+        lastd = np.maximum.accumulate(np.where(b == d, np.arange(len(b)), -1))
+        at = lastd[np.maximum(ends[keep] - 1, 0)]
+        has_d = (ends[keep] > starts[keep]) & (at >= starts[keep])
+        after = np.where(has_d, at + 1, starts[keep])
+        last = (cum_s[ends[keep]] - cum_s[after]) == 0
+        if len(maybe) or (b >= 128).any():
+            cum_h = np.concatenate(([0], np.cumsum(b >= 128, dtype=np.int64)))
+            for i in np.flatnonzero(last & ((cum_h[ends[keep]] - cum_h[after]) > 0)):
+                tail = block[after[i]:ends[keep][i]].decode("utf-8")
+                last[i] = not tail.strip()
+        rec_last_blank.append(last & has_d)
+        base += len(ends)
+        pos = end
+    lines = np.concatenate(rec_lines) if rec_lines else np.zeros(0, dtype=np.int64)
+    fields = np.concatenate(rec_fields) if rec_fields else np.zeros(0, dtype=np.int64)
+    last_blank = np.concatenate(rec_last_blank) if rec_last_blank else np.zeros(0, dtype=bool)
+    return lines, fields, last_blank, long_line, base
+
+
+def _line_text(text: str, line: int, n_lines: int) -> str:
+    """The text of 1-based ``line`` (without its line end), walking from the nearer end."""
+    if line - 1 <= n_lines - line:
+        p = 0
+        for _ in range(line - 1):
+            p = text.index("\n", p) + 1
+    else:
+        p = len(text) - 1 if text.endswith("\n") else len(text)
+        for _ in range(n_lines - line + 1):
+            p = text.rindex("\n", 0, p) if p > 0 else -1
+        p += 1
+    stop = text.find("\n", p)
+    out = text[p:stop if stop >= 0 else len(text)]
+    return out[:-1] if out.endswith("\r") else out
+
+
+def _parse_plain(text: str, name: str, delimiter: str, typed: bool):
+    """``parse_text`` for text without quote characters: same frame, meta, labels and errors.
+
+    Returns ``None`` when pandas' reading does not match the scan (the caller then takes the
+    csv-module path, which decides).
+    """
+    lines, fields, last_blank, long_line, n_lines = _scan_plain(text, delimiter)
+    if long_line is not None:
+        raise DataError(f"{name}, line {long_line}: field larger than field limit ({csv.field_size_limit()})")
+    if not len(lines):
+        raise DataError(f"{name}: the file is empty")
+    k = min(SNIFF_LINES, len(lines))
+    head_end = len(text)
+    if int(lines[k - 1]) < n_lines:  # up to the end of the k-th record's line
+        head_end = 0
+        for _ in range(int(lines[k - 1])):
+            head_end = text.index("\n", head_end) + 1
+    head, _ = _records(text[:head_end], delimiter, SNIFF_LINES)
+    if len(head) != k:
+        return None
+    decimal = sniff_decimal(head, delimiter)
+    header = sniff_header(head, decimal)
+    width = int(fields[0])
+    # a trailing delimiter on data lines only is a common export quirk
+    trailing = (fields == width + 1) & last_blank
+    bad = np.flatnonzero((fields != width) & ~trailing)
+    if len(bad):
+        i = int(bad[0])
+        raise DataError(f"{name}, line {int(lines[i])}: {int(fields[i])} fields, but "
+                        f"{'the header has' if header else 'line ' + str(int(lines[0])) + ' has'} "
+                        f"{width} (ragged rows; is the delimiter {delimiter!r} right?)")
+    names = _header_names(head[0]) if header else [f"column{j + 1}" for j in range(width)]
+    body_lines = lines[1:] if header else lines
+    if not len(body_lines):
+        raise DataError(f"{name}: no data rows (only a header)")
+    ncols = width + 1 if trailing.any() else width
+    skip = int(lines[0]) if header else 0  # the header line and blank lines before it
+    read = dict(sep=delimiter, header=None, names=list(range(ncols)), skiprows=skip, na_filter=False,
+                skip_blank_lines=False, quotechar='"', engine="c", index_col=False)
+    try:
+        df = pd.read_csv(_TextReader(text), dtype=None if typed else str, **read)
+    except (pd.errors.ParserError, ValueError, csv.Error, IndexError, OverflowError):
+        return None
+    if len(df) != n_lines - skip:
+        return None
+    rows = body_lines - 1 - skip
+    if len(rows) != len(df):
+        df = df.iloc[rows]
+    if ncols != width:
+        df = df.iloc[:, :width]
+    if typed:
+        redo = [j for j in range(width) if not _exact_typed_column(df[j], decimal)]
+        if redo:
+            try:
+                txt = pd.read_csv(_TextReader(text), usecols=redo, dtype=str, **read)
+            except (pd.errors.ParserError, ValueError, csv.Error, IndexError, OverflowError):
+                return None
+            if len(txt) != n_lines - skip:
+                return None
+            if len(rows) != len(txt):
+                txt = txt.iloc[rows]
+            done = set(redo)
+            df = pd.concat([txt[j] if j in done else df[j] for j in range(width)], axis=1, keys=list(range(width)))
+    # the scan and pandas must agree on where the fields are: compare the first and last rows
+    for i in sorted({0, len(rows) - 1}):
+        want = _line_text(text, int(body_lines[i]), n_lines).split(delimiter)[:width]
+        got = df.iloc[i].tolist()
+        if any((isinstance(v, str) or not typed) and str(v) != w for v, w in zip(got, want)):
+            return None
+    df.columns = names
+    df = df.reset_index(drop=True)
+    for j, c in enumerate(list(df.columns)):
+        if c == f"column{j + 1}" and header and df[c].astype(str).str.strip().eq("").all():
+            df = df.drop(columns=c)
+    labels = np.array([f"line {ln}" for ln in body_lines.tolist()], dtype=object)
+    meta = {"name": name, "delimiter": delimiter, "decimal": decimal, "header": header}
+    return df, meta, labels
+
+
+def _exact_typed_column(col: pd.Series, decimal: str) -> bool:
+    """Whether a column as pandas typed it stands for its text exactly under the tabular rules
+    (:func:`engine.data.tabular.parse_numeric`): text columns always; ``int64``; ``float64``
+    without inf when the decimal mark is a dot (``1e400`` and ``inf`` are named by their text
+    in messages, and with a decimal comma ``1.234`` means 1234).  Booleans, unsigned and
+    other columns are read again as text."""
+    kind = col.dtype.kind
+    if kind == "i":
+        return True
+    if kind == "f":
+        return decimal == "." and bool(np.isfinite(col.to_numpy()).all())
+    if kind in "buO" or col.dtype == object:
+        return False
+    return pd.api.types.is_string_dtype(col.dtype)
+
+
+def parse_text(text: str, name: str, *, limit: int | None = None,
+               typed: bool = False) -> tuple[pd.DataFrame, dict, np.ndarray]:
+    """Sniff and parse CSV text into a frame of strings; ``(frame, meta, row_labels)``.
+
+    With ``typed`` (the training path) a column whose every cell is a finite number comes
+    back as an ``int64``/``float64`` column instead of text (the values are the ones the text
+    column would give in :func:`engine.data.tabular.parse_numeric`); every other column is text.
+    Text without quote characters is read by :func:`_parse_plain` (pandas' C parser, a
+    NumPy pass over the bytes for the checks); anything else by the csv module, as before.
+    """
     delimiter = sniff_delimiter(text)
+    if limit is None and '"' not in text and text.count("\r") == text.count("\r\n"):
+        fast = _parse_plain(text, name, delimiter, typed)
+        if fast is not None:
+            return fast
     try:
         rows, lines = _records(text, delimiter, None if limit is None else limit + 1)
     except DataError as exc:
@@ -226,14 +461,19 @@ def parse_text(text: str, name: str, *, limit: int | None = None) -> tuple[pd.Da
     return df, meta, labels
 
 
-def read_csv_frame(path, encoding: str = "auto", sheet: str | None = None) -> tuple[pd.DataFrame, dict, np.ndarray]:
-    """A CSV/text file (or one sheet of an ``.xlsx`` workbook) as a frame; ``(frame, meta, row_labels)``."""
+def read_csv_frame(path, encoding: str = "auto", sheet: str | None = None,
+                   *, typed: bool = False) -> tuple[pd.DataFrame, dict, np.ndarray]:
+    """A CSV/text file (or one sheet of an ``.xlsx`` workbook) as a frame; ``(frame, meta, row_labels)``.
+
+    ``typed``: see :func:`parse_text` (what training uses; predictions keep the text as written).
+    """
     from engine.data.sheets import is_spreadsheet, read_sheet_frame  # noqa: PLC0415
 
     if is_spreadsheet(path):
         return read_sheet_frame(path, sheet)
     text, enc, detected = _read_text(path, encoding=encoding)
-    df, meta, labels = parse_text(text, _name(path))
+    df, meta, labels = parse_text(text, _name(path), typed=typed)
+    del text
     meta["encoding"] = enc
     meta["encoding_detected"] = detected
     return df, meta, labels
@@ -277,7 +517,7 @@ def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None):
 
     if progress:
         progress(0, 2)
-    df, meta, labels = read_csv_frame(spec.path, spec.encoding, spec.sheet)
+    df, meta, labels = read_csv_frame(spec.path, spec.encoding, spec.sheet, typed=True)
     if cancel is not None and cancel.is_set():
         from engine.data.errors import LoadCancelled  # noqa: PLC0415
 

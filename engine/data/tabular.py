@@ -64,6 +64,17 @@ def parse_numeric(col: pd.Series, decimal: str = ".") -> tuple[np.ndarray, np.nd
         vals[bad] = np.nan
         return vals, miss, bad
     obj = col.to_numpy(dtype=object)
+    if decimal == "." and n and pd.api.types.infer_dtype(obj, skipna=False) == "string":
+        # Fast path, exact: when every cell is text that converts to a finite number as it
+        # stands, no cell is missing (every missing token converts to NaN) and stripping
+        # changes no value (the converter skips surrounding whitespace itself), so the
+        # general path below would convert these very strings the same way.  Anything else
+        # (a missing value, a word, inf) takes the general path.
+        fast = pd.to_numeric(obj, errors="coerce")
+        if fast.dtype.kind in "iuf":
+            vals = np.array(_floats(fast), dtype=np.float64)
+            if np.isfinite(vals).all():
+                return vals, np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     isna = np.asarray(pd.isna(obj), dtype=bool).reshape(n)
     text = pd.Series([("" if m else str(v)) for v, m in zip(obj, isna)], dtype=object).str.strip()
     miss = isna | text.str.lower().isin(MISSING_TOKENS).to_numpy(dtype=bool)
