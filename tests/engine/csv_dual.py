@@ -74,6 +74,7 @@ _new_parse_text = csvio.parse_text
 
 @pytest.fixture(autouse=True)
 def _dual(monkeypatch):
+    monkeypatch.setattr(csvio, "PLAIN_MIN_RECORDS", 1)  # the small test files take the columnar path
     monkeypatch.setattr(csvio, "parse_text", checked_parse_text)
     monkeypatch.setattr(tabular, "parse_numeric", checked_parse_numeric)
     monkeypatch.setattr(preprocess, "parse_numeric", checked_parse_numeric)

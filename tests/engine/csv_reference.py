@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import numpy as np
 import pandas as pd
 
-from engine.data.csvio import DELIMITERS, SNIFF_LINES, _header_names, sniff_decimal, sniff_header
+from engine.data.csvio import _NUM_COMMA, _NUM_DOT, DELIMITERS, SNIFF_LINES, _header_names
 from engine.data.errors import DataError
 from engine.data.tabular import _THOUSANDS_DOT, MISSING_TOKENS, _floats
 
@@ -53,6 +54,42 @@ def sniff_delimiter(text: str) -> str:
         if score > best_score:
             best, best_score = d, score
     return best
+
+
+def sniff_decimal(rows: list[list[str]], delimiter: str) -> str:
+    if delimiter == ",":
+        return "."
+    dot = comma = 0
+    for r in rows:
+        for f in r:
+            f = f.strip()
+            if _NUM_COMMA.match(f):
+                comma += 1
+            elif _NUM_DOT.match(f) and "." in f:
+                dot += 1
+    return "," if comma > dot else "."
+
+
+def _is_num(s: str, decimal: str) -> bool:
+    s = s.strip()
+    if decimal == ",":
+        return bool(_NUM_COMMA.match(s) or re.match(r"^[+-]?\d+$", s))
+    return bool(_NUM_DOT.match(s))
+
+
+def sniff_header(rows: list[list[str]], decimal: str) -> bool:
+    """No header only when row 1 is numeric in every column that is numeric below it."""
+    if len(rows) < 2:
+        return True
+    first, body = rows[0], rows[1:]
+    numeric_cols = []
+    for j in range(len(first)):
+        vals = [r[j].strip() for r in body if j < len(r) and r[j].strip().lower() not in MISSING_TOKENS]
+        if vals and sum(_is_num(v, decimal) for v in vals) >= 0.8 * len(vals):
+            numeric_cols.append(j)
+    if not numeric_cols:
+        return True
+    return not all(_is_num(first[j], decimal) for j in numeric_cols)
 
 
 def parse_text(text: str, name: str, *, limit: int | None = None) -> tuple[pd.DataFrame, dict, np.ndarray]:

@@ -64,9 +64,10 @@ def table(draw, numeric_bias=True):
     return eol.join(lines) + draw(st.sampled_from(["", eol, eol + eol]))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=table(), typed=st.booleans())
-def test_parse_text_matches_the_reference(text, typed):
+def test_parse_text_matches_the_reference(text, typed, monkeypatch):
+    monkeypatch.setattr(csvio, "PLAIN_MIN_RECORDS", 1)  # small tables take the columnar path too
     try:
         compare_parse(text, "t.csv", typed=typed)
     except DataError:
@@ -107,14 +108,17 @@ SPECS = [dict(), dict(task="regression"), dict(task="classification", missing="d
 def test_loaded_data_sets_match_the_reference(tmp_path, text, which):
     p = tmp_path / "d.csv"
     p.write_bytes(text.encode("utf-8"))
-    new = _load(str(p), SPECS[which])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(csvio, "PLAIN_MIN_RECORDS", 1)
+        new = _load(str(p), SPECS[which])
     with pytest.MonkeyPatch.context() as mp:
         _old_paths(mp)
         old = _load(str(p), SPECS[which])
     assert new == old
 
 
-def test_typed_columns_are_numbers_and_text_stays_text(tmp_path):
+def test_typed_columns_are_numbers_and_text_stays_text(tmp_path, monkeypatch):
+    monkeypatch.setattr(csvio, "PLAIN_MIN_RECORDS", 1)
     p = tmp_path / "t.csv"
     p.write_text("a,b,c,d\n1,2.5,x,True\n2,3.5,y,False\n")
     df, meta, labels = csvio.read_csv_frame(str(p), typed=True)
@@ -131,7 +135,8 @@ def test_typed_columns_are_numbers_and_text_stays_text(tmp_path):
     ("a,b\n", "t.csv: no data rows (only a header)"),
     ("a,b\n1," + "9" * 131073 + "\n", "t.csv, line 2: field larger than field limit (131072)"),
 ])
-def test_errors_name_the_same_line(text, msg):
+def test_errors_name_the_same_line(text, msg, monkeypatch):
+    monkeypatch.setattr(csvio, "PLAIN_MIN_RECORDS", 1)
     with pytest.raises(DataError) as new:
         csvio.parse_text(text, "t.csv")
     with pytest.raises(DataError) as old:
@@ -151,6 +156,7 @@ def test_sniff_sample_equals_splitlines_of_the_whole_text():
 
 def test_blocks_of_the_plain_scan_join_seamlessly(monkeypatch):
     monkeypatch.setattr(csvio, "_SCAN_BLOCK", 7)  # many blocks, cut inside lines
+    monkeypatch.setattr(csvio, "PLAIN_MIN_RECORDS", 1)
     text = "a,b,c\n" + "".join(f"{i},{i * 2},é{i}{',' if i % 3 == 0 else ''}\n" + ("\u3000,\n" if i % 5 == 0 else "")
                                for i in range(60))
     compare_parse(text, "t.csv", typed=True)
@@ -177,3 +183,57 @@ def test_existing_csv_tests_agree_with_the_reference():
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("csv_dual:"))
     assert int(line.split()[1]) > 50, line  # the comparison really ran on many files
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=table(), limit=st.integers(1, 12))
+def test_preview_parse_matches_the_reference(text, limit):
+    try:
+        compare_parse(text, "t.csv", limit=limit)
+    except DataError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.lists(token, min_size=3, max_size=3), min_size=1, max_size=8),
+       decimal=st.sampled_from([".", ","]))
+def test_sniff_header_matches_the_reference(rows, decimal):
+    assert csvio.sniff_header(rows, decimal) == ref.sniff_header(rows, decimal)
+
+
+@pytest.mark.parametrize("spec", [dict(), dict(missing="median", scaling="minmax"), dict(missing="drop")])
+def test_a_wide_table_loads_like_the_reference(tmp_path, spec):
+    """Bulk parsing of many columns (typed, text, missing, huge integers) against the reference."""
+    rng = np.random.default_rng(5)
+    n, w = 450, 120
+    cols = []
+    for j in range(w):
+        kind = j % 6
+        if kind == 0:
+            c = [f"{v:.6g}" for v in rng.standard_normal(n)]
+        elif kind == 1:
+            c = [str(v) for v in rng.integers(-50, 50, n)]
+        elif kind == 2:  # text numbers with a missing value: one by one
+            c = [f"{v:.3f}" for v in rng.standard_normal(n)]
+            c[int(rng.integers(n))] = "NA"
+        elif kind == 3:  # integers beyond 2**53: one by one
+            c = [str(int(v) * 2**40 + 12345) for v in rng.integers(10**4, 10**6, n)]
+        elif kind == 4:
+            c = [" 7 " if i % 9 == 0 else str(i % 5) for i in range(n)]
+        else:
+            c = [str(v) for v in rng.choice(["a", "b", "c"], n)]
+        cols.append(c)
+    lines = [",".join(f"c{j}" for j in range(w)) + ",label"]
+    lines += [",".join(col[i] for col in cols) + f",{i % 3}" for i in range(n)]
+    lines.insert(200, "")  # a blank line: the frame then takes rows by line
+    p = tmp_path / "wide.csv"
+    p.write_text("\n".join(lines) + "\n")
+    new = _load(str(p), spec)
+    with pytest.MonkeyPatch.context() as mp:
+        _old_paths(mp)
+        old = _load(str(p), spec)
+    assert new[0] == "ok" and new == old
+    info = preview_csv(str(p))
+    with pytest.MonkeyPatch.context() as mp:
+        _old_paths(mp)
+        assert preview_csv(str(p)) == info
