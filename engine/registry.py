@@ -90,6 +90,20 @@ class Layer:
     def init_state(self, in_shapes: Sequence[Shape], dtype: np.dtype) -> Params:
         return {}
 
+    def param_shapes(self, in_shapes: Sequence[Shape]) -> dict[str, Shape]:
+        """The shapes ``init_params`` would give, without allocating anything (the memory
+        check before building a model).  A layer with parameters implements it; the
+        fallback builds the parameters once in float32 to look at them."""
+        if type(self).init_params is Layer.init_params:
+            return {}
+        return {k: tuple(v.shape) for k, v in self.init_params(in_shapes, np.random.default_rng(0), np.float32).items()}
+
+    def state_shapes(self, in_shapes: Sequence[Shape]) -> dict[str, Shape]:
+        """The shapes ``init_state`` would give (see :meth:`param_shapes`)."""
+        if type(self).init_state is Layer.init_state:
+            return {}
+        return {k: tuple(v.shape) for k, v in self.init_state(in_shapes, np.float32).items()}
+
     # -- computation ------------------------------------------------------------------
     def forward(self, params: Params, state: Params, xs: Sequence[np.ndarray],
                 ctx: Ctx) -> tuple[np.ndarray, Backprop]:
