@@ -179,10 +179,10 @@ def check(est: Estimate, available: int | None = None) -> None:
     if available is None or est.total <= SHARE * available:
         return
     big = est.biggest()
-    free = f"this machine has {fmt_bytes(available)} free"
+    available_text = f"this machine has {fmt_bytes(available)} free"
     if os.environ.get(LIMIT_ENV, "").strip():
-        free = f"the memory limit ({LIMIT_ENV}) is {fmt_bytes(available)}"
-    need = f"about {fmt_bytes(est.total)} in all"
+        available_text = f"the memory limit ({LIMIT_ENV}) is {fmt_bytes(available)}"
+    total = fmt_bytes(est.total)
     if big.kind == "layer":
         opt = OPTIMIZER_NAMES.get((est.optimizer or "").lower(), est.optimizer or "optimizer")
         terms = []
@@ -192,11 +192,12 @@ def check(est: Estimate, available: int | None = None) -> None:
             terms.append(f"{fmt_bytes(big.grad_bytes)} gradients")
         if big.opt_bytes:
             terms.append(f"{fmt_bytes(big.opt_bytes)} {opt} state")
-        msg = (f"{big.what} has {fmt_count(big.n_weights)} weights ({' + '.join(terms)}); the model needs {need} "
-               f"and {free}; make the layer smaller")
+        msg = (f"{big.what} has {fmt_count(big.n_weights)} weights ({' + '.join(terms)}); the model needs about "
+               f"{total} in all and {available_text}; make the layer smaller")
     elif big.kind == "activations":
-        msg = (f"{big.what} need {fmt_bytes(big.bytes)} ({need}) and {free}; use a smaller batch size "
-               "or smaller layers")
+        msg = (f"{big.what} need {fmt_bytes(big.bytes)} (about {total} in all) and {available_text}; "
+               "use a smaller batch size or smaller layers")
     else:
-        msg = f"{big.what} need {fmt_bytes(big.bytes)} ({need}) and {free}; use fewer rows or columns"
+        msg = (f"{big.what} need {fmt_bytes(big.bytes)} (about {total} in all) and {available_text}; "
+               "use fewer rows or columns")
     raise MemoryCheckError(big.node_id, msg)

@@ -152,3 +152,30 @@ def test_small_models_pass_and_the_limit_is_read(monkeypatch):
     monkeypatch.setenv(memory.LIMIT_ENV, "lots")
     with pytest.raises(memory.MemoryCheckError, match="is not a size"):
         compile_graph(_mlp(4, 8))
+
+
+def test_the_messages_are_translated(monkeypatch):
+    from engine.i18n import translate
+
+    monkeypatch.setenv(memory.LIMIT_ENV, "6G")
+    spec = _mlp(65536, 10000)
+    a = analyse(spec)
+    texts = []
+    for kw in (dict(batch_size=32, optimizer="adam"), dict(batch_size=32, optimizer="sgd"), dict()):
+        with pytest.raises(memory.MemoryCheckError) as ei:
+            memory.check(memory.estimate(spec, a, **kw), available=10**9)
+        texts.append(str(ei.value))
+    with pytest.raises(memory.MemoryCheckError) as ei:
+        memory.check(memory.estimate(spec, a, batch_size=32, optimizer="adam", weights_allocated=True), available=10**9)
+    texts.append(str(ei.value))
+    monkeypatch.delenv(memory.LIMIT_ENV)
+    big = sequential([("Input.v1", {"shape": [256, 256, 3]}), ("Conv2D.v1", {"filters": 64, "kernel_size": 3}),
+                      ("Flatten.v1", {}), ("Dense.v1", {"units": 2})])
+    with pytest.raises(memory.MemoryCheckError) as ei:
+        memory.check(memory.estimate(big, analyse(big), batch_size=512, optimizer="adam"), available=10**9)
+    texts.append(str(ei.value))
+    for t in texts:
+        zh = translate(t, "zh_CN")
+        assert zh != t, t
+        words = [w for w in ("gradients", "state", "weights", "free", "machine", "batch", "need", "limit") if w in zh]
+        assert not words, (t, zh)
