@@ -6,6 +6,7 @@ import csv
 import io
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +23,16 @@ _NUM_DOT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 _NUM_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)?,\d+([eE][+-]?\d+)?$")
 
 
+_NOT_BLANK_BYTE = re.compile(rb"[^ \t\r\n\x00\xef\xbb\xbf\xff\xfe]")
+
+
 def _name(path) -> str:
     return os.path.basename(str(path)) or str(path)
 
 
 def decode_bytes(raw: bytes, name: str, encoding: str = "auto", *, complete: bool = True) -> tuple[str, str, bool]:
     """``(text, encoding, detected)``: strict decoding by the rule in :mod:`engine.data.encoding`."""
-    if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+    if _NOT_BLANK_BYTE.search(raw) is None:  # ``not raw.strip(...)`` without a copy of the file
         raise DataError(f"{name}: the file is empty")
     if b"\x00" in raw[:4096] and _bom(raw) != "utf-16" and normalise(encoding) in ("auto", "utf-8", "utf-8-sig"):
         enc = _utf16_without_bom(raw)
@@ -38,7 +42,7 @@ def decode_bytes(raw: bytes, name: str, encoding: str = "auto", *, complete: boo
     text, enc, detected = decode(raw, name, encoding, complete=complete)
     if "\x00" in text:
         raise DataError(f"{name}: this is not a text (CSV) file")
-    if not text.strip():
+    if not text or text.isspace():  # ``not text.strip()`` without a copy
         raise DataError(f"{name}: the file is empty")
     return text, enc, detected
 
@@ -224,18 +228,22 @@ def _scan_plain(text: str, delimiter: str):
     Lines are the text split at ``\n`` (a ``\r`` only ever precedes one, checked by the caller).
     Returns ``(lines, fields, last_blank, long_line, n_lines)``: the 1-based line numbers of the
     non-blank records (a record is blank when every field is whitespace), their field counts,
-    whether their last field is whitespace only, the first line holding a field longer than
-    the csv module's limit (or ``None``), and the number of lines.  Per line, not per cell:
-    only lines that might be blank and hold non-ASCII bytes, and lines longer than the field
-    limit, are looked at in Python.
+    whether the last field of a record with one field more than the first record is whitespace
+    only (a trailing delimiter), the first line holding a field longer than the csv module's
+    limit (or ``None``), and the number of lines.  Per line, not per cell: NumPy finds the
+    line ends and delimiters; only lines that start with a space or a delimiter (possible blank
+    lines), trailing fields that are not empty and lines longer than the field limit are looked
+    at one by one.
     """
     d = ord(delimiter)
     space = np.zeros(256, dtype=bool)
     space[_ASCII_SPACE] = True
     space[d] = True
+    space[128:] = True  # a non-ASCII start byte may be Unicode whitespace: look at the line
     flimit = csv.field_size_limit()
     rec_lines, rec_fields, rec_last_blank = [], [], []
     long_line = None
+    width = None
     base = 0  # line number (0-based) of the block's first line
     pos, n = 0, len(text)
     while pos < n:
@@ -246,17 +254,18 @@ def _scan_plain(text: str, delimiter: str):
         nl = np.flatnonzero(b == 10)
         ends = nl if block.endswith(b"\n") else np.append(nl, len(b))
         starts = np.concatenate(([0], nl[:len(ends) - 1] + 1))
-        cum_d = np.concatenate(([0], np.cumsum(b == d, dtype=np.int64)))
-        fields = cum_d[ends] - cum_d[starts] + 1
-        solid = ~space[b] & (b < 128)
-        cum_s = np.concatenate(([0], np.cumsum(solid, dtype=np.int64)))
-        blank = (cum_s[ends] - cum_s[starts]) == 0
-        maybe = np.flatnonzero(blank)
-        if len(maybe):
-            cum_h = np.concatenate(([0], np.cumsum(b >= 128, dtype=np.int64)))
-            for i in maybe[(cum_h[ends[maybe]] - cum_h[starts[maybe]]) > 0]:
-                line = block[starts[i]:ends[i]].decode("utf-8")
-                blank[i] = not line.replace(delimiter, "").strip()
+        dpos = np.flatnonzero(b == d)
+        d_end = np.searchsorted(dpos, ends)
+        fields = d_end - np.searchsorted(dpos, starts) + 1
+        # a line is blank only if it is empty or starts with a space, a delimiter or non-ASCII
+        blank = np.zeros(len(ends), dtype=bool)
+        empty = ends == starts
+        blank[empty] = True
+        maybe = np.flatnonzero(~empty)
+        maybe = maybe[space[b[starts[maybe]]]]
+        for i in maybe:
+            line = block[starts[i]:ends[i]].decode("utf-8")
+            blank[i] = not line.replace(delimiter, "").strip()
         if long_line is None:
             for i in np.flatnonzero(ends - starts > flimit):
                 line = block[starts[i]:ends[i]].decode("utf-8")
@@ -266,20 +275,17 @@ def _scan_plain(text: str, delimiter: str):
                     long_line = base + int(i) + 1
                     break
         keep = np.flatnonzero(~blank)
+        if width is None and len(keep):
+            width = int(fields[keep[0]])
+        last = np.zeros(len(keep), dtype=bool)
+        if width is not None:
+            for k in np.flatnonzero(fields[keep] == width + 1):
+                i = keep[k]
+                tail = block[dpos[d_end[i] - 1] + 1:ends[i]]
+                last[k] = not tail or not tail.decode("utf-8").strip()
         rec_lines.append(keep + base + 1)
         rec_fields.append(fields[keep])
-        # is the last field of each record whitespace only? (a trailing delimiter)
-        lastd = np.maximum.accumulate(np.where(b == d, np.arange(len(b)), -1))
-        at = lastd[np.maximum(ends[keep] - 1, 0)]
-        has_d = (ends[keep] > starts[keep]) & (at >= starts[keep])
-        after = np.where(has_d, at + 1, starts[keep])
-        last = (cum_s[ends[keep]] - cum_s[after]) == 0
-        if len(maybe) or (b >= 128).any():
-            cum_h = np.concatenate(([0], np.cumsum(b >= 128, dtype=np.int64)))
-            for i in np.flatnonzero(last & ((cum_h[ends[keep]] - cum_h[after]) > 0)):
-                tail = block[after[i]:ends[keep][i]].decode("utf-8")
-                last[i] = not tail.strip()
-        rec_last_blank.append(last & has_d)
+        rec_last_blank.append(last)
         base += len(ends)
         pos = end
     lines = np.concatenate(rec_lines) if rec_lines else np.zeros(0, dtype=np.int64)
@@ -355,7 +361,10 @@ def _parse_plain(text: str, name: str, delimiter: str, typed: bool):
     read = dict(sep=delimiter, header=None, names=list(range(ncols)), skiprows=skip, nrows=n_read,
                 na_filter=False, skip_blank_lines=False, quotechar='"', engine="c", index_col=False)
     try:
-        df = pd.read_csv(_TextReader(text), dtype=None if typed else str, **read)
+        with warnings.catch_warnings():
+            # blank lines with more delimiters than the header are cut short (and dropped below)
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            df = pd.read_csv(_TextReader(text), dtype=None if typed else str, **read)
     except (pd.errors.ParserError, ValueError, csv.Error, IndexError, OverflowError):
         return None
     if len(df) != n_read:
@@ -369,7 +378,9 @@ def _parse_plain(text: str, name: str, delimiter: str, typed: bool):
         redo = [j for j in range(width) if not _exact_typed_column(df[j], decimal)]
         if redo:
             try:
-                txt = pd.read_csv(_TextReader(text), usecols=redo, dtype=str, **read)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", pd.errors.ParserWarning)
+                    txt = pd.read_csv(_TextReader(text), usecols=redo, dtype=str, **read)
             except (pd.errors.ParserError, ValueError, csv.Error, IndexError, OverflowError):
                 return None
             if len(txt) != n_read:

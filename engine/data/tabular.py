@@ -418,8 +418,11 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
     pre = Preprocessor.from_dict(prep)
     # the columns parsed in bulk convert the kept rows to the same values (below 2**53 an
     # integer is parsed exactly either way, and typed columns are already numbers)
-    known = {f: (v[kept], m[kept], b[kept]) for f, (v, m, b) in bulk.items() if f in infos and infos[f].kind == "numeric"}
-    x_all = pre._transform_frame(df.iloc[kept], row_labels[kept], src, parsed=known)
+    every = len(kept) == len(df)  # kept is sorted: then it is every row, and no copy is needed
+    known = {f: (v, m, b) if every else (v[kept], m[kept], b[kept])
+             for f, (v, m, b) in bulk.items() if f in infos and infos[f].kind == "numeric"}
+    x_all = pre._transform_frame(df if every else df.iloc[kept], row_labels if every else row_labels[kept], src,
+                                 parsed=known)
     return x_all, y_all, splits, prep, report, kept
 
 
