@@ -160,9 +160,8 @@ def compile_graph(spec: GraphSpec, *, seed: int = 0, dtype=np.float32, check_mem
     A model whose weights would not fit in the available memory is refused first
     (:class:`engine.memory.MemoryCheckError`, a :class:`GraphError` naming the biggest layer).
     """
-    from engine.model import CompiledModel
-
     from engine import memory
+    from engine.model import CompiledModel
 
     a = analyse(spec)
     err = a.first_error()

@@ -268,9 +268,7 @@ def _scan_plain(text: str, delimiter: str):
             blank[i] = not line.replace(delimiter, "").strip()
         if long_line is None:
             for i in np.flatnonzero(ends - starts > flimit):
-                line = block[starts[i]:ends[i]].decode("utf-8")
-                if line.endswith("\r"):
-                    line = line[:-1]
+                line = block[starts[i]:ends[i]].decode("utf-8").removesuffix("\r")
                 if any(len(f) > flimit for f in line.split(delimiter)):
                     long_line = base + int(i) + 1
                     break
@@ -306,8 +304,7 @@ def _line_text(text: str, line: int, n_lines: int) -> str:
             p = text.rindex("\n", 0, p) if p > 0 else -1
         p += 1
     stop = text.find("\n", p)
-    out = text[p:stop if stop >= 0 else len(text)]
-    return out[:-1] if out.endswith("\r") else out
+    return text[p:stop if stop >= 0 else len(text)].removesuffix("\r")
 
 
 #: wider than this, a table read by the csv module becomes a frame from its records directly

@@ -8,7 +8,6 @@ CSV test modules under it, so their whole corpus of hand-written files is compar
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from engine.data import csvio, preprocess, tabular
