@@ -97,6 +97,8 @@ def sniff_delimiter(text: str) -> str:
     sample = _sniff_sample(text)
     best, best_score = ",", (0.0, 0)
     for d in DELIMITERS:
+        if d not in sample:
+            continue  # one field per row: never a candidate (and a wide sample costs a full parse)
         try:
             rows, _ = _records(sample, d)
         except DataError:

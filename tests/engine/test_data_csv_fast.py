@@ -237,3 +237,19 @@ def test_a_wide_table_loads_like_the_reference(tmp_path, spec):
     with pytest.MonkeyPatch.context() as mp:
         _old_paths(mp)
         assert preview_csv(str(p)) == info
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=table())
+def test_sniff_delimiter_matches_the_reference(text):
+    assert csvio.sniff_delimiter(text) == ref.sniff_delimiter(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(vals=st.lists(st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.sampled_from([0.0, -0.0, 1.0])),
+                     min_size=1, max_size=30))
+def test_distinct_value_count_matches_np_unique(vals):
+    import pandas as pd
+
+    info, _ = tabular.analyse_column(pd.Series(vals), "c", ".", None, "", strict=False)
+    assert info.n_unique == len(np.unique(np.array(vals)))
