@@ -7,8 +7,6 @@ the model's dtype, so that a float32 model never holds a float64 copy of its wei
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 #: values drawn per block (8 MB of float64)
@@ -42,7 +40,3 @@ def init_weight(kind: str, shape: tuple[int, ...], fan_in: int, fan_out: int,
         limit = np.sqrt(6.0 / max(fan_in + fan_out, 1))
         return _fill(shape, dtype, lambda k: rng.uniform(-limit, limit, size=k))
     raise ValueError(f"unknown initialiser {kind!r}")
-
-
-def n_values(shape) -> int:
-    return math.prod(int(d) for d in shape)
