@@ -103,6 +103,9 @@ class LazyColumn:
         return len(self._df)
 
 
+#: typed columns with more cells than this are read one by one (a float64 column is then a
+#: read-only view of the frame, not a copy); fewer, in one 2-D cast (wide tables)
+_BULK_CELLS = 1_000_000
 #: below this magnitude every integer is a float64 exactly, so text numbers convert to the
 #: same value whether pandas reads a batch of them as integers or as floats
 _EXACT_INT = 2.0 ** 53
@@ -130,9 +133,12 @@ def parse_numeric_many(df: pd.DataFrame, columns, decimal: str = ".") -> dict:
         elif decimal == "." and (dt == object or pd.api.types.is_string_dtype(dt)):
             text.append(c)
     if typed:
-        block = np.ascontiguousarray(df[typed].to_numpy(dtype=np.float64, na_value=np.nan).T)
-        for k, c in enumerate(typed):
-            vals = block[k]
+        if n * len(typed) > _BULK_CELLS:  # a long table: each column as it is (float64: no copy)
+            columns_f64 = (df[c].to_numpy() if dtypes[c] == np.float64 else
+                           df[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in typed)
+        else:  # a wide one: one cast for all of them
+            columns_f64 = iter(np.ascontiguousarray(df[typed].to_numpy(dtype=np.float64, na_value=np.nan).T))
+        for c, vals in zip(typed, columns_f64):
             miss = np.isnan(vals)
             bad = np.isinf(vals)
             if bad.any():

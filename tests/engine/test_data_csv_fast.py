@@ -201,9 +201,11 @@ def test_sniff_header_matches_the_reference(rows, decimal):
     assert csvio.sniff_header(rows, decimal) == ref.sniff_header(rows, decimal)
 
 
+@pytest.mark.parametrize("bulk_cells", [0, 10**9])  # typed columns one by one (views) / in one 2-D cast
 @pytest.mark.parametrize("spec", [dict(), dict(missing="median", scaling="minmax"), dict(missing="drop")])
-def test_a_wide_table_loads_like_the_reference(tmp_path, spec):
+def test_a_wide_table_loads_like_the_reference(tmp_path, spec, bulk_cells, monkeypatch):
     """Bulk parsing of many columns (typed, text, missing, huge integers) against the reference."""
+    monkeypatch.setattr(tabular, "_BULK_CELLS", bulk_cells)
     rng = np.random.default_rng(5)
     n, w = 450, 120
     cols = []
