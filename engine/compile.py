@@ -155,12 +155,19 @@ def analyse(spec: GraphSpec) -> Analysis:
     return a
 
 
-def compile_graph(spec: GraphSpec, *, seed: int = 0, dtype=np.float32):
-    """Validate ``spec`` and build a model with freshly initialised parameters."""
+def compile_graph(spec: GraphSpec, *, seed: int = 0, dtype=np.float32, check_memory: bool = True):
+    """Validate ``spec`` and build a model with freshly initialised parameters.
+
+    A model whose weights would not fit in the available memory is refused first
+    (:class:`engine.memory.MemoryCheckError`, a :class:`GraphError` naming the biggest layer).
+    """
+    from engine import memory
     from engine.model import CompiledModel
 
     a = analyse(spec)
     err = a.first_error()
     if err is not None:
         raise err
+    if check_memory:
+        memory.check(memory.estimate(spec, a, dtype=dtype))  # the weights, before drawing them
     return CompiledModel(spec, a, seed=seed, dtype=dtype)

@@ -28,13 +28,23 @@ Two strategies: for small layers one Numba call does the whole step with
 hand-written matmuls (:func:`engine.kernels.mlp.mlp_step_small`); for larger
 ones NumPy/BLAS does the matmuls into reused buffers and Numba the fused
 element-wise parts.  ``NNSTUDIO_NO_FASTPATH=1`` disables the fast path.
+
+Depth: up to :data:`TUPLE_MAX_LAYERS` layers the kernels take the per-layer arrays as
+tuples; deeper chains pass them as ``numba.typed.List``s, so one compiled kernel serves
+every depth and compile time does not grow with it.  Should Numba still refuse a graph
+(any ``NumbaError``), the step logs it, records why in ``disabled`` and the trainer goes on
+with the generic step for the rest of the run.
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
+import re
 
 import numpy as np
+from numba.core.errors import NumbaError
+from numba.typed import List
 
 from engine.kernels import mlp as K
 from engine.optimizers import SGD, Adam, RMSprop
@@ -42,6 +52,12 @@ from engine.optimizers import SGD, Adam, RMSprop
 #: a step whose largest layer does at most this many multiply-adds (batch x in x out)
 #: runs as one Numba call with hand-written loops; above it BLAS does the matmuls
 SMALL_MAX_MACS = 32_768
+#: up to this many Dense layers the kernels get the per-layer arrays as tuples; deeper
+#: chains get them as ``numba.typed.List``s.  Numba compiles a kernel again for every tuple
+#: length, and indexing a tuple with a loop variable becomes a branch over all its items,
+#: so compile time grew faster than the depth (50 layers 41 s, 100 layers 138 s, 200 layers
+#: > 400 s); with lists one compiled kernel serves every depth.
+TUPLE_MAX_LAYERS = 8
 
 _LOSS_KINDS = {"bce": K.LOSS_BCE_LOGITS, "sparse_cce": K.LOSS_SPARSE_CE_LOGITS, "mse": K.LOSS_MSE}
 
@@ -138,6 +154,9 @@ class FastMLPStep:
         self._bufs: dict[int, tuple] = {}
         self._small: dict[int, bool] = {}
         self._checked: tuple | None = None
+        self._packed: tuple | None = None
+        self.deep = len(self.ids) > TUPLE_MAX_LAYERS
+        self.disabled: str | None = None  # why the fused step gave up for this run (a Numba error)
 
     @property
     def strategy(self) -> str:
@@ -344,11 +363,22 @@ class FastMLPStep:
         small = self._small.get(n)
         if small is None:
             small = self._small[n] = self._use_small(n)
-        if small:
-            value, status = K.mlp_step_small(x, yi, yf, Ws, bs, self.acts, self.loss_kind, dWs, dbs,
-                                             s1W, s1b, s2W, s2b, self._firsts, kind, self._hyp)
-        else:
-            value, status = self._step_blas(x, yi, yf, Ws, bs, dWs, dbs, s1W, s1b, s2W, s2b, kind)
+        kw = Ws, bs, dWs, dbs, s1W, s1b, s2W, s2b
+        if self.deep:
+            kw = self._pack(kw)
+        try:
+            if small:
+                value, status = K.mlp_step_small(x, yi, yf, kw[0], kw[1], self.acts, self.loss_kind, kw[2], kw[3],
+                                                 *kw[4:], self._firsts, kind, self._hyp)
+            else:
+                value, status = self._step_blas(x, yi, yf, Ws, bs, dWs, dbs, kw, kind)
+        except NumbaError as exc:  # a graph the kernels cannot be compiled for: the generic step
+            text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # Numba colours its messages
+            self.disabled = f"{type(exc).__name__}: {text.splitlines()[0] if text else '-'}"
+            logging.getLogger(__name__).warning("fused MLP step unavailable, using the generic step (%s)",
+                                                self.disabled)
+            self.trainer.fast_step = None
+            return None
         if status == K.BAD_TARGETS:
             return None
         if status == K.OK:
@@ -368,7 +398,16 @@ class FastMLPStep:
             b = self._bufs[n] = (outs, grads)
         return b
 
-    def _step_blas(self, x, yi, yf, Ws, bs, dWs, dbs, s1W, s1b, s2W, s2b, kind):
+    def _pack(self, arrays: tuple) -> tuple:
+        """The per-layer tuples as typed lists (same arrays), kept while the tuples are the same."""
+        p = self._packed
+        if p is not None and all(a is b for a, b in zip(p[0], arrays)):
+            return p[1]
+        packed = tuple(List(t) for t in arrays)
+        self._packed = (arrays, packed)
+        return packed
+
+    def _step_blas(self, x, yi, yf, Ws, bs, dWs, dbs, kw, kind):
         outs_buf, g_buf = self._buffers(x.shape[0])
         acts = self.acts
         L = len(Ws)
@@ -393,6 +432,6 @@ class FastMLPStep:
                 da = g_buf[i - 1]
                 np.matmul(g, Ws[i].T, out=da)
                 g = da
-        if not K.apply_updates(Ws, bs, dWs, dbs, s1W, s1b, s2W, s2b, self._firsts, kind, self._hyp):
+        if not K.apply_updates(*kw, self._firsts, kind, self._hyp):
             return value, K.NONFINITE
         return value, K.OK

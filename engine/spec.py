@@ -17,6 +17,7 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Iterable, Mapping
 
 from engine.errors import UserError
@@ -116,14 +117,44 @@ class GraphSpec:
     next_id: int = 1
 
     # ------------------------------------------------------------------ queries
-    def node(self, node_id: str) -> NodeSpec:
+    # A spec is immutable, so its lookup tables are built once, on first use, in one pass
+    # over nodes and edges (O(nodes + edges)); every query after that is O(1) or O(degree).
+    # ``cached_property`` writes to the instance ``__dict__`` directly, which a frozen
+    # dataclass allows; the tables are not fields, so equality and ``replace`` ignore them.
+    @cached_property
+    def _by_id(self) -> dict[str, NodeSpec]:
+        index: dict[str, NodeSpec] = {}
         for n in self.nodes:
-            if n.id == node_id:
-                return n
-        raise KeyError(node_id)
+            index.setdefault(n.id, n)  # the first node with an id wins, as a linear scan would
+        return index
+
+    @cached_property
+    def _in_edges(self) -> dict[str, list[EdgeSpec]]:
+        ins: dict[str, list[EdgeSpec]] = {}
+        for e in self.edges:
+            ins.setdefault(e.dst, []).append(e)
+        for lst in ins.values():
+            lst.sort(key=lambda e: e.dst_port)  # stable: edge order within a port is kept
+        return ins
+
+    @cached_property
+    def _out_edges(self) -> dict[str, list[EdgeSpec]]:
+        outs: dict[str, list[EdgeSpec]] = {}
+        for e in self.edges:
+            outs.setdefault(e.src, []).append(e)
+        return outs
+
+    def node(self, node_id: str) -> NodeSpec:
+        try:
+            return self._by_id[node_id]
+        except (KeyError, TypeError):
+            raise KeyError(node_id) from None
 
     def has_node(self, node_id: str) -> bool:
-        return any(n.id == node_id for n in self.nodes)
+        try:
+            return node_id in self._by_id
+        except TypeError:  # an unhashable id is not a node id
+            return False
 
     @property
     def node_ids(self) -> list[str]:
@@ -131,10 +162,10 @@ class GraphSpec:
 
     def inputs_of(self, node_id: str) -> list[EdgeSpec]:
         """Incoming edges of a node, sorted by port."""
-        return sorted((e for e in self.edges if e.dst == node_id), key=lambda e: e.dst_port)
+        return list(self._in_edges.get(node_id, ()))
 
     def outputs_of(self, node_id: str) -> list[EdgeSpec]:
-        return [e for e in self.edges if e.src == node_id]
+        return list(self._out_edges.get(node_id, ()))
 
     # ---------------------------------------------------------------- edits
     def new_id(self) -> tuple[str, "GraphSpec"]:

@@ -298,6 +298,7 @@ class Trainer:
                  weights: dict | None = None, dtype=np.float32):
         self.cfg = config or TrainConfig()
         self.dataset = dataset
+        self._check_memory(graph, dtype)
         if isinstance(graph, CompiledModel):
             self.model = graph
         else:
@@ -335,6 +336,24 @@ class Trainer:
         self._good = None       # (weights, optimizer state) checkpoint to roll back to after a divergence
 
     # -------------------------------------------------------------- setup helpers
+    def _check_memory(self, graph, dtype) -> None:
+        """Refuse a run whose weights, gradients, optimizer state and batch activations cannot
+        fit (:mod:`engine.memory`), before anything is allocated.  The data is loaded already."""
+        from engine import memory  # noqa: PLC0415
+        from engine.compile import analyse  # noqa: PLC0415
+
+        if isinstance(graph, CompiledModel):
+            spec, a, built = graph.spec, analyse(graph.spec), True
+        else:
+            spec, a, built = graph, analyse(graph), False
+            if a.first_error() is not None:
+                return  # compile_graph reports it
+        n = self.dataset.n("train") if hasattr(self.dataset, "n") else self.cfg.batch_size
+        bs = max(1, min(int(self.cfg.batch_size), int(n) or 1))
+        memory.check(memory.estimate(spec, a, dtype=dtype, batch_size=bs, optimizer=self.cfg.optimizer,
+                                     momentum=float(getattr(self.cfg, "momentum", 0.0) or 0.0),
+                                     weights_allocated=built))
+
     def _optimizer_kwargs(self) -> dict:
         return optimizer_kwargs(self.cfg)
 

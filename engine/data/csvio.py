@@ -6,6 +6,7 @@ import csv
 import io
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pandas as pd
 
 from engine.data.encoding import _bom, decode, label, normalise
 from engine.data.errors import DataError
-from engine.data.tabular import MISSING_TOKENS, analyse_column, propose_task
+from engine.data.tabular import MISSING_TOKENS, LazyColumn, analyse_column, parse_numeric_many, propose_task
 from engine.files import os_reason, regular_file_problem
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -23,13 +24,16 @@ _NUM_DOT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 _NUM_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)?,\d+([eE][+-]?\d+)?$")
 
 
+_NOT_BLANK_BYTE = re.compile(rb"[^ \t\r\n\x00\xef\xbb\xbf\xff\xfe]")
+
+
 def _name(path) -> str:
     return os.path.basename(str(path)) or str(path)
 
 
 def decode_bytes(raw: bytes, name: str, encoding: str = "auto", *, complete: bool = True) -> tuple[str, str, bool]:
     """``(text, encoding, detected)``: strict decoding by the rule in :mod:`engine.data.encoding`."""
-    if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+    if _NOT_BLANK_BYTE.search(raw) is None:  # ``not raw.strip(...)`` without a copy of the file
         raise DataError(f"{name}: the file is empty")
     if b"\x00" in raw[:4096] and _bom(raw) != "utf-16" and normalise(encoding) in ("auto", "utf-8", "utf-8-sig"):
         enc = _utf16_without_bom(raw)
@@ -39,7 +43,7 @@ def decode_bytes(raw: bytes, name: str, encoding: str = "auto", *, complete: boo
     text, enc, detected = decode(raw, name, encoding, complete=complete)
     if "\x00" in text:
         raise DataError(f"{name}: this is not a text (CSV) file")
-    if not text.strip():
+    if not text or text.isspace():  # ``not text.strip()`` without a copy
         raise DataError(f"{name}: the file is empty")
     return text, enc, detected
 
@@ -75,10 +79,27 @@ def _records(text: str, delimiter: str, limit: int | None = None) -> tuple[list[
     return rows, lines
 
 
+def _sniff_sample(text: str) -> str:
+    """``"\\n".join(text.splitlines()[:SNIFF_LINES])`` without splitting the whole text.
+
+    ``splitlines`` of a prefix gives the same lines as of the whole text except for its
+    last one (which may be cut), so a prefix holding two lines more than needed suffices.
+    """
+    k = 1 << 16
+    while k < len(text):
+        lines = text[:k].splitlines()
+        if len(lines) >= SNIFF_LINES + 2:
+            return "\n".join(lines[:SNIFF_LINES])
+        k *= 4
+    return "\n".join(text.splitlines()[:SNIFF_LINES])
+
+
 def sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:SNIFF_LINES])
+    sample = _sniff_sample(text)
     best, best_score = ",", (0.0, 0)
     for d in DELIMITERS:
+        if d not in sample:
+            continue  # one field per row: never a candidate (and a wide sample costs a full parse)
         try:
             rows, _ = _records(sample, d)
         except DataError:
@@ -122,14 +143,17 @@ def sniff_header(rows: list[list[str]], decimal: str) -> bool:
     if len(rows) < 2:
         return True
     first, body = rows[0], rows[1:]
-    numeric_cols = []
-    for j in range(len(first)):
+
+    def numeric(j):
         vals = [r[j].strip() for r in body if j < len(r) and r[j].strip().lower() not in MISSING_TOKENS]
-        if vals and sum(_is_num(v, decimal) for v in vals) >= 0.8 * len(vals):
-            numeric_cols.append(j)
-    if not numeric_cols:
+        return bool(vals) and sum(_is_num(v, decimal) for v in vals) >= 0.8 * len(vals)
+
+    # a header when some numeric column has a non-number in row 1, or no column is numeric;
+    # each column is looked at only until the answer is known (wide files have 20 000)
+    first_num = [_is_num(f, decimal) for f in first]
+    if any(numeric(j) for j in range(len(first)) if not first_num[j]):
         return True
-    return not all(_is_num(first[j], decimal) for j in numeric_cols)
+    return not any(numeric(j) for j in range(len(first)) if first_num[j])
 
 
 def _read_text(path, max_bytes: int | None = None, encoding: str = "auto") -> tuple[str, str, bool]:
@@ -177,9 +201,245 @@ def _header_names(first: list[str]) -> list[str]:
     return names
 
 
-def parse_text(text: str, name: str, *, limit: int | None = None) -> tuple[pd.DataFrame, dict, np.ndarray]:
-    """Sniff and parse CSV text into a frame of strings; ``(frame, meta, row_labels)``."""
+class _TextReader:
+    """A read-only file over a ``str`` for ``pd.read_csv``: slices on demand.
+
+    ``io.StringIO(text)`` would copy the whole text into its own buffer (four bytes per
+    character), which for a large file is the biggest single allocation of a load.
+    """
+
+    def __init__(self, text: str):
+        self._text, self._pos = text, 0
+
+    def read(self, n: int = -1) -> str:
+        if n is None or n < 0:
+            n = len(self._text) - self._pos
+        chunk = self._text[self._pos:self._pos + n]
+        self._pos += len(chunk)
+        return chunk
+
+    def __iter__(self):  # pandas only iterates when it sniffs, which it does not here
+        return iter(self._text.splitlines(keepends=True))
+
+
+#: bytes that ``str.strip`` removes (ASCII part); a line of these and delimiters is blank
+_ASCII_SPACE = np.frombuffer(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f", dtype=np.uint8)
+#: characters per block of the plain scan (the NumPy temporaries are a few times this)
+_SCAN_BLOCK = 1 << 22
+
+
+def _scan_plain(text: str, delimiter: str):
+    """One pass over quote-free text, line by line in NumPy: what the csv pre-pass learnt.
+
+    Lines are the text split at ``\n`` (a ``\r`` only ever precedes one, checked by the caller).
+    Returns ``(lines, fields, last_blank, long_line, n_lines)``: the 1-based line numbers of the
+    non-blank records (a record is blank when every field is whitespace), their field counts,
+    whether the last field of a record with one field more than the first record is whitespace
+    only (a trailing delimiter), the first line holding a field longer than the csv module's
+    limit (or ``None``), and the number of lines.  Per line, not per cell: NumPy finds the
+    line ends and delimiters; only lines that start with a space or a delimiter (possible blank
+    lines), trailing fields that are not empty and lines longer than the field limit are looked
+    at one by one.
+    """
+    d = ord(delimiter)
+    space = np.zeros(256, dtype=bool)
+    space[_ASCII_SPACE] = True
+    space[d] = True
+    space[128:] = True  # a non-ASCII start byte may be Unicode whitespace: look at the line
+    flimit = csv.field_size_limit()
+    rec_lines, rec_fields, rec_last_blank = [], [], []
+    long_line = None
+    width = None
+    base = 0  # line number (0-based) of the block's first line
+    pos, n = 0, len(text)
+    while pos < n:
+        end = text.find("\n", min(pos + _SCAN_BLOCK, n) - 1)
+        end = n if end < 0 else end + 1
+        block = text[pos:end].encode("utf-8")
+        b = np.frombuffer(block, dtype=np.uint8)
+        nl = np.flatnonzero(b == 10)
+        ends = nl if block.endswith(b"\n") else np.append(nl, len(b))
+        starts = np.concatenate(([0], nl[:len(ends) - 1] + 1))
+        dpos = np.flatnonzero(b == d)
+        d_end = np.searchsorted(dpos, ends)
+        fields = d_end - np.searchsorted(dpos, starts) + 1
+        # a line is blank only if it is empty or starts with a space, a delimiter or non-ASCII
+        blank = np.zeros(len(ends), dtype=bool)
+        empty = ends == starts
+        blank[empty] = True
+        maybe = np.flatnonzero(~empty)
+        maybe = maybe[space[b[starts[maybe]]]]
+        for i in maybe:
+            line = block[starts[i]:ends[i]].decode("utf-8")
+            blank[i] = not line.replace(delimiter, "").strip()
+        if long_line is None:
+            for i in np.flatnonzero(ends - starts > flimit):
+                line = block[starts[i]:ends[i]].decode("utf-8").removesuffix("\r")
+                if any(len(f) > flimit for f in line.split(delimiter)):
+                    long_line = base + int(i) + 1
+                    break
+        keep = np.flatnonzero(~blank)
+        if width is None and len(keep):
+            width = int(fields[keep[0]])
+        last = np.zeros(len(keep), dtype=bool)
+        if width is not None:
+            for k in np.flatnonzero(fields[keep] == width + 1):
+                i = keep[k]
+                tail = block[dpos[d_end[i] - 1] + 1:ends[i]]
+                last[k] = not tail or not tail.decode("utf-8").strip()
+        rec_lines.append(keep + base + 1)
+        rec_fields.append(fields[keep])
+        rec_last_blank.append(last)
+        base += len(ends)
+        pos = end
+    lines = np.concatenate(rec_lines) if rec_lines else np.zeros(0, dtype=np.int64)
+    fields = np.concatenate(rec_fields) if rec_fields else np.zeros(0, dtype=np.int64)
+    last_blank = np.concatenate(rec_last_blank) if rec_last_blank else np.zeros(0, dtype=bool)
+    return lines, fields, last_blank, long_line, base
+
+
+def _line_text(text: str, line: int, n_lines: int) -> str:
+    """The text of 1-based ``line`` (without its line end), walking from the nearer end."""
+    if line - 1 <= n_lines - line:
+        p = 0
+        for _ in range(line - 1):
+            p = text.index("\n", p) + 1
+    else:
+        p = len(text) - 1 if text.endswith("\n") else len(text)
+        for _ in range(n_lines - line + 1):
+            p = text.rindex("\n", 0, p) if p > 0 else -1
+        p += 1
+    stop = text.find("\n", p)
+    return text[p:stop if stop >= 0 else len(text)].removesuffix("\r")
+
+
+#: wider than this, a table read by the csv module becomes a frame from its records directly
+#: (pandas' C parser would cost ~0.3 ms per column more, and the values are the same)
+WIDE_COLUMNS = 2000
+#: below this many records the csv-module path is faster (pandas' C parser costs ~0.35 ms
+#: per column, the csv module ~1 us per cell); previews always take it
+PLAIN_MIN_RECORDS = 400
+
+
+def _parse_plain(text: str, name: str, delimiter: str, typed: bool):
+    """``parse_text`` for text without quote characters: same frame, meta, labels and errors.
+
+    Returns ``None`` when pandas' reading does not match the scan (the caller then takes the
+    csv-module path, which decides).
+    """
+    lines, fields, last_blank, long_line, n_lines = _scan_plain(text, delimiter)
+    if long_line is not None:
+        raise DataError(f"{name}, line {long_line}: field larger than field limit ({csv.field_size_limit()})")
+    if not len(lines):
+        raise DataError(f"{name}: the file is empty")
+    if len(lines) < PLAIN_MIN_RECORDS:
+        return None
+    k = min(SNIFF_LINES, len(lines))
+    head_end = len(text)
+    if int(lines[k - 1]) < n_lines:  # up to the end of the k-th record's line
+        head_end = 0
+        for _ in range(int(lines[k - 1])):
+            head_end = text.index("\n", head_end) + 1
+    head, _ = _records(text[:head_end], delimiter, SNIFF_LINES)
+    if len(head) != k:
+        return None
+    decimal = sniff_decimal(head, delimiter)
+    header = sniff_header(head, decimal)
+    width = int(fields[0])
+    # a trailing delimiter on data lines only is a common export quirk
+    trailing = (fields == width + 1) & last_blank
+    bad = np.flatnonzero((fields != width) & ~trailing)
+    if len(bad):
+        i = int(bad[0])
+        raise DataError(f"{name}, line {int(lines[i])}: {int(fields[i])} fields, but "
+                        f"{'the header has' if header else 'line ' + str(int(lines[0])) + ' has'} "
+                        f"{width} (ragged rows; is the delimiter {delimiter!r} right?)")
+    names = _header_names(head[0]) if header else [f"column{j + 1}" for j in range(width)]
+    body_lines = lines[1:] if header else lines
+    if not len(body_lines):
+        raise DataError(f"{name}: no data rows (only a header)")
+    ncols = width + 1 if trailing.any() else width
+    skip = int(lines[0]) if header else 0  # the header line and blank lines before it
+    n_read = int(body_lines[-1]) - skip  # physical lines up to the last data row
+    read = dict(sep=delimiter, header=None, names=list(range(ncols)), skiprows=skip, nrows=n_read,
+                na_filter=False, skip_blank_lines=False, quotechar='"', engine="c", index_col=False)
+    try:
+        with warnings.catch_warnings():
+            # blank lines with more delimiters than the header are cut short (and dropped below)
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            df = pd.read_csv(_TextReader(text), dtype=None if typed else str, **read)
+    except (pd.errors.ParserError, ValueError, csv.Error, IndexError, OverflowError):
+        return None
+    if len(df) != n_read:
+        return None
+    rows = body_lines - 1 - skip
+    if len(rows) != len(df):
+        df = df.iloc[rows]
+    if ncols != width:
+        df = df.iloc[:, :width]
+    if typed:
+        redo = [j for j in range(width) if not _exact_typed_column(df[j], decimal)]
+        if redo:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", pd.errors.ParserWarning)
+                    txt = pd.read_csv(_TextReader(text), usecols=redo, dtype=str, **read)
+            except (pd.errors.ParserError, ValueError, csv.Error, IndexError, OverflowError):
+                return None
+            if len(txt) != n_read:
+                return None
+            if len(rows) != len(txt):
+                txt = txt.iloc[rows]
+            done = set(redo)
+            df = pd.concat([txt[j] if j in done else df[j] for j in range(width)], axis=1, keys=list(range(width)))
+    # the scan and pandas must agree on where the fields are: compare the first and last rows
+    for i in sorted({0, len(rows) - 1}):
+        want = _line_text(text, int(body_lines[i]), n_lines).split(delimiter)[:width]
+        got = [df.iat[i, j] for j in range(width)]  # not df.iloc[i]: one block per column
+        if any((isinstance(v, str) or not typed) and str(v) != w for v, w in zip(got, want)):
+            return None
+    df.columns = names
+    df = df.reset_index(drop=True)
+    for j, c in enumerate(list(df.columns)):
+        if c == f"column{j + 1}" and header and df[c].astype(str).str.strip().eq("").all():
+            df = df.drop(columns=c)
+    labels = np.array([f"line {ln}" for ln in body_lines.tolist()], dtype=object)
+    meta = {"name": name, "delimiter": delimiter, "decimal": decimal, "header": header}
+    return df, meta, labels
+
+
+def _exact_typed_column(col: pd.Series, decimal: str) -> bool:
+    """Whether a column as pandas typed it stands for its text exactly under the tabular rules
+    (:func:`engine.data.tabular.parse_numeric`): text columns always; ``int64``; ``float64``
+    without inf when the decimal mark is a dot (``1e400`` and ``inf`` are named by their text
+    in messages, and with a decimal comma ``1.234`` means 1234).  Booleans, unsigned and
+    other columns are read again as text."""
+    kind = col.dtype.kind
+    if kind == "i":
+        return True
+    if kind == "f":
+        return decimal == "." and bool(np.isfinite(col.to_numpy()).all())
+    if kind in "buO" or col.dtype == object:
+        return False
+    return pd.api.types.is_string_dtype(col.dtype)
+
+
+def parse_text(text: str, name: str, *, limit: int | None = None,
+               typed: bool = False) -> tuple[pd.DataFrame, dict, np.ndarray]:
+    """Sniff and parse CSV text into a frame of strings; ``(frame, meta, row_labels)``.
+
+    With ``typed`` (the training path) a column whose every cell is a finite number comes
+    back as an ``int64``/``float64`` column instead of text (the values are the ones the text
+    column would give in :func:`engine.data.tabular.parse_numeric`); every other column is text.
+    Text without quote characters is read by :func:`_parse_plain` (pandas' C parser, a
+    NumPy pass over the bytes for the checks); anything else by the csv module, as before.
+    """
     delimiter = sniff_delimiter(text)
+    if (limit is None and text.count("\n", 0, 1 << 24) >= PLAIN_MIN_RECORDS and '"' not in text
+            and text.count("\r") == text.count("\r\n")):
+        fast = _parse_plain(text, name, delimiter, typed)
+        if fast is not None:
+            return fast
     try:
         rows, lines = _records(text, delimiter, None if limit is None else limit + 1)
     except DataError as exc:
@@ -203,7 +463,7 @@ def parse_text(text: str, name: str, *, limit: int | None = None) -> tuple[pd.Da
     if not body:
         raise DataError(f"{name}: no data rows (only a header)")
     df = None
-    if limit is None:
+    if limit is None and width <= WIDE_COLUMNS:
         try:
             df = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=str, na_filter=False,
                              skip_blank_lines=True, quotechar='"', engine="c", names=list(range(width)),
@@ -230,14 +490,19 @@ def parse_text(text: str, name: str, *, limit: int | None = None) -> tuple[pd.Da
     return df, meta, labels
 
 
-def read_csv_frame(path, encoding: str = "auto", sheet: str | None = None) -> tuple[pd.DataFrame, dict, np.ndarray]:
-    """A CSV/text file (or one sheet of an ``.xlsx`` workbook) as a frame; ``(frame, meta, row_labels)``."""
+def read_csv_frame(path, encoding: str = "auto", sheet: str | None = None,
+                   *, typed: bool = False) -> tuple[pd.DataFrame, dict, np.ndarray]:
+    """A CSV/text file (or one sheet of an ``.xlsx`` workbook) as a frame; ``(frame, meta, row_labels)``.
+
+    ``typed``: see :func:`parse_text` (what training uses; predictions keep the text as written).
+    """
     from engine.data.sheets import is_spreadsheet, read_sheet_frame  # noqa: PLC0415
 
     if is_spreadsheet(path):
         return read_sheet_frame(path, sheet)
     text, enc, detected = _read_text(path, encoding=encoding)
-    df, meta, labels = parse_text(text, _name(path))
+    df, meta, labels = parse_text(text, _name(path), typed=typed)
+    del text
     meta["encoding"] = enc
     meta["encoding_detected"] = detected
     return df, meta, labels
@@ -262,8 +527,10 @@ def preview_csv(path, n_rows: int = 20, encoding: str = "auto", sheet: str | Non
         df, meta, labels = parse_text(text, _name(path), limit=limit)
     dtypes, missing = {}, {}
     infos = {}
+    bulk = parse_numeric_many(df, list(df.columns), meta["decimal"]) if df.columns.is_unique else {}
     for c in df.columns:
-        info, vals = analyse_column(df[c], c, meta["decimal"], labels, "", strict=False)
+        col = LazyColumn(df, c) if c in bulk else df[c]
+        info, vals = analyse_column(col, c, meta["decimal"], labels, "", strict=False, parsed=bulk.get(c))
         dtypes[c] = {"numeric": "number", "categorical": "text", "empty": "empty"}[info.kind]
         missing[c] = info.n_missing
         infos[c] = (info, vals)
@@ -282,7 +549,7 @@ def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None):
 
     if progress:
         progress(0, 2)
-    df, meta, labels = read_csv_frame(spec.path, spec.encoding, spec.sheet)
+    df, meta, labels = read_csv_frame(spec.path, spec.encoding, spec.sheet, typed=True)
     if cancel is not None and cancel.is_set():
         from engine.data.errors import LoadCancelled  # noqa: PLC0415
 

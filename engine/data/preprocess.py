@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.errors import DataError
-from engine.data.tabular import PREP_VERSION, _short, parse_categorical, parse_numeric
+from engine.data.tabular import PREP_VERSION, LazyColumn, _short, parse_categorical, parse_numeric
 
 
 class Preprocessor:
@@ -87,7 +87,8 @@ class Preprocessor:
         labels = np.array([f"row {i + 1}" for i in range(len(df))], dtype=object)
         return self._transform_frame(df, labels, "")
 
-    def _transform_frame(self, df: pd.DataFrame, row_labels, src: str) -> np.ndarray:
+    def _transform_frame(self, df: pd.DataFrame, row_labels, src: str, parsed: dict | None = None) -> np.ndarray:
+        """``parsed``: ``{column: parse_numeric(df[column])}`` already known for some columns."""
         if self.kind != "tabular":
             raise DataError("this model takes images, not table rows")
         if not isinstance(df, pd.DataFrame):
@@ -101,11 +102,15 @@ class Preprocessor:
         out = np.zeros((len(df), width), dtype=np.float32)
         j = 0
         for c in self.d["columns"]:
-            col = df[have[c["name"]]]
-            if isinstance(col, pd.DataFrame):
-                raise DataError(f"{src}column name '{_short(c['name'])}' appears twice")
+            known = parsed.get(c["name"]) if parsed and c["type"] == "numeric" else None
+            if known is not None and c["name"] in have and df.columns.is_unique:
+                col = LazyColumn(df, have[c["name"]])  # read only for a message
+            else:
+                col = df[have[c["name"]]]
+                if isinstance(col, pd.DataFrame):
+                    raise DataError(f"{src}column name '{_short(c['name'])}' appears twice")
             if c["type"] == "numeric":
-                vals, miss, bad = parse_numeric(col, decimal)
+                vals, miss, bad = known if known is not None else parse_numeric(col, decimal)
                 if bad.any():
                     i = int(np.flatnonzero(bad)[0])
                     raise DataError(f"{src}{row_labels[i]}, column '{_short(c['name'])}': "

@@ -64,6 +64,17 @@ def parse_numeric(col: pd.Series, decimal: str = ".") -> tuple[np.ndarray, np.nd
         vals[bad] = np.nan
         return vals, miss, bad
     obj = col.to_numpy(dtype=object)
+    if decimal == "." and n and pd.api.types.infer_dtype(obj, skipna=False) == "string":
+        # Fast path, exact: when every cell is text that converts to a finite number as it
+        # stands, no cell is missing (every missing token converts to NaN) and stripping
+        # changes no value (the converter skips surrounding whitespace itself), so the
+        # general path below would convert these very strings the same way.  Anything else
+        # (a missing value, a word, inf) takes the general path.
+        fast = pd.to_numeric(obj, errors="coerce")
+        if fast.dtype.kind in "iuf":
+            vals = np.array(_floats(fast), dtype=np.float64)
+            if np.isfinite(vals).all():
+                return vals, np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     isna = np.asarray(pd.isna(obj), dtype=bool).reshape(n)
     text = pd.Series([("" if m else str(v)) for v, m in zip(obj, isna)], dtype=object).str.strip()
     miss = isna | text.str.lower().isin(MISSING_TOKENS).to_numpy(dtype=bool)
@@ -74,6 +85,78 @@ def parse_numeric(col: pd.Series, decimal: str = ".") -> tuple[np.ndarray, np.nd
     bad = ~miss & ~np.isfinite(vals)
     vals[bad | miss] = np.nan
     return vals, miss, bad
+
+
+class LazyColumn:
+    """``df[name]``, looked up on first use: in a wide frame the lookups cost more than
+    converting the values that :func:`parse_numeric_many` already parsed."""
+
+    def __init__(self, df: pd.DataFrame, name):
+        self._df, self._name, self._col = df, name, None
+
+    def __getattr__(self, attr):
+        if self._col is None:
+            self._col = self._df[self._name]
+        return getattr(self._col, attr)
+
+    def __len__(self):
+        return len(self._df)
+
+
+#: typed columns with more cells than this are read one by one (a float64 column is then a
+#: read-only view of the frame, not a copy); fewer, in one 2-D cast (wide tables)
+_BULK_CELLS = 1_000_000
+#: below this magnitude every integer is a float64 exactly, so text numbers convert to the
+#: same value whether pandas reads a batch of them as integers or as floats
+_EXACT_INT = 2.0 ** 53
+
+
+def parse_numeric_many(df: pd.DataFrame, columns, decimal: str = ".") -> dict:
+    """``{column: parse_numeric(df[column], decimal)}`` for the columns that convert in bulk,
+    exactly as :func:`parse_numeric` would convert them one by one: typed number columns,
+    and (decimal dot) text columns whose every cell is a finite number below 2**53 in
+    magnitude.  Other columns are left out (the caller parses them one by one).
+
+    A wide table (20 000 columns) spends most of its time in per-column overheads; here the
+    typed columns are one 2-D cast and the text columns one ``pd.to_numeric`` call.
+    """
+    out: dict = {}
+    n = len(df)
+    typed, text = [], []
+    if not df.columns.is_unique:
+        return out  # a duplicate name: the caller reports it
+    dtypes = dict(zip(df.columns, df.dtypes))
+    for c in columns:
+        dt = dtypes[c]
+        if dt.kind in "if":
+            typed.append(c)
+        elif decimal == "." and (dt == object or pd.api.types.is_string_dtype(dt)):
+            text.append(c)
+    if typed:
+        if n * len(typed) > _BULK_CELLS:  # a long table: each column as it is (float64: no copy)
+            columns_f64 = (df[c].to_numpy() if dtypes[c] == np.float64 else
+                           df[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in typed)
+        else:  # a wide one: one cast for all of them
+            columns_f64 = iter(np.ascontiguousarray(df[typed].to_numpy(dtype=np.float64, na_value=np.nan).T))
+        for c, vals in zip(typed, columns_f64):
+            miss = np.isnan(vals)
+            bad = np.isinf(vals)
+            if bad.any():
+                vals = vals.copy()
+                vals[bad] = np.nan
+            out[c] = (vals, miss, bad)
+    if text and n:
+        obj = df[text].to_numpy(dtype=object).T.ravel()
+        if pd.api.types.infer_dtype(obj, skipna=False) == "string":
+            fast = pd.to_numeric(obj, errors="coerce")
+            if fast.dtype.kind in "iuf":
+                vals = np.asarray(fast, dtype=np.float64).reshape(len(text), n)
+                with np.errstate(invalid="ignore"):
+                    good = (np.abs(vals) < _EXACT_INT).all(axis=1)
+                zeros = np.zeros(n, dtype=bool)
+                for k in np.flatnonzero(good):
+                    out[text[k]] = (vals[k].copy(), zeros.copy(), zeros.copy())
+    return out
 
 
 def parse_categorical(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -119,15 +202,21 @@ class ColumnInfo:
 
 
 def analyse_column(col: pd.Series, name: str, decimal: str, row_labels, source: str,
-                   *, strict: bool) -> tuple[ColumnInfo, tuple]:
-    """Decide numeric/categorical; with ``strict`` a mostly-numeric column holding text raises."""
-    vals, miss, bad = parse_numeric(col, decimal)
+                   *, strict: bool, parsed: tuple | None = None) -> tuple[ColumnInfo, tuple]:
+    """Decide numeric/categorical; with ``strict`` a mostly-numeric column holding text raises.
+
+    ``parsed``: ``parse_numeric(col, decimal)`` if already known (:func:`parse_numeric_many`).
+    """
+    vals, miss, bad = parsed if parsed is not None else parse_numeric(col, decimal)
     present = int((~miss).sum())
     if present == 0:
         return ColumnInfo(name, "empty", int(miss.sum()), 0), (vals, miss)
     n_bad = int(bad.sum())
     if n_bad == 0:
-        return ColumnInfo(name, "numeric", int(miss.sum()), int(len(np.unique(vals[~miss])))), (vals, miss)
+        # distinct values as np.unique counts them (no NaN here; -0.0 == 0.0), without its overheads
+        v = np.sort(vals[~miss])
+        n_unique = 1 + int(np.count_nonzero(v[1:] != v[:-1])) if len(v) else 0
+        return ColumnInfo(name, "numeric", int(miss.sum()), n_unique), (vals, miss)
     if strict and (present - n_bad) / present >= NUMERIC_MAJORITY:
         i = int(np.flatnonzero(bad)[0])
         raise DataError(f"{source}{row_labels[i]}, column '{_short(name)}': '{_short(col.iloc[i])}' is not a number "
@@ -168,8 +257,7 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
     if len(set(columns)) != len(columns):
         dup = next(c for c in columns if columns.count(c) > 1)
         raise DataError(f"{src}column name '{_short(dup)}' appears twice")
-    df = df.copy()
-    df.columns = columns
+    df = df.set_axis(columns, axis=1)  # a new frame (the caller's keeps its names), no copy of the data
     report: list[dict] = []
     if len(df) == 0:
         raise DataError(f"{source or 'data'}: no data rows")
@@ -194,8 +282,11 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
     if not features:
         raise DataError(f"{src}no feature columns: the file needs at least one column besides the target '{_short(target)}'")
 
+    bulk = parse_numeric_many(df, [target, *features], decimal)
+
     # ---- target
-    t_info, t_vals = analyse_column(df[target], target, decimal, row_labels, src, strict=True)
+    t_info, t_vals = analyse_column(LazyColumn(df, target), target, decimal, row_labels, src, strict=True,
+                                    parsed=bulk.get(target))
     if t_info.kind == "empty":
         raise DataError(f"{src}target column '{_short(target)}' has no values")
     task = spec.task or propose_task(t_info, t_vals)
@@ -211,7 +302,7 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
     infos: dict[str, ColumnInfo] = {}
     parsed: dict[str, tuple] = {}
     for f in features:
-        info, vals = analyse_column(df[f], f, decimal, row_labels, src, strict=True)
+        info, vals = analyse_column(LazyColumn(df, f), f, decimal, row_labels, src, strict=True, parsed=bulk.get(f))
         if info.kind == "empty":
             if explicit:
                 raise DataError(f"{src}feature column '{_short(f)}' has no values")
@@ -283,14 +374,20 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
         info = infos[f]
         if info.kind == "numeric":
             vals, miss = parsed[f]
-            tv = vals[train_rows][~miss[train_rows]]
+            train_miss = miss[train_rows]
+            tv = vals[train_rows][~train_miss]
+            stats = None
             if len(tv) == 0:
                 fill = 0.0
+            elif spec.missing == "median":
+                fill = float(np.median(tv))
             else:
-                fill = float(np.median(tv)) if spec.missing == "median" else _mean_std(tv)[0]
-            filled = np.where(miss[train_rows], fill, vals[train_rows])
+                stats = _mean_std(tv)
+                fill = stats[0]
+            filled = np.where(train_miss, fill, vals[train_rows])
             if spec.scaling == "standard":
-                shift, sd = _mean_std(filled)
+                # with nothing missing ``filled`` holds the values of ``tv``: same statistics
+                shift, sd = stats if stats is not None and not train_miss.any() else _mean_std(filled)
                 scale = sd if sd > 1e-12 * max(1.0, abs(shift)) else 1.0
             elif spec.scaling == "minmax":
                 lo, hi = float(filled.min()), float(filled.max())
@@ -328,7 +425,13 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
     if extra:
         prep.update(extra)
     pre = Preprocessor.from_dict(prep)
-    x_all = pre._transform_frame(df.iloc[kept], row_labels[kept], src)
+    # the columns parsed in bulk convert the kept rows to the same values (below 2**53 an
+    # integer is parsed exactly either way, and typed columns are already numbers)
+    every = len(kept) == len(df)  # kept is sorted: then it is every row, and no copy is needed
+    known = {f: (v, m, b) if every else (v[kept], m[kept], b[kept])
+             for f, (v, m, b) in bulk.items() if f in infos and infos[f].kind == "numeric"}
+    x_all = pre._transform_frame(df if every else df.iloc[kept], row_labels if every else row_labels[kept], src,
+                                 parsed=known)
     return x_all, y_all, splits, prep, report, kept
 
 

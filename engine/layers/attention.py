@@ -66,6 +66,14 @@ class MultiHeadAttention(Layer):
                              f"divides {s[1]}")
         return s
 
+    def param_shapes(self, in_shapes):
+        d = in_shapes[0][-1]
+        p = {}
+        for name in ("q", "k", "v", "o"):
+            p[f"W_{name}"] = (d, d)
+            p[f"b_{name}"] = (d,)
+        return p
+
     def init_params(self, in_shapes, rng, dtype):
         d = in_shapes[0][-1]
         p = {}

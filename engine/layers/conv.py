@@ -303,6 +303,13 @@ class _ConvBase(Layer):
         _, outs = self._spatial(in_shapes)
         return (*outs, self.cfg.filters)
 
+    def param_shapes(self, in_shapes):
+        c, k = in_shapes[0][-1], self.cfg.kernel_size
+        p = {"W": (k,) * self.ndim + (c, self.cfg.filters)}
+        if self.cfg.use_bias:
+            p["b"] = (self.cfg.filters,)
+        return p
+
     def init_params(self, in_shapes, rng, dtype):
         c = in_shapes[0][-1]
         k = self.cfg.kernel_size

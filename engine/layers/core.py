@@ -77,6 +77,12 @@ class Dense(Layer):
             raise ShapeError(f"expects a flat input (None, features), got {fmt_shape(s)}; add Flatten before it")
         return (self.cfg.units,)
 
+    def param_shapes(self, in_shapes):
+        p = {"W": (in_shapes[0][-1], self.cfg.units)}  # the last axis: flat inputs and last_axis alike
+        if self.cfg.use_bias:
+            p["b"] = (self.cfg.units,)
+        return p
+
     def init_params(self, in_shapes, rng, dtype):
         n_in = in_shapes[0][-1]
         p = {"W": init_weight(gain_for(self.cfg.activation), (n_in, self.cfg.units), n_in,

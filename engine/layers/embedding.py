@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.errors import UserError
+from engine.initializers import normal
 from engine.layers.core import fmt_shape
 from engine.registry import Layer, ShapeError, register_layer
 
@@ -68,7 +69,10 @@ class Embedding(Layer):
         return (s[0], self.cfg.dim)
 
     def init_params(self, in_shapes, rng, dtype):
-        return {"W": np.ascontiguousarray(rng.standard_normal((self.cfg.vocab_size, self.cfg.dim)), dtype=dtype)}
+        return {"W": normal((self.cfg.vocab_size, self.cfg.dim), 1.0, rng, dtype)}
+
+    def param_shapes(self, in_shapes):
+        return {"W": (self.cfg.vocab_size, self.cfg.dim)}
 
     def forward(self, params, state, xs, ctx):
         x = xs[0]

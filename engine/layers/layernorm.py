@@ -32,6 +32,10 @@ class LayerNorm(Layer):
     def output_shape(self, in_shapes):
         return tuple(in_shapes[0])
 
+    def param_shapes(self, in_shapes):
+        d = in_shapes[0][-1]
+        return {"gamma": (d,), "beta": (d,)}
+
     def init_params(self, in_shapes, rng, dtype):
         d = in_shapes[0][-1]
         return {"gamma": np.ones(d, dtype=dtype), "beta": np.zeros(d, dtype=dtype)}

@@ -37,6 +37,14 @@ class BatchNorm(Layer):
     def output_shape(self, in_shapes):
         return tuple(in_shapes[0])
 
+    def param_shapes(self, in_shapes):
+        c = in_shapes[0][-1]
+        return {"gamma": (c,), "beta": (c,)}
+
+    def state_shapes(self, in_shapes):
+        c = in_shapes[0][-1]
+        return {"running_mean": (c,), "running_var": (c,)}
+
     def init_params(self, in_shapes, rng, dtype):
         c = in_shapes[0][-1]
         return {"gamma": np.ones(c, dtype=dtype), "beta": np.zeros(c, dtype=dtype)}

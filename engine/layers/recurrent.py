@@ -111,18 +111,28 @@ class _RecurrentBase(Layer):
         u = self.out_units
         return (s[0], u) if self.cfg.return_sequences else (u,)
 
+    def param_shapes(self, in_shapes):
+        c, u, g = in_shapes[0][-1], self.cfg.units, self.gates
+        out = {}
+        for sfx in self.directions:
+            out.update({"W_ih" + sfx: (g * u, c), "W_hh" + sfx: (g * u, u), "b_ih" + sfx: (g * u,),
+                        "b_hh" + sfx: (g * u,)})
+        return out
+
     def init_params(self, in_shapes, rng, dtype):
         c = in_shapes[0][-1]
         u, g = self.cfg.units, self.gates
         p = {}
         for sfx in self.directions:
             W_ih = init_weight("glorot", (g * u, c), c, g * u, rng, dtype)
-            W_hh = np.concatenate([_orthogonal(u, u, rng) for _ in range(g)], axis=0)
+            W_hh = np.empty((g * u, u), dtype=dtype)  # one gate's float64 block at a time
+            for i in range(g):
+                W_hh[i * u:(i + 1) * u] = _orthogonal(u, u, rng)
             b_ih = np.zeros(g * u, dtype=dtype)
             if self.gates == 4:
                 b_ih[u:2 * u] = 1.0  # forget gate open at the start
-            p.update({"W_ih" + sfx: W_ih, "W_hh" + sfx: np.ascontiguousarray(W_hh, dtype=dtype),
-                      "b_ih" + sfx: b_ih, "b_hh" + sfx: np.zeros(g * u, dtype=dtype)})
+            p.update({"W_ih" + sfx: W_ih, "W_hh" + sfx: W_hh, "b_ih" + sfx: b_ih,
+                      "b_hh" + sfx: np.zeros(g * u, dtype=dtype)})
         return p
 
     def summary(self):
