@@ -1,4 +1,4 @@
-"""Headless command line: ``python main.py train|evaluate|predict|export ...``.
+"""Headless command line: ``python main.py train|evaluate|predict|export|template|import ...``.
 
 Uses exactly the engine the GUI uses and never imports Qt.  Every user error
 is one line on stderr and a non-zero exit status, never a traceback.
@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", required=True, metavar="FILE")
     from app.template_cli import add_parser as add_template_parser
     add_template_parser(sub)
+    from app.import_cli import add_parser as add_import_parser  # ONNX import (app/import_cli.py)
+    add_import_parser(sub)
     return p
 
 
@@ -605,6 +607,14 @@ def _cmd_template(args) -> int:
 
 
 COMMANDS["template"] = _cmd_template
+
+
+def _cmd_import(args) -> int:  # ONNX import (app/import_cli.py)
+    from app.import_cli import cmd_import
+    return cmd_import(args)
+
+
+COMMANDS["import"] = _cmd_import
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,13 +1,13 @@
 """Entry point shared by ``python main.py`` and the ``nn-studio`` console script.
 
-``train|evaluate|predict|export|template`` (and a bare ``--help`` or ``--version``) go to the headless CLI,
+``train|evaluate|predict|export|template|import`` (and a bare ``--help`` or ``--version``) go to the headless CLI,
 which never imports Qt; everything else opens the app.
 """
 from __future__ import annotations
 
 import sys
 
-COMMANDS = ("train", "evaluate", "predict", "export", "template")
+COMMANDS = ("train", "evaluate", "predict", "export", "template", "import")  # import: app/import_cli.py
 
 
 def main(argv: list[str] | None = None) -> int:

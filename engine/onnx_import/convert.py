@@ -66,6 +66,19 @@ class Poison:
 
 
 @dataclass(eq=False)
+class Expr:
+    """An element-wise function of one tensor built from several ONNX nodes (an activation written
+    out, e.g. the tanh GELU as Mul/Add/Tanh); identified by probing when something else uses it."""
+
+    base: "Tensor"
+    fn: Any                      # float64 array -> float64 array
+    op: str                      # the last ONNX node of the expression (messages)
+    name: str
+    ops: tuple = ()
+    made: "Tensor | None" = None
+
+
+@dataclass(eq=False)
 class BNode:
     """An NN Studio node being built."""
 
@@ -612,6 +625,9 @@ class Converter:
                 self.problem(op, name, str(exc))
                 outs = [Poison()] * len(node.output)
             except _Poisoned:
+                # an input failed already; an operator no NN Studio layer maps is still worth naming
+                if op not in OPS and op not in LAYOUT_OPS and op not in FOLDABLE and op != "Constant":
+                    self.problem(op, name, f"there is no NN Studio layer for {op}")
                 outs = [Poison()] * len(node.output)
             outs = list(outs) + [Missing(f"{op} has no output {i + 1} in NN Studio")
                                  for i in range(len(outs), len(node.output))]
@@ -620,6 +636,8 @@ class Converter:
                     self.values[oname] = v
 
     def _node(self, node, OPS, LAYOUT_OPS):
+        from engine.onnx_import.ops import EXPR_OPS, materialize
+
         op = node.op_type
         if node.domain not in ("", "ai.onnx"):
             raise Unsupported(f"operators of the domain {node.domain!r} are not supported")
@@ -638,6 +656,8 @@ class Converter:
                 raise Unsupported(f"input {_clean_name(name)!r} is not produced by any node (the graph is "
                                   "not in topological order, or it is damaged)")
             v = self.values[name]
+            if isinstance(v, Expr) and op not in EXPR_OPS:
+                v = materialize(self, v)
             if isinstance(v, Poison):
                 raise _Poisoned()
             if isinstance(v, Missing):
@@ -674,6 +694,13 @@ class Converter:
         out_t = None
         if outs:
             v = self.values.get(outs[0].name)
+            if isinstance(v, Expr):
+                from engine.onnx_import.ops import materialize
+                try:
+                    v = materialize(self, v)
+                except Unsupported as exc:
+                    self.problem(v.op, v.name, str(exc))
+                    v = Poison()
             if isinstance(v, Tensor):
                 out_t = v
             elif isinstance(v, Missing):

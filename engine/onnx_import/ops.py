@@ -18,6 +18,8 @@ import numpy as np
 from engine.export import layouts as L
 from engine.onnx_import.convert import (
     BATCH,
+    Const,
+    Expr,
     Missing,
     NodeCtx,
     Tensor,
@@ -57,10 +59,13 @@ def _cast(cx: NodeCtx):
     from onnx import TensorProto
 
     to = cx.attr("to")
+    v = cx.value(0)
+    ids = (TensorProto.INT64, TensorProto.INT32)
+    if to in ids and isinstance(v, Tensor) and v.node.base == "Input":
+        return _identity(cx)      # token ids read as numbers (NN Studio's Embedding rounds them itself)
     if to not in (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.BFLOAT16):
-        from onnx import TensorProto as TP
-        raise Unsupported(f"to={TP.DataType.Name(int(to))} is not supported on the data (NN Studio computes "
-                          "in float32)")
+        raise Unsupported(f"to={TensorProto.DataType.Name(int(to))} is not supported on the data (NN Studio "
+                          "computes in float32)")
     return _identity(cx)
 
 
@@ -118,7 +123,10 @@ def _reshape_tensor(cx: NodeCtx, t: Tensor, target: list) -> Tensor:
             return t.with_(axes=(BATCH, *[None if s == 1 else next(it) for s in rest]), single=False)
         if len(rest) == 1 and len(t.nn_shape) == 1:
             return t.with_(single=False)
-        node = cx.emit("Reshape.v1", {"shape": rest}, [t])
+        if len(rest) == 1:
+            node = cx.emit("Flatten.v1", {}, [t])
+        else:
+            node = cx.emit("Reshape.v1", {"shape": rest}, [t])
         return Tensor(node=node, nn_shape=tuple(rest), axes=identity_axes(len(rest)))
     if len(rest) == 1:
         # a channels-first flatten of a channels-last tensor: NN Studio flattens its own order and
@@ -140,7 +148,7 @@ def _reshape_tensor(cx: NodeCtx, t: Tensor, target: list) -> Tensor:
 
 
 def _reshape(cx: NodeCtx):
-    from engine.onnx_import.convert import Const, Sym
+    from engine.onnx_import.convert import Sym
 
     t = cx.tensor(0)
     sv = cx.value(1)
@@ -195,6 +203,10 @@ def _flatten(cx: NodeCtx):
 # ------------------------------------------------------------------ activations
 def _activation(type_id: str):
     def mapper(cx: NodeCtx):
+        v = cx.value(0)
+        if isinstance(v, Expr):
+            fn = _UNARY_FN[cx.op]
+            return [_expr(cx, v.base, lambda x, f=v.fn: fn(f(x)), v.ops)]
         t = cx.tensor(0)
         node = cx.emit(type_id, {}, [t])
         return [t.with_(node=node, variant="out", single=True, nn_shape=node.nn_shape)]
@@ -276,19 +288,20 @@ def _channel_vector(t: Tensor, c: np.ndarray, what: str) -> np.ndarray:
     return vec
 
 
-def _foldable(cx: NodeCtx, t: Tensor) -> bool:
+def _foldable(cx: NodeCtx, t: Tensor, i: int = 0) -> bool:
+    """Whether ``t`` (input ``i``) comes straight from a layer whose weights can absorb a scale/shift."""
     n = t.node
-    return (t.single and cx.uses(0) == 1 and n.uses == 0 and t.variant == "out"
+    return (t.single and cx.uses(i) == 1 and n.uses == 0 and t.variant == "out"
             and (n.base in ("Dense", "Conv1D", "Conv2D") and n.config.get("activation", "linear") == "linear"
                  or n.base == "BatchNorm"))
 
 
-def _affine(cx: NodeCtx, t: Tensor, scale: np.ndarray | None, shift: np.ndarray | None) -> list:
+def _affine(cx: NodeCtx, t: Tensor, scale: np.ndarray | None, shift: np.ndarray | None, i: int = 0) -> list:
     """``t * scale + shift`` per channel: folded into the layer before, else a BatchNorm layer."""
     C = t.nn_shape[-1]
     s = None if scale is None else np.broadcast_to(scale, (C,)).astype(np.float64)
     b = None if shift is None else np.broadcast_to(shift, (C,)).astype(np.float64)
-    if _foldable(cx, t):
+    if _foldable(cx, t, i):
         n = t.node
         if n.base == "BatchNorm":
             g, beta = n.params["gamma"].astype(np.float64), n.params["beta"].astype(np.float64)
@@ -325,28 +338,150 @@ def _affine(cx: NodeCtx, t: Tensor, scale: np.ndarray | None, shift: np.ndarray 
 def _binary(cx: NodeCtx):
     op = cx.op
     a, b = cx.value(0), cx.value(1)
+    expr = _binary_expr(cx, a, b)
+    if expr is not None:
+        return [expr]
+    if isinstance(a, Expr):
+        a = materialize(cx.conv, a)
+    if isinstance(b, Expr):
+        b = materialize(cx.conv, b)
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         if op == "Add":
             return _sum_tensors(cx, [a, b])
         raise Unsupported(f"{op} of two computed tensors is not supported (NN Studio has Add only)")
+    i = 0
     if isinstance(b, Tensor) and op in ("Add", "Mul"):
-        a, b = b, a
-        cx.input_names = cx.input_names[::-1]
+        a, b, i = b, a, 1
     if not isinstance(a, Tensor):
         raise Unsupported(f"{op} of a constant by computed data is not supported")
-    c = cx.const(1, "the constant")
-    vec = _channel_vector(a, c, "the constant")
+    if not isinstance(b, Const):
+        raise Unsupported(f"{op} with {type(b).__name__.lower()} values is not supported")
+    vec = _channel_vector(a, b.value, "the constant")
     if op == "Add":
-        return _affine(cx, a, None, vec)
+        return _affine(cx, a, None, vec, i)
     if op == "Sub":
-        return _affine(cx, a, None, -vec)
+        return _affine(cx, a, None, -vec, i)
     if op == "Mul":
-        return _affine(cx, a, vec, None)
+        return _affine(cx, a, vec, None, i)
     if op == "Div":
         if np.any(vec == 0):
             raise Unsupported("divides by zero")
-        return _affine(cx, a, 1.0 / vec, None)
+        return _affine(cx, a, 1.0 / vec, None, i)
     raise Unsupported(f"there is no NN Studio layer for {op}")
+
+
+# ------------------------------------------------------------------ written-out activations
+_UNARY_FN = {"Relu": lambda x: np.maximum(x, 0), "Sigmoid": lambda x: 1 / (1 + np.exp(-x)), "Tanh": np.tanh,
+             "Exp": np.exp, "Neg": np.negative, "Abs": np.abs, "Sqrt": np.sqrt, "Reciprocal": np.reciprocal,
+             "Softplus": lambda x: np.logaddexp(0, x), "Log": np.log}
+_BIN_FN = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide, "Pow": np.power}
+#: operators that may extend an element-wise expression instead of using it
+EXPR_OPS = {*_UNARY_FN, *_BIN_FN, "Erf", "Identity"}
+
+
+def _erf(x):
+    from math import erf
+    return np.vectorize(erf)(x)
+
+
+_UNARY_FN["Erf"] = _erf
+
+
+def _expr(cx: NodeCtx, base: Tensor, fn, ops=()) -> Expr:
+    return Expr(base=base, fn=fn, op=cx.op, name=cx.name, ops=(*ops, cx.op))
+
+
+def _as_fn(cx: NodeCtx, v, base: Tensor | None):
+    """``v`` as a function of ``base`` (``None`` if it is not an element-wise function of it)."""
+    if isinstance(v, Const):
+        if v.value.size != 1:
+            return None
+        c = float(np.asarray(v.value, dtype=np.float64).ravel()[0])
+        return lambda x, c=c: np.full_like(x, c)
+    if isinstance(v, Expr) and v.base is base:
+        return v.fn
+    if isinstance(v, Tensor) and base is not None and v is base:
+        return lambda x: x
+    return None
+
+
+def _binary_expr(cx: NodeCtx, a, b):
+    """Extend an element-wise expression (or start one, when the data meets itself or a scalar
+    constant that cannot be folded into the layer before); ``None`` when this is not one."""
+    op = cx.op
+    bases = [v.base if isinstance(v, Expr) else v for v in (a, b) if isinstance(v, (Expr, Tensor))]
+    if not bases or any(x is not bases[0] for x in bases) or op not in _BIN_FN:
+        return None
+    base = bases[0]
+    has_expr = any(isinstance(v, Expr) for v in (a, b))
+    if not has_expr:
+        if isinstance(a, Tensor) and isinstance(b, Tensor):
+            if op == "Add":
+                return None                  # x + x: an Add layer
+        else:
+            (t, i), c = ((a, 0), b) if isinstance(a, Tensor) else ((b, 1), a)
+            if not isinstance(c, Const) or c.value.size != 1:
+                return None                  # a bias or per-channel scale: folded or a BatchNorm
+            if op != "Pow" and _foldable(cx, t, i) and (i == 0 or op in ("Add", "Mul")):
+                return None
+    fa, fb = _as_fn(cx, a, base), _as_fn(cx, b, base)
+    if fa is None or fb is None:
+        return None
+    fn = _BIN_FN[op]
+    ops = tuple(o for v in (a, b) if isinstance(v, Expr) for o in v.ops)
+    return _expr(cx, base, lambda x: fn(fa(x), fb(x)), ops)
+
+
+_PROBE = np.concatenate([np.linspace(-6.0, 6.0, 481), [-0.3333, 0.1234, 2.71828]])
+
+
+def materialize(conv, e: Expr) -> Tensor:
+    """The NN Studio layer an element-wise expression is, found by evaluating it on probe values."""
+    from engine.layers.activations import ACTIVATIONS
+
+    if e.made is not None:
+        return e.made
+    with np.errstate(all="ignore"):
+        y = np.asarray(e.fn(_PROBE.copy()), dtype=np.float64)
+    if y.shape != _PROBE.shape or not np.all(np.isfinite(y)):
+        raise Unsupported(_expr_text(e, "is not finite on ordinary inputs"))
+    tol = 1e-6 * np.maximum(1.0, np.abs(y))
+    names = {"relu": "ReLU.v1", "leaky_relu": "LeakyReLU.v1", "elu": "ELU.v1", "gelu": "GELU.v1",
+             "sigmoid": "Sigmoid.v1", "tanh": "Tanh.v1"}
+
+    class _At:
+        op, name = e.op, e.name
+    for fn_name, type_id in names.items():
+        ref, _ = ACTIVATIONS[fn_name][0](_PROBE.copy())
+        if np.all(np.abs(np.asarray(ref, dtype=np.float64) - y) <= tol):
+            node = conv.emit(_At, type_id, {}, [e.base], {}, {})
+            e.made = e.base.with_(node=node, variant="out", single=True, nn_shape=node.nn_shape)
+            return e.made
+    # a * x + b: a per-channel affine with one value for every channel
+    a = (y[-1] - y[0]) / (_PROBE[-1] - _PROBE[0])
+    b = y[0] - a * _PROBE[0]
+    if np.all(np.abs(a * _PROBE + b - y) <= tol):
+        cx = NodeCtx.__new__(NodeCtx)
+        cx.conv, cx.op, cx.name, cx.input_names = conv, e.op, e.name, []
+        cx.uses = lambda i: 2
+        if abs(a - 1) <= 1e-12 and abs(b) <= 1e-12:
+            e.made = e.base
+        else:
+            e.made = _affine(cx, e.base, np.array([a]), np.array([b]))[0]
+        return e.made
+    exact_gelu = 0.5 * _PROBE * (1 + _erf(_PROBE / np.sqrt(2)))
+    if np.all(np.abs(exact_gelu - y) <= tol):
+        raise Unsupported(_expr_text(e, "is the exact (erf) GELU, which is not supported yet (NN Studio's GELU "
+                                        "is the tanh approximation)"))
+    silu = _PROBE / (1 + np.exp(-_PROBE))
+    if np.all(np.abs(silu - y) <= tol):
+        raise Unsupported(_expr_text(e, "is SiLU (x·sigmoid(x)), which has no NN Studio layer yet"))
+    raise Unsupported(_expr_text(e, "matches no NN Studio activation layer"))
+
+
+def _expr_text(e: Expr, what: str) -> str:
+    ops = " → ".join(e.ops[-8:])
+    return f"the element-wise function written as {ops} {what}"
 
 
 def _sum_tensors(cx: NodeCtx, ts: list) -> list:
@@ -706,8 +841,6 @@ def _recurrent(cx: NodeCtx):
 
 
 def _gather(cx: NodeCtx):
-    from engine.onnx_import.convert import Const
-
     data, idx = cx.value(0), cx.value(1)
     if isinstance(data, Const) and isinstance(idx, Tensor):
         return _embedding(cx, data.value, idx)
@@ -777,4 +910,15 @@ OPS = {
     "Concat": _concat,
     "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent,
     "Gather": _gather, "Dropout": _dropout,
+    "Erf": lambda cx: _unary_expr(cx), "Exp": lambda cx: _unary_expr(cx), "Neg": lambda cx: _unary_expr(cx),
+    "Pow": _binary,
 }
+
+
+def _unary_expr(cx: NodeCtx):
+    v = cx.value(0)
+    fn = _UNARY_FN[cx.op]
+    if isinstance(v, Expr):
+        return [_expr(cx, v.base, lambda x, f=v.fn: fn(f(x)), v.ops)]
+    t = cx.tensor(0)
+    return [_expr(cx, t, fn)]
