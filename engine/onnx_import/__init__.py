@@ -43,6 +43,33 @@ class OnnxImportError(ExportError):
 class ImportResult:
     project: object                       # engine.io.Project
     notes: list[str] = field(default_factory=list)
+    #: per ONNX input name, the layout of NN Studio's Input: ``axes[i]`` is the NN Studio axis
+    #: (batch included) holding ONNX axis ``i`` (:func:`to_nn_layout` converts data)
+    input_axes: dict[str, tuple] = field(default_factory=dict)
+    #: the same for the output; ``None`` marks an ONNX axis of size 1 NN Studio does not have
+    output_axes: tuple = ()
+
+
+def to_nn_layout(x, axes):
+    """An array in the ONNX model's layout -> NN Studio's (e.g. NCHW -> NHWC)."""
+    import numpy as np
+
+    x = np.asarray(x)
+    real = [i for i, a in enumerate(axes) if a is not None]
+    x = x.reshape([x.shape[i] for i in real])
+    order = [a for a in axes if a is not None]
+    return np.ascontiguousarray(np.transpose(x, np.argsort(order)))
+
+
+def to_onnx_layout(y, axes):
+    """NN Studio's output -> the ONNX model's layout (e.g. NHWC -> NCHW, singleton axes put back)."""
+    import numpy as np
+
+    y = np.asarray(y)
+    order = [a for a in axes if a is not None]
+    y = np.transpose(y, order)
+    it = iter(y.shape)
+    return np.ascontiguousarray(y.reshape([1 if a is None else next(it) for a in axes]))
 
 
 def import_onnx(path, *, max_bytes: int = MAX_MODEL_BYTES) -> ImportResult:

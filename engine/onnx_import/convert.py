@@ -489,6 +489,7 @@ class Converter:
         self.problems: list[str] = []
         self.notes: list[str] = []
         self.n_uses: dict[str, int] = {}
+        self.out_axes: tuple = ()
 
     def problem(self, op: str, name: str, text: str) -> None:
         self.problems.append(f"{op} '{_clean_name(name)}': {text}")
@@ -579,6 +580,14 @@ class Converter:
             for d in tt.shape.dim:
                 dims.append(int(d.dim_value) if d.HasField("dim_value") and d.dim_value > 0
                             else (d.dim_param or "?"))
+            sym = [i for i, d in enumerate(dims) if not isinstance(d, int)]
+            if len(dims) == 3 and isinstance(dims[0], int) and sym == [1]:
+                # (length, batch, features) with only the batch size left open: a time-major sequence
+                nn_shape, axes = (dims[0], dims[2]), (0, BATCH, 1)
+                self.notes.append(f"input '{label}': the file's time-major (length, batch, features) "
+                                  f"{fmt_shape(dims)} is NN Studio's (N, {dims[0]}, {dims[2]}) (batch first)")
+                self._add_input(vi.name, nn_shape, axes)
+                continue
             rest = dims[1:]
             if len(dims) < 2:
                 self.problems.append(f"input '{label}': shape {fmt_shape(dims)} has no axis besides the batch "
@@ -600,10 +609,13 @@ class Converter:
                                   "channels-last")
             else:
                 nn_shape, axes = tuple(rest), identity_axes(len(rest))
-            node = BNode(type="Input.v1", config={"shape": list(nn_shape)}, inputs=[], op="Input",
-                         onnx_name=vi.name, nn_shape=tuple(nn_shape))
-            self.nodes.append(node)
-            self.values[vi.name] = Tensor(node=node, nn_shape=tuple(nn_shape), axes=axes)
+            self._add_input(vi.name, nn_shape, axes)
+
+    def _add_input(self, name: str, nn_shape: tuple, axes: tuple) -> None:
+        node = BNode(type="Input.v1", config={"shape": list(nn_shape)}, inputs=[], op="Input",
+                     onnx_name=name, nn_shape=tuple(nn_shape))
+        self.nodes.append(node)
+        self.values[name] = Tensor(node=node, nn_shape=tuple(nn_shape), axes=axes)
 
     # --- the walk
     def run(self) -> None:
@@ -719,6 +731,7 @@ class Converter:
                                   f"{fmt_shape(['N', *out_t.nn_shape])} (channels last)")
             out_t.node.uses += 1
             out_t.node.variants.add(out_t.variant)
+            self.out_axes = out_t.axes
         keep = self._reachable(out_t.node) if out_t is not None else []
         self._resolve_recurrent(keep)
         if self.problems:
@@ -841,7 +854,12 @@ class Converter:
                           metadata={"name": _clean_name(stem) or "imported model",
                                     "imported_from": _clean_name(self.filename),
                                     "import_notes": list(self.notes)})
-        return ImportResult(project=project, notes=list(self.notes))
+        def full(axes):
+            return tuple(0 if a == BATCH else None if a is None else a + 1 for a in axes)
+        inputs = {name: full(v.axes) for name, v in self.values.items()
+                  if isinstance(v, Tensor) and v.node.base == "Input" and v.node.onnx_name == name}
+        return ImportResult(project=project, notes=list(self.notes), input_axes=inputs,
+                            output_axes=full(self.out_axes))
 
 
 ROW, COL = 110.0, 230.0
