@@ -1,0 +1,310 @@
+"""ONNX import without torch: reading within bounds, folding, names, messages (engine.onnx_import)."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from engine.compile import compile_graph  # noqa: E402
+from engine.onnx_import import OnnxImportError, import_onnx, to_nn_layout  # noqa: E402
+from engine.onnx_import.convert import convert_model  # noqa: E402
+from engine.spec import NODE_ID_PATTERN  # noqa: E402
+
+
+def _model(nodes, inputs, outputs, inits=(), opset=17):
+    g = helper.make_graph(nodes, "g", inputs, outputs, initializer=list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    return m
+
+
+def _vi(name, shape, elem=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def _init(name, arr):
+    return numpy_helper.from_array(np.asarray(arr), name)
+
+
+def _dense_model(rng, name="fc"):
+    W = rng.standard_normal((4, 3)).astype(np.float32)
+    b = rng.standard_normal(3).astype(np.float32)
+    return _model([helper.make_node("Gemm", ["x", "W", "b"], ["y"], name=name)],
+                  [_vi("x", ["N", 4])], [_vi("y", ["N", 3])], [_init("W", W), _init("b", b)]), W, b
+
+
+def _run(m, x):
+    res = convert_model(m, "m.onnx")
+    model = compile_graph(res.project.graph)
+    model.load_state_dict(res.project.weights)
+    return model.predict(x), res
+
+
+# ------------------------------------------------------------------ reading
+def test_missing_empty_folder_and_damaged_files(tmp_path):
+    with pytest.raises(OnnxImportError, match="does not exist"):
+        import_onnx(tmp_path / "nope.onnx")
+    with pytest.raises(OnnxImportError, match="is a folder"):
+        import_onnx(tmp_path)
+    (tmp_path / "empty.onnx").write_bytes(b"")
+    with pytest.raises(OnnxImportError, match="empty.onnx is empty"):
+        import_onnx(tmp_path / "empty.onnx")
+    (tmp_path / "junk.onnx").write_bytes(b"\xff\xfe not a protobuf \x00" * 10)
+    with pytest.raises(OnnxImportError, match="junk.onnx is not an ONNX model"):
+        import_onnx(tmp_path / "junk.onnx")
+    (tmp_path / "text.onnx").write_text("hello", encoding="ascii")
+    with pytest.raises(OnnxImportError, match="text.onnx is not an ONNX model"):
+        import_onnx(tmp_path / "text.onnx")
+
+
+def test_size_limit(tmp_path):
+    m, _, _ = _dense_model(np.random.default_rng(0))
+    p = tmp_path / "m.onnx"
+    onnx.save(m, str(p))
+    size = p.stat().st_size
+    with pytest.raises(OnnxImportError, match="at most"):
+        import_onnx(p, max_bytes=size - 1)
+    assert import_onnx(p, max_bytes=size).project.graph.nodes
+
+
+def _external_model(tmp_path, rng):
+    m, W, b = _dense_model(rng)
+    folder = tmp_path / "model"
+    folder.mkdir()
+    p = folder / "m.onnx"
+    onnx.save_model(m, str(p), save_as_external_data=True, all_tensors_to_one_file=True, location="weights.bin",
+                    size_threshold=0)
+    return p, W, b
+
+
+def _set_location(p, loc, length=None):
+    m = onnx.load(str(p), load_external_data=False)
+    for t in m.graph.initializer:
+        for e in t.external_data:
+            if e.key == "location":
+                e.value = loc
+            if e.key == "length" and length is not None:
+                e.value = str(length)
+    onnx.save(m, str(p))
+
+
+def test_external_data_beside_the_model(tmp_path):
+    rng = np.random.default_rng(1)
+    p, W, b = _external_model(tmp_path, rng)
+    res = import_onnx(p)
+    weights = res.project.weights
+    np.testing.assert_array_equal(weights["fc/W"], W)
+    np.testing.assert_array_equal(weights["fc/b"], b)
+
+
+def test_external_data_outside_the_folder_is_refused(tmp_path):
+    rng = np.random.default_rng(2)
+    p, _, _ = _external_model(tmp_path, rng)
+    outside = tmp_path / "secret.bin"
+    outside.write_bytes((p.parent / "weights.bin").read_bytes())
+    for loc in ("../secret.bin", str(outside)):
+        _set_location(p, loc)
+        with pytest.raises(OnnxImportError, match="only files in the model's own folder are read"):
+            import_onnx(p)
+    (p.parent / "link.bin").symlink_to(outside)
+    _set_location(p, "link.bin")
+    with pytest.raises(OnnxImportError, match="outside the model's folder"):
+        import_onnx(p)
+    _set_location(p, "missing.bin")
+    with pytest.raises(OnnxImportError, match="does not exist beside the model"):
+        import_onnx(p)
+    _set_location(p, "weights.bin", length=10 ** 9)
+    with pytest.raises(OnnxImportError, match="asks for bytes"):
+        import_onnx(p)
+
+
+# ------------------------------------------------------------------ names
+def test_node_names_become_valid_ids_and_stay_display_names():
+    rng = np.random.default_rng(3)
+    evil = "../../etc/passwd; rm -rf / \n\x00 全连接"
+    m, W, b = _dense_model(rng, name=evil)
+    m.graph.input[0].name = "输入 x"
+    m.graph.node[0].input[0] = "输入 x"
+    res = convert_model(m, "m.onnx")
+    for n in res.project.graph.nodes:
+        assert NODE_ID_PATTERN.fullmatch(n.id), n.id
+    dense = [n for n in res.project.graph.nodes if n.type == "Dense.v1"][0]
+    assert "全连接" in dense.name and "\x00" not in dense.name and "\n" not in dense.name
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    model = compile_graph(res.project.graph)
+    model.load_state_dict(res.project.weights)
+    np.testing.assert_allclose(model.predict(x), x @ W + b, rtol=1e-5, atol=1e-6)
+
+
+def test_duplicate_and_empty_names_get_distinct_ids():
+    rng = np.random.default_rng(4)
+    W1, W2 = rng.standard_normal((3, 3)).astype(np.float32), rng.standard_normal((3, 2)).astype(np.float32)
+    m = _model([helper.make_node("MatMul", ["x", "W1"], ["h"], name="same"),
+                helper.make_node("Relu", ["h"], ["r"], name=""),
+                helper.make_node("MatMul", ["r", "W2"], ["y"], name="same")],
+               [_vi("x", ["N", 3])], [_vi("y", ["N", 2])], [_init("W1", W1), _init("W2", W2)])
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    y, res = _run(m, x)
+    ids = [n.id for n in res.project.graph.nodes]
+    assert len(set(ids)) == len(ids) == 3   # Input, Dense (+ReLU fused), Dense
+    np.testing.assert_allclose(y, np.maximum(x @ W1, 0) @ W2, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------ folding
+def test_shape_plumbing_is_folded():
+    """``x.view(x.size(0), -1)`` as exporters write it, plus Identity and Cast of constants."""
+    rng = np.random.default_rng(5)
+    W = rng.standard_normal((2 * 3 * 4, 5)).astype(np.float64)       # float64: Cast folds it to float32
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Constant", [], ["zero"], value=numpy_helper.from_array(np.asarray(0, np.int64))),
+        helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+        helper.make_node("Unsqueeze", ["n", "ax0"], ["n1"]),
+        helper.make_node("Constant", [], ["m1"], value_ints=[-1]),
+        helper.make_node("Concat", ["n1", "m1"], ["shape"], axis=0),
+        helper.make_node("Reshape", ["x", "shape"], ["flat"]),
+        helper.make_node("Identity", ["W64"], ["W64b"]),
+        helper.make_node("Cast", ["W64b"], ["W32"], to=TensorProto.FLOAT),
+        helper.make_node("MatMul", ["flat", "W32"], ["y"], name="fc"),
+    ]
+    m = _model(nodes, [_vi("x", ["N", 2, 3, 4])], [_vi("y", ["N", 5])],
+               [_init("ax0", np.asarray([0], np.int64)), _init("W64", W)])
+    x = rng.standard_normal((3, 2, 3, 4)).astype(np.float32)
+    y, res = _run(m, x)
+    assert [n.type for n in res.project.graph.nodes] == ["Input.v1", "Flatten.v1", "Dense.v1"]
+    np.testing.assert_allclose(y, x.reshape(3, -1) @ W.astype(np.float32), rtol=1e-5, atol=1e-5)
+
+
+def test_channels_first_flatten_permutes_the_next_weights():
+    """Conv -> Flatten (channels first) -> Gemm: the Dense rows follow NN Studio's channels-last order."""
+    ort = pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(6)
+    Wc = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
+    Wd = rng.standard_normal((4, 3 * 4 * 4)).astype(np.float32)
+    m = _model([helper.make_node("Conv", ["x", "Wc"], ["c"], kernel_shape=[3, 3], name="conv"),
+                helper.make_node("Flatten", ["c"], ["f"], axis=1),
+                helper.make_node("Gemm", ["f", "Wd"], ["y"], transB=1, name="fc")],
+               [_vi("x", ["N", 2, 6, 6])], [_vi("y", ["N", 4])], [_init("Wc", Wc), _init("Wd", Wd)])
+    x = rng.standard_normal((2, 2, 6, 6)).astype(np.float32)
+    want = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    res = convert_model(m, "m.onnx")
+    model = compile_graph(res.project.graph)
+    model.load_state_dict(res.project.weights)
+    got = model.predict(to_nn_layout(x, res.input_axes["x"]))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert res.input_axes["x"] == (0, 3, 1, 2)
+
+
+def test_folding_is_bounded():
+    m = _model([helper.make_node("ConstantOfShape", ["big"], ["z"]),
+                helper.make_node("Add", ["x", "z"], ["y"])],
+               [_vi("x", ["N", 2])], [_vi("y", ["N", 2])], [_init("big", np.asarray([10 ** 5, 10 ** 5], np.int64))])
+    with pytest.raises(OnnxImportError, match="at most 10000000 are folded"):
+        convert_model(m, "m.onnx")
+
+
+# ------------------------------------------------------------------ messages
+def test_every_problem_in_one_message():
+    rng = np.random.default_rng(7)
+    m = _model([helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 0, 1, 0], kernel_shape=[3, 3], name="conv1"),
+                helper.make_node("Relu", ["c"], ["r"], name="relu"),
+                helper.make_node("Foo", ["r"], ["f"], name="mystery", domain="com.example"),
+                helper.make_node("LogSoftmax", ["f"], ["y"], name="logits")],
+               [_vi("x", ["N", 1, 5, 5])], [_vi("y", ["N", 2, 5, 3])],
+               [_init("W", rng.standard_normal((2, 1, 3, 3)).astype(np.float32))])
+    with pytest.raises(OnnxImportError) as info:
+        convert_model(m, "bad.onnx")
+    lines = str(info.value).splitlines()
+    assert lines == [
+        "cannot import bad.onnx: 3 part(s) of the model cannot be mapped onto NN Studio layers:",
+        "  Conv 'conv1': pads=[1, 0, 1, 0] is not supported yet (NN Studio pads 'valid' (none) or 'same')",
+        "  Foo 'mystery': there is no NN Studio layer for Foo",
+        "  LogSoftmax 'logits': there is no NN Studio layer for LogSoftmax",
+    ]
+
+
+@pytest.mark.parametrize("make, needle", [
+    (lambda: _model([helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Relu", ["x"], ["b"])],
+                    [_vi("x", ["N", 3])], [_vi("a", ["N", 3]), _vi("b", ["N", 3])]),
+     "the model has 2 outputs ('a', 'b'); an NN Studio model has exactly one"),
+    (lambda: _model([helper.make_node("Relu", ["x"], ["y"])], [_vi("x", ["N", "L", 3])], [_vi("y", ["N", "L", 3])]),
+     "input 'x': axis 1 has no fixed size ('L')"),
+    (lambda: _model([helper.make_node("Relu", ["x"], ["y"], domain="com.microsoft")],
+                    [_vi("x", ["N", 3])], [_vi("y", ["N", 3])]),
+     "operators of the domain 'com.microsoft' are not supported"),
+    (lambda: _model([helper.make_node("Constant", [], ["y"], value_floats=[1.0, 2.0])],
+                    [_vi("x", ["N", 3])], [_vi("y", [2])]),
+     "output 'y' is a constant"),
+    (lambda: _model([helper.make_node("Mul", ["x", "x"], ["y"], name="sq")], [_vi("x", ["N", 3])],
+                    [_vi("y", ["N", 3])]),
+     "matches no NN Studio activation layer"),
+    (lambda: _model([helper.make_node("Reshape", ["x", "s"], ["y"], name="r")], [_vi("x", ["N", 6])],
+                    [_vi("y", [3, 2])], [_init("s", np.asarray([3, 2], np.int64))]),
+     "Reshape 'r': shape=[3, 2] fixes the batch size"),
+])
+def test_named_problems(make, needle):
+    with pytest.raises(OnnxImportError) as info:
+        convert_model(make(), "m.onnx")
+    assert needle in str(info.value)
+
+
+def test_lstm_cell_state_output_is_named():
+    rng = np.random.default_rng(8)
+    H, C = 3, 2
+    nodes = [helper.make_node("LSTM", ["x", "W", "R"], ["Y", "Y_h", "Y_c"], hidden_size=H, layout=1, name="lstm"),
+             helper.make_node("Squeeze", ["Y_c", "ax"], ["y"], name="sq")]
+    m = _model(nodes, [_vi("x", ["N", 4, C])], [_vi("y", ["N", H])],
+               [_init("W", rng.standard_normal((1, 4 * H, C)).astype(np.float32)),
+                _init("R", rng.standard_normal((1, 4 * H, H)).astype(np.float32)),
+                _init("ax", np.asarray([1], np.int64))])
+    with pytest.raises(OnnxImportError, match="Squeeze 'sq': uses 'Y_c': the LSTM cell state output Y_c is "
+                                              "not available"):
+        convert_model(m, "m.onnx")
+
+
+def test_per_channel_scale_and_shift_become_a_batchnorm_or_fold():
+    rng = np.random.default_rng(9)
+    W = rng.standard_normal((3, 4)).astype(np.float32)
+    s = rng.standard_normal(4).astype(np.float32)
+    t = rng.standard_normal(4).astype(np.float32)
+    # after a MatMul: folded into the Dense weights and bias
+    m = _model([helper.make_node("MatMul", ["x", "W"], ["h"]), helper.make_node("Mul", ["h", "s"], ["hs"]),
+                helper.make_node("Add", ["hs", "t"], ["y"])],
+               [_vi("x", ["N", 3])], [_vi("y", ["N", 4])], [_init("W", W), _init("s", s), _init("t", t)])
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    y, res = _run(m, x)
+    assert [n.type for n in res.project.graph.nodes] == ["Input.v1", "Dense.v1"]
+    np.testing.assert_allclose(y, (x @ W) * s + t, rtol=1e-5, atol=1e-5)
+    # on the input itself: a BatchNorm layer holding the affine map (and a note saying so)
+    m = _model([helper.make_node("Sub", ["x", "t3"], ["c"]), helper.make_node("Div", ["c", "s3"], ["y0"]),
+                helper.make_node("MatMul", ["y0", "W"], ["y"])],
+               [_vi("x", ["N", 3])], [_vi("y", ["N", 4])], [_init("t3", t[:3]), _init("s3", s[:3]), _init("W", W)])
+    y, res = _run(m, x)
+    assert [n.type for n in res.project.graph.nodes] == ["Input.v1", "BatchNorm.v1", "Dense.v1"]
+    assert any("BatchNorm" in n for n in res.notes)
+    np.testing.assert_allclose(y, ((x - t[:3]) / s[:3]) @ W, rtol=1e-4, atol=1e-5)
+
+
+def test_layout_positions_rows_follow_depth():
+    rng = np.random.default_rng(10)
+    m, _, _ = _dense_model(rng)
+    res = convert_model(m, "m.onnx")
+    ys = [n.pos[1] for n in res.project.graph.nodes]
+    assert ys == sorted(ys) and ys[0] < ys[-1]
+
+
+def test_project_saves_and_loads(tmp_path):
+    from engine.io import load_project, save_project
+
+    m, W, b = _dense_model(np.random.default_rng(11))
+    p = tmp_path / "m.onnx"
+    onnx.save(m, str(p))
+    res = import_onnx(p)
+    save_project(tmp_path / "m.nnsp", res.project)
+    back = load_project(tmp_path / "m.nnsp")
+    assert back.graph == res.project.graph
+    assert os.fspath(back.metadata["imported_from"]) == "m.onnx"
