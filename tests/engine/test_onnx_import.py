@@ -222,7 +222,7 @@ def test_every_problem_in_one_message():
     assert lines == [
         "cannot import bad.onnx: 3 part(s) of the model cannot be mapped onto NN Studio layers:",
         "  Conv 'conv1': pads=[1, 0, 1, 0] is not supported yet (NN Studio pads 'valid' (none) or 'same')",
-        "  Foo 'mystery': there is no NN Studio layer for Foo",
+        "  Foo 'mystery': operators of the domain 'com.example' are not supported",
         "  LogSoftmax 'logits': there is no NN Studio layer for LogSoftmax",
     ]
 
