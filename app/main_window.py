@@ -92,6 +92,8 @@ class MainWindow(QMainWindow):
         # evaluate, predict, export and import (File > Export, Model > Evaluate, a dock beside the plots)
         from app.evaluation_ui import install_evaluation_ui
         install_evaluation_ui(self)
+        from app.import_ui import install_import  # File > Import ONNX model… (app/import_ui.py)
+        self.onnx_import = install_import(self)
         self._install_fit_to_data()
         self._install_wheel_guard()
         self._tidy_toolbar()
