@@ -308,3 +308,25 @@ def test_project_saves_and_loads(tmp_path):
     back = load_project(tmp_path / "m.nnsp")
     assert back.graph == res.project.graph
     assert os.fspath(back.metadata["imported_from"]) == "m.onnx"
+
+
+def test_messages_read_in_chinese():
+    """Every line of an import message has a zh_CN template; the values are copied unchanged."""
+    from engine.i18n import translate
+
+    rng = np.random.default_rng(12)
+    m = _model([helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 0, 1, 0], kernel_shape=[3, 3], name="conv1"),
+                helper.make_node("LogSoftmax", ["c"], ["y"], name="logits")],
+               [_vi("x", ["N", 1, 5, 5])], [_vi("y", ["N", 2, 5, 3])],
+               [_init("W", rng.standard_normal((2, 1, 3, 3)).astype(np.float32))])
+    with pytest.raises(OnnxImportError) as info:
+        convert_model(m, "bad.onnx")
+    zh = translate(str(info.value), "zh_CN").splitlines()
+    assert zh[0] == "无法导入 bad.onnx：模型中有 2 处无法映射为 NN Studio 的层："
+    assert zh[1] == "  Conv 'conv1'：尚不支持 pads=[1, 0, 1, 0]（NN Studio 只支持 'valid'（不填充）或 'same' 填充）"
+    assert zh[2] == "  LogSoftmax 'logits'：NN Studio 没有与 LogSoftmax 对应的层"
+    res = convert_model(_model([helper.make_node("Conv", ["x", "W"], ["y"], kernel_shape=[3, 3])],
+                               [_vi("x", ["N", 1, 5, 5])], [_vi("y", ["N", 2, 3, 3])],
+                               [_init("W", rng.standard_normal((2, 1, 3, 3)).astype(np.float32))]), "ok.onnx")
+    for note in res.notes:
+        assert translate(note, "zh_CN") != note, note
