@@ -862,6 +862,49 @@ def _gather(cx: NodeCtx):
                       "the last step of a recurrent layer's output sequence)")
 
 
+def _slice(cx: NodeCtx):
+    """Slicing the data: a no-op, or the last step of a recurrent layer's output sequence (``y[:, -1:]``)."""
+    t = cx.tensor(0)
+    if cx.opset < 10:
+        starts, ends, axes, steps = cx.ints("starts"), cx.ints("ends"), cx.ints("axes"), None
+    else:
+        starts = [int(x) for x in cx.const(1, "starts").ravel()]
+        ends = [int(x) for x in cx.const(2, "ends").ravel()]
+        axes = [int(x) for x in cx.const(3, "axes").ravel()] if cx.has(3) else None
+        steps = [int(x) for x in cx.const(4, "steps").ravel()] if cx.has(4) else None
+    axes = [a % t.rank for a in (axes if axes is not None else range(len(starts)))]
+    steps = steps or [1] * len(starts)
+    shape = t.onnx_shape
+    out = t
+    for s0, e0, ax, st in zip(starts, ends, axes, steps):
+        a = t.axes[ax]
+        if a == BATCH:
+            if (s0, st) == (0, 1) and e0 >= 2 ** 31 - 1:
+                continue
+            raise Unsupported("slicing the batch axis is not supported")
+        n = shape[ax]
+        kept = range(n)[slice(s0, e0, st)]
+        if list(kept) == list(range(n)):
+            continue
+        if t.variant == "seq" and a == 0 and list(kept) == [n - 1] and out is t:
+            axes_new = tuple(None if j == ax else (x - 1 if isinstance(x, int) and x > 0 else x)
+                             for j, x in enumerate(t.axes))
+            out = t.with_(variant="last", nn_shape=t.nn_shape[1:], axes=axes_new)
+            continue
+        raise Unsupported(f"selecting {len(kept)} of {n} positions on axis {ax} of {fmt_shape(shape)} is not "
+                          "supported (only the last step of a recurrent layer's output sequence)")
+    return [out]
+
+
+def _pad(cx: NodeCtx):
+    t = cx.tensor(0)
+    pads = cx.ints("pads") if cx.opset < 11 else (
+        [int(x) for x in cx.const(1, "pads").ravel()] if cx.has(1) else None)
+    if not pads or all(p == 0 for p in pads):
+        return [t]
+    raise Unsupported(f"pads={pads} is not supported yet (padding as a separate operator)")
+
+
 def _embedding(cx: NodeCtx, table: np.ndarray, ids: Tensor):
     if table.ndim != 2 or cx.attr("axis", 0) != 0:
         raise Unsupported("only a lookup in a 2-D table along axis 0 (an embedding) is supported")
@@ -909,7 +952,7 @@ OPS = {
     "BatchNormalization": _batchnorm, "LayerNormalization": _layernorm,
     "Concat": _concat,
     "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent,
-    "Gather": _gather, "Dropout": _dropout,
+    "Gather": _gather, "Slice": _slice, "Pad": _pad, "Dropout": _dropout,
     "Erf": lambda cx: _unary_expr(cx), "Exp": lambda cx: _unary_expr(cx), "Neg": lambda cx: _unary_expr(cx),
     "Pow": _binary,
 }

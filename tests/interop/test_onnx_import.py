@@ -68,6 +68,19 @@ class Last(nn.Module):
         return self.head(h[-1] if self.use_h else y[:, -1])
 
 
+class SliceLast(nn.Module):
+    """``y[:, -1:]`` (a Slice, not a Gather) of an LSTM's sequence, flattened."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(3, 4, batch_first=True)
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.head(torch.flatten(y[:, -1:], 1))
+
+
 class Seq(nn.Module):
     """Every step of a GRU, flattened, then a linear head."""
 
@@ -159,6 +172,7 @@ CASES = {
     "rnn_last_step": (lambda: Last(nn.RNN(3, 4, batch_first=True), nn.Linear(4, 2)), (4, 5, 3), False),
     "lstm_hidden_time_major": (lambda: Last(nn.LSTM(3, 4), nn.Linear(4, 2), use_h=True), (5, 4, 3), None),
     "gru_sequence": (Seq, (4, 6, 3), False),
+    "lstm_slice_last": (SliceLast, (3, 5, 3), False),
 }
 
 
@@ -283,9 +297,13 @@ def test_unsupported_options_are_named():
         assert needle in str(info.value), str(info.value)
 
 
-def test_older_opset_imports():
-    module, x, channels_last = _case("cnn")
-    model, _, _ = imported(module, x, opset=11)
+@pytest.mark.parametrize("opset", [9, 11, 13, 18, 20])
+@pytest.mark.parametrize("name", ["mlp", "cnn", "lstm_last_step", "residual_layernorm_concat", "matmul_add_gelu"])
+def test_other_opsets_import(name, opset):
+    module, x, channels_last = _case(name)
+    if name in ("residual_layernorm_concat",) and opset < 17:
+        opset = 17      # LayerNormalization is an operator from opset 17 on (torch writes it out before)
+    model, _, _ = imported(module, x, opset=opset)
     with torch.no_grad():
         np.testing.assert_allclose(model.predict(nn_input(x.numpy(), channels_last)), module(x).numpy(),
                                    atol=ATOL, rtol=RTOL)
