@@ -92,6 +92,7 @@ class BNode:
     nn_shape: tuple = ()
     uses: int = 0
     variants: set = field(default_factory=set)
+    fused_name: str = ""     # the ONNX name of an activation merged into this layer
 
     @property
     def base(self) -> str:
@@ -192,10 +193,21 @@ class NodeCtx:
             raise Unsupported(f"{what} is missing")
         raise Unsupported(f"{what} must be a constant (an initializer), not computed from the input")
 
+    @classmethod
+    def synthetic(cls, conv: "Converter", op: str, name: str) -> "NodeCtx":
+        """A context for nodes the importer adds on its own behalf (named after ``op`` ``name``)."""
+        cx = cls.__new__(cls)
+        cx.conv, cx.node, cx.op, cx.name = conv, None, op, name
+        cx.inputs, cx.input_names, cx.attrs, cx.opset = [], [], {}, conv.opset
+        return cx
+
     def opt_const(self, i: int, what: str):
         return self.const(i, what) if self.has(i) else None
 
     def uses(self, i: int) -> int:
+        """How many nodes (and graph outputs) read input ``i`` (2 when the importer made the value)."""
+        if i >= len(self.input_names):
+            return 2
         return self.conv.n_uses.get(self.input_names[i], 0)
 
     # --- building
@@ -734,7 +746,9 @@ class Converter:
             self.out_axes = out_t.axes
         keep = self._reachable(out_t.node) if out_t is not None else []
         self._resolve_recurrent(keep)
-        if self.problems:
+        if self.problems or out_t is None:
+            if not self.problems:
+                self.problems.append("the model has no output NN Studio can compute")
             self._raise()
         keep = self._fuse_activations(keep, out_t.node)
         return self._build(keep, stem)
@@ -804,8 +818,7 @@ class Converter:
             for m in keep:
                 m.inputs = [t.with_(node=src) if t.node is n else t for t in m.inputs]
             src.uses = n.uses
-            if not src.onnx_name.endswith(n.onnx_name):
-                src.fused_name = n.onnx_name  # type: ignore[attr-defined]
+            src.fused_name = n.onnx_name
         return [n for n in keep if id(n) not in drop]
 
     def _build(self, keep: list[BNode], stem: str) -> ImportResult:
@@ -830,8 +843,8 @@ class Converter:
         for n in keep:
             nid = ids[id(n)]
             name = _clean_name(n.onnx_name)
-            fused = getattr(n, "fused_name", None)
-            if fused:
+            fused = n.fused_name
+            if fused and fused != n.onnx_name:
                 name = f"{name} + {_clean_name(fused)}"
             nodes.append({"id": nid, "type": n.type, "config": n.config, "pos": [0.0, 0.0],
                           **({"name": name[:500]} if name and name != nid else {})})

@@ -330,3 +330,36 @@ def test_messages_read_in_chinese():
                                [_init("W", rng.standard_normal((2, 1, 3, 3)).astype(np.float32))]), "ok.onnx")
     for note in res.notes:
         assert translate(note, "zh_CN") != note, note
+
+
+def test_keras_style_channels_last_model():
+    """What tf2onnx writes for a Keras CNN: NHWC input, Transposes around Conv/MaxPool, Reshape(-1, K),
+    MatMul + Add: the input stays channels-last and the Transposes cancel out."""
+    ort = pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(13)
+    Wc = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    bc = rng.standard_normal(4).astype(np.float32)
+    Wd = rng.standard_normal((3 * 3 * 4, 5)).astype(np.float32)
+    bd = rng.standard_normal(5).astype(np.float32)
+    nodes = [helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 3, 1, 2]),
+             helper.make_node("Conv", ["xt", "Wc", "bc"], ["c"], kernel_shape=[3, 3], auto_pad="SAME_UPPER",
+                              name="conv2d/BiasAdd"),
+             helper.make_node("Relu", ["c"], ["r"], name="conv2d/Relu"),
+             helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2], name="max_pooling2d"),
+             helper.make_node("Transpose", ["p"], ["pt"], perm=[0, 2, 3, 1]),
+             helper.make_node("Reshape", ["pt", "shape"], ["f"], name="flatten/Reshape"),
+             helper.make_node("MatMul", ["f", "Wd"], ["m"], name="dense/MatMul"),
+             helper.make_node("Add", ["m", "bd"], ["a"], name="dense/BiasAdd"),
+             helper.make_node("Softmax", ["a"], ["y"], name="dense/Softmax")]
+    m = _model(nodes, [_vi("x", ["unk__1", 6, 6, 3])], [_vi("y", ["unk__1", 5])],
+               [_init("Wc", Wc), _init("bc", bc), _init("Wd", Wd), _init("bd", bd),
+                _init("shape", np.asarray([-1, 36], np.int64))], opset=13)
+    x = rng.standard_normal((2, 6, 6, 3)).astype(np.float32)
+    want = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    got, res = _run(m, x)
+    assert [n.type for n in res.project.graph.nodes] == ["Input.v1", "Conv2D.v1", "MaxPool2D.v1", "Flatten.v1",
+                                                         "Dense.v1"]
+    dense = res.project.graph.node("dense_MatMul")
+    assert dense.config["activation"] == "softmax" and dense.config["use_bias"] is True
+    assert res.input_axes["x"] == (0, 1, 2, 3) and not res.notes
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
