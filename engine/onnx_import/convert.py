@@ -24,7 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from engine.onnx_import import MAX_FOLDED_VALUES, MAX_LISTED_PROBLEMS, ImportResult, OnnxImportError
+from engine.onnx_import import (
+    MAX_FOLDED_VALUES,
+    MAX_LISTED_PROBLEMS,
+    ImportResult,
+    OnnxImportError,
+)
 
 BATCH = "N"
 _ID_BAD = re.compile(r"[^A-Za-z0-9_-]+")
@@ -70,12 +75,12 @@ class Expr:
     """An element-wise function of one tensor built from several ONNX nodes (an activation written
     out, e.g. the tanh GELU as Mul/Add/Tanh); identified by probing when something else uses it."""
 
-    base: "Tensor"
+    base: Tensor
     fn: Any                      # float64 array -> float64 array
     op: str                      # the last ONNX node of the expression (messages)
     name: str
     ops: tuple = ()
-    made: "Tensor | None" = None
+    made: Tensor | None = None
 
 
 @dataclass(eq=False)
@@ -125,7 +130,7 @@ class Tensor:
         real = [a for a in self.axes[1:] if a is not None]
         return self.axes[0] == BATCH and self.q is None and real == list(range(len(self.nn_shape)))
 
-    def with_(self, **kw) -> "Tensor":
+    def with_(self, **kw) -> Tensor:
         d = dict(node=self.node, nn_shape=self.nn_shape, axes=self.axes, q=self.q, variant=self.variant,
                  single=self.single)
         d.update(kw)
@@ -149,7 +154,7 @@ def fmt_shape(shape) -> str:
 class NodeCtx:
     """What a mapper sees of one ONNX node."""
 
-    def __init__(self, conv: "Converter", node, inputs: list, attrs: dict):
+    def __init__(self, conv: Converter, node, inputs: list, attrs: dict):
         self.conv = conv
         self.node = node
         self.op = node.op_type
@@ -194,7 +199,7 @@ class NodeCtx:
         raise Unsupported(f"{what} must be a constant (an initializer), not computed from the input")
 
     @classmethod
-    def synthetic(cls, conv: "Converter", op: str, name: str) -> "NodeCtx":
+    def synthetic(cls, conv: Converter, op: str, name: str) -> NodeCtx:
         """A context for nodes the importer adds on its own behalf (named after ``op`` ``name``)."""
         cx = cls.__new__(cls)
         cx.conv, cx.node, cx.op, cx.name = conv, None, op, name
@@ -709,7 +714,6 @@ class Converter:
 
     # --- the result
     def finish(self, stem: str) -> ImportResult:
-        from engine.io import Project
 
         outs = list(self.graph.output)
         if len(outs) != 1:

@@ -637,7 +637,12 @@ def _pool(mode: str):
             from engine.layers.conv import out_size
             floor = [out_size(n, k, s, 1, padding)[0] for n in spatial]
             pads = cx.ints("pads") or [0] * (2 * nd)
-            ceil = [int(math.ceil((n + pads[i] + pads[i + nd] - k) / s)) + 1 for i, n in enumerate(spatial)]
+            ceil = []
+            for i, n in enumerate(spatial):
+                c = math.ceil((n + pads[i] + pads[i + nd] - k) / s) + 1
+                if (c - 1) * s >= n + pads[i]:      # the last window would start in the padding only
+                    c -= 1
+                ceil.append(c)
             if padding == "same" or floor != ceil:
                 raise Unsupported("ceil_mode=1 is not supported yet")
         if mode == "avg" and padding == "same" and cx.attr("count_include_pad", 0):

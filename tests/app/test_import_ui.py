@@ -1,34 +1,15 @@
 """File ▸ Import ONNX model… in the assembled main window (offscreen)."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from PySide6.QtWidgets import QMenu
 
 from app.main_window import MainWindow
 
 onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from tests.app.onnx_files import write_model as _write_model
 
 TIMEOUT = 30_000
-
-
-def _write_model(path, bad: bool = False):
-    rng = np.random.default_rng(0)
-    W = rng.standard_normal((2, 1, 3, 3)).astype(np.float32)
-    D = rng.standard_normal((2 * 4 * 4, 3)).astype(np.float32)
-    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], kernel_shape=[3, 3], name="conv1",
-                              pads=[1, 0, 1, 0] if bad else [0, 0, 0, 0]),
-             helper.make_node("Relu", ["c"], ["r"], name="relu1"),
-             helper.make_node("Flatten", ["r"], ["f"], name="flat"),
-             helper.make_node("MatMul", ["f", "D"], ["m"], name="fc"),
-             helper.make_node("LogSoftmax" if bad else "Softmax", ["m"], ["y"], name="probs")]
-    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 6, 6])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
-                          initializer=[numpy_helper.from_array(W, "W"), numpy_helper.from_array(D, "D")])
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
-    m.ir_version = 8
-    onnx.save(m, str(path))
 
 
 @pytest.fixture
@@ -63,7 +44,7 @@ def test_import_puts_the_model_on_the_canvas(window, qtbot, tmp_path):
     assert window.document.weights is not None and "conv1/W" in window.document.weights
     assert window.project.is_modified()
     assert window.actions["train"].isEnabled() or window.document.train_blocker() is None
-    kind, title, text = window.dialogs[-1]
+    kind, _title, text = window.dialogs[-1]
     assert kind == "info" and "channels last" in text
     assert window.actions["import_onnx"].isEnabled()
 
@@ -74,7 +55,7 @@ def test_unmappable_model_shows_every_problem(window, qtbot, tmp_path):
     before = window.document.spec
     with qtbot.waitSignal(window.onnx_import.failed, timeout=TIMEOUT):
         assert window.onnx_import.import_onnx(str(path))
-    kind, title, text = window.dialogs[-1]
+    kind, _title, text = window.dialogs[-1]
     assert kind == "error"
     assert "Conv 'conv1': pads=[1, 0, 1, 0] is not supported yet" in text
     assert "LogSoftmax 'probs': there is no NN Studio layer for LogSoftmax" in text

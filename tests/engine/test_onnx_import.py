@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper
 
-from engine.compile import compile_graph  # noqa: E402
-from engine.onnx_import import OnnxImportError, import_onnx, to_nn_layout  # noqa: E402
-from engine.onnx_import.convert import convert_model  # noqa: E402
-from engine.spec import NODE_ID_PATTERN  # noqa: E402
+from engine.compile import compile_graph
+from engine.onnx_import import OnnxImportError, import_onnx, to_nn_layout
+from engine.onnx_import.convert import convert_model
+from engine.spec import NODE_ID_PATTERN
 
 
 def _model(nodes, inputs, outputs, inits=(), opset=17):
@@ -300,7 +300,7 @@ def test_layout_positions_rows_follow_depth():
 def test_project_saves_and_loads(tmp_path):
     from engine.io import load_project, save_project
 
-    m, W, b = _dense_model(np.random.default_rng(11))
+    m, _, _ = _dense_model(np.random.default_rng(11))
     p = tmp_path / "m.onnx"
     onnx.save(m, str(p))
     res = import_onnx(p)

@@ -19,13 +19,13 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from engine.compile import compile_graph  # noqa: E402
-from engine.export import layouts as L  # noqa: E402
-from engine.export.onnx_export import build_onnx  # noqa: E402
-from engine.onnx_import import OnnxImportError, import_onnx  # noqa: E402
-from engine.onnx_import.convert import convert_model  # noqa: E402
-from engine.trainer import EpochEnded, TrainConfig, Trainer, TrainFailed, TrainFinished  # noqa: E402
-from tests.engine.fakes import ArrayDataset  # noqa: E402
+from engine.compile import compile_graph
+from engine.export import layouts as L
+from engine.export.onnx_export import build_onnx
+from engine.onnx_import import OnnxImportError, import_onnx
+from engine.onnx_import.convert import convert_model
+from engine.trainer import EpochEnded, TrainConfig, Trainer, TrainFailed, TrainFinished
+from tests.engine.fakes import ArrayDataset
 
 pytestmark = pytest.mark.interop
 nn = torch.nn
@@ -191,7 +191,7 @@ def test_predictions_equal_torch(name):
         with pytest.raises(OnnxImportError):
             imported(module, x)
         return
-    model, res, _ = imported(module, x)
+    model, _, _ = imported(module, x)
     with torch.no_grad():
         want = module(x).numpy()
     got = model.predict(nn_input(x.numpy(), channels_last))

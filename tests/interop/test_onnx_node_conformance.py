@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
-from onnx import numpy_helper  # noqa: E402
+from onnx import numpy_helper
 
-from engine.compile import compile_graph  # noqa: E402
-from engine.onnx_import import OnnxImportError, to_nn_layout, to_onnx_layout  # noqa: E402
-from engine.onnx_import.convert import convert_model  # noqa: E402
+from engine.compile import compile_graph
+from engine.onnx_import import OnnxImportError, to_nn_layout, to_onnx_layout
+from engine.onnx_import.convert import convert_model
 
 DATA = Path(__file__).parent / "data" / "onnx_node"
 #: operators whose node-test inputs are all data (several NN Studio Input nodes)
