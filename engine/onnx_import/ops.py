@@ -4,10 +4,12 @@ A mapper gets a :class:`~engine.onnx_import.convert.NodeCtx` and returns the val
 outputs.  What NN Studio cannot express raises :class:`Unsupported` naming the attribute and its
 value (``"ceil_mode=1 is not supported yet"``); the importer prefixes the operator and node name.
 
-Layer options that other NN Studio versions may add (explicit pads, ceil_mode, bidirectional
-recurrent layers, activation parameters) each have one check here, in the mapper of the operator
-that carries them: :func:`_layer_has` says whether the installed layer's config has the field, so a
-mapper can pass the ONNX value through once the layer supports it.
+Layer options NN Studio does not have yet (explicit pads, ceil_mode, bidirectional recurrent layers,
+activation parameters) are each refused in exactly one place, the mapper of the operator that
+carries them (:func:`_padding` for pads, :func:`_pool` for ceil_mode and count_include_pad,
+:func:`_recurrent` for direction and linear_before_reset, :func:`_leaky_relu`/:func:`_elu`/:func:`_gelu`
+/:func:`_softmax` for the activation parameters): when a layer gains the option, that check becomes
+the line that copies the ONNX value into the layer's config.
 """
 from __future__ import annotations
 
@@ -29,14 +31,6 @@ from engine.onnx_import.convert import (
     fmt_shape,
     identity_axes,
 )
-
-
-def _layer_has(type_id: str, field_name: str) -> bool:
-    from dataclasses import fields
-
-    from engine.registry import get_layer_class
-
-    return any(f.name == field_name for f in fields(get_layer_class(type_id).Config))
 
 
 def _close(a: float, b: float) -> bool:

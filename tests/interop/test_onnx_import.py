@@ -307,3 +307,31 @@ def test_other_opsets_import(name, opset):
     with torch.no_grad():
         np.testing.assert_allclose(model.predict(nn_input(x.numpy(), channels_last)), module(x).numpy(),
                                    atol=ATOL, rtol=RTOL)
+
+
+class Tokens(nn.Module):
+    """Token ids -> Embedding -> GRU -> its final state -> Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(20, 6)
+        self.gru = nn.GRU(6, 5, batch_first=True)
+        self.fc = nn.Linear(5, 2)
+
+    def forward(self, x):
+        _, h = self.gru(self.emb(x))
+        return self.fc(h[-1])
+
+
+def test_embedding_model():
+    torch.manual_seed(0)
+    module = Tokens().eval()
+    x = torch.randint(0, 20, (4, 7))
+    model, res, original = imported(module, x)
+    assert [n.type for n in res.project.graph.nodes] == ["Input.v1", "Embedding.v1", "GRU.v1", "Dense.v1"]
+    with torch.no_grad():
+        want = module(x).numpy()
+    ids = x.numpy().astype(np.float32)       # NN Studio reads token ids as numbers
+    np.testing.assert_allclose(model.predict(ids), want, atol=ATOL, rtol=RTOL)
+    sess = ort.InferenceSession(build_onnx(model).SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(sess.run(None, {"input": ids})[0], want, atol=ATOL, rtol=RTOL)
