@@ -301,6 +301,17 @@ FOLDABLE = {"Identity", "Cast", "Shape", "Size", "Gather", "Unsqueeze", "Squeeze
             *_UNARY}
 
 
+def _check_broadcast(*arrays) -> None:
+    """Refuse element-wise folding whose broadcast result would exceed the folding bound."""
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        raise Unsupported("its constant inputs do not broadcast against each other") from None
+    if math.prod(shape) > MAX_FOLDED_VALUES:
+        raise Unsupported(f"computes a constant of shape {tuple(shape)}; at most {MAX_FOLDED_VALUES} values "
+                          "are folded")
+
+
 def _axes_arg(cx: NodeCtx, i: int, rank: int):
     """Axes from input ``i`` (opset >= 13) or the ``axes`` attribute, normalised for ``rank``."""
     axes = cx.ints("axes")
@@ -429,6 +440,8 @@ def fold(cx: NodeCtx, vals: list):
         if n > MAX_FOLDED_VALUES:
             raise Unsupported(f"makes a range of {n} values; at most {MAX_FOLDED_VALUES} are folded")
         return [Const(np.arange(start, limit, delta, dtype=np.asarray(arr[0]).dtype))]
+    if op == "Where" or op not in _UNARY and len(arr) >= 2:
+        _check_broadcast(*(np.asarray(a) for a in arr if a is not None))
     if op == "Where":
         c, x, y = (np.asarray(a) for a in arr[:3])
         if _is_sym(x) or _is_sym(y):

@@ -205,6 +205,12 @@ def test_folding_is_bounded():
                [_vi("x", ["N", 2])], [_vi("y", ["N", 2])], [_init("big", np.asarray([10 ** 5, 10 ** 5], np.int64))])
     with pytest.raises(OnnxImportError, match="at most 10000000 are folded"):
         convert_model(m, "m.onnx")
+    # two small constants whose broadcast would be huge are refused before anything is computed
+    m = _model([helper.make_node("Add", ["a", "b"], ["c"]), helper.make_node("Add", ["x", "c"], ["y"])],
+               [_vi("x", ["N", 2])], [_vi("y", ["N", 2])],
+               [_init("a", np.zeros((10 ** 4, 1), np.float32)), _init("b", np.zeros((1, 10 ** 4), np.float32))])
+    with pytest.raises(OnnxImportError, match=r"computes a constant of shape \(10000, 10000\)"):
+        convert_model(m, "m.onnx")
 
 
 # ------------------------------------------------------------------ messages
