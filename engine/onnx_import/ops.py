@@ -652,6 +652,51 @@ def _pool(mode: str):
     return mapper
 
 
+def _resize(cx: NodeCtx):
+    """Nearest-neighbour up-sampling by a whole factor on height and width (``nn.Upsample``) -> UpSampling2D."""
+    from engine.onnx_import.convert import Sym
+
+    t = cx.tensor(0)
+    if t.rank != 4:
+        raise Unsupported(f"resizing a {t.rank}-D tensor is not supported (images (N, C, H, W) only)")
+    mode = cx.attr("mode", "nearest")
+    if mode != "nearest":
+        raise Unsupported(f"mode={mode!r} is not supported yet (NN Studio's UpSampling2D repeats pixels)")
+    shape = t.onnx_shape
+    if cx.op == "Upsample" or cx.opset < 11:
+        scales = cx.attr("scales")
+        if scales is None:
+            scales = [float(v) for v in cx.const(1, "scales").ravel()]
+    elif cx.has(2) and cx.const(2, "scales").size:
+        scales = [float(v) for v in cx.const(2, "scales").ravel()]
+    elif cx.has(3):
+        v = cx.value(3)
+        sizes = list(v.value.ravel()) if isinstance(v, Sym) else [int(x) for x in cx.const(3, "sizes").ravel()]
+        if len(sizes) != 4 or sizes[1] != shape[1]:
+            raise Unsupported(f"sizes={sizes} is not supported (height and width only)")
+        scales = [1.0, 1.0, sizes[2] / shape[2], sizes[3] / shape[3]]
+    else:
+        raise Unsupported("neither scales nor sizes are given")
+    if len(scales) != 4 or scales[0] != 1 or scales[1] != 1 or scales[2] != scales[3] \
+            or scales[2] < 1 or not float(scales[2]).is_integer():
+        raise Unsupported(f"scales={[float(x) for x in scales]} is not supported yet (the same whole factor on "
+                          "height and width)")
+    k = int(scales[2])
+    if k > 1:
+        ctm = cx.attr("coordinate_transformation_mode", "half_pixel")
+        nearest = cx.attr("nearest_mode", "round_prefer_floor")
+        repeats = (ctm == "asymmetric" and nearest == "floor") or (
+            ctm in ("half_pixel", "pytorch_half_pixel") and nearest in ("round_prefer_floor", "round_prefer_ceil"))
+        if cx.op != "Upsample" and cx.opset >= 11 and not repeats:
+            raise Unsupported(f"coordinate_transformation_mode={ctm!r} with nearest_mode={nearest!r} is not "
+                              "supported (it does not repeat every pixel)")
+    t = cx.channels_first(0, 2)
+    if k == 1:
+        return [t]
+    node = cx.emit("UpSampling2D.v1", {"size": k}, [t])
+    return [cx.out(node, channels_first_axes(2))]
+
+
 def _global_avg(cx: NodeCtx):
     t = cx.tensor(0)
     nd = t.rank - 2
@@ -942,7 +987,7 @@ OPS = {
     "Add": _binary, "Sub": _binary, "Mul": _binary, "Div": _binary, "Sum": _sum,
     "Gemm": _gemm, "MatMul": _matmul,
     "Conv": _conv, "MaxPool": _pool("max"), "AveragePool": _pool("avg"),
-    "GlobalAveragePool": _global_avg, "ReduceMean": _reduce_mean,
+    "GlobalAveragePool": _global_avg, "ReduceMean": _reduce_mean, "Resize": _resize, "Upsample": _resize,
     "BatchNormalization": _batchnorm, "LayerNormalization": _layernorm,
     "Concat": _concat,
     "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent,

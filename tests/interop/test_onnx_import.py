@@ -22,7 +22,7 @@ ort = pytest.importorskip("onnxruntime")
 from engine.compile import compile_graph
 from engine.export import layouts as L
 from engine.export.onnx_export import build_onnx
-from engine.onnx_import import OnnxImportError, import_onnx
+from engine.onnx_import import OnnxImportError, import_onnx, to_onnx_layout
 from engine.onnx_import.convert import convert_model
 from engine.trainer import EpochEnded, TrainConfig, Trainer, TrainFailed, TrainFinished
 from tests.engine.fakes import ArrayDataset
@@ -173,6 +173,9 @@ CASES = {
     "lstm_hidden_time_major": (lambda: Last(nn.LSTM(3, 4), nn.Linear(4, 2), use_h=True), (5, 4, 3), None),
     "gru_sequence": (Seq, (4, 6, 3), False),
     "lstm_slice_last": (SliceLast, (3, 5, 3), False),
+    "upsample": (lambda: nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                       nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(3, 2, 1)),
+                 (2, 2, 6, 6), True),
 }
 
 
@@ -191,16 +194,16 @@ def test_predictions_equal_torch(name):
         with pytest.raises(OnnxImportError):
             imported(module, x)
         return
-    model, _, _ = imported(module, x)
+    model, res, _ = imported(module, x)
     with torch.no_grad():
         want = module(x).numpy()
-    got = model.predict(nn_input(x.numpy(), channels_last))
+    got = to_onnx_layout(model.predict(nn_input(x.numpy(), channels_last)), res.output_axes)
     np.testing.assert_allclose(got, want, atol=ATOL, rtol=RTOL)
     # a different batch size: the batch axis stays free
     x2 = torch.randn(1, *x.shape[1:])
     with torch.no_grad():
-        np.testing.assert_allclose(model.predict(nn_input(x2.numpy(), channels_last)), module(x2).numpy(),
-                                   atol=ATOL, rtol=RTOL)
+        got2 = to_onnx_layout(model.predict(nn_input(x2.numpy(), channels_last)), res.output_axes)
+        np.testing.assert_allclose(got2, module(x2).numpy(), atol=ATOL, rtol=RTOL)
 
 
 @pytest.mark.parametrize("name", ["mlp", "cnn", "cnn1d", "branches", "residual_layernorm_concat",
