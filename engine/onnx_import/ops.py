@@ -711,7 +711,7 @@ def _reduce_mean(cx: NodeCtx):
     from engine.onnx_import.convert import _axes_arg
 
     t = cx.tensor(0)
-    axes = _axes_arg(cx, 1, t.rank)
+    axes = _axes_arg(cx, 1, t.rank) or None
     if axes is None:
         if cx.attr("noop_with_empty_axes", 0):
             return [t]
