@@ -501,7 +501,21 @@ def _constant_node_value(node, attrs: dict) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ converter
-def _clean_name(text: str) -> str:
+def dtype_name(code: int) -> str:
+    """``FLOAT``, ``UINT8``… for an ONNX element type (``type 98`` for one this onnx does not know)."""
+    from onnx import TensorProto
+
+    try:
+        return TensorProto.DataType.Name(int(code))
+    except (ValueError, TypeError):
+        return f"type {code}"
+
+
+def _clean_name(text) -> str:
+    """A name from the file as display text: UTF-8 (a damaged one decoded with replacements), no control
+    characters, at most 200 characters."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
     return _CONTROL.sub(" ", str(text)).strip()[:200]
 
 
@@ -602,7 +616,7 @@ class Converter:
                 continue
             if tt.elem_type not in (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16,
                                     TensorProto.INT64, TensorProto.INT32):
-                self.problems.append(f"input '{label}': element type {TensorProto.DataType.Name(tt.elem_type)} "
+                self.problems.append(f"input '{label}': element type {dtype_name(tt.elem_type)} "
                                      "is not supported (NN Studio reads numbers)")
                 self.values[vi.name] = Poison()
                 continue
@@ -847,7 +861,7 @@ class Converter:
         ids: dict[int, str] = {}
         used: set[str] = set()
         for n in keep:
-            base = _ID_BAD.sub("_", n.onnx_name).strip("_-")[:56] or n.base.lower()
+            base = _ID_BAD.sub("_", _clean_name(n.onnx_name)).strip("_-")[:56] or n.base.lower()
             if not re.match(r"[A-Za-z_]", base):
                 base = "n_" + base
             nid, k = base, 1

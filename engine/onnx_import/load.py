@@ -45,7 +45,19 @@ def read_model(path: Path, *, max_bytes: int = MAX_MODEL_BYTES):
     if not model.HasField("graph") or (len(model.graph.node) == 0 and len(model.graph.input) == 0):
         raise OnnxImportError(f"{path.name} is not an ONNX model: it has no graph")
     _load_external(model, path)
+    check(model, path.name)
     return model
+
+
+def check(model, name: str) -> None:
+    """The ONNX checker (attribute types, input counts, opset imports): a damaged model is one message."""
+    import onnx
+
+    try:
+        onnx.checker.check_model(model)
+    except (onnx.checker.ValidationError, ValueError, RuntimeError) as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise OnnxImportError(f"{name} is not a valid ONNX model: {text[:300]}") from None
 
 
 def _external_info(tensor) -> dict[str, str]:

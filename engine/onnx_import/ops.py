@@ -28,6 +28,7 @@ from engine.onnx_import.convert import (
     Unsupported,
     Zeros,
     channels_first_axes,
+    dtype_name,
     fmt_shape,
     identity_axes,
 )
@@ -58,7 +59,7 @@ def _cast(cx: NodeCtx):
     if to in ids and isinstance(v, Tensor) and v.node.base == "Input":
         return _identity(cx)      # token ids read as numbers (NN Studio's Embedding rounds them itself)
     if to not in (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.BFLOAT16):
-        raise Unsupported(f"to={TensorProto.DataType.Name(int(to))} is not supported on the data (NN Studio "
+        raise Unsupported(f"to={dtype_name(to)} is not supported on the data (NN Studio "
                           "computes in float32)")
     return _identity(cx)
 

@@ -369,3 +369,31 @@ def test_keras_style_channels_last_model():
     assert dense.config["activation"] == "softmax" and dense.config["use_bias"] is True
     assert res.input_axes["x"] == (0, 1, 2, 3) and not res.notes
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_damaged_bytes_give_import_errors_only(tmp_path):
+    """Seeded byte flips and truncations of a small model: each one imports or fails with OnnxImportError."""
+    import random
+
+    from tests.app.onnx_files import write_model
+
+    good = tmp_path / "good.onnx"
+    write_model(good)
+    data = good.read_bytes()
+    rnd = random.Random(0)
+    p = tmp_path / "fz.onnx"
+    outcomes = {"ok": 0, "refused": 0}
+    for _ in range(150):
+        b = bytearray(data)
+        for _ in range(rnd.randint(1, 6)):
+            b[rnd.randrange(len(b))] = rnd.randrange(256)
+        if rnd.random() < 0.3:
+            b = b[:rnd.randrange(1, len(b))]
+        p.write_bytes(bytes(b))
+        try:
+            import_onnx(p)
+            outcomes["ok"] += 1
+        except OnnxImportError as exc:
+            assert str(exc).strip()
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 0
