@@ -782,6 +782,7 @@ class Converter:
                 self.problems.append("the model has no output NN Studio can compute")
             self._raise()
         keep = self._fuse_activations(keep, out_t.node)
+        keep = self._collapse_reshapes(keep)
         return self._build(keep, stem)
 
     def _raise(self):
@@ -824,6 +825,30 @@ class Converter:
             n.config["return_sequences"] = "seq" in n.variants
             units = n.config["units"]
             n.nn_shape = (n.nn_shape[0], units) if "seq" in n.variants else (units,)
+
+    def _collapse_reshapes(self, keep: list[BNode]) -> list[BNode]:
+        """Reshape/Flatten of a Reshape/Flatten that nothing else reads -> one node; a Reshape to the shape it
+        already has -> nothing (exporters reshape back and forth around operations NN Studio does in one layer)."""
+        drop = set()
+        consumed = {id(t.node) for m in keep for t in m.inputs}
+        sinks = [n for n in keep if id(n) not in consumed]
+
+        def reroute(old: BNode, new: BNode) -> None:
+            for m in keep:
+                m.inputs = [t.with_(node=new) if t.node is old else t for t in m.inputs]
+            new.uses = new.uses - 1 + old.uses
+
+        for n in keep:
+            if n.base not in ("Reshape", "Flatten") or not n.inputs:
+                continue
+            src = n.inputs[0].node
+            if src.base in ("Reshape", "Flatten") and src.uses == 1 and id(src) not in drop:
+                n.inputs = [n.inputs[0].with_(node=src.inputs[0].node)]
+                drop.add(id(src))
+            if n.inputs[0].node.nn_shape == n.nn_shape and n not in sinks:
+                reroute(n, n.inputs[0].node)
+                drop.add(id(n))
+        return [n for n in keep if id(n) not in drop]
 
     def _fuse_activations(self, keep: list[BNode], sink: BNode) -> list[BNode]:
         """Dense/Conv followed only by an activation layer -> the activation option of that layer."""

@@ -698,6 +698,26 @@ def _resize(cx: NodeCtx):
     return [cx.out(node, channels_first_axes(2))]
 
 
+def _expand(cx: NodeCtx):
+    """Broadcasting the data: only nearest up-sampling written as Reshape (N, H, 1, W, 1, C) -> Expand ->
+    Reshape (N, H*k, W*k, C), as NN Studio's own exporter writes UpSampling2D."""
+    t = cx.tensor(0)
+    target = [int(v) for v in cx.const(1, "shape").ravel()]
+    shape = t.onnx_shape
+    if len(target) != t.rank or len(t.nn_shape) != 3 or not t.ordered() or t.rank != 6 \
+            or t.axes[2] is not None or t.axes[4] is not None:
+        raise Unsupported(f"expanding {fmt_shape(shape)} to {target} is not supported (only nearest up-sampling)")
+    k = target[2]
+    rest_ok = all(tv in (1, sv) for i, (tv, sv) in enumerate(zip(target, shape)) if i not in (2, 4) and sv != BATCH)
+    if target[4] != k or k < 1 or not rest_ok:
+        raise Unsupported(f"expanding {fmt_shape(shape)} to {target} is not supported (only nearest up-sampling by "
+                          "the same factor on height and width)")
+    node = cx.emit("UpSampling2D.v1", {"size": k}, [t])
+    h, w, c = t.nn_shape
+    up = Tensor(node=node, nn_shape=node.nn_shape, axes=identity_axes(3))
+    return [cx.conv.reshape_node(cx, up, (h, k, w, k, c), identity_axes(5))]
+
+
 def _global_avg(cx: NodeCtx):
     t = cx.tensor(0)
     nd = t.rank - 2
@@ -989,6 +1009,7 @@ OPS = {
     "Gemm": _gemm, "MatMul": _matmul,
     "Conv": _conv, "MaxPool": _pool("max"), "AveragePool": _pool("avg"),
     "GlobalAveragePool": _global_avg, "ReduceMean": _reduce_mean, "Resize": _resize, "Upsample": _resize,
+    "Expand": _expand,
     "BatchNormalization": _batchnorm, "LayerNormalization": _layernorm,
     "Concat": _concat,
     "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent,
