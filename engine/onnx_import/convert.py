@@ -534,6 +534,8 @@ class Converter:
         self.notes: list[str] = []
         self.n_uses: dict[str, int] = {}
         self.out_axes: tuple = ()
+        #: batch sizes written into the file (inputs exported without a dynamic batch axis)
+        self.fixed_batch: set[int] = set()
 
     def problem(self, op: str, name: str, text: str) -> None:
         self.problems.append(f"{op} '{_clean_name(name)}': {text}")
@@ -644,6 +646,10 @@ class Converter:
                                      "NN Studio needs fixed sizes except on the batch axis (axis 0)")
                 self.values[vi.name] = Poison()
                 continue
+            if isinstance(dims[0], int):
+                self.fixed_batch.add(dims[0])
+                self.notes.append(f"input '{label}': the file fixes the batch size at {dims[0]}; the NN Studio "
+                                  "model takes any batch size")
             nd = len(rest) - 1
             if layouts.get(vi.name) and nd in (1, 2):
                 nn_shape = (*rest[1:], rest[0])

@@ -169,6 +169,8 @@ def _reshape(cx: NodeCtx):
     if BATCH not in out:
         if out.count(-1) == 1 and out[0] == -1:
             out[0] = BATCH
+        elif out and out[0] in cx.conv.fixed_batch and shape[0] == BATCH:
+            out[0] = BATCH       # the file's own (fixed) batch size: exported without a dynamic batch axis
         elif out and out[0] == -1:
             raise Unsupported(f"shape={target} merges the batch axis with others")
         else:
