@@ -338,3 +338,34 @@ def test_embedding_model():
     np.testing.assert_allclose(model.predict(ids), want, atol=ATOL, rtol=RTOL)
     sess = ort.InferenceSession(build_onnx(model).SerializeToString(), providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(sess.run(None, {"input": ids})[0], want, atol=ATOL, rtol=RTOL)
+
+
+class ViewFlatten(nn.Module):
+    """``x.view(x.size(0), -1)``: with a fixed batch size torch folds it into a constant shape."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.fc = nn.Linear(4 * 4 * 4, 3)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv(x)).view(x.size(0), -1))
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_export_without_dynamic_batch(batch):
+    torch.manual_seed(0)
+    module = ViewFlatten().eval()
+    x = torch.randn(batch, 1, 6, 6)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (x,), buf, dynamo=False, input_names=["x"], opset_version=17)
+    res = convert_model(onnx.load_from_string(buf.getvalue()), "fixed.onnx")
+    assert any("fixes the batch size" in n for n in res.notes)
+    model = compile_graph(res.project.graph)
+    model.load_state_dict(res.project.weights)
+    x5 = torch.randn(5, 1, 6, 6)     # another batch size than the file's
+    with torch.no_grad():
+        np.testing.assert_allclose(model.predict(L.to_channels_last(x5.numpy())), module(x5).numpy(),
+                                   atol=ATOL, rtol=RTOL)
