@@ -205,6 +205,9 @@ def _activation(type_id: str):
             fn = _UNARY_FN[cx.op]
             return [_expr(cx, v.base, lambda x, f=v.fn: fn(f(x)), v.ops)]
         t = cx.tensor(0)
+        if cx.op in _UNARY_FN:
+            # kept as an expression until something else reads it: x * sigmoid(x) is then seen whole
+            return [_expr(cx, t, _UNARY_FN[cx.op])]
         node = cx.emit(type_id, {}, [t])
         return [t.with_(node=node, variant="out", single=True, nn_shape=node.nn_shape)]
     return mapper

@@ -289,6 +289,7 @@ def test_unsupported_options_are_named():
                        nn.Flatten()), (1, 1, 8, 8), "MaxPool '/1/MaxPool': ceil_mode=1 is not supported yet"),
         (nn.Sequential(nn.Linear(3, 3), nn.LeakyReLU(0.2)), (2, 3), "LeakyRelu '/1/LeakyRelu': alpha=0.2"),
         (nn.Sequential(nn.Linear(3, 3), nn.GELU()), (2, 3), "exact (erf) GELU"),
+        (nn.Sequential(nn.Linear(3, 3), nn.SiLU(), nn.Linear(3, 2)), (2, 3), "is SiLU"),
         (nn.Sequential(nn.Conv2d(2, 4, 3, groups=2), nn.Flatten()), (1, 2, 5, 5), "group=2 is not supported yet"),
         (Last(nn.GRU(3, 4, batch_first=True, bidirectional=True), nn.Linear(8, 2)), (2, 5, 3),
          "direction='bidirectional' is not supported yet"),
