@@ -733,6 +733,22 @@ def _global_avg(cx: NodeCtx):
     return [cx.out(node, (BATCH, 0, *([None] * nd)))]
 
 
+def _global_max(cx: NodeCtx):
+    """GlobalMaxPool -> the GlobalMaxPool layer, where this NN Studio has one (issue #15 adds it)."""
+    from engine.registry import LAYERS, _ensure_loaded
+
+    _ensure_loaded()
+    if "GlobalMaxPool.v1" not in LAYERS:
+        raise Unsupported("there is no NN Studio layer for GlobalMaxPool yet")
+    t = cx.tensor(0)
+    nd = t.rank - 2
+    if nd not in (1, 2):
+        raise Unsupported(f"expects (N, C, L) or (N, C, H, W), got {fmt_shape(t.onnx_shape)}")
+    t = cx.channels_first(0, nd)
+    node = cx.emit("GlobalMaxPool.v1", {}, [t])
+    return [cx.out(node, (BATCH, 0, *([None] * nd)))]
+
+
 def _reduce_mean(cx: NodeCtx):
     from engine.onnx_import.convert import _axes_arg
 
@@ -1013,7 +1029,7 @@ OPS = {
     "Add": _binary, "Sub": _binary, "Mul": _binary, "Div": _binary, "Sum": _sum,
     "Gemm": _gemm, "MatMul": _matmul,
     "Conv": _conv, "MaxPool": _pool("max"), "AveragePool": _pool("avg"),
-    "GlobalAveragePool": _global_avg, "ReduceMean": _reduce_mean, "Resize": _resize, "Upsample": _resize,
+    "GlobalAveragePool": _global_avg, "GlobalMaxPool": _global_max, "ReduceMean": _reduce_mean, "Resize": _resize, "Upsample": _resize,
     "Expand": _expand,
     "BatchNormalization": _batchnorm, "LayerNormalization": _layernorm,
     "Concat": _concat,

@@ -480,3 +480,23 @@ def test_own_export_layers_not_imported_yet(layer, needle):
     with pytest.raises(OnnxImportError) as info:
         convert_model(onnx.load_from_string(build_onnx(model).SerializeToString()), "m.onnx")
     assert needle in str(info.value)
+
+
+def test_global_max_pool_maps_when_the_layer_exists():
+    from engine.registry import LAYERS, _ensure_loaded
+
+    _ensure_loaded()
+    rng = np.random.default_rng(15)
+    m = _model([helper.make_node("GlobalMaxPool", ["x"], ["p"], name="gmp"),
+                helper.make_node("Flatten", ["p"], ["y"])],
+               [_vi("x", ["N", 3, 4, 5])], [_vi("y", ["N", 3])])
+    x = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    if "GlobalMaxPool.v1" not in LAYERS:
+        with pytest.raises(OnnxImportError, match="GlobalMaxPool 'gmp': there is no NN Studio layer for "
+                                                  "GlobalMaxPool yet"):
+            convert_model(m, "m.onnx")
+        return
+    res = convert_model(m, "m.onnx")
+    model = compile_graph(res.project.graph)
+    model.load_state_dict(res.project.weights)
+    np.testing.assert_allclose(model.predict(to_nn_layout(x, res.input_axes["x"])), x.max(axis=(2, 3)), rtol=1e-6)
