@@ -1,7 +1,6 @@
 """Reading an .onnx file within bounds (size, external data, damaged protobufs)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from engine.onnx_import import MAX_EXTERNAL_BYTES, MAX_MODEL_BYTES, OnnxImportError
@@ -120,7 +119,3 @@ def _load_external(model, path: Path) -> None:
         t.raw_data = raw
         del t.external_data[:]
         t.data_location = TensorProto.DEFAULT
-
-
-def is_onnx_path(p) -> bool:
-    return os.fspath(p).lower().endswith(".onnx")
