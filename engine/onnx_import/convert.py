@@ -81,6 +81,9 @@ class Expr:
     name: str
     ops: tuple = ()
     made: Tensor | None = None
+    #: how to build it from parts when the whole matches no layer: ("unary", inner Expr, layer type)
+    #: or ("add", left, right) with Expr/Tensor parts
+    parts: tuple | None = None
 
 
 @dataclass(eq=False)

@@ -117,7 +117,7 @@ def _reshape_tensor(cx: NodeCtx, t: Tensor, target: list) -> Tensor:
             it = iter(range(len(t.nn_shape)))
             return t.with_(axes=(BATCH, *[None if s == 1 else next(it) for s in rest]), single=False)
         if len(rest) == 1 and len(t.nn_shape) == 1:
-            return t.with_(single=False)
+            return t.with_(axes=identity_axes(1), single=False)
         if len(rest) == 1:
             node = cx.emit("Flatten.v1", {}, [t])
         else:
@@ -203,7 +203,9 @@ def _activation(type_id: str):
         v = cx.value(0)
         if isinstance(v, Expr):
             fn = _UNARY_FN[cx.op]
-            return [_expr(cx, v.base, lambda x, f=v.fn: fn(f(x)), v.ops)]
+            e = _expr(cx, v.base, lambda x, f=v.fn: fn(f(x)), v.ops)
+            e.parts = ("unary", v, type_id)
+            return [e]
         t = cx.tensor(0)
         if cx.op in _UNARY_FN:
             # kept as an expression until something else reads it: x * sigmoid(x) is then seen whole
@@ -429,7 +431,10 @@ def _binary_expr(cx: NodeCtx, a, b):
         return None
     fn = _BIN_FN[op]
     ops = tuple(o for v in (a, b) if isinstance(v, Expr) for o in v.ops)
-    return _expr(cx, base, lambda x: fn(fa(x), fb(x)), ops)
+    e = _expr(cx, base, lambda x: fn(fa(x), fb(x)), ops)
+    if op == "Add" and all(isinstance(v, (Expr, Tensor)) for v in (a, b)):
+        e.parts = ("add", a, b)
+    return e
 
 
 _PROBE = np.concatenate([np.linspace(-6.0, 6.0, 481), [-0.3333, 0.1234, 2.71828]])
@@ -464,6 +469,22 @@ def materialize(conv, e: Expr) -> Tensor:
         else:
             e.made = _affine(cx, e.base, np.array([a]), np.array([b]))[0]
         return e.made
+    if e.parts is not None:
+        # no single layer: the parts it was built from, each a layer (tanh(relu(x)), relu(x) + tanh(x))
+        kind, p1, p2 = e.parts
+        try:
+            if kind == "unary":
+                inner = materialize(conv, p1)
+                node = cx.emit(p2, {}, [inner])
+                e.made = inner.with_(node=node, variant="out", single=True, nn_shape=node.nn_shape)
+                return e.made
+            left, right = (materialize(conv, p) if isinstance(p, Expr) else p for p in (p1, p2))
+            if left.axes == right.axes and left.q is None and right.q is None:
+                node = cx.emit("Add.v1", {}, [left, right])
+                e.made = left.with_(node=node, variant="out", single=True)
+                return e.made
+        except Unsupported:
+            pass
     exact_gelu = 0.5 * _PROBE * (1 + _erf(_PROBE / np.sqrt(2)))
     if np.all(np.abs(exact_gelu - y) <= tol):
         raise Unsupported(_expr_text(e, "is the exact (erf) GELU, which is not supported yet (NN Studio's GELU "

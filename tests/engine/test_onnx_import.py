@@ -500,3 +500,26 @@ def test_global_max_pool_maps_when_the_layer_exists():
     model = compile_graph(res.project.graph)
     model.load_state_dict(res.project.weights)
     np.testing.assert_allclose(model.predict(to_nn_layout(x, res.input_axes["x"])), x.max(axis=(2, 3)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("nodes, types", [
+    ([helper.make_node("Relu", ["h"], ["a"]), helper.make_node("Sigmoid", ["a"], ["y"])],
+     ["Input.v1", "Dense.v1", "Sigmoid.v1"]),
+    ([helper.make_node("Relu", ["h"], ["a"]), helper.make_node("Tanh", ["h"], ["b"]),
+      helper.make_node("Add", ["a", "b"], ["y"])],
+     ["Input.v1", "Dense.v1", "ReLU.v1", "Tanh.v1", "Add.v1"]),
+    ([helper.make_node("Neg", ["h"], ["a"]), helper.make_node("Exp", ["a"], ["b"]),
+      helper.make_node("Add", ["b", "one"], ["c"]), helper.make_node("Div", ["one", "c"], ["y"])],
+     ["Input.v1", "Dense.v1"]),                       # 1 / (1 + exp(-x)) is the sigmoid, fused into Dense
+])
+def test_element_wise_compositions(nodes, types):
+    ort = pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(16)
+    W = rng.standard_normal((3, 4)).astype(np.float32)
+    m = _model([helper.make_node("MatMul", ["x", "W"], ["h"]), *nodes], [_vi("x", ["N", 3])], [_vi("y", ["N", 4])],
+               [_init("W", W), _init("one", np.asarray(1.0, np.float32))])
+    x = rng.standard_normal((6, 3)).astype(np.float32)
+    want = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    got, res = _run(m, x)
+    assert sorted(n.type for n in res.project.graph.nodes) == sorted(types)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
