@@ -22,7 +22,7 @@ ort = pytest.importorskip("onnxruntime")
 from engine.compile import compile_graph
 from engine.export import layouts as L
 from engine.export.onnx_export import build_onnx
-from engine.onnx_import import OnnxImportError, import_onnx, to_onnx_layout
+from engine.onnx_import import OnnxImportError, import_onnx, to_nn_layout, to_onnx_layout
 from engine.onnx_import.convert import convert_model
 from engine.trainer import EpochEnded, TrainConfig, Trainer, TrainFailed, TrainFinished
 from tests.engine.fakes import ArrayDataset
@@ -370,3 +370,55 @@ def test_export_without_dynamic_batch(batch):
     with torch.no_grad():
         np.testing.assert_allclose(model.predict(L.to_channels_last(x5.numpy())), module(x5).numpy(),
                                    atol=ATOL, rtol=RTOL)
+
+
+def _random_cnn(rnd):
+    """A random stack of convolutions, pooling, BatchNorm and activations (1-D or 2-D) with a head."""
+    nd = rnd.choice([1, 2])
+    C, S = rnd.randint(1, 3), rnd.randint(8, 14)
+    conv = nn.Conv1d if nd == 1 else nn.Conv2d
+    layers, c, s = [], C, S
+    for _ in range(rnd.randint(1, 4)):
+        kind = rnd.choice(["conv", "conv", "pool", "bn", "act"])
+        if kind == "conv":
+            k, st = rnd.choice([1, 3]), rnd.choice([1, 1, 2])
+            pad = rnd.choice([0, k // 2]) if st == 1 else 0
+            f = rnd.randint(1, 5)
+            layers.append(conv(c, f, k, stride=st, padding=pad))
+            c, s = f, (s + 2 * pad - k) // st + 1
+        elif kind == "pool" and s >= 2:
+            layers.append(rnd.choice([nn.MaxPool1d, nn.AvgPool1d] if nd == 1 else [nn.MaxPool2d, nn.AvgPool2d])(2))
+            s //= 2
+        elif kind == "bn":
+            layers.append((nn.BatchNorm1d if nd == 1 else nn.BatchNorm2d)(c))
+        else:
+            layers.append(rnd.choice([nn.ReLU(), nn.Tanh(), nn.Sigmoid(), nn.ELU(), nn.LeakyReLU(0.01)]))
+    head = rnd.choice(["flat", "gap", "none"])
+    if head == "flat":
+        layers += [nn.Flatten(), nn.Linear(c * s ** nd, 3)]
+    elif head == "gap":
+        layers += [(nn.AdaptiveAvgPool1d if nd == 1 else nn.AdaptiveAvgPool2d)(1), nn.Flatten(), nn.Linear(c, 2)]
+    return _randomise_bn(nn.Sequential(*layers)), torch.randn(2, C, *([S] * nd))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_cnns(seed):
+    """Seeded random CNNs, exported with several opsets and with or without torch's constant folding."""
+    import random
+
+    rnd = random.Random(seed)
+    torch.manual_seed(seed)
+    for _ in range(10):
+        module, x = _random_cnn(rnd)
+        module.eval()
+        buf = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, (x,), buf, dynamo=False, input_names=["x"], dynamic_axes={"x": {0: "N"}},
+                              opset_version=rnd.choice([11, 13, 17]), do_constant_folding=rnd.random() < 0.5)
+        res = convert_model(onnx.load_from_string(buf.getvalue()), "random.onnx")
+        model = compile_graph(res.project.graph)
+        model.load_state_dict(res.project.weights)
+        got = to_onnx_layout(model.predict(to_nn_layout(x.numpy(), res.input_axes["x"])), res.output_axes)
+        with torch.no_grad():
+            np.testing.assert_allclose(got, module(x).numpy(), atol=ATOL, rtol=RTOL, err_msg=str(module))
