@@ -22,7 +22,12 @@ ort = pytest.importorskip("onnxruntime")
 from engine.compile import compile_graph
 from engine.export import layouts as L
 from engine.export.onnx_export import build_onnx
-from engine.onnx_import import OnnxImportError, import_onnx, to_nn_layout, to_onnx_layout
+from engine.onnx_import import (
+    OnnxImportError,
+    import_onnx,
+    to_nn_layout,
+    to_onnx_layout,
+)
 from engine.onnx_import.convert import convert_model
 from engine.trainer import EpochEnded, TrainConfig, Trainer, TrainFailed, TrainFinished
 from tests.engine.fakes import ArrayDataset
@@ -331,7 +336,7 @@ def test_embedding_model():
     torch.manual_seed(0)
     module = Tokens().eval()
     x = torch.randint(0, 20, (4, 7))
-    model, res, original = imported(module, x)
+    model, res, _ = imported(module, x)
     assert [n.type for n in res.project.graph.nodes] == ["Input.v1", "Embedding.v1", "GRU.v1", "Dense.v1"]
     with torch.no_grad():
         want = module(x).numpy()
