@@ -69,3 +69,14 @@ def test_damaged_file_is_one_message(window, qtbot, tmp_path):
     with qtbot.waitSignal(window.onnx_import.failed, timeout=TIMEOUT):
         window.onnx_import.import_onnx(str(path))
     assert "junk.onnx is not an ONNX model" in window.onnx_import.last_error
+
+
+def test_locked_while_training(window, tmp_path):
+    path = tmp_path / "net.onnx"
+    _write_model(path)
+    controller = window.training.controller
+    controller.running_changed.emit(True)
+    assert not window.actions["import_onnx"].isEnabled()
+    assert not window.onnx_import.import_onnx(str(path))
+    controller.running_changed.emit(False)
+    assert window.actions["import_onnx"].isEnabled()
