@@ -60,9 +60,10 @@ class OnnxImportUI(QObject):
         window.addAction(a)
         self._add_to_menu()
         training = getattr(window, "training", None)
-        controller = getattr(training, "controller", None)
-        if controller is not None and hasattr(controller, "running_changed"):
-            controller.running_changed.connect(self._on_running)
+        signal = getattr(training, "running_changed", None) or getattr(getattr(training, "controller", None),
+                                                                       "running_changed", None)
+        if signal is not None:
+            signal.connect(self._on_running)
         if training is not None and hasattr(training, "add_shutdown_hook"):
             training.add_shutdown_hook(self.shutdown)   # the window's close joins our worker thread
 

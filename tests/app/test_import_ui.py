@@ -74,9 +74,9 @@ def test_damaged_file_is_one_message(window, qtbot, tmp_path):
 def test_locked_while_training(window, tmp_path):
     path = tmp_path / "net.onnx"
     _write_model(path)
-    controller = window.training.controller
-    controller.running_changed.emit(True)
+    training = window.training
+    training.running_changed.emit(True)
     assert not window.actions["import_onnx"].isEnabled()
     assert not window.onnx_import.import_onnx(str(path))
-    controller.running_changed.emit(False)
+    training.running_changed.emit(False)
     assert window.actions["import_onnx"].isEnabled()
