@@ -1,4 +1,4 @@
-"""Headless command line: ``python main.py train|evaluate|predict|export ...``.
+"""Headless command line: ``python main.py train|evaluate|predict|export|template|import ...``.
 
 Uses exactly the engine the GUI uses and never imports Qt.  Every user error
 is one line on stderr and a non-zero exit status, never a traceback.
@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_template_parser(sub)
     from app.explain_cli import add_parsers as add_explain_parsers
     add_explain_parsers(sub)
+    from app.import_cli import add_parser as add_import_parser  # ONNX import (app/import_cli.py)
+    add_import_parser(sub)
     return p
 
 
@@ -596,6 +598,14 @@ def _cmd_template(args) -> int:
 COMMANDS["template"] = _cmd_template
 from app.explain_cli import COMMANDS as _EXPLAIN_COMMANDS  # noqa: E402  (analyze, explain)
 COMMANDS.update(_EXPLAIN_COMMANDS)
+
+
+def _cmd_import(args) -> int:  # ONNX import (app/import_cli.py)
+    from app.import_cli import cmd_import
+    return cmd_import(args)
+
+
+COMMANDS["import"] = _cmd_import
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 """Entry point shared by ``python main.py`` and the ``nn-studio`` console script.
 
-``train|evaluate|predict|export|template|analyze|explain`` (and a bare ``--help`` or ``--version``) go to the headless CLI,
+``train|evaluate|predict|export|template|analyze|explain|import`` (and a bare ``--help`` or ``--version``) go to the headless CLI,
 which never imports Qt; everything else opens the app.
 
 Before the app starts on Linux with an X display, :func:`xcb_problem` checks that the system libraries
@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-COMMANDS = ("train", "evaluate", "predict", "export", "template", "analyze", "explain")
+COMMANDS = ("train", "evaluate", "predict", "export", "template", "analyze", "explain", "import")
 
 #: shared library -> (Debian/Ubuntu package, Fedora package)
 XCB_PACKAGES = {

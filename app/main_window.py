@@ -95,6 +95,8 @@ class MainWindow(QMainWindow):
         install_evaluation_ui(self)
         from app.explain_ui import install as install_explain_ui
         install_explain_ui(self)  # the Analyze dock: layer table, activations, saliency, importance
+        from app.import_ui import install_import  # File > Import ONNX model… (app/import_ui.py)
+        self.onnx_import = install_import(self)
         self._install_fit_to_data()
         self._install_wheel_guard()
         self._tidy_toolbar()

@@ -1829,6 +1829,65 @@ Mouse: wheel zooms, middle button (or Alt+drag) pans, drag on empty space select
     </message>
 </context>
 <context>
+    <name>OnnxImportUI</name>
+    <message>
+        <source>Import &amp;ONNX model…</source>
+        <translation>导入 &amp;ONNX 模型…</translation>
+    </message>
+    <message>
+        <source>Open an ONNX model (from PyTorch, Keras or NN Studio) as a new project: its layers on the canvas, with their weights</source>
+        <translation>将 ONNX 模型（来自 PyTorch、Keras 或 NN Studio）作为新项目打开：各层连同权重显示在画布上</translation>
+    </message>
+    <message>
+        <source>Import ONNX model</source>
+        <translation>导入 ONNX 模型</translation>
+    </message>
+    <message>
+        <source>ONNX models (*.onnx);;All files (*)</source>
+        <translation>ONNX 模型 (*.onnx);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Stop the training before importing a model</source>
+        <translation>请先停止训练，再导入模型</translation>
+    </message>
+    <message>
+        <source>importing {path}…</source>
+        <translation>正在导入 {path}…</translation>
+    </message>
+    <message>
+        <source>Imported {file}: {n} layers with their weights (save it as a project to keep it)</source>
+        <translation>已导入 {file}：{n} 个层及其权重（请另存为项目以保留）</translation>
+    </message>
+    <message>
+        <source>ONNX model imported</source>
+        <translation>已导入 ONNX 模型</translation>
+    </message>
+    <message>
+        <source>{file} is on the canvas. Please note:
+
+{notes}</source>
+        <translation>{file} 已显示在画布上。请注意：
+
+{notes}</translation>
+    </message>
+    <message>
+        <source>Import failed: {reason}</source>
+        <translation>导入失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Cannot import the ONNX model</source>
+        <translation>无法导入该 ONNX 模型</translation>
+    </message>
+    <message>
+        <source>{reason}
+
+The project in NN Studio is unchanged.</source>
+        <translation>{reason}
+
+NN Studio 中的项目未作更改。</translation>
+    </message>
+</context>
+<context>
     <name>Panels</name>
     <message>
         <source>Evaluate and predict</source>

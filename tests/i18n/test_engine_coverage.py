@@ -43,6 +43,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ENGINE = ROOT / "engine"
 
 #: (file, message in source form, ``{expr}`` for each placeholder) -> why it stays English
+#: method names of built-in types: a call ``obj.name(...)`` is not a call of an engine function of that name
+_BUILTIN_METHODS = frozenset(dir(str)) | frozenset(dir(bytes)) | frozenset(dir(dict)) | frozenset(dir(list))
+
 ALLOWED = {
     # programming errors: layer classes registering themselves at import
     ("engine/registry.py", "{cls.__name__}: type_id must look like 'Name.v1', got {tid!r}"): "layer class bug",
@@ -353,6 +356,8 @@ class Renderer:
         pos = params.index(name.id) if name.id in params else None
         out: list[str] = []
         for mod, call in self.m.project.calls.get(fn.name, []):
+            if isinstance(call.func, ast.Attribute) and fn.name in _BUILTIN_METHODS:
+                continue        # x.decode("utf-8", "replace") is bytes.decode, not our decode()
             arg = None
             if pos is not None and pos < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[:pos + 1]):
                 arg = call.args[pos]

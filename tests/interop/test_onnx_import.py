@@ -1,0 +1,450 @@
+"""ONNX import against PyTorch and onnxruntime.
+
+Models are built in PyTorch here, exported with ``torch.onnx.export`` (the TorchScript exporter:
+the dynamo one needs onnxscript, which is not a dependency), imported, and then:
+
+* NN Studio's predictions equal torch's (float32 rounding; image and sequence inputs channels-last);
+* NN Studio's own ONNX export of the imported model gives the same answers in onnxruntime;
+* the imported model trains for an epoch (the loss is finite and the weights move).
+"""
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from engine.compile import compile_graph
+from engine.export import layouts as L
+from engine.export.onnx_export import build_onnx
+from engine.onnx_import import (
+    OnnxImportError,
+    import_onnx,
+    to_nn_layout,
+    to_onnx_layout,
+)
+from engine.onnx_import.convert import convert_model
+from engine.trainer import EpochEnded, TrainConfig, Trainer, TrainFailed, TrainFinished
+from tests.engine.fakes import ArrayDataset
+
+pytestmark = pytest.mark.interop
+nn = torch.nn
+ATOL, RTOL = 2e-5, 1e-4
+
+
+def to_onnx(module, x, opset: int = 17) -> bytes:
+    module.eval()
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (x,), buf, dynamo=False, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=opset)
+    return buf.getvalue()
+
+
+def imported(module, x, opset: int = 17):
+    data = to_onnx(module, x, opset)
+    res = convert_model(onnx.load_from_string(data), "model.onnx", stem="model")
+    model = compile_graph(res.project.graph)
+    model.load_state_dict(res.project.weights)
+    return model, res, data
+
+
+def nn_input(x: np.ndarray, channels_last: bool) -> np.ndarray:
+    return L.to_channels_last(x) if channels_last else x
+
+
+class Last(nn.Module):
+    """A recurrent layer's output sequence, last step (``y[:, -1]``) or its final state (``h[-1]``)."""
+
+    def __init__(self, rnn, head, use_h=False):
+        super().__init__()
+        self.rnn, self.head, self.use_h = rnn, head, use_h
+
+    def forward(self, x):
+        y, h = self.rnn(x)
+        if isinstance(h, tuple):
+            h = h[0]
+        return self.head(h[-1] if self.use_h else y[:, -1])
+
+
+class SliceLast(nn.Module):
+    """``y[:, -1:]`` (a Slice, not a Gather) of an LSTM's sequence, flattened."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(3, 4, batch_first=True)
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.head(torch.flatten(y[:, -1:], 1))
+
+
+class Seq(nn.Module):
+    """Every step of a GRU, flattened, then a linear head."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(3, 4, batch_first=True)
+        self.head = nn.Linear(4 * 6, 2)
+
+    def forward(self, x):
+        y, _ = self.gru(x)
+        return self.head(torch.flatten(y, 1))
+
+
+class MatMulAdd(nn.Module):
+    """``x @ W + b`` written out (MatMul then Add), then tanh-GELU."""
+
+    def __init__(self):
+        super().__init__()
+        self.W = nn.Parameter(torch.randn(5, 7))
+        self.b = nn.Parameter(torch.randn(7))
+        self.out = nn.Linear(7, 2)
+
+    def forward(self, x):
+        return self.out(nn.functional.gelu(x @ self.W + self.b, approximate="tanh"))
+
+
+class Residual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.c = nn.Linear(6, 6), nn.Linear(6, 6), nn.Linear(12, 3)
+        self.norm = nn.LayerNorm(6)
+
+    def forward(self, x):
+        h = torch.relu(self.a(x))
+        r = self.norm(h + self.b(h))
+        return torch.softmax(self.c(torch.cat([r, h], dim=1)), dim=-1)
+
+
+class Branches(nn.Module):
+    """Two convolutions joined on the channel axis, global average pooling."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(2, 3, 3, padding=1)
+        self.c2 = nn.Conv2d(2, 4, 1)
+        self.bn = nn.BatchNorm2d(7)
+        self.fc = nn.Linear(7, 3)
+
+    def forward(self, x):
+        y = torch.cat([torch.relu(self.c1(x)), torch.sigmoid(self.c2(x))], dim=1)
+        y = nn.functional.adaptive_avg_pool2d(self.bn(y), 1)
+        return self.fc(torch.flatten(y, 1))
+
+
+def _randomise_bn(module):
+    g = torch.Generator().manual_seed(3)
+    for m in module.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            with torch.no_grad():
+                m.running_mean.copy_(torch.randn(m.num_features, generator=g))
+                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                m.weight.copy_(torch.randn(m.num_features, generator=g))
+                m.bias.copy_(torch.randn(m.num_features, generator=g))
+    return module
+
+
+CASES = {
+    "mlp": (lambda: nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 8), nn.Tanh(),
+                                  nn.BatchNorm1d(8), nn.Linear(8, 8), nn.Sigmoid(), nn.Linear(8, 3), nn.Softmax(-1)),
+            (6, 4), False),
+    "mlp_activations": (lambda: nn.Sequential(nn.Linear(4, 8), nn.LeakyReLU(0.01), nn.Linear(8, 8), nn.ELU(),
+                                              nn.Linear(8, 8), nn.GELU(approximate="tanh"), nn.Linear(8, 2)),
+                        (6, 4), False),
+    "cnn": (lambda: nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                                  nn.Conv2d(8, 6, 3, stride=2), nn.Tanh(), nn.AvgPool2d(2, stride=1),
+                                  nn.Flatten(), nn.Linear(6, 5)),
+            (3, 3, 12, 12), True),
+    "cnn_dilated_same": (lambda: nn.Sequential(nn.Conv2d(1, 4, 3, padding="same", dilation=2), nn.ReLU(),
+                                               nn.Conv2d(4, 4, 5, padding=2), nn.Flatten(), nn.Linear(4 * 9 * 9, 3)),
+                         (2, 1, 9, 9), True),
+    "cnn1d": (lambda: nn.Sequential(nn.Conv1d(2, 5, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2),
+                                    nn.Conv1d(5, 4, 3), nn.ELU(), nn.Flatten(), nn.Linear(4 * 6, 2)),
+              (3, 2, 16), True),
+    "branches": (Branches, (2, 2, 6, 6), True),
+    "residual_layernorm_concat": (Residual, (5, 6), False),
+    "matmul_add_gelu": (MatMulAdd, (4, 5), False),
+    "lstm_last_step": (lambda: Last(nn.LSTM(3, 5, batch_first=True), nn.Linear(5, 2)), (4, 7, 3), False),
+    "gru_hidden": (lambda: Last(nn.GRU(3, 6, batch_first=True), nn.Linear(6, 3), use_h=True), (4, 7, 3), False),
+    "rnn_last_step": (lambda: Last(nn.RNN(3, 4, batch_first=True), nn.Linear(4, 2)), (4, 5, 3), False),
+    "lstm_hidden_time_major": (lambda: Last(nn.LSTM(3, 4), nn.Linear(4, 2), use_h=True), (5, 4, 3), None),
+    "gru_sequence": (Seq, (4, 6, 3), False),
+    "lstm_slice_last": (SliceLast, (3, 5, 3), False),
+    "upsample": (lambda: nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                       nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(3, 2, 1)),
+                 (2, 2, 6, 6), True),
+}
+
+
+def _case(name):
+    build, shape, channels_last = CASES[name]
+    torch.manual_seed(0)
+    module = _randomise_bn(build())
+    x = torch.randn(*shape)
+    return module, x, channels_last
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_predictions_equal_torch(name):
+    module, x, channels_last = _case(name)
+    if channels_last is None:   # time-major recurrent model: no batch axis first, cannot import
+        with pytest.raises(OnnxImportError):
+            imported(module, x)
+        return
+    model, res, _ = imported(module, x)
+    with torch.no_grad():
+        want = module(x).numpy()
+    got = to_onnx_layout(model.predict(nn_input(x.numpy(), channels_last)), res.output_axes)
+    np.testing.assert_allclose(got, want, atol=ATOL, rtol=RTOL)
+    # a different batch size: the batch axis stays free
+    x2 = torch.randn(1, *x.shape[1:])
+    with torch.no_grad():
+        got2 = to_onnx_layout(model.predict(nn_input(x2.numpy(), channels_last)), res.output_axes)
+        np.testing.assert_allclose(got2, module(x2).numpy(), atol=ATOL, rtol=RTOL)
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "cnn1d", "branches", "residual_layernorm_concat",
+                                  "lstm_last_step", "gru_hidden", "gru_sequence", "matmul_add_gelu"])
+def test_reexport_runs_in_onnxruntime(name):
+    module, x, channels_last = _case(name)
+    model, _, original = imported(module, x)
+    xs = nn_input(x.numpy(), channels_last).astype(np.float32)
+    sess_orig = ort.InferenceSession(original, providers=["CPUExecutionProvider"])
+    want = sess_orig.run(None, {"x": x.numpy()})[0]
+    mp = build_onnx(model)
+    sess = ort.InferenceSession(mp.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"input": xs})[0]
+    np.testing.assert_allclose(got, want, atol=ATOL, rtol=RTOL)
+    # and NN Studio's export imports again to the same graph
+    res2 = convert_model(onnx.load_from_string(mp.SerializeToString()), "again.onnx")
+    m2 = compile_graph(res2.project.graph)
+    m2.load_state_dict(res2.project.weights)
+    np.testing.assert_allclose(m2.predict(xs), want, atol=ATOL, rtol=RTOL)
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "lstm_last_step", "gru_sequence"])
+def test_imported_model_trains(name):
+    module, x, channels_last = _case(name)
+    model, res, _ = imported(module, x)
+    rng = np.random.default_rng(0)
+    n = 48
+    xs = rng.standard_normal((n, *x.shape[1:])).astype(np.float32)
+    xs = nn_input(xs, channels_last)
+    k = model.output_shape[-1]
+    y = rng.integers(0, k, n)
+    ds = ArrayDataset(xs, y, n_outputs=k)
+    before = {key: v.copy() for key, v in res.project.weights.items()}
+    tr = Trainer(res.project.graph, ds, TrainConfig(epochs=1, batch_size=16, optimizer="adam", lr=0.01, seed=0),
+                 weights=res.project.weights)
+    events = list(tr.run())
+    assert not any(isinstance(e, TrainFailed) for e in events), [e for e in events if isinstance(e, TrainFailed)]
+    ends = [e for e in events if isinstance(e, EpochEnded)]
+    assert len(ends) == 1 and np.isfinite(ends[0].logs["loss"])
+    final = [e for e in events if isinstance(e, TrainFinished)][0].state
+    moved = [key for key in before if key in final and not np.allclose(before[key], final[key])]
+    assert moved, "no weight changed in an epoch of training"
+
+
+def test_cli_and_file_round_trip(tmp_path):
+    from app.cli import main
+    from engine.io import load_project
+
+    module, x, _ = _case("cnn")
+    path = tmp_path / "net.onnx"
+    path.write_bytes(to_onnx(module, x))
+    out = tmp_path / "net.nnsp"
+    assert main(["import", str(path), "--out", str(out)]) == 0
+    project = load_project(out)
+    model = compile_graph(project.graph)
+    model.load_state_dict(project.weights)
+    with torch.no_grad():
+        np.testing.assert_allclose(model.predict(L.to_channels_last(x.numpy())), module(x).numpy(),
+                                   atol=ATOL, rtol=RTOL)
+    assert project.metadata["imported_from"] == "net.onnx"
+    assert any("channels last" in n for n in project.metadata["import_notes"])
+    # the same through the file API
+    res = import_onnx(path)
+    assert [n.type for n in res.project.graph.nodes] == [n.type for n in project.graph.nodes]
+
+
+def test_unmappable_model_names_every_problem(tmp_path):
+    module = nn.Sequential(nn.Conv2d(1, 4, 3, dilation=(1, 2)), nn.ReLU(), nn.MaxPool2d(2),
+                           nn.Flatten(), nn.Linear(4 * 3 * 2, 3), nn.LogSoftmax(-1))
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(to_onnx(module, torch.randn(1, 1, 8, 8)))
+    with pytest.raises(OnnxImportError) as info:
+        import_onnx(path)
+    msg = str(info.value)
+    assert msg.startswith("cannot import bad.onnx: 2 part(s)"), msg
+    assert "Conv '/0/Conv': dilations=[1, 2] is not supported yet" in msg
+    assert "LogSoftmax '/5/LogSoftmax': there is no NN Studio layer for LogSoftmax" in msg
+
+
+def test_unsupported_options_are_named():
+    cases = [
+        (nn.Sequential(nn.Linear(3, 3), nn.SiLU(), nn.Linear(3, 2)), (2, 3), "is SiLU"),
+        (nn.Sequential(nn.Conv2d(2, 4, 3, groups=2), nn.Flatten()), (1, 2, 5, 5), "group=2 is not supported yet"),
+        (Last(nn.GRU(3, 4, batch_first=True, bidirectional=True), nn.Linear(8, 2)), (2, 5, 3),
+         "direction='bidirectional' is not supported yet"),
+    ]
+    for module, shape, needle in cases:
+        torch.manual_seed(0)
+        with pytest.raises(OnnxImportError) as info:
+            convert_model(onnx.load_from_string(to_onnx(module, torch.randn(*shape))), "m.onnx")
+        assert needle in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("case", ["padding", "ceil_mode", "avg_pool_options", "leaky_elu", "exact_gelu", "tanh_gelu"])
+def test_layer_options_import_and_predict_like_torch(case):
+    """The layer options of issue #15 come in from PyTorch's ONNX export (opset 17, default folding)."""
+    torch.manual_seed(0)
+    head = [nn.Flatten(), nn.LazyLinear(3)]
+    module, shape = {
+        "padding": (nn.Sequential(nn.Conv2d(1, 3, 3, padding=(2, 1)), nn.ReLU(),
+                                  nn.Conv2d(3, 2, 3, padding=1, stride=2), *head), (2, 1, 9, 9)),
+        "ceil_mode": (nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(3, stride=2, ceil_mode=True),
+                                    *head), (2, 1, 8, 8)),
+        "avg_pool_options": (nn.Sequential(nn.Conv2d(1, 2, 3), nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True,
+                                                                             count_include_pad=True), *head),
+                             (2, 1, 9, 9)),
+        "leaky_elu": (nn.Sequential(nn.Linear(3, 4), nn.LeakyReLU(0.2), nn.Linear(4, 4), nn.ELU(0.5)), (5, 3)),
+        "exact_gelu": (nn.Sequential(nn.Linear(3, 4), nn.GELU()), (5, 3)),
+        "tanh_gelu": (nn.Sequential(nn.Linear(3, 4), nn.GELU(approximate="tanh")), (5, 3)),
+    }[case]
+    x = torch.randn(*shape)
+    with torch.no_grad():
+        want = module(x).numpy()          # (also materialises LazyLinear)
+    model, _, _ = imported(module, x, opset=17)
+    got = model.predict(x.numpy() if x.ndim == 2 else L.to_channels_last(x.numpy()))
+    np.testing.assert_allclose(got, want, atol=ATOL, rtol=RTOL)
+
+
+@pytest.mark.parametrize("opset", [9, 11, 13, 18, 20])
+@pytest.mark.parametrize("name", ["mlp", "cnn", "lstm_last_step", "residual_layernorm_concat", "matmul_add_gelu"])
+def test_other_opsets_import(name, opset):
+    module, x, channels_last = _case(name)
+    if name in ("residual_layernorm_concat",) and opset < 17:
+        opset = 17      # LayerNormalization is an operator from opset 17 on (torch writes it out before)
+    model, _, _ = imported(module, x, opset=opset)
+    with torch.no_grad():
+        np.testing.assert_allclose(model.predict(nn_input(x.numpy(), channels_last)), module(x).numpy(),
+                                   atol=ATOL, rtol=RTOL)
+
+
+class Tokens(nn.Module):
+    """Token ids -> Embedding -> GRU -> its final state -> Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(20, 6)
+        self.gru = nn.GRU(6, 5, batch_first=True)
+        self.fc = nn.Linear(5, 2)
+
+    def forward(self, x):
+        _, h = self.gru(self.emb(x))
+        return self.fc(h[-1])
+
+
+def test_embedding_model():
+    torch.manual_seed(0)
+    module = Tokens().eval()
+    x = torch.randint(0, 20, (4, 7))
+    model, res, _ = imported(module, x)
+    assert [n.type for n in res.project.graph.nodes] == ["Input.v1", "Embedding.v1", "GRU.v1", "Dense.v1"]
+    with torch.no_grad():
+        want = module(x).numpy()
+    ids = x.numpy().astype(np.float32)       # NN Studio reads token ids as numbers
+    np.testing.assert_allclose(model.predict(ids), want, atol=ATOL, rtol=RTOL)
+    sess = ort.InferenceSession(build_onnx(model).SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(sess.run(None, {"input": ids})[0], want, atol=ATOL, rtol=RTOL)
+
+
+class ViewFlatten(nn.Module):
+    """``x.view(x.size(0), -1)``: with a fixed batch size torch folds it into a constant shape."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.fc = nn.Linear(4 * 4 * 4, 3)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv(x)).view(x.size(0), -1))
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_export_without_dynamic_batch(batch):
+    torch.manual_seed(0)
+    module = ViewFlatten().eval()
+    x = torch.randn(batch, 1, 6, 6)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (x,), buf, dynamo=False, input_names=["x"], opset_version=17)
+    res = convert_model(onnx.load_from_string(buf.getvalue()), "fixed.onnx")
+    assert any("fixes the batch size" in n for n in res.notes)
+    model = compile_graph(res.project.graph)
+    model.load_state_dict(res.project.weights)
+    x5 = torch.randn(5, 1, 6, 6)     # another batch size than the file's
+    with torch.no_grad():
+        np.testing.assert_allclose(model.predict(L.to_channels_last(x5.numpy())), module(x5).numpy(),
+                                   atol=ATOL, rtol=RTOL)
+
+
+def _random_cnn(rnd):
+    """A random stack of convolutions, pooling, BatchNorm and activations (1-D or 2-D) with a head."""
+    nd = rnd.choice([1, 2])
+    C, S = rnd.randint(1, 3), rnd.randint(8, 14)
+    conv = nn.Conv1d if nd == 1 else nn.Conv2d
+    layers, c, s = [], C, S
+    for _ in range(rnd.randint(1, 4)):
+        kind = rnd.choice(["conv", "conv", "pool", "bn", "act"])
+        if kind == "conv":
+            k, st = rnd.choice([1, 3]), rnd.choice([1, 1, 2])
+            pad = rnd.choice([0, k // 2]) if st == 1 else 0
+            f = rnd.randint(1, 5)
+            layers.append(conv(c, f, k, stride=st, padding=pad))
+            c, s = f, (s + 2 * pad - k) // st + 1
+        elif kind == "pool" and s >= 2:
+            layers.append(rnd.choice([nn.MaxPool1d, nn.AvgPool1d] if nd == 1 else [nn.MaxPool2d, nn.AvgPool2d])(2))
+            s //= 2
+        elif kind == "bn":
+            layers.append((nn.BatchNorm1d if nd == 1 else nn.BatchNorm2d)(c))
+        else:
+            layers.append(rnd.choice([nn.ReLU(), nn.Tanh(), nn.Sigmoid(), nn.ELU(), nn.LeakyReLU(0.01)]))
+    head = rnd.choice(["flat", "gap", "none"])
+    if head == "flat":
+        layers += [nn.Flatten(), nn.Linear(c * s ** nd, 3)]
+    elif head == "gap":
+        layers += [(nn.AdaptiveAvgPool1d if nd == 1 else nn.AdaptiveAvgPool2d)(1), nn.Flatten(), nn.Linear(c, 2)]
+    return _randomise_bn(nn.Sequential(*layers)), torch.randn(2, C, *([S] * nd))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_cnns(seed):
+    """Seeded random CNNs, exported with several opsets and with or without torch's constant folding."""
+    import random
+
+    rnd = random.Random(seed)
+    torch.manual_seed(seed)
+    for _ in range(10):
+        module, x = _random_cnn(rnd)
+        module.eval()
+        buf = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, (x,), buf, dynamo=False, input_names=["x"], dynamic_axes={"x": {0: "N"}},
+                              opset_version=rnd.choice([11, 13, 17]), do_constant_folding=rnd.random() < 0.5)
+        res = convert_model(onnx.load_from_string(buf.getvalue()), "random.onnx")
+        model = compile_graph(res.project.graph)
+        model.load_state_dict(res.project.weights)
+        got = to_onnx_layout(model.predict(to_nn_layout(x.numpy(), res.input_axes["x"])), res.output_axes)
+        with torch.no_grad():
+            np.testing.assert_allclose(got, module(x).numpy(), atol=ATOL, rtol=RTOL, err_msg=str(module))
