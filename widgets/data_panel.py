@@ -12,10 +12,27 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
-                               QScrollArea, QSpinBox, QStackedWidget, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.data import SAMPLE_NAMES, DataError, DataSpec
 from engine.data.encoding import ENCODINGS
@@ -95,7 +112,7 @@ class DataPanel(QWidget):
         self.encoding = QComboBox()
         self.encoding.addItem(self.tr("Auto"), "auto")
         for enc in ENCODINGS:
-            self.encoding.addItem(encoding_label(enc), enc)
+            self.encoding.addItem(engine_tr(encoding_label(enc)), enc)
         tip = self.tr("Text encoding of the CSV file (Auto detects it; choose one if the preview is garbled)")
         self.encoding.setToolTip(tip)
         self.encoding.currentIndexChanged.connect(self._on_encoding)
@@ -435,7 +452,7 @@ class DataPanel(QWidget):
         else:
             line = ""
         self.preview_info.setText(line)
-        enc = info.get("encoding_label") or encoding_label(info.get("encoding", "?"))
+        enc = engine_tr(info.get("encoding_label") or encoding_label(info.get("encoding", "?")))
         enc_text = (self.tr("encoding: %1 (detected)") if info.get("encoding_detected")
                     else self.tr("encoding: %1 (chosen)")).replace("%1", enc)
         if info.get("sheets"):

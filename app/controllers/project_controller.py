@@ -17,10 +17,10 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from engine.files import os_reason
 from engine.i18n import message as engine_message
 from engine.i18n import translate as engine_tr
-from engine.io import (PROJECT_SUFFIX, Project, ProjectError, atomic_write_text, demo_project,
-                       load_project, save_project)
+from engine.io import PROJECT_SUFFIX, Project, ProjectError, atomic_write_text, demo_project, load_project, save_project
 from engine.spec import GraphSpec
 
 AUTOSAVE_MS = 60_000
@@ -179,10 +179,13 @@ class ProjectController(QObject):
         try:
             project = load_project(path)
         except ProjectError as exc:
-            self.show_error(self.tr("Cannot open project"), f"{Path(path).name}: {engine_message(exc)}")
+            # the message names the file already ("the graph in p.nnsp is damaged ...")
+            text = engine_message(exc)
+            self.show_error(self.tr("Cannot open project"),
+                            text if Path(path).name in text else f"{Path(path).name}: {text}")
             return False
         except OSError as exc:
-            self.show_error(self.tr("Cannot open project"), f"{Path(path).name}: {exc.strerror or exc}")
+            self.show_error(self.tr("Cannot open project"), f"{Path(path).name}: {engine_tr(os_reason(exc))}")
             return False
         self.load(project, str(path))
         self.add_recent(str(path))

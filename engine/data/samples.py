@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from engine.data.errors import DataError
 
@@ -112,6 +115,8 @@ def load_shipped(name: str) -> dict:
 
 def sample_frame(name: str, spec) -> pd.DataFrame:
     """A tabular sample as a DataFrame with the class in column ``"class"``."""
+    import pandas as pd  # noqa: PLC0415 - only tabular loading needs pandas (not the app's start)
+
     if name in TOY_NAMES:
         x, y = make_toy(name, spec.n_samples, spec.noise, spec.seed)
         df = pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1]})

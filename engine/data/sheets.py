@@ -13,10 +13,13 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import zipfile
+from typing import TYPE_CHECKING
 from xml.etree.ElementTree import ParseError, iterparse
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from engine.data.errors import DataError
 from engine.files import regular_file_problem
@@ -114,6 +117,8 @@ def _text(v) -> str:
 def read_sheet_frame(path, sheet: str | None = None, *, limit: int | None = None
                      ) -> tuple[pd.DataFrame, dict, np.ndarray]:
     """``(frame, meta, row_labels)`` of one sheet; numeric columns float64, others text."""
+    import pandas as pd  # noqa: PLC0415 - only loading a sheet needs pandas
+
     name = os.path.basename(str(path)) or str(path)
     wb = _open(path)
     try:
