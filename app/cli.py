@@ -597,6 +597,7 @@ def _cmd_template(args) -> int:
 
 COMMANDS["template"] = _cmd_template
 from app.explain_cli import COMMANDS as _EXPLAIN_COMMANDS  # noqa: E402  (analyze, explain)
+
 COMMANDS.update(_EXPLAIN_COMMANDS)
 
 

@@ -8,7 +8,6 @@ permutation importance for one sample and writes ``explain.json`` and PNGs into
 """
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 

@@ -58,10 +58,8 @@ def _check_shape(model, ds) -> None:
 def analyze_job(spec, weights, data_spec, pre, loss, batch_size: int):
     """Worker function of the Analyze button; the checks need weights and a data set."""
     def job(progress, cancel):
-        from engine.explain import ExplainCancelled, analyze
-
         from engine.data import DataError, LoadCancelled
-        from engine.explain import ExplainError
+        from engine.explain import ExplainCancelled, ExplainError, analyze
 
         model = _model(spec, weights)
         data, problem = None, None

@@ -6,15 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence, QUndoStack
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QStyle,
-    QToolBar,
-    QWidget,
-)
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QStyle, QToolBar, QWidget
 
 from app.controllers.graph_controller import GraphController
 from app.controllers.project_controller import ProjectController
@@ -440,6 +432,7 @@ class MainWindow(QMainWindow):
 
     def _install_wheel_guard(self) -> None:
         from PySide6.QtWidgets import QApplication
+
         from app.wheel_guard import install
         app = QApplication.instance()
         if app is not None:

@@ -30,7 +30,8 @@ import copy
 import functools
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
@@ -527,7 +528,7 @@ class DataLoader(QObject):
         ok = True
         jobs = list(self._jobs.values()) + list(self._retired)
         self._jobs.clear()
-        for thread, worker in jobs:
+        for _thread, worker in jobs:
             worker.request_stop()
         for thread, worker in jobs:
             if not thread.wait(max(0, int(timeout_ms))):

@@ -23,8 +23,9 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
@@ -40,20 +41,8 @@ from engine.live import (  # noqa: F401 - re-exported
     boundary_payload,
     run_live,
 )
-from engine.train_process import (
-    ProcessGone,
-    TrainProcess,
-    data_folder,
-    export_dataset,
-    exported_bytes,
-    remove_folder,
-)
-from engine.trainer import (
-    BatchEnded,
-    Status,
-    TrainConfig,
-    Trainer,
-)
+from engine.train_process import ProcessGone, TrainProcess, data_folder, export_dataset, exported_bytes, remove_folder
+from engine.trainer import BatchEnded, Status, TrainConfig, Trainer
 
 #: data sets larger than this as float arrays train in the app's process (no copy for the child)
 EXPORT_LIMIT = 2 * 2**30
@@ -114,9 +103,7 @@ def _call_with_supported(fn: Callable, *args, **kwargs):
 
 def load_dataset_for(data_spec, progress: Callable | None = None, cancel: threading.Event | None = None):
     """``engine.data.load_dataset(spec)`` with progress/cancel when that function takes them."""
-    from engine.data import (
-        load_dataset,  # imported lazily: the data package may be newer than us
-    )
+    from engine.data import load_dataset  # imported lazily: the data package may be newer than us
     return _call_with_supported(load_dataset, data_spec, progress=progress, cancel=cancel)
 
 

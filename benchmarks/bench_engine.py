@@ -270,7 +270,7 @@ def main(argv=None):
     have_torch = False
     if not args.no_torch:
         try:
-            import torch  # noqa: F401
+            import torch
             Permute, LastLSTM = _torch_helpers()
             have_torch = True
         except ImportError:

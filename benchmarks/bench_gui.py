@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("NNSTUDIO_LANG", "en")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 class RandomDataset:
@@ -96,7 +96,7 @@ def workloads() -> dict:
     def sample(name, **kw):
         return lambda: load_dataset(DataSpec(kind="sample", path=name, **kw))
 
-    demo_data = lambda: load_dataset(DataSpec.from_dict(demo.data_spec))  # noqa: E731
+    demo_data = lambda: load_dataset(DataSpec.from_dict(demo.data_spec))
     return {
         "P1-300": (demo.graph, demo_data, {**demo.train_config, "epochs": 300}),
         "P1-3000": (demo.graph, demo_data, {**demo.train_config, "epochs": 3000}),

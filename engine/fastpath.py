@@ -222,7 +222,7 @@ class FastMLPStep:
             self.dWs = tuple(np.zeros_like(w) for w in Ws)
             self.dbs = tuple(np.zeros_like(b) for b in bs)
             self.grads = {}
-            for nid, w, b, dw, db in zip(self.ids, Ws, bs, self.dWs, self.dbs):
+            for nid, _w, b, dw, db in zip(self.ids, Ws, bs, self.dWs, self.dbs):
                 self.grads[f"{nid}/W"] = dw
                 if b.size:
                     self.grads[f"{nid}/b"] = db

@@ -24,9 +24,10 @@ import tempfile
 import time
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -171,7 +172,7 @@ def save_project(path: str | os.PathLike, project: Project) -> None:
         "history.json": json.dumps(project.history),
     }
     try:
-        for name, text in members.items():
+        for name, text in members.items():  # noqa: B007 - the failing member is named below
             json.loads(text)  # guarantees valid JSON (NaN is written as NaN by json; accepted by json)
     except (TypeError, ValueError) as exc:  # pragma: no cover - json.dumps raises first
         raise ProjectError(f"cannot save {name}: {exc}") from None

@@ -9,7 +9,7 @@ bomb) before any memory is spent.  The counts come from each layer's ``param_sha
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 Shape = tuple
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import typing
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -212,7 +213,7 @@ def config_fields(config_cls: type) -> list[FieldInfo]:
     return list(_config_fields(config_cls))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _config_fields_static(config_cls: type) -> tuple[FieldInfo, ...] | None:
     """The fields of a config class, read once per class (``typing.get_type_hints`` costs
     ~0.15 ms per call, and ``analyse`` builds every node's config on every canvas edit).

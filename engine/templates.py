@@ -6,8 +6,8 @@ as layer families are added to the engine.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from engine.registry import LAYERS, _ensure_loaded
 from engine.spec import GraphSpec, sequential

@@ -14,20 +14,28 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from engine.compile import compile_graph
 from engine.errors import UserError
 from engine.evaluate import confusion_matrix, regression_metrics
+from engine.i18n import N_
 from engine.losses import LOSS_NAMES, LossError, default_loss_for, get_loss
 from engine.model import CompiledModel
+from engine.optimizers import (
+    OPTIMIZER_LABELS,
+    OPTIMIZER_NAMES,
+    SCHEDULE_NAMES,
+    apply_penalties,
+    clip_grad_norm,
+    make_optimizer,
+    make_schedule,
+)
 from engine.registry import FieldInfo, config_fields
-from engine.i18n import N_
-from engine.optimizers import (OPTIMIZER_LABELS, OPTIMIZER_NAMES, SCHEDULE_NAMES, apply_penalties, clip_grad_norm,
-                               make_optimizer, make_schedule)
 from engine.spec import GraphSpec
 
 

@@ -9,14 +9,27 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
-                               QScrollArea, QSpinBox, QStackedWidget, QTableWidget, QTableWidgetItem, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.explain.png import diverging_rgb
 from engine.i18n import translate as engine_tr
-from widgets.explain_views import (MAX_BARS, MAX_MAPS, BarsView, ImageView, TokenStrip, display_rgb, grid_rgb,
-                                   vector_rgb)
+from widgets.explain_views import MAX_BARS, MAX_MAPS, BarsView, ImageView, TokenStrip, display_rgb, grid_rgb, vector_rgb
 
 
 def human_bytes(n: int) -> str:

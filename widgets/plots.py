@@ -20,8 +20,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 #: epoch curves show a dot per epoch up to this many epochs; beyond, lines only (dots would merge,
 #: and a scatter item's cost grows with every point on every redraw)
@@ -355,7 +354,7 @@ class TrainingCurves(QWidget):
                 buf = self.logs[k] = GrowBuffer(64)
                 buf.append(np.full(n, np.nan))  # a key that appears late
             buf.append([float(v) if isinstance(v, (int, float)) else np.nan])
-        for k, buf in self.logs.items():
+        for buf in self.logs.values():
             if len(buf) < len(self.epochs):
                 buf.append([np.nan])
         keys = metric_keys(logs)

@@ -12,13 +12,13 @@ import json
 from PySide6.QtCore import QMimeData, QObject, QPointF, Signal
 from PySide6.QtGui import QGuiApplication, QUndoStack
 
-from engine.compile import analyse, describe, topo_order
+from app import commands as C
+from engine.compile import describe, topo_order
 from engine.i18n import message as engine_message
 from engine.i18n import tr as engine_tr
 from engine.registry import ConfigError, RegistryError, get_layer_class, make_config
 from engine.spec import GraphSpec, SpecError
 from engine.templates import get_template
-from app import commands as C
 
 GRAPH_MIME = "application/x-nnstudio-graph"
 ROW = 110.0

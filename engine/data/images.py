@@ -460,7 +460,7 @@ def build_image_dataset(src: np.ndarray, y: np.ndarray, class_names: list[str], 
     from engine.data.dataset import Dataset, ImageArray  # noqa: PLC0415
     from engine.data.preprocess import Preprocessor  # noqa: PLC0415
 
-    n, c = src.shape[0], src.shape[-1]
+    _n, c = src.shape[0], src.shape[-1]
     spatial = [int(v) for v in src.shape[1:-1]]
     if mode is None and len(spatial) == 2:
         mode = {1: "L", 3: "RGB"}.get(c)

@@ -13,13 +13,7 @@ from engine import safe_json
 from engine.data.csvio import _tabular_dataset, load_csv
 from engine.data.errors import DataError, LoadCancelled
 from engine.data.images import build_image_dataset, load_image_folder
-from engine.data.samples import (
-    CLASS_COLUMN,
-    IMAGE_SAMPLES,
-    SAMPLE_NAMES,
-    load_shipped,
-    sample_frame,
-)
+from engine.data.samples import CLASS_COLUMN, IMAGE_SAMPLES, SAMPLE_NAMES, load_shipped, sample_frame
 from engine.data.spec import DataSpec
 from engine.data.split import split_indices
 from engine.data.tabular import build_tabular, class_label

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.errors import DataError, one_line
-from engine.data.split import natural_key, natural_sorted, split_indices
+from engine.data.split import natural_sorted, split_indices
 
 PREP_VERSION = 1
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "missing", "#n/a"})
@@ -130,7 +130,7 @@ def parse_numeric_many(df: pd.DataFrame, columns, decimal: str = ".") -> dict:
         dt = dtypes[c]
         if dt.kind in "if":
             typed.append(c)
-        elif decimal == "." and (dt == object or pd.api.types.is_string_dtype(dt)):
+        elif decimal == "." and (dt == np.dtype(object) or pd.api.types.is_string_dtype(dt)):
             text.append(c)
     if typed:
         if n * len(typed) > _BULK_CELLS:  # a long table: each column as it is (float64: no copy)

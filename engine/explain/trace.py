@@ -10,7 +10,7 @@ and keeps them.  The maths is the layers' own ``forward``/``backprop``.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

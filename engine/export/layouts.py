@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+
 # ------------------------------------------------------------------- dense
 def dense_to_torch(W: np.ndarray) -> np.ndarray:
     """Dense (in, out) -> ``nn.Linear.weight`` (out, in)."""

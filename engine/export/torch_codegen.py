@@ -20,9 +20,9 @@ import json
 import keyword
 import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from engine.export import ExportError, describe_node, python_identifier
 from engine.export import layouts as L
@@ -706,7 +706,7 @@ def generate_module(model, meta: dict, module: str = "model", weights: str = "mo
     init, fwd, wmap = [], [], {}
     multi = len(model.input_ids) > 1
     for i, nid in enumerate(model.input_ids):
-        fwd.append(f"{names[nid]} = {'inputs[%d]' % i if multi else 'x'}")
+        fwd.append(f"{names[nid]} = {f'inputs[{i}]' if multi else 'x'}")
     for nid in model.order:
         node = model.spec.node(nid)
         base = node.type.split(".")[0]

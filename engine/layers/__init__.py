@@ -1,8 +1,8 @@
 """Built-in layers. Importing this package registers all of them."""
-from engine.layers import activations, core, merge, norm  # noqa: F401
-
 # Optional layer families are registered when their modules exist.
 import importlib as _importlib
+
+from engine.layers import activations, core, merge, norm  # noqa: F401
 
 for _mod in ("conv", "pool", "recurrent", "attention", "embedding", "layernorm"):
     try:

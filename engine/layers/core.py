@@ -8,7 +8,7 @@ import numpy as np
 
 from engine.initializers import init_weight
 from engine.layers.activations import activation_field, apply_activation, gain_for
-from engine.registry import ConfigError, Ctx, Layer, ShapeError, register_layer
+from engine.registry import Ctx, Layer, ShapeError, register_layer
 
 
 def fmt_shape(shape) -> str:

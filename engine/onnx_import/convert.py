@@ -24,12 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.onnx_import import (
-    MAX_FOLDED_VALUES,
-    MAX_LISTED_PROBLEMS,
-    ImportResult,
-    OnnxImportError,
-)
+from engine.onnx_import import MAX_FOLDED_VALUES, MAX_LISTED_PROBLEMS, ImportResult, OnnxImportError
 
 BATCH = "N"
 _ID_BAD = re.compile(r"[^A-Za-z0-9_-]+")

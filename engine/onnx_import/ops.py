@@ -13,8 +13,6 @@ the line that copies the ONNX value into the layer's config.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from engine.export import layouts as L

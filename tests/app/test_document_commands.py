@@ -7,7 +7,7 @@ from PySide6.QtGui import QUndoStack
 from app.controllers.graph_controller import GraphController, layered_layout
 from app.controllers.project_controller import ProjectController
 from app.document import GraphDocument
-from engine.io import Project, demo_project, load_project
+from engine.io import demo_project
 from engine.spec import GraphSpec, sequential
 
 

@@ -1,7 +1,7 @@
 """A newcomer's first hour: the graph fits itself to the data, nothing is lost, shortcuts work."""
 import numpy as np
-from PySide6.QtWidgets import QApplication
 import pytest
+from PySide6.QtWidgets import QApplication
 
 from app.main_window import MainWindow
 from engine.data import DataSpec, load_dataset

@@ -99,7 +99,7 @@ def test_pause_is_shown_when_true_and_step_trains_exactly_one_epoch(qtbot, win):
     for _ in range(3):
         before = run_rows(ctl)
         ui.run_actions["step"].trigger()
-        qtbot.waitUntil(lambda: ctl.state == PAUSED and run_rows(ctl) > before, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda before=before: ctl.state == PAUSED and run_rows(ctl) > before, timeout=TIMEOUT)
         qtbot.wait(200)
         assert run_rows(ctl) == before + 1 and ctl.state == PAUSED
     ui.run_actions["pause"].trigger()                # resume

@@ -7,8 +7,18 @@ import time
 import numpy as np
 import pytest
 
-from app.training_controller import (COMPILING, FAILED, IDLE, PAUSED, PAUSING, RUNNING, STOPPING,
-                                     DataLoader, StateError, TrainingController)
+from app.training_controller import (
+    COMPILING,
+    FAILED,
+    IDLE,
+    PAUSED,
+    PAUSING,
+    RUNNING,
+    STOPPING,
+    DataLoader,
+    StateError,
+    TrainingController,
+)
 from app.workers import boundary_grid, user_message
 from engine.spec import sequential
 from engine.trainer import TrainConfig
@@ -222,7 +232,9 @@ def test_state_machine_rejects_bad_transitions():
     ctl = TrainingController()
     with pytest.raises(StateError):
         ctl._set_state(PAUSED)
-    ctl.pause(); ctl.resume(); ctl.stop()  # no-ops when idle
+    ctl.pause()  # no-ops when idle
+    ctl.resume()
+    ctl.stop()
     assert ctl.state == IDLE
 
 

@@ -51,7 +51,7 @@ def check_layer_gradients(layer: Layer, in_shapes, *, batch: int = 3, seed: int 
     targets = [("param", k, params, params[k], grads[k]) for k in params]
     if not int_inputs:
         targets += [("input", i, xs, xs[i], dxs[i]) for i in range(len(xs))]
-    for kind, key, holder, arr, analytic in targets:
+    for kind, key, _holder, arr, analytic in targets:
         assert analytic.shape == arr.shape, f"{kind} {key}: grad shape {analytic.shape} != {arr.shape}"
         flat = arr.reshape(-1)
         for c in _coords(arr, rng, max_coords):

@@ -65,7 +65,7 @@ def test_small_cnn_learns_sklearn_digits():
     opt = Adam(flat, lr=3e-3)
     rng = np.random.default_rng(0)
     losses = []
-    for epoch in range(8):
+    for _epoch in range(8):
         order = rng.permutation(len(xtr))
         for s in range(0, len(order), 32):
             idx = order[s:s + 32]

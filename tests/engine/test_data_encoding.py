@@ -213,7 +213,7 @@ def test_predictions_that_the_input_encoding_cannot_hold(tmp_path):
 
     p, proj, model = _train_gbk(tmp_path)
     latin = tmp_path / "in.csv"
-    latin.write_bytes("花萼长度,花萼宽度,花瓣长度\n5.1,3.5,1.4\n6.1,3.0,4.4\n".encode("utf-8"))
+    latin.write_bytes("花萼长度,花萼宽度,花瓣长度\n5.1,3.5,1.4\n6.1,3.0,4.4\n".encode())
     latin.write_bytes(latin.read_text("utf-8").encode("utf-8"))
     proj.preprocessing = dict(proj.preprocessing)
     # write in cp1252 on purpose: Chinese class names do not fit

@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.data import DataError, DataSpec, ImageArray, LoadCancelled, Preprocessor, load_dataset, load_image, \
-    scan_image_folder
+from engine.data import (
+    DataError,
+    DataSpec,
+    ImageArray,
+    LoadCancelled,
+    Preprocessor,
+    load_dataset,
+    load_image,
+    scan_image_folder,
+)
 from engine.data import images as images_mod
 from engine.data.samples import load_shipped
 
@@ -34,7 +42,7 @@ def make_mixed(root):
         base.convert("P").save(d / "pal.gif")
         base.convert("CMYK").save(d / "cmyk.jpg")
         base.save(d / "bitmap.bmp")
-        Image.fromarray((np.asarray(base.convert("L")).astype(np.uint16) * 257)).save(d / "deep16.png")
+        Image.fromarray(np.asarray(base.convert("L")).astype(np.uint16) * 257).save(d / "deep16.png")
         frames = [base, Image.fromarray(255 - np.asarray(base))]
         frames[0].save(d / "anim.gif", save_all=True, append_images=frames[1:])
         base.save(d / "no_extension", format="PNG")  # recognised by content, not by name

@@ -75,6 +75,7 @@ def test_not_an_npz_and_pickled_objects(tmp_path):
 
 def test_float_sequences_keep_their_shape_and_integer_images_get_a_channel(tmp_path):
     import numpy as np
+
     from engine.data import DataSpec, load_dataset
     rng = np.random.default_rng(0)
     seq = tmp_path / "seq.npz"

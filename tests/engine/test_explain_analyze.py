@@ -177,6 +177,7 @@ def test_the_checks_stay_within_the_memory_budget(monkeypatch):
 
 def test_json_of_an_explanation_has_no_nan():
     import json
+
     from engine.explain.report import Options, explain, to_json
     from tests.engine.fakes import ArrayDataset
     spec = _mlp("tanh")

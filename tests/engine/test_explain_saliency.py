@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from engine.compile import compile_graph
-from engine.explain import ExplainError, attention_weights, make_baseline, sample_activations, saliency, unit_maps
+from engine.explain import ExplainError, attention_weights, make_baseline, saliency, sample_activations, unit_maps
 from engine.explain.saliency import gaussian_blur
 from engine.spec import GraphSpec, sequential
 
@@ -32,7 +32,7 @@ def _truncated(spec, model, nid):
 def _randomise(model, seed=0, scale=0.5):
     rng = np.random.default_rng(seed)
     for nid in model.order:
-        for k, v in model.params[nid].items():
+        for v in model.params[nid].values():
             v[...] = rng.standard_normal(v.shape) * scale
         for k, v in model.state[nid].items():
             v[...] = np.abs(rng.standard_normal(v.shape)) + 0.5 if "var" in k else rng.standard_normal(v.shape)

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from engine.compile import compile_graph
-from engine.export import ExportError, export_model
-from engine.export import onnx_export
+from engine.export import ExportError, export_model, onnx_export
 from engine.export.onnx_export import CONVERTERS, build_onnx
 from engine.registry import all_layers
 from engine.spec import sequential

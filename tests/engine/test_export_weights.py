@@ -39,7 +39,7 @@ def test_weights_round_trip_reproduces_outputs(tmp_path, fmt, name):
     files = export_model(model, fmt, tmp_path / "model", {"class_names": None})
     assert files[0].name == f"model.{fmt}" and files[1].name == f"model.{fmt}.json"
     weights, meta = read_export(files[0])
-    for k, v in weights.items():
+    for _k, v in weights.items():
         assert v.dtype == np.float32 and v.flags.c_contiguous
     assert set(weights) == set(model.state_dict())
     fresh = compile_graph(model.spec, seed=123)

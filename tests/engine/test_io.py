@@ -5,13 +5,7 @@ import numpy as np
 import pytest
 
 from engine.compile import compile_graph
-from engine.io import (
-    ProjectError,
-    atomic_write_text,
-    demo_project,
-    load_project,
-    save_project,
-)
+from engine.io import ProjectError, atomic_write_text, demo_project, load_project, save_project
 
 
 def test_project_round_trip(tmp_path):

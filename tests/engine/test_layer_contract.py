@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 import tests.engine as _pkg
-from engine.registry import (Ctx, ShapeError, all_layers, build_layer, config_fields, config_to_dict,
-                             make_config)
+from engine.registry import Ctx, ShapeError, all_layers, build_layer, config_fields, config_to_dict, make_config
 from tests.engine.gradcheck import check_layer_gradients
 
 CASES = []

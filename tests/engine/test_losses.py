@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.losses import (LOSS_NAMES, Loss, LossError, default_loss_for, get_loss,
-                           wants_logits)
+from engine.losses import LOSS_NAMES, Loss, LossError, default_loss_for, get_loss, wants_logits
 
 RNG = np.random.default_rng(1234)
 

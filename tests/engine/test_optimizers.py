@@ -8,11 +8,25 @@ import math
 import numpy as np
 import pytest
 
-from engine.optimizers import (OPTIMIZER_NAMES, SCHEDULE_NAMES, Optimizer, OptimizerError,
-                               adam_kernel, apply_penalties, clip_grad_norm, grad_norms,
-                               is_penalised, make_optimizer, make_schedule, naive_adam_step,
-                               naive_rmsprop_step, naive_sgd_step, optimizer_options,
-                               rmsprop_kernel, sgd_kernel)
+from engine.optimizers import (
+    OPTIMIZER_NAMES,
+    SCHEDULE_NAMES,
+    Optimizer,
+    OptimizerError,
+    adam_kernel,
+    apply_penalties,
+    clip_grad_norm,
+    grad_norms,
+    is_penalised,
+    make_optimizer,
+    make_schedule,
+    naive_adam_step,
+    naive_rmsprop_step,
+    naive_sgd_step,
+    optimizer_options,
+    rmsprop_kernel,
+    sgd_kernel,
+)
 
 CONFIGS = [
     ("sgd", {"lr": 0.05}),

@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from engine import wire
-from engine.train_process import (EVENT_TYPES, ArrayDataset, TrainProcess, data_folder, export_dataset,
-                                  remove_folder)
+from engine.train_process import EVENT_TYPES, ArrayDataset, TrainProcess, data_folder, export_dataset, remove_folder
 from engine.trainer import BatchEnded, EpochEnded, TrainConfig, Trainer, TrainFinished
 
 

@@ -4,8 +4,17 @@ import numpy as np
 import pytest
 
 from engine.spec import sequential
-from engine.trainer import (BatchEnded, EpochEnded, Status, TrainConfig, Trainer, TrainError, TrainFailed,
-                            TrainFinished, TrainStarted)
+from engine.trainer import (
+    BatchEnded,
+    EpochEnded,
+    Status,
+    TrainConfig,
+    Trainer,
+    TrainError,
+    TrainFailed,
+    TrainFinished,
+    TrainStarted,
+)
 from tests.engine.fakes import ArrayDataset, blobs, xor
 
 

@@ -22,12 +22,7 @@ ort = pytest.importorskip("onnxruntime")
 from engine.compile import compile_graph
 from engine.export import layouts as L
 from engine.export.onnx_export import build_onnx
-from engine.onnx_import import (
-    OnnxImportError,
-    import_onnx,
-    to_nn_layout,
-    to_onnx_layout,
-)
+from engine.onnx_import import OnnxImportError, import_onnx, to_nn_layout, to_onnx_layout
 from engine.onnx_import.convert import convert_model
 from engine.trainer import EpochEnded, TrainConfig, Trainer, TrainFailed, TrainFinished
 from tests.engine.fakes import ArrayDataset

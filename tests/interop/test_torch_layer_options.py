@@ -233,7 +233,7 @@ def test_gru_reset_first_generated_module_matches_engine_float64(tmp_path):
     net = mod.NNStudioModel().double()
     sd = model.state_dict()
     with torch.no_grad():
-        for key, (target, how) in net.WEIGHT_MAP.items():
+        for key, (target, _how) in net.WEIGHT_MAP.items():
             net._target(target).copy_(torch.tensor(sd[key]))
     xt = torch.tensor(x, requires_grad=True)
     yt = net(xt)

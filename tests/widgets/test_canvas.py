@@ -7,7 +7,6 @@ from PySide6.QtTest import QTest
 from engine.compile import analyse
 from engine.spec import sequential
 from widgets.canvas import GraphView
-from widgets.canvas.items import EdgeItem, NodeItem
 from widgets.canvas.view import MAX_ZOOM, MIN_ZOOM
 from widgets.palette import LAYER_MIME, mime_for
 
