@@ -286,3 +286,58 @@ def test_autosave_and_recovery(env, tmp_path):
     assert not proj2.autosave_path.exists()
     assert not proj2.recovery_available()
     proj2.timer.stop()
+
+
+def _broken_projects(tmp_path):
+    """Eight kinds of broken project file (issue 17), each -> (path, expected words in the message)."""
+    import io
+    import json
+    import os
+    import zipfile
+
+    from engine.io import demo_project, save_project
+    good = tmp_path / "good.nnsp"
+    save_project(good, demo_project())
+    with zipfile.ZipFile(good) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+
+    def rezip(name, **changes):
+        p = tmp_path / name
+        with zipfile.ZipFile(p, "w") as zf:
+            for n, b in {**members, **changes}.items():
+                zf.writestr(n, b)
+        return p
+
+    out = []
+    p = tmp_path / "text.nnsp"
+    p.write_bytes(b"this is not a zip")
+    out.append((p, "not an NN Studio project"))
+    p = tmp_path / "folder.nnsp"
+    p.mkdir()
+    out.append((p, "is a folder"))
+    if hasattr(os, "mkfifo"):
+        p = tmp_path / "pipe.nnsp"
+        os.mkfifo(p)
+        out.append((p, "named pipe"))
+    out.append((rezip("deep.nnsp", **{"graph.json": b"[" * 100_000 + b"]" * 100_000}), "nested"))
+    g = json.loads(members["graph.json"])
+    g["nodes"][0]["id"] = 'n1"""\nimport os'
+    out.append((rezip("badid.nnsp", **{"graph.json": json.dumps(g).encode()}), "not allowed"))
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{"n2/W": np.zeros(25_000_000, np.float32)})
+    out.append((rezip("bomb.nnsp", **{"weights.npz": buf.getvalue()}), "declares"))
+    out.append((rezip("npy.nnsp", **{"weights.npz": b"\x93NUMPY" + b"\0" * 64}), "single .npy"))
+    out.append((rezip("nometa.nnsp", **{"metadata.json": b"{}", "graph.json": b"[]"}), "damaged"))
+    return out
+
+
+def test_every_kind_of_broken_project_gives_one_plain_message(env, tmp_path):
+    doc, stack, ctrl, proj = env
+    before = doc.spec
+    for path, words in _broken_projects(tmp_path):
+        proj.errors.clear()
+        assert not proj.open_project(str(path)), path
+        assert len(proj.errors) == 1, (path, proj.errors)
+        msg = proj.errors[0]
+        assert words in msg and "Traceback" not in msg and "internal error" not in msg, (path.name, msg)
+        assert doc.spec == before
