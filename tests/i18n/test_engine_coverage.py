@@ -348,7 +348,8 @@ class Renderer:
         if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) or fn.name.startswith("__"):
             return []
         params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
-        if params and params[0] in ("self", "cls"):
+        method = bool(params) and params[0] in ("self", "cls")
+        if method:
             params = params[1:]
         kw = {a.arg for a in fn.args.kwonlyargs}
         if name.id not in params and name.id not in kw:
@@ -358,12 +359,18 @@ class Renderer:
         for mod, call in self.m.project.calls.get(fn.name, []):
             if isinstance(call.func, ast.Attribute) and fn.name in _BUILTIN_METHODS:
                 continue        # x.decode("utf-8", "replace") is bytes.decode, not our decode()
+            if method and isinstance(call.func, ast.Attribute) and _package(mod.rel) != _package(self.m.rel):
+                continue        # another package's method of that name (the ONNX exporter's g.const(...)
+                                # is not the importer's NodeCtx.const(...))
             arg = None
             if pos is not None and pos < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[:pos + 1]):
                 arg = call.args[pos]
             for k in call.keywords:
                 if k.arg == name.id:
                     arg = k.value
+            if (mod.rel.startswith("engine/onnx_import/") and isinstance(arg, ast.Constant)
+                    and isinstance(arg.value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", arg.value)):
+                self.samples.add(arg.value)  # an ONNX input or attribute name ("starts", "ratio"): a value
             if arg is not None and _is_texty(arg) or isinstance(arg, ast.Name):
                 r = Renderer(mod)
                 got = r.variants(arg, depth + 1)
@@ -378,6 +385,11 @@ class Renderer:
                 if isinstance(node, ast.Return) and node.value is not None and _is_texty(node.value):
                     out += self.variants(node.value, depth + 1)
         return list(dict.fromkeys(out))
+
+
+def _package(rel: str) -> str:
+    """``engine/onnx_import/ops.py`` -> ``engine/onnx_import``."""
+    return rel.rsplit("/", 1)[0]
 
 
 def source_form(node) -> str:
@@ -459,7 +471,7 @@ SITES = scan()
 CAT = i18n.catalog("zh_CN")
 _ENGLISH = re.compile(r"\b[a-z]{2,}\b(?:[\s,;'()]+\b[a-z]{2,}\b)+")
 #: English that stays in the Chinese text on purpose (names, options, code)
-KEEP = re.compile(r"NN Studio|--[a-z-]+(?: [a-z0-9-]+)?|auto|padding 'same'|Excel 97-2003|"
+KEEP = re.compile(r"NN Studio|--[a-z-]+(?: [a-z0-9-]+)?|pip install [a-z0-9_.-]+|auto|padding 'same'|Excel 97-2003|"
                   r"utf-8-sig|one-hot|num_heads|vocab_size|\bsample:")
 
 
