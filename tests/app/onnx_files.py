@@ -7,13 +7,13 @@ from onnx import TensorProto, helper, numpy_helper
 
 
 def write_model(path, bad: bool = False):
-    """Conv(1->2, 3x3) -> Relu -> Flatten -> MatMul -> Softmax on (N, 1, 6, 6); ``bad``: asymmetric pads and
-    a LogSoftmax, two things NN Studio cannot map."""
+    """Conv(1->2, 3x3) -> Relu -> Flatten -> MatMul -> Softmax on (N, 1, 6, 6); ``bad``: a dilation that differs
+    per axis and a LogSoftmax, two things NN Studio cannot map."""
     rng = np.random.default_rng(0)
     W = rng.standard_normal((2, 1, 3, 3)).astype(np.float32)
     D = rng.standard_normal((2 * 4 * 4, 3)).astype(np.float32)
     nodes = [helper.make_node("Conv", ["x", "W"], ["c"], kernel_shape=[3, 3], name="conv1",
-                              pads=[1, 0, 1, 0] if bad else [0, 0, 0, 0]),
+                              **({"dilations": [1, 2]} if bad else {"pads": [0, 0, 0, 0]})),
              helper.make_node("Relu", ["c"], ["r"], name="relu1"),
              helper.make_node("Flatten", ["r"], ["f"], name="flat"),
              helper.make_node("MatMul", ["f", "D"], ["m"], name="fc"),

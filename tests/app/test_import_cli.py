@@ -46,7 +46,7 @@ def test_unmappable_model_prints_every_problem(tmp_path, capsys):
     assert main(["import", str(src), "--out", str(tmp_path / "bad.nnsp")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: cannot import bad.onnx: 2 part(s)")
-    assert "  Conv 'conv1': pads=[1, 0, 1, 0] is not supported yet" in err
+    assert "  Conv 'conv1': dilations=[1, 2] is not supported yet" in err
     assert "  LogSoftmax 'probs': there is no NN Studio layer for LogSoftmax" in err
     assert not (tmp_path / "bad.nnsp").exists()
 

@@ -57,7 +57,7 @@ def test_unmappable_model_shows_every_problem(window, qtbot, tmp_path):
         assert window.onnx_import.import_onnx(str(path))
     kind, _title, text = window.dialogs[-1]
     assert kind == "error"
-    assert "Conv 'conv1': pads=[1, 0, 1, 0] is not supported yet" in text
+    assert "Conv 'conv1': dilations=[1, 2] is not supported yet" in text
     assert "LogSoftmax 'probs': there is no NN Studio layer for LogSoftmax" in text
     assert window.document.spec == before
     assert window.actions["import_onnx"].isEnabled()
