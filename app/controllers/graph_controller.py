@@ -14,6 +14,7 @@ from PySide6.QtGui import QGuiApplication, QUndoStack
 
 from app import commands as C
 from engine.compile import describe, topo_order
+from engine.graph_layout import COL, ROW, layered_layout
 from engine.i18n import message as engine_message
 from engine.i18n import tr as engine_tr
 from engine.registry import ConfigError, RegistryError, get_layer_class, make_config
@@ -21,41 +22,12 @@ from engine.spec import GraphSpec, SpecError
 from engine.templates import get_template
 
 GRAPH_MIME = "application/x-nnstudio-graph"
-ROW = 110.0
-COL = 230.0
 
 
 def _xy(pos) -> tuple[float, float]:
     if isinstance(pos, QPointF):
         return float(pos.x()), float(pos.y())
     return float(pos[0]), float(pos[1])
-
-
-def _mean_parent_x(spec: GraphSpec, pos: dict, nid: str) -> float:
-    """The mean x of a node's placed parents (its own x when none is placed yet)."""
-    xs = [pos[e.src][0] for e in spec.inputs_of(nid) if e.src in pos]
-    return (sum(xs) / len(xs)) if xs else spec.node(nid).pos[0]
-
-
-def layered_layout(spec: GraphSpec) -> dict[str, tuple[float, float]]:
-    """Top-to-bottom layout: row = longest path from an input, columns ordered by parents."""
-    order, cyclic = topo_order(spec)
-    order = order + [n for n in spec.node_ids if n in cyclic]
-    depth: dict[str, int] = {}
-    for nid in order:
-        parents = [e.src for e in spec.inputs_of(nid) if e.src in depth]
-        depth[nid] = 1 + max((depth[p] for p in parents), default=-1)
-    rows: dict[int, list[str]] = {}
-    for nid in order:
-        rows.setdefault(depth[nid], []).append(nid)
-    pos: dict[str, tuple[float, float]] = {}
-    for d in sorted(rows):
-        ids = rows[d]
-        ids.sort(key=lambda nid: _mean_parent_x(spec, pos, nid))
-        k = len(ids)
-        for i, nid in enumerate(ids):
-            pos[nid] = ((i - (k - 1) / 2) * COL, d * ROW)
-    return pos
 
 
 class GraphController(QObject):

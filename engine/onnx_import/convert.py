@@ -918,7 +918,9 @@ class Converter:
             spec = GraphSpec.from_dict({"schema_version": 1, "next_id": 1, "nodes": nodes, "edges": edges})
         except SpecError as exc:  # pragma: no cover - ids and names are sanitised above
             raise OnnxImportError(f"cannot import {self.filename}: {exc}") from None
-        spec = spec.move_nodes(auto_layout(spec))
+        from engine.graph_layout import layered_layout
+
+        spec = spec.move_nodes(layered_layout(spec))
         try:
             model = compile_graph(spec)
             model.load_state_dict(weights)
@@ -935,36 +937,6 @@ class Converter:
                   if isinstance(v, Tensor) and v.node.base == "Input" and v.node.onnx_name == name}
         return ImportResult(project=project, notes=list(self.notes), input_axes=inputs,
                             output_axes=full(self.out_axes))
-
-
-ROW, COL = 110.0, 230.0
-
-
-def auto_layout(spec) -> dict[str, tuple[float, float]]:
-    """Top-to-bottom layered layout: row = longest path from an input, columns ordered by parents."""
-    from engine.compile import topo_order
-
-    order, cyclic = topo_order(spec)
-    order = order + [n for n in spec.node_ids if n in cyclic]
-    depth: dict[str, int] = {}
-    for nid in order:
-        parents = [e.src for e in spec.inputs_of(nid) if e.src in depth]
-        depth[nid] = 1 + max((depth[p] for p in parents), default=-1)
-    rows: dict[int, list[str]] = {}
-    for nid in order:
-        rows.setdefault(depth[nid], []).append(nid)
-    pos: dict[str, tuple[float, float]] = {}
-    for d in sorted(rows):
-        row = rows[d]
-
-        def parent_x(nid, pos=pos):
-            xs = [pos[e.src][0] for e in spec.inputs_of(nid) if e.src in pos]
-            return sum(xs) / len(xs) if xs else 0.0
-        row.sort(key=parent_x)
-        k = len(row)
-        for i, nid in enumerate(row):
-            pos[nid] = ((i - (k - 1) / 2) * COL, d * ROW)
-    return pos
 
 
 def convert_model(model, filename: str, stem: str = "") -> ImportResult:
