@@ -11,6 +11,8 @@ NOT_USER_ERRORS = {
     "LoadCancelled": "the user's own cancel; a DataError subclass so that callers stop loading",
     "WireError": "a broken frame between NN Studio's own processes is a bug, never the user's input",
     "ProcessGone": "the training process died (killed, crashed); the run fails with its own message",
+    "Unsupported": "inside the ONNX importer only: collected into one OnnxImportError (an ExportError)",
+    "_Poisoned": "inside the ONNX importer only: a node after a failed one is skipped",
 }
 
 
