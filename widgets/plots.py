@@ -112,7 +112,9 @@ def sticky_range(current: tuple[float, float], data: tuple[float, float],
     c0, c1 = float(current[0]), float(current[1])
     if c0 <= lo and hi <= c1 and (hi - lo) >= 0.5 * (c1 - c0):
         return current
-    if floor_zero and lo >= 0.0:
+    # data that start at (about) 0 -- bounds include a few pixels of symbol padding -- keep 0 as the edge
+    nonneg = lo >= -0.02 * (hi - lo)
+    if floor_zero and nonneg:
         # a growing axis (epochs): the next of 1, 2, 2.5, 5 x 10^k, so the data fill at least half
         target = hi * 1.02
         mag = 10.0 ** math.floor(math.log10(max(target, 1e-12)))
@@ -120,6 +122,8 @@ def sticky_range(current: tuple[float, float], data: tuple[float, float],
         return (0.0, top)
     pad = 0.05 * (hi - lo)
     want_lo, want_hi = lo - pad, hi + pad
+    if nonneg:
+        want_lo = max(want_lo, 0.0)        # a loss or an accuracy never goes below 0: no empty band under it
     step = _nice_step(want_hi - want_lo)
     return (math.floor(want_lo / step) * step, math.ceil(want_hi / step) * step)
 

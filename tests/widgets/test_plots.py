@@ -272,6 +272,9 @@ def test_sticky_range():
     lo, hi = sticky_range((0, 1), (0.5, 0.5))
     assert lo < 0.5 < hi
     assert sticky_range((0, 1), (float("nan"), 1)) == (0, 1)
+    # data from 0 keep 0 as the lower edge, also when symbol padding reaches a little below it
+    assert sticky_range((0, 1), (-0.5, 200.7), floor_zero=True) == (0.0, 250.0)
+    assert sticky_range((0, 0.1), (0.001, 1.0))[0] == 0.0
 
 
 def test_the_users_zoom_is_kept_until_auto_range(qtbot):
