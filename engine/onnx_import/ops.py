@@ -237,10 +237,13 @@ def _softmax(cx: NodeCtx):
     if cx.opset < 13 and ax != t.rank - 1:
         raise Unsupported(f"axis={axis} (opset {cx.opset}: over all axes from {axis} on) is not supported; "
                           "only the last axis")
-    if t.axes[ax] != len(t.nn_shape) - 1:
-        raise Unsupported(f"axis={axis} is not supported yet (NN Studio's Softmax works over the last axis"
-                          + (", the channels" if len(t.nn_shape) > 1 else "") + ")")
-    return _activation("Softmax.v1")(cx)
+    nn_axis = t.axes[ax]
+    if not isinstance(nn_axis, int) or t.q is not None:
+        raise Unsupported(f"axis={axis} is not supported (a softmax over the batch or a folded axis)")
+    if nn_axis == len(t.nn_shape) - 1:
+        return _activation("Softmax.v1")(cx)
+    # another axis of the sample: NN Studio's Softmax axis counts the sample's axes from 1
+    return _activation("Softmax.v1", {"axis": nn_axis + 1})(cx)
 
 
 # ------------------------------------------------------------------ per-channel constants

@@ -17,19 +17,17 @@ onnx = pytest.importorskip("onnx")
 from onnx import numpy_helper
 
 from engine.compile import compile_graph
-from engine.onnx_import import OnnxImportError, to_nn_layout, to_onnx_layout
+from engine.onnx_import import to_nn_layout, to_onnx_layout
 from engine.onnx_import.convert import convert_model
 
 DATA = Path(__file__).parent / "data" / "onnx_node"
 #: operators whose node-test inputs are all data (several NN Studio Input nodes)
 DATA_OPS = {"Add", "Sum", "Concat"}
 
-#: refused, with the option named.  ceil_mode, explicit pads, GRU linear_before_reset=0 and the
-#: LeakyReLU slope import since the layer options of issue #15 (their cases are in CASES now).
-REFUSED = {
-    "test_softmax_axis_1": "Softmax 'y': axis=1 is not supported yet",
-}
-CASES = sorted(p.name for p in DATA.iterdir() if p.is_dir() and p.name not in REFUSED)
+#: every kept node test imports: the ones once refused (ceil_mode, explicit pads, GRU
+#: linear_before_reset=0, the LeakyReLU slope, Softmax over axis 1) map onto the layer options of
+#: issue #15; refusals with the option named are tested in tests/engine/test_onnx_import.py
+CASES = sorted(p.name for p in DATA.iterdir() if p.is_dir())
 
 
 def _load(name: str):
@@ -68,11 +66,3 @@ def test_node(name):
     got = to_onnx_layout(m.predict(xs if len(xs) > 1 else xs[0]), res.output_axes)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
-
-
-@pytest.mark.parametrize("name", sorted(REFUSED))
-def test_refused_with_the_option_named(name):
-    model, _, _ = _load(name)
-    with pytest.raises(OnnxImportError) as info:
-        convert_model(model, f"{name}.onnx")
-    assert REFUSED[name] in str(info.value)
