@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,8 @@ def read_npz(path) -> tuple[dict[str, np.ndarray], dict | None]:
             arrays = {k: z[k] for k in z.files}
     except OSError as exc:
         raise ExportError(f"{path.name} cannot be read ({os_reason(exc)})") from None
-    except (ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except (ValueError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError, zlib.error) as exc:
+        # RuntimeError: an "encrypted" member; NotImplementedError: a compression zipfile cannot read
         raise ExportError(f"{path.name} cannot be read as .npz ({exc})") from None
     meta = None
     raw = arrays.pop(METADATA_KEY, None)
