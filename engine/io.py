@@ -231,13 +231,14 @@ def weights_limit(graph: GraphSpec) -> int:
     as float64, plus headers.  This is also the only size limit on the weights, so whatever a
     graph's training saves can be opened again, however large.  A graph with errors (sizes
     unknown) gets the general member cap."""
-    from engine.params import graph_numbers
+    from engine import memory
+    from engine.compile import analyse
 
-    counted = graph_numbers(graph)
-    if counted is None:
+    a = analyse(graph)
+    if not a.ok:
         return _MAX_MEMBER
-    numbers, arrays = counted
-    return 8 * numbers + 1024 * arrays + 64 * 1024
+    layers = [p for p in memory.estimate(graph, a, dtype=np.float64).parts if p.kind == "layer"]
+    return sum(p.weight_bytes for p in layers) + 1024 * sum(p.n_arrays for p in layers) + 64 * 1024
 
 
 def _check_declared_size(name: str, size: int, limit: int) -> None:

@@ -54,6 +54,7 @@ class Part:
     weight_bytes: int = 0     # weights and buffers
     grad_bytes: int = 0       # gradients (training)
     opt_bytes: int = 0        # optimizer state (training)
+    n_arrays: int = 0         # weight and buffer arrays of the layer
 
 
 @dataclass
@@ -117,15 +118,17 @@ def estimate(spec: GraphSpec, analysis: Analysis, *, dtype=np.float32, batch_siz
         in_shapes = [analysis.shapes[e.src] for e in spec.inputs_of(nid)]
         if any(s is None for s in in_shapes):
             continue
-        n_w = sum(math.prod(s) for s in layer.param_shapes(in_shapes).values())
-        n_buf = sum(math.prod(s) for s in layer.state_shapes(in_shapes).values())
+        w_shapes = list(layer.param_shapes(in_shapes).values())
+        buf_shapes = list(layer.state_shapes(in_shapes).values())
+        n_w = sum(math.prod(s) for s in w_shapes)
+        n_buf = sum(math.prod(s) for s in buf_shapes)
         if not n_w and not n_buf:
             continue
         weight_bytes = 0 if weights_allocated else (n_w + n_buf) * item
         grad_bytes = n_w * item if batch_size is not None else 0
         opt_bytes = n_w * item * copies
         est.parts.append(Part("layer", describe(spec.node(nid)), weight_bytes + grad_bytes + opt_bytes, nid,
-                              n_w, weight_bytes, grad_bytes, opt_bytes))
+                              n_w, weight_bytes, grad_bytes, opt_bytes, len(w_shapes) + len(buf_shapes)))
     if batch_size is not None and act_values:
         est.parts.append(Part("activations", f"the activations of one batch of {batch_size}",
                               2 * act_values * int(batch_size) * item))

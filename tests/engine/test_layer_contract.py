@@ -82,15 +82,3 @@ def test_config_round_trip(case):
 def test_shape_errors_are_plain_words(type_id, config, in_shapes, message):
     with pytest.raises(ShapeError, match=message):
         build_layer(type_id, config).output_shape(in_shapes)
-
-
-@pytest.mark.parametrize("case", CASES, ids=_id)
-def test_parameter_count_without_building_equals_the_real_arrays(case):
-    """engine.params counts what a project's weights may hold before they are decompressed."""
-    from engine.params import layer_numbers
-    layer = build_layer(case.type_id, case.config)
-    shapes = [tuple(s) for s in case.in_shapes]
-    params = layer.init_params(shapes, np.random.default_rng(0), np.float32)
-    state = layer.init_state(shapes, np.float32)
-    real = sum(a.size for a in params.values()) + sum(a.size for a in state.values())
-    assert layer_numbers(layer, shapes) == real
