@@ -14,22 +14,18 @@ from PySide6.QtWidgets import QProgressBar
 class ProgressBar(QProgressBar):
     """A QProgressBar whose value changes are painted with the next frame, not at once."""
 
-    def setValue(self, value: int) -> None:  # noqa: N802 - Qt's name
-        if value == self.value():
-            return
+    def _deferred(self, change) -> None:
         was = self.updatesEnabled()
         self.setUpdatesEnabled(False)     # repaint() does nothing while updates are off ...
         try:
-            super().setValue(value)
+            change()
         finally:
             self.setUpdatesEnabled(was)   # ... and turning them back on schedules one update()
 
+    def setValue(self, value: int) -> None:  # noqa: N802 - Qt's name
+        if value != self.value():
+            self._deferred(lambda: super(ProgressBar, self).setValue(value))
+
     def setRange(self, minimum: int, maximum: int) -> None:  # noqa: N802 - Qt's name
-        if (minimum, maximum) == (self.minimum(), self.maximum()):
-            return
-        was = self.updatesEnabled()
-        self.setUpdatesEnabled(False)
-        try:
-            super().setRange(minimum, maximum)
-        finally:
-            self.setUpdatesEnabled(was)
+        if (minimum, maximum) != (self.minimum(), self.maximum()):
+            self._deferred(lambda: super(ProgressBar, self).setRange(minimum, maximum))
