@@ -104,13 +104,22 @@ def import_weights(path):
     except StateError as exc:
         raise ExportError(f"the weights in {path.name} do not fit its graph: {exc}") from None
     weights = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in model.state_dict().items()}
-    train = dict(meta.get("train_config") or {})
+    train = dict(_optional(meta, "train_config", dict, path.name) or {})
     if meta.get("seed") is not None:
         train.setdefault("seed", meta["seed"])
-    metrics = meta.get("metrics") or {}
+    metrics = _optional(meta, "metrics", dict, path.name) or {}
     history = [{"name": "imported", "settings": {}, "epochs": [metrics]}] if metrics else []
-    info = {"name": meta.get("name") or path.stem, "imported_from": str(path),
-            "task": meta.get("task"), "class_names": meta.get("class_names")}
+    info = {"name": _optional(meta, "name", str, path.name) or path.stem, "imported_from": str(path),
+            "task": _optional(meta, "task", str, path.name),
+            "class_names": _optional(meta, "class_names", list, path.name)}
     return Project(graph=graph, train_config=train, data_spec=None,
-                   preprocessing=meta.get("preprocessing"), weights=weights, history=history,
-                   metadata=info)
+                   preprocessing=_optional(meta, "preprocessing", dict, path.name), weights=weights,
+                   history=history, metadata=info)
+
+
+def _optional(meta: dict, key: str, kind: type, name: str):
+    """An optional metadata field: absent/None, or of ``kind`` (else the metadata is damaged)."""
+    value = meta.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise ExportError(f"the metadata of {name} is damaged: one of its fields has the wrong type")
+    return value
