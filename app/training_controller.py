@@ -36,9 +36,20 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
-from app.workers import ProcessTrainWorker, TaskWorker, TrainJob, TrainWorker, process_enabled, start_in_thread
+from app.workers import (
+    ProcessTrainWorker,
+    TaskFailed,
+    TaskProgress,
+    TaskResult,
+    TaskWorker,
+    TrainJob,
+    TrainWorker,
+    process_enabled,
+    start_in_thread,
+)
 from engine.i18n import tr as engine_tr
 from engine.jobs.runs import new_run, trained_metadata
+from engine.live import BoundaryMap, DataLoaded
 from engine.trainer import (
     BatchEnded,
     Diverged,
@@ -205,7 +216,6 @@ class TrainingController(QObject):
         if not self._boundary_wanted:
             worker.boundary_wanted.clear()
         worker.wake.connect(self._on_wake)
-        worker.failed.connect(self._on_failed)
         self._worker = worker
         self._failed_flag = False
         self._set_state(COMPILING)
@@ -318,10 +328,10 @@ class TrainingController(QObject):
             self._on_diverged(ev)
         elif isinstance(ev, TrainFailed):
             self._on_failed(ev.message, ev.state)
-        elif isinstance(ev, dict) and "boundary" in ev:
-            self.boundary_ready.emit(ev["boundary"])
-        elif isinstance(ev, dict) and "data_loaded" in ev:
-            self._on_data_loaded(ev["data_loaded"])
+        elif isinstance(ev, BoundaryMap):
+            self.boundary_ready.emit(ev.payload)
+        elif isinstance(ev, DataLoaded):
+            self._on_data_loaded(ev.dataset)
 
     # ------------------------------------------------------------------ worker slots
     def _fail_now(self, message: str) -> None:
@@ -430,11 +440,10 @@ class TrainingController(QObject):
         self._thread = None
         self._worker = None
         if worker is not None:
-            for sig in (worker.wake, worker.failed):
-                try:
-                    sig.disconnect()
-                except (RuntimeError, TypeError):
-                    pass
+            try:
+                worker.wake.disconnect()
+            except (RuntimeError, TypeError):
+                pass
         if not thread.isRunning():
             thread.deleteLater()
             if worker is not None:
@@ -473,10 +482,8 @@ class DataLoader(QObject):
         was_busy = self.busy
         self.cancel(tag)
         worker = TaskWorker(fn, tag)
-        # bound methods of this QObject: queued into the GUI thread; sender() names the worker
-        worker.progress.connect(self._on_progress)
-        worker.result.connect(self._on_result)
-        worker.failed.connect(self._on_failed)
+        # a bound method of this QObject: queued into the GUI thread; sender() names the worker
+        worker.event.connect(self._on_event)
         thread = QThread()
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
@@ -487,14 +494,14 @@ class DataLoader(QObject):
         if not was_busy:
             self.busy_changed.emit(True)
 
-    def _on_progress(self, pct: int, text: str) -> None:
-        self._forward(self.sender(), "progress", pct, text)
-
-    def _on_result(self, value) -> None:
-        self._forward(self.sender(), "result", value)
-
-    def _on_failed(self, message: str) -> None:
-        self._forward(self.sender(), "failed", message)
+    def _on_event(self, ev) -> None:
+        worker = self.sender()
+        if isinstance(ev, TaskProgress):
+            self._forward(worker, "progress", ev.percent, ev.text)
+        elif isinstance(ev, TaskResult):
+            self._forward(worker, "result", ev.value)
+        elif isinstance(ev, TaskFailed):
+            self._forward(worker, "failed", ev.message)
 
     def _on_job_thread_finished(self, thread: QThread) -> None:
         worker = self._threads.pop(thread, None)

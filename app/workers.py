@@ -2,16 +2,19 @@
 
 Each worker is a plain ``QObject`` moved to its own ``QThread``
 (``worker.moveToThread(thread)``; ``thread.started -> worker.run``).  Workers
-never touch widgets: they emit the engine's frozen event dataclasses (or other
-plain data: dicts of NumPy arrays, strings) through queued signals.  Stopping
-is cooperative through ``threading.Event`` flags that the GUI thread sets
-directly; nothing here is ever ``terminate()``-d.
+never touch widgets and have one signal each: frozen event dataclasses, in
+order (like napari's ``GeneratorWorker.yielded``).  Stopping is cooperative
+through ``threading.Event`` flags that the GUI thread sets directly; nothing
+here is ever ``terminate()``-d.
 
 * :class:`TrainWorker` loads the data (if given a ``DataSpec``), compiles the
-  graph, iterates :meth:`engine.trainer.Trainer.run` and, for 2-D inputs,
-  computes a decision-boundary grid at every epoch end.
+  graph and runs :func:`engine.live.run_live`; its events go into a
+  :class:`LiveFeed` that the GUI drains once per frame (``wake`` says it is not
+  empty).  :class:`ProcessTrainWorker` does the same with the trainer in the
+  training process.
 * :class:`TaskWorker` runs one plain function ``fn(progress, cancel)`` (data
-  previews and loading) and emits its result or a one-line error.
+  previews and loading) and emits ``event``: :class:`TaskProgress`, then
+  :class:`TaskResult` or :class:`TaskFailed`.
 """
 from __future__ import annotations
 
@@ -37,12 +40,13 @@ from engine.live import (  # noqa: F401 - re-exported
     BOUNDARY_RES,
     HISTOGRAM_INTERVAL,
     Controls,
+    DataLoaded,
     boundary_grid,
     boundary_payload,
     run_live,
 )
 from engine.train_process import ProcessGone, TrainProcess, data_folder, export_dataset, exported_bytes, remove_folder
-from engine.trainer import BatchEnded, Status, TrainConfig, Trainer
+from engine.trainer import BatchEnded, Status, TrainConfig, Trainer, TrainFailed
 
 #: data sets larger than this as float arrays train in the app's process (no copy for the child)
 EXPORT_LIMIT = 2 * 2**30
@@ -196,19 +200,17 @@ def merge_batches(a: BatchEnded, b: BatchEnded) -> BatchEnded:
 class TrainWorker(QObject):
     """Runs one :class:`TrainJob` on the thread it was moved to.
 
-    Every engine event goes into :attr:`feed` (a :class:`LiveFeed`); ``wake`` is
-    emitted only when the feed was empty, so at most one queued call is ever
-    pending, however fast the trainer is.  Decision-boundary maps go into the
-    feed as dicts (``{"boundary": payload}``) and are computed only while
-    :attr:`boundary_wanted` is set (the view is shown), at most every
-    :data:`BOUNDARY_INTERVAL` seconds.  ``failed`` (message, last good weights or
-    None) is for errors outside the trainer; ``done`` is emitted last, always.
-    Step: :meth:`request_step` pauses the run after the next epoch ends.
+    One signal: every event goes into :attr:`feed` (a :class:`LiveFeed`) as a frozen
+    dataclass, in order, and ``wake`` is emitted only when the feed was empty, so at
+    most one queued call is ever pending, however fast the trainer is.  The events are
+    the trainer's (``engine.trainer``), ``engine.live.BoundaryMap`` (computed only while
+    :attr:`boundary_wanted` is set, i.e. the view is shown, at most every
+    :data:`BOUNDARY_INTERVAL` seconds), ``engine.live.DataLoaded`` and, for errors
+    outside the trainer, ``TrainFailed`` (with no weights).  Step: :meth:`request_step`
+    pauses the run after the next epoch ends.
     """
 
     wake = Signal()
-    failed = Signal(str, object)     # message, last good weights (dict) or None (errors outside the trainer)
-    done = Signal()
 
     def __init__(self, job: TrainJob):
         super().__init__()
@@ -223,6 +225,10 @@ class TrainWorker(QObject):
     def _put(self, ev) -> None:
         if self.feed.put(ev):
             self.wake.emit()
+
+    def _fail(self, message: str) -> None:
+        """An error outside the trainer (no weights to keep)."""
+        self._put(TrainFailed(message, {}))
 
     # called from the GUI thread (Events are thread-safe; the loop polls them between batches)
     def request_stop(self) -> None:
@@ -246,10 +252,9 @@ class TrainWorker(QObject):
         try:
             self._run()
         except BaseException as exc:  # noqa: BLE001 - the thread must always finish cleanly
-            self.failed.emit(user_message(exc), None)
+            self._fail(user_message(exc))
         finally:
             self.wake.emit()
-            self.done.emit()
             _quit_worker_thread()  # direct call: works even while the GUI thread waits in shutdown()
 
     def _run(self) -> None:
@@ -280,7 +285,7 @@ class TrainWorker(QObject):
                 self._put(Status("loading", msg.format(what=text, pct=pct)))
 
             data = load_dataset_for(data, progress=progress, cancel=self.stop_event)
-            self._put({"data_loaded": data})
+            self._put(DataLoaded(data))
         if self.stop_event.is_set():
             return
         self._train(data)
@@ -409,36 +414,50 @@ class ProcessTrainWorker(TrainWorker):
                 if msgs is None:
                     code = proc.exit_code()
                     proc.close()
-                    self.failed.emit(QCoreApplication.translate(
+                    self._fail(QCoreApplication.translate(
                         "Workers", "the training process ended unexpectedly (exit code {code}); the app and your "
-                                   "project are unaffected, press Train to start again").format(code=code), None)
+                                   "project are unaffected, press Train to start again").format(code=code))
                     return
                 for msg in msgs:
                     if isinstance(msg, dict) and msg.get("done"):
                         return
                     if isinstance(msg, dict) and "failed" in msg:
-                        self.failed.emit(engine_tr(str(msg["failed"])), None)
+                        self._fail(engine_tr(str(msg["failed"])))
                         continue
                     self._put(msg)
         except ProcessGone:
-            self.failed.emit(QCoreApplication.translate(
-                "Workers", "the training process ended unexpectedly; press Train to start again"), None)
+            self._fail(QCoreApplication.translate(
+                "Workers", "the training process ended unexpectedly; press Train to start again"))
         finally:
             self._proc = None
             remove_folder(folder)
 
 
+@dataclass(frozen=True)
+class TaskProgress:
+    percent: int          # -1: unknown
+    text: str
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    value: object
+
+
+@dataclass(frozen=True)
+class TaskFailed:
+    message: str
+
+
 class TaskWorker(QObject):
     """Runs ``fn(progress, cancel)`` once on its thread.
 
-    ``progress(fraction_or_None, text)`` may be called by ``fn`` from the worker;
-    it is forwarded (throttled to whole percents) as ``progress(int percent, str)``.
+    One signal, ``event``, carries frozen events: :class:`TaskProgress` (``progress(fraction_or_None,
+    text)`` calls from ``fn``, throttled to whole percents), then :class:`TaskResult` or
+    :class:`TaskFailed` (nothing after a cancel).
     """
 
-    progress = Signal(int, str)
-    result = Signal(object)
-    failed = Signal(str)
-    done = Signal()
+    event = Signal(object)
 
     def __init__(self, fn: Callable, tag: str = ""):
         super().__init__()
@@ -460,7 +479,7 @@ class TaskWorker(QObject):
                 text = count_and_eta(args, time.monotonic() - self._started)
             else:
                 text = engine_tr(text)
-            self.progress.emit(pct, text)
+            self.event.emit(TaskProgress(pct, text))
 
     @Slot()
     def run(self) -> None:
@@ -468,12 +487,11 @@ class TaskWorker(QObject):
         try:
             out = self.fn(self._progress, self.cancel_event)
             if not self.cancel_event.is_set():
-                self.result.emit(out)
+                self.event.emit(TaskResult(out))
         except BaseException as exc:  # noqa: BLE001
             if not self.cancel_event.is_set():
-                self.failed.emit(user_message(exc))
+                self.event.emit(TaskFailed(user_message(exc)))
         finally:
-            self.done.emit()
             _quit_worker_thread()
 
 

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,6 +27,19 @@ BOUNDARY_MAX_POINTS = 600
 BOUNDARY_INTERVAL = 0.2
 #: weight histograms are taken at most this often (seconds), and always at the last epoch
 HISTOGRAM_INTERVAL = 0.2
+
+
+@dataclass(frozen=True)
+class BoundaryMap:
+    """A decision-boundary map for the live view (:func:`boundary_payload`'s dict)."""
+    payload: dict
+
+
+@dataclass(frozen=True)
+class DataLoaded:
+    """The app's worker has loaded the run's data set (an in-process event; never sent to the training
+    process)."""
+    dataset: object
 
 
 class Controls:
@@ -101,7 +115,7 @@ def boundary_payload(trainer: Trainer, res: int, points: np.ndarray, labels: np.
 
 def run_live(trainer: Trainer, data, put: Callable, controls: Controls, *, boundary: bool = True,
              boundary_res: int = BOUNDARY_RES) -> None:
-    """Iterate ``trainer.run`` and hand every event (and boundary maps as ``{"boundary": payload}``) to ``put``."""
+    """Iterate ``trainer.run`` and hand every event (and boundary maps as :class:`BoundaryMap`) to ``put``."""
     trainer.histogram_interval = HISTOGRAM_INTERVAL
     want_boundary = (boundary and tuple(data.input_shape) == (2,) and len(trainer.model.input_ids) == 1)
     points = labels = None
@@ -122,7 +136,7 @@ def run_live(trainer: Trainer, data, put: Callable, controls: Controls, *, bound
                     controls.boundary_wanted.is_set() and now - last_boundary >= BOUNDARY_INTERVAL)):
                 last_boundary = now
                 try:
-                    put({"boundary": boundary_payload(trainer, boundary_res, points, labels, ev.epoch)})
+                    put(BoundaryMap(boundary_payload(trainer, boundary_res, points, labels, ev.epoch)))
                 except Exception as exc:  # noqa: BLE001 - a view extra must not end the run
                     print(f"decision boundary skipped: {exc}", file=sys.stderr)
                     want_boundary = False

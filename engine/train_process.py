@@ -10,8 +10,8 @@ Protocol (``engine.wire`` frames, never pickle) on the child's stdin/stdout:
 * parent -> child: ``{"cmd": "job", ...}`` (graph, settings, weights, data files, options),
   then any of ``{"cmd": "pause" | "resume" | "stop" | "step"}`` and
   ``{"cmd": "boundary", "on": bool}``; closing stdin ends the process;
-* child -> parent: the trainer's events (``engine.trainer`` dataclasses), ``{"boundary":
-  payload}``, ``{"failed": message}`` for errors outside the trainer, and ``{"done": True}``
+* child -> parent: the trainer's events (``engine.trainer`` dataclasses), decision-boundary maps
+  (``engine.live.BoundaryMap``), ``{"failed": message}`` for errors outside the trainer, and ``{"done": True}``
   after each job.  Anything the child prints goes to stderr.
 
 The data travels as ``.npy`` files (``export_dataset``, in ``/dev/shm`` where it exists)
@@ -36,6 +36,7 @@ import numpy as np
 
 from engine import wire
 from engine.files import os_reason
+from engine.live import BoundaryMap
 from engine.trainer import (
     BatchEnded,
     Diverged,
@@ -47,8 +48,8 @@ from engine.trainer import (
     TrainStarted,
 )
 
-EVENT_TYPES = {c.__name__: c for c in (BatchEnded, Diverged, EpochEnded, Status, TrainFailed, TrainFinished,
-                                       TrainStarted)}
+EVENT_TYPES = {c.__name__: c for c in (BatchEnded, BoundaryMap, Diverged, EpochEnded, Status, TrainFailed,
+                                       TrainFinished, TrainStarted)}
 #: rows copied at a time when a data set is written for the child
 EXPORT_CHUNK = 8192
 

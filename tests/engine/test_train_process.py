@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from engine import wire
+from engine.live import BoundaryMap
 from engine.train_process import EVENT_TYPES, ArrayDataset, TrainProcess, data_folder, export_dataset, remove_folder
 from engine.trainer import BatchEnded, EpochEnded, TrainConfig, Trainer, TrainFinished
 
@@ -136,7 +137,7 @@ def test_a_run_in_the_process_gives_the_same_weights_as_in_process():
         for k, v in direct.state.items():
             np.testing.assert_array_equal(finished[0].state[k], v)        # bit-identical
         assert [ev.epoch for ev in events if isinstance(ev, EpochEnded)] == [1, 2, 3, 4]
-        assert any(isinstance(ev, dict) and "boundary" in ev for ev in events)
+        assert any(isinstance(ev, BoundaryMap) and ev.payload["epoch"] == 1 for ev in events)
         # a bad job is reported and the process serves the next one
         proc.send({"cmd": "job", "folder": folder, "data": export_dataset(ds, folder), "spec": mlp().to_dict(),
                    "config": {**cfg.to_dict(), "epochs": 0}, "weights": None})
