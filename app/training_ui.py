@@ -53,6 +53,8 @@ LOCKED_ACTIONS = ("new", "open", "undo", "redo", "paste", "duplicate", "delete",
 THUMBS_PER_CLASS = 6
 #: the views (weights, boundary, confusion, panel counters, status line) redraw at most this often
 FRAME_MS = 100
+#: a view shown (tab switch) draws what it missed this long after its first paint
+CATCH_UP_MS = 30
 #: state -> enabled (pause/resume, stop, step, reset) for the toolbar and Model menu
 RUN_ACTIONS = {
     "idle": (False, False, True, True),
@@ -184,6 +186,12 @@ class TrainingUI(QObject):
         self.frame_timer.setInterval(FRAME_MS)
         self.frame_timer.timeout.connect(self.draw_frame)
         self.frame_timer.start()
+        # a view that was just shown paints first (with what it had), then catches up in a later
+        # event-loop pass: the two never add up to one long pause
+        self._catch_up = QTimer(self)
+        self._catch_up.setSingleShot(True)
+        self._catch_up.setInterval(CATCH_UP_MS)
+        self._catch_up.timeout.connect(self.draw_frame)
 
         add = window.add_panel
         # long forms scroll instead of forcing a minimum window height
@@ -345,7 +353,7 @@ class TrainingUI(QObject):
 
     def _update_wanted(self, *_) -> None:
         self.controller.set_boundary_wanted(self._shown(self.boundary))
-        self.draw_frame()
+        self._catch_up.start()
 
     def draw_frame(self) -> None:
         """Draw what changed since the last frame, in the views that are shown; hidden ones wait."""

@@ -312,6 +312,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ------------------------------------------------------------------ the parent's handle
+def blas_threads(cores: int | None = None) -> int:
+    """BLAS threads for the training process: one core is left to the window (it draws while the run
+    trains).  A two-thread BLAS on a two-core machine whose other core is also drawing waits at every
+    barrier for the descheduled thread (measured in ``docs/training.md``)."""
+    cores = os.cpu_count() if cores is None else cores
+    return max(1, int(cores or 1) - 1)
+
+
+def blas_thread_env(env: dict) -> dict:
+    """Thread-count variables for the child, unless the user has set any of them."""
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    if any(env.get(n) for n in names):
+        return {}
+    n = str(blas_threads())
+    return {name: n for name in names}
+
+
 class TrainProcess:
     """One long-lived child process that runs jobs (start it early: it warms its kernels)."""
 
@@ -331,6 +348,7 @@ class TrainProcess:
         root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env.update(blas_thread_env(env))
         cmd = [sys.executable, "-m", "engine.train_process"] + (["--warm"] if warm else [])
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=root)

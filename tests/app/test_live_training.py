@@ -145,6 +145,7 @@ def test_hidden_views_do_no_drawing_and_catch_up_when_shown(qtbot, win):
     assert ui.histograms.draws == 0 and ui.boundary.draws == 0 and ui.confusion.draws == 0
     curve_draws = ui.curves.draws
     ui.tabs.setCurrentWidget(ui.boundary)
+    assert ui.boundary.draws == 0      # the tab paints first; the catch-up comes in a later pass
     qtbot.waitUntil(lambda: ui.boundary.draws == 1, timeout=5000)
     assert ui.boundary.payload["epoch"] == 40       # the last map, not a stale one
     ui.tabs.setCurrentWidget(ui.histograms)

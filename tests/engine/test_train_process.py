@@ -191,3 +191,13 @@ def test_frame_writer_sends_bursts_and_urgent_events_at_once():
     buf = bytearray(sink.read())
     msgs = wire.split_frames(buf, EVENT_TYPES)
     assert len(msgs) == 51 and isinstance(msgs[-1], Status)
+
+
+def test_training_process_leaves_one_core_to_the_window():
+    from engine.train_process import blas_thread_env, blas_threads
+    assert blas_threads(1) == 1 and blas_threads(2) == 1 and blas_threads(8) == 7
+    env = blas_thread_env({})
+    assert set(env) == {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"}
+    assert len(set(env.values())) == 1 and int(env["OPENBLAS_NUM_THREADS"]) == blas_threads()
+    # a user's own setting wins
+    assert blas_thread_env({"OMP_NUM_THREADS": "4"}) == {}
