@@ -24,24 +24,22 @@ def param_layout(spec: GraphSpec, analysis) -> dict:
     if not analysis.ok:
         return {}
     out = {}
-    rng = np.random.default_rng(0)
     for nid in analysis.order:
         layer = analysis.layers[nid]
         in_shapes = [analysis.shapes[e.src] for e in spec.inputs_of(nid)]
-        try:
-            arrays = {**layer.init_params(in_shapes, rng, np.float32), **layer.init_state(in_shapes, np.float32)}
+        try:   # the shapes init would give, without drawing any weights (a 1 000-layer graph on every edit)
+            shapes = {**layer.param_shapes(in_shapes), **layer.state_shapes(in_shapes)}
         except Exception:  # a layer that cannot initialise: treat as a layout change
             return {}
-        for k, v in arrays.items():
-            out[f"{nid}/{k}"] = tuple(np.shape(v))
+        for k, shape in shapes.items():
+            out[f"{nid}/{k}"] = tuple(int(d) for d in shape)
     return out
 
 
 def structure_key(spec: GraphSpec) -> str:
-    """Everything that can affect shapes or parameters (not positions or names)."""
-    import json
-    return json.dumps([[(n.id, n.type, n.config) for n in spec.nodes],
-                       sorted((e.src, e.dst, e.dst_port) for e in spec.edges)], sort_keys=True)
+    """Everything that can affect shapes or parameters (not positions or names); computed once per
+    (immutable) spec: :attr:`GraphSpec.structure_key`."""
+    return spec.structure_key
 
 
 #: how many trained weight sets a document keeps so that undo can bring them back

@@ -123,6 +123,13 @@ class GraphSpec:
     # ``cached_property`` writes to the instance ``__dict__`` directly, which a frozen
     # dataclass allows; the tables are not fields, so equality and ``replace`` ignore them.
     @cached_property
+    def structure_key(self) -> str:
+        """A string that changes exactly when something that can affect shapes or parameters changes
+        (node ids, types, settings, edges; not positions or names)."""
+        return json.dumps([[(n.id, n.type, n.config) for n in self.nodes],
+                           sorted((e.src, e.dst, e.dst_port) for e in self.edges)], sort_keys=True)
+
+    @cached_property
     def _by_id(self) -> dict[str, NodeSpec]:
         index: dict[str, NodeSpec] = {}
         for n in self.nodes:

@@ -9,7 +9,7 @@ import html
 
 from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem, QStyle
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem, QStyle, QStyleOptionGraphicsItem
 
 from widgets import theme
 
@@ -17,6 +17,26 @@ NODE_W = 200.0
 NODE_H = 72.0
 HEADER_H = 24.0
 PORT_R = 6.0
+#: below this zoom (level of detail) nodes are drawn as plain boxes, ports and labels are left out:
+#: the text would be unreadable, and a zoomed-out 20 000-node graph paints quickly
+SIMPLE_LOD = 0.4
+
+
+def level_of_detail(painter: QPainter) -> float:
+    return QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+
+
+_LABEL_FONT: QFont | None = None
+_LABEL_METRICS: QFontMetricsF | None = None
+
+
+def _label_width(text: str) -> float:
+    global _LABEL_FONT, _LABEL_METRICS
+    if _LABEL_METRICS is None:
+        _LABEL_FONT = QFont()
+        _LABEL_FONT.setPointSizeF(8.5)
+        _LABEL_METRICS = QFontMetricsF(_LABEL_FONT)
+    return _LABEL_METRICS.horizontalAdvance(text)
 
 
 def short_error(message: str) -> str:
@@ -69,6 +89,8 @@ class PortItem(QGraphicsItem):
         return p
 
     def paint(self, painter: QPainter, option, widget=None):
+        if level_of_detail(painter) < SIMPLE_LOD:
+            return
         painter.setRenderHint(QPainter.Antialiasing)
         col = theme.category_colour(self.node.category)
         fill = theme.node_body() if not self.hovered else theme.SELECTION
@@ -108,6 +130,9 @@ class NodeItem(QGraphicsObject):
         self.in_ports: list[PortItem] = []
         self.out_port: PortItem | None = None
         self._n_inputs: int | None = -1
+        self._content: tuple | None = None
+        #: what the scene last built this item's texts from (its NodeSpec, shape, error)
+        self.shown_for: tuple | None = None
         self.on_moved = None  # callback(NodeItem) set by the scene
         self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
                       | QGraphicsItem.ItemSendsGeometryChanges)
@@ -118,6 +143,10 @@ class NodeItem(QGraphicsObject):
     # ------------------------------------------------------------------ content
     def set_content(self, *, type_id: str, title: str, subtitle: str, summary: str, shape_text: str,
                     category: str, n_inputs: int | None, error: str | None, description: str = "") -> None:
+        content = (type_id, title, subtitle, summary, shape_text, category, n_inputs, error, description)
+        if content == self._content:
+            return   # nothing to repaint (an edit elsewhere in a large graph)
+        self._content = content
         self.type_id, self.title, self.subtitle = type_id, title, subtitle
         self.summary, self.shape_text, self.category, self.error = summary, shape_text, category, error
         if n_inputs != self._n_inputs:
@@ -174,11 +203,19 @@ class NodeItem(QGraphicsObject):
         return QRectF(-NODE_W / 2, -NODE_H / 2, NODE_W, NODE_H)
 
     def paint(self, painter: QPainter, option, widget=None):
-        painter.setRenderHint(QPainter.Antialiasing)
-        painter.setRenderHint(QPainter.TextAntialiasing)
         box = self._box()
         col = theme.category_colour(self.category)
         selected = bool(option.state & QStyle.State_Selected)
+        if level_of_detail(painter) < SIMPLE_LOD:
+            # zoomed far out: the box in its colours, the outline red for a problem, no text
+            painter.setPen(QPen(theme.ERROR if self.error else (theme.SELECTION if selected else col.darker(115)),
+                                6.0 if (self.error or selected) else 2.0))
+            painter.setBrush(theme.node_body())
+            painter.drawRect(box)
+            painter.fillRect(QRectF(box.left(), box.top(), box.width(), HEADER_H), col)
+            return
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setRenderHint(QPainter.TextAntialiasing)
         # shadow
         painter.setPen(Qt.NoPen)
         painter.setBrush(QColor(0, 0, 0, 40))
@@ -267,7 +304,17 @@ class EdgeItem(QGraphicsPathItem):
         self.setZValue(0)
         self.setAcceptHoverEvents(True)
         self._label_rect = QRectF()
+        self._ends: tuple | None = None
         self.update_path()
+
+    def set_content(self, label: str, bad: bool) -> None:
+        """New label / state (the same item kept across edits); the path follows moved or re-made ports."""
+        if label != self.label or bad != self.bad:
+            self.label, self.bad = label, bad
+            self.update_path()
+            self.update()
+        elif self.endpoints() != self._ends:
+            self.update_path()
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -282,14 +329,13 @@ class EdgeItem(QGraphicsPathItem):
     def update_path(self) -> None:
         self.prepareGeometryChange()
         a, b = self.endpoints()
+        self._ends = (a, b)
         p = QPainterPath(a)
         dy = max(40.0, abs(b.y() - a.y()) * 0.5)
         p.cubicTo(QPointF(a.x(), a.y() + dy), QPointF(b.x(), b.y() - dy), b)
         self.setPath(p)
         mid = p.pointAtPercent(0.5)
-        f = QFont()
-        f.setPointSizeF(8.5)
-        w = QFontMetricsF(f).horizontalAdvance(self.label) + 12
+        w = _label_width(self.label) + 12
         self._label_rect = QRectF(mid.x() - w / 2, mid.y() - 9, w, 18) if self.label else QRectF()
 
     def boundingRect(self) -> QRectF:
@@ -310,9 +356,14 @@ class EdgeItem(QGraphicsPathItem):
             self.update()
 
     def paint(self, painter: QPainter, option, widget=None):
-        painter.setRenderHint(QPainter.Antialiasing)
         selected = self.isSelected()
         col = theme.SELECTION if selected or self.highlighted else (theme.ERROR if self.bad else theme.EDGE)
+        if level_of_detail(painter) < SIMPLE_LOD and not self.highlighted:
+            painter.setPen(QPen(col, 4.0 if (selected or self.bad) else 2.0))
+            painter.setBrush(Qt.NoBrush)
+            painter.drawPath(self.path())
+            return
+        painter.setRenderHint(QPainter.Antialiasing)
         if self.highlighted:  # a wide translucent band under the line: "drop here to insert"
             band = QColor(theme.SELECTION)
             band.setAlpha(90)

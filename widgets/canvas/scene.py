@@ -8,7 +8,7 @@ from engine.i18n import tr as engine_tr
 from engine.layers.core import fmt_shape
 from engine.registry import RegistryError, get_layer_class
 from engine.spec import GraphSpec
-from widgets.canvas.items import EdgeItem, NodeItem
+from widgets.canvas.items import NODE_H, NODE_W, EdgeItem, NodeItem
 
 
 def node_display(node, analysis) -> dict:
@@ -43,6 +43,7 @@ class GraphScene(QGraphicsScene):
         super().__init__(parent)
         self.nodes: dict[str, NodeItem] = {}
         self.edges: list[EdgeItem] = []
+        self._edges_of: dict[str, list[EdgeItem]] = {}   # node id -> the edges that end at it
         self.spec = GraphSpec()
         self.analysis = None
         self._syncing = False
@@ -50,6 +51,8 @@ class GraphScene(QGraphicsScene):
 
     # ---------------------------------------------------------------- sync
     def set_graph(self, spec: GraphSpec, analysis) -> None:
+        """Bring the items in line with ``spec``: only what changed is touched (an edit of one
+        setting on a 1 000-node graph repaints the nodes and edges whose texts changed, not all)."""
         self._syncing = True
         try:
             self.spec, self.analysis = spec, analysis
@@ -61,16 +64,23 @@ class GraphScene(QGraphicsScene):
                 item = self.nodes.get(node.id)
                 if item is None:
                     item = NodeItem(node.id)
-                    item.on_moved = self._node_moved
                     self.addItem(item)
                     self.nodes[node.id] = item
-                item.set_content(**node_display(node, analysis))
+                # a node's texts depend on its spec (immutable: the same object when unchanged), its
+                # output shape and its error; the layer summary and translations are only redone for
+                # the nodes an edit changed
+                shown = (node, analysis.shapes.get(node.id), analysis.errors.get(node.id)) \
+                    if analysis is not None else None
+                if shown is None or item.shown_for is None or item.shown_for[0] is not node \
+                        or item.shown_for[1:] != shown[1:]:
+                    item.set_content(**node_display(node, analysis))
+                    item.shown_for = shown
                 p = QPointF(*node.pos)
                 item.spec_pos = p
                 if item.pos() != p:
                     item.setPos(p)
-            for e in self.edges:
-                self.removeItem(e)
+                item.on_moved = self._node_moved
+            old = {e.key: e for e in self.edges}
             self.edges = []
             for e in spec.edges:
                 s, d = self.nodes.get(e.src), self.nodes.get(e.dst)
@@ -79,21 +89,40 @@ class GraphScene(QGraphicsScene):
                 shape = analysis.shapes.get(e.src) if analysis is not None else None
                 label = fmt_shape(shape) if shape is not None else "?"
                 bad = analysis is not None and (shape is None or e.dst in analysis.errors)
-                item = EdgeItem(s, d, e.dst_port, label, bad)
-                self.addItem(item)
+                item = old.pop((e.src, e.dst, e.dst_port), None)
+                if item is not None and item.src is s and item.dst is d:
+                    item.set_content(label, bad)
+                else:
+                    if item is not None:
+                        self.removeItem(item)
+                    item = EdgeItem(s, d, e.dst_port, label, bad)
+                    self.addItem(item)
                 self.edges.append(item)
-            self._grow_rect()
+            for item in old.values():
+                self.removeItem(item)
+            self._edges_of: dict[str, list[EdgeItem]] = {}
+            for item in self.edges:
+                self._edges_of.setdefault(item.src.node_id, []).append(item)
+                if item.dst is not item.src:
+                    self._edges_of.setdefault(item.dst.node_id, []).append(item)
+            self._grow_rect(spec)
         finally:
             self._syncing = False
 
-    def _grow_rect(self) -> None:
-        r = self.itemsBoundingRect().adjusted(-1500, -1500, 1500, 1500)
-        self.setSceneRect(r.united(QRectF(-2000, -2000, 4000, 4000)))
+    def _grow_rect(self, spec: GraphSpec) -> None:
+        """The scene rect covers every node with room around it (from the spec's positions: asking the
+        scene for its items' bounding rect visits every item)."""
+        r = QRectF(-2000, -2000, 4000, 4000)
+        if spec.nodes:
+            xs = [n.pos[0] for n in spec.nodes]
+            ys = [n.pos[1] for n in spec.nodes]
+            nodes = QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+            r = r.united(nodes.adjusted(-1500 - NODE_W, -1500 - NODE_H, 1500 + NODE_W, 1500 + NODE_H))
+        self.setSceneRect(r)
 
     def _node_moved(self, item: NodeItem) -> None:
-        for e in self.edges:
-            if e.src is item or e.dst is item:
-                e.update_path()
+        for e in self._edges_of.get(item.node_id, ()):
+            e.update_path()
 
     # ---------------------------------------------------------------- queries
     def selected_node_ids(self) -> list[str]:
