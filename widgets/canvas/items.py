@@ -46,6 +46,28 @@ def short_error(message: str) -> str:
     return message[m.end():] if m else message
 
 
+_PORT_TIPS: dict = {}
+
+
+def _port_tip(kind: str, index: int, multi: bool) -> str:
+    """A port's tooltip (the language is fixed for the process's life, so each text is made once)."""
+    key = (kind, index if kind == "in" and not multi else 0, multi)
+    tip = _PORT_TIPS.get(key)
+    if tip is None:
+        if kind == "in":
+            if multi:
+                tip = QCoreApplication.translate("PortItem", "Input (accepts several connections): drag from an "
+                                                 "output port onto it")
+            else:
+                tip = QCoreApplication.translate("PortItem", "Input {n}: drag from an output port onto it").format(
+                    n=index + 1)
+        else:
+            tip = QCoreApplication.translate("PortItem", "Output: drag onto another layer's input port to "
+                                             "connect")
+        _PORT_TIPS[key] = tip
+    return tip
+
+
 class PortItem(QGraphicsItem):
     """An input (top edge) or output (bottom edge) connector of a node.
 
@@ -62,17 +84,7 @@ class PortItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CrossCursor)
         self.setZValue(2)
-        if kind == "in":
-            if multi:
-                tip = QCoreApplication.translate("PortItem", "Input (accepts several connections): drag from an "
-                                                 "output port onto it")
-            else:
-                tip = QCoreApplication.translate("PortItem", "Input {n}: drag from an output port onto it").format(
-                    n=index + 1)
-            self.setToolTip(tip)
-        else:
-            self.setToolTip(QCoreApplication.translate("PortItem", "Output: drag onto another layer's input port to "
-                                                       "connect"))
+        self.setToolTip(_port_tip(kind, index, multi))
 
     @property
     def node_id(self) -> str:
@@ -113,6 +125,10 @@ class PortItem(QGraphicsItem):
         return self.scenePos()
 
 
+_POSITION_CHANGED = QGraphicsItem.ItemPositionHasChanged
+_NODE_FLAGS = QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable | QGraphicsItem.ItemSendsGeometryChanges
+
+
 class NodeItem(QGraphicsObject):
     """A layer box: coloured header with the type, key settings and output shape below."""
 
@@ -134,8 +150,7 @@ class NodeItem(QGraphicsObject):
         #: what the scene last built this item's texts from (its NodeSpec, shape, error)
         self.shown_for: tuple | None = None
         self.on_moved = None  # callback(NodeItem) set by the scene
-        self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
-                      | QGraphicsItem.ItemSendsGeometryChanges)
+        self.setFlags(_NODE_FLAGS)
         self.setAcceptHoverEvents(True)
         self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.setZValue(1)
@@ -285,9 +300,11 @@ class NodeItem(QGraphicsObject):
             painter.drawText(QRectF(c.x() - 10, c.y() - 10, 20, 20), Qt.AlignCenter, "!")
 
     def itemChange(self, change, value):
-        if change == QGraphicsItem.ItemPositionHasChanged and self.on_moved is not None:
+        # called for every property change of every node (flags, cursor, z, children, ...):
+        # kept to a comparison with a module constant; the base implementation returns ``value``
+        if change == _POSITION_CHANGED and self.on_moved is not None:
             self.on_moved(self)
-        return super().itemChange(change, value)
+        return value
 
 
 class EdgeItem(QGraphicsPathItem):

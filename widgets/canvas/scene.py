@@ -62,9 +62,9 @@ class GraphScene(QGraphicsScene):
                 self.removeItem(item)
             for node in spec.nodes:
                 item = self.nodes.get(node.id)
-                if item is None:
+                new = item is None
+                if new:
                     item = NodeItem(node.id)
-                    self.addItem(item)
                     self.nodes[node.id] = item
                 # a node's texts depend on its spec (immutable: the same object when unchanged), its
                 # output shape and its error; the layer summary and translations are only redone for
@@ -79,6 +79,8 @@ class GraphScene(QGraphicsScene):
                 item.spec_pos = p
                 if item.pos() != p:
                     item.setPos(p)
+                if new:   # added whole (with its ports and position): one insertion into the scene index
+                    self.addItem(item)
                 item.on_moved = self._node_moved
             old = {e.key: e for e in self.edges}
             self.edges = []
