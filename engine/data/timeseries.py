@@ -252,7 +252,8 @@ def build_series(df: pd.DataFrame, spec, *, source: str = "", decimal: str = "."
         kinds = {}
         others = [c for c in columns if c != time_column]
         for c in others:
-            info, _vals = analyse_column(df[c], c, decimal, row_labels, src, strict=False)
+            # strict: a number column with a typo names the row (not "a text column, left out")
+            info, _vals = analyse_column(df[c], c, decimal, row_labels, src, strict=True)
             kinds[c] = info.kind
         num_cols = {c for c, k in kinds.items() if k == "numeric"}
         targets = _targets_of(spec.target, columns, time_column, num_cols)
