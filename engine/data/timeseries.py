@@ -85,13 +85,13 @@ def _check_parts(parts, n_rows, window, horizon, stride, val_split, test_split, 
     if n_rows < span:
         raise DataError(f"{src}: the series has {n_rows} rows, fewer than one window of {window} rows plus a "
                         f"horizon of {horizon}; use a shorter window (at most {max(n_rows - horizon, 0)})")
-    names = {"train": "training", "val": "validation", "test": "test"}
     fractions = {"train": 1.0, "val": val_split, "test": test_split}
     for s, (a, b) in parts.items():
         if fractions[s] > 0 and n_windows(b - a, window, horizon, stride) == 0:
-            raise DataError(f"{src}: the {names[s]} part (rows {a + 1} to {b}, {b - a} rows) is too short for one "
-                            f"window of {window} rows plus a horizon of {horizon}; use a shorter window or "
-                            f"change the split fractions")
+            part = "the training part" if s == "train" else ("the validation part" if s == "val" else "the test part")
+            raise DataError(f"{src}: {part} (rows {a + 1} to {b}, {b - a} rows) is too short for one window of "
+                            f"{window} rows plus a horizon of {horizon}; use a shorter window or change the split "
+                            f"fractions")
 
 
 # ---------------------------------------------------------------------- time column
@@ -294,8 +294,8 @@ def build_series(df: pd.DataFrame, spec, *, source: str = "", decimal: str = "."
                 if kinds[f] != "numeric":
                     numeric(f, "feature")  # a typo in a number column names its row
                     vals = parse_categorical(df[f])[0]
-                    first = next((v for v in vals if v is not None), "")
-                    raise DataError(f"{src}column '{_short(f)}' holds text (such as '{_short(first)}'); the inputs "
+                    value = next((v for v in vals if v is not None), "")
+                    raise DataError(f"{src}column '{_short(f)}' holds text (such as '{_short(value)}'); the inputs "
                                     f"of a time series must be numbers: leave it out of the features")
         else:
             inputs = [c for c in others if kinds[c] == "numeric"]
@@ -326,6 +326,8 @@ def build_series(df: pd.DataFrame, spec, *, source: str = "", decimal: str = "."
     if task == "classification":
         tname = targets[0]
         tinfo, (tv, tmiss) = analyse_column(df[tname], tname, decimal, row_labels, src, strict=False)
+        if tmiss.any():
+            _missing_target(src, row_labels, int(np.flatnonzero(tmiss)[0]), tname)
         labels = [None if m else (class_label(v) if tinfo.kind == "numeric" else str(v)) for v, m in zip(tv, tmiss)]
         if fixed is not None:
             class_names = list(fixed["class_names"])
@@ -333,12 +335,10 @@ def build_series(df: pd.DataFrame, spec, *, source: str = "", decimal: str = "."
             class_names = natural_sorted({lab for lab in labels[a_tr:b_tr] if lab is not None})
             if len(class_names) < 2:
                 raise DataError(f"{src}target column '{_short(tname)}' has only one class in the training part "
-                                f"('{_short(class_names[0]) if class_names else ''}'); classification needs at "
+                                f"('{_short(class_names[0])}'); classification needs at "
                                 f"least two")
         index = {c: i for i, c in enumerate(class_names)}
-        y_rows = np.array([index.get(lab, -1) if lab is not None else -1 for lab in labels], dtype=np.int64)
-        if tmiss.any():
-            _missing_target(src, row_labels, int(np.flatnonzero(tmiss)[0]), tname)
+        y_rows = np.array([index.get(lab, -1) for lab in labels], dtype=np.int64)
     else:
         ymat = np.zeros((n_rows, len(targets)), dtype=np.float64)
         saved = {t["name"]: t for t in fixed.get("targets", [])} if fixed is not None else {}
@@ -490,9 +490,8 @@ def transform_frame(prep: dict, df: pd.DataFrame, row_labels=None, src: str = ""
         row_labels = np.array([f"row {i + 1}" for i in range(len(df))], dtype=object)
     row_labels = np.asarray(row_labels, dtype=object)
     df = df.set_axis([str(c) for c in df.columns], axis=1).reset_index(drop=True)
-    name = src[:-2] if src.endswith(", ") else (src or "the data")
     if len(df) < window:
-        raise DataError(f"{name}: {len(df)} rows, but the model reads windows of {window} rows; give at least "
+        raise DataError(f"{src}{len(df)} rows, but the model reads windows of {window} rows; give at least "
                         f"{window} recent rows (oldest first)")
     tc = prep.get("time_column")
     if tc is not None:
