@@ -467,13 +467,17 @@ def load_series(spec, *, progress=None, cancel=None, fixed: dict | None = None):
     return ds
 
 
-def preview_windows(spec) -> dict:
-    """Windows per split for the data panel: ``{"counts": {...}}`` or ``{"error": message}``."""
+def preview_series(spec) -> dict:
+    """What the data panel needs to count windows: ``{"rows": n}``, or ``{"error": message}`` when the
+    file cannot be a series (time order, columns).  Window and split settings are left out of the check
+    (the panel counts the windows for them itself, :func:`window_counts`)."""
+    from dataclasses import replace  # noqa: PLC0415
+
     try:
-        ds = load_series(spec)
+        ds = load_series(replace(spec, window=1, horizon=1, stride=1, val_split=0.0, test_split=0.0))
     except DataError as exc:
         return {"error": str(exc)}
-    return {"counts": {s: ds.n(s) for s in ("train", "val", "test")}, "input_shape": list(ds.input_shape)}
+    return {"rows": ds.n("train") + 1, "time_column": ds.preprocessing["time_column"]}
 
 
 # ---------------------------------------------------------------------- predict
