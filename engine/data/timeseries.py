@@ -216,7 +216,7 @@ def build_series(df: pd.DataFrame, spec, *, source: str = "", decimal: str = "."
         time_column = spec.time_column if spec.time_column is not None else default_time
 
     # ---- time
-    time_kind, step = None, None
+    time_kind, step, t = None, None, None
     if time_column is not None:
         if time_column not in columns:
             raise DataError(f"{src}time column '{_short(time_column)}' not found; columns are: "
@@ -415,10 +415,10 @@ def build_series(df: pd.DataFrame, spec, *, source: str = "", decimal: str = "."
                  n_outputs=len(class_names) if task == "classification" else horizon * len(targets),
                  class_names=class_names, feature_names=list(inputs), preprocessing=prep, report=report,
                  x=xs, y=ys, split_indices=starts)
-    #: for plots over time: per split, the row of each window's first target step, and the time texts
-    ds.series = {"target_rows": {s: st + window for s, st in starts.items()},
-                 "time": ([str(v) for v in df[time_column].to_numpy(dtype=object)] if time_column else None),
-                 "row_labels": [str(v) for v in row_labels], "parts": parts}
+    #: for plots over time: per split, the row of each window's first target step; the rows' times
+    #: (seconds since 1970 for dates, or the time column's numbers; None in row order)
+    ds.series = {"target_rows": {s: st + window for s, st in starts.items()}, "parts": parts,
+                 "t": t, "time_kind": time_kind}
     return ds
 
 

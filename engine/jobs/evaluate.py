@@ -102,9 +102,14 @@ def _series_plot(ds, part: str, pairs: dict) -> dict:
     n_t = max(len(prep.get("target") or [1]), 1)
     names = prep.get("output_names") or [str(j) for j in range(pairs["pred"].shape[1])]
     # output j is target j % n_t, j // n_t steps after the window's first target row
-    rows = [(first + j // n_t).tolist() for j in range(pairs["pred"].shape[1])]
-    return {"names": list(names), "rows": rows, "pred": pairs["pred"].T.tolist(), "true": pairs["true"].T.tolist(),
-            "time": info.get("time"), "time_column": prep.get("time_column")}
+    rows = [first + j // n_t for j in range(pairs["pred"].shape[1])]
+    t = info.get("t")
+    if t is not None:  # plotted over the time column (seconds since 1970 for dates), else over row numbers
+        x, x_kind = [np.asarray(t, dtype=np.float64)[r].tolist() for r in rows], info.get("time_kind") or "number"
+    else:
+        x, x_kind = [(r + 1).tolist() for r in rows], "row"
+    return {"names": list(names), "rows": [r.tolist() for r in rows], "x": x, "x_kind": x_kind,
+            "pred": pairs["pred"].T.tolist(), "true": pairs["true"].T.tolist(), "time_column": prep.get("time_column")}
 
 
 def _say(progress, text: str) -> None:

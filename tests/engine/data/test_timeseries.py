@@ -198,6 +198,9 @@ def test_evaluate_job_reports_target_units_and_a_plot_over_time():
     assert plot["rows"][0] == (ds.split_indices["test"] + 8).tolist()
     raw = pd.read_csv(samples_dir() / "seasonal.csv")
     np.testing.assert_allclose(plot["true"][0], raw["demand"].to_numpy()[plot["rows"][0]], rtol=1e-5)
+    assert plot["x_kind"] == "datetime"
+    first = pd.Timestamp(raw["time"].iloc[plot["rows"][0][0]], tz="UTC")
+    assert plot["x"][0][0] == first.timestamp() and np.all(np.diff(plot["x"][0]) == 3600.0)
 
 
 def test_text_target_is_classification_of_the_next_step():
