@@ -302,7 +302,7 @@ class EvaluationUI(QObject):
         if reason:
             return reason
         pre = self.document.preprocessing
-        if not isinstance(pre, dict) or pre.get("kind") not in ("tabular", "images"):
+        if not isinstance(pre, dict) or pre.get("kind") not in ("tabular", "images", "timeseries"):
             return self.tr("the project has no saved preprocessing: train the model on a data set first")
         a = self.document.analysis
         want = a.shapes.get(a.inputs[0]) if a.ok and a.inputs else None

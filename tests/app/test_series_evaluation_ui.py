@@ -39,3 +39,32 @@ def test_evaluate_plots_predicted_vs_actual_over_time(qtbot, make_window, series
     assert ui.show_saved_evaluation()
     assert ep.pages.currentWidget() is ep.series_page
     np.testing.assert_allclose(ep.series_data()[2], predicted)
+
+
+def test_predict_from_recent_rows_in_the_app(qtbot, make_window, series_project, tmp_path):  # noqa: F811
+    import csv
+
+    from engine.data.samples import samples_dir
+    from engine.evaluate import predict_file
+    from engine.jobs import trained_model
+
+    w, ui = make_window(series_project)
+    pp = ui.predict_panel
+    assert pp.pages.currentWidget() is pp.series_page and "windows of 12 rows" in pp.series_page.text()
+    assert pp.file_btn.isEnabled()
+    lines = (samples_dir() / "seasonal.csv").read_text(encoding="utf-8").splitlines()
+    src = tmp_path / "recent.csv"
+    src.write_text("\n".join([lines[0], *lines[-20:]]) + "\n", encoding="utf-8")
+    ui.ask_predict_input = lambda: str(src)
+    ui.ask_predict_output = lambda s: str(tmp_path / "out.csv")
+    with qtbot.waitSignal(ui.file_predicted, timeout=TIMEOUT) as blocker:
+        pp.file_btn.click()
+    out, n = blocker.args
+    assert n == 20 - 12 + 1
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["time", "prediction_demand+1"] and rows[-1]["time"] == lines[-1].split(",")[0]
+    # the same file through the command line's function gives the same numbers
+    p = series_project
+    predict_file(trained_model(p.graph, p.weights), p, str(src), tmp_path / "cli.csv")
+    assert (tmp_path / "cli.csv").read_text(encoding="utf-8") == open(out, encoding="utf-8").read()
