@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import Qt
 
-from engine.data import DataSpec, load_dataset, preview_csv
+from engine.data import load_dataset, preview_csv
 from engine.data.timeseries import preview_series
 from widgets.data_panel import DataPanel
 

@@ -331,4 +331,7 @@ def test_window_counts_and_shapes(n, w, h, s, val, test, k):
             st_ = ds.split_indices[p]
             assert st_[0] == a and st_[-1] + w + h <= b and np.all(np.diff(st_) == s)
             np.testing.assert_array_equal(ds.x(p)[:, -1, 0], st_ + w - 1)
-            np.testing.assert_array_equal(ds.y(p)[:, -1], 10 * (st_ + w + h - 1) if k == 2 else 10 * (st_ + w + h - 1))
+            # the last output is target b (= 10 a) at the last step of the horizon, for one target or two
+            np.testing.assert_array_equal(ds.y(p)[:, -1], 10 * (st_ + w + h - 1))
+            if k == 2:
+                np.testing.assert_array_equal(ds.y(p)[:, -2], st_ + w + h - 1)
