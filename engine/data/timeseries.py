@@ -440,9 +440,11 @@ def load_series(spec, *, progress=None, cancel=None, fixed: dict | None = None):
     if progress:
         progress(0, 2)
     if spec.kind == "sample":
-        from engine.data.samples import SERIES_TIME_COLUMN, series_frame  # noqa: PLC0415
+        from engine.data.samples import SERIES_NAMES, SERIES_TIME_COLUMN, series_frame  # noqa: PLC0415
 
         name = spec.path.strip().lower().removeprefix("sample:")
+        if name not in SERIES_NAMES:
+            raise DataError(f"sample '{name}' is not a time series (the time-series samples: {', '.join(SERIES_NAMES)})")
         df = series_frame(name)
         if progress:
             progress(2, 2)

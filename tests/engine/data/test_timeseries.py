@@ -220,6 +220,8 @@ def test_seasonal_sample_is_deterministic_and_documented():
     np.testing.assert_array_equal(a.x_train, b.x_train)
     assert a.input_shape == (24, 2) and a.feature_names == ["temperature", "demand"]
     assert a.preprocessing["time_step"] == 3600.0
+    with pytest.raises(DataError, match="sample 'iris' is not a time series"):
+        load_dataset(DataSpec(kind="sample", path="iris", time_series=True))
     text = (samples_dir() / "make_timeseries.py").read_text(encoding="utf-8")
     assert "synthetic" in text and "SEED" in text
 
