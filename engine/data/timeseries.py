@@ -384,8 +384,6 @@ def build_series(df: pd.DataFrame, spec, *, source: str = "", decimal: str = "."
     xs, ys, starts = {}, {}, {}
     for s, (a, b) in parts.items():
         st = window_starts(a, b, window, horizon, stride)
-        starts[s] = st
-        xs[s] = _windows(xmat, st, window)
         if task == "classification":
             yv = y_rows[st + window]
             unknown = yv < 0
@@ -393,12 +391,13 @@ def build_series(df: pd.DataFrame, spec, *, source: str = "", decimal: str = "."
                 i = int(st[np.flatnonzero(unknown)[0]] + window)
                 report.append({"column": targets[0], "rows": [str(row_labels[i])], "count": int(unknown.sum()),
                                "reason": "windows whose class was not in the training data were dropped"})
-                st = st[~unknown]
-                starts[s], xs[s], yv = st, xs[s][~unknown], yv[~unknown]
+                st, yv = st[~unknown], yv[~unknown]
             ys[s] = yv
         else:
             idx = st[:, None] + window + np.arange(horizon)[None, :]
             ys[s] = ymat[idx].reshape(len(st), horizon * len(targets)).astype(np.float32)
+        starts[s] = st
+        xs[s] = WindowArray(xmat, st, window)
     if fixed is not None:
         prep = dict(fixed)
     else:
@@ -425,6 +424,47 @@ def build_series(df: pd.DataFrame, spec, *, source: str = "", decimal: str = "."
 def _missing_target(src, row_labels, i, name):
     raise DataError(f"{src}{row_labels[i]}, column '{_short(name)}': the target value is missing; a time series "
                     f"needs a value at every step (fill it in)")
+
+
+class WindowArray:
+    """Read-only ``(N, window, features)`` float32 windows over one scaled ``(rows, features)`` table.
+
+    Windows overlap, so they are cut on request: ``x[idx]`` copies just those windows (memory is
+    the table's, not ``N × window`` rows).  Like an ndarray it has ``len()``, ``shape``, ``ndim``
+    and ``dtype``; ``x[i, j, k]``-style tuples index the windows first; ``np.asarray(x)`` makes
+    them all.
+    """
+
+    def __init__(self, table: np.ndarray, starts: np.ndarray, window: int):
+        self._table = np.ascontiguousarray(table, dtype=np.float32)
+        self._starts = np.asarray(starts, dtype=np.int64)
+        self._window = int(window)
+        self.dtype = np.dtype(np.float32)
+
+    @property
+    def shape(self) -> tuple:
+        return (len(self._starts), self._window, self._table.shape[1])
+
+    @property
+    def ndim(self) -> int:
+        return 3
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __getitem__(self, idx) -> np.ndarray:
+        if isinstance(idx, tuple):
+            head, rest = (idx[0] if idx else slice(None)), idx[1:]
+            out = self[head]
+            return out[rest] if np.ndim(self._starts[head]) == 0 else out[(slice(None), *rest)]
+        st = self._starts[idx]
+        if np.ndim(st) == 0:
+            return self._table[int(st):int(st) + self._window].copy()
+        return _windows(self._table, np.asarray(st), self._window)
+
+    def __array__(self, dtype=None, copy=None):
+        x = self[np.arange(len(self))]
+        return x if dtype is None else x.astype(dtype)
 
 
 def _windows(xmat: np.ndarray, starts: np.ndarray, window: int) -> np.ndarray:

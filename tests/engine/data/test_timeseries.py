@@ -337,3 +337,23 @@ def test_window_counts_and_shapes(n, w, h, s, val, test, k):
             np.testing.assert_array_equal(ds.y(p)[:, -1], 10 * (st_ + w + h - 1))
             if k == 2:
                 np.testing.assert_array_equal(ds.y(p)[:, -2], st_ + w + h - 1)
+
+
+def test_windows_are_cut_on_request_from_one_table():
+    from engine.data.timeseries import WindowArray
+
+    ds = build_series(frame(50, start=None), spec(target="b", window=6, stride=2, val_split=0.2))
+    x = ds.x_train
+    assert isinstance(x, WindowArray) and x.shape == (len(x), 6, 2) and x.ndim == 3 and x.dtype == np.float32
+    full = np.asarray(x)
+    want = np.stack([np.c_[np.arange(s, s + 6), 10 * np.arange(s, s + 6)] for s in ds.split_indices["train"]])
+    np.testing.assert_array_equal(full, want)
+    np.testing.assert_array_equal(x[3], want[3])
+    np.testing.assert_array_equal(x[2:5], want[2:5])
+    np.testing.assert_array_equal(x[np.array([4, 0, 4])], want[[4, 0, 4]])
+    np.testing.assert_array_equal(x[:, -1, 1], want[:, -1, 1])
+    assert x[1, 2, 0] == want[1, 2, 0]
+    xb, yb = ds.get_batch("train", np.array([1, 0]))
+    np.testing.assert_array_equal(xb, want[[1, 0]])
+    # the splits share one scaled table (rows × features), not a copy per window
+    assert ds.x_train._table is ds.x_val._table and ds.x_train._table.shape == (50, 2)
