@@ -554,6 +554,13 @@ class DataPanel(QWidget):
 
     def _on_series_toggled(self, on: bool) -> None:
         self._series_on = bool(on)
+        if not on:  # a table again: the time column may be a feature, the target may not
+            tc = self.time_column.currentData()
+            for i in range(self.features.count()):
+                item = self.features.item(i)
+                if item.text() == tc and not item.flags() & Qt.ItemIsEnabled:
+                    item.setCheckState(Qt.Checked)
+            self._on_target(self.target.currentText())
         self._series_features()
         self._series_rows = None
         self._update_windows()

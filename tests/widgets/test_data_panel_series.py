@@ -53,6 +53,12 @@ def test_time_series_spec_from_the_form(qtbot, tmp_path):
     assert not items["date"].flags() & Qt.ItemIsEnabled
     items["temp"].setCheckState(Qt.Unchecked)
     assert p.spec().features == ["sales"]
+    p.series_box.setChecked(False)                      # a table again: the target is no feature
+    assert items["date"].flags() & Qt.ItemIsEnabled and not items["sales"].flags() & Qt.ItemIsEnabled
+    assert not p.spec().time_series and p.spec().features == ["date"]
+    p.series_box.setChecked(True)
+    items["temp"].setCheckState(Qt.Unchecked)
+    assert p.spec().features == ["sales"]
     # round trip through the project's data description
     q = DataPanel()
     qtbot.addWidget(q)
