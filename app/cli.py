@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_data_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--data", required=required, metavar="PATH",
                    help="a CSV or .xlsx file, an image folder (one subfolder per class), a .npz with arrays x and y, "
-                        "or sample:NAME (xor, circles, moons, spirals, blobs, digits, iris, wine, breast_cancer)")
+                        "or sample:NAME (xor, circles, moons, spirals, blobs, digits, iris, wine, breast_cancer; "
+                        "seasonal: a time series)")
     p.add_argument("--target", metavar="COLUMN", help="CSV target column (default: the last column)")
     p.add_argument("--features", metavar="COLS", help="comma-separated CSV feature columns (default: all others)")
     p.add_argument("--task", choices=("classification", "regression"), help="override the detected task")
@@ -106,6 +107,27 @@ def _add_data_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--scaling", choices=("standard", "minmax", "none"),
                    help="input scaling fitted on the training split (default standard; 'none' for token ids)")
     _add_encoding_arg(p)
+    _add_series_args(p)
+
+
+def _add_series_args(p: argparse.ArgumentParser) -> None:
+    """Time series (engine/data/timeseries.py, docs/data.md); any of these flags turns it on."""
+    g = p.add_argument_group("time series (rows are time steps; see docs/data.md)")
+    g.add_argument("--time-series", action="store_true", default=None,
+                   help="cut the rows into windows of past steps that predict the next steps (chronological split)")
+    g.add_argument("--time-column", metavar="COLUMN",
+                   help="the date/time (or number) column that orders the rows (default: the row order)")
+    g.add_argument("--window", type=int, metavar="N", help="rows per input window (default 24)")
+    g.add_argument("--horizon", type=int, metavar="N", help="steps to predict after each window (default 1)")
+    g.add_argument("--stride", type=int, metavar="N", help="rows between the starts of two windows (default 1)")
+
+
+def _series_changes(args) -> dict:
+    changes = {k: getattr(args, k) for k in ("time_column", "window", "horizon", "stride")
+               if getattr(args, k, None) is not None}
+    if changes or getattr(args, "time_series", None):
+        changes["time_series"] = True
+    return changes
 
 
 def _add_encoding_arg(p: argparse.ArgumentParser) -> None:
@@ -202,6 +224,7 @@ def _data_spec(args, base: dict | None):
         changes["encoding"] = args.encoding
     if args.sheet:
         changes["sheet"] = args.sheet
+    changes.update(_series_changes(args))
     if changes:
         spec = DataSpec.from_dict({**spec.to_dict(), **changes})
     return spec

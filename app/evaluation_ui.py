@@ -64,6 +64,11 @@ def saved_evaluation(value: dict) -> dict:
     if value.get("task") == "regression":
         out["pred"] = np.asarray(value.get("pred", []), dtype=np.float64).reshape(-1)[:SAVED_POINTS]
         out["true"] = np.asarray(value.get("true", []), dtype=np.float64).reshape(-1)[:SAVED_POINTS]
+    if isinstance(value.get("series"), dict):  # the plot over time: its first forecast, the last points
+        s = value["series"]
+        out["series"] = {"names": list(s.get("names", []))[:1], "x_kind": s.get("x_kind"),
+                         "time_column": s.get("time_column"),
+                         **{k: [list(s[k][0])[-SAVED_POINTS:]] for k in ("x", "pred", "true") if s.get(k)}}
     return _plain(out)
 
 
@@ -297,7 +302,7 @@ class EvaluationUI(QObject):
         if reason:
             return reason
         pre = self.document.preprocessing
-        if not isinstance(pre, dict) or pre.get("kind") not in ("tabular", "images"):
+        if not isinstance(pre, dict) or pre.get("kind") not in ("tabular", "images", "timeseries"):
             return self.tr("the project has no saved preprocessing: train the model on a data set first")
         a = self.document.analysis
         want = a.shapes.get(a.inputs[0]) if a.ok and a.inputs else None
@@ -367,6 +372,8 @@ class EvaluationUI(QObject):
             if saved.get("task") == "regression":
                 ep.show_regression(saved["metrics"], np.asarray(saved.get("pred") or [], dtype=np.float64),
                                    np.asarray(saved.get("true") or [], dtype=np.float64), where)
+                if isinstance(saved.get("series"), dict):
+                    ep.show_series(saved["series"])
             else:
                 ep.show_classification(saved["metrics"], where)
         except (KeyError, TypeError, ValueError):   # an older or edited file: show nothing rather than fail
@@ -518,6 +525,8 @@ class EvaluationUI(QObject):
             ep.set_status("")
             if value["task"] == "regression":
                 ep.show_regression(value["metrics"], value["pred"], value["true"], value["where"])
+                if value.get("series"):  # a time-series forecast: predicted vs actual over time
+                    ep.show_series(value["series"])
             else:
                 ep.show_classification(value["metrics"], value["where"])
                 if "gallery" in value:

@@ -99,8 +99,12 @@ def _preview_job(spec: DataSpec):
     """The worker function for a data preview (runs off the GUI thread)."""
     def job(progress, cancel):
         from engine.data import load_image, preview_csv, scan_image_folder
+        series = _series_preview(spec)
+        if spec.kind == "sample":  # a time-series sample: only the window counts to show
+            return ("series", series)
         if spec.kind == "csv":
-            return ("csv", preview_csv(spec.path, encoding=spec.encoding, sheet=spec.sheet))
+            info = preview_csv(spec.path, encoding=spec.encoding, sheet=spec.sheet)
+            return ("csv", {**info, "series": series} if series is not None else info)
         scan = scan_image_folder(spec.path)
         thumbs = {}
         mode = "L" if scan.get("grayscale") else "RGB"
@@ -116,6 +120,14 @@ def _preview_job(spec: DataSpec):
             thumbs[cls] = imgs
         return ("images", scan, thumbs)
     return job
+
+
+def _series_preview(spec: DataSpec) -> dict | None:
+    """For a time series: its rows (the data panel counts the windows per split) or why it cannot be one."""
+    if not spec.time_series:
+        return None
+    from engine.data.timeseries import preview_series
+    return preview_series(spec)
 
 
 def _load_job(spec: DataSpec):
@@ -583,6 +595,8 @@ class TrainingUI(QObject):
         if tag == "preview":
             if value[0] == "csv":
                 dp.show_csv_preview(value[1])
+            elif value[0] == "series":
+                dp.show_series_preview(value[1])
             else:
                 dp.show_image_preview(value[1], value[2])
         elif tag == "load":

@@ -415,6 +415,10 @@ def predict_file(model, project, data_path, out_csv, batch_size: int = 1024, enc
             while key in cols:
                 key = "_" + key
             cols[key] = [float(v) for v in probs[:, j]]
+    elif pre is not None and pre.kind == "timeseries":  # the forecast, in the targets' units
+        from engine.data.timeseries import prediction_columns
+
+        cols.update(_wrap_data_error(prediction_columns, pre.d, out))
     else:
         flat = out.reshape(n, -1).astype(np.float64)
         if flat.shape[1] == 1:

@@ -62,6 +62,15 @@ def lstm_text() -> GraphSpec:
     ], spacing=SPACING)
 
 
+def lstm_forecast() -> GraphSpec:
+    """Windows of 24 time steps x 2 columns -> LSTM -> the next value (the ``seasonal`` sample)."""
+    return sequential([
+        ("Input.v1", {"shape": [24, 2]}),
+        ("LSTM.v1", {"units": 32, "return_sequences": False}),
+        ("Dense.v1", {"units": 1}),
+    ], spacing=SPACING)
+
+
 def residual_block() -> GraphSpec:
     """Dense -> Dense with a skip connection added back (x + f(x))."""
     g = GraphSpec()
@@ -83,6 +92,8 @@ TEMPLATES: list[Template] = [
              ("Input.v1", "Conv2D.v1", "MaxPool2D.v1", "Flatten.v1", "Dense.v1"), small_cnn),
     Template("lstm", "LSTM text classifier", "Sequences of 50 token ids -> embedding -> LSTM -> 2 classes.",
              ("Input.v1", "Embedding.v1", "LSTM.v1", "Dense.v1"), lstm_text),
+    Template("forecast", "LSTM forecaster", "Time-series windows (24 steps × 2 columns) -> LSTM -> the next value.",
+             ("Input.v1", "LSTM.v1", "Dense.v1"), lstm_forecast),
     Template("residual", "Residual block", "Two Dense layers with a skip connection joined by Add.",
              ("Input.v1", "Dense.v1", "Add.v1"), residual_block),
 ]

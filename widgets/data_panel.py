@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QGridLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -37,7 +38,9 @@ from PySide6.QtWidgets import (
 from engine.data import SAMPLE_NAMES, DataError, DataSpec
 from engine.data.encoding import ENCODINGS
 from engine.data.encoding import label as encoding_label
+from engine.data.samples import SERIES_NAMES
 from engine.data.sheets import is_spreadsheet
+from engine.data.spec import MAX_HORIZON, MAX_WINDOW
 from engine.i18n import translate as engine_tr
 
 KIND_LABELS = (("sample", QT_TRANSLATE_NOOP("DataPanel", "Built-in sample")),
@@ -46,6 +49,8 @@ KIND_LABELS = (("sample", QT_TRANSLATE_NOOP("DataPanel", "Built-in sample")),
                ("npz", QT_TRANSLATE_NOOP("DataPanel", "NumPy .npz file")))
 TOY_SAMPLES = ("xor", "circles", "moons", "spirals", "blobs")
 THUMB = 48
+#: column names the Time series group proposes as the time column
+TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "时间", "日期")
 
 
 def array_to_pixmap(img: np.ndarray) -> QPixmap:
@@ -76,6 +81,7 @@ class DataPanel(QWidget):
                          "blobs": self.tr("blobs (2-D points)"), "digits": self.tr("digits (8x8 images)"),
                          "iris": self.tr("iris flowers (table)"), "wine": self.tr("wine (table)"),
                          "breast_cancer": self.tr("breast cancer (table)")}
+        sample_labels["seasonal"] = self.tr("seasonal demand (hourly time series, generated)")
         for key in SAMPLE_NAMES:   # shown in the UI language, stored by name (as on the command line)
             self.sample.addItem(sample_labels.get(key, key), key)
         self.path = QLineEdit()
@@ -145,6 +151,7 @@ class DataPanel(QWidget):
         self.form.addRow(self.tr("split"), split)
         self.form.addRow(self.tr("scaling"), self.scaling)
         self.form.addRow(self.tr("seed"), self.seed)
+        self._build_series_box()
 
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
@@ -203,6 +210,7 @@ class DataPanel(QWidget):
         self._table_rows()
         self._row_visible(self.image_size, k == "images")
         self._row_visible(self.grayscale, k == "images")
+        self._series_kind()
         self._columns = []
         self._csv_info = None
         self._forget_other_summary()
@@ -214,7 +222,7 @@ class DataPanel(QWidget):
                                   self.tr("Choose a file or folder to see a preview."))
         self.stack.setCurrentIndex(0)
         self.message.setText("")
-        if preview and k != "sample" and self.path.text().strip():
+        if preview and (k != "sample" and self.path.text().strip() or self._series_sample()):
             self._request_preview()
 
     def wants_preview(self) -> bool:
@@ -247,7 +255,7 @@ class DataPanel(QWidget):
         self._new_source()
         self._forget_other_summary()
         self._table_rows()
-        if self.current_kind() in ("csv", "images") and self.path.text().strip():
+        if self.current_kind() in ("csv", "images") and self.path.text().strip() or self._series_sample():
             try:
                 self.preview_requested.emit(self.spec())
             except DataError as exc:
@@ -306,6 +314,7 @@ class DataPanel(QWidget):
                 item.setFlags(item.flags() & ~Qt.ItemIsEnabled)
             else:
                 item.setFlags(item.flags() | Qt.ItemIsEnabled)
+        self._series_features()
 
     def spec(self) -> DataSpec:
         """The form as a validated DataSpec; raises :class:`DataError` with a plain message."""
@@ -333,6 +342,7 @@ class DataPanel(QWidget):
                         sheet=(self.sheet.currentText() or None) if self._is_sheet() else None)
         if size and k == "images":
             spec.image_size = size  # parsed by validate()
+        self._series_spec(spec)
         return spec.validate()
 
     def set_spec(self, data: dict | DataSpec | None) -> None:
@@ -374,6 +384,7 @@ class DataPanel(QWidget):
         self.image_size.setText("" if s.image_size is None else f"{s.image_size[0]}x{s.image_size[1]}")
         self._pending_target = s.target
         self._pending_features = s.features
+        self._set_series_spec(s)
 
     def _load(self):
         try:
@@ -425,6 +436,8 @@ class DataPanel(QWidget):
         self._table_rows()
         self._csv_info = info
         self._show_csv_texts()
+        self._fill_time_columns(cols)
+        self.show_series_preview(info.get("series"))
 
     def proposed_task(self) -> str | None:
         """The task for the chosen target: the Task box when set, else what the preview proposes for that column."""
@@ -464,6 +477,181 @@ class DataPanel(QWidget):
             text += (self.tr("; task: %1 (chosen)") if chosen else self.tr("; proposed task: %1")).replace("%1", shown)
         self.message.setText(text)
         self.message.setStyleSheet("")
+
+    # ------------------------------------------------------------------ time series
+    def _build_series_box(self) -> None:
+        """The "Time series" group: rows are time steps cut into windows (engine/data/timeseries.py)."""
+        self.series_box = QGroupBox(self.tr("Time series"))
+        self.series_box.setCheckable(True)
+        self.series_box.setChecked(False)
+        self.series_box.setToolTip(self.tr("Rows are time steps: windows of past rows predict the next steps; "
+                                           "the split is chronological (training first, test last)"))
+        self.time_column = QComboBox()
+        self.time_column.setToolTip(self.tr("The date/time column that orders the rows"))
+        self.window = QSpinBox(minimum=1, maximum=MAX_WINDOW, value=24)
+        self.window.setToolTip(self.tr("Rows (time steps) in each input window"))
+        self.horizon = QSpinBox(minimum=1, maximum=MAX_HORIZON, value=1)
+        self.horizon.setToolTip(self.tr("Steps to predict after each window"))
+        self.stride = QSpinBox(minimum=1, maximum=MAX_WINDOW, value=1)
+        self.stride.setToolTip(self.tr("Rows between the starts of two windows"))
+        self.windows_info = QLabel("")
+        self.windows_info.setWordWrap(True)
+        box = QFormLayout(self.series_box)
+        box.addRow(self.tr("time column"), self.time_column)
+        box.addRow(self.tr("window"), self.window)
+        box.addRow(self.tr("horizon"), self.horizon)
+        box.addRow(self.tr("stride"), self.stride)
+        box.addRow(self.windows_info)
+        self.form.addRow(self.series_box)
+        self._series_on = False        # the group's check for CSV files (a series sample is always one)
+        self._series_rows = None       # rows of the previewed series
+        self._pending_time = None
+        self.series_box.toggled.connect(self._on_series_toggled)
+        self.time_column.currentIndexChanged.connect(self._on_time_column)
+        for w in (self.window, self.horizon, self.stride, self.val_split, self.test_split):
+            w.valueChanged.connect(lambda _v: self._update_windows())
+
+    def _series_sample(self) -> bool:
+        return self.current_kind() == "sample" and self.sample.currentData() in SERIES_NAMES
+
+    def series_active(self) -> bool:
+        """Whether the form describes a time series (the group is ticked, or a time-series sample)."""
+        return self._series_sample() or (self.current_kind() == "csv" and self.series_box.isChecked())
+
+    def _series_kind(self) -> None:
+        """Show the group for CSV files (tick to use) and time-series samples (always on)."""
+        sample = self._series_sample()
+        self._row_visible(self.series_box, self.current_kind() == "csv" or sample)
+        self.series_box.blockSignals(True)
+        self.series_box.setCheckable(not sample)
+        if not sample:
+            self.series_box.setChecked(self._series_on)
+        self.series_box.blockSignals(False)
+        self.time_column.setEnabled(not sample)
+        self._series_rows = None
+        self.windows_info.setText("")
+        self._fill_time_columns([])
+
+    def _fill_time_columns(self, cols: list[str]) -> None:
+        want = self._pending_time if self._pending_time is not None else self.time_column.currentData()
+        self._pending_time = None
+        self.time_column.blockSignals(True)
+        self.time_column.clear()
+        self.time_column.addItem(self.tr("(row order)"), None)
+        for c in cols:
+            self.time_column.addItem(c, c)
+        if self._series_sample():
+            self.time_column.clear()
+            self.time_column.addItem("time", None)  # the sample's own time column
+        elif want in cols:
+            self.time_column.setCurrentIndex(self.time_column.findData(want))
+        else:
+            guess = next((c for c in cols if c.strip().casefold() in TIME_NAMES), None)
+            if guess is not None:
+                self.time_column.setCurrentIndex(self.time_column.findData(guess))
+        self.time_column.blockSignals(False)
+        self._series_features()
+
+    def _on_series_toggled(self, on: bool) -> None:
+        self._series_on = bool(on)
+        if not on:  # a table again: the time column may be a feature, the target may not
+            tc = self.time_column.currentData()
+            for i in range(self.features.count()):
+                item = self.features.item(i)
+                if item.text() == tc and not item.flags() & Qt.ItemIsEnabled:
+                    item.setCheckState(Qt.Checked)
+            self._on_target(self.target.currentText())
+        self._series_features()
+        self._series_rows = None
+        self._update_windows()
+        if self.current_kind() == "csv" and self.path.text().strip() and self._columns:
+            self._pending_target = self.target.currentText() or None
+            self._request_preview()
+
+    def _on_time_column(self, *_):
+        self._series_features()
+        if self.series_active() and self.current_kind() == "csv" and self.path.text().strip():
+            self._pending_target = self.target.currentText() or None
+            self._pending_time = self.time_column.currentData()
+            self._request_preview()
+
+    def _series_features(self) -> None:
+        """In a time series the target's past is an input too (ticked); the time column is not one."""
+        if not hasattr(self, "series_box") or not self.series_active():
+            return
+        tc, target = self.time_column.currentData(), self.target.currentText()
+        for i in range(self.features.count()):
+            item = self.features.item(i)
+            if item.text() == tc:
+                item.setCheckState(Qt.Unchecked)
+                item.setFlags(item.flags() & ~Qt.ItemIsEnabled)
+            else:
+                if item.text() == target and not item.flags() & Qt.ItemIsEnabled:
+                    item.setCheckState(Qt.Checked)
+                item.setFlags(item.flags() | Qt.ItemIsEnabled)
+
+    def _series_spec(self, spec: DataSpec) -> None:
+        """The group's settings into ``spec`` (before validation)."""
+        if not self.series_active():
+            return
+        spec.time_series = True
+        spec.window, spec.horizon, spec.stride = int(self.window.value()), int(self.horizon.value()), \
+            int(self.stride.value())
+        if self.current_kind() != "csv":
+            return
+        spec.time_column = self.time_column.currentData()
+        if self._columns:
+            checked = [self.features.item(i).text() for i in range(self.features.count())
+                       if self.features.item(i).checkState() == Qt.Checked]
+            every = [c for c in self._columns if c != spec.time_column]
+            spec.features = None if checked == every else checked
+            if spec.features is not None and not spec.features:
+                raise DataError(self.tr("tick at least one feature column"))
+
+    def _set_series_spec(self, s: DataSpec) -> None:
+        self._series_on = bool(s.time_series) and s.kind == "csv"
+        self._pending_time = s.time_column
+        for w, v in ((self.window, s.window), (self.horizon, s.horizon), (self.stride, s.stride)):
+            w.blockSignals(True)
+            w.setValue(int(v))
+            w.blockSignals(False)
+        self._series_kind()
+
+    def show_series_preview(self, info: dict | None) -> None:
+        """``engine.data.timeseries.preview_series``: the rows of the series (or why it cannot be one)."""
+        self._series_rows = None
+        if not info or not self.series_active():
+            self.windows_info.setText("")
+            return
+        if info.get("error"):
+            self.windows_info.setStyleSheet("color: #d93a3a")
+            self.windows_info.setText(engine_tr(str(info["error"])).splitlines()[0])
+            return
+        self._series_rows = int(info.get("rows", 0))
+        self._update_windows()
+
+    def window_counts(self) -> dict | None:
+        """Windows per split for the previewed series and the current settings (``None`` before a preview)."""
+        if self._series_rows is None or not self.series_active():
+            return None
+        from engine.data.timeseries import window_counts  # noqa: PLC0415 - pandas: loaded by the preview already
+
+        return window_counts(self._series_rows, int(self.window.value()), int(self.horizon.value()),
+                             int(self.stride.value()), float(self.val_split.value()), float(self.test_split.value()))
+
+    def _update_windows(self) -> None:
+        counts = self.window_counts()
+        if counts is None:
+            return
+        text = self.tr("%1 rows → windows: %2 train, %3 validation, %4 test")
+        for k, v in enumerate((self._series_rows, counts["train"], counts["val"], counts["test"]), 1):
+            text = text.replace(f"%{k}", f"{v:,}")
+        short = (counts["train"] == 0 or (self.val_split.value() > 0 and counts["val"] == 0)
+                 or (self.test_split.value() > 0 and counts["test"] == 0))
+        if short:
+            text += self.tr(" — a part is too short for one window: use a shorter window or change the split")
+        self.windows_info.setStyleSheet("color: #d93a3a" if short else "")
+        self.windows_info.setText(text)
 
     def show_image_preview(self, scan: dict, thumbs: dict | None = None) -> None:
         """``scan_image_folder`` output plus ``{class: [uint8 arrays]}`` thumbnails (decoded on the worker)."""

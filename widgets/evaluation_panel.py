@@ -5,7 +5,8 @@ A view only: the app computes everything on a worker (``engine.evaluate``) and c
 :meth:`show_misclassified` with plain data.  It shows the loss and accuracy, a
 per-class precision/recall/F1 table, the confusion matrix (rows = true class), a
 gallery of the most confident mistakes for images and, for regression, MAE, RMSE, R²
-and a predicted-vs-true scatter plot.
+and a predicted-vs-true scatter plot; for a time-series forecast, predicted and actual
+values over time (:meth:`show_series`).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -38,6 +40,9 @@ from widgets.progress import ProgressBar
 THUMB = 72
 POINT_COLOUR = (59, 120, 196, 150)
 MAX_SCATTER = 20_000
+MAX_SERIES = 20_000          # points per line in the plot over time (the most recent ones)
+ACTUAL_COLOUR = (110, 110, 110)
+PREDICTED_COLOUR = (208, 103, 47)
 
 
 def _num_item(v: float, fmt: str = "{:.3f}") -> QTableWidgetItem:
@@ -134,6 +139,8 @@ class EvaluationPanel(QWidget):
         self.scatter_plot.setToolTip(self.tr("each point is one sample; on the dashed line the prediction is exact"))
         self.reg_page = self.scatter_plot
 
+        self._build_series_page()
+
         self.empty = QLabel(self.tr("Results appear here after you press “Evaluate on test split”."))
         self.empty.setAlignment(Qt.AlignCenter)
         self.empty.setWordWrap(True)
@@ -141,6 +148,7 @@ class EvaluationPanel(QWidget):
         self.pages.addWidget(self.empty)       # 0
         self.pages.addWidget(self.class_page)  # 1
         self.pages.addWidget(self.reg_page)    # 2
+        self.pages.addWidget(self.series_page)  # 3
 
         for w in (self.per_class, self.confusion.table, self.gallery, self.scatter_plot):
             w.setMinimumHeight(48)  # the dock may be short: tables scroll instead
@@ -231,6 +239,7 @@ class EvaluationPanel(QWidget):
         self.gallery.clear()
         self.scatter.setData([], [])
         self.diagonal.setData([], [])
+        self._clear_series()
         self.pages.setCurrentIndex(0)
 
     # ------------------------------------------------------------------ results
@@ -307,6 +316,83 @@ class EvaluationPanel(QWidget):
         else:
             self.diagonal.setData([], [])
         self.pages.setCurrentIndex(2)
+
+    # ------------------------------------------------------------------ time series
+    def _build_series_page(self) -> None:
+        self.series_plot = pg.PlotWidget()
+        self.series_plot.setLabel("left", self.tr("value"))
+        self.series_plot.getAxis("left").enableAutoSIPrefix(False)
+        self.series_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.series_plot.addLegend(offset=(10, 10))
+        self.series_true = self.series_plot.plot(pen=pg.mkPen(ACTUAL_COLOUR, width=1.5), name=self.tr("actual"))
+        self.series_pred = self.series_plot.plot(pen=pg.mkPen(PREDICTED_COLOUR, width=1.5), name=self.tr("predicted"))
+        self.series_plot.setToolTip(self.tr("the forecast of each window against what really happened, in time order"))
+        self.series_output = QComboBox()
+        self.series_output.setToolTip(self.tr("The forecast to plot: a target column and how many steps ahead"))
+        self.series_output.currentIndexChanged.connect(lambda _i: self._draw_series())
+        self.series_x_kind = None
+        self._series: dict | None = None
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel(self.tr("forecast")))
+        bar.addWidget(self.series_output)
+        bar.addStretch(1)
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(bar)
+        lay.addWidget(self.series_plot, 1)
+        self.series_plot.setMinimumHeight(48)
+        self.series_page = page
+
+    def show_series(self, series: dict) -> None:
+        """Predicted vs actual over time: ``series`` from :func:`engine.jobs.evaluate` (``names``, and per
+        output ``x``, ``pred``, ``true``; ``x_kind`` ``"datetime"`` (seconds since 1970), ``"number"`` or
+        ``"row"``).  Call after :meth:`show_regression` (the summary line)."""
+        self._series = series
+        kind = series.get("x_kind", "row")
+        if kind != self.series_x_kind:
+            axis = pg.DateAxisItem(utcOffset=0) if kind == "datetime" else pg.AxisItem("bottom")
+            axis.enableAutoSIPrefix(False)
+            self.series_plot.setAxisItems({"bottom": axis})
+            self.series_x_kind = kind
+        label = {"datetime": self.tr("time"), "number": str(series.get("time_column") or self.tr("time")),
+                 "row": self.tr("row")}.get(kind, kind)
+        self.series_plot.setLabel("bottom", label)
+        self.series_output.blockSignals(True)
+        self.series_output.clear()
+        self.series_output.addItems([str(n) for n in series.get("names", [])])
+        self.series_output.blockSignals(False)
+        self.series_output.setVisible(self.series_output.count() > 1)
+        self._draw_series()
+        self.pages.setCurrentIndex(3)
+
+    def series_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(x, actual, predicted)`` of the plotted forecast (what the two lines show)."""
+        xs, ts = self.series_true.getData()
+        _x, ps = self.series_pred.getData()
+        empty = np.zeros(0)
+        return (empty if xs is None else xs), (empty if ts is None else ts), (empty if ps is None else ps)
+
+    def _draw_series(self) -> None:
+        s, j = self._series, max(self.series_output.currentIndex(), 0)
+        if not s or j >= len(s.get("x", [])):
+            self.series_true.setData([], [])
+            self.series_pred.setData([], [])
+            return
+        x = np.asarray(s["x"][j], dtype=np.float64)
+        t = np.asarray(s["true"][j], dtype=np.float64)
+        p = np.asarray(s["pred"][j], dtype=np.float64)
+        keep = np.isfinite(x) & np.isfinite(t) & np.isfinite(p)
+        x, t, p = x[keep][-MAX_SERIES:], t[keep][-MAX_SERIES:], p[keep][-MAX_SERIES:]
+        self.series_true.setData(x, t)
+        self.series_pred.setData(x, p)
+        self.series_plot.enableAutoRange()
+
+    def _clear_series(self) -> None:
+        self._series = None
+        self.series_output.clear()
+        self.series_true.setData([], [])
+        self.series_pred.setData([], [])
 
 
 def _escape(text: str) -> str:

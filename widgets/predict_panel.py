@@ -202,6 +202,10 @@ class PredictPanel(QWidget):
         self.pages.addWidget(self.empty_page)   # 0
         self.pages.addWidget(tab_page)          # 1
         self.pages.addWidget(img_page)          # 2
+        self.series_page = QLabel()             # 3: a time-series forecast predicts from files of recent rows
+        self.series_page.setWordWrap(True)
+        self.series_page.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.pages.addWidget(self.series_page)
 
         # ---- result
         self.result_title = QLabel(self.tr("Prediction"))
@@ -280,6 +284,16 @@ class PredictPanel(QWidget):
             self.file_btn.setText(self.tr("Predict a folder of images…"))
             self._tips[self.file_btn] = self.tr("Predict every image in a folder and write a CSV with one row per file")
             self.pages.setCurrentIndex(2)
+        elif self.kind == "timeseries":
+            n = pre.get("window", "?")
+            cols = ", ".join(str(c.get("name")) for c in pre.get("columns", []) if isinstance(c, dict))
+            self.series_page.setText(self.tr("This model forecasts the next {h} step(s) from windows of {n} rows. "
+                                             "Predict from a CSV file of at least {n} recent rows, oldest first, with "
+                                             "the columns: {cols}.").format(h=pre.get("horizon", "?"), n=n, cols=cols))
+            self.file_btn.setText(self.tr("Predict from recent rows (CSV)…"))
+            self._tips[self.file_btn] = self.tr("Write a CSV with the forecast after every window of the file; its "
+                                                "last line is the forecast after the file's last row")
+            self.pages.setCurrentIndex(3)
         else:
             self.pages.setCurrentIndex(0)
         self._update_enabled()
@@ -364,6 +378,8 @@ class PredictPanel(QWidget):
             return self.tr("Type one row of values and press Predict, or predict a whole CSV file.")
         if self.kind == "images":
             return self.tr("Open an image (or drop one here) to see what the model predicts, or predict a whole folder.")
+        if self.kind == "timeseries":
+            return self.tr("Predict from a file of recent rows.")
         return ""
 
     def set_busy(self, busy: bool) -> None:

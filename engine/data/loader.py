@@ -44,6 +44,10 @@ def load_dataset(spec: DataSpec, *, progress=None, cancel: threading.Event | Non
         fixed = Preprocessor.from_dict(preprocessing).to_dict()
     if cancel is not None and cancel.is_set():
         raise LoadCancelled("loading cancelled")
+    if spec.time_series or _is_series_sample(spec) or (fixed or {}).get("kind") == "timeseries":
+        from engine.data.timeseries import load_series  # noqa: PLC0415
+
+        return load_series(spec, progress=progress, cancel=cancel, fixed=fixed)
     if spec.kind == "csv":
         return load_csv(spec, progress=progress, cancel=cancel, fixed=fixed)
     if spec.kind == "images":
@@ -55,6 +59,12 @@ def load_dataset(spec: DataSpec, *, progress=None, cancel: threading.Event | Non
     if progress:
         progress(1, 1)
     return ds
+
+
+def _is_series_sample(spec) -> bool:
+    from engine.data.samples import SERIES_NAMES  # noqa: PLC0415
+
+    return spec.kind == "sample" and spec.path.strip().lower().removeprefix("sample:") in SERIES_NAMES
 
 
 def _tabular_from_frame(spec, df, source, default_target, extra=None, fixed=None):

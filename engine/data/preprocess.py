@@ -31,7 +31,7 @@ class Preprocessor:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocessor":
-        if not isinstance(d, dict) or d.get("kind") not in ("tabular", "images"):
+        if not isinstance(d, dict) or d.get("kind") not in ("tabular", "images", "timeseries"):
             raise DataError("preprocessing description is missing or of an unknown kind")
         if int(d.get("version", 1)) > PREP_VERSION:
             raise DataError(f"preprocessing was saved by a newer version (format {d.get('version')})")
@@ -89,6 +89,9 @@ class Preprocessor:
 
     def _transform_frame(self, df: pd.DataFrame, row_labels, src: str, parsed: dict | None = None) -> np.ndarray:
         """``parsed``: ``{column: parse_numeric(df[column])}`` already known for some columns."""
+        if self.kind == "timeseries":
+            raise DataError(f"this model reads windows of {self.d.get('window')} recent rows; predict from a file "
+                            f"with at least that many rows")
         if self.kind != "tabular":
             raise DataError("this model takes images, not table rows")
         if not isinstance(df, pd.DataFrame):
@@ -147,6 +150,10 @@ class Preprocessor:
         if meta_out is not None:
             meta_out.update(meta)
         src = f"{meta['name']}, "
+        if self.kind == "timeseries":  # every window of recent rows, and the row each one ends on
+            from engine.data.timeseries import transform_frame  # noqa: PLC0415
+
+            return transform_frame({**self.d, "decimal": meta["decimal"]}, df, labels, src)
         if meta["decimal"] != self.d.get("decimal", "."):
             pre = Preprocessor({**self.d, "decimal": meta["decimal"]})
         else:

@@ -18,7 +18,9 @@ from engine.data.errors import DataError
 
 TOY_NAMES = ("xor", "circles", "moons", "spirals", "blobs")
 SHIPPED_NAMES = ("digits", "iris", "wine", "breast_cancer")
+SERIES_NAMES = ("seasonal",)      # time series, shipped as CSV (engine.data.timeseries)
 SAMPLE_NAMES = TOY_NAMES + SHIPPED_NAMES
+SAMPLE_NAMES += SERIES_NAMES
 IMAGE_SAMPLES = ("digits",)
 CLASS_COLUMN = "class"
 
@@ -111,6 +113,23 @@ def load_shipped(name: str) -> dict:
                 "class_names": _json_names(z, "class_names"),
                 "feature_names": _json_names(z, "feature_names"),
                 "source": str(z["source"][()]) if "source" in z.files else ""}
+
+
+#: the time column of the time-series samples
+SERIES_TIME_COLUMN = "time"
+
+
+def series_frame(name: str) -> pd.DataFrame:
+    """A time-series sample (``resources/samples/<name>.csv``, made by ``make_timeseries.py``) as read
+    from its CSV file: rows in time order, ``time`` then the measured columns."""
+    if name not in SERIES_NAMES:
+        raise DataError(f"unknown sample '{name}' (expected one of {', '.join(SAMPLE_NAMES)})")
+    path = samples_dir() / f"{name}.csv"
+    if not path.is_file():
+        raise DataError(f"sample file {path} is missing from the installation")
+    from engine.data.csvio import read_csv_frame  # noqa: PLC0415
+
+    return read_csv_frame(path, "utf-8", typed=True)[0]
 
 
 def sample_frame(name: str, spec) -> pd.DataFrame:

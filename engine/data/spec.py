@@ -13,6 +13,8 @@ KINDS = ("csv", "images", "sample", "npz")
 TASKS = ("classification", "regression")
 SCALINGS = ("standard", "minmax", "none")
 MISSING = ("mean", "median", "drop")
+MAX_WINDOW = 100_000   # time series: the longest window (and stride)
+MAX_HORIZON = 10_000   # and the longest forecast horizon
 
 
 @dataclass
@@ -41,6 +43,14 @@ class DataSpec:
     grayscale: bool | None = None
     scaling: str = "standard"
     missing: str = "mean"
+    #: time series (``engine.data.timeseries``): rows are time steps, cut into windows of
+    #: ``window`` rows whose targets are the ``horizon`` rows after them, one every ``stride``
+    #: rows; ``time_column`` orders them (``None``: the row order)
+    time_series: bool = False
+    time_column: str | None = None
+    window: int = 24
+    horizon: int = 1
+    stride: int = 1
     noise: float = 0.1
     n_samples: int = 500
     encoding: str = "auto"
@@ -84,6 +94,7 @@ class DataSpec:
                 raise DataError(f"{name} must be a fraction in [0, 1), got {v!r}")
         if self.val_split + self.test_split >= 1.0:
             raise DataError(f"val_split + test_split must be below 1 (got {self.val_split} + {self.test_split})")
+        self._validate_series()
         if self.image_size is not None:
             self.image_size = _parse_size(self.image_size)
         if not isinstance(self.n_samples, int) or self.n_samples < 4:
@@ -96,6 +107,18 @@ class DataSpec:
         if self.sheet is not None and not isinstance(self.sheet, str):
             raise DataError(f"sheet must be a sheet name, got {self.sheet!r}")
         return self
+
+    def _validate_series(self) -> None:
+        if not isinstance(self.time_series, bool):
+            raise DataError(f"time_series must be true or false, got {self.time_series!r}")
+        for name, top in (("window", MAX_WINDOW), ("horizon", MAX_HORIZON), ("stride", MAX_WINDOW)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= top:
+                raise DataError(f"{name} must be a whole number from 1 to {top}, got {v!r}")
+        if self.time_column is not None and not isinstance(self.time_column, str):
+            raise DataError(f"time_column must be a column name, got {self.time_column!r}")
+        if self.time_series and self.kind not in ("csv", "sample"):
+            raise DataError(f"time-series windows are made from a CSV or Excel file, not from {self.kind} data")
 
     # ------------------------------------------------------------------ CLI
     @staticmethod

@@ -61,6 +61,9 @@ def evaluate(graph, weights, data_spec, *, preprocessing: dict | None = None, lo
     else:
         part, where = choose_split(ds, split)
     x, y = ds.get_batch(part, np.arange(ds.n(part)))
+    series = _series_units(ds, model, y)
+    if series is not None:  # forecasts: metrics and plots in the targets' own units
+        model, y = series
     _say(progress, "running the model")
     metrics = evaluate_arrays(model, x, y, task=ds.task, class_names=ds.class_names, loss=loss)
     res = {"task": ds.task, "split": "all" if split == "all" else part, "where": where, "n": int(ds.n(part)),
@@ -69,6 +72,8 @@ def evaluate(graph, weights, data_spec, *, preprocessing: dict | None = None, lo
         if ds.task == "regression":
             pairs = regression_pairs(model, x, y)
             res["pred"], res["true"] = pairs["pred"], pairs["true"]
+            if series is not None:
+                res["series"] = _series_plot(ds, part, pairs)
         elif len(ds.input_shape) == 3 and gallery > 0:
             mis = misclassified(model, x, y, k=gallery, class_names=metrics["class_names"])
             res["gallery"] = mis
@@ -77,6 +82,34 @@ def evaluate(graph, weights, data_spec, *, preprocessing: dict | None = None, lo
             cm = np.asarray(metrics["confusion"])
             res["total_wrong"] = int(cm.sum() - np.trace(cm))
     return res
+
+
+def _series_units(ds, model, y):
+    """For a time-series forecast: the model with outputs in the targets' units, and ``y`` likewise."""
+    prep = ds.preprocessing or {}
+    if prep.get("kind") != "timeseries" or ds.task != "regression":
+        return None
+    from engine.data.timeseries import UnscaledModel, unscale
+
+    return UnscaledModel(model, prep), unscale(prep, y).astype(np.float32)
+
+
+def _series_plot(ds, part: str, pairs: dict) -> dict:
+    """Predicted vs actual over time: per output (``<target>+<k>``), the row each value is for."""
+    prep = ds.preprocessing
+    info = getattr(ds, "series", None) or {}
+    first = np.asarray((info.get("target_rows") or {}).get(part, np.arange(len(pairs["pred"]))), dtype=np.int64)
+    n_t = max(len(prep.get("target") or [1]), 1)
+    names = prep.get("output_names") or [str(j) for j in range(pairs["pred"].shape[1])]
+    # output j is target j % n_t, j // n_t steps after the window's first target row
+    rows = [first + j // n_t for j in range(pairs["pred"].shape[1])]
+    t = info.get("t")
+    if t is not None:  # plotted over the time column (seconds since 1970 for dates), else over row numbers
+        x, x_kind = [np.asarray(t, dtype=np.float64)[r].tolist() for r in rows], info.get("time_kind") or "number"
+    else:
+        x, x_kind = [(r + 1).tolist() for r in rows], "row"
+    return {"names": list(names), "rows": [r.tolist() for r in rows], "x": x, "x_kind": x_kind,
+            "pred": pairs["pred"].T.tolist(), "true": pairs["true"].T.tolist(), "time_column": prep.get("time_column")}
 
 
 def _say(progress, text: str) -> None:

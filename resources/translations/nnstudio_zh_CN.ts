@@ -79,6 +79,7 @@
     </message>
     <message>
         <source>XOR (2-D points)</source>
+        <extracomment>column names the Time series group proposes as the time column</extracomment>
         <translation>异或（二维点）</translation>
     </message>
     <message>
@@ -112,6 +113,10 @@
     <message>
         <source>breast cancer (table)</source>
         <translation>乳腺癌（表格）</translation>
+    </message>
+    <message>
+        <source>seasonal demand (hourly time series, generated)</source>
+        <translation>季节性需求（每小时时间序列，生成数据）</translation>
     </message>
     <message>
         <source>file or folder</source>
@@ -330,6 +335,58 @@
         <translation>；任务：%1（已选择）</translation>
     </message>
     <message>
+        <source>Time series</source>
+        <translation>时间序列</translation>
+    </message>
+    <message>
+        <source>Rows are time steps: windows of past rows predict the next steps; the split is chronological (training first, test last)</source>
+        <translation>每行是一个时间步：用过去若干行组成的窗口预测接下来的时间步；按时间顺序划分（训练部分在前，测试部分在后）</translation>
+    </message>
+    <message>
+        <source>The date/time column that orders the rows</source>
+        <translation>决定各行顺序的日期/时间列</translation>
+    </message>
+    <message>
+        <source>Rows (time steps) in each input window</source>
+        <translation>每个输入窗口包含的行数（时间步数）</translation>
+    </message>
+    <message>
+        <source>Steps to predict after each window</source>
+        <translation>每个窗口之后要预测的时间步数</translation>
+    </message>
+    <message>
+        <source>Rows between the starts of two windows</source>
+        <translation>相邻两个窗口起点之间相隔的行数</translation>
+    </message>
+    <message>
+        <source>time column</source>
+        <translation>时间列</translation>
+    </message>
+    <message>
+        <source>window</source>
+        <translation>窗口长度</translation>
+    </message>
+    <message>
+        <source>horizon</source>
+        <translation>预测跨度</translation>
+    </message>
+    <message>
+        <source>stride</source>
+        <translation>步幅</translation>
+    </message>
+    <message>
+        <source>(row order)</source>
+        <translation>（按行顺序）</translation>
+    </message>
+    <message>
+        <source>%1 rows → windows: %2 train, %3 validation, %4 test</source>
+        <translation>%1 行 → 窗口：训练 %2 个，验证 %3 个，测试 %4 个</translation>
+    </message>
+    <message>
+        <source> — a part is too short for one window: use a shorter window or change the split</source>
+        <translation> — 有一部分太短，放不下一个窗口：请使用更短的窗口或调整划分比例</translation>
+    </message>
+    <message>
         <source>%1 images in %2 classes</source>
         <translation>%2 个类别中的 %1 张图像</translation>
     </message>
@@ -521,6 +578,38 @@
     <message>
         <source>&lt;b&gt;{where}&lt;/b&gt;: MAE &lt;b&gt;{mae}&lt;/b&gt; · RMSE {rmse} · R² &lt;b&gt;{r2}&lt;/b&gt; · loss {loss}</source>
         <translation>&lt;b&gt;{where}&lt;/b&gt;：MAE &lt;b&gt;{mae}&lt;/b&gt; · RMSE {rmse} · R² &lt;b&gt;{r2}&lt;/b&gt; · 损失 {loss}</translation>
+    </message>
+    <message>
+        <source>value</source>
+        <translation>数值</translation>
+    </message>
+    <message>
+        <source>actual</source>
+        <translation>实际值</translation>
+    </message>
+    <message>
+        <source>predicted</source>
+        <translation>预测值</translation>
+    </message>
+    <message>
+        <source>the forecast of each window against what really happened, in time order</source>
+        <translation>按时间顺序对比每个窗口的预测与实际发生的值</translation>
+    </message>
+    <message>
+        <source>The forecast to plot: a target column and how many steps ahead</source>
+        <translation>要绘制的预测：目标列以及提前的步数</translation>
+    </message>
+    <message>
+        <source>forecast</source>
+        <translation>预测</translation>
+    </message>
+    <message>
+        <source>time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>row</source>
+        <translation>行</translation>
     </message>
 </context>
 <context>
@@ -2016,6 +2105,18 @@ NN Studio 中的项目未作更改。</translation>
         <translation>预测文件夹中的每张图像，并写出每个文件一行的 CSV</translation>
     </message>
     <message>
+        <source>This model forecasts the next {h} step(s) from windows of {n} rows. Predict from a CSV file of at least {n} recent rows, oldest first, with the columns: {cols}.</source>
+        <translation>该模型用 {n} 行的窗口预测接下来的 {h} 个时间步。请用至少包含 {n} 个最近行（最早的在前）的 CSV 文件进行预测，文件需包含以下列：{cols}。</translation>
+    </message>
+    <message>
+        <source>Predict from recent rows (CSV)…</source>
+        <translation>根据最近的行预测（CSV）…</translation>
+    </message>
+    <message>
+        <source>Write a CSV with the forecast after every window of the file; its last line is the forecast after the file&apos;s last row</source>
+        <translation>写出一个 CSV 文件，给出文件中每个窗口之后的预测；最后一行是文件最后一行之后的预测</translation>
+    </message>
+    <message>
         <source>{name}: one of the {n} categories seen in training ({missing} or an unseen value counts as none of them)</source>
         <translation>{name}：训练中出现过的 {n} 个类别之一（{missing}或未见过的值不属于其中任何一个）</translation>
     </message>
@@ -2042,6 +2143,10 @@ NN Studio 中的项目未作更改。</translation>
     <message>
         <source>Open an image (or drop one here) to see what the model predicts, or predict a whole folder.</source>
         <translation>打开一张图像（或拖放到这里）查看模型的预测，或预测整个文件夹。</translation>
+    </message>
+    <message>
+        <source>Predict from a file of recent rows.</source>
+        <translation>根据包含最近若干行的文件进行预测。</translation>
     </message>
     <message>
         <source>Not available: {why}</source>

@@ -84,6 +84,7 @@ ALLOWED = {
     ("engine/data/csvio.py", "loading cancelled"): "LoadCancelled: the GUI says it itself",
     ("engine/data/images.py", "loading cancelled"): "LoadCancelled: the GUI says it itself",
     ("engine/data/loader.py", "loading cancelled"): "LoadCancelled: the GUI says it itself",
+    ("engine/data/timeseries.py", "loading cancelled"): "LoadCancelled: the GUI says it itself",
 }
 
 #: messages made in a way the scan cannot render, checked by a test of their own
