@@ -53,7 +53,7 @@ LOCKED_ACTIONS = ("new", "open", "undo", "redo", "paste", "duplicate", "delete",
 THUMBS_PER_CLASS = 6
 #: the views (weights, boundary, confusion, panel counters, status line) redraw at most this often
 FRAME_MS = 100
-#: a view shown (tab switch) draws what it missed this long after its first paint
+# a view shown (tab switch) draws what it missed this long after its first paint
 CATCH_UP_MS = 30
 #: state -> enabled (pause/resume, stop, step, reset) for the toolbar and Model menu
 RUN_ACTIONS = {
@@ -192,6 +192,7 @@ class TrainingUI(QObject):
         self._last_batch = None
         self._batch_drawn = None
         self._run_t0 = None
+        self._paused_at = None          # when the run paused (the ETA leaves pauses out)
         self._run_epoch0 = 0
         self._epochs_total = 1
         self.frame_timer = QTimer(self)
@@ -300,8 +301,16 @@ class TrainingUI(QObject):
         for n in ("reset", "reinit"):
             a[n].setEnabled(reset)
             a[n].setToolTip(a[n].statusTip() if reset else self.tr("Stop the run first"))
+        now = time.monotonic()
         if state == "paused":
+            if self._paused_at is None:
+                self._paused_at = now
             self.draw_frame()
+            self.progress_line.setText(self._progress_text())
+        elif self._paused_at is not None:
+            if self._run_t0 is not None:   # the ETA's rate leaves the pause out
+                self._run_t0 += now - self._paused_at
+            self._paused_at = None
         if state in ("idle", "failed"):
             self.draw_frame()
             self.progress_line.setText(self._progress_text(final=True))
@@ -394,10 +403,16 @@ class TrainingUI(QObject):
         if ev is None and b is None:
             return ""
         epoch = ev.epoch if ev is not None else (b.epoch - 1 if b is not None else 0)
-        parts = [self.tr("epoch {n}/{total}").format(n=epoch, total=self._epochs_total)]
+        paused = not final and self._paused_at is not None
+        if paused:   # no speed or ETA while nothing runs
+            parts = [self.tr("paused at epoch {n}/{total}").format(n=epoch, total=self._epochs_total)]
+        else:
+            parts = [self.tr("epoch {n}/{total}").format(n=epoch, total=self._epochs_total)]
         loss = ev.logs.get("loss") if ev is not None else (b.loss if b is not None else None)
         if isinstance(loss, (int, float)):
             parts.append(self.tr("loss {v}").format(v=f"{loss:.4g}"))
+        if paused:
+            return " · ".join(parts)
         sps = b.samples_per_s if b is not None else (ev.samples_per_s if ev is not None else None)
         if sps:
             parts.append(self.tr("{v} samples/s").format(v=f"{sps:,.0f}"))
@@ -546,6 +561,7 @@ class TrainingUI(QObject):
         self._last_epoch = self._epoch_drawn = self._last_batch = None
         self._epochs_total = int(ev.epochs)
         self._run_t0 = None
+        self._paused_at = None
         self.curves.start(ev)
         self.histograms.reset()
         self.boundary.clear()

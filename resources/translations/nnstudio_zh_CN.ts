@@ -2608,6 +2608,10 @@ Do you want to recover it?</source>
         <translation>权重已重置</translation>
     </message>
     <message>
+        <source>paused at epoch {n}/{total}</source>
+        <translation>已暂停于第 {n}/{total} 轮</translation>
+    </message>
+    <message>
         <source>epoch {n}/{total}</source>
         <translation>第 {n}/{total} 轮</translation>
     </message>

@@ -93,6 +93,8 @@ def test_pause_is_shown_when_true_and_step_trains_exactly_one_epoch(qtbot, win):
     assert ctl.state == PAUSING
     qtbot.waitUntil(lambda: ctl.state == PAUSED, timeout=TIMEOUT)
     assert ui.run_actions["pause"].text().replace("&", "") == "Resume"
+    # the status line says so, with no speed or ETA while nothing runs
+    assert ui.progress_line.text().startswith("paused at epoch") and "samples/s" not in ui.progress_line.text()
     rows = run_rows(ctl)
     qtbot.wait(300)
     assert run_rows(ctl) == rows                     # paused means paused
@@ -104,6 +106,8 @@ def test_pause_is_shown_when_true_and_step_trains_exactly_one_epoch(qtbot, win):
         assert run_rows(ctl) == before + 1 and ctl.state == PAUSED
     ui.run_actions["pause"].trigger()                # resume
     qtbot.waitUntil(lambda: run_rows(ctl) > rows + 5, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: "ETA" in ui.progress_line.text(), timeout=TIMEOUT)
+    assert ui._paused_at is None
     ui.run_actions["stop"].trigger()
     qtbot.waitUntil(lambda: ctl.state == IDLE, timeout=TIMEOUT)
     assert win.status_summary.isVisible()

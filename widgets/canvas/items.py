@@ -17,8 +17,8 @@ NODE_W = 200.0
 NODE_H = 72.0
 HEADER_H = 24.0
 PORT_R = 6.0
-#: below this zoom (level of detail) nodes are drawn as plain boxes, ports and labels are left out:
-#: the text would be unreadable, and a zoomed-out 20 000-node graph paints quickly
+# below this zoom (level of detail) nodes are drawn as plain boxes, ports and labels are left out:
+# the text would be unreadable, and a zoomed-out 20 000-node graph paints quickly
 SIMPLE_LOD = 0.4
 
 
@@ -147,7 +147,7 @@ class NodeItem(QGraphicsObject):
         self.out_port: PortItem | None = None
         self._n_inputs: int | None = -1
         self._content: tuple | None = None
-        #: what the scene last built this item's texts from (its NodeSpec, shape, error)
+        # what the scene last built this item's texts from (its NodeSpec, shape, error)
         self.shown_for: tuple | None = None
         self.on_moved = None  # callback(NodeItem) set by the scene
         self.setFlags(_NODE_FLAGS)
