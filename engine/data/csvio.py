@@ -14,6 +14,7 @@ import pandas as pd
 
 from engine.data.encoding import _bom, decode, label, normalise
 from engine.data.errors import DataError
+from engine.data.rows import RowLabels
 from engine.data.tabular import MISSING_TOKENS, LazyColumn, analyse_column, parse_numeric_many, propose_task
 from engine.files import os_reason, regular_file_problem
 
@@ -403,7 +404,7 @@ def _parse_plain(text: str, name: str, delimiter: str, typed: bool):
     for j, c in enumerate(list(df.columns)):
         if c == f"column{j + 1}" and header and df[c].astype(str).str.strip().eq("").all():
             df = df.drop(columns=c)
-    labels = np.array([f"line {ln}" for ln in body_lines.tolist()], dtype=object)
+    labels = RowLabels(body_lines, "line ")
     meta = {"name": name, "delimiter": delimiter, "decimal": decimal, "header": header}
     return df, meta, labels
 
@@ -485,7 +486,7 @@ def parse_text(text: str, name: str, *, limit: int | None = None,
     for j, c in enumerate(list(df.columns)):
         if c == f"column{j + 1}" and header and df[c].astype(str).str.strip().eq("").all():
             df = df.drop(columns=c)
-    labels = np.array([f"line {ln}" for ln in body_lines], dtype=object)
+    labels = RowLabels(body_lines, "line ")
     meta = {"name": name, "delimiter": delimiter, "decimal": decimal, "header": header}
     return df, meta, labels
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from engine.data.errors import DataError
+from engine.data.rows import RowLabels
 from engine.files import regular_file_problem
 
 SHEET_SUFFIXES = (".xlsx", ".xlsm")
@@ -177,7 +178,7 @@ def read_sheet_frame(path, sheet: str | None = None, *, limit: int | None = None
         else:
             cols[c] = pd.Series([_text(v) for v in vals], dtype=object)
     df = pd.DataFrame(cols)
-    labels = np.array([f"sheet '{sheet}', row {ln}" for ln in body_lines], dtype=object)
+    labels = RowLabels(body_lines, f"sheet '{sheet}', row ")
     meta = {"name": name, "delimiter": ",", "decimal": ".", "header": header, "sheet": sheet, "sheets": names,
             "encoding": "utf-8-sig", "encoding_detected": False}
     return df, meta, labels

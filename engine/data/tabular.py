@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.errors import DataError, one_line
+from engine.data.rows import as_row_labels
 from engine.data.split import natural_sorted, split_indices
 
 PREP_VERSION = 1
@@ -250,9 +251,7 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
     from engine.data.preprocess import Preprocessor  # noqa: PLC0415 - cycle
 
     src = f"{source}, " if source else ""
-    if row_labels is None:
-        row_labels = np.array([f"row {i + 1}" for i in range(len(df))], dtype=object)
-    row_labels = np.asarray(row_labels, dtype=object)
+    row_labels = as_row_labels(row_labels, len(df))
     columns = [str(c) for c in df.columns]
     if len(set(columns)) != len(columns):
         dup = next(c for c in columns if columns.count(c) > 1)

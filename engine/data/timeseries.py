@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.errors import DataError
+from engine.data.rows import as_row_labels
 from engine.data.spec import MAX_HORIZON, MAX_WINDOW  # noqa: F401 - the limits, for readers of this module
 from engine.data.split import natural_sorted
 from engine.data.tabular import (
@@ -195,9 +196,7 @@ def build_series(df: pd.DataFrame, spec, *, source: str = "", decimal: str = "."
     from engine.data.preprocess import Preprocessor  # noqa: PLC0415
 
     src = f"{source}, " if source else ""
-    if row_labels is None:
-        row_labels = np.array([f"row {i + 1}" for i in range(len(df))], dtype=object)
-    row_labels = np.asarray(row_labels, dtype=object)
+    row_labels = as_row_labels(row_labels, len(df))
     columns = [str(c) for c in df.columns]
     if len(set(columns)) != len(columns):
         dup = next(c for c in columns if columns.count(c) > 1)
@@ -532,9 +531,7 @@ def transform_frame(prep: dict, df: pd.DataFrame, row_labels=None, src: str = ""
     from engine.data.preprocess import Preprocessor  # noqa: PLC0415
 
     window = int(prep["window"])
-    if row_labels is None:
-        row_labels = np.array([f"row {i + 1}" for i in range(len(df))], dtype=object)
-    row_labels = np.asarray(row_labels, dtype=object)
+    row_labels = as_row_labels(row_labels, len(df))
     df = df.set_axis([str(c) for c in df.columns], axis=1).reset_index(drop=True)
     if len(df) < window:
         raise DataError(f"{src}{len(df)} rows, but the model reads windows of {window} rows; give at least "
