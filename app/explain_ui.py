@@ -26,8 +26,7 @@ DOCK_TITLE = QT_TRANSLATE_NOOP("Panels", "Analyze")
 
 def _model(spec, weights):
     """The compiled model, with ``weights`` if given (runs on the worker)."""
-    from engine.compile import compile_graph
-    from engine.model import StateError
+    from engine.model import StateError, compile_graph
 
     model = compile_graph(spec)
     if weights:

@@ -1,17 +1,16 @@
-"""Validation, shape inference and compilation of a :class:`GraphSpec`.
+"""Validation and shape inference of a :class:`GraphSpec`.
 
 ``analyse(spec)`` never raises: it returns every node's output shape (or
 ``None``) and a plain-words message for every node that has a problem, which
-is what the canvas shows live.  ``compile_graph(spec)`` raises the first
-problem as a :class:`GraphError` naming the node, or returns a runnable
-:class:`engine.model.CompiledModel`.
+is what the canvas shows live.  :func:`engine.model.compile_graph` raises the
+first problem as a :class:`GraphError` naming the node, or returns a runnable
+:class:`engine.model.CompiledModel` (it lives beside the model, so that this
+module imports neither the model nor the memory check).
 """
 from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-
-import numpy as np
 
 from engine.errors import UserError
 from engine.registry import ConfigError, Layer, RegistryError, ShapeError, build_layer
@@ -154,20 +153,3 @@ def analyse(spec: GraphSpec) -> Analysis:
             a.shapes[nid] = None
     return a
 
-
-def compile_graph(spec: GraphSpec, *, seed: int = 0, dtype=np.float32, check_memory: bool = True):
-    """Validate ``spec`` and build a model with freshly initialised parameters.
-
-    A model whose weights would not fit in the available memory is refused first
-    (:class:`engine.memory.MemoryCheckError`, a :class:`GraphError` naming the biggest layer).
-    """
-    from engine import memory
-    from engine.model import CompiledModel
-
-    a = analyse(spec)
-    err = a.first_error()
-    if err is not None:
-        raise err
-    if check_memory:
-        memory.check(memory.estimate(spec, a, dtype=dtype))  # the weights, before drawing them
-    return CompiledModel(spec, a, seed=seed, dtype=dtype)

@@ -20,12 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from engine.compile import compile_graph
 from engine.errors import UserError
 from engine.evaluate import confusion_matrix, regression_metrics
 from engine.i18n import N_
 from engine.losses import LOSS_NAMES, LossError, default_loss_for, get_loss
-from engine.model import CompiledModel
+from engine.model import CompiledModel, compile_graph
 from engine.optimizers import (
     OPTIMIZER_LABELS,
     OPTIMIZER_NAMES,

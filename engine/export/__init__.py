@@ -184,8 +184,8 @@ def write_sidecar(path, meta: dict) -> Path:
 
 def export_project(project, fmt: str, out, **options) -> list[Path]:
     """Compile ``project``'s graph with its trained weights and export it (see :func:`export_model`)."""
-    from engine.compile import GraphError, compile_graph
-    from engine.model import StateError
+    from engine.compile import GraphError
+    from engine.model import StateError, compile_graph
 
     if not project.weights:
         raise ExportError("the model has no trained weights yet; train it (or load a project with weights) "

@@ -85,9 +85,9 @@ def check_metadata(meta: dict, weights: dict[str, np.ndarray], name: str) -> Non
 
 def import_weights(path):
     """Restore a :class:`engine.io.Project` (graph, weights, preprocessing, labels, seed)."""
-    from engine.compile import GraphError, compile_graph
+    from engine.compile import GraphError
     from engine.io import Project
-    from engine.model import StateError
+    from engine.model import StateError, compile_graph
     from engine.spec import GraphSpec, SpecError
 
     path = Path(path)

@@ -10,8 +10,7 @@ class JobError(UserError):
 
 def trained_model(graph, weights):
     """The compiled model of ``graph`` with ``weights`` loaded (raises :class:`JobError`)."""
-    from engine.compile import compile_graph
-    from engine.model import StateError
+    from engine.model import StateError, compile_graph
 
     if not weights:
         raise JobError("the model has no trained weights yet; train it first")

@@ -15,11 +15,11 @@ from PySide6.QtWidgets import QComboBox
 
 from app.evaluation_ui import DOCK_TITLE, install_evaluation_ui
 from app.main_window import MainWindow
-from engine.compile import compile_graph
 from engine.data import DataSpec, Preprocessor, load_dataset
 from engine.data.samples import samples_dir
 from engine.evaluate import class_probabilities, evaluate_arrays
 from engine.io import Project
+from engine.model import compile_graph
 from engine.spec import sequential
 from engine.trainer import TrainConfig, Trainer, TrainFinished
 

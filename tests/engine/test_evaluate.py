@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from engine.compile import compile_graph
 from engine.evaluate import EvaluateError, evaluate_arrays, misclassified, predict_file, regression_pairs
 from engine.io import Project
+from engine.model import compile_graph
 from engine.spec import sequential
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.compile import compile_graph
+from engine.model import compile_graph
 from engine.registry import LAYERS, all_layers
 from engine.spec import GraphSpec
 

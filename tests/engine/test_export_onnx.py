@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from engine.compile import compile_graph
 from engine.export import ExportError, export_model, onnx_export
 from engine.export.onnx_export import CONVERTERS, build_onnx
+from engine.model import compile_graph
 from engine.registry import all_layers
 from engine.spec import sequential
 from tests.engine.test_export_models import available_graphs, build, randomise, rel_err, sample_input

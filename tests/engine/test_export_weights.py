@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from engine.compile import compile_graph
 from engine.export import METADATA_KEY, ExportError, export_model, export_project, import_weights
 from engine.export.importer import read_export
 from engine.io import Project
+from engine.model import compile_graph
 from engine.spec import GraphSpec
 from tests.engine.test_export_models import available_graphs, build, rel_err, sample_input
 

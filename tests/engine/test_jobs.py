@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from engine.compile import compile_graph
 from engine.data import DataSpec, load_dataset
 from engine.io import Project, demo_project
 from engine.jobs import JobError, choose_split, evaluate, finish_run, run_name, trained_model
 from engine.jobs.runs import new_run
+from engine.model import compile_graph
 from engine.spec import sequential
 
 IRIS = sequential([("Input.v1", {"shape": [4]}), ("Dense.v1", {"units": 8, "activation": "relu"}),

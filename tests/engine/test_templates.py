@@ -1,6 +1,7 @@
 import pytest
 
-from engine.compile import analyse, compile_graph
+from engine.compile import analyse
+from engine.model import compile_graph
 from engine.templates import all_templates, available_templates, get_template
 
 

@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from engine.compile import compile_graph
 from engine.export import export_model
 from engine.export import layouts as L
+from engine.model import compile_graph
 from engine.spec import sequential
 from tests.engine.test_export_models import available_graphs, build, randomise, rel_err, sample_input
 from tests.engine.test_export_onnx import SEQUENCE_CASES, _case_available
