@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import safe_json
-from engine.export import EXPORT_FORMAT, EXPORT_SCHEMA, ExportError, sidecar_path
+from engine.export.common import EXPORT_FORMAT, EXPORT_SCHEMA, ExportError, sidecar_path
 from engine.files import os_reason, regular_file_problem
 
 
