@@ -234,9 +234,6 @@ class GraphController(QObject):
         self._push(C.Disconnect(self.doc, before, after, self.tr("Disconnect {nodes}").format(nodes=names)))
         self.message.emit(self.tr("Removed {m} connection(s) of {nodes}").format(m=len(edges), nodes=names))
 
-    def delete_selection(self) -> None:
-        self.delete(self.selection, [])
-
     def set_config(self, node_id: str, field: str, value) -> bool:
         before = self.doc.spec
         if not before.has_node(node_id):
@@ -264,10 +261,6 @@ class GraphController(QObject):
 
     def apply_template(self, key: str) -> None:
         tpl = get_template(key)
-        if not tpl.available():
-            self._refuse(self.tr("The {template} template needs layer types that are not available yet").format(
-                template=engine_tr(tpl.name)))
-            return
         before = self.doc.spec
         # keep the id counter moving forward so ids are never reused within the session's undo history
         self._push(C.ReplaceGraph(self.doc, before, tpl.build(), self.tr("Template: {template}").format(
