@@ -290,7 +290,9 @@ def _load_input(model, pre, path: Path, encoding: str = "auto", meta: dict | Non
         if pre is None:
             raise EvaluateError("the project has no saved image preprocessing, so images cannot be predicted")
         files = _image_paths(path)
-        x = _wrap_data_error(pre.transform_images, [str(p) for p in files])
+        from engine.data.images import transform_images
+
+        x = _wrap_data_error(transform_images, pre, [str(p) for p in files])
         return x, None, {"file": [p.name for p in files]}
     if suffix == ".npz":
         try:
@@ -307,7 +309,9 @@ def _load_input(model, pre, path: Path, encoding: str = "auto", meta: dict | Non
         return np.asarray(x, dtype=np.float32), None, {"row": list(range(len(x)))}
     if suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls"):
         if pre is not None:
-            x, df = _wrap_data_error(pre.transform_csv, str(path), encoding, meta, sheet)
+            from engine.data.csvio import transform_csv
+
+            x, df = _wrap_data_error(transform_csv, pre, str(path), encoding, meta, sheet)
             return x, df, {}
         from engine.data.csvio import read_csv_frame
 
