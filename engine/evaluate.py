@@ -29,6 +29,7 @@ import numpy as np
 
 from engine.errors import UserError
 from engine.files import os_reason
+from engine.numerics import softmax
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -69,9 +70,7 @@ def class_probabilities(model, out: np.ndarray) -> np.ndarray:
     if act == "sigmoid":  # independent sigmoids: normalise for a single-label reading
         s = out.sum(axis=1, keepdims=True)
         return out / np.where(s > 0, s, 1.0)
-    z = out - out.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    return softmax(out, axis=1)
 
 
 def _class_targets(y, k: int) -> np.ndarray:
