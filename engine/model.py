@@ -231,3 +231,14 @@ def compile_graph(spec: GraphSpec, *, seed: int = 0, dtype=np.float32, check_mem
     if check_memory:
         memory.check(memory.estimate(spec, a, dtype=dtype))  # the weights, before drawing them
     return CompiledModel(spec, a, seed=seed, dtype=dtype)
+
+
+def input_shape_problem(model: CompiledModel, data_shape) -> str | None:
+    """Why samples of ``data_shape`` cannot go into ``model``'s Input, with the fix, or ``None``
+    when they fit: one wording for training, evaluation and explanation."""
+    want = tuple(int(d) for d in model.input_shape)
+    have = tuple(int(d) for d in data_shape)
+    if want == have:
+        return None
+    return (f"the Input layer expects samples of shape {want} but the data has {have}; "
+            f"set the Input shape to {', '.join(map(str, have))}")

@@ -60,7 +60,7 @@ def test_evaluate_out_of_the_box_and_on_every_row():
 
 def test_evaluate_refuses_data_of_another_shape():
     w = compile_graph(demo_project().graph).state_dict()
-    with pytest.raises(JobError, match=r"samples of shape \(4,\) but the model expects \(2,\)"):
+    with pytest.raises(JobError, match=r"the Input layer expects samples of shape \(2,\) but the data has \(4,\); set the Input shape to 4"):
         evaluate(demo_project().graph, w, DataSpec(kind="sample", path="iris"))
 
 
