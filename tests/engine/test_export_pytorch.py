@@ -9,8 +9,7 @@ import ast
 import pytest
 
 from engine.export import ExportError, build_metadata, export_model
-from engine.export.torch_codegen import GENERATORS, generate_module, generate_train_script
-from engine.registry import all_layers
+from engine.export.torch_codegen import generate_module, generate_train_script
 from tests.engine.test_export_models import GRAPHS, build
 
 
@@ -43,23 +42,6 @@ def test_export_errors(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(ExportError, match="not a folder"):
         export_model(build("dense"), "pytorch", tmp_path / "file")
-
-
-def test_every_registered_layer_has_a_generator():
-    missing = [c.type_id for c in all_layers() if c.type_id not in GENERATORS and c.type_id != "Input.v1"]
-    assert missing == []
-
-
-def test_generators_are_keyed_by_registered_versioned_types():
-    registered = {c.type_id for c in all_layers()}
-    assert sorted(set(GENERATORS) - registered) == []
-
-
-def test_missing_generator_names_the_layer_and_its_version(monkeypatch):
-    monkeypatch.delitem(GENERATORS, "Concatenate.v1")
-    with pytest.raises(ExportError, match=r"cannot export Concatenate 'n14' to PyTorch: there is no PyTorch generator "
-                                          r"for Concatenate\.v1 layers yet"):
-        generate_module(build("dense"), {})
 
 
 def test_engine_export_never_imports_torch():
