@@ -175,7 +175,6 @@ def _touch(p):
 
 
 def test_predict_file_uses_saved_tabular_preprocessing(tmp_path):
-    pytest.importorskip("engine.data.csvio")
     m = softmax_model(2)
     pre = {"kind": "tabular", "version": 1, "task": "classification", "class_names": ["no", "yes"],
            "input_shape": [2], "decimal": ".",
@@ -191,7 +190,6 @@ def test_predict_file_uses_saved_tabular_preprocessing(tmp_path):
 
 
 def test_predict_file_images_folder_and_single_image(tmp_path):
-    pytest.importorskip("engine.data.images")
     from PIL import Image
 
     m = compile_graph(sequential([("Input.v1", {"shape": [4, 4, 1]}), ("Flatten.v1", {}),
