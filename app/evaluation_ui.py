@@ -24,12 +24,12 @@ import copy
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QTabWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QTabWidget
 
 from app.export_controller import ExportController, model_blocker
-from app.training_controller import DataLoader
+from app.job_dock import JobDock
 from engine.i18n import translate as engine_tr
 from widgets.evaluation_panel import EvaluationPanel
 from widgets.predict_panel import IMAGE_SUFFIXES, PredictPanel
@@ -165,11 +165,12 @@ def predict_image_job(spec, weights, pre: dict, metadata: dict, path: str):
         from PIL import Image
 
         from engine.data import DataError, Preprocessor, load_image
+        from engine.data.images import transform_images
 
         p = Preprocessor.from_dict(pre)
         if not Path(path).is_file():
             raise DataError(QCoreApplication.translate("EvaluationUI", "{path} does not exist").format(path=path))
-        x = p.transform_images([path])
+        x = transform_images(p, [path])
         res = _answer(_compiled(spec, weights), x, pre, metadata)
         original = load_image(path, None, "RGB")
         im = Image.fromarray(original)
@@ -189,7 +190,7 @@ def predict_file_job(spec, weights, project, src: str, out: str):
 
 
 # ---------------------------------------------------------------------- the UI
-class EvaluationUI(QObject):
+class EvaluationUI(JobDock):
     evaluated = Signal(dict)          # the evaluate_job result
     predicted = Signal(dict)          # a row or image prediction
     file_predicted = Signal(str, int)  # output CSV, rows written
@@ -197,10 +198,7 @@ class EvaluationUI(QObject):
 
     def __init__(self, window):
         super().__init__(window)
-        self.window = window
-        self.document = window.document
         self.export = ExportController(window, self)
-        self.loader = DataLoader(self)
         self._running: set[str] = set()
         self._form_pre: dict | None = None
         self._last_dir: str | None = None
@@ -214,18 +212,7 @@ class EvaluationUI(QObject):
         self.tabs.setTabToolTip(0, self.tr("Accuracy, per-class scores, confusion matrix and mistakes on held-out data"))
         self.tabs.setTabToolTip(1, self.tr("Ask the trained model about new rows, images or files"))
         self.dock = window.add_panel(DOCK_TITLE, self.tabs, Qt.BottomDockWidgetArea)
-        plots = getattr(window, "panels", {}).get("Training plots")
-        if plots is not None and hasattr(window, "tabifyDockWidget"):
-            def tabify(plots=plots):
-                self.dock.show()
-                window.tabifyDockWidget(plots, self.dock)
-                plots.raise_()
-            later = getattr(window, "after_first_show", None)
-            if later is not None:
-                self.dock.hide()  # until tabified: side by side it would widen the window
-                later(tabify)
-            else:
-                tabify()
+        self._dock_beside_plots(self.dock)
 
         self.evaluate_action = QAction(self.tr("&Evaluate on test split"), window)
         self.evaluate_action.triggered.connect(self._evaluate_from_menu)
@@ -263,23 +250,16 @@ class EvaluationUI(QObject):
         pp.open_image_requested.connect(lambda: self.predict_image())
         pp.image_chosen.connect(self.predict_image)
         pp.file_predict_requested.connect(lambda: self.predict_file())
-        self.loader.result.connect(self._on_result)
-        self.loader.failed.connect(self._on_failed)
-        self.loader.progress.connect(self._on_progress)
+        self._connect_jobs()
         doc.weights_changed.connect(self._on_weights_changed)
         doc.changed.connect(self.refresh)
         doc.changed.connect(self._load_finished)
         if hasattr(doc, "project_loaded"):
             doc.project_loaded.connect(self._on_project_loaded)
         training = getattr(self.window, "training", None)
-        if training is not None and hasattr(training, "add_shutdown_hook"):
-            training.add_shutdown_hook(self.shutdown)
         if training is not None and hasattr(training, "run_finished"):
             training.run_finished.connect(self._after_training)
             training.run_failed.connect(self._after_training)
-        app = QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
 
     # ------------------------------------------------------------------ rules
     def _input_problem(self) -> str | None:
@@ -381,10 +361,6 @@ class EvaluationUI(QObject):
             return False
         ep.set_status(self.tr("Saved with the project: evaluate again to update."))
         return True
-
-    def _message(self, text: str) -> None:
-        if hasattr(self.window, "show_message"):
-            self.window.show_message(text, 10000)
 
     def _start(self, tag: str, fn) -> None:
         self._running.add(tag)
@@ -508,7 +484,7 @@ class EvaluationUI(QObject):
         return True
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        ok = self.loader.shutdown(timeout_ms)
+        ok = super().shutdown(timeout_ms)
         return self.export.shutdown(timeout_ms) and ok
 
     # ------------------------------------------------------------------ worker results

@@ -72,7 +72,7 @@ def _load_data(args, project):
 
 def _model(project, need_weights: bool):
     from app.cli import CliError, _trained_model
-    from engine.compile import compile_graph
+    from engine.model import compile_graph
 
     if project.weights:
         return _trained_model(project)

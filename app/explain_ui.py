@@ -12,11 +12,10 @@ the plain results.  Clicking a layer on the canvas shows its activations.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 
 from app.export_controller import model_blocker
-from app.training_controller import DataLoader
+from app.job_dock import JobDock
 from engine.i18n import message as engine_message
 from engine.i18n import translate as engine_tr
 from widgets.explain_panel import ExplainPanel
@@ -25,18 +24,11 @@ DOCK_TITLE = QT_TRANSLATE_NOOP("Panels", "Analyze")
 
 
 def _model(spec, weights):
-    """The compiled model, with ``weights`` if given (runs on the worker)."""
-    from engine.compile import compile_graph
-    from engine.model import StateError
+    """The compiled model, with ``weights`` if given (runs on the worker); the same as the command line's."""
+    from engine.jobs import trained_model
+    from engine.model import compile_graph
 
-    model = compile_graph(spec)
-    if weights:
-        try:
-            model.load_state_dict(weights)
-        except StateError as exc:
-            raise StateError(QCoreApplication.translate("ExplainUI", "the saved weights do not fit the graph: {reason}")
-                             .format(reason=engine_message(exc))) from None
-    return model
+    return trained_model(spec, weights) if weights else compile_graph(spec)
 
 
 def _dataset(data_spec, pre, progress, cancel):
@@ -48,11 +40,11 @@ def _dataset(data_spec, pre, progress, cancel):
 
 def _check_shape(model, ds) -> None:
     from engine.explain import ExplainError
+    from engine.model import input_shape_problem
 
-    if tuple(model.input_shape) != tuple(ds.input_shape):
-        raise ExplainError(QCoreApplication.translate(
-            "ExplainUI", "the data has samples of shape {shape} but the model expects {want}").format(
-                shape=tuple(ds.input_shape), want=tuple(model.input_shape)))
+    problem = input_shape_problem(model, ds.input_shape)
+    if problem:
+        raise ExplainError(problem)
 
 
 def analyze_job(spec, weights, data_spec, pre, loss, batch_size: int):
@@ -105,28 +97,14 @@ def explain_job(spec, weights, data_spec, pre, loss, options: dict, batch_size: 
     return job
 
 
-class ExplainUI(QObject):
+class ExplainUI(JobDock):
     def __init__(self, window):
         super().__init__(window)
-        self.window = window
-        self.document = window.document
-        self.loader = DataLoader(self)
         self.panel = ExplainPanel()
         self.dock = window.add_panel(DOCK_TITLE, self.panel, Qt.BottomDockWidgetArea)
         self._running: str | None = None
         self._stale = False
-        plots = getattr(window, "panels", {}).get("Training plots")
-        if plots is not None and hasattr(window, "tabifyDockWidget"):
-            def tabify(plots=plots):
-                self.dock.show()
-                window.tabifyDockWidget(plots, self.dock)
-                plots.raise_()
-            later = getattr(window, "after_first_show", None)
-            if later is not None:
-                self.dock.hide()
-                later(tabify)
-            else:
-                tabify()
+        self._dock_beside_plots(self.dock)
         self._wire()
         self.refresh()
 
@@ -137,9 +115,7 @@ class ExplainUI(QObject):
         p.explain_requested.connect(self.explain)
         p.cancel_requested.connect(self.cancel)
         p.node_chosen.connect(self._select_on_canvas)
-        self.loader.result.connect(self._on_result)
-        self.loader.failed.connect(self._on_failed)
-        self.loader.progress.connect(self._on_progress)
+        self._connect_jobs()
         doc.changed.connect(self.refresh)
         doc.weights_changed.connect(self._on_weights_changed)
         if hasattr(doc, "project_loaded"):
@@ -147,12 +123,6 @@ class ExplainUI(QObject):
         view = getattr(self.window, "view", None)
         if view is not None and hasattr(view, "selection_changed"):
             view.selection_changed.connect(self._on_canvas_selection)
-        training = getattr(self.window, "training", None)
-        if training is not None and hasattr(training, "add_shutdown_hook"):
-            training.add_shutdown_hook(self.shutdown)
-        app = QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
 
     # ------------------------------------------------------------------ rules
     def analyze_blocker(self) -> str | None:
@@ -255,9 +225,6 @@ class ExplainUI(QObject):
             self.panel.set_busy(False)
             self.panel.show_status(self.tr("cancelled"))
 
-    def shutdown(self, timeout_ms: int = 5000) -> bool:
-        return self.loader.shutdown(timeout_ms)
-
     def _on_progress(self, tag: str, pct: int, text: str) -> None:
         if tag == self._running:
             self.panel.set_progress(pct, self.tr("{what}…").format(what=text) if text else "")
@@ -299,8 +266,7 @@ class ExplainUI(QObject):
         self.panel.set_busy(False)
         text = self.tr("Analysis failed: {reason}").format(reason=message)
         self.panel.show_error(text)
-        if hasattr(self.window, "show_message"):
-            self.window.show_message(text, 10000)
+        self._message(text)
 
 
 def install(window) -> ExplainUI:

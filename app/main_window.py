@@ -188,12 +188,8 @@ class MainWindow(QMainWindow):
         self._act("fit_to_data", self.tr("&Fit graph to data"), None, "Ctrl+Shift+F",
                   self.tr("Set the Input shape and the output layer to fit the loaded data (one undo step)"))
         for t in all_templates():
-            a = self._act(f"template_{t.key}", engine_tr(t.name), lambda _=False, k=t.key: self._apply_template(k),
-                          tip=engine_tr(t.description))
-            a.setEnabled(t.available())
-            if not t.available():
-                a.setToolTip(self.tr("{description} (needs layer types that are not available yet)").format(
-                    description=engine_tr(t.description)))
+            self._act(f"template_{t.key}", engine_tr(t.name), lambda _=False, k=t.key: self._apply_template(k),
+                      tip=engine_tr(t.description))
 
     def _make_menus(self) -> None:
         mb = self.menuBar()

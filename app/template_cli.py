@@ -29,8 +29,7 @@ def cmd_template(args) -> int:
 
     if args.list:
         for t in all_templates():
-            flag = "" if t.available() else "  (needs layer types that are not available)"
-            print(f"{t.key:<10} {t.name}: {t.description}{flag}")
+            print(f"{t.key:<10} {t.name}: {t.description}")
         return 0
     if not args.name:
         raise CliError("give a template name (python main.py template --list shows them)")
@@ -39,8 +38,6 @@ def cmd_template(args) -> int:
     except KeyError:
         keys = ", ".join(t.key for t in all_templates())
         raise CliError(f"unknown template {args.name!r}; choose one of {keys}") from None
-    if not tpl.available():
-        raise CliError(f"the {tpl.name} template needs layer types that are not available")
     spec = tpl.build()
     if args.data is not None:
         spec = _fit(spec, args)

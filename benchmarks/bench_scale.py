@@ -180,7 +180,7 @@ def bench_init(quick: bool) -> list[dict]:
         units = m * 1_000_000 // n_in
         rows.append(_run(f"""
             import numpy as np
-            from engine.compile import compile_graph
+            from engine.model import compile_graph
             from engine.spec import sequential
             compile_graph(sequential([("Input.v1", {{"shape": [4]}}), ("Dense.v1", {{"units": 2}})]))  # imports
             base = peak_mb()

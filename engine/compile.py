@@ -1,21 +1,20 @@
-"""Validation, shape inference and compilation of a :class:`GraphSpec`.
+"""Validation and shape inference of a :class:`GraphSpec`.
 
 ``analyse(spec)`` never raises: it returns every node's output shape (or
 ``None``) and a plain-words message for every node that has a problem, which
-is what the canvas shows live.  ``compile_graph(spec)`` raises the first
-problem as a :class:`GraphError` naming the node, or returns a runnable
-:class:`engine.model.CompiledModel`.
+is what the canvas shows live.  :func:`engine.model.compile_graph` raises the
+first problem as a :class:`GraphError` naming the node, or returns a runnable
+:class:`engine.model.CompiledModel` (it lives beside the model, so that this
+module imports neither the model nor the memory check).
 """
 from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from engine.errors import UserError
-from engine.registry import ConfigError, Layer, RegistryError, ShapeError, build_layer
-from engine.spec import GraphSpec, NodeSpec
+from engine.registry import ConfigError, Layer, RegistryError, ShapeError, build_layer, get_layer_class
+from engine.spec import GraphSpec, NodeSpec, SpecError
 
 
 class GraphError(UserError):
@@ -155,19 +154,45 @@ def analyse(spec: GraphSpec) -> Analysis:
     return a
 
 
-def compile_graph(spec: GraphSpec, *, seed: int = 0, dtype=np.float32, check_memory: bool = True):
-    """Validate ``spec`` and build a model with freshly initialised parameters.
+def input_port(spec: GraphSpec, dst: str, port: int = -1) -> int:
+    """The input port of ``dst`` a new connection goes to: ``port``, or for ``-1`` the first
+    (a layer with a fixed number of inputs: connecting replaces what is there) or the next
+    free one (a layer that takes any number of inputs)."""
+    if port >= 0:
+        return port
+    if get_layer_class(spec.node(dst).type).n_inputs is None:
+        return max((e.dst_port for e in spec.inputs_of(dst)), default=-1) + 1
+    return 0
 
-    A model whose weights would not fit in the available memory is refused first
-    (:class:`engine.memory.MemoryCheckError`, a :class:`GraphError` naming the biggest layer).
+
+def connection_problem(spec: GraphSpec, src: str, dst: str, port: int = -1) -> str | None:
+    """Why ``src`` cannot feed ``dst`` on ``port`` (see :func:`input_port`), or ``None``.
+
+    What the canvas asks before it connects: :func:`analyse`'s rules (an Input takes no
+    input, a layer's number of inputs, known layer types, no cycles) in its words, checked for
+    the one new connection, so that a refused connection and a graph error say the same.
     """
-    from engine import memory
-    from engine.model import CompiledModel
-
-    a = analyse(spec)
-    err = a.first_error()
-    if err is not None:
-        raise err
-    if check_memory:
-        memory.check(memory.estimate(spec, a, dtype=dtype))  # the weights, before drawing them
-    return CompiledModel(spec, a, seed=seed, dtype=dtype)
+    if not (spec.has_node(src) and spec.has_node(dst)):
+        return "that layer no longer exists"
+    s_node, d_node = spec.node(src), spec.node(dst)
+    if src == dst:
+        return f"{describe(d_node)} cannot feed itself; a network must flow one way"
+    try:
+        n_in = get_layer_class(d_node.type).n_inputs
+    except RegistryError:
+        return f"{describe(d_node)} has an unknown layer type {d_node.type!r}"
+    if n_in == 0:
+        return f"{describe(d_node)} is where data enters and cannot have inputs"
+    port = input_port(spec, dst, port)
+    if n_in is not None:
+        if port >= n_in:
+            return f"{describe(d_node)} takes only {n_in} input(s)"
+        if any(e.src == src and e.dst == dst for e in spec.edges):
+            return f"{describe(s_node)} is already connected to {describe(d_node)}"
+    try:
+        after = spec.connect(src, dst, port)
+    except SpecError as exc:
+        return str(exc)
+    if topo_order(after)[1]:
+        return f"{describe(d_node)} would be part of a cycle; a network must flow one way"
+    return None

@@ -29,6 +29,7 @@ import numpy as np
 
 from engine.errors import UserError
 from engine.files import os_reason
+from engine.numerics import softmax
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -69,9 +70,7 @@ def class_probabilities(model, out: np.ndarray) -> np.ndarray:
     if act == "sigmoid":  # independent sigmoids: normalise for a single-label reading
         s = out.sum(axis=1, keepdims=True)
         return out / np.where(s > 0, s, 1.0)
-    z = out - out.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    return softmax(out, axis=1)
 
 
 def _class_targets(y, k: int) -> np.ndarray:
@@ -290,7 +289,9 @@ def _load_input(model, pre, path: Path, encoding: str = "auto", meta: dict | Non
         if pre is None:
             raise EvaluateError("the project has no saved image preprocessing, so images cannot be predicted")
         files = _image_paths(path)
-        x = _wrap_data_error(pre.transform_images, [str(p) for p in files])
+        from engine.data.images import transform_images
+
+        x = _wrap_data_error(transform_images, pre, [str(p) for p in files])
         return x, None, {"file": [p.name for p in files]}
     if suffix == ".npz":
         try:
@@ -307,7 +308,9 @@ def _load_input(model, pre, path: Path, encoding: str = "auto", meta: dict | Non
         return np.asarray(x, dtype=np.float32), None, {"row": list(range(len(x)))}
     if suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls"):
         if pre is not None:
-            x, df = _wrap_data_error(pre.transform_csv, str(path), encoding, meta, sheet)
+            from engine.data.csvio import transform_csv
+
+            x, df = _wrap_data_error(transform_csv, pre, str(path), encoding, meta, sheet)
             return x, df, {}
         from engine.data.csvio import read_csv_frame
 

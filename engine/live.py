@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.numerics import softmax
 from engine.trainer import EpochEnded, Trainer, TrainFailed
 
 #: grid resolution of the decision-boundary map (cells per side)
@@ -68,12 +69,6 @@ class Controls:
         self.pause.clear()
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def boundary_grid(x: np.ndarray, res: int = BOUNDARY_RES, margin: float = 0.1):
     """The evaluation grid over 2-D points: (xs, ys, flat grid (res*res, 2))."""
     x = np.asarray(x, dtype=np.float64)
@@ -104,7 +99,7 @@ def boundary_payload(trainer: Trainer, res: int, points: np.ndarray, labels: np.
                 p1 = 1.0 / (1.0 + np.exp(-np.clip(p1, -60, 60)))
             probs = np.column_stack([1.0 - p1, p1])
         else:
-            probs = _softmax(out) if trainer.from_logits else out
+            probs = softmax(out) if trainer.from_logits else out
         values = np.nan_to_num(probs, nan=0.0, posinf=1.0, neginf=0.0).reshape(res, res, -1)
     else:
         values = np.nan_to_num(out[:, :1], nan=0.0, posinf=0.0, neginf=0.0).reshape(res, res, 1)

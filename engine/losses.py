@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.errors import UserError
+from engine.numerics import softmax
 
 EPS = 1e-7
 
@@ -96,12 +97,6 @@ def _logsumexp(x: np.ndarray) -> np.ndarray:
     """``log(sum(exp(x), axis=-1))`` without overflow; shape ``x.shape[:-1]``."""
     m = x.max(axis=-1, keepdims=True)
     return (m + np.log(np.exp(x - m).sum(axis=-1, keepdims=True)))[..., 0]
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    e /= e.sum(axis=-1, keepdims=True)
-    return e
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -295,7 +290,7 @@ class CCE(Loss):
             x = pred
             s = t.sum(axis=-1)
             per = s * _logsumexp(x) - (t * x).sum(axis=-1)
-            grad = _softmax(x) * s[..., None] - t
+            grad = softmax(x) * s[..., None] - t
             return per.sum(dtype=np.float64) / m, grad * (1.0 / m)
         q = np.clip(pred, EPS, 1.0 - EPS)
         per = -(t * np.log(q)).sum(axis=-1)
@@ -367,7 +362,7 @@ class SparseCCE(Loss):
         rows = np.arange(m)
         if from_logits:
             per = _logsumexp(x2) - x2[rows, y1]
-            grad = _softmax(x2)
+            grad = softmax(x2)
             grad[rows, y1] -= 1.0
             grad *= 1.0 / m
             return per.sum(dtype=np.float64) / m, grad.reshape(pred.shape)

@@ -1,5 +1,8 @@
 """A compiled, runnable model: topologically ordered layers plus their parameters.
 
+``compile_graph(spec)`` validates a spec (:func:`engine.compile.analyse`), checks that its
+weights fit in memory (:mod:`engine.memory`) and builds the :class:`CompiledModel`.
+
 Parameters live here, keyed ``node_id -> {name: array}``, never on the layers.
 ``state_dict()`` flattens them to ``"n3/W"`` keys (buffers such as BatchNorm's
 running statistics included), which is also the key format of every export.
@@ -8,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.compile import Analysis
+from engine import memory
+from engine.compile import Analysis, analyse
 from engine.errors import UserError
 from engine.registry import Ctx, Layer
 from engine.spec import GraphSpec
@@ -210,3 +214,31 @@ class CompiledModel:
         """One row per node: id, type, output shape, parameter count."""
         return [{"id": nid, "type": self.spec.node(nid).type, "shape": self.shapes[nid],
                  "params": int(sum(p.size for p in self.params[nid].values()))} for nid in self.order]
+
+
+def compile_graph(spec: GraphSpec, *, seed: int = 0, dtype=np.float32, check_memory: bool = True) -> CompiledModel:
+    """Validate ``spec`` and build a model with freshly initialised parameters.
+
+    The first problem :func:`engine.compile.analyse` finds is raised as its
+    :class:`engine.compile.GraphError`.  A model whose weights would not fit in the
+    available memory is refused first (:class:`engine.memory.MemoryCheckError`, a
+    ``GraphError`` naming the biggest layer).
+    """
+    a = analyse(spec)
+    err = a.first_error()
+    if err is not None:
+        raise err
+    if check_memory:
+        memory.check(memory.estimate(spec, a, dtype=dtype))  # the weights, before drawing them
+    return CompiledModel(spec, a, seed=seed, dtype=dtype)
+
+
+def input_shape_problem(model: CompiledModel, data_shape) -> str | None:
+    """Why samples of ``data_shape`` cannot go into ``model``'s Input, with the fix, or ``None``
+    when they fit: one wording for training, evaluation and explanation."""
+    want = tuple(int(d) for d in model.input_shape)
+    have = tuple(int(d) for d in data_shape)
+    if want == have:
+        return None
+    return (f"the Input layer expects samples of shape {want} but the data has {have}; "
+            f"set the Input shape to {', '.join(map(str, have))}")

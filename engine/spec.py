@@ -1,7 +1,7 @@
 """The model graph description: immutable, JSON-serialisable, versioned.
 
 A :class:`GraphSpec` is what the canvas edits, what a project stores and what
-:func:`engine.compile.compile_graph` turns into a runnable model.  Every edit is a
+:func:`engine.model.compile_graph` turns into a runnable model.  Every edit is a
 pure function ``GraphSpec -> GraphSpec`` so that undo/redo and thread hand-off
 are free (an old spec is simply kept).
 

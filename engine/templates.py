@@ -1,15 +1,12 @@
-"""Ready-made example graphs for the Templates menu (pure Python, no Qt).
+"""Ready-made example graphs for the Templates menu and ``python main.py template`` (pure Python, no Qt).
 
-Each template lists the layer types it needs; :func:`available_templates` only
-returns the templates whose layer types are registered, so that the menu grows
-as layer families are added to the engine.
+Every template builds a graph of registered layers that compiles (``tests/engine/test_templates.py``).
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from engine.registry import LAYERS, _ensure_loaded
 from engine.spec import GraphSpec, sequential
 
 SPACING = 110.0
@@ -20,12 +17,7 @@ class Template:
     key: str
     name: str
     description: str
-    requires: tuple[str, ...]
     build: Callable[[], GraphSpec]
-
-    def available(self) -> bool:
-        _ensure_loaded()
-        return all(t in LAYERS for t in self.requires)
 
 
 def mlp() -> GraphSpec:
@@ -86,26 +78,17 @@ def residual_block() -> GraphSpec:
 
 
 TEMPLATES: list[Template] = [
-    Template("mlp", "MLP", "Multi-layer perceptron for tabular data (2 features, 3 classes).",
-             ("Input.v1", "Dense.v1"), mlp),
-    Template("cnn", "Small CNN", "Convolutional network for 28×28 grey images (10 classes).",
-             ("Input.v1", "Conv2D.v1", "MaxPool2D.v1", "Flatten.v1", "Dense.v1"), small_cnn),
-    Template("lstm", "LSTM text classifier", "Sequences of 50 token ids -> embedding -> LSTM -> 2 classes.",
-             ("Input.v1", "Embedding.v1", "LSTM.v1", "Dense.v1"), lstm_text),
+    Template("mlp", "MLP", "Multi-layer perceptron for tabular data (2 features, 3 classes).", mlp),
+    Template("cnn", "Small CNN", "Convolutional network for 28×28 grey images (10 classes).", small_cnn),
+    Template("lstm", "LSTM text classifier", "Sequences of 50 token ids -> embedding -> LSTM -> 2 classes.", lstm_text),
     Template("forecast", "LSTM forecaster", "Time-series windows (24 steps × 2 columns) -> LSTM -> the next value.",
-             ("Input.v1", "LSTM.v1", "Dense.v1"), lstm_forecast),
-    Template("residual", "Residual block", "Two Dense layers with a skip connection joined by Add.",
-             ("Input.v1", "Dense.v1", "Add.v1"), residual_block),
+             lstm_forecast),
+    Template("residual", "Residual block", "Two Dense layers with a skip connection joined by Add.", residual_block),
 ]
 
 
 def all_templates() -> list[Template]:
     return list(TEMPLATES)
-
-
-def available_templates() -> list[Template]:
-    """Templates whose layer types are all registered."""
-    return [t for t in TEMPLATES if t.available()]
 
 
 def get_template(key: str) -> Template:

@@ -20,12 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from engine.compile import compile_graph
 from engine.errors import UserError
 from engine.evaluate import confusion_matrix, regression_metrics
 from engine.i18n import N_
 from engine.losses import LOSS_NAMES, LossError, default_loss_for, get_loss
-from engine.model import CompiledModel
+from engine.model import CompiledModel, compile_graph, input_shape_problem
 from engine.optimizers import (
     OPTIMIZER_LABELS,
     OPTIMIZER_NAMES,
@@ -367,11 +366,9 @@ class Trainer:
 
     def _check_data(self) -> None:
         ds = self.dataset
-        want = tuple(self.model.input_shape)
-        have = tuple(ds.input_shape)
-        if want != have:
-            raise TrainError(f"the Input layer expects samples of shape {want} but the data has {have}; "
-                             f"set the Input shape to {', '.join(map(str, have))}")
+        problem = input_shape_problem(self.model, ds.input_shape)
+        if problem:
+            raise TrainError(problem)
         if ds.n("train") < 1:
             raise TrainError("the training split is empty")
         n_out = int(np.prod(self.model.output_shape))

@@ -13,7 +13,7 @@ from PySide6.QtCore import QMimeData, QObject, QPointF, Signal
 from PySide6.QtGui import QGuiApplication, QUndoStack
 
 from app import commands as C
-from engine.compile import describe, topo_order
+from engine.compile import connection_problem, describe, input_port
 from engine.graph_layout import COL, ROW, layered_layout
 from engine.i18n import message as engine_message
 from engine.i18n import tr as engine_tr
@@ -89,40 +89,13 @@ class GraphController(QObject):
         return self.add_node(type_id, fallback_pos)
 
     def validate_connection(self, src: str, dst: str, port: int) -> tuple[GraphSpec | None, str]:
-        """The spec after connecting, or ``None`` with the reason it is refused."""
+        """The spec after connecting, or ``None`` with the reason it is refused (the rules are
+        :func:`engine.compile.connection_problem`'s, in the words of the graph's own errors)."""
         spec = self.doc.spec
-        if not spec.has_node(src) or not spec.has_node(dst):
-            return None, self.tr("Cannot connect: that layer no longer exists")
-        if src == dst:
-            return None, self.tr("Cannot connect a layer to itself")
-        s_node, d_node = spec.node(src), spec.node(dst)
-        try:
-            n_in = get_layer_class(d_node.type).n_inputs
-        except RegistryError:
-            return None, self.tr("Cannot connect into {node}: unknown layer type").format(node=describe(d_node))
-        if n_in == 0:
-            return None, self.tr("Cannot connect into {node}: an Input layer is where data enters and takes no input").format(
-                node=describe(d_node))
-        if n_in is None:
-            if port < 0:
-                used = [e.dst_port for e in spec.inputs_of(dst)]
-                port = max(used, default=-1) + 1
-        else:
-            if port < 0:
-                port = 0
-            if port >= n_in:
-                return None, self.tr("Cannot connect: {node} takes only {n} input(s)").format(node=describe(d_node), n=n_in)
-        if any(e.src == src and e.dst == dst for e in spec.edges) and n_in is not None:
-            return None, self.tr("{src} is already connected to {dst}").format(src=describe(s_node), dst=describe(d_node))
-        try:
-            after = spec.connect(src, dst, port)
-        except SpecError as exc:
-            return None, self.tr("Cannot connect: {reason}").format(reason=engine_message(exc))
-        _, cyclic = topo_order(after)
-        if cyclic:
-            return None, self.tr("Cannot connect {src} to {dst}: it would create a cycle "
-                                 "(a network must flow one way)").format(src=describe(s_node), dst=describe(d_node))
-        return after, ""
+        why = connection_problem(spec, src, dst, port)
+        if why:
+            return None, self.tr("Cannot connect: {reason}").format(reason=engine_tr(why))
+        return spec.connect(src, dst, input_port(spec, dst, port)), ""
 
     def connect(self, src: str, dst: str, port: int = -1) -> bool:
         after, why = self.validate_connection(src, dst, port)
@@ -234,9 +207,6 @@ class GraphController(QObject):
         self._push(C.Disconnect(self.doc, before, after, self.tr("Disconnect {nodes}").format(nodes=names)))
         self.message.emit(self.tr("Removed {m} connection(s) of {nodes}").format(m=len(edges), nodes=names))
 
-    def delete_selection(self) -> None:
-        self.delete(self.selection, [])
-
     def set_config(self, node_id: str, field: str, value) -> bool:
         before = self.doc.spec
         if not before.has_node(node_id):
@@ -264,10 +234,6 @@ class GraphController(QObject):
 
     def apply_template(self, key: str) -> None:
         tpl = get_template(key)
-        if not tpl.available():
-            self._refuse(self.tr("The {template} template needs layer types that are not available yet").format(
-                template=engine_tr(tpl.name)))
-            return
         before = self.doc.spec
         # keep the id counter moving forward so ids are never reused within the session's undo history
         self._push(C.ReplaceGraph(self.doc, before, tpl.build(), self.tr("Template: {template}").format(

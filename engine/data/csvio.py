@@ -12,10 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from engine.data.columns import MISSING_TOKENS, LazyColumn, header_names
 from engine.data.encoding import _bom, decode, label, normalise
 from engine.data.errors import DataError
+from engine.data.preprocess import Preprocessor
 from engine.data.rows import RowLabels
-from engine.data.tabular import MISSING_TOKENS, LazyColumn, analyse_column, parse_numeric_many, propose_task
+from engine.data.tabular import analyse_column, parse_numeric_many, propose_task
 from engine.files import os_reason, regular_file_problem
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -190,18 +192,6 @@ def _read_text(path, max_bytes: int | None = None, encoding: str = "auto") -> tu
     return decode_bytes(raw, name, encoding, complete=not partial)
 
 
-def _header_names(first: list[str]) -> list[str]:
-    names, seen = [], {}
-    for j, h in enumerate(first):
-        h = h.strip() or f"column{j + 1}"
-        if h in seen:
-            seen[h] += 1
-            h = f"{h}.{seen[h]}"
-        seen.setdefault(h, 0)
-        names.append(h)
-    return names
-
-
 class _TextReader:
     """A read-only file over a ``str`` for ``pd.read_csv``: slices on demand.
 
@@ -355,7 +345,7 @@ def _parse_plain(text: str, name: str, delimiter: str, typed: bool):
         raise DataError(f"{name}, line {int(lines[i])}: {int(fields[i])} fields, but "
                         f"{'the header has' if header else 'line ' + str(int(lines[0])) + ' has'} "
                         f"{width} (ragged rows; is the delimiter {delimiter!r} right?)")
-    names = _header_names(head[0]) if header else [f"column{j + 1}" for j in range(width)]
+    names = header_names(head[0]) if header else [f"column{j + 1}" for j in range(width)]
     body_lines = lines[1:] if header else lines
     if not len(body_lines):
         raise DataError(f"{name}: no data rows (only a header)")
@@ -411,7 +401,7 @@ def _parse_plain(text: str, name: str, delimiter: str, typed: bool):
 
 def _exact_typed_column(col: pd.Series, decimal: str) -> bool:
     """Whether a column as pandas typed it stands for its text exactly under the tabular rules
-    (:func:`engine.data.tabular.parse_numeric`): text columns always; ``int64``; ``float64``
+    (:func:`engine.data.columns.parse_numeric`): text columns always; ``int64``; ``float64``
     without inf when the decimal mark is a dot (``1e400`` and ``inf`` are named by their text
     in messages, and with a decimal comma ``1.234`` means 1234).  Booleans, unsigned and
     other columns are read again as text."""
@@ -431,7 +421,7 @@ def parse_text(text: str, name: str, *, limit: int | None = None,
 
     With ``typed`` (the training path) a column whose every cell is a finite number comes
     back as an ``int64``/``float64`` column instead of text (the values are the ones the text
-    column would give in :func:`engine.data.tabular.parse_numeric`); every other column is text.
+    column would give in :func:`engine.data.columns.parse_numeric`); every other column is text.
     Text without quote characters is read by :func:`_parse_plain` (pandas' C parser, a
     NumPy pass over the bytes for the checks); anything else by the csv module, as before.
     """
@@ -457,7 +447,7 @@ def parse_text(text: str, name: str, *, limit: int | None = None,
                 continue
             raise DataError(f"{name}, line {ln}: {len(rec)} fields, but {'the header has' if header else 'line ' + str(lines[0]) + ' has'} "
                             f"{width} (ragged rows; is the delimiter {delimiter!r} right?)")
-    names = _header_names(rows[0]) if header else [f"column{j + 1}" for j in range(width)]
+    names = header_names(rows[0]) if header else [f"column{j + 1}" for j in range(width)]
     body, body_lines = (rows[1:], lines[1:]) if header else (rows, lines)
     if limit is not None:
         body, body_lines = body[:limit], body_lines[:limit]
@@ -576,3 +566,23 @@ def _tabular_dataset(spec, x, y, splits, prep, report, kept):
                    class_names=prep["class_names"], feature_names=prep["feature_names"], preprocessing=prep,
                    report=report, x={s: x[i] for s, i in splits.items()}, y={s: y[i] for s, i in splits.items()},
                    split_indices={s: kept[i] for s, i in splits.items()})
+
+
+def transform_csv(pre, path, encoding: str = "auto", meta_out: dict | None = None,
+                  sheet: str | None = None) -> tuple[np.ndarray, pd.DataFrame]:
+    """Read a CSV file (sniffed like training data) and transform it with the fitted
+    :class:`~engine.data.preprocess.Preprocessor` ``pre``: ``(x, frame)``.
+
+    ``meta_out``, if given, receives the file's delimiter, decimal mark and encoding.
+    """
+    df, meta, labels = read_csv_frame(path, encoding, sheet)
+    if meta_out is not None:
+        meta_out.update(meta)
+    src = f"{meta['name']}, "
+    if pre.kind == "timeseries":  # every window of recent rows, and the row each one ends on
+        from engine.data.timeseries import transform_frame  # noqa: PLC0415
+
+        return transform_frame({**pre.d, "decimal": meta["decimal"]}, df, labels, src)
+    if meta["decimal"] != pre.d.get("decimal", "."):
+        pre = Preprocessor({**pre.d, "decimal": meta["decimal"]})
+    return pre._transform_frame(df, labels, src), df

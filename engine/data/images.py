@@ -579,3 +579,19 @@ def load_image_folder(spec, *, progress=None, cancel=None, memory_budget=None, f
     return build_image_dataset(src, y, classes, spec, rows_by_split=rows, value_max=255.0, report=report,
                                memory_budget=budget, cache_path=cache_path, mode=mode,
                                extra={"layout": scan["layout"]}, fixed=fixed)
+
+
+def transform_images(pre, paths: list[str]) -> np.ndarray:
+    """Image files -> float32 (N, H, W, C) model input of the fitted
+    :class:`~engine.data.preprocess.Preprocessor` ``pre``, decoded exactly as in training."""
+    pre._image_check()
+    size = tuple(pre.d["image_size"])
+    mode = pre.d["mode"]
+    h, w = size
+    u8 = np.zeros((len(paths), h, w, 1 if mode == "L" else 3), dtype=np.uint8)
+    for i, p in enumerate(paths):
+        try:
+            u8[i] = load_image(p, size, mode)
+        except ImageDecodeError as exc:
+            raise DataError(f"{p}: {exc.reason}") from None
+    return pre.scale_uint8(u8, 255.0)

@@ -12,6 +12,11 @@ Two kinds of dict exist (``"kind"`` key):
   ``mean``/``std`` in [0, 1] units (``standard`` only).
 
 Both carry ``task``, ``class_names`` (``None`` for regression), ``input_shape`` and ``version``.
+
+This module transforms values already in memory (frames, arrays); reading files is the
+readers' part, with the same transform: :func:`engine.data.csvio.transform_csv` and
+:func:`engine.data.images.transform_images`.  So the readers import this module, never
+the other way round.
 """
 from __future__ import annotations
 
@@ -21,8 +26,11 @@ import json
 import numpy as np
 import pandas as pd
 
+from engine.data.columns import LazyColumn, _short, parse_categorical, parse_numeric
 from engine.data.errors import DataError
-from engine.data.tabular import PREP_VERSION, LazyColumn, _short, parse_categorical, parse_numeric
+
+#: the format version of a preprocessing dict (a newer one is refused)
+PREP_VERSION = 1
 
 
 class Preprocessor:
@@ -138,28 +146,6 @@ class Preprocessor:
                 j += len(c["categories"])
         return out
 
-    def transform_csv(self, path, encoding: str = "auto", meta_out: dict | None = None,
-                      sheet: str | None = None) -> tuple[np.ndarray, pd.DataFrame]:
-        """Read a CSV file (sniffed like training data) and transform it: ``(x, frame)``.
-
-        ``meta_out``, if given, receives the file's delimiter, decimal mark and encoding.
-        """
-        from engine.data.csvio import read_csv_frame  # noqa: PLC0415
-
-        df, meta, labels = read_csv_frame(path, encoding, sheet)
-        if meta_out is not None:
-            meta_out.update(meta)
-        src = f"{meta['name']}, "
-        if self.kind == "timeseries":  # every window of recent rows, and the row each one ends on
-            from engine.data.timeseries import transform_frame  # noqa: PLC0415
-
-            return transform_frame({**self.d, "decimal": meta["decimal"]}, df, labels, src)
-        if meta["decimal"] != self.d.get("decimal", "."):
-            pre = Preprocessor({**self.d, "decimal": meta["decimal"]})
-        else:
-            pre = self
-        return pre._transform_frame(df, labels, src), df
-
     # ------------------------------------------------------------------ images
     def _image_check(self) -> None:
         if self.kind != "images":
@@ -176,22 +162,6 @@ class Preprocessor:
             x -= mean
             x /= std
         return x
-
-    def transform_images(self, paths: list[str]) -> np.ndarray:
-        """Image files -> float32 (N, H, W, C), decoded exactly as in training."""
-        from engine.data.images import ImageDecodeError, load_image  # noqa: PLC0415
-
-        self._image_check()
-        size = tuple(self.d["image_size"])
-        mode = self.d["mode"]
-        h, w = size
-        u8 = np.zeros((len(paths), h, w, 1 if mode == "L" else 3), dtype=np.uint8)
-        for i, p in enumerate(paths):
-            try:
-                u8[i] = load_image(p, size, mode)
-            except ImageDecodeError as exc:
-                raise DataError(f"{p}: {exc.reason}") from None
-        return self.scale_uint8(u8, 255.0)
 
     def transform_array(self, x: np.ndarray) -> np.ndarray:
         """Raw arrays in the training source's units (e.g. npz data) -> model input."""

@@ -161,9 +161,9 @@ def read_sheet_frame(path, sheet: str | None = None, *, limit: int | None = None
     rows = [(r + [None] * width)[:width] for r in rows]
     first = rows[0]
     header = len(rows) < 2 or not all(isinstance(v, float) or v is None for v in first)
-    from engine.data.csvio import _header_names  # noqa: PLC0415
+    from engine.data.columns import header_names  # noqa: PLC0415 - columns loads pandas; this module must not
 
-    names_ = _header_names([_text(v) for v in first]) if header else [f"column{j + 1}" for j in range(width)]
+    names_ = header_names([_text(v) for v in first]) if header else [f"column{j + 1}" for j in range(width)]
     body, body_lines = (rows[1:], lines[1:]) if header else (rows, lines)
     if limit is not None:
         body, body_lines = body[:limit], body_lines[:limit]

@@ -1,4 +1,7 @@
-"""Tabular data: parse columns, propose a task, fit the feature transform on TRAIN rows.
+"""Tabular data: analyse columns, propose a task, fit the feature transform on TRAIN rows.
+
+How a cell becomes a number or a category is :mod:`engine.data.columns` (shared with the
+CSV reader and the fitted transform).
 
 The fitted transform is a JSON-able dict (see :mod:`engine.data.preprocess`); the
 arrays of a loaded data set are produced by the very same
@@ -6,103 +9,22 @@ arrays of a loaded data set are produced by the very same
 """
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from engine.data.errors import DataError, one_line
+from engine.data.columns import LazyColumn, _short, parse_categorical, parse_numeric
+from engine.data.errors import DataError
+from engine.data.preprocess import PREP_VERSION, Preprocessor
 from engine.data.rows import as_row_labels
 from engine.data.split import natural_sorted, split_indices
 
-PREP_VERSION = 1
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "missing", "#n/a"})
 MAX_CLASS_INTEGERS = 20        # integer targets with at most this many values -> classification
 MAX_CATEGORIES = 1000          # one-hot width cap for an explicitly chosen text column
 ID_LIKE_MIN = 50               # text columns with more distinct values (and mostly unique) are not default features
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 NUMERIC_MAJORITY = 0.8         # a column this numeric with some text is a typo, not a text column
-
-_THOUSANDS_DOT = re.compile(r"(?<=\d)\.(?=\d{3}(?:\D|$))")
-
-
-def _short(v, n: int = 40) -> str:
-    s = one_line(v)
-    return s if len(s) <= n else s[: n - 1] + "…"
-
-
-def _floats(values) -> np.ndarray:
-    """Robust float conversion of what pd.to_numeric returned (huge ints, objects)."""
-    try:
-        return np.asarray(values, dtype=np.float64)
-    except (OverflowError, ValueError, TypeError):
-        out = np.empty(len(values), dtype=np.float64)
-        for i, v in enumerate(values):
-            try:
-                out[i] = float(v)
-            except (OverflowError, ValueError, TypeError):
-                out[i] = np.nan
-        return out
-
-
-def parse_numeric(col: pd.Series, decimal: str = ".") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values float64 with NaN where missing, missing mask, bad mask).
-
-    ``bad`` marks present values that are not finite numbers.  Accepts raw text
-    columns (as read from a CSV) and typed columns (as from ``pd.read_csv``).
-    """
-    n = len(col)
-    if pd.api.types.is_bool_dtype(col.dtype):
-        vals = np.array(col.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
-        miss = np.isnan(vals)
-        return vals, miss, np.zeros(n, dtype=bool)
-    if pd.api.types.is_numeric_dtype(col.dtype):
-        vals = np.array(_floats(col.to_numpy(dtype=np.float64, na_value=np.nan)), dtype=np.float64)
-        miss = np.isnan(vals)
-        bad = np.isinf(vals)
-        vals[bad] = np.nan
-        return vals, miss, bad
-    obj = col.to_numpy(dtype=object)
-    if decimal == "." and n and pd.api.types.infer_dtype(obj, skipna=False) == "string":
-        # Fast path, exact: when every cell is text that converts to a finite number as it
-        # stands, no cell is missing (every missing token converts to NaN) and stripping
-        # changes no value (the converter skips surrounding whitespace itself), so the
-        # general path below would convert these very strings the same way.  Anything else
-        # (a missing value, a word, inf) takes the general path.
-        fast = pd.to_numeric(obj, errors="coerce")
-        if fast.dtype.kind in "iuf":
-            vals = np.array(_floats(fast), dtype=np.float64)
-            if np.isfinite(vals).all():
-                return vals, np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    isna = np.asarray(pd.isna(obj), dtype=bool).reshape(n)
-    text = pd.Series([("" if m else str(v)) for v, m in zip(obj, isna)], dtype=object).str.strip()
-    miss = isna | text.str.lower().isin(MISSING_TOKENS).to_numpy(dtype=bool)
-    if decimal == ",":
-        text = text.str.replace(_THOUSANDS_DOT, "", regex=True).str.replace(",", ".", regex=False)
-    text = text.where(~miss, None)
-    vals = np.array(_floats(pd.to_numeric(text, errors="coerce").to_numpy()), dtype=np.float64)
-    bad = ~miss & ~np.isfinite(vals)
-    vals[bad | miss] = np.nan
-    return vals, miss, bad
-
-
-class LazyColumn:
-    """``df[name]``, looked up on first use: in a wide frame the lookups cost more than
-    converting the values that :func:`parse_numeric_many` already parsed."""
-
-    def __init__(self, df: pd.DataFrame, name):
-        self._df, self._name, self._col = df, name, None
-
-    def __getattr__(self, attr):
-        if self._col is None:
-            self._col = self._df[self._name]
-        return getattr(self._col, attr)
-
-    def __len__(self):
-        return len(self._df)
-
 
 #: typed columns with more cells than this are read one by one (a float64 column is then a
 #: read-only view of the frame, not a copy); fewer, in one 2-D cast (wide tables)
@@ -158,26 +80,6 @@ def parse_numeric_many(df: pd.DataFrame, columns, decimal: str = ".") -> dict:
                 for k in np.flatnonzero(good):
                     out[text[k]] = (vals[k].copy(), zeros.copy(), zeros.copy())
     return out
-
-
-def parse_categorical(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(object array of stripped strings with None where missing, missing mask)."""
-    obj = col.to_numpy(dtype=object)
-    out = np.empty(len(obj), dtype=object)
-    miss = np.zeros(len(obj), dtype=bool)
-    for i, v in enumerate(obj):
-        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT:
-            miss[i] = True
-            continue
-        if isinstance(v, (float, np.floating)) and float(v).is_integer():
-            s = str(int(v))
-        else:
-            s = str(v).strip()
-        if s.lower() in MISSING_TOKENS:
-            miss[i] = True
-        else:
-            out[i] = s
-    return out, miss
 
 
 def _mean_std(v: np.ndarray) -> tuple[float, float]:
@@ -248,8 +150,6 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
     rows, ``splits`` maps split name -> indices into them and ``kept`` are the kept rows'
     positions in ``df``.
     """
-    from engine.data.preprocess import Preprocessor  # noqa: PLC0415 - cycle
-
     src = f"{source}, " if source else ""
     row_labels = as_row_labels(row_labels, len(df))
     columns = [str(c) for c in df.columns]
@@ -436,8 +336,6 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
 
 def _apply_tabular(df, spec, fixed, src, source, decimal, row_labels, report):
     """Labels and arrays for new data under a saved (already fitted) transform."""
-    from engine.data.preprocess import Preprocessor  # noqa: PLC0415 - cycle
-
     if fixed.get("kind") != "tabular":
         raise DataError(f"{src}the saved preprocessing is for images, not tables")
     target = fixed.get("target")

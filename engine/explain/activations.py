@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from engine.explain.trace import ExplainError, as_inputs, check_cancel, run
+from engine.numerics import softmax
 
 #: at most this many units of one layer get a plane map (the first ones)
 MAX_UNIT_MAPS = 64
@@ -78,9 +79,7 @@ def attention_weights(model, nid: str, x) -> np.ndarray:
     s = q @ k.transpose(0, 2, 1) / math.sqrt(d)
     if layer.cfg.causal:
         s = np.where(np.triu(np.ones((L, L), dtype=bool), k=1), -np.inf, s)
-    s = s - s.max(axis=-1, keepdims=True)
-    e = np.exp(s)
-    return e / e.sum(axis=-1, keepdims=True)
+    return softmax(s)
 
 
 def plane_grid(points: np.ndarray | None, res: int = UNIT_MAP_RES, margin: float = 0.1):

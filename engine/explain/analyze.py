@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.compile import compile_graph
 from engine.explain.losses import loss_setup
 from engine.explain.trace import ExplainError, as_inputs, check_cancel, run
+from engine.model import compile_graph
 
 #: a ReLU unit (a Dense unit or a conv channel) is dead when it is 0 for every probe sample;
 #: a layer is flagged when at least this fraction of its units is dead

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import safe_json
-from engine.export import EXPORT_FORMAT, EXPORT_SCHEMA, ExportError, sidecar_path
+from engine.export.common import EXPORT_FORMAT, EXPORT_SCHEMA, ExportError, sidecar_path
 from engine.files import os_reason, regular_file_problem
 
 
@@ -85,9 +85,9 @@ def check_metadata(meta: dict, weights: dict[str, np.ndarray], name: str) -> Non
 
 def import_weights(path):
     """Restore a :class:`engine.io.Project` (graph, weights, preprocessing, labels, seed)."""
-    from engine.compile import GraphError, compile_graph
+    from engine.compile import GraphError
     from engine.io import Project
-    from engine.model import StateError
+    from engine.model import StateError, compile_graph
     from engine.spec import GraphSpec, SpecError
 
     path = Path(path)

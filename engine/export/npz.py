@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import safe_json
-from engine.export import METADATA_KEY, ExportError
+from engine.export.common import METADATA_KEY, ExportError, write_export_file
 from engine.files import os_reason
 
 
@@ -27,8 +27,6 @@ def npz_bytes(weights: dict[str, np.ndarray], meta: dict | None) -> bytes:
 
 
 def write_npz(path, weights: dict[str, np.ndarray], meta: dict | None) -> Path:
-    from engine.export import write_export_file
-
     return write_export_file(path, npz_bytes(weights, meta))
 
 

@@ -7,8 +7,8 @@ graph) with a dynamic batch axis; the output is ``"output"``.  The metadata JSON
 is stored in ``metadata_props["nnstudio"]``.
 
 Adding a layer type: write ``_convert_<name>(g, c) -> output name`` and put it in
-:data:`CONVERTERS`.  A layer type with no converter raises :class:`ExportError`
-naming the layer.
+:data:`CONVERTERS` under its versioned type (``"Dense.v1"``).  A layer type with no
+converter raises :class:`ExportError` naming the layer.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.export import ExportError, describe_node
 from engine.export import layouts as L
+from engine.export.common import ExportError, describe_node, write_export_file
 
 DEFAULT_OPSET = 17
 MIN_OPSET = 13
@@ -372,22 +372,22 @@ def _attention(g, c):
     return g.op("Add", [y, g.const(c.p["b_o"], f"{c.nid}/b_o")], c.base)
 
 
-#: layer type name (without version) -> converter
+#: versioned layer type -> converter: a new version of a layer (``Dense.v2``) exports only once it has its own entry
 CONVERTERS: dict[str, Callable] = {
-    "Dense": _dense, "Flatten": _flatten, "Reshape": _reshape, "Dropout": _identity,
-    "BatchNorm": _batchnorm, "LayerNorm": _layernorm, "Add": _add, "Concatenate": _concatenate,
-    "ReLU": _activation_layer, "LeakyReLU": _activation_layer, "ELU": _activation_layer,
-    "GELU": _activation_layer, "Sigmoid": _activation_layer, "Tanh": _activation_layer,
-    "Softmax": _activation_layer,
-    "Conv1D": _conv, "Conv2D": _conv,
-    "MaxPool1D": _pool, "MaxPool2D": _pool, "AvgPool1D": _pool, "AvgPool2D": _pool,
-    "GlobalAvgPool": _global_avg_pool, "GlobalMaxPool": _global_max_pool, "UpSampling2D": _upsampling,
-    "Embedding": _embedding,
-    "SimpleRNN": _recurrent("RNN", None),
-    "LSTM": _recurrent("LSTM", L.lstm_to_onnx),
-    "GRU": _recurrent("GRU", L.gru_to_onnx),
-    "ReverseSequence": _reverse_sequence,
-    "MultiHeadAttention": _attention,
+    "Dense.v1": _dense, "Flatten.v1": _flatten, "Reshape.v1": _reshape, "Dropout.v1": _identity,
+    "BatchNorm.v1": _batchnorm, "LayerNorm.v1": _layernorm, "Add.v1": _add, "Concatenate.v1": _concatenate,
+    "ReLU.v1": _activation_layer, "LeakyReLU.v1": _activation_layer, "ELU.v1": _activation_layer,
+    "GELU.v1": _activation_layer, "Sigmoid.v1": _activation_layer, "Tanh.v1": _activation_layer,
+    "Softmax.v1": _activation_layer,
+    "Conv1D.v1": _conv, "Conv2D.v1": _conv,
+    "MaxPool1D.v1": _pool, "MaxPool2D.v1": _pool, "AvgPool1D.v1": _pool, "AvgPool2D.v1": _pool,
+    "GlobalAvgPool.v1": _global_avg_pool, "GlobalMaxPool.v1": _global_max_pool, "UpSampling2D.v1": _upsampling,
+    "Embedding.v1": _embedding,
+    "SimpleRNN.v1": _recurrent("RNN", None),
+    "LSTM.v1": _recurrent("LSTM", L.lstm_to_onnx),
+    "GRU.v1": _recurrent("GRU", L.gru_to_onnx),
+    "ReverseSequence.v1": _reverse_sequence,
+    "MultiHeadAttention.v1": _attention,
 }
 
 
@@ -406,10 +406,10 @@ def build_onnx(model, meta: dict | None = None, opset: int = DEFAULT_OPSET):
     if not isinstance(opset, int) or not MIN_OPSET <= opset <= top:
         raise ExportError(f"ONNX opset must be a whole number from {MIN_OPSET} to {top}, got {opset!r}")
     for nid in model.order:
-        base = model.spec.node(nid).type.split(".")[0]
-        if base != "Input" and base not in CONVERTERS:
+        layer_type = model.spec.node(nid).type
+        if nid not in model.input_ids and layer_type not in CONVERTERS:
             raise ExportError(f"cannot export {describe_node(model, nid)} to ONNX: there is no ONNX "
-                              f"converter for {base} layers yet")
+                              f"converter for {layer_type} layers yet")
     g = _Graph(opset)
     names: dict[str, str] = {}
     inputs = []
@@ -420,10 +420,9 @@ def build_onnx(model, meta: dict | None = None, opset: int = DEFAULT_OPSET):
                                                     ["batch", *model.shapes[nid]]))
     state = model.state_dict()
     for nid in model.order:
-        node = model.spec.node(nid)
-        base = node.type.split(".")[0]
-        if base == "Input":
+        if nid in model.input_ids:
             continue
+        node = model.spec.node(nid)
         layer = model.layers[nid]
         srcs = model.sources[nid]
         p = {k.split("/", 1)[1]: v.astype(np.float32) for k, v in state.items() if k.split("/", 1)[0] == nid}
@@ -431,7 +430,7 @@ def build_onnx(model, meta: dict | None = None, opset: int = DEFAULT_OPSET):
                    xs=[names[s] for s in srcs], in_shapes=[tuple(model.shapes[s]) for s in srcs],
                    out_shape=tuple(model.shapes[nid]))
         try:
-            names[nid] = CONVERTERS[base](g, ctx)
+            names[nid] = CONVERTERS[node.type](g, ctx)
         except ExportError as exc:
             raise ExportError(f"cannot export {ctx.what} to ONNX: {exc}") from None
     g.nodes.append(helper.make_node("Identity", [names[model.output_id]], ["output"], name=g.name("output")))
@@ -452,6 +451,4 @@ def build_onnx(model, meta: dict | None = None, opset: int = DEFAULT_OPSET):
 
 
 def write_onnx(model, path, meta: dict | None = None, opset: int = DEFAULT_OPSET) -> Path:
-    from engine.export import write_export_file
-
     return write_export_file(path, build_onnx(model, meta, opset).SerializeToString())

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import safe_json
-from engine.export import ExportError
+from engine.export.common import ExportError, write_export_file
 from engine.files import os_reason
 
 META_FIELD = "nnstudio"
@@ -23,8 +23,6 @@ def safetensors_bytes(weights: dict[str, np.ndarray], meta: dict | None) -> byte
 
 
 def write_safetensors(path, weights: dict[str, np.ndarray], meta: dict | None) -> Path:
-    from engine.export import write_export_file
-
     return write_export_file(path, safetensors_bytes(weights, meta))
 
 

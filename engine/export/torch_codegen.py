@@ -12,7 +12,8 @@ folder gets:
 * ``train_ddp.py`` -- a minimal ``DistributedDataParallel`` training script
   (``torchrun --nproc_per_node=2 train_ddp.py --data data.npz``).
 
-Adding a layer type: write ``_gen_<name>(c) -> _Code`` and put it in :data:`GENERATORS`.
+Adding a layer type: write ``_gen_<name>(c) -> _Code`` and put it in :data:`GENERATORS` under its
+versioned type (``"Dense.v1"``).
 """
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.export import ExportError, describe_node, python_identifier
 from engine.export import layouts as L
+from engine.export.common import ExportError, describe_node, export_weights, python_identifier, write_sidecar
 from engine.files import os_reason
 
 CLASS_NAME = "NNStudioModel"
@@ -297,18 +298,18 @@ def _gen_attention(c):
     return code
 
 
-#: layer type name (without version) -> source generator
+#: versioned layer type -> source generator: a new version of a layer (``Dense.v2``) exports only once it has its own entry
 GENERATORS: dict[str, Callable] = {
-    "Dense": _gen_dense, "Flatten": _gen_flatten, "Reshape": _gen_reshape, "Dropout": _gen_dropout,
-    "BatchNorm": _gen_batchnorm, "LayerNorm": _gen_layernorm, "Add": _gen_add, "Concatenate": _gen_concatenate,
-    "ReLU": _gen_activation, "LeakyReLU": _gen_activation, "ELU": _gen_activation, "GELU": _gen_activation,
-    "Sigmoid": _gen_activation, "Tanh": _gen_activation, "Softmax": _gen_activation,
-    "Conv1D": _gen_conv, "Conv2D": _gen_conv,
-    "MaxPool1D": _gen_pool, "MaxPool2D": _gen_pool, "AvgPool1D": _gen_pool, "AvgPool2D": _gen_pool,
-    "GlobalAvgPool": _gen_global_avg_pool, "GlobalMaxPool": _gen_global_max_pool, "UpSampling2D": _gen_upsampling, "Embedding": _gen_embedding,
-    "SimpleRNN": _gen_recurrent("RNN", ', nonlinearity="tanh"'),
-    "LSTM": _gen_recurrent("LSTM"), "GRU": _gen_recurrent("GRU"), "ReverseSequence": _gen_reverse_sequence,
-    "MultiHeadAttention": _gen_attention,
+    "Dense.v1": _gen_dense, "Flatten.v1": _gen_flatten, "Reshape.v1": _gen_reshape, "Dropout.v1": _gen_dropout,
+    "BatchNorm.v1": _gen_batchnorm, "LayerNorm.v1": _gen_layernorm, "Add.v1": _gen_add, "Concatenate.v1": _gen_concatenate,
+    "ReLU.v1": _gen_activation, "LeakyReLU.v1": _gen_activation, "ELU.v1": _gen_activation, "GELU.v1": _gen_activation,
+    "Sigmoid.v1": _gen_activation, "Tanh.v1": _gen_activation, "Softmax.v1": _gen_activation,
+    "Conv1D.v1": _gen_conv, "Conv2D.v1": _gen_conv,
+    "MaxPool1D.v1": _gen_pool, "MaxPool2D.v1": _gen_pool, "AvgPool1D.v1": _gen_pool, "AvgPool2D.v1": _gen_pool,
+    "GlobalAvgPool.v1": _gen_global_avg_pool, "GlobalMaxPool.v1": _gen_global_max_pool, "UpSampling2D.v1": _gen_upsampling, "Embedding.v1": _gen_embedding,
+    "SimpleRNN.v1": _gen_recurrent("RNN", ', nonlinearity="tanh"'),
+    "LSTM.v1": _gen_recurrent("LSTM"), "GRU.v1": _gen_recurrent("GRU"), "ReverseSequence.v1": _gen_reverse_sequence,
+    "MultiHeadAttention.v1": _gen_attention,
 }
 
 # ------------------------------------------------------------------ file templates
@@ -698,27 +699,26 @@ def generate_module(model, meta: dict, module: str = "model", weights: str = "mo
     """Source of the ``nn.Module`` file."""
     _check_names(model, module, weights)
     for nid in model.order:
-        base = model.spec.node(nid).type.split(".")[0]
-        if base != "Input" and base not in GENERATORS:
+        layer_type = model.spec.node(nid).type
+        if nid not in model.input_ids and layer_type not in GENERATORS:
             raise ExportError(f"cannot export {describe_node(model, nid)} to PyTorch: there is no PyTorch "
-                              f"generator for {base} layers yet")
+                              f"generator for {layer_type} layers yet")
     names = _var_names(model)
     init, fwd, wmap = [], [], {}
     multi = len(model.input_ids) > 1
     for i, nid in enumerate(model.input_ids):
         fwd.append(f"{names[nid]} = {f'inputs[{i}]' if multi else 'x'}")
     for nid in model.order:
-        node = model.spec.node(nid)
-        base = node.type.split(".")[0]
-        if base == "Input":
+        if nid in model.input_ids:
             continue
+        node = model.spec.node(nid)
         layer = model.layers[nid]
         srcs = model.sources[nid]
         c = _Ctx(nid=nid, var=names[nid], layer=layer, cfg=layer.cfg, xs=[names[s] for s in srcs],
                  in_shapes=[tuple(model.shapes[s]) for s in srcs], out_shape=tuple(model.shapes[nid]),
                  is_output=nid == model.output_id,
                  params=list(model.params[nid]) + list(model.state[nid]))
-        code = GENERATORS[base](c)
+        code = GENERATORS[node.type](c)
         label = _node_comment(model, nid)
         if code.init:
             init.append(f"# {label}")
@@ -778,7 +778,6 @@ def _out_folder(out) -> tuple[Path, str]:
 
 def export_pytorch(model, out, meta: dict) -> list[Path]:
     """Write ``<name>.py``, ``<name>.safetensors`` (+ sidecar) and ``train_ddp.py`` into ``out``."""
-    from engine.export import export_weights, write_sidecar
     from engine.export.safetensors_io import write_safetensors
     from engine.io import atomic_write_text
 

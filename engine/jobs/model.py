@@ -10,8 +10,7 @@ class JobError(UserError):
 
 def trained_model(graph, weights):
     """The compiled model of ``graph`` with ``weights`` loaded (raises :class:`JobError`)."""
-    from engine.compile import compile_graph
-    from engine.model import StateError
+    from engine.model import StateError, compile_graph
 
     if not weights:
         raise JobError("the model has no trained weights yet; train it first")
@@ -27,6 +26,8 @@ def check_input_shape(model, dataset) -> None:
     """Refuse data whose samples do not have the shape the model's Input expects."""
     if len(model.input_ids) != 1:
         raise JobError("models with several inputs cannot be evaluated here")
-    if tuple(model.input_shape) != tuple(dataset.input_shape):
-        raise JobError(f"the data has samples of shape {tuple(dataset.input_shape)} but the model expects "
-                       f"{tuple(model.input_shape)}")
+    from engine.model import input_shape_problem
+
+    problem = input_shape_problem(model, dataset.input_shape)
+    if problem:
+        raise JobError(problem)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.numerics import softmax
 from engine.registry import Ctx, Layer, ShapeError, register_layer
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -30,12 +31,6 @@ def _sigmoid(x):
     ex = np.exp(x[~pos])
     out[~pos] = ex / (1.0 + ex)
     return out
-
-
-def _softmax(x):
-    z = x - x.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def _gelu(x):
@@ -89,7 +84,7 @@ ACTIVATIONS = {
     "gelu": (_gelu, _gelu_bwd),
     "sigmoid": (lambda x: (_sigmoid(x), None), lambda dy, x, y, a: dy * y * (1 - y)),
     "tanh": (lambda x: (np.tanh(x), None), lambda dy, x, y, a: dy * (1 - y * y)),
-    "softmax": (lambda x: (_softmax(x), None),
+    "softmax": (lambda x: (softmax(x), None),
                 lambda dy, x, y, a: y * (dy - (dy * y).sum(axis=-1, keepdims=True))),
 }
 ACTIVATION_NAMES = tuple(ACTIVATIONS)
@@ -277,9 +272,7 @@ class Softmax(_Activation):
 
     def _apply(self, x):
         ax = self.axis_index(x.ndim - 1) + 1
-        z = x - x.max(axis=ax, keepdims=True)
-        e = np.exp(z)
-        y = (e / e.sum(axis=ax, keepdims=True)).astype(x.dtype, copy=False)
+        y = softmax(x, axis=ax).astype(x.dtype, copy=False)
         return y, lambda dy: (y * (dy - (dy * y).sum(axis=ax, keepdims=True))).astype(dy.dtype, copy=False)
 
     # only a softmax over the last axis is what a loss can fuse

@@ -26,6 +26,7 @@ import numpy as np
 
 from engine.initializers import init_weight
 from engine.layers.core import fmt_shape
+from engine.numerics import softmax
 from engine.registry import Layer, ShapeError, register_layer
 
 
@@ -35,13 +36,6 @@ class MHAConfig:
         "min": 1, "max": 64, "help": "Number of attention heads; must divide the feature size"})
     causal: bool = field(default=False, metadata={
         "help": "Each position only attends to itself and earlier positions (for next-token models)"})
-
-
-def _softmax_lastaxis(s):
-    s = s - s.max(axis=-1, keepdims=True)
-    e = np.exp(s)
-    e /= e.sum(axis=-1, keepdims=True)
-    return e
 
 
 @register_layer
@@ -103,7 +97,7 @@ class MultiHeadAttention(Layer):
         if self.cfg.causal:
             mask = np.triu(np.ones((L, L), dtype=bool), k=1)
             s = np.where(mask, -np.inf, s).astype(x.dtype, copy=False)
-        a = _softmax_lastaxis(s)
+        a = softmax(s)
         o = merge(a @ v)
         y = (o @ params["W_o"] + params["b_o"]).reshape(n, L, D)
 

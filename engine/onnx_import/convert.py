@@ -884,9 +884,9 @@ class Converter:
         return [n for n in keep if id(n) not in drop]
 
     def _build(self, keep: list[BNode], stem: str) -> ImportResult:
-        from engine.compile import GraphError, compile_graph
+        from engine.compile import GraphError
         from engine.io import Project
-        from engine.model import StateError
+        from engine.model import StateError, compile_graph
         from engine.spec import GraphSpec, SpecError
 
         ids: dict[int, str] = {}

@@ -986,16 +986,8 @@
 <context>
     <name>ExplainUI</name>
     <message>
-        <source>the saved weights do not fit the graph: {reason}</source>
-        <translation>保存的权重与网络图不匹配：{reason}</translation>
-    </message>
-    <message>
         <source>loading the data</source>
         <translation>正在加载数据</translation>
-    </message>
-    <message>
-        <source>the data has samples of shape {shape} but the model expects {want}</source>
-        <translation>数据的样本形状为 {shape}，但模型需要 {want}</translation>
     </message>
     <message>
         <source>the graph has a problem ({why})</source>
@@ -1239,36 +1231,8 @@ NN Studio 中的模型没有改变。</translation>
         <translation>已添加{layer}（{id}）</translation>
     </message>
     <message>
-        <source>Cannot connect: that layer no longer exists</source>
-        <translation>无法连接：该层已不存在</translation>
-    </message>
-    <message>
-        <source>Cannot connect a layer to itself</source>
-        <translation>不能把层连接到它自身</translation>
-    </message>
-    <message>
-        <source>Cannot connect into {node}: unknown layer type</source>
-        <translation>无法连接到 {node}：未知的层类型</translation>
-    </message>
-    <message>
-        <source>Cannot connect into {node}: an Input layer is where data enters and takes no input</source>
-        <translation>无法连接到 {node}：输入层是数据进入网络的地方，不接受输入</translation>
-    </message>
-    <message>
-        <source>Cannot connect: {node} takes only {n} input(s)</source>
-        <translation>无法连接：{node} 只接受 {n} 个输入</translation>
-    </message>
-    <message>
-        <source>{src} is already connected to {dst}</source>
-        <translation>{src} 已经连接到 {dst}</translation>
-    </message>
-    <message>
         <source>Cannot connect: {reason}</source>
         <translation>无法连接：{reason}</translation>
-    </message>
-    <message>
-        <source>Cannot connect {src} to {dst}: it would create a cycle (a network must flow one way)</source>
-        <translation>无法把 {src} 连接到 {dst}：这会形成环路（网络中的数据只能单向流动）</translation>
     </message>
     <message>
         <source>Connect {src} → {dst}</source>
@@ -1349,10 +1313,6 @@ NN Studio 中的模型没有改变。</translation>
     <message>
         <source>Rename {node} to {name}</source>
         <translation>将 {node} 重命名为 {name}</translation>
-    </message>
-    <message>
-        <source>The {template} template needs layer types that are not available yet</source>
-        <translation>“{template}”模板需要的层类型尚不可用</translation>
     </message>
     <message>
         <source>Template: {template}</source>
@@ -1747,10 +1707,6 @@ port of one layer to the top port of the next. Templates are in the Templates me
     <message>
         <source>Train the model</source>
         <translation>训练模型</translation>
-    </message>
-    <message>
-        <source>{description} (needs layer types that are not available yet)</source>
-        <translation>{description}（需要尚不可用的层类型）</translation>
     </message>
     <message>
         <source>Open &amp;Recent</source>

@@ -15,11 +15,12 @@ from PySide6.QtWidgets import QComboBox
 
 from app.evaluation_ui import DOCK_TITLE, install_evaluation_ui
 from app.main_window import MainWindow
-from engine.compile import compile_graph
 from engine.data import DataSpec, Preprocessor, load_dataset
+from engine.data.images import transform_images
 from engine.data.samples import samples_dir
 from engine.evaluate import class_probabilities, evaluate_arrays
 from engine.io import Project
+from engine.model import compile_graph
 from engine.spec import sequential
 from engine.trainer import TrainConfig, Trainer, TrainFinished
 
@@ -373,7 +374,7 @@ def test_digits_image_predict_and_mistakes_gallery(qtbot, make_window, digits_pr
     res = blocker.args[0]
     pre = Preprocessor.from_dict(digits_project.preprocessing)
     model = trained_model(digits_project)
-    want = class_probabilities(model, model.predict(pre.transform_images([str(png)])))[0]
+    want = class_probabilities(model, model.predict(transform_images(pre, [str(png)])))[0]
     np.testing.assert_allclose(res["probs"], want, rtol=1e-6, atol=1e-7)
     assert len(pp.bars.rows) == 10 and not pp.preview.pixmap().isNull()
     assert not pp.model_view.pixmap().isNull() and pp.image_name.text() == "five.png"

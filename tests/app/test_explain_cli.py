@@ -120,8 +120,8 @@ def test_analyze_a_graph_file(tmp_path):
 
 @pytest.fixture(scope="module")
 def image_project(tmp_path_factory):
-    from engine.compile import compile_graph
     from engine.io import Project, save_project
+    from engine.model import compile_graph
     from engine.spec import GraphSpec
 
     d = tmp_path_factory.mktemp("explain_img")
@@ -165,8 +165,8 @@ def test_explain_errors_are_one_line(image_project, tmp_path):
         assert words in r.stderr and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     g = tmp_path / "g.json"
     g.write_text(json.dumps(CNN))
-    from engine.compile import compile_graph
     from engine.io import Project, save_project
+    from engine.model import compile_graph
     from engine.spec import GraphSpec
     untrained = tmp_path / "u.nnsp"
     save_project(untrained, Project(graph=GraphSpec.from_dict(CNN)))
@@ -186,8 +186,8 @@ TEXT = {"schema_version": 1, "nodes": [
 
 
 def token_project(folder):
-    from engine.compile import compile_graph
     from engine.io import Project, save_project
+    from engine.model import compile_graph
     from engine.spec import GraphSpec
 
     rng = np.random.default_rng(0)

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from app.main_window import MainWindow
-from engine.compile import compile_graph
 from engine.data import DataSpec, load_dataset
 from engine.io import Project
+from engine.model import compile_graph
 from engine.spec import sequential
 from engine.trainer import TrainConfig, Trainer, TrainFinished
 

@@ -10,9 +10,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from engine.data.csvio import _NUM_COMMA, _NUM_DOT, DELIMITERS, SNIFF_LINES, _header_names
+from engine.data.columns import _THOUSANDS_DOT, MISSING_TOKENS, _floats, header_names
+from engine.data.csvio import _NUM_COMMA, _NUM_DOT, DELIMITERS, SNIFF_LINES
 from engine.data.errors import DataError
-from engine.data.tabular import _THOUSANDS_DOT, MISSING_TOKENS, _floats
 
 
 def _records(text: str, delimiter: str, limit: int | None = None) -> tuple[list[list[str]], list[int]]:
@@ -111,7 +111,7 @@ def parse_text(text: str, name: str, *, limit: int | None = None) -> tuple[pd.Da
                 continue
             raise DataError(f"{name}, line {ln}: {len(rec)} fields, but {'the header has' if header else 'line ' + str(lines[0]) + ' has'} "
                             f"{width} (ragged rows; is the delimiter {delimiter!r} right?)")
-    names = _header_names(rows[0]) if header else [f"column{j + 1}" for j in range(width)]
+    names = header_names(rows[0]) if header else [f"column{j + 1}" for j in range(width)]
     body, body_lines = (rows[1:], lines[1:]) if header else (rows, lines)
     if limit is not None:
         body, body_lines = body[:limit], body_lines[:limit]

@@ -9,7 +9,7 @@
 import numpy as np
 import pytest
 
-from engine.compile import compile_graph
+from engine.model import compile_graph
 from engine.spec import GraphSpec, sequential
 
 

@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from engine.data import DataError, DataSpec, Preprocessor, load_dataset
+from engine.data.images import transform_images
 from engine.data.samples import load_shipped
 
 
@@ -60,7 +61,7 @@ def test_image_folder_with_digits_sample_preprocessing(tmp_path):
     pre = Preprocessor.from_dict(ds.preprocessing)
     files = [str(root / d["class_names"][d["y"][i]] / f"{i}.png") for i in range(39)]
     order = ev.split_indices["train"]
-    expected = pre.transform_images(files)
+    expected = transform_images(pre, files)
     assert np.allclose(np.sort(ev.x_train.reshape(39, -1), 0), np.sort(expected.reshape(39, -1), 0), atol=1e-5)
     assert sorted(ev.y_train.tolist()) == sorted(int(v) for v in d["y"][:39])
     assert len(order) == 39

@@ -17,6 +17,7 @@ from engine.data import (
     scan_image_folder,
 )
 from engine.data import images as images_mod
+from engine.data.images import transform_images
 from engine.data.samples import load_shipped
 
 
@@ -179,7 +180,7 @@ def test_digits_png_folder_matches_sample(tmp_path):
     # predict path: same decoding and scaling from the saved preprocessing
     pre = Preprocessor.from_dict(ds.preprocessing)
     paths = [str(files[p]) for p in ds.split_indices["val"][:5]]
-    assert np.allclose(pre.transform_images(paths), ds.x_val[:5])
+    assert np.allclose(transform_images(pre, paths), ds.x_val[:5])
     assert pre.decode(ds.y_val[:2]) == [ds.class_names[i] for i in ds.y_val[:2]]
 
 
@@ -291,6 +292,6 @@ def test_predict_unreadable_file_is_dataerror(tmp_path):
     pre = Preprocessor.from_dict(ds.preprocessing)
     (tmp_path / "bad.png").write_text("nope")
     with pytest.raises(DataError, match="bad.png"):
-        pre.transform_images([str(tmp_path / "bad.png")])
+        transform_images(pre, [str(tmp_path / "bad.png")])
     with pytest.raises(DataError, match="takes images"):
         pre.transform_frame(__import__("pandas").DataFrame({"a": [1]}))

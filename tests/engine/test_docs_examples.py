@@ -2,7 +2,7 @@
 import re
 from pathlib import Path
 
-from engine.compile import compile_graph
+from engine.model import compile_graph
 from engine.spec import GraphSpec
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "graph-format.md"

@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from engine.compile import compile_graph
 from engine.evaluate import EvaluateError, evaluate_arrays, misclassified, predict_file, regression_pairs
 from engine.io import Project
+from engine.model import compile_graph
 from engine.spec import sequential
 
 
@@ -175,7 +175,6 @@ def _touch(p):
 
 
 def test_predict_file_uses_saved_tabular_preprocessing(tmp_path):
-    pytest.importorskip("engine.data.csvio")
     m = softmax_model(2)
     pre = {"kind": "tabular", "version": 1, "task": "classification", "class_names": ["no", "yes"],
            "input_shape": [2], "decimal": ".",
@@ -191,7 +190,6 @@ def test_predict_file_uses_saved_tabular_preprocessing(tmp_path):
 
 
 def test_predict_file_images_folder_and_single_image(tmp_path):
-    pytest.importorskip("engine.data.images")
     from PIL import Image
 
     m = compile_graph(sequential([("Input.v1", {"shape": [4, 4, 1]}), ("Flatten.v1", {}),

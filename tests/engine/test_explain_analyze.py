@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from engine.compile import compile_graph
 from engine.explain import analyze
+from engine.model import compile_graph
 from engine.spec import sequential
 from engine.templates import get_template
 from tests.engine.fakes import ArrayDataset

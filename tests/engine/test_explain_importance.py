@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from engine.compile import compile_graph
 from engine.explain import ExplainError, feature_groups, permutation_importance
+from engine.model import compile_graph
 from engine.spec import sequential
 from engine.trainer import TrainConfig, Trainer
 from tests.engine.fakes import ArrayDataset

@@ -3,9 +3,9 @@ integrated gradients are complete on random MLPs, CNNs and a text model."""
 import numpy as np
 import pytest
 
-from engine.compile import compile_graph
 from engine.explain import ExplainError, attention_weights, make_baseline, saliency, sample_activations, unit_maps
 from engine.explain.saliency import gaussian_blur
+from engine.model import compile_graph
 from engine.spec import GraphSpec, sequential
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.compile import compile_graph
-from engine.registry import LAYERS, all_layers
+from engine.model import compile_graph
 from engine.spec import GraphSpec
 
 
@@ -168,21 +167,15 @@ def activation_options_graph() -> GraphSpec:
     return _graph(nodes, _chain([n[0] for n in nodes]))
 
 
-#: name -> (graph builder, layer types it needs registered)
+#: name -> graph builder
 GRAPHS = {
-    "dense": (dense_graph, ()),
-    "conv2d": (conv2d_graph, ("Conv2D.v1", "MaxPool2D.v1", "AvgPool2D.v1", "UpSampling2D.v1",
-                              "GlobalAvgPool.v1")),
-    "conv1d": (conv1d_graph, ("Conv1D.v1", "MaxPool1D.v1", "AvgPool1D.v1", "GlobalAvgPool.v1")),
-    "conv2d_options": (conv2d_options_graph, ("Conv2D.v1", "GlobalMaxPool.v1")),
-    "conv1d_options": (conv1d_options_graph, ("Conv1D.v1", "GlobalMaxPool.v1")),
-    "activation_options": (activation_options_graph, ()),
+    "dense": dense_graph,
+    "conv2d": conv2d_graph,
+    "conv1d": conv1d_graph,
+    "conv2d_options": conv2d_options_graph,
+    "conv1d_options": conv1d_options_graph,
+    "activation_options": activation_options_graph,
 }
-
-
-def available_graphs() -> list[str]:
-    all_layers()
-    return [name for name, (_, need) in GRAPHS.items() if all(t in LAYERS for t in need)]
 
 
 def randomise(model, seed: int = 0) -> None:
@@ -205,7 +198,7 @@ def randomise(model, seed: int = 0) -> None:
 
 
 def build(name: str, seed: int = 0):
-    spec = GRAPHS[name][0]()
+    spec = GRAPHS[name]()
     model = compile_graph(spec, seed=seed)
     randomise(model, seed)
     return model
@@ -221,7 +214,7 @@ def rel_err(a, b) -> float:
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-12))
 
 
-@pytest.mark.parametrize("name", available_graphs())
+@pytest.mark.parametrize("name", list(GRAPHS))
 def test_builders_compile_and_weights_are_random(name):
     model = build(name)
     sd = model.state_dict()

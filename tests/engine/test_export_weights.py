@@ -6,12 +6,12 @@ import json
 import numpy as np
 import pytest
 
-from engine.compile import compile_graph
 from engine.export import METADATA_KEY, ExportError, export_model, export_project, import_weights
 from engine.export.importer import read_export
 from engine.io import Project
+from engine.model import compile_graph
 from engine.spec import GraphSpec
-from tests.engine.test_export_models import available_graphs, build, rel_err, sample_input
+from tests.engine.test_export_models import GRAPHS, build, rel_err, sample_input
 
 PRE = {"kind": "tabular", "version": 1, "task": "classification", "class_names": ["a", "b", "c", "d"],
        "input_shape": [6], "decimal": ".",
@@ -32,7 +32,7 @@ def _project(model):
 
 
 @pytest.mark.parametrize("fmt", ["npz", "safetensors"])
-@pytest.mark.parametrize("name", available_graphs())
+@pytest.mark.parametrize("name", list(GRAPHS))
 def test_weights_round_trip_reproduces_outputs(tmp_path, fmt, name):
     model = build(name)
     x = sample_input(model)

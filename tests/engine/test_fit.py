@@ -72,8 +72,6 @@ def test_classes_mismatch_names_the_fix():
 
 def test_cnn_fitted_to_images_sets_the_input_shape():
     tpl = get_template("cnn")
-    if not tpl.available():
-        pytest.skip("Conv2D not registered")
     info = DataInfo((32, 32, 3), "classification", 4)
     r = fit_to_data(tpl.build(), info)
     assert r.spec.node(r.spec.node_ids[0]).config["shape"] == [32, 32, 3]
@@ -83,8 +81,6 @@ def test_cnn_fitted_to_images_sets_the_input_shape():
 
 def test_a_graph_too_small_for_the_data_reports_the_graph_error():
     tpl = get_template("cnn")
-    if not tpl.available():
-        pytest.skip("Conv2D not registered")
     r = fit_to_data(tpl.build(), DataInfo((4, 4, 1), "classification", 10))
     assert r.spec.node(r.spec.node_ids[0]).config["shape"] == [4, 4, 1]
     assert r.problems  # the convolutions no longer fit: said, not hidden

@@ -97,7 +97,7 @@ def test_graph_reader_loads_or_raises_spec_error(data):
 @pytest.fixture(scope="module")
 def project_bytes(tmp_path_factory):
     p = demo_project()
-    from engine.compile import compile_graph
+    from engine.model import compile_graph
     p.weights = compile_graph(p.graph).state_dict()
     p.history = [{"name": "run 1", "epochs": [{"epoch": 1, "loss": 0.5}]}]
     path = tmp_path_factory.mktemp("fuzz") / "p.nnsp"
@@ -195,8 +195,8 @@ def test_weights_member_replaced(tmp_path, project_bytes, w):
 # ------------------------------------------------------------------------- exports
 @pytest.fixture(scope="module")
 def export_files(tmp_path_factory):
-    from engine.compile import compile_graph
     from engine.export import export_project
+    from engine.model import compile_graph
     p = demo_project()
     p.weights = compile_graph(p.graph).state_dict()
     d = tmp_path_factory.mktemp("exp")

@@ -4,8 +4,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from engine.compile import compile_graph
 from engine.io import ProjectError, atomic_write_text, demo_project, load_project, save_project
+from engine.model import compile_graph
 
 
 def test_project_round_trip(tmp_path):
@@ -231,8 +231,8 @@ def test_a_small_project_cannot_expand_into_gigabytes(tmp_path, compressed_inner
 
 
 def test_weights_within_what_the_graph_needs_still_load(tmp_path):
-    from engine.compile import compile_graph
     from engine.io import demo_project, load_project, save_project, weights_limit
+    from engine.model import compile_graph
     proj = demo_project()
     proj.weights = compile_graph(proj.graph).state_dict()
     save_project(tmp_path / "ok.nnsp", proj)

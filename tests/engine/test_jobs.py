@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from engine.compile import compile_graph
 from engine.data import DataSpec, load_dataset
 from engine.io import Project, demo_project
 from engine.jobs import JobError, choose_split, evaluate, finish_run, run_name, trained_model
 from engine.jobs.runs import new_run
+from engine.model import compile_graph
 from engine.spec import sequential
 
 IRIS = sequential([("Input.v1", {"shape": [4]}), ("Dense.v1", {"units": 8, "activation": "relu"}),
@@ -60,7 +60,7 @@ def test_evaluate_out_of_the_box_and_on_every_row():
 
 def test_evaluate_refuses_data_of_another_shape():
     w = compile_graph(demo_project().graph).state_dict()
-    with pytest.raises(JobError, match=r"samples of shape \(4,\) but the model expects \(2,\)"):
+    with pytest.raises(JobError, match=r"the Input layer expects samples of shape \(2,\) but the data has \(4,\); set the Input shape to 4"):
         evaluate(demo_project().graph, w, DataSpec(kind="sample", path="iris"))
 
 

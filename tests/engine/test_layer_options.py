@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from engine.compile import analyse, compile_graph
+from engine.compile import analyse
 from engine.fastpath import why_not_fast
+from engine.model import compile_graph
 from engine.registry import ConfigError, Ctx, build_layer, config_to_dict, make_config
 from engine.spec import GraphSpec, sequential
 from engine.trainer import EpochEnded, TrainConfig, Trainer

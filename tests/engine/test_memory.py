@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from engine import initializers, memory
-from engine.compile import GraphError, analyse, compile_graph
+from engine.compile import GraphError, analyse
 from engine.layers.recurrent import _orthogonal
+from engine.model import compile_graph
 from engine.registry import build_layer
 from engine.spec import sequential
 from engine.trainer import TrainConfig, Trainer

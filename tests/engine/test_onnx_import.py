@@ -9,7 +9,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper
 
-from engine.compile import compile_graph
+from engine.model import compile_graph
 from engine.onnx_import import OnnxImportError, import_onnx, to_nn_layout
 from engine.onnx_import.convert import convert_model
 from engine.spec import NODE_ID_PATTERN

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from engine.compile import GraphError, analyse, compile_graph
+from engine.compile import GraphError, analyse
+from engine.model import compile_graph
 from engine.spec import GraphSpec, SpecError, sequential
 
 

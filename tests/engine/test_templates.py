@@ -1,15 +1,13 @@
 import pytest
 
-from engine.compile import analyse, compile_graph
-from engine.templates import all_templates, available_templates, get_template
+from engine.compile import analyse
+from engine.model import compile_graph
+from engine.registry import all_layers
+from engine.templates import all_templates, get_template
 
 
-def test_mlp_and_residual_always_available_and_compile():
-    keys = [t.key for t in available_templates()]
-    assert "mlp" in keys and "residual" in keys
-    for key in ("mlp", "residual"):
-        model = compile_graph(get_template(key).build())
-        assert model.n_params() > 0
+def test_template_keys():
+    assert [t.key for t in all_templates()] == ["mlp", "cnn", "lstm", "residual"]
 
 
 def test_residual_has_an_add_with_two_inputs():
@@ -19,21 +17,17 @@ def test_residual_has_an_add_with_two_inputs():
 
 
 @pytest.mark.parametrize("tpl", all_templates(), ids=lambda t: t.key)
-def test_every_available_template_compiles(tpl):
-    if not tpl.available():
-        assert tpl not in available_templates()
-        pytest.skip(f"layer types for {tpl.key} are not registered yet")
-    a = analyse(tpl.build())
-    assert a.ok, a.errors
-    compile_graph(tpl.build())
-
-
-def test_small_cnn_shapes_when_registered():
-    tpl = get_template("cnn")
-    if not tpl.available():
-        pytest.skip("Conv2D/MaxPool2D not registered yet")
+def test_every_template_uses_registered_layers_and_compiles(tpl):
+    registered = {c.type_id for c in all_layers()}
     g = tpl.build()
+    assert {n.type for n in g.nodes} <= registered
     a = analyse(g)
+    assert a.ok, a.errors
+    assert compile_graph(g).n_params() > 0
+
+
+def test_small_cnn_shapes():
+    a = analyse(get_template("cnn").build())
     shapes = [a.shapes[nid] for nid in a.order]
     assert shapes[0] == (28, 28, 1)
     assert shapes[-1] == (10,)

@@ -171,8 +171,8 @@ def test_export_errors_are_translated(tmp_path):
     with pytest.raises(ExportError) as e:
         export_project(Project(graph=demo_project().graph), "onnx", tmp_path / "m.onnx")
     assert _zh(e.value).startswith("模型还没有训练好的权重"), _zh(e.value)
-    from engine.compile import compile_graph
     from engine.export import export_model
+    from engine.model import compile_graph
     with pytest.raises(ExportError) as e:
         export_model(compile_graph(demo_project().graph), "npz", tmp_path / "no such folder" / "w.npz", {})
     zh = _zh(e.value)

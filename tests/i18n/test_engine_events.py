@@ -21,8 +21,8 @@ def test_loss_errors_about_targets_are_translated():
 
 
 def test_evaluate_errors_are_translated():
-    from engine.compile import compile_graph
     from engine.io import demo_project
+    from engine.model import compile_graph
     model = compile_graph(demo_project().graph)
     x = np.zeros((5, 2), dtype=np.float32)
     with pytest.raises(EvaluateError) as e:

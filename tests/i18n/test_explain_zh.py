@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from engine import i18n
-from engine.compile import compile_graph
 from engine.explain import ExplainError, analyze, make_baseline, permutation_importance, saliency, unit_maps
+from engine.model import compile_graph
 from engine.spec import sequential
 
 

@@ -102,7 +102,7 @@ def test_engine_messages_reach_the_window_in_chinese(zh_window):
     messages = []
     g.message.connect(messages.append)
     assert not g.connect("n1", "n1")
-    assert messages[-1] == "不能把层连接到它自身"
+    assert messages[-1] == "无法连接：Input 'n1' 不能把自己的输出接回自己；网络中的数据只能单向流动"
     zh_window.graph.delete(["n1"])
     tip = zh_window.actions["train"].toolTip()
     assert tip.startswith("无法训练：") and HAN.search(tip[5:]), tip

@@ -19,9 +19,9 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from engine.compile import compile_graph
 from engine.export import layouts as L
 from engine.export.onnx_export import build_onnx
+from engine.model import compile_graph
 from engine.onnx_import import OnnxImportError, import_onnx, to_nn_layout, to_onnx_layout
 from engine.onnx_import.convert import convert_model
 from engine.trainer import EpochEnded, TrainConfig, Trainer, TrainFailed, TrainFinished

@@ -16,7 +16,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 from onnx import numpy_helper
 
-from engine.compile import compile_graph
+from engine.model import compile_graph
 from engine.onnx_import import to_nn_layout, to_onnx_layout
 from engine.onnx_import.convert import convert_model
 

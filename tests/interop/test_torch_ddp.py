@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from engine.compile import compile_graph
 from engine.export import export_model, import_weights
+from engine.model import compile_graph
 from tests.engine.test_export_models import build, sample_input
 
 torch = pytest.importorskip("torch")

@@ -216,8 +216,8 @@ def test_reverse_sequence_matches_torch_flip():
 
 def test_gru_reset_first_generated_module_matches_engine_float64(tmp_path):
     """linear_before_reset=0 has no PyTorch module: the generated _GRUResetFirst against the engine."""
-    from engine.compile import compile_graph
     from engine.export import export_model
+    from engine.model import compile_graph
     from engine.spec import sequential
     from tests.interop.test_torch_export import load_generated
 
@@ -275,7 +275,7 @@ class _MNIST1DGRU(torch.nn.Module):
 
 
 def _compile(layers):
-    from engine.compile import compile_graph
+    from engine.model import compile_graph
     from engine.spec import sequential
 
     return compile_graph(sequential(layers), dtype=np.float64)
@@ -344,8 +344,8 @@ def test_mnist1d_bidirectional_gru_is_built_exactly():
 ])
 def test_generated_pool_helper_covers_what_torch_pooling_lacks(tmp_path, layers):
     """Average-pooling dilation, per-side pads and count_include_pad with 'same': the generated _pool_nd."""
-    from engine.compile import compile_graph
     from engine.export import export_model
+    from engine.model import compile_graph
     from engine.spec import sequential
     from tests.engine.test_export_models import randomise, rel_err, sample_input
     from tests.interop.test_torch_export import load_generated
