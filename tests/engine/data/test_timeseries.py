@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.compile import compile_graph
+from engine.model import compile_graph
 from engine.data import DataError, DataSpec, load_dataset
 from engine.data.samples import samples_dir
 from engine.data.timeseries import build_series, part_rows, unscale, window_counts
