@@ -308,7 +308,10 @@ def _load_input(model, pre, path: Path, encoding: str = "auto", meta: dict | Non
         return np.asarray(x, dtype=np.float32), None, {"row": list(range(len(x)))}
     if suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls"):
         if pre is not None:
-            from engine.data.csvio import transform_csv
+            if pre.kind == "timeseries":   # every window of recent rows, and the row each one ends on
+                from engine.data.timeseries import transform_csv
+            else:
+                from engine.data.csvio import transform_csv
 
             x, df = _wrap_data_error(transform_csv, pre, str(path), encoding, meta, sheet)
             return x, df, {}

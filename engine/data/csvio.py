@@ -579,10 +579,6 @@ def transform_csv(pre, path, encoding: str = "auto", meta_out: dict | None = Non
     if meta_out is not None:
         meta_out.update(meta)
     src = f"{meta['name']}, "
-    if pre.kind == "timeseries":  # every window of recent rows, and the row each one ends on
-        from engine.data.timeseries import transform_frame  # noqa: PLC0415
-
-        return transform_frame({**pre.d, "decimal": meta["decimal"]}, df, labels, src)
     if meta["decimal"] != pre.d.get("decimal", "."):
         pre = Preprocessor({**pre.d, "decimal": meta["decimal"]})
     return pre._transform_frame(df, labels, src), df

@@ -522,6 +522,18 @@ def preview_series(spec) -> dict:
 
 
 # ---------------------------------------------------------------------- predict
+def transform_csv(pre, path, encoding: str = "auto", meta_out: dict | None = None,
+                  sheet: str | None = None) -> tuple[np.ndarray, pd.DataFrame]:
+    """Recent rows in a CSV file as the fitted series' windows (``csvio.transform_csv`` for a time
+    series): every window of ``window`` rows, and the frame."""
+    from engine.data.csvio import read_csv_frame  # noqa: PLC0415
+
+    df, meta, labels = read_csv_frame(path, encoding, sheet)
+    if meta_out is not None:
+        meta_out.update(meta)
+    return transform_frame({**pre.d, "decimal": meta["decimal"]}, df, labels, f"{meta['name']}, ")
+
+
 def transform_frame(prep: dict, df: pd.DataFrame, row_labels=None, src: str = "") -> tuple[np.ndarray, pd.DataFrame]:
     """Raw rows (oldest first) -> every window of ``window`` rows and a frame naming each window's last row.
 
