@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.model import compile_graph
 from engine.data import DataError, DataSpec, load_dataset
 from engine.data.samples import samples_dir
 from engine.data.timeseries import build_series, part_rows, unscale, window_counts
 from engine.evaluate import _predict, predict_file
 from engine.io import Project
+from engine.model import compile_graph
 from engine.spec import sequential
 
 
