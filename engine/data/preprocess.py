@@ -6,7 +6,9 @@ Two kinds of dict exist (``"kind"`` key):
 * ``"tabular"``: ``columns`` = list of ``{"name", "type": "numeric", "fill", "shift", "scale"}``
   (value -> ``(value_or_fill - shift) / scale``) or ``{"name", "type": "categorical",
   "categories": [...]}`` (one-hot in that order; unseen or missing -> all zeros);
-  ``decimal`` is used when values arrive as text.
+  ``decimal`` is used when values arrive as text.  ``{"name", "type": "text", "tokenizer":
+  {...}}`` is a free-text column: :meth:`engine.data.text.TextVocab.to_dict`, giving
+  ``max_len`` token ids (as float32 numbers) for an ``Embedding`` layer.
 * ``"images"``: ``image_size`` ``[h, w]``, ``mode`` ``"L"``/``"RGB"``, ``value_max`` of the
   training source (255 for files, 16 for the digits sample), ``scaling`` and per-channel
   ``mean``/``std`` in [0, 1] units (``standard`` only).
@@ -39,7 +41,12 @@ class Preprocessor:
             d = json.loads(json.dumps(d))
         except (TypeError, ValueError) as exc:
             raise DataError(f"preprocessing description is not JSON-able: {exc}") from None
-        return cls(d)
+        pre = cls(d)
+        if d["kind"] == "tabular" and isinstance(d.get("columns"), list):
+            for c in d["columns"]:
+                if isinstance(c, dict) and c.get("type") == "text":
+                    pre._vocab(c)  # a damaged tokenizer is refused here, not at the first prediction
+        return pre
 
     def to_dict(self) -> dict:
         return copy.deepcopy(self.d)
@@ -98,7 +105,7 @@ class Preprocessor:
         if missing:
             raise DataError(f"{src}missing column(s): {_short(', '.join(missing), 160)}")
         decimal = self.d.get("decimal", ".")
-        width = sum(1 if c["type"] == "numeric" else len(c["categories"]) for c in self.d["columns"])
+        width = sum(_width(c) for c in self.d["columns"])
         out = np.zeros((len(df), width), dtype=np.float32)
         j = 0
         for c in self.d["columns"]:
@@ -124,6 +131,12 @@ class Preprocessor:
                                     f"'{_short(col.iloc[i])}' is too large for 32-bit floats")
                 out[:, j] = scaled
                 j += 1
+            elif c["type"] == "text":
+                from engine.data.text import text_cells  # noqa: PLC0415
+
+                ids = self._vocab(c).encode(text_cells(col.to_numpy(dtype=object)))
+                out[:, j:j + ids.shape[1]] = ids
+                j += ids.shape[1]
             else:
                 cats, cmiss = parse_categorical(col)
                 index = {v: k for k, v in enumerate(c["categories"])}
@@ -134,6 +147,21 @@ class Preprocessor:
                             out[r, j + k] = 1.0
                 j += len(c["categories"])
         return out
+
+    def _vocab(self, col: dict):
+        """The column's fitted tokenizer (read once per Preprocessor)."""
+        from engine.data.text import TextVocab  # noqa: PLC0415
+
+        cache = self.__dict__.setdefault("_vocabs", {})
+        v = cache.get(col["name"])
+        if v is None:
+            v = cache[col["name"]] = TextVocab.from_dict(col.get("tokenizer"))
+        return v
+
+    @property
+    def text_columns(self) -> list[dict]:
+        """The free-text columns (tabular): ``{"name", "tokenizer"}`` each."""
+        return [c for c in self.d.get("columns", []) if c.get("type") == "text"]
 
     def transform_csv(self, path, encoding: str = "auto", meta_out: dict | None = None,
                       sheet: str | None = None) -> tuple[np.ndarray, pd.DataFrame]:
@@ -199,3 +227,12 @@ class Preprocessor:
         if x.ndim != 2 or x.shape[1] != len(self.columns):
             raise DataError(f"expected an array of shape (N, {len(self.columns)}), got {x.shape}")
         return self.transform_frame(pd.DataFrame(x, columns=self.columns))
+
+
+def _width(col: dict) -> int:
+    """Model inputs one saved column gives: 1 number, one per category, or the token ids of a text."""
+    if col["type"] == "numeric":
+        return 1
+    if col["type"] == "text":
+        return int((col.get("tokenizer") or {}).get("max_len", 0))
+    return len(col["categories"])

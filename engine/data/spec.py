@@ -27,6 +27,11 @@ class DataSpec:
     :mod:`engine.data.encoding`) or a codec name such as ``"gb18030"``.
     ``kind="csv"`` also reads ``.xlsx``/``.xlsm`` workbooks; ``sheet`` names the sheet
     (``None``: the first).
+
+    Text columns (see :mod:`engine.data.text` and ``docs/data.md``): ``text_columns`` names the
+    CSV columns read as free text (``None``: detected; ``[]``: none), tokenised with
+    ``text_mode`` (``auto``/``word``/``char``), at most ``text_vocab`` ids and ``text_max_len``
+    tokens (``None``: the 95th percentile of the training texts).
     """
 
     kind: str
@@ -45,6 +50,10 @@ class DataSpec:
     n_samples: int = 500
     encoding: str = "auto"
     sheet: str | None = None
+    text_columns: list[str] | None = None
+    text_mode: str = "auto"
+    text_vocab: int = 20_000
+    text_max_len: int | None = None
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict:
@@ -63,6 +72,8 @@ class DataSpec:
             kw["image_size"] = _parse_size(kw["image_size"])
         if kw.get("features") is not None:
             kw["features"] = [str(f) for f in kw["features"]]
+        if isinstance(kw.get("text_columns"), list):
+            kw["text_columns"] = [str(f) for f in kw["text_columns"]]
         spec = cls(**kw)
         spec.validate()
         return spec
@@ -95,7 +106,23 @@ class DataSpec:
         self.encoding = normalise(self.encoding)
         if self.sheet is not None and not isinstance(self.sheet, str):
             raise DataError(f"sheet must be a sheet name, got {self.sheet!r}")
+        self._validate_text()
         return self
+
+    def _validate_text(self) -> None:
+        from engine.data.text import MAX_LEN, MAX_TOKENS, MIN_TOKENS, MODES  # noqa: PLC0415
+
+        if self.text_columns is not None and (not isinstance(self.text_columns, list)
+                                              or not all(isinstance(c, str) for c in self.text_columns)):
+            raise DataError(f"text_columns must be a list of column names, got {self.text_columns!r}")
+        if self.text_mode not in MODES:
+            raise DataError(f"unknown text tokenization {self.text_mode!r}; choose one of {', '.join(MODES)}")
+        v = self.text_vocab
+        if isinstance(v, bool) or not isinstance(v, int) or not MIN_TOKENS <= v <= MAX_TOKENS:
+            raise DataError(f"the vocabulary size must be between {MIN_TOKENS} and {MAX_TOKENS:,}, got {v!r}")
+        v = self.text_max_len
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_LEN):
+            raise DataError(f"the sequence length must be between 1 and {MAX_LEN}, got {v!r}")
 
     # ------------------------------------------------------------------ CLI
     @staticmethod
@@ -124,6 +151,8 @@ class DataSpec:
             kw["image_size"] = _parse_size(kw["image_size"])
         if isinstance(kw.get("features"), str):
             kw["features"] = [f.strip() for f in kw["features"].split(",") if f.strip()]
+        if isinstance(kw.get("text_columns"), str):
+            kw["text_columns"] = [f.strip() for f in kw["text_columns"].split(",") if f.strip()]
         return DataSpec(kind=kind, path=path, **kw).validate()
 
 

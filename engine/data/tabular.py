@@ -15,8 +15,9 @@ import pandas as pd
 
 from engine.data.errors import DataError, one_line
 from engine.data.split import natural_sorted, split_indices
+from engine.data.text import looks_like_text
 
-PREP_VERSION = 1
+PREP_VERSION = 2              # 2: text columns ("type": "text"); a table without one is still saved as 1
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "missing", "#n/a"})
 MAX_CLASS_INTEGERS = 20        # integer targets with at most this many values -> classification
 MAX_CATEGORIES = 1000          # one-hot width cap for an explicitly chosen text column
@@ -281,8 +282,9 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
         features = [c for c in columns if c != target]
     if not features:
         raise DataError(f"{src}no feature columns: the file needs at least one column besides the target '{_short(target)}'")
+    text_cols = _chosen_text_columns(spec, columns, target, features, src)
 
-    bulk = parse_numeric_many(df, [target, *features], decimal)
+    bulk = parse_numeric_many(df, [target, *[f for f in features if f not in (text_cols or ())]], decimal)
 
     # ---- target
     t_info, t_vals = analyse_column(LazyColumn(df, target), target, decimal, row_labels, src, strict=True,
@@ -302,7 +304,13 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
     infos: dict[str, ColumnInfo] = {}
     parsed: dict[str, tuple] = {}
     for f in features:
+        if text_cols is not None and f in text_cols:  # chosen as text: read as it is written
+            infos[f], parsed[f] = _text_info(df[f], f)
+            continue
         info, vals = analyse_column(LazyColumn(df, f), f, decimal, row_labels, src, strict=True, parsed=bulk.get(f))
+        if text_cols is None and info.kind == "categorical" and looks_like_text(vals[0], MAX_CATEGORIES):
+            infos[f], parsed[f] = _text_info(df[f], f)
+            continue
         if info.kind == "empty":
             if explicit:
                 raise DataError(f"{src}feature column '{_short(f)}' has no values")
@@ -320,12 +328,15 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
         infos[f] = info
         parsed[f] = vals
     features = [f for f in features if f in infos]
+    if text_cols is None:
+        features = _auto_text_alone(features, infos, report)
     if not features:
         raise DataError(f"{src}no usable feature columns (all were empty or identifier-like)")
     if spec.missing == "drop":
         any_missing = np.zeros(len(df), dtype=bool)
         for f in features:
-            any_missing |= parsed[f][1]
+            if infos[f].kind != "text":  # an empty text is a text (all padding), not a missing value
+                any_missing |= parsed[f][1]
         dropped = any_missing & keep
         if dropped.any():
             rows = np.flatnonzero(dropped)
@@ -399,7 +410,7 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
                 report.append({"column": f, "count": n_miss,
                                "reason": f"missing values filled with the training {spec.missing} ({fill:g})"})
             cols.append({"name": f, "type": "numeric", "fill": fill, "shift": shift, "scale": scale})
-        else:
+        elif info.kind == "categorical":
             cats, cmiss = parsed[f]
             train_cats = natural_sorted({c for c, m in zip(cats[train_rows], cmiss[train_rows]) if not m})
             unseen = {c for c, m in zip(cats[kept], cmiss[kept]) if not m} - set(train_cats)
@@ -408,16 +419,21 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
                                "reason": "categories not in the training rows are encoded as all zeros: "
                                          + _short(", ".join(natural_sorted(unseen)), 80)})
             cols.append({"name": f, "type": "categorical", "categories": train_cats})
+        elif info.kind == "text":
+            cols.append(_fit_text(f, parsed[f], kept, train_rows, spec, src, report))
     feature_names = []
     for c in cols:
         if c["type"] == "numeric":
             feature_names.append(c["name"])
+        elif c["type"] == "text":
+            feature_names.extend(f"{c['name']}[{i + 1}]" for i in range(int(c["tokenizer"]["max_len"])))
         else:
             feature_names.extend(f"{c['name']}={v}" for v in c["categories"])
     if not feature_names:
         raise DataError(f"{src}the feature columns give no inputs (text columns without training values)")
+    has_text = any(c["type"] == "text" for c in cols)
     prep = {
-        "version": PREP_VERSION, "kind": "tabular", "task": task, "target": target,
+        "version": PREP_VERSION if has_text else 1, "kind": "tabular", "task": task, "target": target,
         "class_names": class_names, "columns": cols, "feature_names": feature_names,
         "input_shape": [len(feature_names)], "scaling": spec.scaling, "missing": spec.missing,
         "decimal": decimal,
@@ -432,7 +448,85 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
              for f, (v, m, b) in bulk.items() if f in infos and infos[f].kind == "numeric"}
     x_all = pre._transform_frame(df if every else df.iloc[kept], row_labels if every else row_labels[kept], src,
                                  parsed=known)
+    if has_text:
+        _text_rates(prep, x_all, splits)
     return x_all, y_all, splits, prep, report, kept
+
+
+# ------------------------------------------------------------------ text columns
+def _chosen_text_columns(spec, columns, target, features, src) -> set | None:
+    """The columns ``spec.text_columns`` names (``None``: detect them), checked against the table."""
+    chosen = getattr(spec, "text_columns", None)
+    if chosen is None:
+        return None
+    missing_cols = [c for c in chosen if c not in columns]
+    if missing_cols:
+        raise DataError(f"{src}text column(s) not found: {_short(', '.join(missing_cols), 120)}")
+    if target in chosen:
+        raise DataError(f"{src}column '{_short(target)}' cannot be both the target and a text column")
+    outside = [c for c in chosen if c not in features]
+    if outside:
+        raise DataError(f"{src}text column(s) not among the feature columns: {_short(', '.join(outside), 120)}")
+    return set(chosen)
+
+
+def _text_info(col: pd.Series, name: str) -> tuple[ColumnInfo, tuple]:
+    from engine.data.text import text_cells  # noqa: PLC0415
+
+    texts = np.array(text_cells(col.to_numpy(dtype=object)), dtype=object)
+    empty = np.array([not t.strip() for t in texts], dtype=bool)
+    return ColumnInfo(name, "text", int(empty.sum()), len(set(texts[~empty]))), (texts, empty)
+
+
+def _auto_text_alone(features, infos, report) -> list:
+    """Detected free-text columns are features on their own (token ids for an Embedding); beside
+    other features they are left out with a note (they need a choice: ``text_columns``)."""
+    text = [f for f in features if infos[f].kind == "text"]
+    if not text or len(text) == len(features):
+        return features
+    for f in text:
+        report.append({"column": f, "reason": "free-text column beside other features; not used as a feature "
+                                              "(choose it as a text column to add its token ids)"})
+    return [f for f in features if infos[f].kind != "text"]
+
+
+def _fit_text(name, parsed, kept, train_rows, spec, src, report) -> dict:
+    """The tokenizer of one text column, fitted on the training rows; notes on what it could not keep."""
+    from engine.data.text import TextVocab  # noqa: PLC0415
+
+    texts, empty = parsed
+    vocab = TextVocab.fit(list(texts[train_rows]), mode=getattr(spec, "text_mode", "auto"),
+                          max_tokens=int(getattr(spec, "text_vocab", 20_000)),
+                          max_len=getattr(spec, "text_max_len", None), what=f"{src}column '{_short(name)}'")
+    r = vocab.report
+    if r["distinct_tokens"] > r["kept_tokens"]:
+        report.append({"column": name, "count": int(r["distinct_tokens"]),
+                       "reason": f"{r['distinct_tokens']:,} distinct tokens in the training texts; the "
+                                 f"{r['kept_tokens']:,} most frequent are kept and the others read as the "
+                                 f"unknown-token id (raise the vocabulary size to keep more)"})
+    if r["truncated_texts"]:
+        report.append({"column": name, "count": int(r["truncated_texts"]),
+                       "reason": f"training texts longer than {vocab.max_len} tokens are cut after "
+                                 f"{vocab.max_len} tokens"})
+    n_empty = int(empty[kept].sum())
+    if n_empty:
+        report.append({"column": name, "count": n_empty,
+                       "reason": "empty text cells are read as a text without tokens (all padding)"})
+    return {"name": name, "type": "text", "tokenizer": vocab.to_dict()}
+
+
+def _text_rates(prep: dict, x_all: np.ndarray, splits: dict) -> None:
+    """Unknown-token shares per split, into each text column's tokenizer report (what the panel shows)."""
+    from engine.data.text import oov_rate  # noqa: PLC0415
+
+    j = 0
+    for c in prep["columns"]:
+        w = 1 if c["type"] == "numeric" else int(c["tokenizer"]["max_len"]) if c["type"] == "text" \
+            else len(c["categories"])
+        if c["type"] == "text":
+            for s, rows in splits.items():
+                c["tokenizer"]["report"][f"oov_rate_{s}"] = oov_rate(x_all[rows, j:j + w]) if len(rows) else None
+        j += w
 
 
 def _apply_tabular(df, spec, fixed, src, source, decimal, row_labels, report):
