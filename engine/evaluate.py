@@ -457,3 +457,40 @@ def _fmt(v, comma: bool = False):
     if isinstance(v, float):
         return repr(v).replace(".", ",") if comma else repr(v)
     return v
+
+
+def predict_rows(model, project, rows: Sequence[dict]) -> list[dict]:
+    """Predict raw rows (``{column: text}``, as a CSV would have them; a sentence for a text column).
+
+    Returns one ``{"prediction": class name or value, "probabilities": {class: p}}`` per row
+    (``probabilities`` for classification only; several regression outputs give a list).
+    Uses the project's saved preprocessing, so a text is tokenised exactly as in training.
+    """
+    import pandas as pd
+
+    pre = _preprocessor(project)
+    if pre is None or pre.kind != "tabular":
+        raise EvaluateError("rows can only be predicted with a model trained on a table (CSV or sample)")
+    unknown = sorted({str(k) for r in rows for k in r} - set(pre.columns))
+    if unknown:
+        raise EvaluateError(f"unknown column(s): {', '.join(unknown)}; the model reads {', '.join(pre.columns)}")
+    df = pd.DataFrame([{c: ("" if r.get(c) is None else str(r.get(c))) for c in pre.columns} for r in rows],
+                      columns=pre.columns, dtype=object)
+    x = _wrap_data_error(pre.transform_frame, df)
+    want = tuple(model.input_shape)
+    if tuple(x.shape[1:]) != want:
+        raise EvaluateError(f"the model expects samples of shape {want}, the rows give {tuple(x.shape[1:])}")
+    out = _predict(model, x)
+    task, names = _task_and_names(model, project, pre)
+    results = []
+    if task == "classification":
+        probs = class_probabilities(model, out)
+        k = probs.shape[1]
+        names = _names(names, k) if names is not None and len(names) == k else [str(i) for i in range(k)]
+        for p in probs:
+            results.append({"prediction": names[int(p.argmax())],
+                            "probabilities": {n: float(v) for n, v in zip(names, p)}})
+    else:
+        for v in out.reshape(len(out), -1).astype(np.float64):
+            results.append({"prediction": float(v[0]) if v.size == 1 else [float(u) for u in v]})
+    return results

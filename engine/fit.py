@@ -36,6 +36,7 @@ class DataInfo:
     input_shape: tuple
     task: str                     # "classification" or "regression"
     n_outputs: int                # classes (classification) or target columns (regression)
+    vocab_size: int | None = None  # token ids of the data's text columns run from 0 to vocab_size-1
 
     @classmethod
     def of(cls, data) -> DataInfo:
@@ -43,8 +44,14 @@ class DataInfo:
         if isinstance(data, DataInfo):
             return data
         if isinstance(data, dict):
-            return cls(tuple(int(v) for v in data["input_shape"]), str(data["task"]), int(data["n_outputs"]))
-        return cls(tuple(int(v) for v in data.input_shape), str(data.task), int(data.n_outputs))
+            vocab = data.get("vocab_size")
+            return cls(tuple(int(v) for v in data["input_shape"]), str(data["task"]), int(data["n_outputs"]),
+                       int(vocab) if isinstance(vocab, int) else None)
+        from engine.data.dataset import text_summary  # noqa: PLC0415
+
+        text = text_summary(getattr(data, "preprocessing", None))
+        return cls(tuple(int(v) for v in data.input_shape), str(data.task), int(data.n_outputs),
+                   max(t["vocab_size"] for t in text) if text else None)
 
     def describe_input(self) -> str:
         if len(self.input_shape) == 1:
@@ -75,6 +82,15 @@ def _shape_text(shape) -> str:
 
 def _input_nodes(spec: GraphSpec) -> list[str]:
     return [n.id for n in spec.nodes if n.type == INPUT_TYPE]
+
+
+EMBEDDING_TYPE = "Embedding.v1"
+
+
+def _token_embeddings(spec: GraphSpec) -> list[str]:
+    """Embedding layers fed straight by an Input: they read the data's token ids."""
+    return [n.id for n in spec.nodes if n.type == EMBEDDING_TYPE
+            and any(spec.has_node(e.src) and spec.node(e.src).type == INPUT_TYPE for e in spec.inputs_of(n.id))]
 
 
 def _output_node(spec: GraphSpec, analysis: Analysis) -> str | None:
@@ -144,6 +160,12 @@ def fit_problems(spec: GraphSpec, data, analysis: Analysis | None = None) -> lis
         if have != info.input_shape:
             problems.append(f"the data has {info.describe_input()} but {describe(spec.node(inputs[0]))} "
                             f"expects {_shape_text(have) or '()'}; set the Input shape to {_shape_text(info.input_shape)}")
+    if info.vocab_size is not None:
+        for nid in _token_embeddings(spec):
+            have_v = int(spec.node(nid).config.get("vocab_size", 1000))
+            if have_v < info.vocab_size:
+                problems.append(f"the data's token ids run up to {info.vocab_size - 1} but {describe(spec.node(nid))} "
+                                f"has vocab_size {have_v}; set its vocab_size to {info.vocab_size}")
     if not a.ok or a.output is None:
         return problems
     out_shape = a.shapes.get(a.output) or ()
@@ -197,6 +219,14 @@ def fit_to_data(spec: GraphSpec, data) -> FitResult:
         spec = spec.set_config(inp.id, shape=list(info.input_shape))
         result.changes.append(f"{describe(inp)} shape {_shape_text(have) or '()'} → {_shape_text(info.input_shape)} "
                               f"({info.describe_input()})")
+    if info.vocab_size is not None:
+        for nid in _token_embeddings(spec):
+            node = spec.node(nid)
+            have_v = int(node.config.get("vocab_size", 1000))
+            if have_v != info.vocab_size:
+                spec = spec.set_config(nid, vocab_size=int(info.vocab_size))
+                result.changes.append(f"{describe(node)} vocab_size {have_v} → {info.vocab_size} "
+                                      f"(the vocabulary of the data's text)")
     a = analyse(spec)
     out = _output_node(spec, a)
     head, trail = (None, []) if out is None else _head(spec, out)

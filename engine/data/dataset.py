@@ -108,6 +108,10 @@ class Dataset:
             "feature_names": self.feature_names,
             "skipped": len(self.report), "memory_mapped": self.cache_path is not None,
         }
+        text = text_summary(self.preprocessing)
+        if text:
+            out["text_columns"] = text
+            out["vocab_size"] = max(t["vocab_size"] for t in text)
         if self.task == "classification":
             k = len(self.class_names)
             out["class_counts"] = {s: {name: int(c) for name, c in
@@ -124,3 +128,22 @@ class Dataset:
     def __repr__(self) -> str:
         c = {s: self.n(s) for s in SPLITS}
         return f"Dataset({self.spec.kind}:{self.spec.path!r}, {self.task}, input {self.input_shape}, {c})"
+
+
+def text_summary(preprocessing) -> list[dict]:
+    """Per free-text column of a tabular preprocessing: its tokenizer settings and what the fit saw
+    (``name, mode, vocab_size, max_len, distinct_tokens, mean_length, median_length, longest,
+    truncated_texts, empty_texts, oov_rate_train/val/test``)."""
+    cols = preprocessing.get("columns") if isinstance(preprocessing, dict) else None
+    out = []
+    for c in cols or []:
+        if not isinstance(c, dict) or c.get("type") != "text" or not isinstance(c.get("tokenizer"), dict):
+            continue
+        t = c["tokenizer"]
+        r = t.get("report") if isinstance(t.get("report"), dict) else {}
+        out.append({"name": str(c.get("name")), "mode": t.get("mode"), "max_len": t.get("max_len"),
+                    "vocab_size": len(t.get("tokens") or []) + 2,
+                    **{k: r.get(k) for k in ("distinct_tokens", "mean_length", "median_length", "longest",
+                                             "truncated_texts", "empty_texts", "oov_rate_train", "oov_rate_val",
+                                             "oov_rate_test")}})
+    return out

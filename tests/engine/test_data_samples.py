@@ -118,7 +118,8 @@ def test_unknown_sample():
 
 
 def test_sample_names_complete():
-    assert SAMPLE_NAMES == ("xor", "circles", "moons", "spirals", "blobs", "digits", "iris", "wine", "breast_cancer")
+    assert SAMPLE_NAMES == ("xor", "circles", "moons", "spirals", "blobs", "digits", "iris", "wine", "breast_cancer",
+                            "sentiment", "sentiment_zh")
 
 
 # ---------------------------------------------------------------- DataSpec
