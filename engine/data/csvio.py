@@ -541,7 +541,16 @@ def preview_csv(path, n_rows: int = 20, encoding: str = "auto", sheet: str | Non
             "encoding_label": label(enc), "decimal": meta["decimal"], "header": meta["header"],
             "missing": missing, "default_target": target, "proposed_task": propose_task(*infos[target]),
             "proposed_tasks": {c: propose_task(*infos[c]) for c in df.columns if infos[c][0].kind != "empty"},
-            **extra}
+            "text_columns": _free_text(infos), **extra}
+
+
+def _free_text(infos: dict) -> list:
+    """Preview columns that read as free text (:func:`engine.data.text.looks_like_text`)."""
+    from engine.data.tabular import MAX_CATEGORIES  # noqa: PLC0415
+    from engine.data.text import looks_like_text  # noqa: PLC0415
+
+    return [c for c, (info, vals) in infos.items() if info.kind == "categorical"
+            and looks_like_text(vals[0], MAX_CATEGORIES)]
 
 
 def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None):
