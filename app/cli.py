@@ -125,6 +125,9 @@ def _add_text_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--text-max-len", type=int, metavar="N",
                    help="tokens kept per text; longer texts are cut (default: the 95th percentile of the "
                         "training texts, at most 512)")
+    p.add_argument("--inputs", metavar="GROUPS",
+                   help="feed a graph with several Input layers: CSV columns per Input name, e.g. "
+                        "'num=age,stars;text=review' (each Input layer named after its group)")
 
 
 def _add_encoding_arg(p: argparse.ArgumentParser) -> None:
@@ -234,6 +237,9 @@ def _text_changes(args) -> dict:
     for name in ("text_mode", "text_vocab", "text_max_len"):
         if getattr(args, name, None) is not None:
             changes[name] = getattr(args, name)
+    if getattr(args, "inputs", None) is not None:
+        from engine.data.spec import parse_inputs
+        changes["inputs"] = parse_inputs(args.inputs)
     return changes
 
 

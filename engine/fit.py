@@ -37,6 +37,7 @@ class DataInfo:
     task: str                     # "classification" or "regression"
     n_outputs: int                # classes (classification) or target columns (regression)
     vocab_size: int | None = None  # token ids of the data's text columns run from 0 to vocab_size-1
+    input_shapes: dict | None = None  # several inputs: {Input name: sample shape}
 
     @classmethod
     def of(cls, data) -> DataInfo:
@@ -46,12 +47,17 @@ class DataInfo:
         if isinstance(data, dict):
             vocab = data.get("vocab_size")
             return cls(tuple(int(v) for v in data["input_shape"]), str(data["task"]), int(data["n_outputs"]),
-                       int(vocab) if isinstance(vocab, int) else None)
+                       int(vocab) if isinstance(vocab, int) else None, _shapes(data.get("input_shapes")))
         from engine.data.dataset import text_summary  # noqa: PLC0415
 
         text = text_summary(getattr(data, "preprocessing", None))
         return cls(tuple(int(v) for v in data.input_shape), str(data.task), int(data.n_outputs),
-                   max(t["vocab_size"] for t in text) if text else None)
+                   max(t["vocab_size"] for t in text) if text else None,
+                   _shapes(getattr(data, "input_shapes", None)))
+
+    def of_input(self, name: str) -> DataInfo:
+        """The same data seen through one of its named inputs (for messages about that input)."""
+        return DataInfo(tuple(self.input_shapes[name]), self.task, self.n_outputs)
 
     def describe_input(self) -> str:
         if len(self.input_shape) == 1:
@@ -74,6 +80,22 @@ class FitResult:
     @property
     def changed(self) -> bool:
         return bool(self.changes)
+
+
+def _shapes(shapes) -> dict | None:
+    if not isinstance(shapes, dict) or not shapes:
+        return None
+    return {str(k): tuple(int(v) for v in s) for k, s in shapes.items()}
+
+
+def _named_input_problems(spec: GraphSpec, info: DataInfo, inputs: list[str]) -> list[str]:
+    """Several named inputs: one Input layer per input, named after it (the shapes are fitted)."""
+    names = [spec.node(i).label for i in inputs]
+    want = list(info.input_shapes)
+    if sorted(names) != sorted(want):
+        return [f"the data has the inputs {', '.join(want)} but the graph's Input layers are "
+                f"{', '.join(names) or 'none'}; name one Input layer after each input"]
+    return []
 
 
 def _shape_text(shape) -> str:
@@ -153,7 +175,16 @@ def fit_problems(spec: GraphSpec, data, analysis: Analysis | None = None) -> lis
     a = analysis if analysis is not None else analyse(spec)
     problems: list[str] = []
     inputs = _input_nodes(spec)
-    if len(inputs) > 1:
+    if info.input_shapes:
+        problems += _named_input_problems(spec, info, inputs)
+        for nid in inputs:
+            node, name = spec.node(nid), spec.node(nid).label
+            have = tuple(int(v) for v in node.config.get("shape", ()))
+            if name in info.input_shapes and have != info.input_shapes[name]:
+                want = info.input_shapes[name]
+                problems.append(f"the data has {info.of_input(name).describe_input()} but {describe(node)} "
+                                f"expects {_shape_text(have) or '()'}; set the Input shape to {_shape_text(want)}")
+    elif len(inputs) > 1:
         problems.append(f"the graph has {len(inputs)} Input layers but the data has one input; keep one Input layer")
     elif len(inputs) == 1:
         have = tuple(int(v) for v in spec.node(inputs[0]).config.get("shape", ()))
@@ -209,16 +240,22 @@ def fit_to_data(spec: GraphSpec, data) -> FitResult:
     if not inputs:
         result.problems.append("the graph has no Input layer; add one from the palette")
         return result
-    if len(inputs) > 1:
+    if info.input_shapes:
+        result.problems += _named_input_problems(spec, info, inputs)
+        if result.problems:
+            return result
+    elif len(inputs) > 1:
         result.problems.append(f"the graph has {len(inputs)} Input layers but the data has one input; "
                                "keep one Input layer")
         return result
-    inp = spec.node(inputs[0])
-    have = tuple(int(v) for v in inp.config.get("shape", ()))
-    if have != info.input_shape:
-        spec = spec.set_config(inp.id, shape=list(info.input_shape))
-        result.changes.append(f"{describe(inp)} shape {_shape_text(have) or '()'} → {_shape_text(info.input_shape)} "
-                              f"({info.describe_input()})")
+    for nid in inputs:
+        inp = spec.node(nid)
+        each = info.of_input(inp.label) if info.input_shapes else info
+        have = tuple(int(v) for v in inp.config.get("shape", ()))
+        if have != each.input_shape:
+            spec = spec.set_config(inp.id, shape=list(each.input_shape))
+            result.changes.append(f"{describe(inp)} shape {_shape_text(have) or '()'} → {_shape_text(each.input_shape)} "
+                                  f"({each.describe_input()})")
     if info.vocab_size is not None:
         for nid in _token_embeddings(spec):
             node = spec.node(nid)

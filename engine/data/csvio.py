@@ -579,8 +579,14 @@ def _tabular_dataset(spec, x, y, splits, prep, report, kept):
     from engine.data.dataset import Dataset  # noqa: PLC0415
 
     task = prep["task"]
+    xs = {s: x[i] for s, i in splits.items()}
+    if prep.get("inputs"):  # several inputs: each split as {input name: its columns}
+        from engine.data.preprocess import Preprocessor  # noqa: PLC0415
+
+        pre = Preprocessor(prep)
+        xs = {s: pre.split_inputs(v) for s, v in xs.items()}
     return Dataset(spec=spec, task=task, input_shape=tuple(prep["input_shape"]),
                    n_outputs=len(prep["class_names"]) if task == "classification" else y.shape[1],
                    class_names=prep["class_names"], feature_names=prep["feature_names"], preprocessing=prep,
-                   report=report, x={s: x[i] for s, i in splits.items()}, y={s: y[i] for s, i in splits.items()},
-                   split_indices={s: kept[i] for s, i in splits.items()})
+                   report=report, x=xs, y={s: y[i] for s, i in splits.items()},
+                   split_indices={s: kept[i] for s, i in splits.items()}, input_shapes=prep.get("input_shapes"))

@@ -55,13 +55,21 @@ class ImageArray:
 
 class Dataset:
     """A loaded data set.  ``x_*`` are float32 arrays (or :class:`ImageArray`), ``y_*``
-    int64 class indices ``(N,)`` or float32 regression targets ``(N, k)``."""
+    int64 class indices ``(N,)`` or float32 regression targets ``(N, k)``.
+
+    Data for a graph with several Input layers has ``x_*`` as ``{input name: array}`` dicts and
+    ``input_shapes`` ``{input name: shape}`` (``input_shape`` is then the first input's).
+    """
 
     def __init__(self, *, spec, task: str, input_shape: tuple, n_outputs: int,
                  class_names: list[str] | None, feature_names: list[str] | None,
                  preprocessing: dict, report: list[dict], x: dict, y: dict,
-                 split_indices: dict | None = None, cache_path: str | None = None):
+                 split_indices: dict | None = None, cache_path: str | None = None,
+                 input_shapes: dict | None = None):
         self.spec = spec
+        #: ``{input name: sample shape}`` for several inputs, else ``None``
+        self.input_shapes = ({str(k): tuple(int(v) for v in s) for k, s in input_shapes.items()}
+                             if input_shapes else None)
         self.task = task
         self.input_shape = tuple(int(v) for v in input_shape)
         self.n_outputs = int(n_outputs)
@@ -94,7 +102,10 @@ class Dataset:
 
     def get_batch(self, split: str, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         idx = np.asarray(idx, dtype=np.int64)
-        xb = self.x(split)[idx]
+        x = self.x(split)
+        if isinstance(x, dict):
+            return {k: np.asarray(v[idx], dtype=np.float32) for k, v in x.items()}, self.y(split)[idx]
+        xb = x[idx]
         return np.asarray(xb, dtype=np.float32), self.y(split)[idx]
 
     def summary(self) -> dict:
@@ -108,6 +119,8 @@ class Dataset:
             "feature_names": self.feature_names,
             "skipped": len(self.report), "memory_mapped": self.cache_path is not None,
         }
+        if self.input_shapes:
+            out["input_shapes"] = {k: list(v) for k, v in self.input_shapes.items()}
         text = text_summary(self.preprocessing)
         if text:
             out["text_columns"] = text

@@ -13,7 +13,10 @@ Two kinds of dict exist (``"kind"`` key):
   training source (255 for files, 16 for the digits sample), ``scaling`` and per-channel
   ``mean``/``std`` in [0, 1] units (``standard`` only).
 
-Both carry ``task``, ``class_names`` (``None`` for regression), ``input_shape`` and ``version``.
+* ``"arrays"``: named ``.npz`` arrays for a graph with several inputs, used as they are:
+  ``inputs`` = ``[{"name", "shape"}]`` (``x_<name>`` in the file).
+
+All carry ``task``, ``class_names`` (``None`` for regression), ``input_shape`` and ``version``.
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ class Preprocessor:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocessor":
-        if not isinstance(d, dict) or d.get("kind") not in ("tabular", "images"):
+        if not isinstance(d, dict) or d.get("kind") not in ("tabular", "images", "arrays"):
             raise DataError("preprocessing description is missing or of an unknown kind")
         if int(d.get("version", 1)) > PREP_VERSION:
             raise DataError(f"preprocessing was saved by a newer version (format {d.get('version')})")
@@ -92,7 +95,25 @@ class Preprocessor:
         become all-zero one-hot vectors.
         """
         labels = np.array([f"row {i + 1}" for i in range(len(df))], dtype=object)
-        return self._transform_frame(df, labels, "")
+        return self.split_inputs(self._transform_frame(df, labels, ""))
+
+    # ------------------------------------------------------------------ several inputs
+    @property
+    def inputs(self) -> list[dict] | None:
+        """``[{"name", "columns"}]`` when the columns feed several named inputs, else ``None``."""
+        return self.d.get("inputs") or None
+
+    def split_inputs(self, x: np.ndarray):
+        """The full feature matrix -> ``{input name: its columns' block}`` (unchanged without ``inputs``)."""
+        groups = self.inputs
+        if not groups:
+            return x
+        spans, j = {}, 0
+        for c in self.d["columns"]:
+            spans[c["name"]] = (j, j + _width(c))
+            j += _width(c)
+        return {g["name"]: np.ascontiguousarray(np.concatenate([x[:, a:b] for a, b in (spans[c] for c in g["columns"])],
+                                                               axis=1)) for g in groups}
 
     def _transform_frame(self, df: pd.DataFrame, row_labels, src: str, parsed: dict | None = None) -> np.ndarray:
         """``parsed``: ``{column: parse_numeric(df[column])}`` already known for some columns."""
@@ -179,7 +200,7 @@ class Preprocessor:
             pre = Preprocessor({**self.d, "decimal": meta["decimal"]})
         else:
             pre = self
-        return pre._transform_frame(df, labels, src), df
+        return pre.split_inputs(pre._transform_frame(df, labels, src)), df
 
     # ------------------------------------------------------------------ images
     def _image_check(self) -> None:
@@ -213,6 +234,23 @@ class Preprocessor:
             except ImageDecodeError as exc:
                 raise DataError(f"{p}: {exc.reason}") from None
         return self.scale_uint8(u8, 255.0)
+
+    def transform_named(self, arrays: dict) -> dict:
+        """``{input name: array}`` (``x_<name>`` of an ``.npz``) -> model input, checked against the saved inputs."""
+        if self.kind != "arrays":
+            raise DataError("this model does not take named arrays (x_<input name>)")
+        out = {}
+        for g in self.d.get("inputs") or []:
+            name, shape = g["name"], tuple(g["shape"])
+            if name not in arrays:
+                raise DataError(f"no array 'x_{name}' for the Input '{name}' (has: "
+                                f"{', '.join('x_' + k for k in arrays) or 'none'})")
+            a = np.asarray(arrays[name])
+            if a.dtype.kind not in "biuf" or tuple(a.shape[1:]) != shape:
+                raise DataError(f"'x_{name}' must be numbers of shape (N, {', '.join(map(str, shape))}), "
+                                f"got {a.dtype} {a.shape}")
+            out[name] = a.astype(np.float32)
+        return out
 
     def transform_array(self, x: np.ndarray) -> np.ndarray:
         """Raw arrays in the training source's units (e.g. npz data) -> model input."""

@@ -280,6 +280,9 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
             raise DataError(f"{src}a feature column is listed twice")
     else:
         features = [c for c in columns if c != target]
+    groups = getattr(spec, "inputs", None)
+    if groups:  # columns assigned to named inputs: those are the features
+        features, explicit = _group_features(groups, columns, target, spec.features, src), True
     if not features:
         raise DataError(f"{src}no feature columns: the file needs at least one column besides the target '{_short(target)}'")
     text_cols = _chosen_text_columns(spec, columns, target, features, src)
@@ -328,7 +331,7 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
         infos[f] = info
         parsed[f] = vals
     features = [f for f in features if f in infos]
-    if text_cols is None:
+    if text_cols is None and not groups:
         features = _auto_text_alone(features, infos, report)
     if not features:
         raise DataError(f"{src}no usable feature columns (all were empty or identifier-like)")
@@ -438,6 +441,11 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
         "input_shape": [len(feature_names)], "scaling": spec.scaling, "missing": spec.missing,
         "decimal": decimal,
     }
+    if groups:
+        widths = {c["name"]: n for c, n in zip(cols, _widths(cols))}
+        prep["inputs"] = [{"name": g, "columns": list(cs)} for g, cs in groups.items()]
+        prep["input_shapes"] = {g: [sum(widths[c] for c in cs)] for g, cs in groups.items()}
+        prep["input_shape"] = next(iter(prep["input_shapes"].values()))
     if extra:
         prep.update(extra)
     pre = Preprocessor.from_dict(prep)
@@ -451,6 +459,30 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
     if has_text:
         _text_rates(prep, x_all, splits)
     return x_all, y_all, splits, prep, report, kept
+
+
+# ------------------------------------------------------------------ several inputs
+def _group_features(groups: dict, columns, target, features, src) -> list:
+    """The feature columns of ``inputs`` (column groups by Input name), checked against the table."""
+    listed = [c for cs in groups.values() for c in cs]
+    for name, cs in groups.items():
+        missing_cols = [c for c in cs if c not in columns]
+        if missing_cols:
+            raise DataError(f"{src}input '{_short(name)}': column(s) not found: {_short(', '.join(missing_cols), 120)}")
+        if target in cs:
+            raise DataError(f"{src}input '{_short(name)}': column '{_short(target)}' is the target, not a feature")
+    if features is not None:
+        outside = [c for c in features if c not in listed]
+        if outside:
+            raise DataError(f"{src}feature column(s) in no input: {_short(', '.join(outside), 120)}; "
+                            f"add them to an input or leave them out")
+    return listed
+
+
+def _widths(cols: list) -> list:
+    from engine.data.preprocess import _width  # noqa: PLC0415 - cycle
+
+    return [_width(c) for c in cols]
 
 
 # ------------------------------------------------------------------ text columns
