@@ -60,23 +60,27 @@ def n_rows(x) -> int:
     return len(x)
 
 
-def check_model_input(model, x, what: str) -> None:
-    """Refuse input the model cannot take: the wrong sample shape, or named inputs that are not its Inputs."""
+def check_model_input(model, x, source: str | None = None) -> None:
+    """Refuse input the model cannot take: the wrong sample shape, or named inputs that are not its
+    Inputs.  ``source``: the file's name in messages (``None``: rows typed in)."""
     if isinstance(x, dict) or len(model.input_ids) > 1:
         want = model.input_shapes
         have = {k: tuple(v.shape[1:]) for k, v in x.items()} if isinstance(x, dict) else {}
         missing = [n for n in want if n not in have]
         if missing:
-            raise EvaluateError(f"the model's Input layer(s) {', '.join(missing)} get no data from {what} "
-                                f"(it gives {', '.join(have) or 'one unnamed input'})")
+            if source:
+                raise EvaluateError(f"the model's Input layer(s) {', '.join(missing)} get no data from {source}")
+            raise EvaluateError(f"the model's Input layer(s) {', '.join(missing)} get no data from the rows")
         for name, shape in want.items():
             if have[name] != tuple(shape):
-                raise EvaluateError(f"the model's Input '{name}' expects samples of shape {tuple(shape)}, {what} "
-                                    f"gives {have[name]}")
+                raise EvaluateError(f"the model's Input '{name}' expects samples of shape {tuple(shape)}, "
+                                    f"its data has {have[name]}")
         return
     want = tuple(model.input_shape)
     if tuple(x.shape[1:]) != want:
-        raise EvaluateError(f"the model expects samples of shape {want}, {what} gives {tuple(x.shape[1:])}")
+        if source:
+            raise EvaluateError(f"the model expects samples of shape {want}, {source} gives {tuple(x.shape[1:])}")
+        raise EvaluateError(f"the model expects samples of shape {want}, the rows give {tuple(x.shape[1:])}")
 
 
 def _stable_sigmoid(z: np.ndarray) -> np.ndarray:
@@ -508,7 +512,7 @@ def predict_rows(model, project, rows: Sequence[dict]) -> list[dict]:
     df = pd.DataFrame([{c: ("" if r.get(c) is None else str(r.get(c))) for c in pre.columns} for r in rows],
                       columns=pre.columns, dtype=object)
     x = _wrap_data_error(pre.transform_frame, df)
-    check_model_input(model, x, "the rows")
+    check_model_input(model, x)
     out = _predict(model, x)
     task, names = _task_and_names(model, project, pre)
     results = []

@@ -175,7 +175,7 @@ def parse_inputs(text: str) -> dict[str, list[str]]:
         name, eq, cols = part.partition("=")
         name = name.strip()
         if not eq or not name:
-            raise DataError(f"inputs must look like num=age,stars;text=review, got {part.strip()!r}")
+            raise DataError(f"inputs must be groups such as num=a,b;t=c (Input name = columns), got {part.strip()!r}")
         if name in out:
             raise DataError(f"input '{name}' is given twice")
         out[name] = [c.strip() for c in cols.split(",") if c.strip()]

@@ -43,7 +43,7 @@ def test_bad_groups_are_one_line(tmp_path):
             "--out", g)
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "input 'num': column(s) not found: nope" in r.stderr
     r = run("template", "text_table", "--data", src, "--target", "buy", "--inputs", "num", "--out", g)
-    assert r.returncode == 1 and "must look like" in r.stderr
+    assert r.returncode == 1 and "must be groups such as" in r.stderr
     # the graph's Input names must be the groups' names
     r = run("template", "text_table", "--data", src, "--target", "buy", "--inputs", "a=stars,price;text=review")
     assert r.returncode == 1 and "name one Input layer after each input" in r.stderr

@@ -63,7 +63,7 @@ def test_features_outside_every_group_are_refused(csv_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("num", "must look like"), ("=a", "must look like"), ("a=x;a=y", "given twice"), ("a=x;b=x", "in two inputs"),
+    ("num", "must be groups such as"), ("=a", "must be groups such as"), ("a=x;a=y", "given twice"), ("a=x;b=x", "in two inputs"),
     ("a=", "one or more columns"),
 ])
 def test_bad_inputs_text(text, message):
