@@ -152,6 +152,7 @@ class DataPanel(QWidget):
         self.form.addRow(self.tr("tokens"), self.text_mode)
         self.form.addRow(self.tr("vocabulary"), self.text_vocab)
         self.form.addRow(self.tr("max length"), self.text_max_len)
+        self.form.addRow(self.tr("inputs"), self.inputs)
         self.form.addRow(self.tr("seed"), self.seed)
 
         self.table = QTableWidget(0, 0)
@@ -592,11 +593,16 @@ class DataPanel(QWidget):
                                              "auto: the 95th percentile of the training texts"))
         self._detected_text: list[str] = []
         self._pending_text = None
+        self.inputs = QLineEdit()
+        self.inputs.setPlaceholderText(self.tr("one input; for several: num=age,stars; text=review"))
+        self.inputs.setToolTip(self.tr("Columns per Input layer, for a graph with several inputs: each group is "
+                                       "named after its Input layer (leave empty for one input)"))
 
     def _text_rows(self) -> None:
         k = self.current_kind()
         text_sample = k == "sample" and self.sample.currentData() in TEXT_SAMPLES
         self._row_visible(self.text_columns, k == "csv")
+        self._row_visible(self.inputs, k == "csv")
         for w in (self.text_mode, self.text_vocab, self.text_max_len):
             self._row_visible(w, k == "csv" or text_sample)
 
@@ -620,12 +626,18 @@ class DataPanel(QWidget):
             checked = [self.text_columns.item(i).text() for i in range(self.text_columns.count())
                        if self.text_columns.item(i).checkState() == Qt.Checked]
             spec.text_columns = None if checked == self._detected_text else checked
+        groups = self.inputs.text().strip()
+        if spec.kind == "csv" and groups:
+            from engine.data.spec import parse_inputs  # noqa: PLC0415
+
+            spec.inputs = parse_inputs(groups)
 
     def _set_text_spec(self, s: DataSpec) -> None:
         self.text_mode.setCurrentIndex(max(self.text_mode.findData(s.text_mode), 0))
         self.text_vocab.setValue(int(s.text_vocab))
         self.text_max_len.setValue(int(s.text_max_len or 0))
         self._pending_text = s.text_columns
+        self.inputs.setText("; ".join(f"{k}={','.join(v)}" for k, v in (s.inputs or {}).items()))
 
     def _show_text_summary(self, text: list[dict]) -> None:
         """One line per text column of the loaded data: tokenizer settings and what the fit saw."""

@@ -262,6 +262,10 @@
         <translation>最大长度</translation>
     </message>
     <message>
+        <source>inputs</source>
+        <translation>输入</translation>
+    </message>
+    <message>
         <source>seed</source>
         <translation>随机种子</translation>
     </message>
@@ -428,6 +432,14 @@
     <message>
         <source>Tokens kept per text (longer texts are cut, shorter ones padded); auto: the 95th percentile of the training texts</source>
         <translation>每条文本保留的词元数（更长的截断，更短的填充）；自动：取训练文本长度的第 95 百分位数</translation>
+    </message>
+    <message>
+        <source>one input; for several: num=age,stars; text=review</source>
+        <translation>一个输入；多个输入时：num=age,stars; text=review</translation>
+    </message>
+    <message>
+        <source>Columns per Input layer, for a graph with several inputs: each group is named after its Input layer (leave empty for one input)</source>
+        <translation>每个输入层对应的列，用于有多个输入的图：每组以其输入层的名称命名（只有一个输入时留空）</translation>
     </message>
     <message>
         <source>word tokens</source>

@@ -88,3 +88,30 @@ def test_predict_panel_has_a_sentence_field_for_a_text_column(qtbot):
     assert blocker.args[0] == {"review": "A good film", "stars": "2"}
     p.reset_values()
     assert w.text() == ""
+
+
+def test_data_panel_inputs_groups(qtbot, tmp_path):
+    import pytest
+
+    from engine.data import DataError
+
+    f = _reviews(tmp_path)
+    p = DataPanel()
+    qtbot.addWidget(p)
+    assert not p.form.isRowVisible(p.inputs)                  # a sample: one input
+    p.kind.setCurrentIndex(p.kind.findData("csv"))
+    p.path.setText(str(f))
+    p.show_csv_preview(preview_csv(str(f)))
+    assert p.form.isRowVisible(p.inputs) and p.spec().inputs is None
+    p.inputs.setText("num=id, stars; text=review")
+    spec = p.spec()
+    assert spec.inputs == {"num": ["id", "stars"], "text": ["review"]}
+    q = DataPanel()
+    qtbot.addWidget(q)
+    q.set_spec(spec)
+    assert q.inputs.text() == "num=id,stars; text=review"
+    p.inputs.setText("num")
+    with pytest.raises(DataError, match="groups such as"):
+        p.spec()
+    p.load_btn.click()
+    assert "groups such as" in p.message.text()
