@@ -190,3 +190,22 @@ def test_the_training_process_hand_over_keeps_named_inputs(tmp_path, csv_path):
     for k in want:
         np.testing.assert_array_equal(x[k], want[k])
     np.testing.assert_array_equal(y, wy)
+
+
+def test_analyze_takes_named_inputs_and_explain_says_it_cannot(csv_path):
+    from engine.explain import ExplainError
+    from engine.explain.analyze import analyze
+    from engine.explain.report import explain
+    from engine.jobs import trained_model
+
+    ds = load_dataset(DataSpec(kind="csv", path=csv_path, target="buy",
+                               inputs={"num": ["stars", "price"], "text": ["review"]}))
+    g = two_input_graph((2,), ds.input_shapes["text"], 500)
+    from engine.compile import compile_graph
+
+    model = compile_graph(g)
+    model = trained_model(g, model.state_dict())
+    rows = analyze(g, model, ds, task="classification")
+    assert len(rows["layers"]) == 7 and rows["checked"] is not None   # the data checks ran on named inputs
+    with pytest.raises(ExplainError, match="one Input layer; this one has 2 \\(num, text\\)"):
+        explain(model, ds, g)
