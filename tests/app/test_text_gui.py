@@ -70,3 +70,38 @@ def test_sentiment_sample_lstm_template_trains_and_predicts_a_sentence(qtbot, tm
         assert not ui.loader.busy
         w.project.timer.stop()
         w.undo_stack.setClean()
+
+
+from tests.app.test_evaluation_ui import make_window  # noqa: E402,F401  (fixture)
+
+
+def test_predict_panel_feeds_a_two_input_model(qtbot, make_window, tmp_path):
+    from engine.data import DataSpec, load_dataset
+    from engine.evaluate import predict_rows
+    from engine.fit import fit_to_data
+    from engine.jobs import trained_model
+    from engine.templates import text_and_numbers
+    from engine.trainer import TrainConfig, Trainer, TrainFinished
+    from tests.engine.test_data_inputs import table
+
+    src = tmp_path / "t.csv"
+    table(120).to_csv(src, index=False)
+    spec = DataSpec(kind="csv", path=str(src), target="buy", inputs={"num": ["stars", "price"], "text": ["review"]})
+    ds = load_dataset(spec)
+    graph = fit_to_data(text_and_numbers(), ds).spec
+    cfg = TrainConfig(epochs=3, batch_size=16, lr=0.01)
+    state = next(ev.state for ev in Trainer(graph, ds, cfg).run() if isinstance(ev, TrainFinished))
+    project = Project(graph=graph, train_config=cfg.to_dict(), data_spec=spec.to_dict(),
+                      preprocessing=ds.preprocessing, weights=state, metadata={"name": "two"})
+    w, ui = make_window(project)
+    pp = ui.predict_panel
+    assert list(pp.inputs) == ["stars", "price", "review"] and pp.predict_btn.isEnabled()
+    row = {"stars": "4", "price": "9", "review": "a great film seen today"}
+    pp.set_values(row)
+    with qtbot.waitSignal(ui.predicted, timeout=TIMEOUT) as blocker:
+        pp.predict_btn.click()
+    (want,) = predict_rows(trained_model(graph, state), project, [row])
+    np.testing.assert_allclose(blocker.args[0]["probs"], [want["probabilities"][n] for n in ("no", "yes")], rtol=1e-6)
+    with qtbot.waitSignal(ui.evaluated, timeout=TIMEOUT) as blocker:
+        w.actions["evaluate"].trigger()
+    assert blocker.args[0]["n"] == ds.n("val") and blocker.args[0]["metrics"]["accuracy"] >= 0.5
