@@ -105,3 +105,45 @@ def test_predict_panel_feeds_a_two_input_model(qtbot, make_window, tmp_path):
     with qtbot.waitSignal(ui.evaluated, timeout=TIMEOUT) as blocker:
         w.actions["evaluate"].trigger()
     assert blocker.args[0]["n"] == ds.n("val") and blocker.args[0]["metrics"]["accuracy"] >= 0.5
+
+
+def test_a_table_with_a_text_field_trains_two_inputs_in_the_app(qtbot, tmp_path, monkeypatch):
+    from app.training_controller import IDLE
+    from app.training_ui import install_training_ui
+    from tests.engine.test_data_inputs import table
+
+    src = tmp_path / "t.csv"
+    table(120).to_csv(src, index=False)
+    monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path / "appdata"))
+    w = MainWindow(demo_project())
+    qtbot.addWidget(w)
+    w.project.show_error = lambda title, text: pytest.fail(f"unexpected error dialog: {text}")
+    w.project.maybe_save = lambda *a, **k: True
+    ctl = install_training_ui(w) if getattr(w, "training_ui", None) is None else w.training
+    ui = getattr(w, "evaluation_ui", None) or install_evaluation_ui(w)
+    try:
+        dp = w.training_ui.data_panel
+        dp.kind.setCurrentIndex(dp.kind.findData("csv"))
+        dp.path.setText(str(src))
+        dp.inputs.setText("num=stars,price; text=review")
+        dp.load_btn.click()
+        qtbot.waitUntil(lambda: ctl.dataset is not None and w.document.data_info is not None, timeout=TIMEOUT)
+        assert set(ctl.dataset.input_shapes) == {"num", "text"}
+        w.actions["template_text_table"].trigger()
+        assert not w.actions["train"].isEnabled()          # Input shapes differ: the fit is offered
+        w.actions["fit_to_data"].trigger()
+        assert w.actions["train"].isEnabled(), w.actions["train"].toolTip()
+        w.training_ui.training_panel.epochs.setValue(2)
+        with qtbot.waitSignal(ctl.run_finished, timeout=TIMEOUT) as blocker:
+            w.actions["train"].trigger()
+        assert blocker.args[0].reason == "completed"
+        qtbot.waitUntil(lambda: ctl.state == IDLE, timeout=TIMEOUT)
+        pp = ui.predict_panel
+        pp.set_values({"stars": "5", "price": "9", "review": "a great film"})
+        with qtbot.waitSignal(ui.predicted, timeout=TIMEOUT) as blocker:
+            pp.predict_btn.click()
+        assert sum(blocker.args[0]["probs"]) == pytest.approx(1.0)
+    finally:
+        assert ctl.shutdown(10_000)
+        w.project.timer.stop()
+        w.undo_stack.setClean()
