@@ -525,10 +525,12 @@ def _report_dropped_columns(dataset) -> None:
     for item in report or []:
         if not isinstance(item, dict):
             continue
-        if item.get("column") and "not used as a feature" in str(item.get("reason")):
-            flag = "--text-columns" if "free-text" in str(item.get("reason")) else "--features"
+        if item.get("column") and "free-text column" in str(item.get("reason")):
+            print(f"note: column '{item['column']}': {item['reason']} (name it in --text-columns to use it "
+                  f"as text)", file=sys.stderr)
+        elif item.get("column") and "not used as a feature" in str(item.get("reason")):
             print(f"note: column '{item['column']}' was left out: {item['reason']} "
-                  f"(name it in {flag} to use it)", file=sys.stderr)
+                  f"(name it in --features to use it)", file=sys.stderr)
         elif item.get("file"):
             files.append(item)
     for item in files[:SKIPPED_FILES_SHOWN]:

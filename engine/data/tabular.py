@@ -306,13 +306,16 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
     # ---- features
     infos: dict[str, ColumnInfo] = {}
     parsed: dict[str, tuple] = {}
+    #: detected free-text columns: used as text when they are the only features (or in an input group),
+    #: else read as before (one-hot or identifier-like), with a note; ``{column: (as text, as before)}``
+    detected: dict[str, tuple] = {}
     for f in features:
         if text_cols is not None and f in text_cols:  # chosen as text: read as it is written
             infos[f], parsed[f] = _text_info(df[f], f)
             continue
         info, vals = analyse_column(LazyColumn(df, f), f, decimal, row_labels, src, strict=True, parsed=bulk.get(f))
         if text_cols is None and info.kind == "categorical" and looks_like_text(vals[0], MAX_CATEGORIES):
-            infos[f], parsed[f] = _text_info(df[f], f)
+            detected[f] = (_text_info(df[f], f), (info, vals))
             continue
         if info.kind == "empty":
             if explicit:
@@ -330,9 +333,14 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
                                 f"at most {MAX_CATEGORIES} can be one-hot encoded")
         infos[f] = info
         parsed[f] = vals
+    if detected:
+        alone = groups or not any(f in infos for f in features)
+        for f, (as_text, before) in detected.items():
+            if alone:
+                infos[f], parsed[f] = as_text
+            elif _categorical_as_before(f, *before, len(df), explicit, src, report):
+                infos[f], parsed[f] = before
     features = [f for f in features if f in infos]
-    if text_cols is None and not groups:
-        features = _auto_text_alone(features, infos, report)
     if not features:
         raise DataError(f"{src}no usable feature columns (all were empty or identifier-like)")
     if spec.missing == "drop":
@@ -510,16 +518,20 @@ def _text_info(col: pd.Series, name: str) -> tuple[ColumnInfo, tuple]:
     return ColumnInfo(name, "text", int(empty.sum()), len(set(texts[~empty]))), (texts, empty)
 
 
-def _auto_text_alone(features, infos, report) -> list:
-    """Detected free-text columns are features on their own (token ids for an Embedding); beside
-    other features they are left out with a note (they need a choice: ``text_columns``)."""
-    text = [f for f in features if infos[f].kind == "text"]
-    if not text or len(text) == len(features):
-        return features
-    for f in text:
+def _categorical_as_before(f, info, vals, n_rows, explicit, src, report) -> bool:
+    """A detected free-text column beside other features: read as a category column, as before text
+    columns existed (one-hot, or left out as identifier-like), with a note; whether it is used."""
+    present = n_rows - info.n_missing
+    if not explicit and info.n_unique > ID_LIKE_MIN and info.n_unique > 0.5 * present:
         report.append({"column": f, "reason": "free-text column beside other features; not used as a feature "
                                               "(choose it as a text column to add its token ids)"})
-    return [f for f in features if infos[f].kind != "text"]
+        return False
+    if info.n_unique > MAX_CATEGORIES:
+        raise DataError(f"{src}column '{_short(f)}' has {info.n_unique} distinct text values; "
+                        f"at most {MAX_CATEGORIES} can be one-hot encoded")
+    report.append({"column": f, "reason": "free-text column beside other features; one-hot encoded by value "
+                                          "(choose it as a text column for token ids)"})
+    return True
 
 
 def _fit_text(name, parsed, kept, train_rows, spec, src, report) -> dict:

@@ -231,3 +231,12 @@ def test_predict_rows_tokenises_a_raw_sentence():
     assert out[0]["probabilities"]["positive"] == pytest.approx(float(p[1]), rel=1e-6)
     with pytest.raises(EvaluateError, match="unknown column"):
         predict_rows(model, project, [{"review": "x"}])
+
+
+def test_detected_text_beside_other_features_is_read_as_before(tmp_path):
+    # few rows: not identifier-like, so one-hot as before text columns existed, with a note
+    df = _reviews(n=30, extra={"age": np.arange(30.0)})
+    ds = load_dataset(DataSpec(kind="csv", path=_csv(tmp_path, df), target="label"))
+    types = {c["name"]: c["type"] for c in ds.preprocessing["columns"]}
+    assert types == {"age": "numeric", "review": "categorical"}
+    assert any("one-hot encoded by value" in r["reason"] for r in ds.report)
