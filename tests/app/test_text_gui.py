@@ -8,6 +8,7 @@ import pytest
 from app.evaluation_ui import install_evaluation_ui
 from app.main_window import MainWindow
 from engine.io import Project, demo_project
+from tests.app import test_evaluation_ui as evaluation_tests
 
 TIMEOUT = 120_000
 
@@ -72,7 +73,7 @@ def test_sentiment_sample_lstm_template_trains_and_predicts_a_sentence(qtbot, tm
         w.undo_stack.setClean()
 
 
-from tests.app.test_evaluation_ui import make_window  # noqa: E402,F401  (fixture)
+make_window = evaluation_tests.make_window   # the fixture: a window with a trained project in its document
 
 
 def test_predict_panel_feeds_a_two_input_model(qtbot, make_window, tmp_path):
