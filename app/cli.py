@@ -624,7 +624,11 @@ def cmd_predict(args) -> int:
             raise CliError("give either --data (a file) or --row (one row), not both")
         project = load_project(args.project)
         model = _trained_model(project)
-        columns = [str(c.get("name")) for c in (project.preprocessing or {}).get("columns") or []]
+        pre = project.preprocessing or {}
+        if pre.get("kind") != "tabular":
+            raise CliError("--row predicts a row of a table; this model was not trained on a table "
+                           "(use --data FILE --out FILE)")
+        columns = [str(c.get("name")) for c in pre.get("columns") or []]
         (result,) = predict_rows(model, project, [_row_values(args.row, columns)])
         print(json.dumps(result, ensure_ascii=False))
         return 0

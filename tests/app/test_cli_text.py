@@ -83,3 +83,18 @@ def test_text_flags(tmp_path):
     assert missing.returncode == 1 and "text column(s) not found: nope" in missing.stderr
     bad = run("template", "lstm", "--data", src, "--text-columns", "review", "--text-mode", "bpe")
     assert bad.returncode == 2
+
+
+def test_predict_row_needs_a_table_model(tmp_path):
+    from engine.compile import compile_graph
+    from engine.io import Project, save_project
+    from engine.spec import sequential
+
+    graph = sequential([("Input.v1", {"shape": [8, 8, 1]}), ("Flatten.v1", {}),
+                        ("Dense.v1", {"units": 2, "activation": "softmax"})])
+    pre = {"version": 1, "kind": "images", "task": "classification", "class_names": ["a", "b"],
+           "image_size": [8, 8], "mode": "L", "input_shape": [8, 8, 1], "value_max": 255.0, "scaling": "none"}
+    p = tmp_path / "img.nnsp"
+    save_project(p, Project(graph=graph, weights=compile_graph(graph).state_dict(), preprocessing=pre))
+    r = run("predict", p, "--row", "hello")
+    assert r.returncode == 1 and "not trained on a table" in r.stderr
