@@ -542,6 +542,8 @@ class DataPanel(QWidget):
         """A loaded data set's ``summary()``; ``report`` (its ``report``) says what was skipped or filled."""
         counts = summary.get("counts", {})
         shape = "×".join(map(str, summary.get("input_shape", [])))
+        if summary.get("input_shapes"):  # several inputs: name and shape of each
+            shape = ", ".join(f"{k} {'×'.join(map(str, v))}" for k, v in summary["input_shapes"].items())
         task = summary.get("task", "?")
         n_out = str(summary.get("n_outputs"))
         what = (self.tr("%1 classes") if task == "classification" else self.tr("%1 target(s)")).replace("%1", n_out)

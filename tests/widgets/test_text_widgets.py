@@ -115,3 +115,12 @@ def test_data_panel_inputs_groups(qtbot, tmp_path):
         p.spec()
     p.load_btn.click()
     assert "groups such as" in p.message.text()
+
+
+def test_loaded_summary_names_each_input(qtbot, tmp_path):
+    f = _reviews(tmp_path)
+    ds = load_dataset(DataSpec(kind="csv", path=str(f), target="label", inputs={"num": ["stars"], "text": ["review"]}))
+    p = DataPanel()
+    qtbot.addWidget(p)
+    p.set_loaded(ds.summary(), ds.report)
+    assert f"input num 1, text {ds.input_shapes['text'][0]}" in p.summary.text()
