@@ -240,3 +240,20 @@ def test_detected_text_beside_other_features_is_read_as_before(tmp_path):
     types = {c["name"]: c["type"] for c in ds.preprocessing["columns"]}
     assert types == {"age": "numeric", "review": "categorical"}
     assert any("one-hot encoded by value" in r["reason"] for r in ds.report)
+
+
+def test_the_export_metadata_carries_the_tokenizer(tmp_path):
+    from engine.compile import compile_graph
+    from engine.export import export_project
+    from engine.fit import fit_to_data
+    from engine.io import Project
+    from engine.templates import get_template
+
+    ds = load_dataset(DataSpec(kind="sample", path="sentiment_zh"))
+    spec = fit_to_data(get_template("lstm").build(), ds).spec
+    project = Project(graph=spec, weights=compile_graph(spec).state_dict(), preprocessing=ds.preprocessing)
+    export_project(project, "npz", tmp_path / "m.npz")
+    meta = json.loads((tmp_path / "m.npz.json").read_text(encoding="utf-8"))
+    vocab = TextVocab.from_dict(meta["preprocessing"]["columns"][0]["tokenizer"])
+    x = Preprocessor.from_dict(ds.preprocessing).transform_frame(pd.DataFrame({"text": ["这部电影非常精彩！"]}))
+    np.testing.assert_array_equal(vocab.encode(["这部电影非常精彩！"]), x)
