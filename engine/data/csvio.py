@@ -547,9 +547,10 @@ def preview_csv(path, n_rows: int = 20, encoding: str = "auto", sheet: str | Non
 def _free_text(infos: dict) -> list:
     """Preview columns that read as free text (:func:`engine.data.text.looks_like_text`)."""
     from engine.data.tabular import MAX_CATEGORIES  # noqa: PLC0415
-    from engine.data.text import looks_like_text  # noqa: PLC0415
+    from engine.data.text import looks_like_text, may_be_text  # noqa: PLC0415
 
     return [c for c, (info, vals) in infos.items() if info.kind == "categorical"
+            and may_be_text(info.n_unique, len(vals[0]) - info.n_missing, MAX_CATEGORIES)
             and looks_like_text(vals[0], MAX_CATEGORIES)]
 
 

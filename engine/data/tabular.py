@@ -15,7 +15,7 @@ import pandas as pd
 
 from engine.data.errors import DataError, one_line
 from engine.data.split import natural_sorted, split_indices
-from engine.data.text import looks_like_text
+from engine.data.text import looks_like_text, may_be_text
 
 PREP_VERSION = 2              # 2: text columns ("type": "text"); a table without one is still saved as 1
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "missing", "#n/a"})
@@ -314,7 +314,9 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
             infos[f], parsed[f] = _text_info(df[f], f)
             continue
         info, vals = analyse_column(LazyColumn(df, f), f, decimal, row_labels, src, strict=True, parsed=bulk.get(f))
-        if text_cols is None and info.kind == "categorical" and looks_like_text(vals[0], MAX_CATEGORIES):
+        if text_cols is None and info.kind == "categorical" and \
+                may_be_text(info.n_unique, len(df) - info.n_missing, MAX_CATEGORIES) and \
+                looks_like_text(vals[0], MAX_CATEGORIES):
             detected[f] = (_text_info(df[f], f), (info, vals))
             continue
         if info.kind == "empty":

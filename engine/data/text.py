@@ -110,7 +110,12 @@ def looks_like_text(values, max_categories: int = 1000) -> bool:
     median = float(np.median([len(_WORDISH.findall(v)) for v in sample]))
     if median < TEXT_MIN_TOKENS - (1 if distinct > max_categories else 0):
         return False
-    return distinct > max_categories or (distinct >= 5 and distinct >= TEXT_DISTINCT_SHARE * len(present))
+    return may_be_text(distinct, len(present), max_categories)
+
+
+def may_be_text(n_unique: int, n_present: int, max_categories: int = 1000) -> bool:
+    """The cheap half of :func:`looks_like_text` from a column's counts: enough distinct values."""
+    return n_unique >= 5 and (n_unique > max_categories or n_unique >= TEXT_DISTINCT_SHARE * n_present)
 
 
 def detect_mode(texts: Iterable[str]) -> str:

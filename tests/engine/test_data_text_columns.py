@@ -8,7 +8,7 @@ import pytest
 
 from engine.data import DataError, DataSpec, Preprocessor, load_dataset
 from engine.data.dataset import text_summary
-from engine.data.text import OOV, PAD, TextVocab, looks_like_text
+from engine.data.text import OOV, PAD, TextVocab, looks_like_text, may_be_text
 
 REVIEWS = ["a great and moving film", "the plot was dull and slow", "what a wonderful cast this is",
            "boring from start to end", "i loved every minute of it", "the worst script in years"]
@@ -37,6 +37,7 @@ def test_detection_free_text_categorical_and_identifiers():
     assert not looks_like_text([f"user_{i}" for i in range(100)])                # identifiers: one word each
     assert not looks_like_text([f"a{i}.b@example.com" for i in range(100)])
     assert not looks_like_text(["one two three", None])
+    assert may_be_text(5, 10) and not may_be_text(4, 4) and not may_be_text(20, 100) and may_be_text(1001, 10**6)
 
 
 def test_a_text_column_becomes_token_ids_fitted_on_training_rows(tmp_path):
