@@ -316,8 +316,14 @@ class DataPanel(QWidget):
 
     def _on_target(self, name: str):
         self._show_csv_texts()
-        for i in range(self.features.count()):
-            item = self.features.item(i)
+        for lst in (self.features, self.text_columns):
+            self._exclude_target(lst, name)
+
+    @staticmethod
+    def _exclude_target(lst: QListWidget, name: str) -> None:
+        """The target column cannot be ticked in a list of input columns."""
+        for i in range(lst.count()):
+            item = lst.item(i)
             if item.text() == name:
                 item.setCheckState(Qt.Unchecked)
                 item.setFlags(item.flags() & ~Qt.ItemIsEnabled)
@@ -618,6 +624,7 @@ class DataPanel(QWidget):
             on = c in (pending if pending is not None else self._detected_text)
             item.setCheckState(Qt.Checked if on else Qt.Unchecked)
             self.text_columns.addItem(item)
+        self._exclude_target(self.text_columns, target)
 
     def _text_spec(self, spec: DataSpec) -> None:
         """The text settings of the form into ``spec`` (text columns: None while they are the detected ones)."""

@@ -124,3 +124,19 @@ def test_loaded_summary_names_each_input(qtbot, tmp_path):
     qtbot.addWidget(p)
     p.set_loaded(ds.summary(), ds.report)
     assert f"input num 1, text {ds.input_shapes['text'][0]}" in p.summary.text()
+
+
+def test_the_target_cannot_be_a_text_column(qtbot, tmp_path):
+    f = _reviews(tmp_path)
+    p = DataPanel()
+    qtbot.addWidget(p)
+    p.kind.setCurrentIndex(p.kind.findData("csv"))
+    p.path.setText(str(f))
+    p.show_csv_preview(preview_csv(str(f)))
+    label = p.text_columns.item(3)
+    assert label.text() == "label" and not (label.flags() & Qt.ItemIsEnabled)
+    p.target.setCurrentText("review")
+    review = p.text_columns.item(1)
+    assert review.checkState() == Qt.Unchecked and not (review.flags() & Qt.ItemIsEnabled)
+    assert p.text_columns.item(3).flags() & Qt.ItemIsEnabled
+    assert p.spec().text_columns == []
