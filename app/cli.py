@@ -71,9 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("predict", help="predict with a trained project and write the predictions")
     pr.add_argument("project", metavar="PROJECT")
-    pr.add_argument("--data", required=True, metavar="PATH",
+    pr.add_argument("--data", metavar="PATH",
                     help="a CSV or .xlsx file with the feature columns, an image file or a folder of images, or a .npz with array x")
-    pr.add_argument("--out", required=True, metavar="FILE", help="output CSV (a predictions column plus class probabilities)")
+    pr.add_argument("--out", metavar="FILE", help="output CSV (a predictions column plus class probabilities)")
+    pr.add_argument("--row", action="append", metavar="COLUMN=VALUE",
+                    help="predict one row typed here instead of --data (repeat for each column; a raw sentence for "
+                         "a text column; the value alone when the model reads one column); prints JSON")
     _add_encoding_arg(pr)
     pr.add_argument("--out-encoding", metavar="NAME",
                     help="text encoding of the output CSV (default: the input's, e.g. gb18030 for a GBK file)")
@@ -108,6 +111,7 @@ def _add_data_args(p: argparse.ArgumentParser, required: bool) -> None:
                    help="input scaling fitted on the training split (default standard; 'none' for token ids)")
     _add_encoding_arg(p)
     _add_series_args(p)
+    _add_text_args(p)
 
 
 def _add_series_args(p: argparse.ArgumentParser) -> None:
@@ -128,6 +132,24 @@ def _series_changes(args) -> dict:
     if changes or getattr(args, "time_series", None):
         changes["time_series"] = True
     return changes
+
+
+def _add_text_args(p: argparse.ArgumentParser) -> None:
+    """Free-text CSV columns (engine/data/text.py, docs/data.md): which, and how they are tokenised."""
+    g = p.add_argument_group("text columns", "Free-text CSV columns become token ids for an Embedding layer.")
+    g.add_argument("--text-columns", metavar="COLS",
+                   help="comma-separated columns read as free text (default: detected; '' for none)")
+    g.add_argument("--text-mode", choices=("auto", "word", "char"),
+                   help="tokens: words (CJK characters one each), characters, or auto (characters for mostly "
+                        "Chinese/Japanese/Korean text; default)")
+    g.add_argument("--text-vocab", type=int, metavar="N",
+                   help="vocabulary size cap, padding and unknown-token ids included (default 20000)")
+    g.add_argument("--text-max-len", type=int, metavar="N",
+                   help="tokens kept per text; longer texts are cut (default: the 95th percentile of the "
+                        "training texts, at most 512)")
+    p.add_argument("--inputs", metavar="GROUPS",
+                   help="feed a graph with several Input layers: CSV columns per Input name, e.g. "
+                        "'num=age,stars;text=review' (each Input layer named after its group)")
 
 
 def _add_encoding_arg(p: argparse.ArgumentParser) -> None:
@@ -225,9 +247,23 @@ def _data_spec(args, base: dict | None):
     if args.sheet:
         changes["sheet"] = args.sheet
     changes.update(_series_changes(args))
+    changes.update(_text_changes(args))
     if changes:
         spec = DataSpec.from_dict({**spec.to_dict(), **changes})
     return spec
+
+
+def _text_changes(args) -> dict:
+    changes = {}
+    if getattr(args, "text_columns", None) is not None:
+        changes["text_columns"] = [c.strip() for c in args.text_columns.split(",") if c.strip()]
+    for name in ("text_mode", "text_vocab", "text_max_len"):
+        if getattr(args, name, None) is not None:
+            changes[name] = getattr(args, name)
+    if getattr(args, "inputs", None) is not None:
+        from engine.data.spec import parse_inputs
+        changes["inputs"] = parse_inputs(args.inputs)
+    return changes
 
 
 def _parse_size(text: str) -> tuple[int, int]:
@@ -512,7 +548,10 @@ def _report_dropped_columns(dataset) -> None:
     for item in report or []:
         if not isinstance(item, dict):
             continue
-        if item.get("column") and "not used as a feature" in str(item.get("reason")):
+        if item.get("column") and "free-text column" in str(item.get("reason")):
+            print(f"note: column '{item['column']}': {item['reason']} (name it in --text-columns to use it "
+                  f"as text)", file=sys.stderr)
+        elif item.get("column") and "not used as a feature" in str(item.get("reason")):
             print(f"note: column '{item['column']}' was left out: {item['reason']} "
                   f"(name it in --features to use it)", file=sys.stderr)
         elif item.get("file"):
@@ -585,10 +624,39 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _row_values(items: list[str], columns: list[str]) -> dict:
+    """``--row`` items: ``COLUMN=VALUE`` each, or one bare value for a model that reads one column."""
+    row = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or name.strip() not in columns:
+            if len(columns) == 1 and len(items) == 1:
+                return {columns[0]: item}
+            if not eq:
+                raise CliError(f"--row {item!r}: write COLUMN=VALUE (columns: {', '.join(columns)})")
+        row[name.strip()] = value
+    return row
+
+
 def cmd_predict(args) -> int:
-    from engine.evaluate import predict_file
+    from engine.evaluate import predict_file, predict_rows
     from engine.io import load_project
 
+    if args.row is not None:
+        if args.data is not None:
+            raise CliError("give either --data (a file) or --row (one row), not both")
+        project = load_project(args.project)
+        model = _trained_model(project)
+        pre = project.preprocessing or {}
+        if pre.get("kind") != "tabular":
+            raise CliError("--row predicts a row of a table; this model was not trained on a table "
+                           "(use --data FILE --out FILE)")
+        columns = [str(c.get("name")) for c in pre.get("columns") or []]
+        (result,) = predict_rows(model, project, [_row_values(args.row, columns)])
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    if args.data is None or args.out is None:
+        raise CliError("predict needs --data FILE and --out FILE (or --row COLUMN=VALUE for one row)")
     _check_output(Path(args.out), [args.project, args.data])
     project = load_project(args.project)
     model = _trained_model(project)

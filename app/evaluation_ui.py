@@ -264,7 +264,9 @@ class EvaluationUI(JobDock):
     # ------------------------------------------------------------------ rules
     def _input_problem(self) -> str | None:
         a = self.document.analysis
-        if a.ok and len(a.inputs) > 1:
+        pre = self.document.preprocessing
+        named = isinstance(pre, dict) and bool(pre.get("input_shapes"))  # data that feeds named inputs
+        if a.ok and len(a.inputs) > 1 and not named:
             return self.tr("the model has several inputs; evaluate and predict it from the command line")
         return None
 

@@ -52,11 +52,12 @@ def cmd_template(args) -> int:
 
 
 def _fit(spec, args):
-    from app.cli import CliError, _data_spec
+    from app.cli import CliError, _data_spec, _report_dropped_columns
     from engine.data import load_dataset
     from engine.fit import DataInfo, fit_to_data
 
     dataset = load_dataset(_data_spec(args, None))
+    _report_dropped_columns(dataset)
     info = DataInfo.of(dataset)
     result = fit_to_data(spec, info)
     for change in result.changes:

@@ -630,7 +630,7 @@ class TrainingUI(QObject):
         self._on_graph_changed()
         shape = tuple(getattr(dataset, "input_shape", ()))
         analysis = getattr(self.document, "analysis", None)
-        if analysis is not None and analysis.ok and analysis.inputs:
+        if analysis is not None and analysis.ok and analysis.inputs and not getattr(dataset, "input_shapes", None):
             want = analysis.shapes.get(analysis.inputs[0])
             if want is not None and tuple(want) != shape:
                 self.training_panel.show_error(

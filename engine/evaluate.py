@@ -40,15 +40,48 @@ class EvaluateError(UserError):
 
 # ----------------------------------------------------------------------- helpers
 def _predict(model, x, batch_size: int = 1024) -> np.ndarray:
-    """Evaluation-mode outputs, batch by batch (works for lazy image arrays too)."""
-    n = len(x)
+    """Evaluation-mode outputs, batch by batch (works for lazy image arrays and named inputs too)."""
+    n = n_rows(x)
     outs = []
     for i in range(0, n, batch_size):
-        xb = np.asarray(x[i:i + batch_size], dtype=model.dtype)
+        if isinstance(x, dict):  # several inputs: {Input name: array}
+            xb = {k: np.asarray(v[i:i + batch_size], dtype=model.dtype) for k, v in x.items()}
+        else:
+            xb = np.asarray(x[i:i + batch_size], dtype=model.dtype)
         outs.append(model.forward(xb))
     if not outs:
         return np.zeros((0, *model.output_shape), dtype=model.dtype)
     return np.concatenate(outs, axis=0)
+
+
+def n_rows(x) -> int:
+    """Samples in model input: an array, or ``{Input name: array}`` for several inputs."""
+    if isinstance(x, dict):
+        return len(next(iter(x.values()))) if x else 0
+    return len(x)
+
+
+def check_model_input(model, x, source: str | None = None) -> None:
+    """Refuse input the model cannot take: the wrong sample shape, or named inputs that are not its
+    Inputs.  ``source``: the file's name in messages (``None``: rows typed in)."""
+    if isinstance(x, dict) or len(model.input_ids) > 1:
+        want = model.input_shapes
+        have = {k: tuple(v.shape[1:]) for k, v in x.items()} if isinstance(x, dict) else {}
+        missing = [n for n in want if n not in have]
+        if missing:
+            if source:
+                raise EvaluateError(f"the model's Input layer(s) {', '.join(missing)} get no data from {source}")
+            raise EvaluateError(f"the model's Input layer(s) {', '.join(missing)} get no data from the rows")
+        for name, shape in want.items():
+            if have[name] != tuple(shape):
+                raise EvaluateError(f"the model's Input '{name}' expects samples of shape {tuple(shape)}, "
+                                    f"its data has {have[name]}")
+        return
+    want = tuple(model.input_shape)
+    if tuple(x.shape[1:]) != want:
+        if source:
+            raise EvaluateError(f"the model expects samples of shape {want}, {source} gives {tuple(x.shape[1:])}")
+        raise EvaluateError(f"the model expects samples of shape {want}, the rows give {tuple(x.shape[1:])}")
 
 
 def _stable_sigmoid(z: np.ndarray) -> np.ndarray:
@@ -87,8 +120,8 @@ def _class_targets(y, k: int) -> np.ndarray:
 
 
 def _check_len(x, y) -> None:
-    if len(x) != len(y):
-        raise EvaluateError(f"{len(x)} samples but {len(y)} targets")
+    if n_rows(x) != len(y):
+        raise EvaluateError(f"{n_rows(x)} samples but {len(y)} targets")
 
 
 def _names(class_names, k: int) -> list[str]:
@@ -296,6 +329,10 @@ def _load_input(model, pre, path: Path, encoding: str = "auto", meta: dict | Non
     if suffix == ".npz":
         try:
             with np.load(path, allow_pickle=False) as z:
+                if pre is not None and pre.kind == "arrays":
+                    named = {f[2:]: z[f] for f in z.files if f.startswith("x_")}
+                    x = _wrap_data_error(pre.transform_named, named)
+                    return x, None, {"row": list(range(n_rows(x)))}
                 if "x" not in z.files:
                     raise EvaluateError(f"{path.name} has no array named 'x' (it has: {', '.join(z.files)})")
                 x = z["x"]
@@ -398,9 +435,7 @@ def predict_file(model, project, data_path, out_csv, batch_size: int = 1024, enc
     meta: dict = {}
     encoding, sheet = _training_file_options(project, path, encoding, sheet)
     x, df, lead = _load_input(model, pre, path, encoding, meta, sheet)
-    want = tuple(model.input_shape)
-    if tuple(x.shape[1:]) != want:
-        raise EvaluateError(f"the model expects samples of shape {want}, {path.name} gives {tuple(x.shape[1:])}")
+    check_model_input(model, x, path.name)
     out = _predict(model, x, batch_size)
     task, names = _task_and_names(model, project, pre)
     n = int(out.shape[0])
@@ -467,3 +502,38 @@ def _fmt(v, comma: bool = False):
     if isinstance(v, float):
         return repr(v).replace(".", ",") if comma else repr(v)
     return v
+
+
+def predict_rows(model, project, rows: Sequence[dict]) -> list[dict]:
+    """Predict raw rows (``{column: text}``, as a CSV would have them; a sentence for a text column).
+
+    Returns one ``{"prediction": class name or value, "probabilities": {class: p}}`` per row
+    (``probabilities`` for classification only; several regression outputs give a list).
+    Uses the project's saved preprocessing, so a text is tokenised exactly as in training.
+    """
+    import pandas as pd
+
+    pre = _preprocessor(project)
+    if pre is None or pre.kind != "tabular":
+        raise EvaluateError("rows can only be predicted with a model trained on a table (CSV or sample)")
+    unknown = sorted({str(k) for r in rows for k in r} - set(pre.columns))
+    if unknown:
+        raise EvaluateError(f"unknown column(s): {', '.join(unknown)}; the model reads {', '.join(pre.columns)}")
+    df = pd.DataFrame([{c: ("" if r.get(c) is None else str(r.get(c))) for c in pre.columns} for r in rows],
+                      columns=pre.columns, dtype=object)
+    x = _wrap_data_error(pre.transform_frame, df)
+    check_model_input(model, x)
+    out = _predict(model, x)
+    task, names = _task_and_names(model, project, pre)
+    results = []
+    if task == "classification":
+        probs = class_probabilities(model, out)
+        k = probs.shape[1]
+        names = _names(names, k) if names is not None and len(names) == k else [str(i) for i in range(k)]
+        for p in probs:
+            results.append({"prediction": names[int(p.argmax())],
+                            "probabilities": {n: float(v) for n, v in zip(names, p)}})
+    else:
+        for v in out.reshape(len(out), -1).astype(np.float64):
+            results.append({"prediction": float(v[0]) if v.size == 1 else [float(u) for u in v]})
+    return results

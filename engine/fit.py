@@ -36,6 +36,8 @@ class DataInfo:
     input_shape: tuple
     task: str                     # "classification" or "regression"
     n_outputs: int                # classes (classification) or target columns (regression)
+    vocab_size: int | None = None  # token ids of the data's text columns run from 0 to vocab_size-1
+    input_shapes: dict | None = None  # several inputs: {Input name: sample shape}
 
     @classmethod
     def of(cls, data) -> DataInfo:
@@ -43,8 +45,19 @@ class DataInfo:
         if isinstance(data, DataInfo):
             return data
         if isinstance(data, dict):
-            return cls(tuple(int(v) for v in data["input_shape"]), str(data["task"]), int(data["n_outputs"]))
-        return cls(tuple(int(v) for v in data.input_shape), str(data.task), int(data.n_outputs))
+            vocab = data.get("vocab_size")
+            return cls(tuple(int(v) for v in data["input_shape"]), str(data["task"]), int(data["n_outputs"]),
+                       int(vocab) if isinstance(vocab, int) else None, _shapes(data.get("input_shapes")))
+        from engine.data.dataset import text_summary  # noqa: PLC0415
+
+        text = text_summary(getattr(data, "preprocessing", None))
+        return cls(tuple(int(v) for v in data.input_shape), str(data.task), int(data.n_outputs),
+                   max(t["vocab_size"] for t in text) if text else None,
+                   _shapes(getattr(data, "input_shapes", None)))
+
+    def of_input(self, name: str) -> DataInfo:
+        """The same data seen through one of its named inputs (for messages about that input)."""
+        return DataInfo(tuple(self.input_shapes[name]), self.task, self.n_outputs)
 
     def describe_input(self) -> str:
         if len(self.input_shape) == 1:
@@ -69,12 +82,37 @@ class FitResult:
         return bool(self.changes)
 
 
+def _shapes(shapes) -> dict | None:
+    if not isinstance(shapes, dict) or not shapes:
+        return None
+    return {str(k): tuple(int(v) for v in s) for k, s in shapes.items()}
+
+
+def _named_input_problems(spec: GraphSpec, info: DataInfo, inputs: list[str]) -> list[str]:
+    """Several named inputs: one Input layer per input, named after it (the shapes are fitted)."""
+    names = [spec.node(i).label for i in inputs]
+    want = list(info.input_shapes)
+    if sorted(names) != sorted(want):
+        return [f"the data has the inputs {', '.join(want)} but the graph's Input layers are "
+                f"{', '.join(names) or 'none'}; name one Input layer after each input"]
+    return []
+
+
 def _shape_text(shape) -> str:
     return ", ".join(str(int(v)) for v in shape)
 
 
 def _input_nodes(spec: GraphSpec) -> list[str]:
     return [n.id for n in spec.nodes if n.type == INPUT_TYPE]
+
+
+EMBEDDING_TYPE = "Embedding.v1"
+
+
+def _token_embeddings(spec: GraphSpec) -> list[str]:
+    """Embedding layers fed straight by an Input: they read the data's token ids."""
+    return [n.id for n in spec.nodes if n.type == EMBEDDING_TYPE
+            and any(spec.has_node(e.src) and spec.node(e.src).type == INPUT_TYPE for e in spec.inputs_of(n.id))]
 
 
 def _output_node(spec: GraphSpec, analysis: Analysis) -> str | None:
@@ -137,13 +175,28 @@ def fit_problems(spec: GraphSpec, data, analysis: Analysis | None = None) -> lis
     a = analysis if analysis is not None else analyse(spec)
     problems: list[str] = []
     inputs = _input_nodes(spec)
-    if len(inputs) > 1:
+    if info.input_shapes:
+        problems += _named_input_problems(spec, info, inputs)
+        for nid in inputs:
+            node, name = spec.node(nid), spec.node(nid).label
+            have = tuple(int(v) for v in node.config.get("shape", ()))
+            if name in info.input_shapes and have != info.input_shapes[name]:
+                want = info.input_shapes[name]
+                problems.append(f"the data has {info.of_input(name).describe_input()} but {describe(node)} "
+                                f"expects {_shape_text(have) or '()'}; set the Input shape to {_shape_text(want)}")
+    elif len(inputs) > 1:
         problems.append(f"the graph has {len(inputs)} Input layers but the data has one input; keep one Input layer")
     elif len(inputs) == 1:
         have = tuple(int(v) for v in spec.node(inputs[0]).config.get("shape", ()))
         if have != info.input_shape:
             problems.append(f"the data has {info.describe_input()} but {describe(spec.node(inputs[0]))} "
                             f"expects {_shape_text(have) or '()'}; set the Input shape to {_shape_text(info.input_shape)}")
+    if info.vocab_size is not None:
+        for nid in _token_embeddings(spec):
+            have_v = int(spec.node(nid).config.get("vocab_size", 1000))
+            if have_v < info.vocab_size:
+                problems.append(f"the data's token ids run up to {info.vocab_size - 1} but {describe(spec.node(nid))} "
+                                f"has vocab_size {have_v}; set its vocab_size to {info.vocab_size}")
     if not a.ok or a.output is None:
         return problems
     out_shape = a.shapes.get(a.output) or ()
@@ -187,16 +240,30 @@ def fit_to_data(spec: GraphSpec, data) -> FitResult:
     if not inputs:
         result.problems.append("the graph has no Input layer; add one from the palette")
         return result
-    if len(inputs) > 1:
+    if info.input_shapes:
+        result.problems += _named_input_problems(spec, info, inputs)
+        if result.problems:
+            return result
+    elif len(inputs) > 1:
         result.problems.append(f"the graph has {len(inputs)} Input layers but the data has one input; "
                                "keep one Input layer")
         return result
-    inp = spec.node(inputs[0])
-    have = tuple(int(v) for v in inp.config.get("shape", ()))
-    if have != info.input_shape:
-        spec = spec.set_config(inp.id, shape=list(info.input_shape))
-        result.changes.append(f"{describe(inp)} shape {_shape_text(have) or '()'} → {_shape_text(info.input_shape)} "
-                              f"({info.describe_input()})")
+    for nid in inputs:
+        inp = spec.node(nid)
+        each = info.of_input(inp.label) if info.input_shapes else info
+        have = tuple(int(v) for v in inp.config.get("shape", ()))
+        if have != each.input_shape:
+            spec = spec.set_config(inp.id, shape=list(each.input_shape))
+            result.changes.append(f"{describe(inp)} shape {_shape_text(have) or '()'} → {_shape_text(each.input_shape)} "
+                                  f"({each.describe_input()})")
+    if info.vocab_size is not None:
+        for nid in _token_embeddings(spec):
+            node = spec.node(nid)
+            have_v = int(node.config.get("vocab_size", 1000))
+            if have_v != info.vocab_size:
+                spec = spec.set_config(nid, vocab_size=int(info.vocab_size))
+                result.changes.append(f"{describe(node)} vocab_size {have_v} → {info.vocab_size} "
+                                      f"(the vocabulary of the data's text)")
     a = analyse(spec)
     out = _output_node(spec, a)
     head, trail = (None, []) if out is None else _head(spec, out)

@@ -24,6 +24,10 @@ class StateError(UserError):
     """Weights that do not fit the model (missing keys, wrong shapes)."""
 
 
+class InputNameError(UserError):
+    """Named input data (``{name: array}``) without an array for one of the graph's Input layers."""
+
+
 class CompiledModel:
     def __init__(self, spec: GraphSpec, analysis: Analysis, *, seed: int = 0, dtype=np.float32):
         self.spec = spec
@@ -105,7 +109,32 @@ class CompiledModel:
             group[k] = np.ascontiguousarray(arr, dtype=self.dtype).copy()
 
     # ------------------------------------------------------------------- running
+    @property
+    def input_names(self) -> list[str]:
+        """The Input layers' names (their id when unnamed), in the order of :attr:`input_ids`."""
+        return [self.spec.node(nid).label for nid in self.input_ids]
+
+    @property
+    def input_shapes(self) -> dict[str, tuple]:
+        """``{Input name: sample shape}``, in the order of :attr:`input_ids`."""
+        return {name: self.shapes[nid] for name, nid in zip(self.input_names, self.input_ids)}
+
+    def _named_inputs(self, x: dict) -> list:
+        """Arrays of a ``{Input name or id: array}`` dict, in the order of :attr:`input_ids`."""
+        out, missing = [], []
+        for nid, name in zip(self.input_ids, self.input_names):
+            arr = x.get(name, x.get(nid))
+            if arr is None:
+                missing.append(name)
+            out.append(arr)
+        if missing:
+            raise InputNameError(f"no data for the Input layer(s) {', '.join(missing)}; the data has "
+                                 f"{', '.join(map(str, x)) or 'none'} (name each Input layer after its data)")
+        return out
+
     def _as_inputs(self, x) -> list[np.ndarray]:
+        if isinstance(x, dict):
+            x = self._named_inputs(x)
         xs = list(x) if isinstance(x, (list, tuple)) else [x]
         if len(xs) != len(self.input_ids):
             raise ValueError(f"the model has {len(self.input_ids)} inputs, got {len(xs)} arrays")

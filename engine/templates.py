@@ -63,6 +63,21 @@ def lstm_forecast() -> GraphSpec:
     ], spacing=SPACING)
 
 
+def text_and_numbers() -> GraphSpec:
+    """Two inputs: table columns ("num") -> Dense, and a text ("text") -> Embedding -> LSTM, joined."""
+    g = GraphSpec()
+    g, num = g.add_node("Input.v1", {"shape": [4]}, pos=(0.0, 0.0), name="num")
+    g, dense = g.add_node("Dense.v1", {"units": 16, "activation": "relu"}, pos=(0.0, SPACING))
+    g, text = g.add_node("Input.v1", {"shape": [50]}, pos=(180.0, 0.0), name="text")
+    g, emb = g.add_node("Embedding.v1", {"vocab_size": 10000, "dim": 32}, pos=(180.0, SPACING))
+    g, lstm = g.add_node("LSTM.v1", {"units": 32, "return_sequences": False}, pos=(180.0, 2 * SPACING))
+    g, cat = g.add_node("Concatenate.v1", {}, pos=(90.0, 3 * SPACING))
+    g, out = g.add_node("Dense.v1", {"units": 2, "activation": "softmax"}, pos=(90.0, 4 * SPACING))
+    g = g.connect(num, dense).connect(text, emb).connect(emb, lstm)
+    g = g.connect(dense, cat, 0).connect(lstm, cat, 1).connect(cat, out)
+    return g
+
+
 def residual_block() -> GraphSpec:
     """Dense -> Dense with a skip connection added back (x + f(x))."""
     g = GraphSpec()
@@ -83,6 +98,9 @@ TEMPLATES: list[Template] = [
     Template("lstm", "LSTM text classifier", "Sequences of 50 token ids -> embedding -> LSTM -> 2 classes.", lstm_text),
     Template("forecast", "LSTM forecaster", "Time-series windows (24 steps × 2 columns) -> LSTM -> the next value.",
              lstm_forecast),
+    Template("text_table", "Table with a text field",
+             "Two inputs: numeric columns ('num') -> Dense and a text column ('text') -> embedding -> LSTM, "
+             "concatenated -> 2 classes.", text_and_numbers),
     Template("residual", "Residual block", "Two Dense layers with a skip connection joined by Add.", residual_block),
 ]
 

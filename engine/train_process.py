@@ -74,6 +74,8 @@ def export_dataset(ds, folder: str | Path) -> dict:
                             "n_outputs": int(getattr(ds, "n_outputs", 1)),
                             "class_names": list(getattr(ds, "class_names", None) or []) or None,
                             "splits": {}}
+    if getattr(ds, "input_shapes", None):  # several inputs (named)
+        desc["input_shapes"] = {str(k): [int(v) for v in s] for k, s in ds.input_shapes.items()}
     for split in ("train", "val", "test"):
         n = int(ds.n(split))
         files: dict[str, Any] = {"n": n, "x": {}, "y": None}
@@ -123,6 +125,8 @@ class ArrayDataset:
         self.input_shape = tuple(desc["input_shape"])
         self.n_outputs = int(desc["n_outputs"])
         self.class_names = desc.get("class_names")
+        shapes = desc.get("input_shapes")
+        self.input_shapes = {str(k): tuple(v) for k, v in shapes.items()} if isinstance(shapes, dict) else None
         self._x: dict[str, dict[str, np.ndarray]] = {}
         self._y: dict[str, np.ndarray] = {}
         for split, files in desc["splits"].items():

@@ -366,9 +366,12 @@ class Trainer:
 
     def _check_data(self) -> None:
         ds = self.dataset
-        problem = input_shape_problem(self.model, ds.input_shape)
-        if problem:
-            raise TrainError(problem)
+        if getattr(ds, "input_shapes", None) or len(self.model.input_ids) > 1:
+            self._check_inputs(dict(getattr(ds, "input_shapes", None) or {}))
+        else:
+            problem = input_shape_problem(self.model, ds.input_shape)
+            if problem:
+                raise TrainError(problem)
         if ds.n("train") < 1:
             raise TrainError("the training split is empty")
         n_out = int(np.prod(self.model.output_shape))
@@ -379,6 +382,25 @@ class Trainer:
             if n_out != k:
                 raise TrainError(f"the data has {k} classes but the output layer has {n_out} units; "
                                  f"set the last layer's units to {k}")
+
+    def _check_inputs(self, have: dict) -> None:
+        """Several inputs: every Input layer is named after one of the data's inputs, with its shape."""
+        want = self.model.input_shapes
+        if not have:
+            raise TrainError(f"the graph has {len(want)} Input layers ({', '.join(want)}) but the data has one "
+                             "input; assign columns to named inputs (--inputs) or keep one Input layer")
+        missing = [n for n in want if n not in have]
+        if missing:
+            raise TrainError(f"no data for the Input layer(s) {', '.join(missing)}; the data's inputs are "
+                             f"{', '.join(have)}: name each Input layer after one of them")
+        unused = [n for n in have if n not in want]
+        if unused:
+            raise TrainError(f"the data's input(s) {', '.join(unused)} feed no Input layer; add an Input layer "
+                             "of that name or leave the input out")
+        for name, shape in want.items():
+            if tuple(shape) != tuple(have[name]):
+                raise TrainError(f"the Input layer '{name}' expects samples of shape {tuple(shape)} but its data "
+                                 f"has {tuple(have[name])}; set its shape to {', '.join(map(str, have[name]))}")
 
     # ------------------------------------------------------------------- the step
     def _targets(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:

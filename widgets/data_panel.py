@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from engine.data import SAMPLE_NAMES, DataError, DataSpec
 from engine.data.encoding import ENCODINGS
 from engine.data.encoding import label as encoding_label
-from engine.data.samples import SERIES_NAMES
+from engine.data.samples import SERIES_NAMES, TEXT_SAMPLES
 from engine.data.sheets import is_spreadsheet
 from engine.data.spec import MAX_HORIZON, MAX_WINDOW
 from engine.i18n import translate as engine_tr
@@ -80,7 +80,9 @@ class DataPanel(QWidget):
                          "moons": self.tr("moons (2-D points)"), "spirals": self.tr("two spirals (2-D points)"),
                          "blobs": self.tr("blobs (2-D points)"), "digits": self.tr("digits (8x8 images)"),
                          "iris": self.tr("iris flowers (table)"), "wine": self.tr("wine (table)"),
-                         "breast_cancer": self.tr("breast cancer (table)")}
+                         "breast_cancer": self.tr("breast cancer (table)"),
+                         "sentiment": self.tr("film reviews, English (text, generated)"),
+                         "sentiment_zh": self.tr("film reviews, Chinese (text, generated)")}
         sample_labels["seasonal"] = self.tr("seasonal demand (hourly time series, generated)")
         for key in SAMPLE_NAMES:   # shown in the UI language, stored by name (as on the command line)
             self.sample.addItem(sample_labels.get(key, key), key)
@@ -114,6 +116,7 @@ class DataPanel(QWidget):
         for key, label in ((None, self.tr("auto")), (True, self.tr("grayscale")), (False, self.tr("colour"))):
             self.grayscale.addItem(label, key)
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
+        self._make_text_widgets()
 
         self.encoding = QComboBox()
         self.encoding.addItem(self.tr("Auto"), "auto")
@@ -150,6 +153,11 @@ class DataPanel(QWidget):
         split.addWidget(self.test_split)
         self.form.addRow(self.tr("split"), split)
         self.form.addRow(self.tr("scaling"), self.scaling)
+        self.form.addRow(self.tr("text columns"), self.text_columns)
+        self.form.addRow(self.tr("tokens"), self.text_mode)
+        self.form.addRow(self.tr("vocabulary"), self.text_vocab)
+        self.form.addRow(self.tr("max length"), self.text_max_len)
+        self.form.addRow(self.tr("inputs"), self.inputs)
         self.form.addRow(self.tr("seed"), self.seed)
         self._build_series_box()
 
@@ -177,6 +185,9 @@ class DataPanel(QWidget):
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.summary = QLabel(self.tr("no data loaded"))
         self.summary.setWordWrap(True)
+        self.text_summary = QLabel("")
+        self.text_summary.setWordWrap(True)
+        self.text_summary.setVisible(False)
 
         lay = QVBoxLayout(self)
         lay.addLayout(self.form)
@@ -185,6 +196,7 @@ class DataPanel(QWidget):
         lay.addWidget(self.progress)
         lay.addWidget(self.message)
         lay.addWidget(self.summary)
+        lay.addWidget(self.text_summary)
 
         self._columns: list[str] = []
         self.kind.currentIndexChanged.connect(self._on_kind)
@@ -207,6 +219,7 @@ class DataPanel(QWidget):
         self._row_visible(self.n_samples, toy)
         self._row_visible(self.target, k == "csv")
         self._row_visible(self.features, k == "csv")
+        self._text_rows()
         self._table_rows()
         self._row_visible(self.image_size, k == "images")
         self._row_visible(self.grayscale, k == "images")
@@ -216,6 +229,7 @@ class DataPanel(QWidget):
         self._forget_other_summary()
         self.target.clear()
         self.features.clear()
+        self.text_columns.clear()
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
         self.preview_info.setText(self.tr("Built-in sample: press Load data.") if k == "sample" else
@@ -236,6 +250,7 @@ class DataPanel(QWidget):
         self._loaded_key = None
         self.summary.setText(self.tr("no data loaded"))
         self.summary.setToolTip("")
+        self.text_summary.setVisible(False)
         self.message.setText("")
         self.progress.setVisible(False)
 
@@ -286,6 +301,7 @@ class DataPanel(QWidget):
         if getattr(self, "_loaded_key", None) is not None and self._loaded_key != self._source_key():
             self._loaded_key = None
             self.summary.setText(self.tr("no data loaded"))
+            self.text_summary.setVisible(False)
 
     def _is_sheet(self) -> bool:
         return self.current_kind() == "csv" and is_spreadsheet(self.path.text().strip())
@@ -307,14 +323,20 @@ class DataPanel(QWidget):
 
     def _on_target(self, name: str):
         self._show_csv_texts()
-        for i in range(self.features.count()):
-            item = self.features.item(i)
+        for lst in (self.features, self.text_columns):
+            self._exclude_target(lst, name)
+        self._series_features()
+
+    @staticmethod
+    def _exclude_target(lst: QListWidget, name: str) -> None:
+        """The target column cannot be ticked in a list of input columns."""
+        for i in range(lst.count()):
+            item = lst.item(i)
             if item.text() == name:
                 item.setCheckState(Qt.Unchecked)
                 item.setFlags(item.flags() & ~Qt.ItemIsEnabled)
             else:
                 item.setFlags(item.flags() | Qt.ItemIsEnabled)
-        self._series_features()
 
     def spec(self) -> DataSpec:
         """The form as a validated DataSpec; raises :class:`DataError` with a plain message."""
@@ -343,6 +365,7 @@ class DataPanel(QWidget):
         if size and k == "images":
             spec.image_size = size  # parsed by validate()
         self._series_spec(spec)
+        self._text_spec(spec)
         return spec.validate()
 
     def set_spec(self, data: dict | DataSpec | None) -> None:
@@ -385,6 +408,7 @@ class DataPanel(QWidget):
         self._pending_target = s.target
         self._pending_features = s.features
         self._set_series_spec(s)
+        self._set_text_spec(s)
 
     def _load(self):
         try:
@@ -404,8 +428,11 @@ class DataPanel(QWidget):
         self._columns = cols
         self.table.setColumnCount(len(cols))
         self.table.setRowCount(len(rows))
-        kinds = {"number": self.tr("number"), "text": self.tr("text"), "empty": self.tr("empty")}
-        self.table.setHorizontalHeaderLabels([f"{c}\n({kinds.get(dtypes.get(c), dtypes.get(c, '?'))})" for c in cols])
+        kinds = {"number": self.tr("number"), "text": self.tr("text"), "empty": self.tr("empty"),
+                 "free text": self.tr("free text")}
+        free = set(info.get("text_columns") or [])
+        self.table.setHorizontalHeaderLabels([f"{c}\n({kinds.get('free text' if c in free else dtypes.get(c), '?')})"
+                                              for c in cols])
         for i, row in enumerate(rows):
             for j, v in enumerate(row[:len(cols)]):
                 self.table.setItem(i, j, QTableWidgetItem(str(v)))
@@ -426,6 +453,7 @@ class DataPanel(QWidget):
             item.setCheckState(Qt.Checked if on else Qt.Unchecked)
             self.features.addItem(item)
         self._on_target(str(target))
+        self._fill_text_columns(cols, info.get("text_columns") or [], str(target))
         self.stack.setCurrentIndex(1)
         if info.get("sheets"):
             self.sheet.blockSignals(True)
@@ -707,6 +735,8 @@ class DataPanel(QWidget):
         """A loaded data set's ``summary()``; ``report`` (its ``report``) says what was skipped or filled."""
         counts = summary.get("counts", {})
         shape = "×".join(map(str, summary.get("input_shape", [])))
+        if summary.get("input_shapes"):  # several inputs: name and shape of each
+            shape = ", ".join(f"{k} {'×'.join(map(str, v))}" for k, v in summary["input_shapes"].items())
         task = summary.get("task", "?")
         n_out = str(summary.get("n_outputs"))
         what = (self.tr("%1 classes") if task == "classification" else self.tr("%1 target(s)")).replace("%1", n_out)
@@ -732,9 +762,96 @@ class DataPanel(QWidget):
         self.summary.setText(text)
         self.summary.setToolTip("\n".join(tips))
         self._loaded_key = (str(summary.get("kind", "")), str(summary.get("path", "")).strip())
+        self._show_text_summary(summary.get("text_columns") or [])
         self.progress.setVisible(False)
         self.message.setStyleSheet("")
         self.message.setText("")
+
+    # ------------------------------------------------------------------ text columns
+    def _make_text_widgets(self) -> None:
+        self.text_columns = QListWidget()
+        self.text_columns.setMaximumHeight(80)
+        self.text_columns.setToolTip(self.tr("Columns read as free text: each becomes a sequence of token ids "
+                                             "for an Embedding layer (detected columns are ticked)"))
+        self.text_mode = QComboBox()
+        for key, label in (("auto", self.tr("auto (characters for Chinese, Japanese, Korean)")),
+                           ("word", self.tr("words")), ("char", self.tr("characters"))):
+            self.text_mode.addItem(label, key)
+        self.text_mode.setToolTip(self.tr("How texts are split into tokens; the tokenizer is fitted on the "
+                                          "training split only"))
+        self.text_vocab = QSpinBox(minimum=3, maximum=1_000_000, value=20_000, singleStep=1000)
+        self.text_vocab.setToolTip(self.tr("At most this many token ids (padding and unknown token included); "
+                                           "rarer tokens read as the unknown token"))
+        self.text_max_len = QSpinBox(minimum=0, maximum=512, value=0)
+        self.text_max_len.setSpecialValueText(self.tr("auto"))
+        self.text_max_len.setToolTip(self.tr("Tokens kept per text (longer texts are cut, shorter ones padded); "
+                                             "auto: the 95th percentile of the training texts"))
+        self._detected_text: list[str] = []
+        self._pending_text = None
+        self.inputs = QLineEdit()
+        self.inputs.setPlaceholderText(self.tr("one input; for several: num=age,stars; text=review"))
+        self.inputs.setToolTip(self.tr("Columns per Input layer, for a graph with several inputs: each group is "
+                                       "named after its Input layer (leave empty for one input)"))
+
+    def _text_rows(self) -> None:
+        k = self.current_kind()
+        text_sample = k == "sample" and self.sample.currentData() in TEXT_SAMPLES
+        self._row_visible(self.text_columns, k == "csv")
+        self._row_visible(self.inputs, k == "csv")
+        for w in (self.text_mode, self.text_vocab, self.text_max_len):
+            self._row_visible(w, k == "csv" or text_sample)
+
+    def _fill_text_columns(self, cols: list[str], detected: list[str], target: str) -> None:
+        pending, self._pending_text = self._pending_text, None
+        self._detected_text = [c for c in detected if c != target]
+        self.text_columns.clear()
+        for c in cols:
+            item = QListWidgetItem(c)
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            on = c in (pending if pending is not None else self._detected_text)
+            item.setCheckState(Qt.Checked if on else Qt.Unchecked)
+            self.text_columns.addItem(item)
+        self._exclude_target(self.text_columns, target)
+
+    def _text_spec(self, spec: DataSpec) -> None:
+        """The text settings of the form into ``spec`` (text columns: None while they are the detected ones)."""
+        spec.text_mode = self.text_mode.currentData()
+        spec.text_vocab = int(self.text_vocab.value())
+        spec.text_max_len = int(self.text_max_len.value()) or None
+        if spec.kind == "csv" and self.text_columns.count():
+            checked = [self.text_columns.item(i).text() for i in range(self.text_columns.count())
+                       if self.text_columns.item(i).checkState() == Qt.Checked]
+            spec.text_columns = None if checked == self._detected_text else checked
+        groups = self.inputs.text().strip()
+        if spec.kind == "csv" and groups:
+            from engine.data.spec import parse_inputs  # noqa: PLC0415
+
+            spec.inputs = parse_inputs(groups)
+
+    def _set_text_spec(self, s: DataSpec) -> None:
+        self.text_mode.setCurrentIndex(max(self.text_mode.findData(s.text_mode), 0))
+        self.text_vocab.setValue(int(s.text_vocab))
+        self.text_max_len.setValue(int(s.text_max_len or 0))
+        self._pending_text = s.text_columns
+        self.inputs.setText("; ".join(f"{k}={','.join(v)}" for k, v in (s.inputs or {}).items()))
+
+    def _show_text_summary(self, text: list[dict]) -> None:
+        """One line per text column of the loaded data: tokenizer settings and what the fit saw."""
+        lines = []
+        modes = {"word": self.tr("word tokens"), "char": self.tr("character tokens")}
+        for t in text:
+            line = self.tr("text '{name}': {mode}, vocabulary {vocab} ids ({distinct} distinct tokens in training), "
+                           "length {max_len} tokens (training texts: mean {mean}, longest {longest})").format(
+                name=t.get("name"), mode=modes.get(t.get("mode"), str(t.get("mode"))),
+                vocab=f"{int(t.get('vocab_size') or 0):,}", distinct=f"{int(t.get('distinct_tokens') or 0):,}",
+                max_len=t.get("max_len"), mean=f"{float(t.get('mean_length') or 0):.1f}",
+                longest=t.get("longest"))
+            rate = t.get("oov_rate_val")
+            if isinstance(rate, (int, float)):
+                line += self.tr("; unknown tokens in validation: {pct} %").format(pct=f"{100 * rate:.1f}")
+            lines.append(line)
+        self.text_summary.setText("\n".join(lines))
+        self.text_summary.setVisible(bool(lines))
 
 
 def report_counts(report) -> dict:

@@ -307,6 +307,8 @@ class PredictPanel(QWidget):
             w.setToolTip(self.tr("{name}: one of the {n} categories seen in training "
                                  "({missing} or an unseen value counts as none of them)").format(
                 name=name, n=len(cats), missing=missing_text()))
+        elif col.get("type") == "text":
+            w = self._text_input(name, col)
         else:
             w = QLineEdit()
             fill = col.get("fill")
@@ -324,6 +326,18 @@ class PredictPanel(QWidget):
         w.setProperty("column", col)
         self.inputs[name] = w
         self._reset_input(w, col)
+        return w
+
+    def _text_input(self, name: str, col: dict) -> QLineEdit:
+        """A free-text column: a raw sentence, tokenised by the app exactly as in training."""
+        w = QLineEdit()
+        w.setPlaceholderText(self.tr("type a sentence"))
+        tok = col.get("tokenizer") if isinstance(col.get("tokenizer"), dict) else {}
+        mode = self.tr("words") if tok.get("mode") == "word" else self.tr("characters")
+        w.setToolTip(self.tr("{name}: free text, split into {mode} as in training; the first {n} tokens are used "
+                             "and words not seen in training count as unknown").format(
+            name=name, mode=mode, n=tok.get("max_len", "?")))
+        w.returnPressed.connect(self._emit_predict)
         return w
 
     @staticmethod

@@ -532,7 +532,17 @@ def preview_csv(path, n_rows: int = 20, encoding: str = "auto", sheet: str | Non
             "encoding_label": label(enc), "decimal": meta["decimal"], "header": meta["header"],
             "missing": missing, "default_target": target, "proposed_task": propose_task(*infos[target]),
             "proposed_tasks": {c: propose_task(*infos[c]) for c in df.columns if infos[c][0].kind != "empty"},
-            **extra}
+            "text_columns": _free_text(infos), **extra}
+
+
+def _free_text(infos: dict) -> list:
+    """Preview columns that read as free text (:func:`engine.data.text.looks_like_text`)."""
+    from engine.data.tabular import MAX_CATEGORIES  # noqa: PLC0415
+    from engine.data.text import looks_like_text, may_be_text  # noqa: PLC0415
+
+    return [c for c, (info, vals) in infos.items() if info.kind == "categorical"
+            and may_be_text(info.n_unique, len(vals[0]) - info.n_missing, MAX_CATEGORIES)
+            and looks_like_text(vals[0], MAX_CATEGORIES)]
 
 
 def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None):
@@ -561,11 +571,17 @@ def _tabular_dataset(spec, x, y, splits, prep, report, kept):
     from engine.data.dataset import Dataset  # noqa: PLC0415
 
     task = prep["task"]
+    xs = {s: x[i] for s, i in splits.items()}
+    if prep.get("inputs"):  # several inputs: each split as {input name: its columns}
+        from engine.data.preprocess import Preprocessor  # noqa: PLC0415
+
+        pre = Preprocessor(prep)
+        xs = {s: pre.split_inputs(v) for s, v in xs.items()}
     return Dataset(spec=spec, task=task, input_shape=tuple(prep["input_shape"]),
                    n_outputs=len(prep["class_names"]) if task == "classification" else y.shape[1],
                    class_names=prep["class_names"], feature_names=prep["feature_names"], preprocessing=prep,
-                   report=report, x={s: x[i] for s, i in splits.items()}, y={s: y[i] for s, i in splits.items()},
-                   split_indices={s: kept[i] for s, i in splits.items()})
+                   report=report, x=xs, y={s: y[i] for s, i in splits.items()},
+                   split_indices={s: kept[i] for s, i in splits.items()}, input_shapes=prep.get("input_shapes"))
 
 
 def transform_csv(pre, path, encoding: str = "auto", meta_out: dict | None = None,
@@ -581,4 +597,4 @@ def transform_csv(pre, path, encoding: str = "auto", meta_out: dict | None = Non
     src = f"{meta['name']}, "
     if meta["decimal"] != pre.d.get("decimal", "."):
         pre = Preprocessor({**pre.d, "decimal": meta["decimal"]})
-    return pre._transform_frame(df, labels, src), df
+    return pre.split_inputs(pre._transform_frame(df, labels, src)), df

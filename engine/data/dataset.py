@@ -55,13 +55,21 @@ class ImageArray:
 
 class Dataset:
     """A loaded data set.  ``x_*`` are float32 arrays (or :class:`ImageArray`), ``y_*``
-    int64 class indices ``(N,)`` or float32 regression targets ``(N, k)``."""
+    int64 class indices ``(N,)`` or float32 regression targets ``(N, k)``.
+
+    Data for a graph with several Input layers has ``x_*`` as ``{input name: array}`` dicts and
+    ``input_shapes`` ``{input name: shape}`` (``input_shape`` is then the first input's).
+    """
 
     def __init__(self, *, spec, task: str, input_shape: tuple, n_outputs: int,
                  class_names: list[str] | None, feature_names: list[str] | None,
                  preprocessing: dict, report: list[dict], x: dict, y: dict,
-                 split_indices: dict | None = None, cache_path: str | None = None):
+                 split_indices: dict | None = None, cache_path: str | None = None,
+                 input_shapes: dict | None = None):
         self.spec = spec
+        #: ``{input name: sample shape}`` for several inputs, else ``None``
+        self.input_shapes = ({str(k): tuple(int(v) for v in s) for k, s in input_shapes.items()}
+                             if input_shapes else None)
         self.task = task
         self.input_shape = tuple(int(v) for v in input_shape)
         self.n_outputs = int(n_outputs)
@@ -94,7 +102,10 @@ class Dataset:
 
     def get_batch(self, split: str, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         idx = np.asarray(idx, dtype=np.int64)
-        xb = self.x(split)[idx]
+        x = self.x(split)
+        if isinstance(x, dict):
+            return {k: np.asarray(v[idx], dtype=np.float32) for k, v in x.items()}, self.y(split)[idx]
+        xb = x[idx]
         return np.asarray(xb, dtype=np.float32), self.y(split)[idx]
 
     def summary(self) -> dict:
@@ -108,6 +119,12 @@ class Dataset:
             "feature_names": self.feature_names,
             "skipped": len(self.report), "memory_mapped": self.cache_path is not None,
         }
+        if self.input_shapes:
+            out["input_shapes"] = {k: list(v) for k, v in self.input_shapes.items()}
+        text = text_summary(self.preprocessing)
+        if text:
+            out["text_columns"] = text
+            out["vocab_size"] = max(t["vocab_size"] for t in text)
         if self.task == "classification":
             k = len(self.class_names)
             out["class_counts"] = {s: {name: int(c) for name, c in
@@ -124,3 +141,22 @@ class Dataset:
     def __repr__(self) -> str:
         c = {s: self.n(s) for s in SPLITS}
         return f"Dataset({self.spec.kind}:{self.spec.path!r}, {self.task}, input {self.input_shape}, {c})"
+
+
+def text_summary(preprocessing) -> list[dict]:
+    """Per free-text column of a tabular preprocessing: its tokenizer settings and what the fit saw
+    (``name, mode, vocab_size, max_len, distinct_tokens, mean_length, median_length, longest,
+    truncated_texts, empty_texts, oov_rate_train/val/test``)."""
+    cols = preprocessing.get("columns") if isinstance(preprocessing, dict) else None
+    out = []
+    for c in cols or []:
+        if not isinstance(c, dict) or c.get("type") != "text" or not isinstance(c.get("tokenizer"), dict):
+            continue
+        t = c["tokenizer"]
+        r = t.get("report") if isinstance(t.get("report"), dict) else {}
+        out.append({"name": str(c.get("name")), "mode": t.get("mode"), "max_len": t.get("max_len"),
+                    "vocab_size": len(t.get("tokens") or []) + 2,
+                    **{k: r.get(k) for k in ("distinct_tokens", "mean_length", "median_length", "longest",
+                                             "truncated_texts", "empty_texts", "oov_rate_train", "oov_rate_val",
+                                             "oov_rate_test")}})
+    return out

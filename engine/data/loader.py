@@ -126,6 +126,9 @@ def _load_npz(spec, memory_budget, fixed=None):
         raise DataError(problem)
     try:
         with np.load(path, allow_pickle=False) as z:
+            if "x" not in z.files and "y" in z.files and any(f.startswith("x_") for f in z.files):
+                named = {f[2:]: z[f] for f in z.files if f.startswith("x_")}
+                return _npz_named(spec, named, z["y"], _npz_class_names(z, name), name, fixed)
             if "x" not in z.files or "y" not in z.files:
                 raise DataError(f"{name}: needs arrays named 'x' and 'y' (has: {', '.join(z.files) or 'none'})")
             x, y = z["x"], z["y"]
@@ -189,6 +192,91 @@ def _load_npz(spec, memory_budget, fixed=None):
     ds = _tabular_from_frame(spec2, df, name, "y", fixed=fixed)
     ds.spec = spec
     return ds
+
+
+def _npz_class_names(z, name):
+    if "class_names" not in z.files:
+        return None
+    try:
+        return [str(c) for c in safe_json.loads(str(z["class_names"][()]), "class_names")]
+    except (ValueError, TypeError):
+        raise DataError(f"{name}: 'class_names' must be a JSON list of strings") from None
+
+
+def _npz_named(spec, named: dict, y, class_names, name, fixed=None):
+    """``x_<input name>`` arrays: one per Input layer of a graph with several inputs, used as they are
+    (no scaling: scale them beforehand; integer arrays of token ids feed an Embedding)."""
+    from engine.data.dataset import Dataset  # noqa: PLC0415
+
+    if spec.target is not None or spec.features is not None or spec.inputs is not None:
+        raise DataError(f"{name}: target/features/inputs do not apply to named arrays (x_<input name>)")
+    y = np.asarray(y)
+    for k, a in named.items():
+        if not k:
+            raise DataError(f"{name}: the array 'x_' needs an input name after 'x_' (e.g. x_text)")
+        if a.dtype.kind not in "biuf" or a.ndim < 2:
+            raise DataError(f"{name}: 'x_{k}' must be a numeric array of shape (N, ...); got {a.dtype} {a.shape}")
+        if len(a) != len(y):
+            raise DataError(f"{name}: 'x_{k}' has {len(a)} rows but 'y' has {len(y)}")
+        if not np.all(np.isfinite(a)):
+            raise DataError(f"{name}: 'x_{k}' contains NaN or infinite values")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    task = spec.task or ("classification" if y.dtype.kind in "biu" and y.ndim == 1 else "regression")
+    if fixed is not None:
+        if fixed.get("kind") != "arrays":
+            raise DataError(f"{name}: the saved preprocessing is not for named arrays (x_<input name>)")
+        want = {g["name"]: list(g["shape"]) for g in fixed.get("inputs") or []}
+        missing = [k for k in want if k not in named]
+        if missing:
+            raise DataError(f"{name}: no array 'x_{missing[0]}' for the Input '{missing[0]}' "
+                            f"(has: {', '.join('x_' + k for k in named)})")
+        named = {k: named[k] for k in want}
+        for k, shape in want.items():
+            if list(named[k].shape[1:]) != shape:
+                raise DataError(f"{name}: 'x_{k}' has samples of shape {tuple(named[k].shape[1:])}, the model "
+                                f"expects {tuple(shape)}")
+        task = fixed["task"]
+    report: list = []
+    if task == "classification":
+        if y.ndim != 1 or y.dtype.kind == "f" and not np.all(np.floor(y) == y):
+            raise DataError(f"{name}: classification needs integer class labels 'y' of shape (N,)")
+        y = y.astype(np.int64)
+        uniq = np.unique(y)
+        if class_names is not None and len(uniq) and uniq.min() >= 0 and uniq.max() < len(class_names):
+            names, labels = class_names, [class_names[int(v)] for v in y]
+        else:
+            names = [class_label(v) for v in uniq]
+            labels = [class_label(v) for v in y]
+        if fixed is not None:
+            names = list(fixed["class_names"])
+        index = {n: i for i, n in enumerate(names)}
+        y = np.array([index.get(lab, -1) for lab in labels], dtype=np.int64)
+        keep = np.flatnonzero(y >= 0)
+        if len(keep) < len(y):
+            report.append({"count": int(len(y) - len(keep)),
+                           "reason": "rows whose class was not in the training data were dropped"})
+        if fixed is None and len(names) < 2:
+            raise DataError(f"{name}: 'y' has only one class; classification needs at least two")
+        n_out = len(names)
+    else:
+        if y.dtype.kind not in "biuf" or y.ndim not in (1, 2):
+            raise DataError(f"{name}: regression needs numeric targets 'y' of shape (N,) or (N, k)")
+        y = y.astype(np.float32).reshape(len(y), -1)
+        keep, names, n_out = np.arange(len(y)), None, y.shape[1]
+    if len(keep) == 0:
+        raise DataError(f"{name}: no rows with a usable target value")
+    sp = split_indices(len(keep), spec.val_split, spec.test_split, spec.seed,
+                       y[keep] if task == "classification" else None, what=name, min_train=1 if fixed else 2)
+    rows = {s: keep[i] for s, i in sp.items()}
+    shapes = {k: [int(v) for v in a.shape[1:]] for k, a in named.items()}
+    prep = {"version": 2, "kind": "arrays", "task": task, "class_names": names,
+            "inputs": [{"name": k, "shape": v} for k, v in shapes.items()], "input_shapes": shapes,
+            "input_shape": next(iter(shapes.values()))}
+    x = {s: {k: np.ascontiguousarray(a[r], dtype=np.float32) for k, a in named.items()} for s, r in rows.items()}
+    return Dataset(spec=spec, task=task, input_shape=tuple(prep["input_shape"]), n_outputs=n_out, class_names=names,
+                   feature_names=None, preprocessing=prep, report=report, x=x, y={s: y[r] for s, r in rows.items()},
+                   split_indices=rows, input_shapes=shapes)
 
 
 def _npz_multi_regression(spec, x, y, name, fixed=None):

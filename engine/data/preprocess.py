@@ -6,12 +6,17 @@ Two kinds of dict exist (``"kind"`` key):
 * ``"tabular"``: ``columns`` = list of ``{"name", "type": "numeric", "fill", "shift", "scale"}``
   (value -> ``(value_or_fill - shift) / scale``) or ``{"name", "type": "categorical",
   "categories": [...]}`` (one-hot in that order; unseen or missing -> all zeros);
-  ``decimal`` is used when values arrive as text.
+  ``decimal`` is used when values arrive as text.  ``{"name", "type": "text", "tokenizer":
+  {...}}`` is a free-text column: :meth:`engine.data.text.TextVocab.to_dict`, giving
+  ``max_len`` token ids (as float32 numbers) for an ``Embedding`` layer.
 * ``"images"``: ``image_size`` ``[h, w]``, ``mode`` ``"L"``/``"RGB"``, ``value_max`` of the
   training source (255 for files, 16 for the digits sample), ``scaling`` and per-channel
   ``mean``/``std`` in [0, 1] units (``standard`` only).
 
-Both carry ``task``, ``class_names`` (``None`` for regression), ``input_shape`` and ``version``.
+* ``"arrays"``: named ``.npz`` arrays for a graph with several inputs, used as they are:
+  ``inputs`` = ``[{"name", "shape"}]`` (``x_<name>`` in the file).
+
+All carry ``task``, ``class_names`` (``None`` for regression), ``input_shape`` and ``version``.
 
 This module transforms values already in memory (frames, arrays); reading files is the
 readers' part, with the same transform: :func:`engine.data.csvio.transform_csv` and
@@ -30,7 +35,7 @@ from engine.data.columns import LazyColumn, _short, parse_categorical, parse_num
 from engine.data.errors import DataError
 
 #: the format version of a preprocessing dict (a newer one is refused)
-PREP_VERSION = 1
+PREP_VERSION = 2              # 2: text columns ("type": "text"); a table without one is still saved as 1
 
 
 class Preprocessor:
@@ -39,7 +44,7 @@ class Preprocessor:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocessor":
-        if not isinstance(d, dict) or d.get("kind") not in ("tabular", "images", "timeseries"):
+        if not isinstance(d, dict) or d.get("kind") not in ("tabular", "images", "timeseries", "arrays"):
             raise DataError("preprocessing description is missing or of an unknown kind")
         if int(d.get("version", 1)) > PREP_VERSION:
             raise DataError(f"preprocessing was saved by a newer version (format {d.get('version')})")
@@ -47,7 +52,12 @@ class Preprocessor:
             d = json.loads(json.dumps(d))
         except (TypeError, ValueError) as exc:
             raise DataError(f"preprocessing description is not JSON-able: {exc}") from None
-        return cls(d)
+        pre = cls(d)
+        if d["kind"] == "tabular" and isinstance(d.get("columns"), list):
+            for c in d["columns"]:
+                if isinstance(c, dict) and c.get("type") == "text":
+                    pre._vocab(c)  # a damaged tokenizer is refused here, not at the first prediction
+        return pre
 
     def to_dict(self) -> dict:
         return copy.deepcopy(self.d)
@@ -93,7 +103,25 @@ class Preprocessor:
         become all-zero one-hot vectors.
         """
         labels = np.array([f"row {i + 1}" for i in range(len(df))], dtype=object)
-        return self._transform_frame(df, labels, "")
+        return self.split_inputs(self._transform_frame(df, labels, ""))
+
+    # ------------------------------------------------------------------ several inputs
+    @property
+    def inputs(self) -> list[dict] | None:
+        """``[{"name", "columns"}]`` when the columns feed several named inputs, else ``None``."""
+        return self.d.get("inputs") or None
+
+    def split_inputs(self, x: np.ndarray):
+        """The full feature matrix -> ``{input name: its columns' block}`` (unchanged without ``inputs``)."""
+        groups = self.inputs
+        if not groups:
+            return x
+        spans, j = {}, 0
+        for c in self.d["columns"]:
+            spans[c["name"]] = (j, j + _width(c))
+            j += _width(c)
+        return {g["name"]: np.ascontiguousarray(np.concatenate([x[:, a:b] for a, b in (spans[c] for c in g["columns"])],
+                                                               axis=1)) for g in groups}
 
     def _transform_frame(self, df: pd.DataFrame, row_labels, src: str, parsed: dict | None = None) -> np.ndarray:
         """``parsed``: ``{column: parse_numeric(df[column])}`` already known for some columns."""
@@ -109,7 +137,7 @@ class Preprocessor:
         if missing:
             raise DataError(f"{src}missing column(s): {_short(', '.join(missing), 160)}")
         decimal = self.d.get("decimal", ".")
-        width = sum(1 if c["type"] == "numeric" else len(c["categories"]) for c in self.d["columns"])
+        width = sum(_width(c) for c in self.d["columns"])
         out = np.zeros((len(df), width), dtype=np.float32)
         j = 0
         for c in self.d["columns"]:
@@ -135,6 +163,12 @@ class Preprocessor:
                                     f"'{_short(col.iloc[i])}' is too large for 32-bit floats")
                 out[:, j] = scaled
                 j += 1
+            elif c["type"] == "text":
+                from engine.data.text import text_cells  # noqa: PLC0415
+
+                ids = self._vocab(c).encode(text_cells(col.to_numpy(dtype=object)))
+                out[:, j:j + ids.shape[1]] = ids
+                j += ids.shape[1]
             else:
                 cats, cmiss = parse_categorical(col)
                 index = {v: k for k, v in enumerate(c["categories"])}
@@ -145,6 +179,21 @@ class Preprocessor:
                             out[r, j + k] = 1.0
                 j += len(c["categories"])
         return out
+
+    def _vocab(self, col: dict):
+        """The column's fitted tokenizer (read once per Preprocessor)."""
+        from engine.data.text import TextVocab  # noqa: PLC0415
+
+        cache = self.__dict__.setdefault("_vocabs", {})
+        v = cache.get(col["name"])
+        if v is None:
+            v = cache[col["name"]] = TextVocab.from_dict(col.get("tokenizer"))
+        return v
+
+    @property
+    def text_columns(self) -> list[dict]:
+        """The free-text columns (tabular): ``{"name", "tokenizer"}`` each."""
+        return [c for c in self.d.get("columns", []) if c.get("type") == "text"]
 
     # ------------------------------------------------------------------ images
     def _image_check(self) -> None:
@@ -163,6 +212,23 @@ class Preprocessor:
             x /= std
         return x
 
+    def transform_named(self, arrays: dict) -> dict:
+        """``{input name: array}`` (``x_<name>`` of an ``.npz``) -> model input, checked against the saved inputs."""
+        if self.kind != "arrays":
+            raise DataError("this model does not take named arrays (x_<input name>)")
+        out = {}
+        for g in self.d.get("inputs") or []:
+            name, shape = g["name"], tuple(g["shape"])
+            if name not in arrays:
+                raise DataError(f"no array 'x_{name}' for the Input '{name}' (has: "
+                                f"{', '.join('x_' + k for k in arrays) or 'none'})")
+            a = np.asarray(arrays[name])
+            if a.dtype.kind not in "biuf" or tuple(a.shape[1:]) != shape:
+                raise DataError(f"'x_{name}' must be numbers of shape (N, {', '.join(map(str, shape))}), "
+                                f"got {a.dtype} {a.shape}")
+            out[name] = a.astype(np.float32)
+        return out
+
     def transform_array(self, x: np.ndarray) -> np.ndarray:
         """Raw arrays in the training source's units (e.g. npz data) -> model input."""
         if self.kind == "images":
@@ -176,3 +242,12 @@ class Preprocessor:
         if x.ndim != 2 or x.shape[1] != len(self.columns):
             raise DataError(f"expected an array of shape (N, {len(self.columns)}), got {x.shape}")
         return self.transform_frame(pd.DataFrame(x, columns=self.columns))
+
+
+def _width(col: dict) -> int:
+    """Model inputs one saved column gives: 1 number, one per category, or the token ids of a text."""
+    if col["type"] == "numeric":
+        return 1
+    if col["type"] == "text":
+        return int((col.get("tokenizer") or {}).get("max_len", 0))
+    return len(col["categories"])

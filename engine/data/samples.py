@@ -1,7 +1,9 @@
 """Built-in samples: seeded 2-D toy problems and small real data sets shipped as .npz.
 
 Nothing is downloaded.  The real data sets were generated once from scikit-learn by
-``resources/samples/make_samples.py`` (see ``docs/data.md`` for sources and licences).
+``resources/samples/make_samples.py`` (see ``docs/data.md`` for sources and licences).  The
+text samples (``sentiment``, ``sentiment_zh``: short film reviews, positive/negative) are
+*generated* from templates by ``resources/samples/make_text_samples.py``, not collected.
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from engine.data.errors import DataError
 TOY_NAMES = ("xor", "circles", "moons", "spirals", "blobs")
 SHIPPED_NAMES = ("digits", "iris", "wine", "breast_cancer")
 SERIES_NAMES = ("seasonal",)      # time series, shipped as CSV (engine.data.timeseries)
-SAMPLE_NAMES = TOY_NAMES + SHIPPED_NAMES
+TEXT_SAMPLES = ("sentiment", "sentiment_zh")
+SAMPLE_NAMES = TOY_NAMES + SHIPPED_NAMES + TEXT_SAMPLES
 SAMPLE_NAMES += SERIES_NAMES
 IMAGE_SAMPLES = ("digits",)
 CLASS_COLUMN = "class"
@@ -141,7 +144,22 @@ def sample_frame(name: str, spec) -> pd.DataFrame:
         df = pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1]})
         df[CLASS_COLUMN] = y
         return df
+    if name in TEXT_SAMPLES:
+        return text_sample_frame(name)
     d = load_shipped(name)
     df = pd.DataFrame(d["x"].astype(np.float64), columns=d["feature_names"])
     df[CLASS_COLUMN] = np.asarray(d["class_names"], dtype=object)[d["y"]]
+    return df
+
+
+def text_sample_frame(name: str) -> pd.DataFrame:
+    """A text sample (``resources/samples/<name>.csv``, UTF-8): columns ``text`` and ``class``."""
+    from engine.data.csvio import read_csv_frame  # noqa: PLC0415
+
+    if name not in TEXT_SAMPLES:
+        raise DataError(f"unknown sample '{name}' (expected one of {', '.join(SAMPLE_NAMES)})")
+    path = samples_dir() / f"{name}.csv"
+    if not path.is_file():
+        raise DataError(f"sample file {path} is missing from the installation")
+    df, _meta, _labels = read_csv_frame(path, "utf-8", typed=True)
     return df

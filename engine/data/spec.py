@@ -29,6 +29,14 @@ class DataSpec:
     :mod:`engine.data.encoding`) or a codec name such as ``"gb18030"``.
     ``kind="csv"`` also reads ``.xlsx``/``.xlsm`` workbooks; ``sheet`` names the sheet
     (``None``: the first).
+
+    Text columns (see :mod:`engine.data.text` and ``docs/data.md``): ``text_columns`` names the
+    CSV columns read as free text (``None``: detected; ``[]``: none), tokenised with
+    ``text_mode`` (``auto``/``word``/``char``), at most ``text_vocab`` ids and ``text_max_len``
+    tokens (``None``: the 95th percentile of the training texts).
+
+    ``inputs`` assigns feature columns to the named Input layers of a graph with several inputs
+    (``{"num": ["age", "stars"], "text": ["review"]}``); ``None``: one input.
     """
 
     kind: str
@@ -55,6 +63,11 @@ class DataSpec:
     n_samples: int = 500
     encoding: str = "auto"
     sheet: str | None = None
+    text_columns: list[str] | None = None
+    text_mode: str = "auto"
+    text_vocab: int = 20_000
+    text_max_len: int | None = None
+    inputs: dict[str, list[str]] | None = None
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict:
@@ -73,6 +86,10 @@ class DataSpec:
             kw["image_size"] = _parse_size(kw["image_size"])
         if kw.get("features") is not None:
             kw["features"] = [str(f) for f in kw["features"]]
+        if isinstance(kw.get("text_columns"), list):
+            kw["text_columns"] = [str(f) for f in kw["text_columns"]]
+        if isinstance(kw.get("inputs"), dict):
+            kw["inputs"] = {str(k): [str(c) for c in v] if isinstance(v, list) else v for k, v in kw["inputs"].items()}
         spec = cls(**kw)
         spec.validate()
         return spec
@@ -106,6 +123,7 @@ class DataSpec:
         self.encoding = normalise(self.encoding)
         if self.sheet is not None and not isinstance(self.sheet, str):
             raise DataError(f"sheet must be a sheet name, got {self.sheet!r}")
+        self._validate_text()
         return self
 
     def _validate_series(self) -> None:
@@ -119,6 +137,24 @@ class DataSpec:
             raise DataError(f"time_column must be a column name, got {self.time_column!r}")
         if self.time_series and self.kind not in ("csv", "sample"):
             raise DataError(f"time-series windows are made from a CSV or Excel file, not from {self.kind} data")
+
+
+    def _validate_text(self) -> None:
+        from engine.data.text import MAX_LEN, MAX_TOKENS, MIN_TOKENS, MODES  # noqa: PLC0415
+
+        if self.text_columns is not None and (not isinstance(self.text_columns, list)
+                                              or not all(isinstance(c, str) for c in self.text_columns)):
+            raise DataError(f"text_columns must be a list of column names, got {self.text_columns!r}")
+        if self.text_mode not in MODES:
+            raise DataError(f"unknown text tokenization {self.text_mode!r}; choose one of {', '.join(MODES)}")
+        v = self.text_vocab
+        if isinstance(v, bool) or not isinstance(v, int) or not MIN_TOKENS <= v <= MAX_TOKENS:
+            raise DataError(f"the vocabulary size must be between {MIN_TOKENS} and {MAX_TOKENS:,}, got {v!r}")
+        v = self.text_max_len
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_LEN):
+            raise DataError(f"the sequence length must be between 1 and {MAX_LEN}, got {v!r}")
+        if self.inputs is not None:
+            self.inputs = _check_inputs(self.inputs)
 
     # ------------------------------------------------------------------ CLI
     @staticmethod
@@ -147,7 +183,43 @@ class DataSpec:
             kw["image_size"] = _parse_size(kw["image_size"])
         if isinstance(kw.get("features"), str):
             kw["features"] = [f.strip() for f in kw["features"].split(",") if f.strip()]
+        if isinstance(kw.get("text_columns"), str):
+            kw["text_columns"] = [f.strip() for f in kw["text_columns"].split(",") if f.strip()]
+        if isinstance(kw.get("inputs"), str):
+            kw["inputs"] = parse_inputs(kw["inputs"])
         return DataSpec(kind=kind, path=path, **kw).validate()
+
+
+def parse_inputs(text: str) -> dict[str, list[str]]:
+    """``"num=age,stars; text=review"`` -> ``{"num": ["age", "stars"], "text": ["review"]}``."""
+    out: dict[str, list[str]] = {}
+    for part in str(text).split(";"):
+        if not part.strip():
+            continue
+        name, eq, cols = part.partition("=")
+        name = name.strip()
+        if not eq or not name:
+            raise DataError(f"inputs must be groups such as num=a,b;t=c (Input name = columns), got {part.strip()!r}")
+        if name in out:
+            raise DataError(f"input '{name}' is given twice")
+        out[name] = [c.strip() for c in cols.split(",") if c.strip()]
+    return _check_inputs(out)
+
+
+def _check_inputs(inputs: Any) -> dict[str, list[str]]:
+    if not isinstance(inputs, dict) or not inputs:
+        raise DataError("inputs must map each Input layer's name to a list of columns")
+    seen: dict[str, str] = {}
+    for name, cols in inputs.items():
+        if not isinstance(name, str) or not name.strip():
+            raise DataError("every input needs a name (the name of its Input layer)")
+        if not isinstance(cols, list) or not cols or not all(isinstance(c, str) for c in cols):
+            raise DataError(f"input '{name}' needs a list of one or more columns")
+        for c in cols:
+            if c in seen:
+                raise DataError(f"column '{c}' is in two inputs ('{seen[c]}' and '{name}')")
+            seen[c] = name
+    return {str(k): list(v) for k, v in inputs.items()}
 
 
 def _parse_size(v: Any) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from engine.data.errors import DataError
 from engine.data.preprocess import PREP_VERSION, Preprocessor
 from engine.data.rows import as_row_labels
 from engine.data.split import natural_sorted, split_indices
+from engine.data.text import looks_like_text, may_be_text
 
 MAX_CLASS_INTEGERS = 20        # integer targets with at most this many values -> classification
 MAX_CATEGORIES = 1000          # one-hot width cap for an explicitly chosen text column
@@ -178,10 +179,14 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
             raise DataError(f"{src}a feature column is listed twice")
     else:
         features = [c for c in columns if c != target]
+    groups = getattr(spec, "inputs", None)
+    if groups:  # columns assigned to named inputs: those are the features
+        features, explicit = _group_features(groups, columns, target, spec.features, src), True
     if not features:
         raise DataError(f"{src}no feature columns: the file needs at least one column besides the target '{_short(target)}'")
+    text_cols = _chosen_text_columns(spec, columns, target, features, src)
 
-    bulk = parse_numeric_many(df, [target, *features], decimal)
+    bulk = parse_numeric_many(df, [target, *[f for f in features if f not in (text_cols or ())]], decimal)
 
     # ---- target
     t_info, t_vals = analyse_column(LazyColumn(df, target), target, decimal, row_labels, src, strict=True,
@@ -200,8 +205,19 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
     # ---- features
     infos: dict[str, ColumnInfo] = {}
     parsed: dict[str, tuple] = {}
+    #: detected free-text columns: used as text when they are the only features (or in an input group),
+    #: else read as before (one-hot or identifier-like), with a note; ``{column: (as text, as before)}``
+    detected: dict[str, tuple] = {}
     for f in features:
+        if text_cols is not None and f in text_cols:  # chosen as text: read as it is written
+            infos[f], parsed[f] = _text_info(df[f], f)
+            continue
         info, vals = analyse_column(LazyColumn(df, f), f, decimal, row_labels, src, strict=True, parsed=bulk.get(f))
+        if text_cols is None and info.kind == "categorical" and \
+                may_be_text(info.n_unique, len(df) - info.n_missing, MAX_CATEGORIES) and \
+                looks_like_text(vals[0], MAX_CATEGORIES):
+            detected[f] = (_text_info(df[f], f), (info, vals))
+            continue
         if info.kind == "empty":
             if explicit:
                 raise DataError(f"{src}feature column '{_short(f)}' has no values")
@@ -218,13 +234,21 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
                                 f"at most {MAX_CATEGORIES} can be one-hot encoded")
         infos[f] = info
         parsed[f] = vals
+    if detected:
+        alone = groups or not any(f in infos for f in features)
+        for f, (as_text, before) in detected.items():
+            if alone:
+                infos[f], parsed[f] = as_text
+            elif _categorical_as_before(f, *before, len(df), explicit, src, report):
+                infos[f], parsed[f] = before
     features = [f for f in features if f in infos]
     if not features:
         raise DataError(f"{src}no usable feature columns (all were empty or identifier-like)")
     if spec.missing == "drop":
         any_missing = np.zeros(len(df), dtype=bool)
         for f in features:
-            any_missing |= parsed[f][1]
+            if infos[f].kind != "text":  # an empty text is a text (all padding), not a missing value
+                any_missing |= parsed[f][1]
         dropped = any_missing & keep
         if dropped.any():
             rows = np.flatnonzero(dropped)
@@ -298,7 +322,7 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
                 report.append({"column": f, "count": n_miss,
                                "reason": f"missing values filled with the training {spec.missing} ({fill:g})"})
             cols.append({"name": f, "type": "numeric", "fill": fill, "shift": shift, "scale": scale})
-        else:
+        elif info.kind == "categorical":
             cats, cmiss = parsed[f]
             train_cats = natural_sorted({c for c, m in zip(cats[train_rows], cmiss[train_rows]) if not m})
             unseen = {c for c, m in zip(cats[kept], cmiss[kept]) if not m} - set(train_cats)
@@ -307,20 +331,30 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
                                "reason": "categories not in the training rows are encoded as all zeros: "
                                          + _short(", ".join(natural_sorted(unseen)), 80)})
             cols.append({"name": f, "type": "categorical", "categories": train_cats})
+        elif info.kind == "text":
+            cols.append(_fit_text(f, parsed[f], kept, train_rows, spec, src, report))
     feature_names = []
     for c in cols:
         if c["type"] == "numeric":
             feature_names.append(c["name"])
+        elif c["type"] == "text":
+            feature_names.extend(f"{c['name']}[{i + 1}]" for i in range(int(c["tokenizer"]["max_len"])))
         else:
             feature_names.extend(f"{c['name']}={v}" for v in c["categories"])
     if not feature_names:
         raise DataError(f"{src}the feature columns give no inputs (text columns without training values)")
+    has_text = any(c["type"] == "text" for c in cols)
     prep = {
-        "version": PREP_VERSION, "kind": "tabular", "task": task, "target": target,
+        "version": PREP_VERSION if has_text else 1, "kind": "tabular", "task": task, "target": target,
         "class_names": class_names, "columns": cols, "feature_names": feature_names,
         "input_shape": [len(feature_names)], "scaling": spec.scaling, "missing": spec.missing,
         "decimal": decimal,
     }
+    if groups:
+        widths = {c["name"]: n for c, n in zip(cols, _widths(cols))}
+        prep["inputs"] = [{"name": g, "columns": list(cs)} for g, cs in groups.items()]
+        prep["input_shapes"] = {g: [sum(widths[c] for c in cs)] for g, cs in groups.items()}
+        prep["input_shape"] = next(iter(prep["input_shapes"].values()))
     if extra:
         prep.update(extra)
     pre = Preprocessor.from_dict(prep)
@@ -331,7 +365,113 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
              for f, (v, m, b) in bulk.items() if f in infos and infos[f].kind == "numeric"}
     x_all = pre._transform_frame(df if every else df.iloc[kept], row_labels if every else row_labels[kept], src,
                                  parsed=known)
+    if has_text:
+        _text_rates(prep, x_all, splits)
     return x_all, y_all, splits, prep, report, kept
+
+
+# ------------------------------------------------------------------ several inputs
+def _group_features(groups: dict, columns, target, features, src) -> list:
+    """The feature columns of ``inputs`` (column groups by Input name), checked against the table."""
+    listed = [c for cs in groups.values() for c in cs]
+    for name, cs in groups.items():
+        missing_cols = [c for c in cs if c not in columns]
+        if missing_cols:
+            raise DataError(f"{src}input '{_short(name)}': column(s) not found: {_short(', '.join(missing_cols), 120)}")
+        if target in cs:
+            raise DataError(f"{src}input '{_short(name)}': column '{_short(target)}' is the target, not a feature")
+    if features is not None:
+        outside = [c for c in features if c not in listed]
+        if outside:
+            raise DataError(f"{src}feature column(s) in no input: {_short(', '.join(outside), 120)}; "
+                            f"add them to an input or leave them out")
+    return listed
+
+
+def _widths(cols: list) -> list:
+    from engine.data.preprocess import _width  # noqa: PLC0415 - cycle
+
+    return [_width(c) for c in cols]
+
+
+# ------------------------------------------------------------------ text columns
+def _chosen_text_columns(spec, columns, target, features, src) -> set | None:
+    """The columns ``spec.text_columns`` names (``None``: detect them), checked against the table."""
+    chosen = getattr(spec, "text_columns", None)
+    if chosen is None:
+        return None
+    missing_cols = [c for c in chosen if c not in columns]
+    if missing_cols:
+        raise DataError(f"{src}text column(s) not found: {_short(', '.join(missing_cols), 120)}")
+    if target in chosen:
+        raise DataError(f"{src}column '{_short(target)}' cannot be both the target and a text column")
+    outside = [c for c in chosen if c not in features]
+    if outside:
+        raise DataError(f"{src}text column(s) not among the feature columns: {_short(', '.join(outside), 120)}")
+    return set(chosen)
+
+
+def _text_info(col: pd.Series, name: str) -> tuple[ColumnInfo, tuple]:
+    from engine.data.text import text_cells  # noqa: PLC0415
+
+    texts = np.array(text_cells(col.to_numpy(dtype=object)), dtype=object)
+    empty = np.array([not t.strip() for t in texts], dtype=bool)
+    return ColumnInfo(name, "text", int(empty.sum()), len(set(texts[~empty]))), (texts, empty)
+
+
+def _categorical_as_before(f, info, vals, n_rows, explicit, src, report) -> bool:
+    """A detected free-text column beside other features: read as a category column, as before text
+    columns existed (one-hot, or left out as identifier-like), with a note; whether it is used."""
+    present = n_rows - info.n_missing
+    if not explicit and info.n_unique > ID_LIKE_MIN and info.n_unique > 0.5 * present:
+        report.append({"column": f, "reason": "free-text column beside other features; not used as a feature "
+                                              "(choose it as a text column to add its token ids)"})
+        return False
+    if info.n_unique > MAX_CATEGORIES:
+        raise DataError(f"{src}column '{_short(f)}' has {info.n_unique} distinct text values; "
+                        f"at most {MAX_CATEGORIES} can be one-hot encoded")
+    report.append({"column": f, "reason": "free-text column beside other features; one-hot encoded by value "
+                                          "(choose it as a text column for token ids)"})
+    return True
+
+
+def _fit_text(name, parsed, kept, train_rows, spec, src, report) -> dict:
+    """The tokenizer of one text column, fitted on the training rows; notes on what it could not keep."""
+    from engine.data.text import TextVocab  # noqa: PLC0415
+
+    texts, empty = parsed
+    vocab = TextVocab.fit(list(texts[train_rows]), mode=getattr(spec, "text_mode", "auto"),
+                          max_tokens=int(getattr(spec, "text_vocab", 20_000)),
+                          max_len=getattr(spec, "text_max_len", None), what=f"{src}column '{_short(name)}'")
+    r = vocab.report
+    if r["distinct_tokens"] > r["kept_tokens"]:
+        report.append({"column": name, "count": int(r["distinct_tokens"]),
+                       "reason": f"{r['distinct_tokens']:,} distinct tokens in the training texts; the "
+                                 f"{r['kept_tokens']:,} most frequent are kept and the others read as the "
+                                 f"unknown-token id (raise the vocabulary size to keep more)"})
+    if r["truncated_texts"]:
+        report.append({"column": name, "count": int(r["truncated_texts"]),
+                       "reason": f"training texts longer than {vocab.max_len} tokens are cut after "
+                                 f"{vocab.max_len} tokens"})
+    n_empty = int(empty[kept].sum())
+    if n_empty:
+        report.append({"column": name, "count": n_empty,
+                       "reason": "empty text cells are read as a text without tokens (all padding)"})
+    return {"name": name, "type": "text", "tokenizer": vocab.to_dict()}
+
+
+def _text_rates(prep: dict, x_all: np.ndarray, splits: dict) -> None:
+    """Unknown-token shares per split, into each text column's tokenizer report (what the panel shows)."""
+    from engine.data.text import oov_rate  # noqa: PLC0415
+
+    j = 0
+    for c in prep["columns"]:
+        w = 1 if c["type"] == "numeric" else int(c["tokenizer"]["max_len"]) if c["type"] == "text" \
+            else len(c["categories"])
+        if c["type"] == "text":
+            for s, rows in splits.items():
+                c["tokenizer"]["report"][f"oov_rate_{s}"] = oov_rate(x_all[rows, j:j + w]) if len(rows) else None
+        j += w
 
 
 def _apply_tabular(df, spec, fixed, src, source, decimal, row_labels, report):

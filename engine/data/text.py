@@ -19,6 +19,7 @@ A text column becomes a fixed-length row of token ids that an ``Embedding`` laye
 """
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -27,6 +28,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.data.errors import DataError
+
+#: pandas' missing-value markers, by type name (this module does not import pandas: DataSpec checks use it)
+_NA_TYPES = ("NAType", "NaTType")
 
 PAD, OOV = 0, 1
 MODES = ("auto", "word", "char")
@@ -44,6 +48,9 @@ _CJK_CHAR = re.compile(f"[{_CJK}]")
 # one CJK character, a run of other letters/digits, or one punctuation/symbol character
 _WORD = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+|_+|[^\w\s]", re.UNICODE)
 _CHAR = re.compile(r"\S", re.UNICODE)
+# what free-text detection counts: a CJK character, or a run of other characters between spaces
+# (``user_123`` and ``a.b@example.com`` are one each: identifiers, not sentences)
+_WORDISH = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+", re.UNICODE)
 
 
 def tokenize(text: str, mode: str, lowercase: bool = True) -> list[str]:
@@ -57,6 +64,58 @@ def tokenize(text: str, mode: str, lowercase: bool = True) -> list[str]:
     if mode == "char":
         return _CHAR.findall(text)
     raise DataError(f"unknown text tokenization {mode!r}; choose one of {', '.join(MODES[1:])}")
+
+
+def text_cells(values) -> list[str]:
+    """Cells of a column as texts: missing cells (None, NaN) are ``""``; whole floats lose their ``.0``."""
+    out = []
+    for v in values:
+        if v is None or (isinstance(v, float) and math.isnan(v)) or type(v).__name__ in _NA_TYPES:
+            out.append("")
+        elif isinstance(v, (float, np.floating)) and float(v).is_integer():
+            out.append(str(int(v)))
+        else:
+            out.append(str(v))
+    return out
+
+
+def oov_rate(ids: np.ndarray) -> float | None:
+    """Share of the (non-padding) token ids that are the unknown-token id; ``None`` without tokens."""
+    ids = np.asarray(ids)
+    n = int(np.count_nonzero(ids != PAD))
+    return float(np.count_nonzero(ids == OOV)) / n if n else None
+
+
+#: free-text detection: the median text has at least this many tokens ...
+TEXT_MIN_TOKENS = 3
+#: ... and at least this share of the present cells are distinct (or there are more distinct
+#: values than a one-hot encoding takes)
+TEXT_DISTINCT_SHARE = 0.3
+TEXT_DETECT_SAMPLE = 2000
+
+
+def looks_like_text(values, max_categories: int = 1000) -> bool:
+    """Whether a column of strings (``None`` where missing) reads as free text rather than categories.
+
+    Free text: the median cell has :data:`TEXT_MIN_TOKENS` or more words (runs between spaces;
+    a CJK character counts as one) and the cells are mostly distinct (:data:`TEXT_DISTINCT_SHARE`, at
+    least 5 values), or they have more distinct values than ``max_categories``.  Judged on the
+    first :data:`TEXT_DETECT_SAMPLE` present cells.
+    """
+    present = [v for v in values if isinstance(v, str) and v.strip()]
+    if len(present) < 2:
+        return False
+    distinct = len(set(present))
+    sample = present[:TEXT_DETECT_SAMPLE]
+    median = float(np.median([len(_WORDISH.findall(v)) for v in sample]))
+    if median < TEXT_MIN_TOKENS - (1 if distinct > max_categories else 0):
+        return False
+    return may_be_text(distinct, len(present), max_categories)
+
+
+def may_be_text(n_unique: int, n_present: int, max_categories: int = 1000) -> bool:
+    """The cheap half of :func:`looks_like_text` from a column's counts: enough distinct values."""
+    return n_unique >= 5 and (n_unique > max_categories or n_unique >= TEXT_DISTINCT_SHARE * n_present)
 
 
 def detect_mode(texts: Iterable[str]) -> str:
@@ -115,7 +174,9 @@ class TextVocab:
             max_len = int(min(MAX_LEN, max(1, np.ceil(np.percentile(lengths, 95)))))
         report = {"distinct_tokens": len(counts), "kept_tokens": len(keep),
                   "empty_texts": int((lengths == 0).sum()), "truncated_texts": int((lengths > max_len).sum()),
-                  "longest": int(lengths.max(initial=0))}
+                  "longest": int(lengths.max(initial=0)), "texts": len(texts),
+                  "mean_length": float(lengths.mean()) if len(lengths) else 0.0,
+                  "median_length": float(np.median(lengths)) if len(lengths) else 0.0}
         return cls(mode=mode, max_len=int(max_len), tokens=keep, lowercase=lowercase, report=report)
 
     def encode(self, texts: Sequence) -> np.ndarray:

@@ -155,7 +155,7 @@ def _probe(data, task, rows: int = PROBE_ROWS):
 
 def _check(model, rows, data, task, loss_name, cancel, progress, batch_size: int) -> dict:
     x, y, task, split = _probe(data, task, probe_rows(model))
-    if len(x) == 0:
+    if (len(next(iter(x.values()))) if isinstance(x, dict) and x else len(x)) == 0:
         raise ExplainError("the data has no rows to check the model with")
     x = as_inputs(model, x)
     by_id = {r["id"]: r for r in rows}

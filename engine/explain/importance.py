@@ -37,7 +37,9 @@ def feature_groups(n_features: int, preprocessing: dict | None = None, feature_n
     if per == "column" and cols:
         groups, j = [], 0
         for c in cols:
-            w = 1 if c.get("type") == "numeric" else len(c.get("categories") or [])
+            w = 1 if c.get("type") == "numeric" else \
+                int((c.get("tokenizer") or {}).get("max_len", 0)) if c.get("type") == "text" else \
+                len(c.get("categories") or [])
             if w == 0:
                 continue
             groups.append({"name": str(c["name"]), "features": list(range(j, j + w))})

@@ -65,6 +65,9 @@ def explain(model, dataset, spec, *, options: Options | None = None, loss: str |
             cancel=None, progress=None) -> dict:
     """Everything about one trained model and one sample (see the module docstring)."""
     o = options or Options()
+    if len(model.input_ids) > 1:
+        raise ExplainError(f"the explanation of one sample takes a model with one Input layer; this one has "
+                           f"{len(model.input_ids)} ({', '.join(model.input_names)}); 'analyze' checks it")
     step = _Steps(progress)
     task = getattr(dataset, "task", None)
     result: dict = {"task": task, "class_names": getattr(dataset, "class_names", None),

@@ -35,7 +35,9 @@ def check_cancel(cancel) -> None:
 
 
 def as_inputs(model, x) -> list[np.ndarray]:
-    """``x`` (one array or one per Input) as the model's input dtype, shapes checked."""
+    """``x`` (one array, one per Input, or ``{Input name: array}``) as the model's input dtype, shapes checked."""
+    if isinstance(x, dict):
+        x = model._named_inputs(x)
     xs = list(x) if isinstance(x, (list, tuple)) else [x]
     if len(xs) != len(model.input_ids):
         raise ExplainError(f"the model has {len(model.input_ids)} inputs, got {len(xs)} arrays")

@@ -24,8 +24,18 @@ def trained_model(graph, weights):
 
 def check_input_shape(model, dataset) -> None:
     """Refuse data whose samples do not have the shape the model's Input expects."""
-    if len(model.input_ids) != 1:
-        raise JobError("models with several inputs cannot be evaluated here")
+    shapes = getattr(dataset, "input_shapes", None)
+    if len(model.input_ids) != 1 or shapes:
+        want = model.input_shapes
+        have = dict(shapes or {})
+        if set(want) != set(have):
+            raise JobError(f"the model's Input layers are {', '.join(want)} but the data's inputs are "
+                           f"{', '.join(have) or 'one unnamed input'}")
+        for name, shape in want.items():
+            if tuple(shape) != tuple(have[name]):
+                raise JobError(f"the data's input '{name}' has samples of shape {tuple(have[name])} but the model "
+                               f"expects {tuple(shape)}")
+        return
     from engine.model import input_shape_problem
 
     problem = input_shape_problem(model, dataset.input_shape)

@@ -115,6 +115,14 @@
         <translation>乳腺癌（表格）</translation>
     </message>
     <message>
+        <source>film reviews, English (text, generated)</source>
+        <translation>影评，英文（文本，程序生成）</translation>
+    </message>
+    <message>
+        <source>film reviews, Chinese (text, generated)</source>
+        <translation>影评，中文（文本，程序生成）</translation>
+    </message>
+    <message>
         <source>seasonal demand (hourly time series, generated)</source>
         <translation>季节性需求（每小时时间序列，生成数据）</translation>
     </message>
@@ -243,6 +251,26 @@
         <translation>缩放</translation>
     </message>
     <message>
+        <source>text columns</source>
+        <translation>文本列</translation>
+    </message>
+    <message>
+        <source>tokens</source>
+        <translation>词元</translation>
+    </message>
+    <message>
+        <source>vocabulary</source>
+        <translation>词表</translation>
+    </message>
+    <message>
+        <source>max length</source>
+        <translation>最大长度</translation>
+    </message>
+    <message>
+        <source>inputs</source>
+        <translation>输入</translation>
+    </message>
+    <message>
         <source>seed</source>
         <translation>随机种子</translation>
     </message>
@@ -297,6 +325,10 @@
     <message>
         <source>empty</source>
         <translation>空</translation>
+    </message>
+    <message>
+        <source>free text</source>
+        <translation>自由文本</translation>
     </message>
     <message numerus="yes">
         <source>%n column(s); task: %1 (chosen)</source>
@@ -429,6 +461,58 @@
     <message>
         <source> · %1 notes in the load report</source>
         <translation> · 载入报告中有 %1 条说明</translation>
+    </message>
+    <message>
+        <source>Columns read as free text: each becomes a sequence of token ids for an Embedding layer (detected columns are ticked)</source>
+        <translation>按自由文本读取的列：每一列变成一串词元 ID，供嵌入层使用（自动检测到的列已勾选）</translation>
+    </message>
+    <message>
+        <source>auto (characters for Chinese, Japanese, Korean)</source>
+        <translation>自动（中文、日文、韩文按字符）</translation>
+    </message>
+    <message>
+        <source>words</source>
+        <translation>词</translation>
+    </message>
+    <message>
+        <source>characters</source>
+        <translation>字符</translation>
+    </message>
+    <message>
+        <source>How texts are split into tokens; the tokenizer is fitted on the training split only</source>
+        <translation>文本切分为词元的方式；分词器只在训练集上拟合</translation>
+    </message>
+    <message>
+        <source>At most this many token ids (padding and unknown token included); rarer tokens read as the unknown token</source>
+        <translation>词元 ID 的上限（含填充和未登录词）；更少见的词元记为未登录词</translation>
+    </message>
+    <message>
+        <source>Tokens kept per text (longer texts are cut, shorter ones padded); auto: the 95th percentile of the training texts</source>
+        <translation>每条文本保留的词元数（更长的截断，更短的填充）；自动：取训练文本长度的第 95 百分位数</translation>
+    </message>
+    <message>
+        <source>one input; for several: num=age,stars; text=review</source>
+        <translation>一个输入；多个输入时：num=age,stars; text=review</translation>
+    </message>
+    <message>
+        <source>Columns per Input layer, for a graph with several inputs: each group is named after its Input layer (leave empty for one input)</source>
+        <translation>每个输入层对应的列，用于有多个输入的图：每组以其输入层的名称命名（只有一个输入时留空）</translation>
+    </message>
+    <message>
+        <source>word tokens</source>
+        <translation>按词切分</translation>
+    </message>
+    <message>
+        <source>character tokens</source>
+        <translation>按字符切分</translation>
+    </message>
+    <message>
+        <source>text &apos;{name}&apos;: {mode}, vocabulary {vocab} ids ({distinct} distinct tokens in training), length {max_len} tokens (training texts: mean {mean}, longest {longest})</source>
+        <translation>文本“{name}”：{mode}，词表 {vocab} 个 ID（训练集中有 {distinct} 个不同的词元），长度 {max_len} 个词元（训练文本：平均 {mean}，最长 {longest}）</translation>
+    </message>
+    <message>
+        <source>; unknown tokens in validation: {pct} %</source>
+        <translation>；验证集中的未登录词：{pct} %</translation>
     </message>
 </context>
 <context>
@@ -2087,6 +2171,22 @@ NN Studio 中的项目未作更改。</translation>
     <message>
         <source>{name}: a number; leave empty to use the training mean</source>
         <translation>{name}：一个数值；留空则使用训练集均值</translation>
+    </message>
+    <message>
+        <source>type a sentence</source>
+        <translation>输入一句话</translation>
+    </message>
+    <message>
+        <source>words</source>
+        <translation>词</translation>
+    </message>
+    <message>
+        <source>characters</source>
+        <translation>字符</translation>
+    </message>
+    <message>
+        <source>{name}: free text, split into {mode} as in training; the first {n} tokens are used and words not seen in training count as unknown</source>
+        <translation>{name}：自由文本，与训练时一样切分为{mode}；只用前 {n} 个词元，训练中没见过的词记为未登录词</translation>
     </message>
     <message>
         <source>Prediction is not available: {why}.</source>

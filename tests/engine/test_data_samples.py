@@ -119,7 +119,7 @@ def test_unknown_sample():
 
 def test_sample_names_complete():
     assert SAMPLE_NAMES == ("xor", "circles", "moons", "spirals", "blobs", "digits", "iris", "wine", "breast_cancer",
-                            "seasonal")
+                            "sentiment", "sentiment_zh", "seasonal")
 
 
 # ---------------------------------------------------------------- DataSpec
