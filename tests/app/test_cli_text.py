@@ -86,7 +86,7 @@ def test_text_flags(tmp_path):
 
 
 def test_predict_row_needs_a_table_model(tmp_path):
-    from engine.compile import compile_graph
+    from engine.model import compile_graph
     from engine.io import Project, save_project
     from engine.spec import sequential
 

@@ -201,7 +201,7 @@ def test_analyze_takes_named_inputs_and_explain_says_it_cannot(csv_path):
     ds = load_dataset(DataSpec(kind="csv", path=csv_path, target="buy",
                                inputs={"num": ["stars", "price"], "text": ["review"]}))
     g = two_input_graph((2,), ds.input_shapes["text"], 500)
-    from engine.compile import compile_graph
+    from engine.model import compile_graph
 
     model = compile_graph(g)
     model = trained_model(g, model.state_dict())
