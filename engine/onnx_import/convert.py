@@ -96,6 +96,13 @@ class BNode:
     uses: int = 0
     variants: set = field(default_factory=set)
     fused_name: str = ""     # the ONNX name of an activation merged into this layer
+    #: a Reshape that shows a bidirectional recurrent layer's joined output as (..., 2, units), ONNX's
+    #: direction axis: the recurrent node (so that selecting one direction can be mapped)
+    split_of: BNode | None = None
+    #: one direction of a bidirectional layer, built on its own: (the split Reshape, 0 forward / 1 reverse)
+    part: tuple | None = None
+    #: nodes made from this one on demand (one direction, or the summed form), keyed by what they are
+    derived: dict = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -776,10 +783,9 @@ class Converter:
             elif not out_t.ordered():
                 self.notes.append(f"output: the file's {fmt_shape(out_t.onnx_shape)} is NN Studio's "
                                   f"{fmt_shape(['N', *out_t.nn_shape])} (channels last)")
-            out_t.node.uses += 1
-            out_t.node.variants.add(out_t.variant)
             self.out_axes = out_t.axes
         keep = self._reachable(out_t.node) if out_t is not None else []
+        self._count_uses(keep, out_t)
         self._resolve_recurrent(keep)
         if self.problems or out_t is None:
             if not self.problems:
@@ -819,6 +825,21 @@ class Converter:
         visit(sink)
         return order   # inputs before their consumers
 
+    @staticmethod
+    def _count_uses(keep: list[BNode], out_t: Tensor | None) -> None:
+        """How often each kept node is read and which of its outputs (a recurrent layer's sequence or last
+        state): counted over the nodes that reach the output only (the importer builds some nodes on
+        the chance that they are used, e.g. the direction axis of a bidirectional layer)."""
+        for n in keep:
+            n.uses, n.variants = 0, set()
+        for n in keep:
+            for t in n.inputs:
+                t.node.uses += 1
+                t.node.variants.add(t.variant)
+        if out_t is not None:
+            out_t.node.uses += 1
+            out_t.node.variants.add(out_t.variant)
+
     def _resolve_recurrent(self, keep: list[BNode]) -> None:
         for n in keep:
             if n.base not in ("LSTM", "GRU", "SimpleRNN"):
@@ -828,6 +849,8 @@ class Converter:
                              "Studio recurrent layer gives one of them")
             n.config["return_sequences"] = "seq" in n.variants
             units = n.config["units"]
+            if n.config.get("bidirectional") and n.config.get("merge_mode", "concat") == "concat":
+                units *= 2
             n.nn_shape = (n.nn_shape[0], units) if "seq" in n.variants else (units,)
 
     def _collapse_reshapes(self, keep: list[BNode]) -> list[BNode]:
