@@ -1060,16 +1060,43 @@ def _joined_directions(cx: NodeCtx, ts: list, how: str) -> Tensor | None:
     H = bi.config["units"]
     L_ = bi.inputs[0].nn_shape[0]
     if how == "concat":
-        node = bi
-        units = 2 * H
+        shape = (L_, 2 * H) if variant == "seq" else (2 * H,)
+        return ts[0].with_(node=bi, nn_shape=shape, variant=variant, single=True)
+    return _summed_directions(cx, r0, ts[0].axes)
+
+
+def _summed_directions(cx: NodeCtx, r, axes: tuple) -> Tensor:
+    """The forward plus the reverse output of the bidirectional layer behind the split Reshape ``r``:
+    the layer with merge_mode "sum" (made once)."""
+    bi = r.split_of
+    variant = r.inputs[0].variant
+    H = bi.config["units"]
+    L_ = bi.inputs[0].nn_shape[0]
+    if "sum" not in r.derived:
+        r.derived["sum"] = NodeCtx.synthetic(cx.conv, bi.op, bi.onnx_name).emit(
+            bi.type, {**bi.config, "merge_mode": "sum"}, list(bi.inputs), params=dict(bi.params))
+    shape = (L_, H) if variant == "seq" else (H,)
+    return Tensor(node=r.derived["sum"], nn_shape=shape, axes=axes, variant=variant)
+
+
+def _reduce_sum(cx: NodeCtx):
+    """ReduceSum: only over the direction axis of a bidirectional recurrent layer (its summed form; NN
+    Studio's own exporter writes merge_mode "sum" so)."""
+    from engine.onnx_import.convert import _axes_arg
+
+    t = cx.tensor(0)
+    axes = _axes_arg(cx, 1, t.rank) or []
+    ax = _direction_axis(t)
+    if ax is None or [a % t.rank for a in axes] != [ax]:
+        raise Unsupported(f"axes={axes} is not supported (only the direction axis of a bidirectional recurrent "
+                          "layer)")
+    d = t.axes[ax]
+    if cx.attr("keepdims", 1):
+        new = tuple(None if i == ax else a for i, a in enumerate(t.axes))
     else:
-        if "sum" not in r0.derived:
-            r0.derived["sum"] = NodeCtx.synthetic(cx.conv, bi.op, bi.onnx_name).emit(
-                bi.type, {**bi.config, "merge_mode": "sum"}, list(bi.inputs), params=dict(bi.params))
-        node = r0.derived["sum"]
-        units = H
-    shape = (L_, units) if variant == "seq" else (units,)
-    return ts[0].with_(node=node, nn_shape=shape, variant=variant, single=True)
+        new = tuple(a for i, a in enumerate(t.axes) if i != ax)
+    new = tuple(a - 1 if isinstance(a, int) and a > d else a for a in new)
+    return [_summed_directions(cx, t.node, new)]
 
 
 def _split(cx: NodeCtx):
@@ -1148,6 +1175,11 @@ def _slice(cx: NodeCtx):
         kept = range(n)[slice(s0, e0, st)]
         if list(kept) == list(range(n)):
             continue
+        if a == 0 and n > 1 and list(kept) == list(range(n))[::-1]:
+            # x[:, ::-1]: the steps of a sequence in reverse order (NN Studio's exporter writes ReverseSequence so)
+            node = cx.emit("ReverseSequence.v1", {}, [out])
+            out = out.with_(node=node, variant="out", single=True)
+            continue
         if t.variant == "seq" and a == 0 and list(kept) == [n - 1] and out is t:
             axes_new = tuple(None if j == ax else (x - 1 if isinstance(x, int) and x > 0 else x)
                              for j, x in enumerate(t.axes))
@@ -1178,6 +1210,20 @@ def _slice_zeros(cx: NodeCtx, z: Zeros) -> Zeros:
         else:
             dims[ax] = None
     return Zeros(tuple(dims))
+
+
+def _reverse_sequence(cx: NodeCtx):
+    """ReverseSequence with every sequence at its full length -> the ReverseSequence layer."""
+    t = cx.tensor(0)
+    time_axis, batch_axis = cx.attr("time_axis", 0) % t.rank, cx.attr("batch_axis", 1) % t.rank
+    if t.axes[batch_axis] != BATCH or t.axes[time_axis] != 0 or t.q is not None:
+        raise Unsupported(f"time_axis={cx.attr('time_axis', 0)} is not the sequence axis NN Studio reverses "
+                          f"(the first axis of each sample) in {fmt_shape(t.onnx_shape)}")
+    v = cx.value(1)
+    if isinstance(v, Tensor) or np.any(cx.const(1, "sequence_lens") != t.onnx_shape[time_axis]):
+        raise Unsupported("sequence_lens shorter than the sequence are not supported")
+    node = cx.emit("ReverseSequence.v1", {}, [t])
+    return [t.with_(node=node, variant="out", single=True)]
 
 
 def _pad(cx: NodeCtx):
@@ -1237,7 +1283,7 @@ OPS = {
     "BatchNormalization": _batchnorm, "LayerNormalization": _layernorm,
     "Concat": _concat,
     "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent,
-    "Gather": _gather, "Slice": _slice, "Split": _split, "Pad": _pad, "Dropout": _dropout,
+    "ReduceSum": _reduce_sum, "ReverseSequence": _reverse_sequence, "Gather": _gather, "Slice": _slice, "Split": _split, "Pad": _pad, "Dropout": _dropout,
     "Erf": lambda cx: _unary_expr(cx), "Exp": lambda cx: _unary_expr(cx), "Neg": lambda cx: _unary_expr(cx),
     "Pow": _binary,
 }

@@ -135,6 +135,43 @@ class Branches(nn.Module):
         return self.fc(torch.flatten(y, 1))
 
 
+class BiSeq(nn.Module):
+    """A bidirectional recurrent layer's whole output sequence (N, L, 2H), a Linear at every step."""
+
+    def __init__(self, rnn, out=2):
+        super().__init__()
+        self.rnn = rnn
+        self.fc = nn.Linear(2 * rnn.hidden_size, out)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.fc(y)
+
+
+class BiLast(nn.Module):
+    """A bidirectional recurrent layer's last hidden states h_n (2, N, H), used the ways code does."""
+
+    def __init__(self, rnn, how):
+        super().__init__()
+        self.rnn, self.how = rnn, how
+        H = rnn.hidden_size
+        self.fc = nn.Linear(2 * H if how in ("cat", "transpose") else H, 3)
+
+    def forward(self, x):
+        _, h = self.rnn(x)
+        if isinstance(h, tuple):
+            h = h[0]
+        if self.how == "cat":          # the usual torch.cat((h_n[-2], h_n[-1]), dim=1)
+            z = torch.cat([h[-2], h[-1]], dim=1)
+        elif self.how == "transpose":  # h_n.transpose(0, 1).reshape(N, -1)
+            z = h.transpose(0, 1).reshape(x.shape[0], -1)
+        elif self.how == "sum":
+            z = h[0] + h[1]
+        else:                          # h_n[-1]: the reverse direction only
+            z = h[-1]
+        return self.fc(z)
+
+
 def _randomise_bn(module):
     g = torch.Generator().manual_seed(3)
     for m in module.modules():
@@ -173,6 +210,22 @@ CASES = {
     "lstm_hidden_time_major": (lambda: Last(nn.LSTM(3, 4), nn.Linear(4, 2), use_h=True), (5, 4, 3), None),
     "gru_sequence": (Seq, (4, 6, 3), False),
     "lstm_slice_last": (SliceLast, (3, 5, 3), False),
+    "gru_bidirectional_sequence": (lambda: BiSeq(nn.GRU(3, 4, batch_first=True, bidirectional=True)),
+                                   (3, 6, 3), False),
+    "lstm_bidirectional_sequence": (lambda: BiSeq(nn.LSTM(3, 5, batch_first=True, bidirectional=True)),
+                                    (3, 6, 3), False),
+    "gru_bidirectional_two_layers": (lambda: BiSeq(nn.GRU(3, 4, num_layers=2, batch_first=True,
+                                                          bidirectional=True)), (2, 5, 3), False),
+    "gru_bidirectional_h_n": (lambda: BiLast(nn.GRU(3, 4, batch_first=True, bidirectional=True), "cat"),
+                              (4, 7, 3), False),
+    "lstm_bidirectional_h_n": (lambda: BiLast(nn.LSTM(3, 4, batch_first=True, bidirectional=True), "cat"),
+                               (4, 7, 3), False),
+    "rnn_bidirectional_h_n_transposed": (lambda: BiLast(nn.RNN(3, 4, batch_first=True, bidirectional=True),
+                                                        "transpose"), (4, 7, 3), False),
+    "lstm_bidirectional_h_n_sum": (lambda: BiLast(nn.LSTM(3, 4, batch_first=True, bidirectional=True), "sum"),
+                                   (4, 7, 3), False),
+    "gru_bidirectional_h_n_reverse_only": (lambda: BiLast(nn.GRU(3, 4, batch_first=True, bidirectional=True),
+                                                          "last"), (4, 7, 3), False),
     "upsample": (lambda: nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                                        nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(3, 2, 1)),
                  (2, 2, 6, 6), True),
@@ -206,8 +259,122 @@ def test_predictions_equal_torch(name):
         np.testing.assert_allclose(got2, module(x2).numpy(), atol=ATOL, rtol=RTOL)
 
 
+#: what each bidirectional case becomes: one layer with the Bidirectional option (the exporters'
+#: Transpose/Reshape around the direction axis and Gather/Concat of h_n disappear), with the summed
+#: form, or (h_n[-1] alone) the reverse direction as ReverseSequence + a one-way layer
+BIDIRECTIONAL_GRAPHS = {
+    "gru_bidirectional_sequence": (["Input", "GRU", "Dense"], "concat"),
+    "lstm_bidirectional_sequence": (["Input", "LSTM", "Dense"], "concat"),
+    "gru_bidirectional_two_layers": (["Input", "GRU", "GRU", "Dense"], "concat"),
+    "gru_bidirectional_h_n": (["Input", "GRU", "Dense"], "concat"),
+    "lstm_bidirectional_h_n": (["Input", "LSTM", "Dense"], "concat"),
+    "rnn_bidirectional_h_n_transposed": (["Input", "SimpleRNN", "Dense"], "concat"),
+    "lstm_bidirectional_h_n_sum": (["Input", "LSTM", "Dense"], "sum"),
+    "gru_bidirectional_h_n_reverse_only": (["Input", "ReverseSequence", "GRU", "Dense"], None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BIDIRECTIONAL_GRAPHS))
+def test_bidirectional_graphs(name):
+    module, x, _ = _case(name)
+    _, res, _ = imported(module, x)
+    types, merge = BIDIRECTIONAL_GRAPHS[name]
+    nodes = res.project.graph.nodes
+    assert [n.type.split(".")[0] for n in nodes] == types
+    rec = [n for n in nodes if n.type.split(".")[0] in ("GRU", "LSTM", "SimpleRNN")]
+    for n in rec:
+        assert n.config.get("bidirectional", False) == (merge is not None)
+        if merge is not None:
+            assert n.config["merge_mode"] == merge
+
+
+def test_time_major_bidirectional_lstm():
+    """``nn.LSTM(bidirectional=True)`` without batch_first: (L, N, C) in, (L, N, 2H) through a Linear out."""
+    torch.manual_seed(0)
+    module = BiSeq(nn.LSTM(3, 4, bidirectional=True)).eval()
+    x = torch.randn(6, 2, 3)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (x,), buf, dynamo=False, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {1: "batch"}, "y": {1: "batch"}}, opset_version=17)
+    res = convert_model(onnx.load_from_string(buf.getvalue()), "tm.onnx")
+    assert [n.type.split(".")[0] for n in res.project.graph.nodes] == ["Input", "LSTM", "Dense"]
+    model = compile_graph(res.project.graph)
+    model.load_state_dict(res.project.weights)
+    for xb in (x, torch.randn(6, 5, 3)):
+        got = to_onnx_layout(model.predict(to_nn_layout(xb.numpy(), res.input_axes["x"])), res.output_axes)
+        with torch.no_grad():
+            np.testing.assert_allclose(got, module(xb).numpy(), atol=ATOL, rtol=RTOL)
+
+
+def test_reverse_direction_maps_onto_reverse_sequence():
+    """ONNX direction="reverse" (no PyTorch module writes it): ReverseSequence -> GRU -> ReverseSequence for
+    Y, ReverseSequence -> GRU for Y_h; compared with onnxruntime on the file itself."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    L_, C, H = 5, 3, 4
+    W = rng.standard_normal((1, 3 * H, C)).astype(np.float32)
+    R = rng.standard_normal((1, 3 * H, H)).astype(np.float32)
+    B = rng.standard_normal((1, 6 * H)).astype(np.float32)
+    x = rng.standard_normal((2, L_, C)).astype(np.float32)
+    for out, want_types in (("Y", ["Input", "ReverseSequence", "GRU", "ReverseSequence"]),
+                            ("Y_h", ["Input", "ReverseSequence", "GRU"])):
+        nodes = [helper.make_node("Transpose", ["X"], ["Xt"], perm=[1, 0, 2]),
+                 helper.make_node("GRU", ["Xt", "W", "R", "B"], ["Y", "Y_h"], hidden_size=H, direction="reverse",
+                                  linear_before_reset=1, name="gru")]
+        shape = [L_, 1, "N", H] if out == "Y" else [1, "N", H]
+        g = helper.make_graph(nodes, "rev", [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", L_, C])],
+                              [helper.make_tensor_value_info(out, TensorProto.FLOAT, shape)],
+                              [numpy_helper.from_array(a, n) for a, n in ((W, "W"), (R, "R"), (B, "B"))])
+        mp = helper.make_model(g, opset_imports=[helper.make_opsetid("", 14)])
+        res = convert_model(mp, "rev.onnx")
+        assert [n.type.split(".")[0] for n in res.project.graph.nodes] == want_types
+        model = compile_graph(res.project.graph)
+        model.load_state_dict(res.project.weights)
+        want = ort.InferenceSession(mp.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"X": x})[0]
+        got = to_onnx_layout(model.predict(x), res.output_axes)
+        np.testing.assert_allclose(got, want, atol=ATOL, rtol=RTOL)
+
+
+def test_split_directions_join_again():
+    """Y (L, 2, N, H) split on the direction axis, squeezed and concatenated (as tf2onnx writes a Keras
+    Bidirectional) -> one bidirectional layer; concatenated the other way round -> two layers."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(1)
+    L_, C, H = 4, 3, 2
+    inits = {"W": rng.standard_normal((2, 4 * H, C)), "R": rng.standard_normal((2, 4 * H, H)),
+             "split": np.array([1, 1]), "ax": np.array([1]), "perm_ax": np.array([1])}
+    x = rng.standard_normal((3, L_, C)).astype(np.float32)
+    for order, n_rec in (((0, 1), 1), ((1, 0), 2)):
+        nodes = [helper.make_node("Transpose", ["X"], ["Xt"], perm=[1, 0, 2]),
+                 helper.make_node("LSTM", ["Xt", "W", "R"], ["Y"], hidden_size=H, direction="bidirectional",
+                                  name="lstm"),
+                 helper.make_node("Split", ["Y", "split"], ["Yf", "Yb"], axis=1),
+                 helper.make_node("Squeeze", ["Yf", "ax"], ["f"]), helper.make_node("Squeeze", ["Yb", "ax"], ["b"]),
+                 helper.make_node("Concat", [["f", "b"][order[0]], ["f", "b"][order[1]]], ["c"], axis=-1),
+                 helper.make_node("Transpose", ["c"], ["out"], perm=[1, 0, 2])]
+        g = helper.make_graph(nodes, "split", [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", L_, C])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", L_, 2 * H])],
+                              [numpy_helper.from_array(v.astype(np.float32 if v.dtype.kind == "f" else np.int64), k)
+                               for k, v in inits.items()])
+        mp = helper.make_model(g, opset_imports=[helper.make_opsetid("", 14)])
+        res = convert_model(mp, "split.onnx")
+        rec = [n for n in res.project.graph.nodes if n.type == "LSTM.v1"]
+        assert len(rec) == n_rec
+        model = compile_graph(res.project.graph)
+        model.load_state_dict(res.project.weights)
+        want = ort.InferenceSession(mp.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"X": x})[0]
+        np.testing.assert_allclose(model.predict(x), want, atol=ATOL, rtol=RTOL)
+
+
 @pytest.mark.parametrize("name", ["mlp", "cnn", "cnn1d", "branches", "residual_layernorm_concat",
-                                  "lstm_last_step", "gru_hidden", "gru_sequence", "matmul_add_gelu"])
+                                  "lstm_last_step", "gru_hidden", "gru_sequence", "matmul_add_gelu",
+                                  "gru_bidirectional_sequence", "lstm_bidirectional_sequence",
+                                  "gru_bidirectional_h_n", "lstm_bidirectional_h_n_sum",
+                                  "gru_bidirectional_h_n_reverse_only"])
 def test_reexport_runs_in_onnxruntime(name):
     module, x, channels_last = _case(name)
     model, _, original = imported(module, x)
@@ -225,7 +392,8 @@ def test_reexport_runs_in_onnxruntime(name):
     np.testing.assert_allclose(m2.predict(xs), want, atol=ATOL, rtol=RTOL)
 
 
-@pytest.mark.parametrize("name", ["mlp", "cnn", "lstm_last_step", "gru_sequence"])
+@pytest.mark.parametrize("name", ["mlp", "cnn", "lstm_last_step", "gru_sequence", "gru_bidirectional_h_n",
+                                  "lstm_bidirectional_h_n_sum", "gru_bidirectional_h_n_reverse_only"])
 def test_imported_model_trains(name):
     module, x, channels_last = _case(name)
     model, res, _ = imported(module, x)
@@ -288,7 +456,7 @@ def test_unsupported_options_are_named():
         (nn.Sequential(nn.Linear(3, 3), nn.SiLU(), nn.Linear(3, 2)), (2, 3), "is SiLU"),
         (nn.Sequential(nn.Conv2d(2, 4, 3, groups=2), nn.Flatten()), (1, 2, 5, 5), "group=2 is not supported yet"),
         (Last(nn.GRU(3, 4, batch_first=True, bidirectional=True), nn.Linear(8, 2)), (2, 5, 3),
-         "direction='bidirectional' is not supported yet"),
+         "Gather '/Gather': selecting one step of a bidirectional layer's output sequence is not supported"),
     ]
     for module, shape, needle in cases:
         torch.manual_seed(0)
