@@ -683,11 +683,26 @@ class Converter:
                     self.n_uses[name] = self.n_uses.get(name, 0) + 1
         for o in self.graph.output:
             self.n_uses[o.name] = self.n_uses.get(o.name, 0) + 1
-        for node in self.graph.node:
+        skip, exits = self._attention_blocks()
+        for idx, node in enumerate(self.graph.node):
             op = node.op_type
             name = node.name or (node.output[0] if node.output else op)
+            if idx in skip:
+                block = skip[idx]
+                what = (Poison() if block.error else
+                        Missing("it is inside an attention block that became one MultiHeadAttention layer"))
+                for oname in node.output:
+                    if oname:
+                        self.values[oname] = what
+                if idx == block.m1 and block.error:
+                    self.problem(op, name, f"an attention block (MatMul → Softmax → MatMul) that NN Studio's "
+                                 f"MultiHeadAttention cannot hold: {block.error}")
+                continue
             try:
-                outs = self._node(node, OPS, LAYOUT_OPS)
+                if idx in exits:
+                    outs = self._attention(exits[idx], node)
+                else:
+                    outs = self._node(node, OPS, LAYOUT_OPS)
             except Unsupported as exc:
                 self.problem(op, name, str(exc))
                 outs = [Poison()] * len(node.output)
@@ -701,6 +716,43 @@ class Converter:
             for oname, v in zip(node.output, outs):
                 if oname:
                     self.values[oname] = v
+
+    def _attention_blocks(self):
+        """Attention blocks of the file (:mod:`.attention`): the nodes to leave out, the node where each
+        becomes a MultiHeadAttention layer."""
+        if not any(n.op_type == "Softmax" for n in self.graph.node):
+            return {}, {}
+        from engine.onnx_import.attention import find_blocks
+
+        skip, exits = {}, {}
+        blocks = find_blocks(self.model, self.opset)
+        for b in blocks:
+            for i in b.skip:
+                skip.setdefault(i, b)
+            if b.error:
+                skip[b.m1] = b
+            else:
+                exits[b.exit_node] = b
+        return skip, exits
+
+    def _attention(self, block, node) -> list:
+        """The node that gives an attention block's output: a MultiHeadAttention layer on the block's input."""
+        t = self.values.get(block.entry)
+        if not isinstance(t, Tensor):
+            raise _Poisoned() if isinstance(t, Poison) else Unsupported("the attention block's input is not computed "
+                                                                         "from the model's input")
+        want = tuple(BATCH if a == "N" else a for a in block.entry_axes)
+        if t.q is not None or len(t.nn_shape) != 2 or t.axes != want:
+            raise Unsupported(f"the attention block's input {fmt_shape(t.onnx_shape)} is not a sequence NN Studio "
+                              "holds as (batch, length, features)")
+        cx = NodeCtx(self, node, [t], {})
+        cx.name = block.name or cx.name
+        cx.op = "MultiHeadAttention"
+        mha = cx.emit("MultiHeadAttention.v1", {"num_heads": block.num_heads, "causal": block.causal}, [t],
+                      params=dict(block.params))
+        axes = tuple(BATCH if a == "N" else a for a in block.exit_axes)
+        out = Tensor(node=mha, nn_shape=mha.nn_shape, axes=axes)
+        return [out if o == block.exit else Missing("it is inside an attention block") for o in node.output]
 
     def _node(self, node, OPS, LAYOUT_OPS):
         from engine.onnx_import.ops import EXPR_OPS, materialize
