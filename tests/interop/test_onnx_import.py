@@ -611,3 +611,181 @@ def test_random_cnns(seed):
         got = to_onnx_layout(model.predict(to_nn_layout(x.numpy(), res.input_axes["x"])), res.output_axes)
         with torch.no_grad():
             np.testing.assert_allclose(got, module(x).numpy(), atol=ATOL, rtol=RTOL, err_msg=str(module))
+
+
+# ------------------------------------------------------------------ attention
+class TorchBlock(nn.Module):
+    """A transformer block as code writes it: nn.MultiheadAttention, residual Adds, LayerNorms, a ReLU MLP."""
+
+    def __init__(self, D=8, heads=2, need_weights=False, norm_first=False):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(D, heads, batch_first=True)
+        self.n1, self.n2 = nn.LayerNorm(D), nn.LayerNorm(D)
+        self.ff1, self.ff2 = nn.Linear(D, 2 * D), nn.Linear(2 * D, D)
+        self.need_weights, self.norm_first = need_weights, norm_first
+
+    def forward(self, x):
+        h = self.n1(x) if self.norm_first else x
+        a, _ = self.attn(h, h, h, need_weights=self.need_weights)
+        x = x + a if self.norm_first else self.n1(x + a)
+        y = self.ff2(torch.relu(self.ff1(self.n2(x) if self.norm_first else x)))
+        return x + y if self.norm_first else self.n2(x + y)
+
+
+class HandAttention(nn.Module):
+    """Multi-head self-attention written out with MatMul/Softmax/Transpose/Reshape (optionally causal)."""
+
+    def __init__(self, D=8, heads=2, causal=False):
+        super().__init__()
+        self.h, self.causal = heads, causal
+        self.q, self.k, self.v, self.o = (nn.Linear(D, D) for _ in range(4))
+        self.norm = nn.LayerNorm(D)
+
+    def forward(self, x):
+        N, L, D = x.shape
+        dh = D // self.h
+        q = self.q(x).view(N, L, self.h, dh).transpose(1, 2)
+        k = self.k(x).view(N, L, self.h, dh).transpose(1, 2)
+        v = self.v(x).view(N, L, self.h, dh).transpose(1, 2)
+        s = q @ k.transpose(-2, -1) / dh ** 0.5
+        if self.causal:
+            s = s.masked_fill(torch.triu(torch.ones(L, L, dtype=torch.bool), 1), float("-inf"))
+        a = torch.softmax(s, dim=-1) @ v
+        return self.norm(x + self.o(a.transpose(1, 2).reshape(N, L, D)))
+
+
+class Encoder(nn.Module):
+    def __init__(self, **kw):
+        super().__init__()
+        self.layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True, **kw)
+
+    def forward(self, x):
+        return self.layer(x)
+
+
+class Classifier(nn.Module):
+    """Token ids -> Embedding -> TransformerEncoderLayer -> mean over positions -> Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(12, 8)
+        self.enc = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.1, batch_first=True)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.fc(self.enc(self.emb(x)).mean(dim=1))
+
+
+ATTENTION = {
+    "torch_block": (lambda: TorchBlock(), (3, 5, 8)),
+    "torch_block_need_weights": (lambda: TorchBlock(need_weights=True), (3, 5, 8)),
+    "torch_block_4_heads_norm_first": (lambda: TorchBlock(16, 4, norm_first=True), (2, 6, 16)),
+    "hand_written": (lambda: HandAttention(), (3, 5, 8)),
+    "hand_written_causal": (lambda: HandAttention(causal=True), (3, 5, 8)),
+    "encoder_layer_gelu": (lambda: Encoder(activation="gelu"), (2, 4, 8)),
+}
+
+
+def _attention_case(name, opset=17):
+    build, shape = ATTENTION[name]
+    torch.manual_seed(0)
+    module = build().eval()
+    x = torch.randn(*shape)
+    return module, x
+
+
+@pytest.mark.parametrize("opset", [17, 18])
+@pytest.mark.parametrize("name", sorted(ATTENTION))
+def test_attention_imports_as_multi_head_attention(name, opset):
+    module, x = _attention_case(name)
+    model, res, original = imported(module, x, opset=opset)
+    types = [n.type for n in res.project.graph.nodes]
+    assert types.count("MultiHeadAttention.v1") == 1, types
+    assert not {"Reshape.v1", "Flatten.v1", "Softmax.v1"} & set(types), types
+    mha = next(n for n in res.project.graph.nodes if n.type == "MultiHeadAttention.v1")
+    assert mha.config["causal"] == name.endswith("causal")
+    with torch.no_grad():
+        for xb in (x, torch.randn(1, *x.shape[1:])):
+            np.testing.assert_allclose(model.predict(xb.numpy()), module(xb).numpy(), atol=ATOL, rtol=RTOL)
+    # NN Studio's own export of the imported block runs in onnxruntime like the original file, and imports again
+    want = ort.InferenceSession(original, providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})[0]
+    mp = build_onnx(model)
+    sess = ort.InferenceSession(mp.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(sess.run(None, {"input": x.numpy()})[0], want, atol=ATOL, rtol=RTOL)
+    again = convert_model(onnx.load_from_string(mp.SerializeToString()), "again.onnx")
+    assert [n.type for n in again.project.graph.nodes] == types
+    m2 = compile_graph(again.project.graph)
+    m2.load_state_dict(again.project.weights)
+    np.testing.assert_allclose(m2.predict(x.numpy()), want, atol=ATOL, rtol=RTOL)
+
+
+def test_transformer_classifier_round_trip_and_training():
+    torch.manual_seed(0)
+    module = Classifier().eval()
+    x = torch.randint(0, 12, (4, 6))
+    model, res, _ = imported(module, x)
+    assert [n.type.split(".")[0] for n in res.project.graph.nodes] == [
+        "Input", "Embedding", "MultiHeadAttention", "Add", "LayerNorm", "Dense", "Dense", "Add", "LayerNorm",
+        "GlobalAvgPool", "Dense"]
+    ids = x.numpy().astype(np.float32)
+    with torch.no_grad():
+        want = module(x).numpy()
+    np.testing.assert_allclose(model.predict(ids), want, atol=ATOL, rtol=RTOL)
+    sess = ort.InferenceSession(build_onnx(model).SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(sess.run(None, {"input": ids})[0], want, atol=ATOL, rtol=RTOL)
+    rng = np.random.default_rng(0)
+    xs = rng.integers(0, 12, (32, 6)).astype(np.float32)
+    ds = ArrayDataset(xs, rng.integers(0, 3, 32), n_outputs=3)
+    tr = Trainer(res.project.graph, ds, TrainConfig(epochs=1, batch_size=8, optimizer="adam", lr=0.01, seed=0),
+                 weights=res.project.weights)
+    events = list(tr.run())
+    assert not any(isinstance(e, TrainFailed) for e in events)
+    final = [e for e in events if isinstance(e, TrainFinished)][0].state
+    key = next(k for k in final if k.endswith("/W_q"))
+    assert not np.allclose(final[key], res.project.weights[key])
+
+
+class CrossAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+
+    def forward(self, x):
+        a, _ = self.attn(x, x[:, :1].expand(-1, x.shape[1], -1) * 2, x, need_weights=False)
+        return a
+
+
+class BufferMask(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.register_buffer("mask", torch.randn(5, 5))
+
+    def forward(self, x):
+        return self.attn(x, x, x, attn_mask=self.mask, need_weights=False)[0]
+
+
+class UsesWeights(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+
+    def forward(self, x):
+        a, w = self.attn(x, x, x)
+        return a + w.sum(-1, keepdim=True)
+
+
+@pytest.mark.parametrize("module, needle", [
+    (BufferMask, "adds a bias or mask with values other than 0 and -inf to the scores"),
+    (UsesWeights, "its attention weights (the Softmax output) are used elsewhere as well"),
+    (CrossAttention, "its queries, keys and values are computed from different tensors (cross-attention)"),
+])
+def test_attention_that_does_not_fit_is_named_once(module, needle):
+    torch.manual_seed(0)
+    with pytest.raises(OnnxImportError) as info:
+        imported(module(), torch.randn(2, 5, 8))
+    msg = str(info.value)
+    lines = [ln for ln in msg.splitlines() if "attention" in ln]
+    assert len(lines) == 1, msg
+    assert lines[0].startswith("  MatMul '/attn/MatMul") and needle in lines[0], msg
+    assert "an attention block (MatMul → Softmax → MatMul) that NN Studio's MultiHeadAttention cannot hold" in msg
