@@ -917,6 +917,9 @@ def _recurrent(cx: NodeCtx):
     layout = cx.attr("layout", 0)
     t = cx.tensor(0, "X")
     want = (0, BATCH, 1) if layout == 0 else (BATCH, 0, 1)
+    if t.rank == 3 and t.q is None and t.axes == (*want[:2], None) and len(t.nn_shape) == 1:
+        # one feature per step (x.view(N, L, 1)): NN Studio's sequence is (L, 1)
+        t = cx.conv.reshape_node(cx, t, (t.nn_shape[0], 1), want)
     if t.rank != 3 or t.axes != want or t.q is not None:
         raise Unsupported(f"its input {fmt_shape(t.onnx_shape)} is not a sequence NN Studio holds as "
                           "(batch, length, features)")

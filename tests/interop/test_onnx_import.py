@@ -195,6 +195,11 @@ CASES = {
                                   nn.Conv2d(8, 6, 3, stride=2), nn.Tanh(), nn.AvgPool2d(2, stride=1),
                                   nn.Flatten(), nn.Linear(6, 5)),
             (3, 3, 12, 12), True),
+    "cnn_padding_ceil_mode": (lambda: nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(),
+                                                    nn.MaxPool2d(3, stride=2, ceil_mode=True),
+                                                    nn.Conv2d(4, 4, 3, padding=1), nn.AvgPool2d(2, ceil_mode=True),
+                                                    nn.Flatten(), nn.Linear(4 * 3 * 3, 3)),
+                              (3, 2, 10, 10), True),
     "cnn_dilated_same": (lambda: nn.Sequential(nn.Conv2d(1, 4, 3, padding="same", dilation=2), nn.ReLU(),
                                                nn.Conv2d(4, 4, 5, padding=2), nn.Flatten(), nn.Linear(4 * 9 * 9, 3)),
                          (2, 1, 9, 9), True),
@@ -370,8 +375,8 @@ def test_split_directions_join_again():
         np.testing.assert_allclose(model.predict(x), want, atol=ATOL, rtol=RTOL)
 
 
-@pytest.mark.parametrize("name", ["mlp", "cnn", "cnn1d", "branches", "residual_layernorm_concat",
-                                  "lstm_last_step", "gru_hidden", "gru_sequence", "matmul_add_gelu",
+@pytest.mark.parametrize("name", ["mlp", "cnn", "cnn_padding_ceil_mode", "cnn1d", "branches",
+                                  "residual_layernorm_concat", "lstm_last_step", "gru_hidden", "gru_sequence", "matmul_add_gelu",
                                   "gru_bidirectional_sequence", "lstm_bidirectional_sequence",
                                   "gru_bidirectional_h_n", "lstm_bidirectional_h_n_sum",
                                   "gru_bidirectional_h_n_reverse_only"])
@@ -789,3 +794,32 @@ def test_attention_that_does_not_fit_is_named_once(module, needle):
     assert len(lines) == 1, msg
     assert lines[0].startswith("  MatMul '/attn/MatMul") and needle in lines[0], msg
     assert "an attention block (MatMul → Softmax → MatMul) that NN Studio's MultiHeadAttention cannot hold" in msg
+
+
+# ------------------------------------------------------------------ the MNIST-1D paper's models
+@pytest.mark.parametrize("which", ["cnn", "gru"])
+def test_mnist1d_models_import_onto_the_exact_layers(which):
+    """Greydanus (2020)'s ConvBase (three Conv1d(padding=1)) and bidirectional GRU, from torch.onnx.export:
+    the same layers as built by hand in tests/interop/test_torch_layer_options.py, and the same predictions."""
+    from tests.interop.test_torch_layer_options import _MNIST1DConv, _MNIST1DGRU
+
+    torch.manual_seed(0)
+    module = (_MNIST1DConv() if which == "cnn" else _MNIST1DGRU()).eval()
+    x = torch.randn(4, 40)
+    model, res, original = imported(module, x)
+    nodes = res.project.graph.nodes
+    if which == "cnn":
+        convs = [n for n in nodes if n.type == "Conv1D.v1"]
+        assert len(convs) == 3 and all(c.config["activation"] == "relu" for c in convs)
+        # padding=1 is "explicit" [1, 1], or "same" where that gives the same 1 + 1 (19 steps, kernel 3, stride 2)
+        assert [c.config["padding"] for c in convs] == ["explicit", "same", "explicit"]
+        assert convs[0].config["pads"] == convs[2].config["pads"] == [1, 1]
+    else:
+        gru = [n for n in nodes if n.type == "GRU.v1"]
+        assert len(gru) == 1 and gru[0].config["bidirectional"] and gru[0].config["return_sequences"]
+        assert gru[0].config["units"] == 6 and gru[0].config["merge_mode"] == "concat"
+    with torch.no_grad():
+        want = module(x).numpy()
+    np.testing.assert_allclose(model.predict(x.numpy()), want, atol=ATOL, rtol=RTOL)
+    sess = ort.InferenceSession(build_onnx(model).SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(sess.run(None, {"input": x.numpy()})[0], want, atol=ATOL, rtol=RTOL)
