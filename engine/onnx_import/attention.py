@@ -335,14 +335,14 @@ def _tensor_attr(name, arr):
     return helper.make_attribute(name, numpy_helper.from_array(arr))
 
 
-def _layout_of(shapes: dict, L_: int, D: int, what: str) -> list[tuple]:
-    """The possible (batch, position, feature) axes of a value from its shapes at batch sizes 2 and 3."""
+def _layout_of(shapes: dict, L_: int, D: int) -> list[tuple]:
+    """The possible (batch, position, feature) axes of the output from its shapes at batch sizes 2 and 3."""
     s2, s3 = shapes[2], shapes[3]
     if len(s2) != len(s3):
-        raise BlockError(f"its {what} changes rank with the batch size")
+        raise BlockError("its output changes rank with the batch size")
     batch = [i for i, (a, b) in enumerate(zip(s2, s3)) if a != b]
     if len(batch) != 1 or (s2[batch[0]], s3[batch[0]]) != (2, 3):
-        raise BlockError(f"its {what} {tuple(s2)} does not keep the batch axis whole")
+        raise BlockError(f"its output {tuple(s2)} does not keep the batch axis whole")
     b = batch[0]
     rest = [i for i in range(len(s2)) if i != b and s2[i] != 1]
     options = []
@@ -351,7 +351,7 @@ def _layout_of(shapes: dict, L_: int, D: int, what: str) -> list[tuple]:
             if li != di and s2[li] == L_ and s2[di] == D and len(rest) == 2:
                 options.append((b, li, di))
     if not options:
-        raise BlockError(f"its {what} {tuple(s2)} is not a sequence (batch, {L_}, {D}) in some order of axes")
+        raise BlockError(f"its output {tuple(s2)} is not a sequence (batch, {L_}, {D}) in some order of axes")
     return options
 
 
@@ -471,7 +471,7 @@ def _read(g: _Graph, model, opset: int, block: Block, region: dict) -> None:
     chosen, last_err = None, BlockError("its output is not a sequence")
     for idx, vname in reversed(tail):
         try:
-            options = _layout_of({n: shapes[n][vname] for n in (2, 3)}, L_, D, "output")
+            options = _layout_of({n: shapes[n][vname] for n in (2, 3)}, L_, D)
         except BlockError as exc:
             last_err = exc
             continue
