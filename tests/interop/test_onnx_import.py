@@ -801,7 +801,7 @@ def test_attention_that_does_not_fit_is_named_once(module, needle):
 def test_mnist1d_models_import_onto_the_exact_layers(which):
     """Greydanus (2020)'s ConvBase (three Conv1d(padding=1)) and bidirectional GRU, from torch.onnx.export:
     the same layers as built by hand in tests/interop/test_torch_layer_options.py, and the same predictions."""
-    from tests.interop.test_torch_layer_options import _MNIST1DConv, _MNIST1DGRU
+    from tests.interop.test_torch_layer_options import _MNIST1DGRU, _MNIST1DConv
 
     torch.manual_seed(0)
     module = (_MNIST1DConv() if which == "cnn" else _MNIST1DGRU()).eval()
