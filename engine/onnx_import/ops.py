@@ -4,12 +4,13 @@ A mapper gets a :class:`~engine.onnx_import.convert.NodeCtx` and returns the val
 outputs.  What NN Studio cannot express raises :class:`Unsupported` naming the attribute and its
 value (``"ceil_mode=1 is not supported yet"``); the importer prefixes the operator and node name.
 
-Layer options NN Studio does not have yet (explicit pads, ceil_mode, bidirectional recurrent layers,
-activation parameters) are each refused in exactly one place, the mapper of the operator that
-carries them (:func:`_padding` for pads, :func:`_pool` for ceil_mode and count_include_pad,
-:func:`_recurrent` for direction and linear_before_reset, :func:`_leaky_relu`/:func:`_elu`/:func:`_gelu`
-/:func:`_softmax` for the activation parameters): when a layer gains the option, that check becomes
-the line that copies the ONNX value into the layer's config.
+Recurrent layers: ``direction="reverse"`` becomes ReverseSequence around a one-way layer;
+``"bidirectional"`` the layer's Bidirectional option, whose joined output (L, 2H) is seen through a
+Reshape as ONNX's direction axis (:func:`_recurrent`).  Selecting, splitting, summing or rejoining
+that axis (:func:`_gather`, :func:`_split`, :func:`_reduce_sum`, :func:`_concat`, :func:`_sum_tensors`)
+maps onto the layer itself, its summed form or one direction on its own; the Reshape disappears
+when the exporter's own Reshape joins the directions again.  Attention blocks are mapped as a whole
+before the walk reaches them (:mod:`.attention`).
 """
 from __future__ import annotations
 

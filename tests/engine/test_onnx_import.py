@@ -468,18 +468,29 @@ def test_own_onnx_export_imports_back(name):
     np.testing.assert_allclose(back.predict(x), model.predict(x), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("layer, needle", [
-    (("MultiHeadAttention.v1", {"num_heads": 2}), "MatMul '"),
-])
-def test_own_export_layers_not_imported_yet(layer, needle):
+@pytest.mark.parametrize("config, shape", [({"num_heads": 2}, [5, 4]), ({"num_heads": 3, "causal": True}, [4, 6]),
+                                           ({"num_heads": 1}, [3, 5])])
+def test_own_attention_export_imports_back(config, shape):
+    """NN Studio writes MultiHeadAttention out of MatMul/Softmax/Transpose/Reshape; it comes back as the one
+    layer with the same weights (no torch needed)."""
     from engine.export.onnx_export import build_onnx
     from engine.spec import sequential
 
-    shape = [4, 4, 2] if layer[0].startswith("UpSampling") else [5, 4]
-    model = compile_graph(sequential([("Input.v1", {"shape": shape}), layer]), seed=0)
-    with pytest.raises(OnnxImportError) as info:
-        convert_model(onnx.load_from_string(build_onnx(model).SerializeToString()), "m.onnx")
-    assert needle in str(info.value)
+    model = compile_graph(sequential([("Input.v1", {"shape": shape}), ("MultiHeadAttention.v1", config)]), seed=0)
+    state = model.state_dict()
+    rng = np.random.default_rng(16)
+    for k in state:
+        state[k] = rng.standard_normal(state[k].shape).astype(np.float32) * 0.5
+    model.load_state_dict(state)
+    res = convert_model(onnx.load_from_string(build_onnx(model).SerializeToString()), "m.onnx")
+    nodes = res.project.graph.nodes
+    assert [n.type for n in nodes] == ["Input.v1", "MultiHeadAttention.v1"]
+    assert nodes[1].config["num_heads"] == config["num_heads"]
+    assert nodes[1].config["causal"] == config.get("causal", False)
+    back = compile_graph(res.project.graph)
+    back.load_state_dict(res.project.weights)
+    x = rng.standard_normal((4, *shape)).astype(np.float32)
+    np.testing.assert_allclose(back.predict(x), model.predict(x), rtol=1e-4, atol=1e-5)
 
 
 def test_global_max_pool_maps_when_the_layer_exists():

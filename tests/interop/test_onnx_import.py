@@ -823,3 +823,31 @@ def test_mnist1d_models_import_onto_the_exact_layers(which):
     np.testing.assert_allclose(model.predict(x.numpy()), want, atol=ATOL, rtol=RTOL)
     sess = ort.InferenceSession(build_onnx(model).SerializeToString(), providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(sess.run(None, {"input": x.numpy()})[0], want, atol=ATOL, rtol=RTOL)
+
+
+class TimeMajorAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2)       # batch_first=False: (L, N, D)
+
+    def forward(self, x):
+        return self.attn(x, x, x, need_weights=False)[0]
+
+
+def test_time_major_attention():
+    torch.manual_seed(0)
+    module = TimeMajorAttention().eval()
+    x = torch.randn(5, 2, 8)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (x,), buf, dynamo=False, input_names=["x"], dynamic_axes={"x": {1: "batch"}},
+                          opset_version=17)
+    res = convert_model(onnx.load_from_string(buf.getvalue()), "tm.onnx")
+    assert [n.type for n in res.project.graph.nodes] == ["Input.v1", "MultiHeadAttention.v1"]
+    model = compile_graph(res.project.graph)
+    model.load_state_dict(res.project.weights)
+    for xb in (x, torch.randn(5, 3, 8)):
+        got = to_onnx_layout(model.predict(to_nn_layout(xb.numpy(), res.input_axes["x"])), res.output_axes)
+        with torch.no_grad():
+            np.testing.assert_allclose(got, module(xb).numpy(), atol=ATOL, rtol=RTOL)
