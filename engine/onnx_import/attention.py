@@ -50,6 +50,8 @@ class BlockError(Exception):
 @dataclass
 class Block:
     m1: int                      # node index of the scores' MatMul (messages name it)
+    start: int = 0               # the first node of the block in the graph's order (read there)
+    region: dict = field(default_factory=dict)
     name: str = ""               # what the nodes' names share ("/attn" for PyTorch's module attn)
     skip: set = field(default_factory=set)       # node indices the walk leaves out
     exit_node: int = -1          # node index producing the block's output
@@ -109,8 +111,9 @@ class _Graph:
         return path
 
 
-def find_blocks(model, opset: int) -> list[Block]:
-    """Every attention block of ``model`` (found, read and checked; ``error`` says why one is refused)."""
+def find_blocks(model) -> tuple[_Graph, list[Block]]:
+    """Every attention block of ``model``, found by its shape (:func:`read_block` reads and checks one
+    when the walk reaches it); ``error`` says why a block is refused already."""
     g = _Graph(model.graph)
     blocks = []
     for si, s in enumerate(g.nodes):
@@ -120,17 +123,30 @@ def find_blocks(model, opset: int) -> list[Block]:
         if found is None:
             continue
         block, region = found
-        if not block.error:
-            try:
-                _read(g, model, opset, block, region)
-            except BlockError as exc:
-                block.error = str(exc)
+        block.region = region
+        block.start = min(region["nodes"])
         if block.error:
-            block.skip = set(region["nodes"])
-            _add_shape_nodes(g, block.skip, max(block.skip))
-            block.exit_node = -1
+            _refuse(g, block, block.error)
         blocks.append(block)
-    return blocks
+    return g, blocks
+
+
+def _refuse(g: _Graph, block: Block, reason: str) -> None:
+    """The block is named once; its nodes (and the shape arithmetic only they read) are left out."""
+    block.error = reason
+    block.skip = {i for i in block.region["nodes"] if i >= block.start}
+    _add_shape_nodes(g, block.skip, max(block.skip), block.start)
+    block.exit_node = -1
+
+
+def read_block(g: _Graph, model, opset: int, block: Block, entry_axes: tuple, entry_shape: tuple) -> None:
+    """Read the weights of ``block`` whose input has the layout ``entry_axes`` ("N", 0 for the positions,
+    1 for the features, None) over NN Studio's ``entry_shape`` (length, features); on success the block
+    knows its layer and the nodes to leave out, else its ``error``."""
+    try:
+        _read(g, model, opset, block, block.region, entry_axes, tuple(entry_shape))
+    except BlockError as exc:
+        _refuse(g, block, str(exc))
 
 
 def _find(g: _Graph, si: int):
@@ -379,29 +395,24 @@ def _axes_tuple(rank: int, layout: tuple) -> tuple:
     return tuple("N" if i == b else 0 if i == li else 1 if i == di else None for i in range(rank))
 
 
-def _read(g: _Graph, model, opset: int, block: Block, region: dict) -> None:
+def _read(g: _Graph, model, opset: int, block: Block, region: dict, entry_axes: tuple, entry_shape: tuple) -> None:
     run = _Runner(g, model, opset)
     tail = region["tail"]
-    names = [block.entry, region["q"], region["k"], region["v"], region["o"], region["score_in"],
-             *[v for _, v in tail]]
+    if len(entry_shape) != 2 or sorted(a for a in entry_axes if isinstance(a, int)) != [0, 1]:
+        shape = tuple("N" if a == "N" else 1 if a is None else entry_shape[a] for a in entry_axes)
+        raise BlockError(f"its input {shape} is not a sequence (batch, length, features)")
+    L_, D = (int(v) for v in entry_shape)
+    entry_layout = (entry_axes.index("N"), entry_axes.index(0), entry_axes.index(1))
+
+    def entry_shape_at(n):
+        return tuple(n if a == "N" else 1 if a is None else entry_shape[a] for a in entry_axes)
+
+    e1 = entry_shape_at(1)
+    names = [region["score_in"], *[v for _, v in tail]]
     shapes = {}
     for n in (2, 3):
-        vals = run.run(names, {}, n)
+        vals = run.run(names, {block.entry: np.zeros(entry_shape_at(n))}, n)
         shapes[n] = {k: v.shape for k, v in zip(names, vals)}
-    e2 = shapes[2][block.entry]
-    if len(e2) < 3 or e2[-1] == 1:
-        raise BlockError(f"its input {tuple(e2)} is not a sequence (batch, length, features)")
-    D = int(e2[-1])
-    cand = [i for i in range(len(e2) - 1) if shapes[2][block.entry][i] != shapes[3][block.entry][i]]
-    if len(cand) != 1:
-        raise BlockError(f"its input {tuple(e2)} does not keep the batch axis whole")
-    others = [i for i in range(len(e2) - 1) if i != cand[0] and e2[i] != 1]
-    if len(others) != 1:
-        raise BlockError(f"its input {tuple(e2)} is not a sequence (batch, length, features)")
-    L_ = int(e2[others[0]])
-    entry_layout = (cand[0], others[0], len(e2) - 1)
-    e1 = list(e2)
-    e1[cand[0]] = 1
 
     def entry_value(x_nn):
         return _to_onnx(x_nn, tuple(e1), entry_layout)
@@ -490,12 +501,15 @@ def _read(g: _Graph, model, opset: int, block: Block, region: dict) -> None:
     for layout in options:
         Y0 = _to_nn(run.run([exit_name], {region["o"]: O0}, 1)[0], layout)[0]
         Bo = np.zeros((h, dh, D))
-        for k in range(dh):
-            for j in range(h):
-                O = O0.reshape(h, L_, dh).copy()
-                O[j, :, k] = 1.0
-                Y = _to_nn(run.run([exit_name], {region["o"]: O.reshape(O0.shape)}, 1)[0], layout)[0]
-                Bo[j, k] = Y[0] - Y0[0]
+        combos = [(j, k) for j in range(h) for k in range(dh)]
+        for c0 in range(0, len(combos), L_):     # one head value per position: L_ rows of W_o per run
+            O = O0.reshape(h, L_, dh).copy()
+            chunk = combos[c0:c0 + L_]
+            for i, (j, k) in enumerate(chunk):
+                O[j, i, k] = 1.0
+            Y = _to_nn(run.run([exit_name], {region["o"]: O.reshape(O0.shape)}, 1)[0], layout)[0]
+            for i, (j, k) in enumerate(chunk):
+                Bo[j, k] = Y[i] - Y0[i]
         params = {
             "W_q": np.concatenate(list(Aq), axis=1) * dh_sc, "b_q": np.concatenate(list(cq)) * dh_sc,
             "W_k": np.concatenate(list(Ak), axis=1), "b_k": np.concatenate(list(ck)),
@@ -510,7 +524,7 @@ def _read(g: _Graph, model, opset: int, block: Block, region: dict) -> None:
             block.params = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in params.items()}
             block.num_heads, block.causal = h, causal
             block.exit, block.exit_node = exit_name, exit_node
-            block.entry_axes = _axes_tuple(len(e2), entry_layout)
+            block.entry_axes = tuple(entry_axes)
             block.exit_axes = _axes_tuple(len(y1), layout)
             break
         problems.append(err)
@@ -523,7 +537,7 @@ def _read(g: _Graph, model, opset: int, block: Block, region: dict) -> None:
         nodes.add(i)
         if v == exit_name:
             break
-    _add_shape_nodes(g, nodes, exit_node)
+    _add_shape_nodes(g, nodes, exit_node, block.start)
     inner = {o for i in nodes for o in g.nodes[i].output if o} - {exit_name}
     for x in inner:
         for c in g.consumers.get(x, []):
@@ -548,12 +562,13 @@ def _common_prefix(parts: list[list[str]]) -> list[str]:
     return out
 
 
-def _add_shape_nodes(g: _Graph, nodes: set, exit_node: int) -> None:
-    """Add the nodes whose every output is read only by the block (shape arithmetic, constants)."""
+def _add_shape_nodes(g: _Graph, nodes: set, exit_node: int, start: int) -> None:
+    """Add the nodes from ``start`` on whose every output is read only by the block (shape arithmetic,
+    constants; the walk has computed the ones before ``start`` already)."""
     changed = True
     while changed:
         changed = False
-        for i in range(exit_node, -1, -1):
+        for i in range(exit_node, start - 1, -1):
             if i in nodes:
                 continue
             outs = [o for o in g.nodes[i].output if o]

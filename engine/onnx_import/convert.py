@@ -683,10 +683,12 @@ class Converter:
                     self.n_uses[name] = self.n_uses.get(name, 0) + 1
         for o in self.graph.output:
             self.n_uses[o.name] = self.n_uses.get(o.name, 0) + 1
-        skip, exits = self._attention_blocks()
+        skip, exits, starts = self._attention_blocks()
         for idx, node in enumerate(self.graph.node):
             op = node.op_type
             name = node.name or (node.output[0] if node.output else op)
+            if idx in starts:
+                self._read_attention(starts[idx], skip, exits)
             if idx in skip:
                 block = skip[idx]
                 what = (Poison() if block.error else
@@ -721,19 +723,35 @@ class Converter:
         """Attention blocks of the file (:mod:`.attention`): the nodes to leave out, the node where each
         becomes a MultiHeadAttention layer."""
         if not any(n.op_type == "Softmax" for n in self.graph.node):
-            return {}, {}
+            return {}, {}, {}
         from engine.onnx_import.attention import find_blocks
 
-        skip, exits = {}, {}
-        blocks = find_blocks(self.model, self.opset)
+        skip, starts = {}, {}
+        self._attention_graph, blocks = find_blocks(self.model)
         for b in blocks:
-            for i in b.skip:
-                skip.setdefault(i, b)
             if b.error:
-                skip[b.m1] = b
+                for i in b.skip | {b.m1}:
+                    skip.setdefault(i, b)
             else:
-                exits[b.exit_node] = b
-        return skip, exits
+                starts.setdefault(b.start, b)
+        return skip, {}, starts
+
+    def _read_attention(self, block, skip: dict, exits: dict) -> None:
+        """At the first node of an attention block (its input is known now): read it, then leave its nodes
+        out and put a MultiHeadAttention layer at its output, or name why not (and leave them out too)."""
+        from engine.onnx_import.attention import read_block
+
+        t = self.values.get(block.entry)
+        if not isinstance(t, Tensor):
+            return      # the input failed already (or is a constant): the nodes report on their own
+        axes = tuple("N" if a == BATCH else a for a in t.axes)
+        if t.q is not None:
+            axes = ()
+        read_block(self._attention_graph, self.model, self.opset, block, axes, t.nn_shape)
+        for i in block.skip | ({block.m1} if block.error else set()):
+            skip.setdefault(i, block)
+        if not block.error:
+            exits[block.exit_node] = block
 
     def _attention(self, block, node) -> list:
         """The node that gives an attention block's output: a MultiHeadAttention layer on the block's input."""
