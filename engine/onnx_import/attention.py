@@ -63,6 +63,8 @@ class Block:
     causal: bool = False
     params: dict = field(default_factory=dict)
     error: str = ""
+    #: a chain to the queries, keys or values passes two projections, which become one weight matrix
+    merged: bool = False
 
 
 # ------------------------------------------------------------------ the graph
@@ -225,6 +227,8 @@ def _find(g: _Graph, si: int):
         for x in p[:p.index(entry)]:
             region["nodes"].append(g.producer[x])
     block.entry = entry
+    # e.g. keys and values from a Linear layer of their own, then the attention's projection
+    block.merged = any(projections(p, entry) > 1 for p in paths.values())
     # MatMul(weights, values) -> layout -> output projection (+ bias) -> layout
     v, seen = region["o"], False
     while True:

@@ -752,6 +752,10 @@ class Converter:
             skip.setdefault(i, block)
         if not block.error:
             exits[block.exit_node] = block
+            if block.merged:
+                self.notes.append(f"attention '{_clean_name(block.name)}': a Linear layer before its query, key or "
+                                  "value projection became part of the MultiHeadAttention layer's weights (the "
+                                  "same predictions; trained further, they are one weight matrix)")
 
     def _attention(self, block, node) -> list:
         """The node that gives an attention block's output: a MultiHeadAttention layer on the block's input."""

@@ -851,3 +851,28 @@ def test_time_major_attention():
         got = to_onnx_layout(model.predict(to_nn_layout(xb.numpy(), res.input_axes["x"])), res.output_axes)
         with torch.no_grad():
             np.testing.assert_allclose(got, module(xb).numpy(), atol=ATOL, rtol=RTOL)
+
+
+class KeysFromLinear(nn.Module):
+    """Keys and values from a Linear layer of their own, queries from the input: still self-attention over
+    x; the Linear becomes part of the attention's key and value weights (a note says so)."""
+
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.p = nn.Linear(8, 8)
+
+    def forward(self, x):
+        y = self.p(x)
+        return self.attn(x, y, y, need_weights=False)[0]
+
+
+def test_linear_before_the_attention_projections_is_merged_with_a_note():
+    torch.manual_seed(0)
+    module = KeysFromLinear().eval()
+    x = torch.randn(3, 5, 8)
+    model, res, _ = imported(module, x)
+    assert [n.type for n in res.project.graph.nodes] == ["Input.v1", "MultiHeadAttention.v1"]
+    assert any("became part of the MultiHeadAttention layer's weights" in n for n in res.notes)
+    with torch.no_grad():
+        np.testing.assert_allclose(model.predict(x.numpy()), module(x).numpy(), atol=ATOL, rtol=RTOL)
