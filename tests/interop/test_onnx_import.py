@@ -311,6 +311,11 @@ def test_time_major_bidirectional_lstm():
         got = to_onnx_layout(model.predict(to_nn_layout(xb.numpy(), res.input_axes["x"])), res.output_axes)
         with torch.no_grad():
             np.testing.assert_allclose(got, module(xb).numpy(), atol=ATOL, rtol=RTOL)
+    # NN Studio's export (batch first) in onnxruntime equals the original file in onnxruntime (time-major)
+    want = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})[0]
+    sess = ort.InferenceSession(build_onnx(model).SerializeToString(), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"input": to_nn_layout(x.numpy(), res.input_axes["x"]).astype(np.float32)})[0]
+    np.testing.assert_allclose(to_onnx_layout(got, res.output_axes), want, atol=ATOL, rtol=RTOL)
 
 
 def test_reverse_direction_maps_onto_reverse_sequence():
