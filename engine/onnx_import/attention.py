@@ -533,7 +533,7 @@ def _read(g: _Graph, model, opset: int, block: Block, region: dict, entry_axes: 
             break
         problems.append(err)
     else:
-        raise BlockError(f"it computes something else than NN Studio's MultiHeadAttention with the weights read "
+        raise BlockError(f"it computes something other than NN Studio's MultiHeadAttention with the weights read "
                          f"from it (checked on random inputs: largest difference {min(problems):.3g})")
     # --- the nodes the walk leaves out: the block up to its output, and shape arithmetic only it reads
     nodes = set(region["nodes"])
