@@ -1137,17 +1137,31 @@ def _gather(cx: NodeCtx):
     ind = cx.const(1, "indices")
     if ind.ndim != 0:
         raise Unsupported("selecting several elements is not supported (only one step of a recurrent output)")
-    i = int(ind)
+    return [_gather_one(cx, t, axis, int(ind))]
+
+
+def _gather_one(cx: NodeCtx, t: Tensor, axis: int, i: int) -> Tensor:
+    """Element ``i`` of ONNX ``axis`` of ``t``, the axis dropped."""
     a = t.axes[axis]
     size = t.onnx_shape[axis]
+    n = t.node
+    if n.base == "Concatenate" and isinstance(a, int) and t.q is None and -size <= i < size:
+        # h_n of stacked bidirectional layers is the Concat of each layer's (2, N, H): pick from the right one
+        cat = n.config.get("axis", -1)
+        if (len(t.nn_shape) - 1 if cat == -1 else cat - 1) == a:
+            off, i = 0, i % size
+            for src in n.inputs:
+                if off <= i < off + src.nn_shape[a]:
+                    return _gather_one(cx, src.with_(axes=t.axes), axis, i - off)
+                off += src.nn_shape[a]
     if _direction_axis(t) == axis and -2 <= i <= 1:
-        return [_direction_part(cx, t, axis, i % 2, keep_axis=False)]
+        return _direction_part(cx, t, axis, i % 2, keep_axis=False)
     if a is None and i in (0, -1):
-        return [t.with_(axes=t.axes[:axis] + t.axes[axis + 1:])]
+        return t.with_(axes=t.axes[:axis] + t.axes[axis + 1:])
     if (t.variant == "seq" and a == 0 and i in (-1, size - 1)):
         axes = tuple(x - 1 if isinstance(x, int) and x > 0 else x
                      for j, x in enumerate(t.axes) if j != axis)
-        return [t.with_(variant="last", nn_shape=t.nn_shape[1:], axes=axes)]
+        return t.with_(variant="last", nn_shape=t.nn_shape[1:], axes=axes)
     _bidirectional_step_error(t)
     raise Unsupported(f"selecting index {i} on axis {axis} of {fmt_shape(t.onnx_shape)} is not supported (only "
                       "the last step of a recurrent layer's output sequence)")

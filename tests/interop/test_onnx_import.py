@@ -221,6 +221,8 @@ CASES = {
                                     (3, 6, 3), False),
     "gru_bidirectional_two_layers": (lambda: BiSeq(nn.GRU(3, 4, num_layers=2, batch_first=True,
                                                           bidirectional=True)), (2, 5, 3), False),
+    "lstm_bidirectional_three_layers_h_n": (lambda: BiLast(nn.LSTM(3, 4, num_layers=3, batch_first=True,
+                                                                   bidirectional=True), "cat"), (3, 6, 3), False),
     "gru_bidirectional_h_n": (lambda: BiLast(nn.GRU(3, 4, batch_first=True, bidirectional=True), "cat"),
                               (4, 7, 3), False),
     "lstm_bidirectional_h_n": (lambda: BiLast(nn.LSTM(3, 4, batch_first=True, bidirectional=True), "cat"),
@@ -272,6 +274,8 @@ BIDIRECTIONAL_GRAPHS = {
     "lstm_bidirectional_sequence": (["Input", "LSTM", "Dense"], "concat"),
     "gru_bidirectional_two_layers": (["Input", "GRU", "GRU", "Dense"], "concat"),
     "gru_bidirectional_h_n": (["Input", "GRU", "Dense"], "concat"),
+    # h_n[-2], h_n[-1] of stacked layers: the last layer's two directions (the Concat of every layer's h_n)
+    "lstm_bidirectional_three_layers_h_n": (["Input", "LSTM", "LSTM", "LSTM", "Dense"], "concat"),
     "lstm_bidirectional_h_n": (["Input", "LSTM", "Dense"], "concat"),
     "rnn_bidirectional_h_n_transposed": (["Input", "SimpleRNN", "Dense"], "concat"),
     "lstm_bidirectional_h_n_sum": (["Input", "LSTM", "Dense"], "sum"),
