@@ -119,7 +119,7 @@ def find_blocks(model) -> tuple[_Graph, list[Block]]:
     g = _Graph(model.graph)
     blocks = []
     for si, s in enumerate(g.nodes):
-        if s.op_type != "Softmax" or not s.input or s.input[0] not in g.data:
+        if s.op_type != "Softmax" or not s.input or s.input[0] not in g.data or not s.output or not s.output[0]:
             continue
         found = _find(g, si)
         if found is None:
@@ -173,13 +173,13 @@ def _find(g: _Graph, si: int):
     post, v = [], s.output[0]
     while True:
         cons = g.users(v)
-        if len(cons) == 1 and g.nodes[cons[0]].op_type in ("Dropout", "Identity", "Cast"):
+        if len(cons) == 1 and g.nodes[cons[0]].op_type in ("Dropout", "Identity", "Cast") and g.nodes[cons[0]].output:
             post.append(cons[0])
             v = g.nodes[cons[0]].output[0]
             continue
         break
-    m2s = [c for c in cons if g.nodes[c].op_type == "MatMul" and g.nodes[c].input[0] == v
-           and g.nodes[c].input[1] in g.data]
+    m2s = [c for c in cons if g.nodes[c].op_type == "MatMul" and len(g.nodes[c].input) == 2
+           and g.nodes[c].input[0] == v and g.nodes[c].input[1] in g.data and g.nodes[c].output]
     if not m2s:
         return None
     m2 = m2s[0]
@@ -459,6 +459,8 @@ def _read(g: _Graph, model, opset: int, block: Block, region: dict, entry_axes: 
     F = [run.run([region["softmax_in"]], {region["score_in"]: c * ones}, 1)[0] for c in (0.0, 1.0, 2.0)]
     if F[0].shape != ones.shape:
         raise BlockError(f"its scores change shape {ones.shape} -> {F[0].shape} before Softmax")
+    if ones.size != h * L_ * L_:
+        raise BlockError(f"its scores {ones.shape} are not one (positions × positions) table per head")
     m = F[0].reshape(s_shape)
     masked = ~np.isfinite(m) | (m <= MASKED)
     with np.errstate(all="ignore"):
