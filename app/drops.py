@@ -4,6 +4,8 @@ The canvas keeps its own drops (layers from the palette); this filter only sees 
 local files anywhere else on the window.  What each kind does:
 
 * ``.nnsp`` project → *File > Open* (asks to save unsaved changes first);
+* ``.onnx`` model → *File > Import ONNX model…* (``app/import_ui.py``: the same question about unsaved
+  changes, the same worker thread, messages and dialogs);
 * ``.csv``/``.tsv``/``.txt``/``.xlsx``/``.xlsm`` table, ``.npz`` arrays, a folder (images in class
   sub-folders) → the Data panel's source (shown, previewed; nothing is trained or changed in the graph);
 * anything else → a status-bar message saying what can be dropped.
@@ -17,6 +19,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject
 
 TABLES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
 PROJECTS = (".nnsp",)
+MODELS = (".onnx",)
 
 
 def local_paths(mime) -> list[str]:
@@ -24,13 +27,15 @@ def local_paths(mime) -> list[str]:
 
 
 def classify(path: str) -> str | None:
-    """``"project"``, ``"csv"``, ``"npz"``, ``"images"`` or None (cannot be dropped)."""
+    """``"project"``, ``"onnx"``, ``"csv"``, ``"npz"``, ``"images"`` or None (cannot be dropped)."""
     p = Path(path)
     if p.is_dir():
         return "images"
     suffix = p.suffix.lower()
     if suffix in PROJECTS:
         return "project"
+    if suffix in MODELS:
+        return "onnx"
     if suffix in TABLES:
         return "csv"
     if suffix == ".npz":
@@ -64,8 +69,8 @@ class DropFilter(QObject):
         name = os.path.basename(path.rstrip("/\\")) or path
         if kind is None:
             self._say(QCoreApplication.translate(
-                "Drops", "Cannot open {name} here: drop a project (.nnsp), a table (.csv, .xlsx), an .npz file or "
-                "a folder of images in class sub-folders").format(name=name))
+                "Drops", "Cannot open {name} here: drop a project (.nnsp), an ONNX model (.onnx), a table (.csv, "
+                ".xlsx), an .npz file or a folder of images in class sub-folders").format(name=name))
             return False
         if self.ui.controller.running:
             self._say(QCoreApplication.translate("Drops", "{name}: stop the training first").format(name=name))
@@ -73,6 +78,8 @@ class DropFilter(QObject):
         self.handled.append((kind, path))
         if kind == "project":
             return bool(self.window.project.open_project(path))
+        if kind == "onnx":
+            return bool(self.window.onnx_import.import_onnx(path))
         dp = self.ui.data_panel
         dp.set_spec({"kind": kind, "path": path})
         dock = getattr(self.ui, "data_dock", None)

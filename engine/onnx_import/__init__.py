@@ -10,6 +10,9 @@
   tensor computed by an NN Studio node together with its *layout*: which axis of NN Studio's
   channels-last tensor each ONNX axis is.  ``Transpose``, ``Squeeze`` and ``Unsqueeze`` only change
   the layout; layers that need channels on axis 1 (``Conv``, pooling, ``BatchNormalization``) check it.
+* :mod:`.attention` finds self-attention blocks (MatMul -> Softmax -> MatMul with their projections and
+  head plumbing) before the walk, reads their weights by evaluating them and checks the result; the
+  walk leaves their nodes out and puts one MultiHeadAttention layer in their place.
 * :mod:`.ops` is the table ``ONNX operator -> mapper``.  A mapper either returns the values of the
   node's outputs or raises :class:`Unsupported` naming the attribute it cannot map
   (``"pads=[1, 2, 1, 2] is not supported yet"``).  Every problem of a file is collected and

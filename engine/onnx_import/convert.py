@@ -96,6 +96,13 @@ class BNode:
     uses: int = 0
     variants: set = field(default_factory=set)
     fused_name: str = ""     # the ONNX name of an activation merged into this layer
+    #: a Reshape that shows a bidirectional recurrent layer's joined output as (..., 2, units), ONNX's
+    #: direction axis: the recurrent node (so that selecting one direction can be mapped)
+    split_of: BNode | None = None
+    #: one direction of a bidirectional layer, built on its own: (the split Reshape, 0 forward / 1 reverse)
+    part: tuple | None = None
+    #: nodes made from this one on demand (one direction, or the summed form), keyed by what they are
+    derived: dict = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -676,11 +683,28 @@ class Converter:
                     self.n_uses[name] = self.n_uses.get(name, 0) + 1
         for o in self.graph.output:
             self.n_uses[o.name] = self.n_uses.get(o.name, 0) + 1
-        for node in self.graph.node:
+        skip, exits, starts = self._attention_blocks()
+        for idx, node in enumerate(self.graph.node):
             op = node.op_type
             name = node.name or (node.output[0] if node.output else op)
+            if idx in starts:
+                self._read_attention(starts[idx], skip, exits)
+            if idx in skip:
+                block = skip[idx]
+                what = (Poison() if block.error else
+                        Missing("it is inside an attention block that became one MultiHeadAttention layer"))
+                for oname in node.output:
+                    if oname:
+                        self.values[oname] = what
+                if idx == block.m1 and block.error:
+                    self.problem(op, name, f"an attention block (MatMul → Softmax → MatMul) that NN Studio's "
+                                 f"MultiHeadAttention cannot hold: {block.error}")
+                continue
             try:
-                outs = self._node(node, OPS, LAYOUT_OPS)
+                if idx in exits:
+                    outs = self._attention(exits[idx], node)
+                else:
+                    outs = self._node(node, OPS, LAYOUT_OPS)
             except Unsupported as exc:
                 self.problem(op, name, str(exc))
                 outs = [Poison()] * len(node.output)
@@ -694,6 +718,63 @@ class Converter:
             for oname, v in zip(node.output, outs):
                 if oname:
                     self.values[oname] = v
+
+    def _attention_blocks(self):
+        """Attention blocks of the file (:mod:`.attention`): the nodes to leave out, the node where each
+        becomes a MultiHeadAttention layer."""
+        if not any(n.op_type == "Softmax" for n in self.graph.node):
+            return {}, {}, {}
+        from engine.onnx_import.attention import find_blocks
+
+        skip, starts = {}, {}
+        self._attention_graph, blocks = find_blocks(self.model)
+        for b in blocks:
+            if b.error:
+                for i in b.skip | {b.m1}:
+                    skip.setdefault(i, b)
+            else:
+                starts.setdefault(b.start, b)
+        return skip, {}, starts
+
+    def _read_attention(self, block, skip: dict, exits: dict) -> None:
+        """At the first node of an attention block (its input is known now): read it, then leave its nodes
+        out and put a MultiHeadAttention layer at its output, or name why not (and leave them out too)."""
+        from engine.onnx_import.attention import read_block
+
+        t = self.values.get(block.entry)
+        if not isinstance(t, Tensor):
+            return      # the input failed already (or is a constant): the nodes report on their own
+        axes = tuple("N" if a == BATCH else a for a in t.axes)
+        if t.q is not None:
+            axes = ()
+        read_block(self._attention_graph, self.model, self.opset, block, axes, t.nn_shape)
+        for i in block.skip | ({block.m1} if block.error else set()):
+            skip.setdefault(i, block)
+        if not block.error:
+            exits[block.exit_node] = block
+            if block.merged:
+                self.notes.append(f"attention '{_clean_name(block.name)}': a Linear layer before its query, key or "
+                                  "value projection became part of the MultiHeadAttention layer's weights (the "
+                                  "same predictions; trained further, they are one weight matrix)")
+
+    def _attention(self, block, node) -> list:
+        """The node that gives an attention block's output: a MultiHeadAttention layer on the block's input."""
+        t = self.values.get(block.entry)
+        if not isinstance(t, Tensor):
+            raise _Poisoned() if isinstance(t, Poison) else Unsupported("the attention block's input is not computed "
+                                                                         "from the model's input")
+        want = tuple(BATCH if a == "N" else a for a in block.entry_axes)
+        if t.q is not None or len(t.nn_shape) != 2 or t.axes != want:
+            raise Unsupported(f"the attention block's input {fmt_shape(t.onnx_shape)} is not a sequence NN Studio "
+                              "holds as (batch, length, features)")
+        cx = NodeCtx(self, node, [t], {})
+        cx.name = block.name or cx.name
+        cx.op = "MultiHeadAttention"
+        mha = cx.emit("MultiHeadAttention.v1", {"num_heads": block.num_heads, "causal": block.causal}, [t],
+                      params=dict(block.params))
+        axes = tuple(BATCH if a == "N" else a for a in block.exit_axes)
+        out = Tensor(node=mha, nn_shape=mha.nn_shape, axes=axes)
+        return [out if o == block.exit else Missing("it is inside an attention block") for o in node.output]
 
     def _node(self, node, OPS, LAYOUT_OPS):
         from engine.onnx_import.ops import EXPR_OPS, materialize
@@ -776,10 +857,9 @@ class Converter:
             elif not out_t.ordered():
                 self.notes.append(f"output: the file's {fmt_shape(out_t.onnx_shape)} is NN Studio's "
                                   f"{fmt_shape(['N', *out_t.nn_shape])} (channels last)")
-            out_t.node.uses += 1
-            out_t.node.variants.add(out_t.variant)
             self.out_axes = out_t.axes
         keep = self._reachable(out_t.node) if out_t is not None else []
+        self._count_uses(keep, out_t)
         self._resolve_recurrent(keep)
         if self.problems or out_t is None:
             if not self.problems:
@@ -819,6 +899,21 @@ class Converter:
         visit(sink)
         return order   # inputs before their consumers
 
+    @staticmethod
+    def _count_uses(keep: list[BNode], out_t: Tensor | None) -> None:
+        """How often each kept node is read and which of its outputs (a recurrent layer's sequence or last
+        state): counted over the nodes that reach the output only (the importer builds some nodes on
+        the chance that they are used, e.g. the direction axis of a bidirectional layer)."""
+        for n in keep:
+            n.uses, n.variants = 0, set()
+        for n in keep:
+            for t in n.inputs:
+                t.node.uses += 1
+                t.node.variants.add(t.variant)
+        if out_t is not None:
+            out_t.node.uses += 1
+            out_t.node.variants.add(out_t.variant)
+
     def _resolve_recurrent(self, keep: list[BNode]) -> None:
         for n in keep:
             if n.base not in ("LSTM", "GRU", "SimpleRNN"):
@@ -828,6 +923,8 @@ class Converter:
                              "Studio recurrent layer gives one of them")
             n.config["return_sequences"] = "seq" in n.variants
             units = n.config["units"]
+            if n.config.get("bidirectional") and n.config.get("merge_mode", "concat") == "concat":
+                units *= 2
             n.nn_shape = (n.nn_shape[0], units) if "seq" in n.variants else (units,)
 
     def _collapse_reshapes(self, keep: list[BNode]) -> list[BNode]:

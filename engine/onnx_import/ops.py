@@ -4,12 +4,13 @@ A mapper gets a :class:`~engine.onnx_import.convert.NodeCtx` and returns the val
 outputs.  What NN Studio cannot express raises :class:`Unsupported` naming the attribute and its
 value (``"ceil_mode=1 is not supported yet"``); the importer prefixes the operator and node name.
 
-Layer options NN Studio does not have yet (explicit pads, ceil_mode, bidirectional recurrent layers,
-activation parameters) are each refused in exactly one place, the mapper of the operator that
-carries them (:func:`_padding` for pads, :func:`_pool` for ceil_mode and count_include_pad,
-:func:`_recurrent` for direction and linear_before_reset, :func:`_leaky_relu`/:func:`_elu`/:func:`_gelu`
-/:func:`_softmax` for the activation parameters): when a layer gains the option, that check becomes
-the line that copies the ONNX value into the layer's config.
+Recurrent layers: ``direction="reverse"`` becomes ReverseSequence around a one-way layer;
+``"bidirectional"`` the layer's Bidirectional option, whose joined output (L, 2H) is seen through a
+Reshape as ONNX's direction axis (:func:`_recurrent`).  Selecting, splitting, summing or rejoining
+that axis (:func:`_gather`, :func:`_split`, :func:`_reduce_sum`, :func:`_concat`, :func:`_sum_tensors`)
+maps onto the layer itself, its summed form or one direction on its own; the Reshape disappears
+when the exporter's own Reshape joins the directions again.  Attention blocks are mapped as a whole
+before the walk reaches them (:mod:`.attention`).
 """
 from __future__ import annotations
 
@@ -102,25 +103,40 @@ def _unsqueeze(cx: NodeCtx):
     return [t.with_(axes=tuple(new), single=t.single and cx.uses(0) == 1)]
 
 
+def _in_sample_order(t: Tensor) -> bool:
+    """The axes besides the batch axis hold NN Studio's axes in order (wherever the batch axis is)."""
+    return t.q is None and [a for a in t.axes if a not in (BATCH, None)] == list(range(len(t.nn_shape)))
+
+
 def _reshape_tensor(cx: NodeCtx, t: Tensor, target: list) -> Tensor:
-    """``t`` reshaped to the ONNX shape ``target`` (batch axis first)."""
-    if t.batch_axis != 0 or not target or target[0] != BATCH:
+    """``t`` reshaped to the ONNX shape ``target``, whose batch axis stays whole: first, or (time-major
+    tensors, a recurrent layer's outputs) after axes holding as many values as before it."""
+    shape = t.onnx_shape
+    po = target.index(BATCH) if target.count(BATCH) == 1 else -1
+    pi = t.batch_axis
+    if po < 0 or int(np.prod(shape[:pi])) != int(np.prod(target[:po])) or \
+            ((pi, po) != (0, 0) and not _in_sample_order(t)):
         raise Unsupported(f"reshapes {fmt_shape(t.onnx_shape)} to {fmt_shape(target)}: the batch axis must "
                           "stay first and whole")
-    rest = [int(s) for s in target[1:]]
-    if t.ordered():
+    rest = [int(s) for s in target if s != BATCH]
+
+    def axes_of(inner):
+        inner = list(inner)
+        return tuple(inner[:po] + [BATCH] + inner[po:])
+
+    if t.ordered() or (pi, po) != (0, 0):
         core_t = [s for s in rest if s != 1]
         core_nn = [s for s in t.nn_shape if s != 1]
         if core_t == core_nn and 1 not in t.nn_shape:
             it = iter(range(len(t.nn_shape)))
-            return t.with_(axes=(BATCH, *[None if s == 1 else next(it) for s in rest]), single=False)
+            return t.with_(axes=axes_of(None if s == 1 else next(it) for s in rest), single=False)
         if len(rest) == 1 and len(t.nn_shape) == 1:
-            return t.with_(axes=identity_axes(1), single=False)
+            return t.with_(axes=axes_of([0]), single=False)
         if len(rest) == 1:
             node = cx.emit("Flatten.v1", {}, [t])
         else:
             node = cx.emit("Reshape.v1", {"shape": rest}, [t])
-        return Tensor(node=node, nn_shape=tuple(rest), axes=identity_axes(len(rest)))
+        return Tensor(node=node, nn_shape=tuple(rest), axes=axes_of(range(len(rest))))
     if len(rest) == 1:
         # a channels-first flatten of a channels-last tensor: NN Studio flattens its own order and
         # the feature permutation q is applied to the next layer's weights
@@ -173,14 +189,14 @@ def _reshape(cx: NodeCtx):
             raise Unsupported(f"shape={target} merges the batch axis with others")
         else:
             raise Unsupported(f"shape={target} fixes the batch size; NN Studio models take any batch size")
-    if out.count(BATCH) != 1 or out[0] != BATCH:
+    if out.count(BATCH) != 1:
         raise Unsupported(f"shape={target}: the batch axis must stay first and whole")
     if -1 in out:
-        known = int(np.prod([s for s in out[1:] if s != -1]))
+        known = int(np.prod([s for s in out if s not in (-1, BATCH)]))
         if known == 0 or per_sample % known:
             raise Unsupported(f"cannot reshape {fmt_shape(shape)} to {target}")
         out[out.index(-1)] = per_sample // known
-    if int(np.prod(out[1:])) != per_sample:
+    if int(np.prod([s for s in out if s != BATCH])) != per_sample:
         raise Unsupported(f"cannot reshape {fmt_shape(shape)} to {fmt_shape(out)}")
     return [_reshape_tensor(cx, t, out)]
 
@@ -501,6 +517,9 @@ def _sum_tensors(cx: NodeCtx, ts: list) -> list:
         if t.axes != first.axes or (t.q is None) != (first.q is None) or \
                 (t.q is not None and not np.array_equal(t.q, first.q)):
             raise Unsupported("adds tensors held in different layouts (one was transposed)")
+    joined = _joined_directions(cx, ts, "sum")
+    if joined is not None:
+        return [joined]
     node = cx.emit("Add.v1", {}, ts)
     return [first.with_(node=node, variant="out", single=True)]
 
@@ -515,7 +534,7 @@ def _sum(cx: NodeCtx):
 # ------------------------------------------------------------------ dense
 def _dense(cx: NodeCtx, t: Tensor, W: np.ndarray, bias: np.ndarray | None):
     """NN Studio Dense: ``y = x @ W + b`` over the last axis, W (in, out)."""
-    if t.axes[-1] != len(t.nn_shape) - 1 or (t.rank > 2 and not t.ordered()):
+    if t.axes[-1] != len(t.nn_shape) - 1 or t.q is not None and t.rank > 2:
         raise Unsupported(f"multiplies over an axis of {fmt_shape(t.onnx_shape)} that is not NN Studio's last "
                           "axis")
     k, m = W.shape
@@ -529,7 +548,10 @@ def _dense(cx: NodeCtx, t: Tensor, W: np.ndarray, bias: np.ndarray | None):
     if bias is not None:
         params["b"] = _f32(bias)
     try:
-        node = cx.emit("Dense.v1", {"units": int(m), "use_bias": bias is not None}, [t], params=params)
+        config = {"units": int(m), "use_bias": bias is not None}
+        if len(t.nn_shape) > 1:
+            config["last_axis"] = True      # the same weights at every position (ONNX MatMul on a 3-D tensor)
+        node = cx.emit("Dense.v1", config, [t], params=params)
     except Unsupported:
         if t.rank > 2:
             raise Unsupported(f"multiplies a {t.rank}-D input {fmt_shape(t.onnx_shape)}; NN Studio's Dense "
@@ -851,6 +873,10 @@ def _concat(cx: NodeCtx):
     if a == BATCH or a is None:
         raise Unsupported(f"axis={cx.attr('axis')} joins along the batch axis or an axis NN Studio does not have")
     r = len(first.nn_shape)
+    if a == r - 1:
+        joined = _joined_directions(cx, ts, "concat")
+        if joined is not None:
+            return [joined]
     node = cx.emit("Concatenate.v1", {"axis": -1 if a == r - 1 else a + 1}, ts)
     return [first.with_(node=node, nn_shape=node.nn_shape, variant="out", single=True)]
 
@@ -873,14 +899,18 @@ def _zero_or_absent(cx: NodeCtx, i: int, what: str) -> None:
 
 
 def _recurrent(cx: NodeCtx):
+    """LSTM/GRU/RNN -> the NN Studio layer; ``direction="reverse"`` -> ReverseSequence, the layer, and (for
+    the output sequence) ReverseSequence again; ``"bidirectional"`` -> the layer's Bidirectional option,
+    its joined output seen through a Reshape as ONNX's (..., num_directions, ...) axis."""
     op = cx.op
     G = _GATES[op]
     direction = cx.attr("direction", "forward")
-    if direction != "forward":
-        raise Unsupported(f"direction={direction!r} is not supported yet")
+    if direction not in ("forward", "reverse", "bidirectional"):
+        raise Unsupported(f"direction={direction!r} is not supported (forward, reverse or bidirectional)")
+    nd = 2 if direction == "bidirectional" else 1
     acts = cx.attr("activations")
-    if acts is not None and [a.lower() for a in acts] != [a.lower() for a in _DEFAULT_ACTS[op]]:
-        raise Unsupported(f"activations={list(acts)} is not supported (only {_DEFAULT_ACTS[op]})")
+    if acts is not None and [a.lower() for a in acts] != [a.lower() for a in _DEFAULT_ACTS[op]] * nd:
+        raise Unsupported(f"activations={list(acts)} is not supported (only {_DEFAULT_ACTS[op] * nd})")
     if cx.attr("clip") is not None:
         raise Unsupported(f"clip={cx.attr('clip')} is not supported")
     if op == "LSTM" and cx.attr("input_forget", 0):
@@ -888,20 +918,26 @@ def _recurrent(cx: NodeCtx):
     layout = cx.attr("layout", 0)
     t = cx.tensor(0, "X")
     want = (0, BATCH, 1) if layout == 0 else (BATCH, 0, 1)
+    if t.rank == 3 and t.q is None and t.axes == (*want[:2], None) and len(t.nn_shape) == 1:
+        # one feature per step (x.view(N, L, 1)): NN Studio's sequence is (L, 1)
+        t = cx.conv.reshape_node(cx, t, (t.nn_shape[0], 1), want)
     if t.rank != 3 or t.axes != want or t.q is not None:
         raise Unsupported(f"its input {fmt_shape(t.onnx_shape)} is not a sequence NN Studio holds as "
                           "(batch, length, features)")
     H = int(cx.attr("hidden_size") or 0)
     W = cx.const(1, "W").astype(np.float64)
     R = cx.const(2, "R").astype(np.float64)
-    if W.ndim != 3 or W.shape[0] != 1 or R.shape[0] != 1:
-        raise Unsupported(f"W {fmt_shape(W.shape)}: one direction expected")
+    if W.ndim != 3 or W.shape[0] != nd or R.ndim != 3 or R.shape[0] != nd:
+        raise Unsupported(f"W {fmt_shape(W.shape)} / R {fmt_shape(R.shape)}: {nd} direction(s) expected for "
+                          f"direction={direction!r}")
     if H == 0:
         H = R.shape[-1]
     if W.shape[1] != G * H or R.shape[1:] != (G * H, H):
         raise Unsupported(f"W {fmt_shape(W.shape)} / R {fmt_shape(R.shape)} do not fit hidden_size={H}")
     B = cx.opt_const(3, "B")
-    B = np.zeros((1, 2 * G * H)) if B is None else B.astype(np.float64)
+    B = np.zeros((nd, 2 * G * H)) if B is None else B.astype(np.float64)
+    if B.shape != (nd, 2 * G * H):
+        raise Unsupported(f"B {fmt_shape(B.shape)} does not fit hidden_size={H}")
     L_ = t.onnx_shape[t.axes.index(0)]
     if cx.has(4):
         v = cx.value(4)
@@ -913,22 +949,183 @@ def _recurrent(cx: NodeCtx):
         if cx.has(7) and np.any(cx.const(7, "P (peepholes)") != 0):
             raise Unsupported("peephole weights (P) are not supported")
     reorder = {"RNN": lambda a: a, "GRU": L.gru_from_onnx, "LSTM": L.lstm_from_onnx}[op]
-    params = {"W_ih": _f32(reorder(W[0])), "W_hh": _f32(reorder(R[0])),
-              "b_ih": _f32(reorder(B[0, :G * H])), "b_hh": _f32(reorder(B[0, G * H:]))}
+    params = {}
+    for d, sfx in enumerate(("", "_reverse")[:nd]):
+        params.update({"W_ih" + sfx: _f32(reorder(W[d])), "W_hh" + sfx: _f32(reorder(R[d])),
+                       "b_ih" + sfx: _f32(reorder(B[d, :G * H])), "b_hh" + sfx: _f32(reorder(B[d, G * H:]))})
     config = {"units": H, "return_sequences": True}
     if op == "GRU":
         # ONNX's default is 0 (reset gate before the recurrent product); PyTorch exports 1
         config["linear_before_reset"] = bool(cx.attr("linear_before_reset", 0))
-    node = cx.emit(_TYPES[op], config, [t], params=params)
     if layout == 0:
         y_axes, h_axes = (0, None, BATCH, 1), (None, BATCH, 0)
     else:
         y_axes, h_axes = (BATCH, 0, None, 1), (BATCH, None, 0)
-    outs = [Tensor(node=node, nn_shape=(L_, H), axes=y_axes, variant="seq"),
-            Tensor(node=node, nn_shape=(H,), axes=h_axes, variant="last")]
+    if direction == "reverse":
+        seq_t, last_t = _reversed_layer(cx, _TYPES[op], config, t, params, (L_, H))
+        y, yh = seq_t.with_(axes=y_axes), last_t.with_(axes=h_axes)
+    elif direction == "bidirectional":
+        node = cx.emit(_TYPES[op], {**config, "bidirectional": True, "merge_mode": "concat"}, [t], params=params)
+        seq = Tensor(node=node, nn_shape=(L_, 2 * H), axes=identity_axes(2), variant="seq")
+        last = Tensor(node=node, nn_shape=(2 * H,), axes=identity_axes(1), variant="last")
+        # the joined (forward, reverse) features seen as ONNX's direction axis; these Reshapes vanish when
+        # the exporter's own Transpose/Reshape joins the directions again (the usual case)
+        r_seq = cx.emit("Reshape.v1", {"shape": [L_, 2, H]}, [seq])
+        r_last = cx.emit("Reshape.v1", {"shape": [2, H]}, [last])
+        r_seq.split_of = r_last.split_of = node
+        if layout == 0:
+            y_axes, h_axes = (0, 1, BATCH, 2), (0, BATCH, 1)
+        else:
+            y_axes, h_axes = (BATCH, 0, 1, 2), (BATCH, 0, 1)
+        y = Tensor(node=r_seq, nn_shape=(L_, 2, H), axes=y_axes)
+        yh = Tensor(node=r_last, nn_shape=(2, H), axes=h_axes)
+    else:
+        node = cx.emit(_TYPES[op], config, [t], params=params)
+        y = Tensor(node=node, nn_shape=(L_, H), axes=y_axes, variant="seq")
+        yh = Tensor(node=node, nn_shape=(H,), axes=h_axes, variant="last")
+    outs = [y, yh]
     if op == "LSTM":
         outs.append(Missing("the LSTM cell state output Y_c is not available in NN Studio"))
     return outs
+
+
+def _reversed_layer(cx: NodeCtx, type_id: str, config: dict, t: Tensor, params: dict, seq_shape: tuple):
+    """A recurrent layer reading ``t`` backwards: ReverseSequence -> the layer (-> ReverseSequence for the
+    sequence, back in the original time order).  Returns the (sequence, last state) tensors, batch first."""
+    L_, H = seq_shape
+    name = cx.name
+    rin = NodeCtx.synthetic(cx.conv, cx.op, f"{name}/reverse_input").emit(
+        "ReverseSequence.v1", {}, [t])
+    node = NodeCtx.synthetic(cx.conv, cx.op, name).emit(
+        type_id, config, [Tensor(node=rin, nn_shape=rin.nn_shape, axes=identity_axes(2))], params=params)
+    seq = Tensor(node=node, nn_shape=(L_, H), axes=identity_axes(2), variant="seq")
+    rout = NodeCtx.synthetic(cx.conv, cx.op, f"{name}/reverse_output").emit("ReverseSequence.v1", {}, [seq])
+    return (Tensor(node=rout, nn_shape=(L_, H), axes=identity_axes(2)),
+            Tensor(node=node, nn_shape=(H,), axes=identity_axes(1), variant="last"))
+
+
+def _direction_axis(t: Tensor) -> int | None:
+    """The ONNX axis of ``t`` that is a bidirectional layer's direction axis (``None`` if there is none)."""
+    if t.node.split_of is None or t.q is not None:
+        return None
+    d = len(t.node.nn_shape) - 2
+    return t.axes.index(d) if d in t.axes else None
+
+
+def _direction_part(cx: NodeCtx, t: Tensor, axis: int, p: int, keep_axis: bool) -> Tensor:
+    """One direction (0 forward, 1 reverse) of a bidirectional layer, selected on ONNX ``axis`` of ``t``:
+    a layer of its own with that direction's weights (exact; it shares nothing with the other direction)."""
+    r = t.node
+    bi = r.split_of
+    src = r.inputs[0]
+    variant = src.variant
+    L_ = bi.inputs[0].nn_shape[0]
+    H = bi.config["units"]
+    key = ("part", p, variant)
+    if key not in r.derived:
+        sfx = ("", "_reverse")[p]
+        params = {k: bi.params[k + sfx] for k in ("W_ih", "W_hh", "b_ih", "b_hh")}
+        config = {k: v for k, v in bi.config.items() if k not in ("bidirectional", "merge_mode")}
+        config["return_sequences"] = True
+        x = bi.inputs[0]
+        if p == 0:
+            node = NodeCtx.synthetic(cx.conv, bi.op, f"{bi.onnx_name}/forward").emit(bi.type, config, [x],
+                                                                                  params=params)
+            seq = Tensor(node=node, nn_shape=(L_, H), axes=identity_axes(2), variant="seq")
+            last = Tensor(node=node, nn_shape=(H,), axes=identity_axes(1), variant="last")
+        else:
+            seq, last = _reversed_layer(NodeCtx.synthetic(cx.conv, bi.op, f"{bi.onnx_name}/reverse"), bi.type,
+                                        config, x, params, (L_, H))
+        out = seq if variant == "seq" else last
+        out.node.part = (r, p)
+        r.derived[key] = out
+    out = r.derived[key]
+    d = t.axes[axis]
+    if keep_axis:
+        axes = tuple(None if i == axis else a for i, a in enumerate(t.axes))
+    else:
+        axes = tuple(a for i, a in enumerate(t.axes) if i != axis)
+    axes = tuple(a - 1 if isinstance(a, int) and a > d else a for a in axes)
+    return out.with_(axes=axes, single=True)
+
+
+def _joined_directions(cx: NodeCtx, ts: list, how: str) -> Tensor | None:
+    """``concat``/``sum`` of the forward and reverse part of one bidirectional layer -> that layer
+    (its summed form for ``sum``); ``None`` when ``ts`` are not those two parts."""
+    if len(ts) != 2 or any(t.node.part is None for t in ts):
+        return None
+    (r0, p0), (r1, p1) = ts[0].node.part, ts[1].node.part
+    if r0 is not r1 or {p0, p1} != {0, 1} or ts[0].axes != ts[1].axes:
+        return None
+    if how == "concat" and p0 != 0:
+        return None          # reverse first: two layers and a Concatenate (exact as well)
+    bi = r0.split_of
+    variant = r0.inputs[0].variant
+    H = bi.config["units"]
+    L_ = bi.inputs[0].nn_shape[0]
+    if how == "concat":
+        shape = (L_, 2 * H) if variant == "seq" else (2 * H,)
+        return ts[0].with_(node=bi, nn_shape=shape, variant=variant, single=True)
+    return _summed_directions(cx, r0, ts[0].axes)
+
+
+def _summed_directions(cx: NodeCtx, r, axes: tuple) -> Tensor:
+    """The forward plus the reverse output of the bidirectional layer behind the split Reshape ``r``:
+    the layer with merge_mode "sum" (made once)."""
+    bi = r.split_of
+    variant = r.inputs[0].variant
+    H = bi.config["units"]
+    L_ = bi.inputs[0].nn_shape[0]
+    if "sum" not in r.derived:
+        r.derived["sum"] = NodeCtx.synthetic(cx.conv, bi.op, bi.onnx_name).emit(
+            bi.type, {**bi.config, "merge_mode": "sum"}, list(bi.inputs), params=dict(bi.params))
+    shape = (L_, H) if variant == "seq" else (H,)
+    return Tensor(node=r.derived["sum"], nn_shape=shape, axes=axes, variant=variant)
+
+
+def _reduce_sum(cx: NodeCtx):
+    """ReduceSum: only over the direction axis of a bidirectional recurrent layer (its summed form; NN
+    Studio's own exporter writes merge_mode "sum" so)."""
+    from engine.onnx_import.convert import _axes_arg
+
+    t = cx.tensor(0)
+    axes = _axes_arg(cx, 1, t.rank) or []
+    ax = _direction_axis(t)
+    if ax is None or [a % t.rank for a in axes] != [ax]:
+        raise Unsupported(f"axes={axes} is not supported (only the direction axis of a bidirectional recurrent "
+                          "layer)")
+    d = t.axes[ax]
+    if cx.attr("keepdims", 1):
+        new = tuple(None if i == ax else a for i, a in enumerate(t.axes))
+    else:
+        new = tuple(a for i, a in enumerate(t.axes) if i != ax)
+    new = tuple(a - 1 if isinstance(a, int) and a > d else a for a in new)
+    return [_summed_directions(cx, t.node, new)]
+
+
+def _split(cx: NodeCtx):
+    """Split: only the direction axis of a bidirectional recurrent layer into its two directions."""
+    t = cx.tensor(0)
+    axis = cx.attr("axis", 0) % t.rank
+    n_out = len(cx.node.output)
+    if cx.has(1):
+        sizes = [int(v) for v in cx.const(1, "split").ravel()]
+    else:
+        sizes = cx.ints("split") or [t.onnx_shape[axis] // max(n_out, 1)] * n_out
+    if _direction_axis(t) == axis and sizes == [1, 1]:
+        return [_direction_part(cx, t, axis, p, keep_axis=True) for p in (0, 1)]
+    raise Unsupported(f"splitting {fmt_shape(t.onnx_shape)} on axis {axis} into {sizes} is not supported (only the "
+                      "two directions of a bidirectional recurrent layer)")
+
+
+def _bidirectional_step_error(t: Tensor) -> None:
+    n = t.node
+    while n.base == "Reshape" and n.split_of is None and n.inputs:
+        n = n.inputs[0].node
+    if n.split_of is not None:
+        raise Unsupported("selecting one step of a bidirectional layer's output sequence is not supported: at the "
+                          "last step its reverse direction has read one element only, which no NN Studio layer "
+                          "gives (use the last hidden state, e.g. PyTorch's h_n, instead)")
 
 
 def _gather(cx: NodeCtx):
@@ -940,21 +1137,40 @@ def _gather(cx: NodeCtx):
     ind = cx.const(1, "indices")
     if ind.ndim != 0:
         raise Unsupported("selecting several elements is not supported (only one step of a recurrent output)")
-    i = int(ind)
+    return [_gather_one(cx, t, axis, int(ind))]
+
+
+def _gather_one(cx: NodeCtx, t: Tensor, axis: int, i: int) -> Tensor:
+    """Element ``i`` of ONNX ``axis`` of ``t``, the axis dropped."""
     a = t.axes[axis]
     size = t.onnx_shape[axis]
+    n = t.node
+    if n.base == "Concatenate" and isinstance(a, int) and t.q is None and -size <= i < size:
+        # h_n of stacked bidirectional layers is the Concat of each layer's (2, N, H): pick from the right one
+        cat = n.config.get("axis", -1)
+        if (len(t.nn_shape) - 1 if cat == -1 else cat - 1) == a:
+            off, i = 0, i % size
+            for src in n.inputs:
+                if off <= i < off + src.nn_shape[a]:
+                    return _gather_one(cx, src.with_(axes=t.axes), axis, i - off)
+                off += src.nn_shape[a]
+    if _direction_axis(t) == axis and -2 <= i <= 1:
+        return _direction_part(cx, t, axis, i % 2, keep_axis=False)
     if a is None and i in (0, -1):
-        return [t.with_(axes=t.axes[:axis] + t.axes[axis + 1:])]
+        return t.with_(axes=t.axes[:axis] + t.axes[axis + 1:])
     if (t.variant == "seq" and a == 0 and i in (-1, size - 1)):
         axes = tuple(x - 1 if isinstance(x, int) and x > 0 else x
                      for j, x in enumerate(t.axes) if j != axis)
-        return [t.with_(variant="last", nn_shape=t.nn_shape[1:], axes=axes)]
+        return t.with_(variant="last", nn_shape=t.nn_shape[1:], axes=axes)
+    _bidirectional_step_error(t)
     raise Unsupported(f"selecting index {i} on axis {axis} of {fmt_shape(t.onnx_shape)} is not supported (only "
                       "the last step of a recurrent layer's output sequence)")
 
 
 def _slice(cx: NodeCtx):
     """Slicing the data: a no-op, or the last step of a recurrent layer's output sequence (``y[:, -1:]``)."""
+    if isinstance(cx.value(0), Zeros):
+        return [_slice_zeros(cx, cx.value(0))]
     t = cx.tensor(0)
     if cx.opset < 10:
         starts, ends, axes, steps = cx.ints("starts"), cx.ints("ends"), cx.ints("axes"), None
@@ -977,14 +1193,55 @@ def _slice(cx: NodeCtx):
         kept = range(n)[slice(s0, e0, st)]
         if list(kept) == list(range(n)):
             continue
+        if a == 0 and n > 1 and list(kept) == list(range(n))[::-1]:
+            # x[:, ::-1]: the steps of a sequence in reverse order (NN Studio's exporter writes ReverseSequence so)
+            node = cx.emit("ReverseSequence.v1", {}, [out])
+            out = out.with_(node=node, variant="out", single=True)
+            continue
         if t.variant == "seq" and a == 0 and list(kept) == [n - 1] and out is t:
             axes_new = tuple(None if j == ax else (x - 1 if isinstance(x, int) and x > 0 else x)
                              for j, x in enumerate(t.axes))
             out = t.with_(variant="last", nn_shape=t.nn_shape[1:], axes=axes_new)
             continue
+        _bidirectional_step_error(t)
         raise Unsupported(f"selecting {len(kept)} of {n} positions on axis {ax} of {fmt_shape(shape)} is not "
                           "supported (only the last step of a recurrent layer's output sequence)")
     return [out]
+
+
+def _slice_zeros(cx: NodeCtx, z: Zeros) -> Zeros:
+    """A slice of a zero state (a stacked recurrent layer's share of ``initial_h``): zeros again."""
+    dims = list(z.dims)
+    if cx.opset < 10:
+        starts, ends, axes, steps = cx.ints("starts"), cx.ints("ends"), cx.ints("axes"), None
+    else:
+        starts = [int(x) for x in cx.const(1, "starts").ravel()]
+        ends = [int(x) for x in cx.const(2, "ends").ravel()]
+        axes = [int(x) for x in cx.const(3, "axes").ravel()] if cx.has(3) else None
+        steps = [int(x) for x in cx.const(4, "steps").ravel()] if cx.has(4) else None
+    axes = axes if axes is not None else list(range(len(starts)))
+    steps = steps or [1] * len(starts)
+    for s0, e0, ax, st in zip(starts, ends, axes, steps):
+        ax %= len(dims)
+        if isinstance(dims[ax], (int, np.integer)):
+            dims[ax] = len(range(int(dims[ax]))[slice(s0, e0, st)])
+        else:
+            dims[ax] = None
+    return Zeros(tuple(dims))
+
+
+def _reverse_sequence(cx: NodeCtx):
+    """ReverseSequence with every sequence at its full length -> the ReverseSequence layer."""
+    t = cx.tensor(0)
+    time_axis, batch_axis = cx.attr("time_axis", 0) % t.rank, cx.attr("batch_axis", 1) % t.rank
+    if t.axes[batch_axis] != BATCH or t.axes[time_axis] != 0 or t.q is not None:
+        raise Unsupported(f"time_axis={cx.attr('time_axis', 0)} is not the sequence axis NN Studio reverses "
+                          f"(the first axis of each sample) in {fmt_shape(t.onnx_shape)}")
+    v = cx.value(1)
+    if isinstance(v, Tensor) or np.any(cx.const(1, "sequence_lens") != t.onnx_shape[time_axis]):
+        raise Unsupported("sequence_lens shorter than the sequence are not supported")
+    node = cx.emit("ReverseSequence.v1", {}, [t])
+    return [t.with_(node=node, variant="out", single=True)]
 
 
 def _pad(cx: NodeCtx):
@@ -1044,7 +1301,7 @@ OPS = {
     "BatchNormalization": _batchnorm, "LayerNormalization": _layernorm,
     "Concat": _concat,
     "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent,
-    "Gather": _gather, "Slice": _slice, "Pad": _pad, "Dropout": _dropout,
+    "ReduceSum": _reduce_sum, "ReverseSequence": _reverse_sequence, "Gather": _gather, "Slice": _slice, "Split": _split, "Pad": _pad, "Dropout": _dropout,
     "Erf": lambda cx: _unary_expr(cx), "Exp": lambda cx: _unary_expr(cx), "Neg": lambda cx: _unary_expr(cx),
     "Pow": _binary,
 }

@@ -537,8 +537,8 @@
 <context>
     <name>Drops</name>
     <message>
-        <source>Cannot open {name} here: drop a project (.nnsp), a table (.csv, .xlsx), an .npz file or a folder of images in class sub-folders</source>
-        <translation>无法在这里打开 {name}：请拖放项目（.nnsp）、表格（.csv、.xlsx）、.npz 文件或按类别分子文件夹的图像文件夹</translation>
+        <source>Cannot open {name} here: drop a project (.nnsp), an ONNX model (.onnx), a table (.csv, .xlsx), an .npz file or a folder of images in class sub-folders</source>
+        <translation>无法在这里打开 {name}：请拖放项目（.nnsp）、ONNX 模型（.onnx）、表格（.csv、.xlsx）、.npz 文件或按类别分子文件夹的图像文件夹</translation>
     </message>
     <message>
         <source>{name}: stop the training first</source>

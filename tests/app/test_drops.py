@@ -54,3 +54,32 @@ def test_dropping_a_table_sets_the_data_source_and_a_project_opens(qtbot, tmp_pa
     assert "Cannot open notes.pdf" in w.statusBar().currentMessage()
     w.project.timer.stop()
     w.undo_stack.setClean()
+
+
+def test_dropping_an_onnx_model_imports_it_after_asking_about_unsaved_changes(qtbot, tmp_path):
+    import pytest
+
+    pytest.importorskip("onnx")
+    from tests.app.onnx_files import write_model
+
+    assert classify("net.ONNX") == "onnx"
+    w = make(qtbot)
+    dialogs = []
+    w.onnx_import.show_dialog = lambda kind, title, text: dialogs.append((kind, text))
+    path = tmp_path / "net.onnx"
+    write_model(path)
+    before = w.document.spec
+    asked = []
+    w.project.maybe_save = lambda *a, **k: bool(asked.append(1))     # "Cancel" when asked to save changes
+    assert drop(w, path)
+    assert asked and w.document.spec == before and w.drop_filter.handled[-1] == ("onnx", str(path))
+    w.project.maybe_save = lambda *a, **k: asked.append(2) or True
+    with qtbot.waitSignal(w.onnx_import.imported, timeout=30_000):
+        assert drop(w, path)
+    assert asked[-1] == 2
+    assert [n.type for n in w.document.spec.nodes] == ["Input.v1", "Conv2D.v1", "Flatten.v1", "Dense.v1"]
+    assert "conv1/W" in w.document.weights and w.project.is_modified()
+    assert dialogs and dialogs[-1][0] == "info"
+    w.project.maybe_save = lambda *a, **k: True
+    w.project.timer.stop()
+    w.undo_stack.setClean()

@@ -13,6 +13,8 @@ NOT_USER_ERRORS = {
     "ProcessGone": "the training process died (killed, crashed); the run fails with its own message",
     "Unsupported": "inside the ONNX importer only: collected into one OnnxImportError (an ExportError)",
     "_Poisoned": "inside the ONNX importer only: a node after a failed one is skipped",
+    "BlockError": "inside the ONNX importer only: why an attention block is refused, reported in the one "
+                  "OnnxImportError",
 }
 
 

@@ -468,18 +468,29 @@ def test_own_onnx_export_imports_back(name):
     np.testing.assert_allclose(back.predict(x), model.predict(x), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("layer, needle", [
-    (("MultiHeadAttention.v1", {"num_heads": 2}), "MatMul '"),
-])
-def test_own_export_layers_not_imported_yet(layer, needle):
+@pytest.mark.parametrize("config, shape", [({"num_heads": 2}, [5, 4]), ({"num_heads": 3, "causal": True}, [4, 6]),
+                                           ({"num_heads": 1}, [3, 5])])
+def test_own_attention_export_imports_back(config, shape):
+    """NN Studio writes MultiHeadAttention out of MatMul/Softmax/Transpose/Reshape; it comes back as the one
+    layer with the same weights (no torch needed)."""
     from engine.export.onnx_export import build_onnx
     from engine.spec import sequential
 
-    shape = [4, 4, 2] if layer[0].startswith("UpSampling") else [5, 4]
-    model = compile_graph(sequential([("Input.v1", {"shape": shape}), layer]), seed=0)
-    with pytest.raises(OnnxImportError) as info:
-        convert_model(onnx.load_from_string(build_onnx(model).SerializeToString()), "m.onnx")
-    assert needle in str(info.value)
+    model = compile_graph(sequential([("Input.v1", {"shape": shape}), ("MultiHeadAttention.v1", config)]), seed=0)
+    state = model.state_dict()
+    rng = np.random.default_rng(16)
+    for k in state:
+        state[k] = rng.standard_normal(state[k].shape).astype(np.float32) * 0.5
+    model.load_state_dict(state)
+    res = convert_model(onnx.load_from_string(build_onnx(model).SerializeToString()), "m.onnx")
+    nodes = res.project.graph.nodes
+    assert [n.type for n in nodes] == ["Input.v1", "MultiHeadAttention.v1"]
+    assert nodes[1].config["num_heads"] == config["num_heads"]
+    assert nodes[1].config["causal"] == config.get("causal", False)
+    back = compile_graph(res.project.graph)
+    back.load_state_dict(res.project.weights)
+    x = rng.standard_normal((4, *shape)).astype(np.float32)
+    np.testing.assert_allclose(back.predict(x), model.predict(x), rtol=1e-4, atol=1e-5)
 
 
 def test_global_max_pool_maps_when_the_layer_exists():
@@ -523,3 +534,52 @@ def test_element_wise_compositions(nodes, types):
     got, res = _run(m, x)
     assert sorted(n.type for n in res.project.graph.nodes) == sorted(types)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def _attention_graph(rng, *, project=True, softmax_axis=-1, heads_dim=None):
+    """x (N, 5, 4) -> [x @ Wq, x @ Wk, x @ Wv] -> softmax(q k^T / 2) v -> @ Wo: one head, written out."""
+    D = 4
+    inits = [_init("half", np.array(0.5, np.float32))]
+    nodes, names = [], {}
+    inner = heads_dim or D
+    for p in "qkvo":
+        shape = (inner, D) if p == "o" else (D, inner)
+        inits.append(_init(f"W{p}", rng.standard_normal(shape).astype(np.float32)))
+    for p in "qkv":
+        if project:
+            nodes.append(helper.make_node("MatMul", ["x", f"W{p}"], [p], name=f"{p}_proj"))
+            names[p] = p
+        else:
+            names[p] = "x"
+    nodes += [helper.make_node("Transpose", [names["k"]], ["kT"], perm=[0, 2, 1], name="kT"),
+              helper.make_node("MatMul", [names["q"], "kT"], ["s"], name="scores"),
+              helper.make_node("Mul", ["s", "half"], ["s2"], name="scale"),
+              helper.make_node("Softmax", ["s2"], ["a"], axis=softmax_axis, name="softmax"),
+              helper.make_node("MatMul", ["a", names["v"]], ["o"], name="attend"),
+              helper.make_node("MatMul", ["o", "Wo"], ["y"], name="out_proj")]
+    return _model(nodes, [_vi("x", ["N", 5, D])], [_vi("y", ["N", 5, D])], inits)
+
+
+def test_written_out_attention_imports_and_refusals_are_one_line():
+    rng = np.random.default_rng(17)
+    m = _attention_graph(rng)
+    res = convert_model(m, "att.onnx")
+    assert [n.type for n in res.project.graph.nodes] == ["Input.v1", "MultiHeadAttention.v1"]
+    mha = compile_graph(res.project.graph)
+    mha.load_state_dict(res.project.weights)
+    x = rng.standard_normal((3, 5, 4)).astype(np.float32)
+    init = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in m.graph.initializer}
+    q, k, v = (x @ init[f"W{p}"] for p in "qkv")
+    s = q @ k.transpose(0, 2, 1) * 0.5
+    a = np.exp(s - s.max(-1, keepdims=True))
+    a /= a.sum(-1, keepdims=True)
+    np.testing.assert_allclose(mha.predict(x), (a @ v) @ init["Wo"], rtol=1e-4, atol=1e-5)
+    for kw, needle in (({"project": False}, "its queries, keys and values have no projection"),
+                       ({"softmax_axis": 1}, "its Softmax is over axis 1, not over the keys"),
+                       ({"heads_dim": 3}, "are not 4 features split into equal heads")):
+        with pytest.raises(OnnxImportError) as info:
+            convert_model(_attention_graph(np.random.default_rng(18), **kw), "att.onnx")
+        msg = str(info.value)
+        assert msg.startswith("cannot import att.onnx:\n  MatMul 'scores': an attention block (MatMul → Softmax → "
+                              "MatMul) that NN Studio's MultiHeadAttention cannot hold: "), msg
+        assert needle in msg and len(msg.splitlines()) == 2, msg

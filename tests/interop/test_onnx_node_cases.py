@@ -232,3 +232,94 @@ def test_node_case(cases, name):
 @pytest.mark.parametrize("name", HIDDEN_ONLY)
 def test_node_case_hidden_state(cases, name):
     check(cases[name], outputs={"Y_h"})
+
+
+#: recurrent node tests with direction="reverse" or "bidirectional": the importer itself maps them
+#: (ReverseSequence around the layer; the Bidirectional option seen through ONNX's direction axis)
+DIRECTION_CASES = ["test_gru_reverse", "test_gru_bidirectional", "test_simple_rnn_reverse",
+                   "test_simple_rnn_bidirectional", "test_lstm_reverse", "test_lstm_bidirectional"]
+
+
+@pytest.mark.parametrize("name", DIRECTION_CASES)
+def test_importer_maps_recurrent_directions(cases, name):
+    from onnx import numpy_helper
+
+    from engine.compile import compile_graph
+    from engine.onnx_import import to_nn_layout, to_onnx_layout
+    from engine.onnx_import.convert import convert_model
+
+    if name not in cases:
+        pytest.skip(f"{name} is not in the installed onnx {onnx.__version__}")
+    case = cases[name]
+    ins, outs = case.data_sets[0]
+    checked = 0
+    for out_name, want in zip([o.name for o in case.model.graph.output], outs):
+        if out_name == "Y_c":
+            continue                     # the LSTM cell state: no NN Studio output
+        model = onnx.ModelProto()
+        model.CopyFrom(case.model)
+        g = model.graph
+        for vi, arr in list(zip(g.input, ins))[1:]:
+            g.initializer.append(numpy_helper.from_array(arr, vi.name))
+        dim = g.input[0].type.tensor_type.shape.dim[1]     # time-major X: the batch axis is open
+        dim.ClearField("dim_value")
+        dim.dim_param = "batch"
+        keep = [o for o in g.output if o.name == out_name]
+        del g.output[:]
+        g.output.extend(keep)
+        res = convert_model(model, f"{name}.onnx")
+        m = compile_graph(res.project.graph)
+        m.load_state_dict(res.project.weights)
+        got = to_onnx_layout(m.predict(to_nn_layout(ins[0], res.input_axes["X"]).astype(np.float32)),
+                             res.output_axes)
+        assert got.shape == want.shape, (name, out_name)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=f"{name} {out_name}")
+        types = [n.type for n in res.project.graph.nodes]
+        if "reverse" in name:
+            assert "ReverseSequence.v1" in types, types
+        else:
+            rec = [n for n in res.project.graph.nodes if n.type.split(".")[0] in ("GRU", "LSTM", "SimpleRNN")]
+            assert len(rec) == 1 and rec[0].config["bidirectional"], types
+        checked += 1
+    assert checked
+
+
+#: cases whose data input has no axis besides the one an importer must take as the batch axis
+ONE_AXIS = {"test_leakyrelu_example", "test_elu_example", "test_gelu_default_1"}
+
+
+@pytest.mark.parametrize("name", [n for n in NEW + BEFORE if n not in ONE_AXIS])
+def test_node_case_through_the_importer(cases, name):
+    """The same cases, this time mapped by the importer itself (engine/onnx_import), not by hand."""
+    from onnx import numpy_helper
+
+    from engine.compile import compile_graph
+    from engine.onnx_import import to_nn_layout, to_onnx_layout
+    from engine.onnx_import.convert import convert_model
+
+    if name not in cases:
+        pytest.skip(f"{name} is not in the installed onnx {onnx.__version__}")
+    case = cases[name]
+    ins, outs = case.data_sets[0]
+    model = onnx.ModelProto()
+    model.CopyFrom(case.model)
+    g = model.graph
+    for vi, arr in list(zip(g.input, ins))[1:]:      # weights, biases: initializers, as exporters write them
+        g.initializer.append(numpy_helper.from_array(arr, vi.name))
+    if g.node[0].op_type in ("LSTM", "GRU", "RNN"):
+        layout = next((a.i for a in g.node[0].attribute if a.name == "layout"), 0)
+        dim = g.input[0].type.tensor_type.shape.dim[1 if layout == 0 else 0]
+        dim.ClearField("dim_value")
+        dim.dim_param = "batch"
+    names = [o.name for o in g.output]
+    keep = [o for o in g.output if o.name != "Y_c"][:1]
+    want = outs[names.index(keep[0].name)]
+    del g.output[:]
+    g.output.extend(keep)
+    res = convert_model(model, f"{name}.onnx")
+    m = compile_graph(res.project.graph)
+    m.load_state_dict(res.project.weights)
+    x = to_nn_layout(ins[0], res.input_axes[g.input[0].name]).astype(np.float32)
+    got = to_onnx_layout(m.predict(x), res.output_axes)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=ROUNDED.get(name, 1e-4), atol=1e-5)
