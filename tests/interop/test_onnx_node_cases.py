@@ -244,7 +244,7 @@ DIRECTION_CASES = ["test_gru_reverse", "test_gru_bidirectional", "test_simple_rn
 def test_importer_maps_recurrent_directions(cases, name):
     from onnx import numpy_helper
 
-    from engine.compile import compile_graph
+    from engine.model import compile_graph
     from engine.onnx_import import to_nn_layout, to_onnx_layout
     from engine.onnx_import.convert import convert_model
 
@@ -293,7 +293,7 @@ def test_node_case_through_the_importer(cases, name):
     """The same cases, this time mapped by the importer itself (engine/onnx_import), not by hand."""
     from onnx import numpy_helper
 
-    from engine.compile import compile_graph
+    from engine.model import compile_graph
     from engine.onnx_import import to_nn_layout, to_onnx_layout
     from engine.onnx_import.convert import convert_model
 
