@@ -765,12 +765,7 @@ def _global_avg(cx: NodeCtx):
 
 
 def _global_max(cx: NodeCtx):
-    """GlobalMaxPool -> the GlobalMaxPool layer, where this NN Studio has one (issue #15 adds it)."""
-    from engine.registry import LAYERS, _ensure_loaded
-
-    _ensure_loaded()
-    if "GlobalMaxPool.v1" not in LAYERS:
-        raise Unsupported("there is no NN Studio layer for GlobalMaxPool yet")
+    """GlobalMaxPool -> the GlobalMaxPool layer."""
     t = cx.tensor(0)
     nd = t.rank - 2
     if nd not in (1, 2):

@@ -86,8 +86,8 @@ def test_text_flags(tmp_path):
 
 
 def test_predict_row_needs_a_table_model(tmp_path):
-    from engine.model import compile_graph
     from engine.io import Project, save_project
+    from engine.model import compile_graph
     from engine.spec import sequential
 
     graph = sequential([("Input.v1", {"shape": [8, 8, 1]}), ("Flatten.v1", {}),

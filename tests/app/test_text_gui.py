@@ -16,8 +16,8 @@ TIMEOUT = 120_000
 def test_sentiment_sample_lstm_template_trains_and_predicts_a_sentence(qtbot, tmp_path, monkeypatch):
     from app.training_controller import IDLE
     from app.training_ui import install_training_ui
-    from engine.model import compile_graph
     from engine.evaluate import predict_rows
+    from engine.model import compile_graph
 
     monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path / "appdata"))
     w = MainWindow(demo_project())

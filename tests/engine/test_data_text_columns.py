@@ -244,10 +244,10 @@ def test_detected_text_beside_other_features_is_read_as_before(tmp_path):
 
 
 def test_the_export_metadata_carries_the_tokenizer(tmp_path):
-    from engine.model import compile_graph
     from engine.export import export_project
     from engine.fit import fit_to_data
     from engine.io import Project
+    from engine.model import compile_graph
     from engine.templates import get_template
 
     ds = load_dataset(DataSpec(kind="sample", path="sentiment_zh"))
