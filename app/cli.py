@@ -237,7 +237,7 @@ def _data_spec(args, base: dict | None):
                 raise CliError(f"--{name.replace('_', '-')} must be between 0 and 1, got {v}")
             changes[name] = v
     if args.image_size:
-        changes["image_size"] = _parse_size(args.image_size)
+        changes["image_size"] = args.image_size   # parsed (and refused with its message) by DataSpec
     if args.grayscale:
         changes["grayscale"] = True
     if args.scaling:
@@ -264,19 +264,6 @@ def _text_changes(args) -> dict:
         from engine.data.spec import parse_inputs
         changes["inputs"] = parse_inputs(args.inputs)
     return changes
-
-
-def _parse_size(text: str) -> tuple[int, int]:
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        nums = [int(p) for p in parts if p.strip()]
-    except ValueError:
-        raise CliError(f"--image-size must look like 28x28 or 28, got {text!r}") from None
-    if len(nums) == 1:
-        nums = nums * 2
-    if len(nums) != 2 or min(nums) < 1 or max(nums) > 4096:
-        raise CliError(f"--image-size must look like 28x28 or 28, got {text!r}")
-    return nums[0], nums[1]
 
 
 def _load_graph_or_project(path: str):

@@ -632,11 +632,12 @@ class TrainingUI(QObject):
         analysis = getattr(self.document, "analysis", None)
         if analysis is not None and analysis.ok and analysis.inputs and not getattr(dataset, "input_shapes", None):
             want = analysis.shapes.get(analysis.inputs[0])
-            if want is not None and tuple(want) != shape:
-                self.training_panel.show_error(
-                    self.tr("the data has samples of shape {shape} but the Input layer expects {want}; "
-                            "set the Input shape to {fix}").format(shape=shape, want=tuple(want),
-                                                                   fix=", ".join(map(str, shape))))
+            if want is not None:
+                from engine.model import shape_problem  # noqa: PLC0415 - the trainer's own wording
+
+                problem = shape_problem(want, shape)
+                if problem:
+                    self.training_panel.show_error(engine_tr(problem))
 
     def _on_graph_changed(self) -> None:
         a = getattr(self.document, "analysis", None)

@@ -265,7 +265,12 @@ def compile_graph(spec: GraphSpec, *, seed: int = 0, dtype=np.float32, check_mem
 def input_shape_problem(model: CompiledModel, data_shape) -> str | None:
     """Why samples of ``data_shape`` cannot go into ``model``'s Input, with the fix, or ``None``
     when they fit: one wording for training, evaluation and explanation."""
-    want = tuple(int(d) for d in model.input_shape)
+    return shape_problem(model.input_shape, data_shape)
+
+
+def shape_problem(input_shape, data_shape) -> str | None:
+    """:func:`input_shape_problem` for an Input layer's shape (e.g. from ``analyse``) instead of a model."""
+    want = tuple(int(d) for d in input_shape)
     have = tuple(int(d) for d in data_shape)
     if want == have:
         return None

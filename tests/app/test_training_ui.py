@@ -128,3 +128,17 @@ def test_close_during_training_exits_cleanly(qtbot, win):
     assert win.view.isEnabled()
     win.undo_stack.setClean()
     win.close()
+
+
+def test_loaded_data_that_does_not_fit_the_input_gets_the_trainers_message(win):
+    """The panel's shape warning is the engine's own sentence (one wording for training, evaluation and here)."""
+    from engine.data import load_dataset
+    from engine.data.spec import DataSpec
+    from engine.model import shape_problem
+
+    ui = win.training_ui
+    wine = load_dataset(DataSpec(kind="sample", path="wine"))   # 13 features; the demo's Input takes 2
+    ui._show_dataset(wine)
+    want = shape_problem((2,), wine.input_shape)
+    assert want and "set the Input shape to 13" in want
+    assert ui.training_panel.message.text() == want
