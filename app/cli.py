@@ -99,64 +99,52 @@ def _add_data_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--data", required=required, metavar="PATH",
                    help="a CSV or .xlsx file, an image folder (one subfolder per class), a .npz with arrays x and y, "
                         "or sample:NAME (xor, circles, moons, spirals, blobs, digits, iris, wine, breast_cancer; "
-                        "seasonal: a time series)")
-    p.add_argument("--target", metavar="COLUMN", help="CSV target column (default: the last column)")
-    p.add_argument("--features", metavar="COLS", help="comma-separated CSV feature columns (default: all others)")
-    p.add_argument("--task", choices=("classification", "regression"), help="override the detected task")
-    p.add_argument("--val-split", type=float, help="fraction of rows for validation (default 0.2)")
-    p.add_argument("--test-split", type=float, help="fraction of rows for the test split (default 0)")
-    p.add_argument("--image-size", metavar="HxW", help="resize images, e.g. 28x28 or 28")
-    p.add_argument("--grayscale", action="store_true", default=None, help="convert images to one channel")
-    p.add_argument("--scaling", choices=("standard", "minmax", "none"),
-                   help="input scaling fitted on the training split (default standard; 'none' for token ids)")
-    _add_encoding_arg(p)
-    _add_series_args(p)
-    _add_text_args(p)
+                        "sentiment, sentiment_zh: texts; seasonal: a time series)")
+    _add_option_flags(p)
 
 
-def _add_series_args(p: argparse.ArgumentParser) -> None:
-    """Time series (engine/data/timeseries.py, docs/data.md); any of these flags turns it on."""
-    g = p.add_argument_group("time series (rows are time steps; see docs/data.md)")
-    g.add_argument("--time-series", action="store_true", default=None,
-                   help="cut the rows into windows of past steps that predict the next steps (chronological split)")
-    g.add_argument("--time-column", metavar="COLUMN",
-                   help="the date/time (or number) column that orders the rows (default: the row order)")
-    g.add_argument("--window", type=int, metavar="N", help="rows per input window (default 24)")
-    g.add_argument("--horizon", type=int, metavar="N", help="steps to predict after each window (default 1)")
-    g.add_argument("--stride", type=int, metavar="N", help="rows between the starts of two windows (default 1)")
+def _add_option_flags(p: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
+    """One flag per DataSpec option, generated from its metadata (``engine.data.spec.data_options``);
+    ``names``: only those."""
+    from engine.data.spec import data_options
+
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for o in data_options():
+        if names is not None and o.name not in names:
+            continue
+        g = p if o.group == "data" else groups.setdefault(o.group, p.add_argument_group(o.group))
+        kw: dict = {"dest": o.name, "default": None, "help": _option_help(o)}
+        if o.kind == "bool":
+            kw["action"] = argparse.BooleanOptionalAction
+        elif o.kind == "choice":
+            kw.update(choices=o.choices)
+        elif o.kind == "int":
+            kw.update(type=int, metavar=o.metavar or "N")
+        elif o.kind == "float":
+            kw.update(type=float, metavar=o.metavar or "X")
+        else:
+            kw.update(type=str, metavar=o.metavar or o.name.upper())
+        g.add_argument(o.flag, **kw)
 
 
-def _series_changes(args) -> dict:
-    changes = {k: getattr(args, k) for k in ("time_column", "window", "horizon", "stride")
-               if getattr(args, k, None) is not None}
-    if changes or getattr(args, "time_series", None):
-        changes["time_series"] = True
-    return changes
-
-
-def _add_text_args(p: argparse.ArgumentParser) -> None:
-    """Free-text CSV columns (engine/data/text.py, docs/data.md): which, and how they are tokenised."""
-    g = p.add_argument_group("text columns", "Free-text CSV columns become token ids for an Embedding layer.")
-    g.add_argument("--text-columns", metavar="COLS",
-                   help="comma-separated columns read as free text (default: detected; '' for none)")
-    g.add_argument("--text-mode", choices=("auto", "word", "char"),
-                   help="tokens: words (CJK characters one each), characters, or auto (characters for mostly "
-                        "Chinese/Japanese/Korean text; default)")
-    g.add_argument("--text-vocab", type=int, metavar="N",
-                   help="vocabulary size cap, padding and unknown-token ids included (default 20000)")
-    g.add_argument("--text-max-len", type=int, metavar="N",
-                   help="tokens kept per text; longer texts are cut (default: the 95th percentile of the "
-                        "training texts, at most 512)")
-    p.add_argument("--inputs", metavar="GROUPS",
-                   help="feed a graph with several Input layers: CSV columns per Input name, e.g. "
-                        "'num=age,stars;text=review' (each Input layer named after its group)")
+def _option_help(o) -> str:
+    parts = [o.help]
+    if o.suggestions:
+        parts.append("e.g. " + ", ".join(o.suggestions))
+    if o.kind in ("int", "float") and o.min is not None and o.max is not None:
+        parts.append(f"{_num(o.min)} to {_num(o.max)}")
+    if o.implies:
+        parts.append("turns on " + ", ".join(_flag(k) for k in o.implies))
+    text = "; ".join(parts)
+    if o.default is not None and "default" not in o.help:
+        d = ("on" if o.default else "off") if o.kind == "bool" else _num(o.default) \
+            if isinstance(o.default, (int, float)) else o.default
+        text += f" (default {d})"
+    return text.replace("%", "%%")
 
 
 def _add_encoding_arg(p: argparse.ArgumentParser) -> None:
-    from engine.data.encoding import ENCODINGS
-    p.add_argument("--encoding", metavar="NAME",
-                   help="text encoding of a CSV (default auto: detected; or " + ", ".join(ENCODINGS) + ")")
-    p.add_argument("--sheet", metavar="NAME", help="sheet of an .xlsx workbook (default: the first)")
+    _add_option_flags(p, ("encoding", "sheet"))
 
 
 # -------------------------------------------------------------------------- helpers
@@ -223,47 +211,25 @@ def _data_spec(args, base: dict | None):
         spec = DataSpec.parse_cli(args.data)
         if not spec.path.startswith("sample") and spec.kind != "sample" and not Path(spec.path).exists():
             raise CliError(f"data not found: {spec.path}")
-    changes = {}
-    if args.target is not None:
-        changes["target"] = args.target
-    if args.features is not None:
-        changes["features"] = [c.strip() for c in args.features.split(",") if c.strip()]
-    if args.task is not None:
-        changes["task"] = args.task
-    for name in ("val_split", "test_split"):
-        v = getattr(args, name)
-        if v is not None:
-            if not 0 <= v < 1:
-                raise CliError(f"--{name.replace('_', '-')} must be between 0 and 1, got {v}")
-            changes[name] = v
-    if args.image_size:
-        changes["image_size"] = args.image_size   # parsed (and refused with its message) by DataSpec
-    if args.grayscale:
-        changes["grayscale"] = True
-    if args.scaling:
-        changes["scaling"] = args.scaling
-    if args.encoding:
-        changes["encoding"] = args.encoding
-    if args.sheet:
-        changes["sheet"] = args.sheet
-    changes.update(_series_changes(args))
-    changes.update(_text_changes(args))
+    changes = _option_changes(args)
     if changes:
         spec = DataSpec.from_dict({**spec.to_dict(), **changes})
     return spec
 
 
-def _text_changes(args) -> dict:
-    changes = {}
-    if getattr(args, "text_columns", None) is not None:
-        changes["text_columns"] = [c.strip() for c in args.text_columns.split(",") if c.strip()]
-    for name in ("text_mode", "text_vocab", "text_max_len"):
-        if getattr(args, name, None) is not None:
-            changes[name] = getattr(args, name)
-    if getattr(args, "inputs", None) is not None:
-        from engine.data.spec import parse_inputs
-        changes["inputs"] = parse_inputs(args.inputs)
-    return changes
+def _option_changes(args) -> dict:
+    """The DataSpec fields the flags given set (and what they imply: ``--window`` turns time series on)."""
+    from engine.data.spec import data_options
+
+    changes: dict = {}
+    implied: dict = {}
+    for o in data_options():
+        v = getattr(args, o.name, None)
+        if v is None:
+            continue
+        changes[o.name] = o.parse(v)
+        implied.update(o.implies)
+    return {**implied, **changes}
 
 
 def _load_graph_or_project(path: str):

@@ -4,9 +4,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import typing
 from dataclasses import dataclass
 from typing import Any
 
+from engine.data.encoding import ENCODINGS
 from engine.data.errors import DataError
 
 KINDS = ("csv", "images", "sample", "npz")
@@ -15,6 +17,70 @@ SCALINGS = ("standard", "minmax", "none")
 MISSING = ("mean", "median", "drop")
 MAX_WINDOW = 100_000   # time series: the longest window (and stride)
 MAX_HORIZON = 10_000   # and the longest forecast horizon
+
+
+_SERIES = {"time_series": True}   # these options turn time series on
+TEXT_MODES = ("auto", "word", "char")   # engine.data.text.MODES (checked equal in the tests)
+
+
+def _option(default, help: str, *, cli: bool = True, group: str = "data", kind: str | None = None,
+            metavar: str | None = None, implies: dict | None = None, **md):
+    """A DataSpec field with its CLI metadata (read by :func:`data_options`): one line per option.
+
+    ``kind`` is the value's form on the command line when the type does not say it: ``"list"``
+    (comma-separated names), ``"size"`` (``28x28``), ``"groups"`` (``num=a,b;text=c``);
+    ``implies`` are other fields a given flag sets too (``--window`` turns time series on);
+    ``cli=False``: no flag (``kind``/``path`` come from ``--data``)."""
+    meta = {"help": help, "group": group, "cli": cli, "metavar": metavar, "implies": dict(implies or {}), **md}
+    if kind:
+        meta["kind"] = kind
+    return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class DataOption:
+    """One DataSpec field as a command-line option (and, later, a data-panel field)."""
+    name: str
+    kind: str          # "str" | "int" | "float" | "bool" | "choice" | "list" | "size" | "groups"
+    default: Any
+    help: str
+    group: str
+    metavar: str | None
+    choices: tuple | None
+    min: float | None
+    max: float | None
+    suggestions: tuple | None
+    implies: dict
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def parse(self, value: Any) -> Any:
+        """A flag's text as the field's value (``None``: not given)."""
+        if value is None or self.kind in ("str", "int", "float", "bool", "choice", "size"):
+            return value   # argparse typed it; a size string is parsed by DataSpec itself
+        if self.kind == "list":
+            return [c.strip() for c in str(value).split(",") if c.strip()]
+        if self.kind == "groups":
+            return parse_inputs(value)
+        raise ValueError(self.kind)
+
+
+def data_options(include_internal: bool = False) -> list[DataOption]:
+    """Every DataSpec field that has a command-line flag, in declaration order."""
+    hints = typing.get_type_hints(DataSpec)
+    out = []
+    for f in dataclasses.fields(DataSpec):
+        md = f.metadata
+        if not md.get("cli", True) and not include_internal:
+            continue
+        kind = md.get("kind") or ("choice" if "choices" in md else {bool: "bool", int: "int", float: "float"}.get(
+            hints.get(f.name), "bool" if hints.get(f.name) == (bool | None) else "str"))
+        out.append(DataOption(f.name, kind, f.default, md.get("help", ""), md.get("group", "data"), md.get("metavar"),
+                              tuple(md["choices"]) if "choices" in md else None, md.get("min"), md.get("max"),
+                              tuple(md["suggestions"]) if "suggestions" in md else None, dict(md.get("implies", {}))))
+    return out
 
 
 @dataclass
@@ -39,35 +105,55 @@ class DataSpec:
     (``{"num": ["age", "stars"], "text": ["review"]}``); ``None``: one input.
     """
 
-    kind: str
-    path: str = ""
-    target: str | None = None
-    features: list[str] | None = None
-    task: str | None = None
-    val_split: float = 0.2
-    test_split: float = 0.0
-    seed: int = 0
-    image_size: tuple[int, int] | None = None
-    grayscale: bool | None = None
-    scaling: str = "standard"
-    missing: str = "mean"
+    kind: str = _option(dataclasses.MISSING, "csv, images, sample or npz (from --data)", cli=False)
+    path: str = _option("", "the file, folder or sample name (from --data)", cli=False)
+    target: str | None = _option(None, "CSV target column (default: the last column)", metavar="COLUMN")
+    features: list[str] | None = _option(None, "comma-separated CSV feature columns (default: all others)",
+                                         kind="list", metavar="COLS")
+    task: str | None = _option(None, "override the detected task", choices=TASKS)
+    val_split: float = _option(0.2, "fraction of rows for validation", min=0.0, max=0.99)
+    test_split: float = _option(0.0, "fraction of rows for the test split", min=0.0, max=0.99)
+    seed: int = _option(0, "the split's random seed (the CLI uses the training --seed)", cli=False)
+    image_size: tuple[int, int] | None = _option(None, "resize images, e.g. 28x28 or 28 (default: picked, see "
+                                                 "docs/data.md)", kind="size", metavar="HxW", group="images")
+    grayscale: bool | None = _option(None, "convert images to one channel (default: when every image is grey)",
+                                     group="images")
+    scaling: str = _option("standard", "input scaling fitted on the training split ('none' for token ids)",
+                           choices=SCALINGS)
+    missing: str = _option("mean", "missing numbers in a table: filled with the training mean or median, or the "
+                           "row dropped", choices=MISSING)
     #: time series (``engine.data.timeseries``): rows are time steps, cut into windows of
     #: ``window`` rows whose targets are the ``horizon`` rows after them, one every ``stride``
     #: rows; ``time_column`` orders them (``None``: the row order)
-    time_series: bool = False
-    time_column: str | None = None
-    window: int = 24
-    horizon: int = 1
-    stride: int = 1
-    noise: float = 0.1
-    n_samples: int = 500
-    encoding: str = "auto"
-    sheet: str | None = None
-    text_columns: list[str] | None = None
-    text_mode: str = "auto"
-    text_vocab: int = 20_000
-    text_max_len: int | None = None
-    inputs: dict[str, list[str]] | None = None
+    time_series: bool = _option(False, "cut the rows into windows of past steps that predict the next steps "
+                                "(chronological split)", group="time series")
+    time_column: str | None = _option(None, "the date/time (or number) column that orders the rows (default: the "
+                                      "row order)", metavar="COLUMN", group="time series", implies=_SERIES)
+    window: int = _option(24, "rows per input window", min=1, max=MAX_WINDOW, metavar="N", group="time series",
+                          implies=_SERIES)
+    horizon: int = _option(1, "steps to predict after each window", min=1, max=MAX_HORIZON, metavar="N",
+                           group="time series", implies=_SERIES)
+    stride: int = _option(1, "rows between the starts of two windows", min=1, max=MAX_WINDOW, metavar="N",
+                          group="time series", implies=_SERIES)
+    noise: float = _option(0.1, "noise of a generated sample (sample:xor, circles, moons, spirals, blobs)",
+                           min=0.0, max=10.0, group="samples")
+    n_samples: int = _option(500, "points of a generated sample", min=4, max=10_000_000, metavar="N",
+                             group="samples")
+    encoding: str = _option("auto", "text encoding of a CSV (default auto: detected)", metavar="NAME",
+                            suggestions=ENCODINGS)
+    sheet: str | None = _option(None, "sheet of an .xlsx workbook (default: the first)", metavar="NAME")
+    text_columns: list[str] | None = _option(None, "comma-separated columns read as free text (default: detected; "
+                                             "'' for none)", kind="list", metavar="COLS", group="text columns")
+    text_mode: str = _option("auto", "tokens: words (CJK characters one each), characters, or auto (characters "
+                             "for mostly Chinese/Japanese/Korean text)", choices=TEXT_MODES, group="text columns")
+    text_vocab: int = _option(20_000, "vocabulary size cap, padding and unknown-token ids included", metavar="N",
+                              group="text columns")
+    text_max_len: int | None = _option(None, "tokens kept per text; longer texts are cut (default: the 95th "
+                                       "percentile of the training texts, at most 512)", kind="int", metavar="N",
+                                       group="text columns")
+    inputs: dict[str, list[str]] | None = _option(None, "feed a graph with several Input layers: CSV columns per "
+                                                  "Input name, e.g. 'num=age,stars;text=review' (each Input layer "
+                                                  "named after its group)", kind="groups", metavar="GROUPS")
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict:

@@ -7,7 +7,7 @@ from engine.templates import all_templates, get_template
 
 
 def test_template_keys():
-    assert [t.key for t in all_templates()] == ["mlp", "cnn", "lstm", "forecast", "residual"]
+    assert [t.key for t in all_templates()] == ["mlp", "cnn", "lstm", "forecast", "text_table", "residual"]
 
 
 def test_residual_has_an_add_with_two_inputs():
