@@ -113,7 +113,7 @@ def _add_option_flags(p: argparse.ArgumentParser, names: tuple[str, ...] | None 
         if names is not None and o.name not in names:
             continue
         g = p if o.group == "data" else groups.setdefault(o.group, p.add_argument_group(o.group))
-        kw: dict = {"dest": o.name, "default": None, "help": _option_help(o)}
+        kw: dict = {"dest": o.dest, "default": None, "help": _option_help(o)}
         if o.kind == "bool":
             kw["action"] = argparse.BooleanOptionalAction
         elif o.kind == "choice":
@@ -224,7 +224,7 @@ def _option_changes(args) -> dict:
     changes: dict = {}
     implied: dict = {}
     for o in data_options():
-        v = getattr(args, o.name, None)
+        v = getattr(args, o.dest, None)
         if v is None:
             continue
         changes[o.name] = o.parse(v)

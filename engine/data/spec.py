@@ -30,7 +30,8 @@ def _option(default, help: str, *, cli: bool = True, group: str = "data", kind: 
     ``kind`` is the value's form on the command line when the type does not say it: ``"list"``
     (comma-separated names), ``"size"`` (``28x28``), ``"groups"`` (``num=a,b;text=c``);
     ``implies`` are other fields a given flag sets too (``--window`` turns time series on);
-    ``cli=False``: no flag (``kind``/``path`` come from ``--data``)."""
+    ``cli=False``: no flag (``kind``/``path`` come from ``--data``); ``flag``: a flag name other than
+    the field's (``--data-seed``: ``--seed`` is the training seed)."""
     meta = {"help": help, "group": group, "cli": cli, "metavar": metavar, "implies": dict(implies or {}), **md}
     if kind:
         meta["kind"] = kind
@@ -51,10 +52,16 @@ class DataOption:
     max: float | None
     suggestions: tuple | None
     implies: dict
+    flag_name: str | None = None
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return self.flag_name or "--" + self.name.replace("_", "-")
+
+    @property
+    def dest(self) -> str:
+        """The argparse destination (the flag's, so ``--data-seed`` never meets the training ``--seed``)."""
+        return self.flag[2:].replace("-", "_")
 
     def parse(self, value: Any) -> Any:
         """A flag's text as the field's value (``None``: not given)."""
@@ -79,7 +86,8 @@ def data_options(include_internal: bool = False) -> list[DataOption]:
             hints.get(f.name), "bool" if hints.get(f.name) == (bool | None) else "str"))
         out.append(DataOption(f.name, kind, f.default, md.get("help", ""), md.get("group", "data"), md.get("metavar"),
                               tuple(md["choices"]) if "choices" in md else None, md.get("min"), md.get("max"),
-                              tuple(md["suggestions"]) if "suggestions" in md else None, dict(md.get("implies", {}))))
+                              tuple(md["suggestions"]) if "suggestions" in md else None, dict(md.get("implies", {})),
+                              md.get("flag")))
     return out
 
 
@@ -113,7 +121,8 @@ class DataSpec:
     task: str | None = _option(None, "override the detected task", choices=TASKS)
     val_split: float = _option(0.2, "fraction of rows for validation", min=0.0, max=0.99)
     test_split: float = _option(0.0, "fraction of rows for the test split", min=0.0, max=0.99)
-    seed: int = _option(0, "the split's random seed (the CLI uses the training --seed)", cli=False)
+    seed: int = _option(0, "random seed of the split and of generated samples", flag="--data-seed", metavar="N",
+                        min=0, max=2**32 - 1)
     image_size: tuple[int, int] | None = _option(None, "resize images, e.g. 28x28 or 28 (default: picked, see "
                                                  "docs/data.md)", kind="size", metavar="HxW", group="images")
     grayscale: bool | None = _option(None, "convert images to one channel (default: when every image is grey)",

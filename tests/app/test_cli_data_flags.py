@@ -9,7 +9,7 @@ import pytest
 from app.cli import _data_spec, build_parser
 from engine.data.spec import DataSpec, data_options
 
-NO_FLAG = {"kind", "path", "seed"}   # kind/path come from --data; the split seed from the training --seed
+NO_FLAG = {"kind", "path"}   # they come from --data
 
 
 def sample_value(o):
@@ -58,6 +58,8 @@ def test_each_data_flag_round_trips(opt, tmp_path):
     args = build_parser().parse_args(argv)
     spec = _data_spec(args, None)
     assert getattr(spec, opt.name) == want
+    if opt.name == "seed":   # the data seed and the training seed are two settings
+        assert args.data_seed == want and args.seed is None
     for k, v in opt.implies.items():
         assert getattr(spec, k) == v
     # the flags that were not given keep DataSpec's defaults
