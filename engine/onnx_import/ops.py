@@ -1162,18 +1162,24 @@ def _gather_one(cx: NodeCtx, t: Tensor, axis: int, i: int) -> Tensor:
                       "the last step of a recurrent layer's output sequence)")
 
 
+def _slice_args(cx: NodeCtx):
+    """``(starts, ends, axes, steps)`` of a Slice node (attributes before opset 10, inputs since);
+    ``axes``/``steps`` are ``None`` when not given."""
+    if cx.opset < 10:
+        return cx.ints("starts"), cx.ints("ends"), cx.ints("axes"), None
+    starts = [int(x) for x in cx.const(1, "starts").ravel()]
+    ends = [int(x) for x in cx.const(2, "ends").ravel()]
+    axes = [int(x) for x in cx.const(3, "axes").ravel()] if cx.has(3) else None
+    steps = [int(x) for x in cx.const(4, "steps").ravel()] if cx.has(4) else None
+    return starts, ends, axes, steps
+
+
 def _slice(cx: NodeCtx):
     """Slicing the data: a no-op, or the last step of a recurrent layer's output sequence (``y[:, -1:]``)."""
     if isinstance(cx.value(0), Zeros):
         return [_slice_zeros(cx, cx.value(0))]
     t = cx.tensor(0)
-    if cx.opset < 10:
-        starts, ends, axes, steps = cx.ints("starts"), cx.ints("ends"), cx.ints("axes"), None
-    else:
-        starts = [int(x) for x in cx.const(1, "starts").ravel()]
-        ends = [int(x) for x in cx.const(2, "ends").ravel()]
-        axes = [int(x) for x in cx.const(3, "axes").ravel()] if cx.has(3) else None
-        steps = [int(x) for x in cx.const(4, "steps").ravel()] if cx.has(4) else None
+    starts, ends, axes, steps = _slice_args(cx)
     axes = [a % t.rank for a in (axes if axes is not None else range(len(starts)))]
     steps = steps or [1] * len(starts)
     shape = t.onnx_shape
@@ -1207,13 +1213,7 @@ def _slice(cx: NodeCtx):
 def _slice_zeros(cx: NodeCtx, z: Zeros) -> Zeros:
     """A slice of a zero state (a stacked recurrent layer's share of ``initial_h``): zeros again."""
     dims = list(z.dims)
-    if cx.opset < 10:
-        starts, ends, axes, steps = cx.ints("starts"), cx.ints("ends"), cx.ints("axes"), None
-    else:
-        starts = [int(x) for x in cx.const(1, "starts").ravel()]
-        ends = [int(x) for x in cx.const(2, "ends").ravel()]
-        axes = [int(x) for x in cx.const(3, "axes").ravel()] if cx.has(3) else None
-        steps = [int(x) for x in cx.const(4, "steps").ravel()] if cx.has(4) else None
+    starts, ends, axes, steps = _slice_args(cx)
     axes = axes if axes is not None else list(range(len(starts)))
     steps = steps or [1] * len(starts)
     for s0, e0, ax, st in zip(starts, ends, axes, steps):
