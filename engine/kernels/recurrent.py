@@ -1,41 +1,196 @@
-"""Fused Numba kernels for one LSTM/GRU time step (gate maths only).
+"""Numba kernels for the time loops of SimpleRNN, LSTM and GRU (forward and backward through time).
 
-The matmuls stay in NumPy/BLAS (``h @ W_hh.T`` per step) and so do the
-``tanh`` calls: NumPy's SIMD ``tanh`` is about 7x faster than scalar libm
-calls inside a Numba loop (measured: 2.4 us vs ~100 us per LSTM step at
-N=32, u=64), so sigmoids are computed as ``0.5 + 0.5 * tanh(a / 2)`` with the
-1/2 folded into the weights by the caller.  These kernels replace the dozen
-small element-wise NumPy calls per step around them.  PyTorch gate order: LSTM i, f, g, o;
-GRU r, z, n.  Every output array is allocated by the caller.
+One call runs a whole sequence: every step's recurrent matmul, gate nonlinearities, cell
+update and output in compiled code, so a 50-step sequence costs one Python call instead
+of ~10 NumPy calls per step.  What stays outside (in the layer, as BLAS GEMMs over all
+steps at once): the input projection ``x W_ih^T`` of every time step, the weight gradients
+and the input gradient.
+
+* **The per-step matmul** ``h (N, u) @ W (u, G*u)`` is a loop over ``k`` with the batch in
+  blocks of 4 rows and the contiguous output row innermost (:func:`_mm_acc`), which LLVM
+  vectorises.  At these sizes (32 x 64 x 256) it is as fast as single-threaded OpenBLAS
+  through NumPy and does not pay NumPy's call overhead or the 2-thread BLAS hand-off that a
+  shared machine makes expensive (measured in BENCHMARKS.md, W5).  The summation order over
+  ``k`` is fixed, so results are bit-repeatable; no ``fastmath``, no threads.
+* **tanh.**  Scalar libm ``tanh`` in a Numba loop is ~6x slower than NumPy's SIMD ``tanh``.
+  For float32 the kernels use :func:`tanh_f32`, a [13/6] rational approximation (Eigen's
+  ``ptanh_float``: clamp to +-7.9053, odd polynomial over even polynomial), which vectorises
+  (only multiply, add, divide, compare) and is within 6 ulp of the exact tanh (NumPy's own
+  float32 tanh: 1.4 ulp); float64 keeps libm's ``tanh`` (float64 rounding, for gradient
+  checks).  Sigmoids are ``0.5 + 0.5 * tanh(a / 2)``; the LSTM's caller folds the ``1/2``
+  into the weights.
+
+PyTorch gate order: LSTM i, f, g, o; GRU r, z, n.  Every output array is allocated by the
+caller; the initial state is ``hs[0]``.
 """
 from __future__ import annotations
 
-from numba import njit
+import math
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+_f = np.float32
+_A1, _A3, _A5, _A7, _A9, _A11, _A13 = (
+    _f(4.89352455891786e-03), _f(6.37261928875436e-04), _f(1.48572235717979e-05),
+    _f(5.12229709037114e-08), _f(-8.60467152213735e-11), _f(2.00018790482477e-13),
+    _f(-2.76076847742355e-16))
+_B0, _B2, _B4, _B6 = (_f(4.89352518554385e-03), _f(2.26843463243900e-03),
+                      _f(1.18534705686654e-04), _f(1.19825839466702e-06))
+_CLAMP = _f(7.90531110763549805)
+_TINY = _f(0.0004)
 
 
 @njit(cache=True, nogil=True)
-def lstm_cell_fwd(T, c_prev, acts, c_out):
-    """One LSTM step after the gate nonlinearity's tanh.
+def tanh_f32(x):
+    """tanh of a float32 scalar by Eigen's rational approximation (<= 6 ulp; vectorisable)."""
+    y = x
+    if y > _CLAMP:
+        y = _CLAMP
+    if y < -_CLAMP:
+        y = -_CLAMP
+    x2 = y * y
+    p = x2 * _A13 + _A11
+    p = x2 * p + _A9
+    p = x2 * p + _A7
+    p = x2 * p + _A5
+    p = x2 * p + _A3
+    p = x2 * p + _A1
+    p = y * p
+    q = x2 * _B6 + _B4
+    q = x2 * q + _B2
+    q = x2 * q + _B0
+    r = p / q
+    if abs(x) < _TINY:  # tanh(x) = x to float32 rounding
+        r = x
+    return r
 
-    ``T`` (N, 4u) is ``tanh`` of the pre-activations with the i, f, o blocks
-    pre-scaled by 1/2, so ``sigmoid(a) = 0.5 + 0.5 * tanh(a / 2)``.  Writes the
-    gate values (i, f, g, o) to ``acts`` and ``c' = f*c + i*g`` to ``c_out``.
-    ``acts`` may be ``T`` itself (in place).  One simple loop per gate block so
-    that LLVM vectorises each (measured 5.5 us -> 1.2 us at N=32, u=64).
+
+def vtanh(x):
+    """tanh of one scalar inside the kernels: :func:`tanh_f32` for float32, libm otherwise."""
+    return math.tanh(x)
+
+
+@overload(vtanh)
+def _vtanh_impl(x):
+    if x == types.float32:
+        return lambda x: tanh_f32(x)
+    return lambda x: math.tanh(x)
+
+
+@njit(cache=True, nogil=True)
+def tanh_rows(a):
+    """In place ``a = tanh(a)`` of a 2-D array through :func:`vtanh` (for tests and references)."""
+    for b in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            a[b, j] = vtanh(a[b, j])
+
+
+@njit(cache=True, nogil=True)
+def _mm_acc(A, W, O):
+    """``O += A @ W`` for A (N, K), W (K, M), O (N, M), all C-contiguous.
+
+    Blocks of 4 rows share each loaded row of ``W``; the innermost loop runs along a
+    contiguous output row.  Each ``O[b, j]`` is summed over ``k`` in order 0..K-1.
     """
-    n, u = c_prev.shape
-    half = T.dtype.type(0.5)
-    for b in range(n):
-        for j in range(u):
-            acts[b, j] = half + half * T[b, j]
-        for j in range(u):
-            acts[b, u + j] = half + half * T[b, u + j]
-        for j in range(u):
-            acts[b, 2 * u + j] = T[b, 2 * u + j]
-        for j in range(u):
-            acts[b, 3 * u + j] = half + half * T[b, 3 * u + j]
-        for j in range(u):
-            c_out[b, j] = acts[b, u + j] * c_prev[b, j] + acts[b, j] * acts[b, 2 * u + j]
+    n, kk = A.shape
+    b = 0
+    while b + 4 <= n:
+        o0, o1, o2, o3 = O[b], O[b + 1], O[b + 2], O[b + 3]
+        for k in range(kk):
+            a0, a1, a2, a3 = A[b, k], A[b + 1, k], A[b + 2, k], A[b + 3, k]
+            w = W[k]
+            for j in range(w.shape[0]):
+                wj = w[j]
+                o0[j] += a0 * wj
+                o1[j] += a1 * wj
+                o2[j] += a2 * wj
+                o3[j] += a3 * wj
+        b += 4
+    while b < n:
+        o0 = O[b]
+        for k in range(kk):
+            a0 = A[b, k]
+            w = W[k]
+            for j in range(w.shape[0]):
+                o0[j] += a0 * w[j]
+        b += 1
+
+
+# --------------------------------------------------------------------------- SimpleRNN
+@njit(cache=True, nogil=True)
+def rnn_forward(xw, W_hhT, hs):
+    """``hs[t+1] = tanh(xw[t] + hs[t] @ W_hhT)``; xw (L, N, u) holds the projection and both biases."""
+    L, n, u = xw.shape
+    for t in range(L):
+        h = hs[t + 1]
+        h[:] = xw[t]
+        _mm_acc(hs[t], W_hhT, h)
+        for b in range(n):
+            for j in range(u):
+                h[b, j] = vtanh(h[b, j])
+
+
+@njit(cache=True, nogil=True)
+def rnn_backward(dh_seq, dlast, W_hh, hs, dpre):
+    """Gradients w.r.t. the pre-activations ``dpre`` (L, N, u).
+
+    ``dh_seq`` (L, N, u): dL/dh of every output step, or an empty (0, N, u) array when only
+    the last state is an output, whose gradient is then ``dlast`` (N, u).
+    """
+    L, n, u = dpre.shape
+    seq = dh_seq.shape[0] > 0
+    dh = np.empty((n, u), dtype=dpre.dtype)
+    one = dpre.dtype.type(1.0)
+    for t in range(L - 1, -1, -1):
+        if seq:
+            dh[:] = dh_seq[t]
+        elif t == L - 1:
+            dh[:] = dlast
+        else:
+            dh[:] = 0
+        if t < L - 1:
+            _mm_acc(dpre[t + 1], W_hh, dh)
+        h = hs[t + 1]
+        d = dpre[t]
+        for b in range(n):
+            for j in range(u):
+                d[b, j] = dh[b, j] * (one - h[b, j] * h[b, j])
+
+
+# -------------------------------------------------------------------------------- LSTM
+@njit(cache=True, nogil=True)
+def lstm_forward(xs, W_s, hs, cs, acts, tcs):
+    """The LSTM over a whole sequence.
+
+    ``xs`` (L, N, 4u): input projection plus both biases, with the i, f, o columns halved;
+    ``W_s`` (u, 4u): ``W_hh^T`` with the same columns halved.  Writes the states ``hs[1:]``,
+    ``cs[1:]`` (both (L+1, N, u), ``[0]`` is the initial state), the gate values
+    ``acts`` (L, N, 4u; i, f, g, o after their nonlinearity) and ``tcs = tanh(c')``.
+    """
+    L, n, g4 = xs.shape
+    u = g4 // 4
+    half = xs.dtype.type(0.5)
+    for t in range(L):
+        a = acts[t]
+        a[:] = xs[t]
+        _mm_acc(hs[t], W_s, a)
+        c_prev, c_out, tc, h_out = cs[t], cs[t + 1], tcs[t], hs[t + 1]
+        for b in range(n):
+            ab = a[b]
+            for j in range(2 * u):  # i, f
+                ab[j] = half + half * vtanh(ab[j])
+            for j in range(2 * u, 3 * u):  # g
+                ab[j] = vtanh(ab[j])
+            for j in range(3 * u, g4):  # o
+                ab[j] = half + half * vtanh(ab[j])
+            for j in range(u):
+                c = ab[u + j] * c_prev[b, j] + ab[j] * ab[2 * u + j]
+                c_out[b, j] = c
+                tc[b, j] = vtanh(c)
+            for j in range(u):
+                h_out[b, j] = ab[3 * u + j] * tc[b, j]
 
 
 @njit(cache=True, nogil=True)
@@ -67,34 +222,56 @@ def lstm_step_bwd(dh, dc, acts, c_prev, tc, dg):
 
 
 @njit(cache=True, nogil=True)
-def gru_gates_fwd(T, xw, hw, b_hn, acts, ghn):
-    """First half of a GRU step.
+def lstm_backward(dh_seq, dlast, W_hh, acts, cs, tcs, dg):
+    """Backward through time: gradients w.r.t. the pre-activation gates ``dg`` (L, N, 4u).
 
-    ``T`` (N, 2u) is ``tanh`` of the r, z pre-activations halved (see
-    :func:`lstm_cell_fwd`); ``xw`` (N, 3u) the input projection with b_ih;
-    ``hw`` (N, 3u) = h W_hh^T.  Writes r, z and the *pre-activation* of n
-    (``xw_n + r * (hw_n + b_hn)``) to ``acts`` and ``hw_n + b_hn`` to ``ghn``.
+    ``W_hh`` (4u, u) unscaled; ``dh_seq``/``dlast`` as in :func:`rnn_backward`; ``cs`` as
+    written by :func:`lstm_forward` (``cs[t]`` is the cell state step ``t`` read).
     """
-    n, u = ghn.shape
-    for b in range(n):
-        for j in range(u):
-            r = 0.5 + 0.5 * T[b, j]
-            hn = hw[b, 2 * u + j] + b_hn[j]
-            acts[b, j] = r
-            acts[b, u + j] = 0.5 + 0.5 * T[b, u + j]
-            acts[b, 2 * u + j] = xw[b, 2 * u + j] + r * hn
-            ghn[b, j] = hn
+    L, n, g4 = acts.shape
+    u = g4 // 4
+    seq = dh_seq.shape[0] > 0
+    dh = np.empty((n, u), dtype=acts.dtype)
+    dc = np.zeros((n, u), dtype=acts.dtype)
+    for t in range(L - 1, -1, -1):
+        if seq:
+            dh[:] = dh_seq[t]
+        elif t == L - 1:
+            dh[:] = dlast
+        else:
+            dh[:] = 0
+        if t < L - 1:
+            _mm_acc(dg[t + 1], W_hh, dh)
+        lstm_step_bwd(dh, dc, acts[t], cs[t], tcs[t], dg[t])
 
 
+# --------------------------------------------------------------------------------- GRU
 @njit(cache=True, nogil=True)
-def gru_out_fwd(acts, h_prev, h_out):
-    """Second half: with n = tanh(...) now in ``acts``, ``h' = (1 - z) * n + z * h``."""
-    n, u = h_prev.shape
-    for b in range(n):
-        for j in range(u):
-            z = acts[b, u + j]
-            nn = acts[b, 2 * u + j]
-            h_out[b, j] = nn + z * (h_prev[b, j] - nn)
+def gru_forward(xw, W_s, b_hn, hs, acts, ghn, hw):
+    """The GRU (``linear_before_reset``, PyTorch's form) over a whole sequence.
+
+    ``xw`` (L, N, 3u): input projection with ``b_ih``, plus ``b_hh`` on the r, z columns,
+    and those r, z columns halved; ``W_s`` (u, 3u): ``W_hh^T`` with the r, z columns halved;
+    ``b_hn`` (u,) the n part of ``b_hh``; ``hw`` (N, 3u) scratch.  Writes ``hs[1:]``,
+    ``acts`` (r, z, n after their nonlinearity) and ``ghn = W_hn h + b_hn`` (L, N, u).
+    """
+    L, n, g3 = xw.shape
+    u = g3 // 3
+    half = xw.dtype.type(0.5)
+    for t in range(L):
+        hw[:] = 0
+        h = hs[t]
+        _mm_acc(h, W_s, hw)
+        x, a, gn, h_out = xw[t], acts[t], ghn[t], hs[t + 1]
+        for b in range(n):
+            for j in range(2 * u):
+                a[b, j] = half + half * vtanh(x[b, j] + hw[b, j])
+            for j in range(u):
+                hn = hw[b, 2 * u + j] + b_hn[j]
+                gn[b, j] = hn
+                nn = vtanh(x[b, 2 * u + j] + a[b, j] * hn)
+                a[b, 2 * u + j] = nn
+                h_out[b, j] = nn + a[b, u + j] * (h[b, j] - nn)
 
 
 @njit(cache=True, nogil=True)
@@ -104,15 +281,16 @@ def gru_step_bwd(dh, acts, ghn, h_prev, dgx, dgh):
     by its direct part ``dh * z``; the caller adds ``dgh @ W_hh``.
     """
     n, u = dh.shape
+    one = dh.dtype.type(1.0)
     for b in range(n):
         for j in range(u):
             r = acts[b, j]
             z = acts[b, u + j]
             nn = acts[b, 2 * u + j]
             d = dh[b, j]
-            dn = d * (1.0 - z) * (1.0 - nn * nn)
-            dz = d * (h_prev[b, j] - nn) * z * (1.0 - z)
-            dr = dn * ghn[b, j] * r * (1.0 - r)
+            dn = d * (one - z) * (one - nn * nn)
+            dz = d * (h_prev[b, j] - nn) * z * (one - z)
+            dr = dn * ghn[b, j] * r * (one - r)
             dgx[b, j] = dr
             dgx[b, u + j] = dz
             dgx[b, 2 * u + j] = dn
@@ -120,3 +298,95 @@ def gru_step_bwd(dh, acts, ghn, h_prev, dgx, dgh):
             dgh[b, u + j] = dz
             dgh[b, 2 * u + j] = dn * r
             dh[b, j] = d * z
+
+
+@njit(cache=True, nogil=True)
+def gru_backward(dh_seq, dlast, W_hh, hs, acts, ghn, dgx, dgh):
+    """Backward through time of :func:`gru_forward`: ``dgx``/``dgh`` (L, N, 3u) the gradients
+    w.r.t. the input-side and hidden-side pre-activations.  ``W_hh`` (3u, u) unscaled."""
+    L, n, g3 = acts.shape
+    u = g3 // 3
+    seq = dh_seq.shape[0] > 0
+    dh = np.empty((n, u), dtype=acts.dtype)
+    if seq:
+        dh[:] = dh_seq[L - 1]
+    else:
+        dh[:] = dlast
+    for t in range(L - 1, -1, -1):
+        if seq and t < L - 1:
+            for b in range(n):
+                for j in range(u):
+                    dh[b, j] += dh_seq[t, b, j]
+        gru_step_bwd(dh, acts[t], ghn[t], hs[t], dgx[t], dgh[t])
+        _mm_acc(dgh[t], W_hh, dh)
+
+
+@njit(cache=True, nogil=True)
+def gru_reset_first_forward(xw, W_rzT, b_rz, W_nT, b_n, hs, acts, rh, srz, sn):
+    """The GRU with ``linear_before_reset`` off (ONNX's default) over a whole sequence:
+    ``n = tanh(x W_in^T + b_in + (r * h) W_hn^T + b_hn)``.
+
+    ``xw`` (L, N, 3u): input projection with ``b_ih``; ``W_rzT`` (u, 2u), ``W_nT`` (u, u);
+    ``b_rz``/``b_n`` the parts of ``b_hh``; ``srz`` (N, 2u), ``sn`` (N, u) scratch.  Writes ``hs[1:]``,
+    ``acts`` (r, z, n) and ``rh = r * h`` (L, N, u), the input of ``W_hn``.
+    """
+    L, n, g3 = xw.shape
+    u = g3 // 3
+    half = xw.dtype.type(0.5)
+    for t in range(L):
+        x, a, h, r_h, h_out = xw[t], acts[t], hs[t], rh[t], hs[t + 1]
+        for b in range(n):
+            for j in range(2 * u):
+                srz[b, j] = x[b, j] + b_rz[j]
+        _mm_acc(h, W_rzT, srz)
+        for b in range(n):
+            for j in range(2 * u):
+                a[b, j] = half + half * vtanh(half * srz[b, j])
+            for j in range(u):
+                r_h[b, j] = a[b, j] * h[b, j]
+                sn[b, j] = x[b, 2 * u + j] + b_n[j]
+        _mm_acc(r_h, W_nT, sn)
+        for b in range(n):
+            for j in range(u):
+                nn = vtanh(sn[b, j])
+                a[b, 2 * u + j] = nn
+                h_out[b, j] = nn + a[b, u + j] * (h[b, j] - nn)
+
+
+@njit(cache=True, nogil=True)
+def gru_reset_first_backward(dh_seq, dlast, W_rz, W_n, hs, acts, dg, scratch):
+    """Backward through time of :func:`gru_reset_first_forward`: ``dg`` (L, N, 3u), the
+    gradients w.r.t. the pre-activations (input and hidden side alike; the n block of
+    dL/dW_hh is taken against ``r * h``).  ``W_rz`` (2u, u), ``W_n`` (u, u); ``scratch`` (N, u)."""
+    L, n, g3 = acts.shape
+    u = g3 // 3
+    seq = dh_seq.shape[0] > 0
+    one = acts.dtype.type(1.0)
+    dh = np.empty((n, u), dtype=acts.dtype)
+    d_rh = scratch
+    if seq:
+        dh[:] = dh_seq[L - 1]
+    else:
+        dh[:] = dlast
+    for t in range(L - 1, -1, -1):
+        if seq and t < L - 1:
+            for b in range(n):
+                for j in range(u):
+                    dh[b, j] += dh_seq[t, b, j]
+        a, h, d = acts[t], hs[t], dg[t]
+        for b in range(n):
+            for j in range(u):
+                z = a[b, u + j]
+                nn = a[b, 2 * u + j]
+                d[b, 2 * u + j] = dh[b, j] * (one - z) * (one - nn * nn)
+        d_rh[:] = 0
+        _mm_acc(d[:, 2 * u:], W_n, d_rh)
+        for b in range(n):
+            for j in range(u):
+                r = a[b, j]
+                z = a[b, u + j]
+                nn = a[b, 2 * u + j]
+                d[b, j] = d_rh[b, j] * h[b, j] * r * (one - r)
+                d[b, u + j] = dh[b, j] * (h[b, j] - nn) * z * (one - z)
+                dh[b, j] = dh[b, j] * z + d_rh[b, j] * r
+        _mm_acc(d[:, :2 * u], W_rz, dh)
