@@ -16,6 +16,7 @@ Workloads (issue: engine core; W4/W5 from the convolution/recurrent issue):
   W3  MLP 784-256-128-10 ReLU, softmax CE, 60000 rows, batch 128, Adam
   W4  CNN Conv(32,3x3)-ReLU-MaxPool2-Conv(64,3x3)-ReLU-MaxPool2-Flatten-Dense128-ReLU-Dense10, 10000 28x28x1, batch 64, Adam
   W5  LSTM(16->64) over length-50 sequences, last state -> Dense(10), 5000 sequences, batch 32, Adam
+  W6  GRU(16->64), otherwise as W5 (PyTorch's GRU form: linear_before_reset on)
 """
 from __future__ import annotations
 
@@ -89,6 +90,9 @@ def workloads(rng):
             ("Flatten.v1", {}), (D, {"units": 128, "activation": "relu"}), (D, {"units": 10, "activation": "softmax"})]),
         "W5": dict(x=x5, y=y5, batch=32, opt="adam", lr=1e-3, loss="sparse_cce", layers=[
             ("Input.v1", {"shape": [50, 16]}), ("LSTM.v1", {"units": 64}),
+            (D, {"units": 10, "activation": "softmax"})]),
+        "W6": dict(x=x5, y=y5, batch=32, opt="adam", lr=1e-3, loss="sparse_cce", layers=[
+            ("Input.v1", {"shape": [50, 16]}), ("GRU.v1", {"units": 64}),
             (D, {"units": 10, "activation": "softmax"})]),
     }
 
@@ -187,8 +191,8 @@ def run_torch(w, epochs, threads, repeat=1):
         elif kind == "Flatten":
             mods.append(nn.Flatten())
             shape = [int(np.prod(shape))]
-        elif kind == "LSTM":
-            mods.append(LastLSTM(shape[-1], cfg["units"]))
+        elif kind in ("LSTM", "GRU"):
+            mods.append(LastLSTM(shape[-1], cfg["units"], kind))
             shape = [cfg["units"]]
     model = nn.Sequential(*mods)
     if w["loss"] == "bce":
@@ -236,9 +240,11 @@ def _torch_helpers():
             return x.permute(*self.dims)
 
     class LastLSTM(nn.Module):
-        def __init__(self, n_in, units):
+        """The last output step of an LSTM (or GRU), as our layer without return_sequences."""
+
+        def __init__(self, n_in, units, kind="LSTM"):
             super().__init__()
-            self.lstm = nn.LSTM(n_in, units, batch_first=True)
+            self.lstm = (nn.LSTM if kind == "LSTM" else nn.GRU)(n_in, units, batch_first=True)
 
         def forward(self, x):
             return self.lstm(x)[0][:, -1]
@@ -253,7 +259,7 @@ def peak_rss_mb() -> float:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="W1,W2,W3,W4,W5")
+    ap.add_argument("--only", default="W1,W2,W3,W4,W5,W6")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=1, help="time the epochs N times and report the best")

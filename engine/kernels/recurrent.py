@@ -6,18 +6,19 @@ of ~10 NumPy calls per step.  What stays outside (in the layer, as BLAS GEMMs ov
 steps at once): the input projection ``x W_ih^T`` of every time step, the weight gradients
 and the input gradient.
 
-* **The per-step matmul** ``h (N, u) @ W (u, G*u)`` is a loop over ``k`` with the batch in
-  blocks of 4 rows and the contiguous output row innermost (:func:`_mm_acc`), which LLVM
-  vectorises.  At these sizes (32 x 64 x 256) it is as fast as single-threaded OpenBLAS
+* **The per-step matmul** ``h (N, u) @ W (u, G*u)`` is a loop in blocks of 4 batch rows x 4
+  values of ``k`` with the contiguous output row innermost (:func:`_mm_acc`), which LLVM
+  vectorises.  At these sizes (32 x 80 x 256) it is faster than single-threaded OpenBLAS
   through NumPy and does not pay NumPy's call overhead or the 2-thread BLAS hand-off that a
   shared machine makes expensive (measured in BENCHMARKS.md, W5).  The summation order over
   ``k`` is fixed, so results are bit-repeatable; no ``fastmath``, no threads.
 * **tanh.**  Scalar libm ``tanh`` in a Numba loop is ~6x slower than NumPy's SIMD ``tanh``.
   For float32 the kernels use :func:`tanh_f32`, a [13/6] rational approximation (Eigen's
   ``ptanh_float``: clamp to +-7.9053, odd polynomial over even polynomial), which vectorises
-  (only multiply, add, divide, compare) and is within 6 ulp of the exact tanh (NumPy's own
-  float32 tanh: 1.4 ulp); float64 keeps libm's ``tanh`` (float64 rounding, for gradient
-  checks).  Sigmoids are ``0.5 + 0.5 * tanh(a / 2)``; the LSTM's caller folds the ``1/2``
+  (only multiply, add, divide, compare; the kernels use ``error_model="numpy"`` because
+  Python's division-by-zero check keeps LLVM from vectorising any loop with a division) and
+  is within 6 ulp of the exact tanh (NumPy's own float32 tanh: 1.4 ulp); float64 keeps
+  libm's ``tanh`` (float64 rounding, for gradient checks).  Sigmoids are ``0.5 + 0.5 * tanh(a / 2)``; the LSTM's caller folds the ``1/2``
   into the weights.
 
 PyTorch gate order: LSTM i, f, g, o; GRU r, z, n.  Every output array is allocated by the
@@ -42,7 +43,7 @@ _CLAMP = _f(7.90531110763549805)
 _TINY = _f(0.0004)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def tanh_f32(x):
     """tanh of a float32 scalar by Eigen's rational approximation (<= 6 ulp; vectorisable)."""
     y = x
@@ -79,7 +80,7 @@ def _vtanh_impl(x):
     return lambda x: math.tanh(x)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def tanh_rows(a):
     """In place ``a = tanh(a)`` of a 2-D array through :func:`vtanh` (for tests and references)."""
     for b in range(a.shape[0]):
@@ -87,18 +88,35 @@ def tanh_rows(a):
             a[b, j] = vtanh(a[b, j])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _mm_acc(A, W, O):
     """``O += A @ W`` for A (N, K), W (K, M), O (N, M), all C-contiguous.
 
-    Blocks of 4 rows share each loaded row of ``W``; the innermost loop runs along a
-    contiguous output row.  Each ``O[b, j]`` is summed over ``k`` in order 0..K-1.
+    Blocks of 4 rows x 4 values of ``k``: each pass over a contiguous output row adds four
+    products (``((a0 w0 + a1 w1) + a2 w2) + a3 w3``), so the row is loaded and stored once per
+    4 ``k`` and each loaded row of ``W`` serves 4 rows (measured: 1.5x faster than one ``k``
+    per pass, 1.4-2x faster than NumPy's matmul at 32 x 80 x 256).  Every row is summed in
+    the same order whether it falls in a block or among the rows left over, so a row's
+    result does not depend on the batch size.
     """
     n, kk = A.shape
+    k4 = kk - kk % 4
     b = 0
     while b + 4 <= n:
         o0, o1, o2, o3 = O[b], O[b + 1], O[b + 2], O[b + 3]
-        for k in range(kk):
+        for k in range(0, k4, 4):
+            w, v, x, y = W[k], W[k + 1], W[k + 2], W[k + 3]
+            a0, a1, a2, a3 = A[b, k], A[b, k + 1], A[b, k + 2], A[b, k + 3]
+            c0, c1, c2, c3 = A[b + 1, k], A[b + 1, k + 1], A[b + 1, k + 2], A[b + 1, k + 3]
+            d0, d1, d2, d3 = A[b + 2, k], A[b + 2, k + 1], A[b + 2, k + 2], A[b + 2, k + 3]
+            e0, e1, e2, e3 = A[b + 3, k], A[b + 3, k + 1], A[b + 3, k + 2], A[b + 3, k + 3]
+            for j in range(w.shape[0]):
+                wj, vj, xj, yj = w[j], v[j], x[j], y[j]
+                o0[j] += ((a0 * wj + a1 * vj) + a2 * xj) + a3 * yj
+                o1[j] += ((c0 * wj + c1 * vj) + c2 * xj) + c3 * yj
+                o2[j] += ((d0 * wj + d1 * vj) + d2 * xj) + d3 * yj
+                o3[j] += ((e0 * wj + e1 * vj) + e2 * xj) + e3 * yj
+        for k in range(k4, kk):
             a0, a1, a2, a3 = A[b, k], A[b + 1, k], A[b + 2, k], A[b + 3, k]
             w = W[k]
             for j in range(w.shape[0]):
@@ -110,7 +128,12 @@ def _mm_acc(A, W, O):
         b += 4
     while b < n:
         o0 = O[b]
-        for k in range(kk):
+        for k in range(0, k4, 4):
+            w, v, x, y = W[k], W[k + 1], W[k + 2], W[k + 3]
+            a0, a1, a2, a3 = A[b, k], A[b, k + 1], A[b, k + 2], A[b, k + 3]
+            for j in range(w.shape[0]):
+                o0[j] += ((a0 * w[j] + a1 * v[j]) + a2 * x[j]) + a3 * y[j]
+        for k in range(k4, kk):
             a0 = A[b, k]
             w = W[k]
             for j in range(w.shape[0]):
@@ -119,7 +142,7 @@ def _mm_acc(A, W, O):
 
 
 # --------------------------------------------------------------------------- SimpleRNN
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def rnn_forward(xw, W_hhT, hs):
     """``hs[t+1] = tanh(xw[t] + hs[t] @ W_hhT)``; xw (L, N, u) holds the projection and both biases."""
     L, n, u = xw.shape
@@ -132,7 +155,7 @@ def rnn_forward(xw, W_hhT, hs):
                 h[b, j] = vtanh(h[b, j])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def rnn_backward(dh_seq, dlast, W_hh, hs, dpre):
     """Gradients w.r.t. the pre-activations ``dpre`` (L, N, u).
 
@@ -160,22 +183,32 @@ def rnn_backward(dh_seq, dlast, W_hh, hs, dpre):
 
 
 # -------------------------------------------------------------------------------- LSTM
-@njit(cache=True, nogil=True)
-def lstm_forward(xs, W_s, hs, cs, acts, tcs):
-    """The LSTM over a whole sequence.
+@njit(cache=True, nogil=True, error_model="numpy")
+def lstm_forward(xh, W_cat, bias, hs, cs, acts, tcs):
+    """The LSTM over a whole sequence, one matmul per step over ``[x_t, h_t]``.
 
-    ``xs`` (L, N, 4u): input projection plus both biases, with the i, f, o columns halved;
-    ``W_s`` (u, 4u): ``W_hh^T`` with the same columns halved.  Writes the states ``hs[1:]``,
-    ``cs[1:]`` (both (L+1, N, u), ``[0]`` is the initial state), the gate values
-    ``acts`` (L, N, 4u; i, f, g, o after their nonlinearity) and ``tcs = tanh(c')``.
+    ``xh`` (L, N, C+u): the inputs in ``[:, :, :C]``; the kernel writes the state each step
+    reads into ``[:, :, C:]`` (the rows the weight gradient is taken against).  ``W_cat``
+    (C+u, 4u): ``[W_ih^T; W_hh^T]`` and ``bias`` (4u,): ``b_ih + b_hh``, both with the i, f, o
+    columns halved.  Writes the states ``hs[1:]``, ``cs[1:]`` (both (L+1, N, u), ``[0]`` is
+    the initial state), the gate values ``acts`` (L, N, 4u; i, f, g, o after their
+    nonlinearity) and ``tcs = tanh(c')``.
     """
-    L, n, g4 = xs.shape
+    L, n, g4 = acts.shape
     u = g4 // 4
-    half = xs.dtype.type(0.5)
+    c_in = xh.shape[2] - u
+    half = acts.dtype.type(0.5)
     for t in range(L):
+        z = xh[t]
+        h = hs[t]
+        for b in range(n):
+            for j in range(u):
+                z[b, c_in + j] = h[b, j]
         a = acts[t]
-        a[:] = xs[t]
-        _mm_acc(hs[t], W_s, a)
+        for b in range(n):
+            for j in range(g4):
+                a[b, j] = bias[j]
+        _mm_acc(z, W_cat, a)
         c_prev, c_out, tc, h_out = cs[t], cs[t + 1], tcs[t], hs[t + 1]
         for b in range(n):
             ab = a[b]
@@ -186,14 +219,14 @@ def lstm_forward(xs, W_s, hs, cs, acts, tcs):
             for j in range(3 * u, g4):  # o
                 ab[j] = half + half * vtanh(ab[j])
             for j in range(u):
-                c = ab[u + j] * c_prev[b, j] + ab[j] * ab[2 * u + j]
-                c_out[b, j] = c
-                tc[b, j] = vtanh(c)
+                cc = ab[u + j] * c_prev[b, j] + ab[j] * ab[2 * u + j]
+                c_out[b, j] = cc
+                tc[b, j] = vtanh(cc)
             for j in range(u):
                 h_out[b, j] = ab[3 * u + j] * tc[b, j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def lstm_step_bwd(dh, dc, acts, c_prev, tc, dg):
     """Gradients w.r.t. the pre-activation gates ``dg`` (N, 4u) of one step.
 
@@ -221,7 +254,7 @@ def lstm_step_bwd(dh, dc, acts, c_prev, tc, dg):
             dc[b, j] = dc[b, j] * acts[b, u + j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def lstm_backward(dh_seq, dlast, W_hh, acts, cs, tcs, dg):
     """Backward through time: gradients w.r.t. the pre-activation gates ``dg`` (L, N, 4u).
 
@@ -246,7 +279,7 @@ def lstm_backward(dh_seq, dlast, W_hh, acts, cs, tcs, dg):
 
 
 # --------------------------------------------------------------------------------- GRU
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def gru_forward(xw, W_s, b_hn, hs, acts, ghn, hw):
     """The GRU (``linear_before_reset``, PyTorch's form) over a whole sequence.
 
@@ -274,7 +307,7 @@ def gru_forward(xw, W_s, b_hn, hs, acts, ghn, hw):
                 h_out[b, j] = nn + a[b, u + j] * (h[b, j] - nn)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def gru_step_bwd(dh, acts, ghn, h_prev, dgx, dgh):
     """Gradients of one GRU step w.r.t. the input-side (``dgx``) and hidden-side
     (``dgh``) pre-activations, both (N, 3u).  ``dh`` (dL/dh') is replaced in place
@@ -300,7 +333,7 @@ def gru_step_bwd(dh, acts, ghn, h_prev, dgx, dgh):
             dh[b, j] = d * z
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def gru_backward(dh_seq, dlast, W_hh, hs, acts, ghn, dgx, dgh):
     """Backward through time of :func:`gru_forward`: ``dgx``/``dgh`` (L, N, 3u) the gradients
     w.r.t. the input-side and hidden-side pre-activations.  ``W_hh`` (3u, u) unscaled."""
@@ -321,7 +354,7 @@ def gru_backward(dh_seq, dlast, W_hh, hs, acts, ghn, dgx, dgh):
         _mm_acc(dgh[t], W_hh, dh)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def gru_reset_first_forward(xw, W_rzT, b_rz, W_nT, b_n, hs, acts, rh, srz, sn):
     """The GRU with ``linear_before_reset`` off (ONNX's default) over a whole sequence:
     ``n = tanh(x W_in^T + b_in + (r * h) W_hn^T + b_hn)``.
@@ -353,7 +386,7 @@ def gru_reset_first_forward(xw, W_rzT, b_rz, W_nT, b_n, hs, acts, rh, srz, sn):
                 h_out[b, j] = nn + a[b, u + j] * (h[b, j] - nn)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def gru_reset_first_backward(dh_seq, dlast, W_rz, W_n, hs, acts, dg, scratch):
     """Backward through time of :func:`gru_reset_first_forward`: ``dg`` (L, N, 3u), the
     gradients w.r.t. the pre-activations (input and hidden side alike; the n block of

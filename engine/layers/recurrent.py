@@ -193,8 +193,8 @@ class _RecurrentBase(Layer):
                 dgh2 = dgh.reshape(L * n, g * u)
                 ones = np.ones(L * n, dtype=dt)
                 db_ih = ones @ dgx2                                  # BLAS column sums
-                grads.update({"W_ih" + sfx: dgx2.T @ xin.reshape(L * n, c),
-                              "W_hh" + sfx: self._grad_W_hh(dgh2, hs, cache),
+                dW_ih, dW_hh = self._weight_grads(dgx2, dgh2, xin, hs, cache)
+                grads.update({"W_ih" + sfx: dW_ih, "W_hh" + sfx: dW_hh,
                               "b_ih" + sfx: db_ih, "b_hh" + sfx: db_ih.copy() if dgh is dgx else ones @ dgh2})
                 if need_dx:
                     d = (dgx2 @ W_ih).reshape(L, n, c)
@@ -206,6 +206,11 @@ class _RecurrentBase(Layer):
             return [np.ascontiguousarray(dx.transpose(1, 0, 2))], grads
 
         return y, backprop
+
+    def _weight_grads(self, dgx2, dgh2, xin, hs, cache):
+        """(dL/dW_ih, dL/dW_hh) from the gate gradients (L*N, G*u) of the input and hidden side."""
+        L, n, c = xin.shape
+        return dgx2.T @ xin.reshape(L * n, c), self._grad_W_hh(dgh2, hs, cache)
 
     @staticmethod
     def _grad_W_hh(dgh2, hs, cache):
@@ -258,26 +263,41 @@ class LSTM(_RecurrentBase):
 
     def _run(self, xt, W_ih, b_ih, W_hh, b_hh, hs):
         L, n, u = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+        c = xt.shape[2]
         g4 = 4 * u
         dt = xt.dtype
+        # one matmul per step over [x_t, h_t] (L, N, C+u) against [W_ih^T; W_hh^T]: the input
+        # projection runs inside the time loop (no (L, N, 4u) array written and read back) and
+        # the weight gradients are one GEMM against the same [x, h] rows.
         # sigmoid(a) = 0.5 + 0.5 tanh(a/2): the 1/2 of the i, f, o columns is folded into
-        # the weights and biases, then one tanh per gate value
+        # the weights and biases, then one tanh per gate value.
         scale = np.full(g4, 0.5, dtype=dt)
         scale[2 * u:3 * u] = 1.0
-        xs = self._project(xt, W_ih * scale[:, None], (b_ih + b_hh) * scale)
-        W_s = np.ascontiguousarray(W_hh.T * scale)
+        W_cat = np.empty((c + u, g4), dtype=dt)
+        np.multiply(W_ih.T, scale, out=W_cat[:c])
+        np.multiply(W_hh.T, scale, out=W_cat[c:])
+        bias = ((b_ih + b_hh) * scale).astype(dt, copy=False)
+        xh = np.empty((L, n, c + u), dtype=dt)
+        xh[:, :, :c] = xt
         cs = np.empty((L + 1, n, u), dtype=dt)
         cs[0] = 0
         acts = np.empty((L, n, g4), dtype=dt)   # i, f, g, o after their nonlinearity
         tcs = np.empty((L, n, u), dtype=dt)     # tanh(c')
-        K.lstm_forward(xs, W_s, hs, cs, acts, tcs)
-        return cs, acts, tcs
+        K.lstm_forward(xh, W_cat, bias, hs, cs, acts, tcs)
+        return cs, acts, tcs, xh
 
     def _back(self, dh_out, dy_last, W_hh, hs, cache):
-        cs, acts, tcs = cache
+        cs, acts, tcs, _ = cache
         dg = np.empty_like(acts)
         K.lstm_backward(*_dh_args(dh_out, dy_last, hs), np.ascontiguousarray(W_hh), acts, cs, tcs, dg)
         return dg, dg
+
+    def _weight_grads(self, dgx2, dgh2, xin, hs, cache):
+        xh = cache[3]
+        L, n, cu = xh.shape
+        c = xin.shape[2]
+        dW = dgx2.T @ xh.reshape(L * n, cu)     # (4u, C+u): [dL/dW_ih, dL/dW_hh]
+        return np.ascontiguousarray(dW[:, :c]), np.ascontiguousarray(dW[:, c:])
 
 
 @register_layer

@@ -162,16 +162,25 @@ CASES = [(np.float32, 7, 5, 6), (np.float64, 5, 3, 4), (np.float64, 1, 4, 2), (n
 @pytest.mark.parametrize("seq", [False, True])
 def test_lstm_time_loop_matches_numpy(dtype, n, L, u, seq):
     rng = np.random.default_rng(0)
-    xs = rng.standard_normal((L, n, 4 * u)).astype(dtype)
+    c = 3
+    x = rng.standard_normal((L, n, c)).astype(dtype)
+    W_x = (0.5 * rng.standard_normal((c, 4 * u))).astype(dtype)
+    bias = rng.standard_normal(4 * u).astype(dtype)
     W_s = (0.5 * rng.standard_normal((u, 4 * u))).astype(dtype)
     hs = np.zeros((L + 1, n, u), dtype)
     hs[0] = rng.standard_normal((n, u))
     cs = np.zeros((L + 1, n, u), dtype)
     acts, tcs = np.empty((L, n, 4 * u), dtype), np.empty((L, n, u), dtype)
-    K.lstm_forward(xs, W_s, hs, cs, acts, tcs)
-    r = ref_lstm(xs.astype(np.float64), W_s.astype(np.float64), hs[0].astype(np.float64))
+    xh = np.empty((L, n, c + u), dtype)
+    xh[:, :, :c] = x
+    K.lstm_forward(xh, np.concatenate([W_x, W_s]), bias, hs, cs, acts, tcs)
+    f64 = np.float64
+    xs = x.astype(f64) @ W_x.astype(f64) + bias
+    r = ref_lstm(xs, W_s.astype(f64), hs[0].astype(f64))
     for got, want in zip((hs, cs, acts, tcs), r):
         close(got, want, dtype)
+    np.testing.assert_array_equal(xh[:, :, :c], x)   # the inputs stay, the states each step read follow
+    np.testing.assert_array_equal(xh[:, :, c:], hs[:-1])
     W_hh = rng.standard_normal((4 * u, u)).astype(dtype)
     ref_seq, dh_seq, dlast = _dh(rng, seq, L, n, u, dtype)
     dg = np.empty_like(acts)
@@ -260,13 +269,14 @@ def test_tanh_f32_within_6_ulp():
 def test_time_loops_are_bit_repeatable():
     rng = np.random.default_rng(3)
     L, n, u = 6, 9, 8
-    xs = rng.standard_normal((L, n, 4 * u)).astype(np.float32)
-    W_s = rng.standard_normal((u, 4 * u)).astype(np.float32)
+    xh = rng.standard_normal((L, n, 2 + u)).astype(np.float32)
+    W = rng.standard_normal((2 + u, 4 * u)).astype(np.float32)
+    bias = rng.standard_normal(4 * u).astype(np.float32)
     outs = []
     for _ in range(2):
         hs, cs = np.zeros((L + 1, n, u), np.float32), np.zeros((L + 1, n, u), np.float32)
         acts, tcs = np.empty((L, n, 4 * u), np.float32), np.empty((L, n, u), np.float32)
-        K.lstm_forward(xs, W_s, hs, cs, acts, tcs)
+        K.lstm_forward(xh, W, bias, hs, cs, acts, tcs)
         outs.append(hs.copy())
     np.testing.assert_array_equal(outs[0], outs[1])
 
