@@ -16,6 +16,12 @@ The weights multiply from the right (``x @ W``), so the mapping to
 
 and ``causal=True`` equals passing ``attn_mask`` = the upper triangle (a
 position attends to itself and earlier positions only).
+
+The Q, K, V projections are one GEMM (``x @ [W_q | W_k | W_v]``) copied once into per-head
+blocks; the six batched matmuls per step are BLAS, and the softmax around them is three
+in-place passes over the scores (two Numba kernels around NumPy's SIMD ``exp``; backward:
+one kernel), with the causal mask written directly instead of a broadcast (L, L) mask
+(:mod:`engine.kernels.attention`).
 """
 from __future__ import annotations
 
@@ -26,7 +32,11 @@ import numpy as np
 
 from engine.initializers import init_weight
 from engine.layers.core import fmt_shape
+from engine.lazy import LazyModule
 from engine.registry import Layer, ShapeError, register_layer
+
+#: the Numba kernels, imported when an attention layer first computes
+K = LazyModule("engine.kernels.attention")
 
 
 @dataclass(frozen=True)
@@ -35,13 +45,6 @@ class MHAConfig:
         "min": 1, "max": 64, "help": "Number of attention heads; must divide the feature size"})
     causal: bool = field(default=False, metadata={
         "help": "Each position only attends to itself and earlier positions (for next-token models)"})
-
-
-def _softmax_lastaxis(s):
-    s = s - s.max(axis=-1, keepdims=True)
-    e = np.exp(s)
-    e /= e.sum(axis=-1, keepdims=True)
-    return e
 
 
 @register_layer
@@ -87,45 +90,43 @@ class MultiHeadAttention(Layer):
         n, L, D = x.shape
         h = self.cfg.num_heads
         dh = D // h
-        scale = x.dtype.type(1.0 / math.sqrt(dh))
+        dt = x.dtype
+        scale = dt.type(1.0 / math.sqrt(dh))
+        causal = bool(self.cfg.causal)
         x2 = x.reshape(n * L, D)
-
-        def heads(t):  # (n*L, D) -> (n, h, L, dh)
-            return t.reshape(n, L, h, dh).transpose(0, 2, 1, 3)
-
-        def merge(t):  # (n, h, L, dh) -> (n*L, D)
-            return t.transpose(0, 2, 1, 3).reshape(n * L, D)
-
-        q = heads(x2 @ params["W_q"] + params["b_q"])
-        k = heads(x2 @ params["W_k"] + params["b_k"])
-        v = heads(x2 @ params["W_v"] + params["b_v"])
-        s = (q @ k.transpose(0, 1, 3, 2)) * scale
-        if self.cfg.causal:
-            mask = np.triu(np.ones((L, L), dtype=bool), k=1)
-            s = np.where(mask, -np.inf, s).astype(x.dtype, copy=False)
-        a = _softmax_lastaxis(s)
-        o = merge(a @ v)
-        y = (o @ params["W_o"] + params["b_o"]).reshape(n, L, D)
+        # the three projections as one GEMM, then one copy into per-head blocks (3, N, H, L, d)
+        W_qkv = np.concatenate([params["W_q"], params["W_k"], params["W_v"]], axis=1)
+        qkv = x2 @ W_qkv
+        qkv += np.concatenate([params["b_q"], params["b_k"], params["b_v"]])
+        qkv_h = np.ascontiguousarray(qkv.reshape(n, L, 3, h, dh).transpose(2, 0, 3, 1, 4))
+        q, k, v = qkv_h[0], qkv_h[1], qkv_h[2]
+        a = q @ k.transpose(0, 1, 3, 2)                  # (N, H, L, L) scores, then weights
+        K.softmax_prep(a, scale, causal)
+        np.exp(a, out=a)
+        K.softmax_finish(a, causal)
+        o = np.ascontiguousarray((a @ v).transpose(0, 2, 1, 3)).reshape(n * L, D)
+        y = o @ params["W_o"]
+        y += params["b_o"]
 
         def backprop(dy):
             dy2 = dy.reshape(n * L, D)
             g = {"W_o": o.T @ dy2, "b_o": dy2.sum(axis=0)}
-            do = heads(dy2 @ params["W_o"].T)
+            do = np.ascontiguousarray((dy2 @ params["W_o"].T).reshape(n, L, h, dh).transpose(0, 2, 1, 3))
+            dqkv_h = np.empty_like(qkv_h)
             da = do @ v.transpose(0, 1, 3, 2)
-            dv = a.transpose(0, 1, 3, 2) @ do
-            ds = a * (da - (da * a).sum(axis=-1, keepdims=True))
-            ds *= scale
-            dq = ds @ k
-            dk = ds.transpose(0, 1, 3, 2) @ q
-            dx = np.zeros((n * L, D), dtype=x.dtype)
-            for name, dt in (("q", dq), ("k", dk), ("v", dv)):
-                dt2 = merge(dt)
-                g[f"W_{name}"] = x2.T @ dt2
-                g[f"b_{name}"] = dt2.sum(axis=0)
-                dx += dt2 @ params[f"W_{name}"].T
-            return [dx.reshape(x.shape)], g
+            np.matmul(a.transpose(0, 1, 3, 2), do, out=dqkv_h[2])
+            K.softmax_backward(a, da, scale, causal)     # da -> dL/dS
+            np.matmul(da, k, out=dqkv_h[0])
+            np.matmul(da.transpose(0, 1, 3, 2), q, out=dqkv_h[1])
+            dqkv = np.ascontiguousarray(dqkv_h.transpose(1, 3, 0, 2, 4)).reshape(n * L, 3 * D)
+            dW = x2.T @ dqkv                             # (D, 3D)
+            db = dqkv.sum(axis=0)
+            for i, name in enumerate("qkv"):
+                g[f"W_{name}"] = np.ascontiguousarray(dW[:, i * D:(i + 1) * D])
+                g[f"b_{name}"] = db[i * D:(i + 1) * D].copy()
+            return [(dqkv @ W_qkv.T).reshape(x.shape)], g
 
-        return y, backprop
+        return y.reshape(n, L, D), backprop
 
     def summary(self):
         return f"{self.cfg.num_heads} heads" + (", causal" if self.cfg.causal else "")
