@@ -346,6 +346,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
+    # our row-split kernels (engine/kernels/threads.py) get the same thread budget as BLAS and torch
+    os.environ["NNSTUDIO_KERNEL_THREADS"] = str(args.threads)
+
     global Permute, LastLSTM
     have_torch = False
     if not args.no_torch:

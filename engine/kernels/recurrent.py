@@ -89,8 +89,9 @@ def tanh_rows(a):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _mm_acc(A, W, O):
-    """``O += A @ W`` for A (N, K), W (K, M), O (N, M), all C-contiguous.
+def _mm_acc(A, W, O, b0=0, b1=-1):
+    """``O[b0:b1] += A[b0:b1] @ W`` for A (N, K), W (K, M), O (N, M), all C-contiguous
+    (``b1 = -1``: to the last row).
 
     Blocks of 4 rows x 4 values of ``k``: each pass over a contiguous output row adds four
     products (``((a0 w0 + a1 w1) + a2 w2) + a3 w3``), so the row is loaded and stored once per
@@ -100,8 +101,10 @@ def _mm_acc(A, W, O):
     result does not depend on the batch size.
     """
     n, kk = A.shape
+    if b1 >= 0:
+        n = b1
     k4 = kk - kk % 4
-    b = 0
+    b = b0
     while b + 4 <= n:
         o0, o1, o2, o3 = O[b], O[b + 1], O[b + 2], O[b + 3]
         for k in range(0, k4, 4):
@@ -184,7 +187,7 @@ def rnn_backward(dh_seq, dlast, W_hh, hs, dpre):
 
 # -------------------------------------------------------------------------------- LSTM
 @njit(cache=True, nogil=True, error_model="numpy")
-def lstm_forward(xh, W_cat, bias, hs, cs, acts, tcs):
+def lstm_forward(xh, W_cat, bias, hs, cs, acts, tcs, b0, b1):
     """The LSTM over a whole sequence, one matmul per step over ``[x_t, h_t]``.
 
     ``xh`` (L, N, C+u): the inputs in ``[:, :, :C]``; the kernel writes the state each step
@@ -192,7 +195,8 @@ def lstm_forward(xh, W_cat, bias, hs, cs, acts, tcs):
     (C+u, 4u): ``[W_ih^T; W_hh^T]`` and ``bias`` (4u,): ``b_ih + b_hh``, both with the i, f, o
     columns halved.  Writes the states ``hs[1:]``, ``cs[1:]`` (both (L+1, N, u), ``[0]`` is
     the initial state), the gate values ``acts`` (L, N, 4u; i, f, g, o after their
-    nonlinearity) and ``tcs = tanh(c')``.
+    nonlinearity) and ``tcs = tanh(c')``.  Only batch rows ``b0 .. b1-1`` are computed: the
+    rows never interact, so two threads can each run the whole sequence for part of the batch.
     """
     L, n, g4 = acts.shape
     u = g4 // 4
@@ -201,16 +205,16 @@ def lstm_forward(xh, W_cat, bias, hs, cs, acts, tcs):
     for t in range(L):
         z = xh[t]
         h = hs[t]
-        for b in range(n):
+        for b in range(b0, b1):
             for j in range(u):
                 z[b, c_in + j] = h[b, j]
         a = acts[t]
-        for b in range(n):
+        for b in range(b0, b1):
             for j in range(g4):
                 a[b, j] = bias[j]
-        _mm_acc(z, W_cat, a)
+        _mm_acc(z, W_cat, a, b0, b1)
         c_prev, c_out, tc, h_out = cs[t], cs[t + 1], tcs[t], hs[t + 1]
-        for b in range(n):
+        for b in range(b0, b1):
             ab = a[b]
             for j in range(2 * u):  # i, f
                 ab[j] = half + half * vtanh(ab[j])
@@ -227,15 +231,15 @@ def lstm_forward(xh, W_cat, bias, hs, cs, acts, tcs):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def lstm_step_bwd(dh, dc, acts, c_prev, tc, dg):
+def lstm_step_bwd(dh, dc, acts, c_prev, tc, dg, b0, b1):
     """Gradients w.r.t. the pre-activation gates ``dg`` (N, 4u) of one step.
 
     ``dh``: dL/dh' (N, u); ``dc``: dL/dc' coming from the next step (N, u), replaced
-    in place by dL/dc for the previous step.
+    in place by dL/dc for the previous step.  Rows ``b0 .. b1-1``.
     """
     n, u = dh.shape
     one = dh.dtype.type(1.0)
-    for b in range(n):
+    for b in range(b0, b1):
         for j in range(u):  # o gate and the full dL/dc'
             o = acts[b, 3 * u + j]
             t = tc[b, j]
@@ -255,11 +259,12 @@ def lstm_step_bwd(dh, dc, acts, c_prev, tc, dg):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def lstm_backward(dh_seq, dlast, W_hh, acts, cs, tcs, dg):
+def lstm_backward(dh_seq, dlast, W_hh, acts, cs, tcs, dg, b0, b1):
     """Backward through time: gradients w.r.t. the pre-activation gates ``dg`` (L, N, 4u).
 
     ``W_hh`` (4u, u) unscaled; ``dh_seq``/``dlast`` as in :func:`rnn_backward`; ``cs`` as
-    written by :func:`lstm_forward` (``cs[t]`` is the cell state step ``t`` read).
+    written by :func:`lstm_forward` (``cs[t]`` is the cell state step ``t`` read).  Rows
+    ``b0 .. b1-1`` only (see :func:`lstm_forward`).
     """
     L, n, g4 = acts.shape
     u = g4 // 4
@@ -267,15 +272,17 @@ def lstm_backward(dh_seq, dlast, W_hh, acts, cs, tcs, dg):
     dh = np.empty((n, u), dtype=acts.dtype)
     dc = np.zeros((n, u), dtype=acts.dtype)
     for t in range(L - 1, -1, -1):
-        if seq:
-            dh[:] = dh_seq[t]
-        elif t == L - 1:
-            dh[:] = dlast
-        else:
-            dh[:] = 0
+        for b in range(b0, b1):
+            for j in range(u):
+                if seq:
+                    dh[b, j] = dh_seq[t, b, j]
+                elif t == L - 1:
+                    dh[b, j] = dlast[b, j]
+                else:
+                    dh[b, j] = 0.0
         if t < L - 1:
-            _mm_acc(dg[t + 1], W_hh, dh)
-        lstm_step_bwd(dh, dc, acts[t], cs[t], tcs[t], dg[t])
+            _mm_acc(dg[t + 1], W_hh, dh, b0, b1)
+        lstm_step_bwd(dh, dc, acts[t], cs[t], tcs[t], dg[t], b0, b1)
 
 
 # --------------------------------------------------------------------------------- GRU

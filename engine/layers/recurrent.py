@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.initializers import init_weight
+from engine.kernels.threads import run_rows
 from engine.layers.core import fmt_shape
 from engine.lazy import LazyModule
 from engine.registry import Layer, ShapeError, register_layer
@@ -283,13 +284,14 @@ class LSTM(_RecurrentBase):
         cs[0] = 0
         acts = np.empty((L, n, g4), dtype=dt)   # i, f, g, o after their nonlinearity
         tcs = np.empty((L, n, u), dtype=dt)     # tanh(c')
-        K.lstm_forward(xh, W_cat, bias, hs, cs, acts, tcs)
+        run_rows(K.lstm_forward, n, xh, W_cat, bias, hs, cs, acts, tcs)
         return cs, acts, tcs, xh
 
     def _back(self, dh_out, dy_last, W_hh, hs, cache):
         cs, acts, tcs, _ = cache
         dg = np.empty_like(acts)
-        K.lstm_backward(*_dh_args(dh_out, dy_last, hs), np.ascontiguousarray(W_hh), acts, cs, tcs, dg)
+        run_rows(K.lstm_backward, hs.shape[1], *_dh_args(dh_out, dy_last, hs), np.ascontiguousarray(W_hh),
+                 acts, cs, tcs, dg)
         return dg, dg
 
     def _weight_grads(self, dgx2, dgh2, xin, hs, cache):

@@ -173,7 +173,7 @@ def test_lstm_time_loop_matches_numpy(dtype, n, L, u, seq):
     acts, tcs = np.empty((L, n, 4 * u), dtype), np.empty((L, n, u), dtype)
     xh = np.empty((L, n, c + u), dtype)
     xh[:, :, :c] = x
-    K.lstm_forward(xh, np.concatenate([W_x, W_s]), bias, hs, cs, acts, tcs)
+    K.lstm_forward(xh, np.concatenate([W_x, W_s]), bias, hs, cs, acts, tcs, 0, n)
     f64 = np.float64
     xs = x.astype(f64) @ W_x.astype(f64) + bias
     r = ref_lstm(xs, W_s.astype(f64), hs[0].astype(f64))
@@ -184,7 +184,7 @@ def test_lstm_time_loop_matches_numpy(dtype, n, L, u, seq):
     W_hh = rng.standard_normal((4 * u, u)).astype(dtype)
     ref_seq, dh_seq, dlast = _dh(rng, seq, L, n, u, dtype)
     dg = np.empty_like(acts)
-    K.lstm_backward(dh_seq, dlast, W_hh, acts, cs, tcs, dg)
+    K.lstm_backward(dh_seq, dlast, W_hh, acts, cs, tcs, dg, 0, n)
     want = ref_lstm_back(ref_seq, dlast.astype(np.float64), W_hh.astype(np.float64), acts.astype(np.float64),
                          cs.astype(np.float64), tcs.astype(np.float64))
     close(dg, want, dtype)
@@ -266,19 +266,59 @@ def test_tanh_f32_within_6_ulp():
     np.testing.assert_allclose(got64, np.tanh(x64), rtol=1e-15, atol=1e-300)
 
 
-def test_time_loops_are_bit_repeatable():
+def test_time_loops_are_bit_repeatable_and_independent_of_the_row_split():
+    """Same result on every run, and whether the batch runs in one call, in two halves on two
+    threads (run_rows) or row by row: each row is summed in the same order wherever it falls."""
+    from engine.kernels.threads import run_rows
     rng = np.random.default_rng(3)
-    L, n, u = 6, 9, 8
-    xh = rng.standard_normal((L, n, 2 + u)).astype(np.float32)
+    L, n, u = 6, 13, 8
+    xh0 = rng.standard_normal((L, n, 2 + u)).astype(np.float32)
     W = rng.standard_normal((2 + u, 4 * u)).astype(np.float32)
+    W_hh = rng.standard_normal((4 * u, u)).astype(np.float32)
     bias = rng.standard_normal(4 * u).astype(np.float32)
-    outs = []
-    for _ in range(2):
+    dlast = rng.standard_normal((n, u)).astype(np.float32)
+
+    def run(split):
+        xh = xh0.copy()
         hs, cs = np.zeros((L + 1, n, u), np.float32), np.zeros((L + 1, n, u), np.float32)
         acts, tcs = np.empty((L, n, 4 * u), np.float32), np.empty((L, n, u), np.float32)
-        K.lstm_forward(xh, W, bias, hs, cs, acts, tcs)
-        outs.append(hs.copy())
-    np.testing.assert_array_equal(outs[0], outs[1])
+        dg = np.empty_like(acts)
+        empty = np.empty((0, n, u), np.float32)
+        if split == "threads":
+            run_rows(K.lstm_forward, n, xh, W, bias, hs, cs, acts, tcs)
+            run_rows(K.lstm_backward, n, empty, dlast, W_hh, acts, cs, tcs, dg)
+        else:
+            cuts = [0, n] if split == "one" else list(range(n + 1))
+            for b0, b1 in zip(cuts[:-1], cuts[1:]):
+                K.lstm_forward(xh, W, bias, hs, cs, acts, tcs, b0, b1)
+            for b0, b1 in zip(cuts[:-1], cuts[1:]):
+                K.lstm_backward(empty, dlast, W_hh, acts, cs, tcs, dg, b0, b1)
+        return hs, dg
+
+    ref = run("one")
+    for split in ("one", "threads", "rows"):
+        for got, want in zip(run(split), ref):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_kernel_threads_setting(monkeypatch):
+    from engine.kernels import threads
+    monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", "1")
+    assert threads.kernel_threads() == 1
+    monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", "4")
+    assert threads.kernel_threads() == 2
+    monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", "many")
+    assert threads.kernel_threads() == 1
+    calls = []
+    threads.run_rows(lambda *a: calls.append(a), 20, "x")
+    assert calls == [("x", 0, 20)]          # one thread: one call over every row
+    monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", "2")
+    calls.clear()
+    threads.run_rows(lambda *a: calls.append(a), 20, "x")
+    assert sorted(calls) == [("x", 0, 12), ("x", 12, 20)]
+    calls.clear()
+    threads.run_rows(lambda *a: calls.append(a), threads.MIN_ROWS - 1, "x")
+    assert calls == [("x", 0, threads.MIN_ROWS - 1)]
 
 
 # ------------------------------------------- PyTorch equations, written out plainly
