@@ -236,6 +236,7 @@ def _warm_up() -> None:
     for _ in Trainer(graph, Tiny(), TrainConfig(epochs=1, batch_size=4, histograms=True)).run():
         pass
     # the other kernel modules are imported lazily by their layers (engine.lazy): import them now
+    import engine.kernels.attention
     import engine.kernels.conv
     import engine.kernels.pool
     import engine.kernels.recurrent  # noqa: F401

@@ -30,10 +30,12 @@ The initial state is zero.  Output: the last hidden state (units,) or, with
 original time order and joined with the forward ones (``merge_mode`` "concat":
 forward then reverse along the features, (L, 2*units) / (2*units,); "sum").  The
 last state of the reverse direction is its state after the whole reversed
-sequence (PyTorch's ``h_n[1]``, Keras ``Bidirectional``), i.e. at time step 0.  The input projection of
-all time steps is one matmul; the time loop does one (N, units) x (units, G*units)
-matmul per step and the gate maths in a fused Numba kernel
-(:mod:`engine.kernels.recurrent`); backprop through time mirrors it.
+sequence (PyTorch's ``h_n[1]``, Keras ``Bidirectional``), i.e. at time step 0.  Each direction's
+whole time loop is one Numba call (:mod:`engine.kernels.recurrent`: per step the recurrent
+matmul and the gate maths), and so is backprop through time; the LSTM folds the input
+projection into that per-step matmul (``[x_t, h_t] @ [W_ih^T; W_hh^T]``), the GRU and
+SimpleRNN project all time steps with one GEMM first.  The weight gradients are GEMMs over
+all steps at once.
 
 Initialisation (Keras-style, trains well out of the box): ``W_ih`` Glorot
 uniform, ``W_hh`` orthogonal, biases zero except the LSTM forget-gate part of
