@@ -146,43 +146,56 @@ def _mm_acc(A, W, O, b0=0, b1=-1):
 
 # --------------------------------------------------------------------------- SimpleRNN
 @njit(cache=True, nogil=True, error_model="numpy")
-def rnn_forward(xw, W_hhT, hs):
-    """``hs[t+1] = tanh(xw[t] + hs[t] @ W_hhT)``; xw (L, N, u) holds the projection and both biases."""
+def rnn_forward(xw, W_hhT, hs, b0, b1):
+    """``hs[t+1] = tanh(xw[t] + hs[t] @ W_hhT)``; xw (L, N, u) holds the projection and both
+    biases.  Rows ``b0 .. b1-1`` (see :func:`lstm_forward`)."""
     L, n, u = xw.shape
     for t in range(L):
         h = hs[t + 1]
-        h[:] = xw[t]
-        _mm_acc(hs[t], W_hhT, h)
-        for b in range(n):
+        x = xw[t]
+        for b in range(b0, b1):
+            for j in range(u):
+                h[b, j] = x[b, j]
+        _mm_acc(hs[t], W_hhT, h, b0, b1)
+        for b in range(b0, b1):
             for j in range(u):
                 h[b, j] = vtanh(h[b, j])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def rnn_backward(dh_seq, dlast, W_hh, hs, dpre):
+def rnn_backward(dh_seq, dlast, W_hh, hs, dpre, b0, b1):
     """Gradients w.r.t. the pre-activations ``dpre`` (L, N, u).
 
     ``dh_seq`` (L, N, u): dL/dh of every output step, or an empty (0, N, u) array when only
-    the last state is an output, whose gradient is then ``dlast`` (N, u).
+    the last state is an output, whose gradient is then ``dlast`` (N, u).  Rows ``b0 .. b1-1``.
     """
     L, n, u = dpre.shape
     seq = dh_seq.shape[0] > 0
     dh = np.empty((n, u), dtype=dpre.dtype)
     one = dpre.dtype.type(1.0)
     for t in range(L - 1, -1, -1):
-        if seq:
-            dh[:] = dh_seq[t]
-        elif t == L - 1:
-            dh[:] = dlast
-        else:
-            dh[:] = 0
+        _dh_init(dh, dh_seq, dlast, seq, t, L, b0, b1)
         if t < L - 1:
-            _mm_acc(dpre[t + 1], W_hh, dh)
+            _mm_acc(dpre[t + 1], W_hh, dh, b0, b1)
         h = hs[t + 1]
         d = dpre[t]
-        for b in range(n):
+        for b in range(b0, b1):
             for j in range(u):
                 d[b, j] = dh[b, j] * (one - h[b, j] * h[b, j])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _dh_init(dh, dh_seq, dlast, seq, t, L, b0, b1):
+    """dL/dh of step ``t`` from the outputs: ``dh_seq[t]``, else ``dlast`` at the last step, else 0."""
+    u = dh.shape[1]
+    for b in range(b0, b1):
+        for j in range(u):
+            if seq:
+                dh[b, j] = dh_seq[t, b, j]
+            elif t == L - 1:
+                dh[b, j] = dlast[b, j]
+            else:
+                dh[b, j] = 0.0
 
 
 # -------------------------------------------------------------------------------- LSTM
@@ -272,14 +285,7 @@ def lstm_backward(dh_seq, dlast, W_hh, acts, cs, tcs, dg, b0, b1):
     dh = np.empty((n, u), dtype=acts.dtype)
     dc = np.zeros((n, u), dtype=acts.dtype)
     for t in range(L - 1, -1, -1):
-        for b in range(b0, b1):
-            for j in range(u):
-                if seq:
-                    dh[b, j] = dh_seq[t, b, j]
-                elif t == L - 1:
-                    dh[b, j] = dlast[b, j]
-                else:
-                    dh[b, j] = 0.0
+        _dh_init(dh, dh_seq, dlast, seq, t, L, b0, b1)
         if t < L - 1:
             _mm_acc(dg[t + 1], W_hh, dh, b0, b1)
         lstm_step_bwd(dh, dc, acts[t], cs[t], tcs[t], dg[t], b0, b1)
@@ -287,23 +293,26 @@ def lstm_backward(dh_seq, dlast, W_hh, acts, cs, tcs, dg, b0, b1):
 
 # --------------------------------------------------------------------------------- GRU
 @njit(cache=True, nogil=True, error_model="numpy")
-def gru_forward(xw, W_s, b_hn, hs, acts, ghn, hw):
+def gru_forward(xw, W_s, b_hn, hs, acts, ghn, hw, b0, b1):
     """The GRU (``linear_before_reset``, PyTorch's form) over a whole sequence.
 
     ``xw`` (L, N, 3u): input projection with ``b_ih``, plus ``b_hh`` on the r, z columns,
     and those r, z columns halved; ``W_s`` (u, 3u): ``W_hh^T`` with the r, z columns halved;
     ``b_hn`` (u,) the n part of ``b_hh``; ``hw`` (N, 3u) scratch.  Writes ``hs[1:]``,
     ``acts`` (r, z, n after their nonlinearity) and ``ghn = W_hn h + b_hn`` (L, N, u).
+    Rows ``b0 .. b1-1`` (see :func:`lstm_forward`).
     """
     L, n, g3 = xw.shape
     u = g3 // 3
     half = xw.dtype.type(0.5)
     for t in range(L):
-        hw[:] = 0
+        for b in range(b0, b1):
+            for j in range(g3):
+                hw[b, j] = 0.0
         h = hs[t]
-        _mm_acc(h, W_s, hw)
+        _mm_acc(h, W_s, hw, b0, b1)
         x, a, gn, h_out = xw[t], acts[t], ghn[t], hs[t + 1]
-        for b in range(n):
+        for b in range(b0, b1):
             for j in range(2 * u):
                 a[b, j] = half + half * vtanh(x[b, j] + hw[b, j])
             for j in range(u):
@@ -315,14 +324,14 @@ def gru_forward(xw, W_s, b_hn, hs, acts, ghn, hw):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def gru_step_bwd(dh, acts, ghn, h_prev, dgx, dgh):
+def gru_step_bwd(dh, acts, ghn, h_prev, dgx, dgh, b0, b1):
     """Gradients of one GRU step w.r.t. the input-side (``dgx``) and hidden-side
     (``dgh``) pre-activations, both (N, 3u).  ``dh`` (dL/dh') is replaced in place
-    by its direct part ``dh * z``; the caller adds ``dgh @ W_hh``.
+    by its direct part ``dh * z``; the caller adds ``dgh @ W_hh``.  Rows ``b0 .. b1-1``.
     """
     n, u = dh.shape
     one = dh.dtype.type(1.0)
-    for b in range(n):
+    for b in range(b0, b1):
         for j in range(u):
             r = acts[b, j]
             z = acts[b, u + j]
@@ -341,52 +350,50 @@ def gru_step_bwd(dh, acts, ghn, h_prev, dgx, dgh):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def gru_backward(dh_seq, dlast, W_hh, hs, acts, ghn, dgx, dgh):
+def gru_backward(dh_seq, dlast, W_hh, hs, acts, ghn, dgx, dgh, b0, b1):
     """Backward through time of :func:`gru_forward`: ``dgx``/``dgh`` (L, N, 3u) the gradients
-    w.r.t. the input-side and hidden-side pre-activations.  ``W_hh`` (3u, u) unscaled."""
+    w.r.t. the input-side and hidden-side pre-activations.  ``W_hh`` (3u, u) unscaled.
+    Rows ``b0 .. b1-1``."""
     L, n, g3 = acts.shape
     u = g3 // 3
     seq = dh_seq.shape[0] > 0
     dh = np.empty((n, u), dtype=acts.dtype)
-    if seq:
-        dh[:] = dh_seq[L - 1]
-    else:
-        dh[:] = dlast
+    _dh_init(dh, dh_seq, dlast, seq, L - 1, L, b0, b1)
     for t in range(L - 1, -1, -1):
         if seq and t < L - 1:
-            for b in range(n):
+            for b in range(b0, b1):
                 for j in range(u):
                     dh[b, j] += dh_seq[t, b, j]
-        gru_step_bwd(dh, acts[t], ghn[t], hs[t], dgx[t], dgh[t])
-        _mm_acc(dgh[t], W_hh, dh)
+        gru_step_bwd(dh, acts[t], ghn[t], hs[t], dgx[t], dgh[t], b0, b1)
+        _mm_acc(dgh[t], W_hh, dh, b0, b1)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def gru_reset_first_forward(xw, W_rzT, b_rz, W_nT, b_n, hs, acts, rh, srz, sn):
+def gru_reset_first_forward(xw, W_rzT, b_rz, W_nT, b_n, hs, acts, rh, srz, sn, b0, b1):
     """The GRU with ``linear_before_reset`` off (ONNX's default) over a whole sequence:
     ``n = tanh(x W_in^T + b_in + (r * h) W_hn^T + b_hn)``.
 
     ``xw`` (L, N, 3u): input projection with ``b_ih``; ``W_rzT`` (u, 2u), ``W_nT`` (u, u);
     ``b_rz``/``b_n`` the parts of ``b_hh``; ``srz`` (N, 2u), ``sn`` (N, u) scratch.  Writes ``hs[1:]``,
-    ``acts`` (r, z, n) and ``rh = r * h`` (L, N, u), the input of ``W_hn``.
+    ``acts`` (r, z, n) and ``rh = r * h`` (L, N, u), the input of ``W_hn``.  Rows ``b0 .. b1-1``.
     """
     L, n, g3 = xw.shape
     u = g3 // 3
     half = xw.dtype.type(0.5)
     for t in range(L):
         x, a, h, r_h, h_out = xw[t], acts[t], hs[t], rh[t], hs[t + 1]
-        for b in range(n):
+        for b in range(b0, b1):
             for j in range(2 * u):
                 srz[b, j] = x[b, j] + b_rz[j]
-        _mm_acc(h, W_rzT, srz)
-        for b in range(n):
+        _mm_acc(h, W_rzT, srz, b0, b1)
+        for b in range(b0, b1):
             for j in range(2 * u):
                 a[b, j] = half + half * vtanh(half * srz[b, j])
             for j in range(u):
                 r_h[b, j] = a[b, j] * h[b, j]
                 sn[b, j] = x[b, 2 * u + j] + b_n[j]
-        _mm_acc(r_h, W_nT, sn)
-        for b in range(n):
+        _mm_acc(r_h, W_nT, sn, b0, b1)
+        for b in range(b0, b1):
             for j in range(u):
                 nn = vtanh(sn[b, j])
                 a[b, 2 * u + j] = nn
@@ -394,34 +401,34 @@ def gru_reset_first_forward(xw, W_rzT, b_rz, W_nT, b_n, hs, acts, rh, srz, sn):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def gru_reset_first_backward(dh_seq, dlast, W_rz, W_n, hs, acts, dg, scratch):
+def gru_reset_first_backward(dh_seq, dlast, W_rz, W_n, hs, acts, dg, scratch, b0, b1):
     """Backward through time of :func:`gru_reset_first_forward`: ``dg`` (L, N, 3u), the
     gradients w.r.t. the pre-activations (input and hidden side alike; the n block of
-    dL/dW_hh is taken against ``r * h``).  ``W_rz`` (2u, u), ``W_n`` (u, u); ``scratch`` (N, u)."""
+    dL/dW_hh is taken against ``r * h``).  ``W_rz`` (2u, u), ``W_n`` (u, u); ``scratch`` (N, u).
+    Rows ``b0 .. b1-1``."""
     L, n, g3 = acts.shape
     u = g3 // 3
     seq = dh_seq.shape[0] > 0
     one = acts.dtype.type(1.0)
     dh = np.empty((n, u), dtype=acts.dtype)
     d_rh = scratch
-    if seq:
-        dh[:] = dh_seq[L - 1]
-    else:
-        dh[:] = dlast
+    _dh_init(dh, dh_seq, dlast, seq, L - 1, L, b0, b1)
     for t in range(L - 1, -1, -1):
         if seq and t < L - 1:
-            for b in range(n):
+            for b in range(b0, b1):
                 for j in range(u):
                     dh[b, j] += dh_seq[t, b, j]
         a, h, d = acts[t], hs[t], dg[t]
-        for b in range(n):
+        for b in range(b0, b1):
             for j in range(u):
                 z = a[b, u + j]
                 nn = a[b, 2 * u + j]
                 d[b, 2 * u + j] = dh[b, j] * (one - z) * (one - nn * nn)
-        d_rh[:] = 0
-        _mm_acc(d[:, 2 * u:], W_n, d_rh)
-        for b in range(n):
+        for b in range(b0, b1):
+            for j in range(u):
+                d_rh[b, j] = 0.0
+        _mm_acc(d[:, 2 * u:], W_n, d_rh, b0, b1)
+        for b in range(b0, b1):
             for j in range(u):
                 r = a[b, j]
                 z = a[b, u + j]
@@ -429,4 +436,4 @@ def gru_reset_first_backward(dh_seq, dlast, W_rz, W_n, hs, acts, dg, scratch):
                 d[b, j] = d_rh[b, j] * h[b, j] * r * (one - r)
                 d[b, u + j] = dh[b, j] * (h[b, j] - nn) * z * (one - z)
                 dh[b, j] = dh[b, j] * z + d_rh[b, j] * r
-        _mm_acc(d[:, :2 * u], W_rz, dh)
+        _mm_acc(d[:, :2 * u], W_rz, dh, b0, b1)

@@ -239,12 +239,13 @@ class SimpleRNN(_RecurrentBase):
 
     def _run(self, xt, W_ih, b_ih, W_hh, b_hh, hs):
         xw = self._project(xt, W_ih, b_ih + b_hh)
-        K.rnn_forward(xw, np.ascontiguousarray(W_hh.T), hs)
+        run_rows(K.rnn_forward, hs.shape[1], xw, np.ascontiguousarray(W_hh.T), hs)
         return None
 
     def _back(self, dh_out, dy_last, W_hh, hs, cache):
         dpre = np.empty(hs[1:].shape, dtype=hs.dtype)
-        K.rnn_backward(*_dh_args(dh_out, dy_last, hs), np.ascontiguousarray(W_hh), hs, dpre)
+        run_rows(K.rnn_backward, hs.shape[1], *_dh_args(dh_out, dy_last, hs), np.ascontiguousarray(W_hh), hs,
+                 dpre)
         return dpre, dpre
 
 
@@ -330,7 +331,7 @@ class GRU(_RecurrentBase):
         b_hn = np.ascontiguousarray(b_hh[2 * u:])
         acts = np.empty_like(xw)   # r, z, n after their nonlinearity
         ghn = np.empty((L, n, u), dtype=dt)
-        K.gru_forward(xr, W_s, b_hn, hs, acts, ghn, np.empty((n, g3), dtype=dt))
+        run_rows(K.gru_forward, n, xr, W_s, b_hn, hs, acts, ghn, np.empty((n, g3), dtype=dt))
         return acts, ghn
 
     def _back(self, dh_out, dy_last, W_hh, hs, cache):
@@ -339,7 +340,8 @@ class GRU(_RecurrentBase):
         acts, ghn = cache
         dgx = np.empty_like(acts)
         dgh = np.empty_like(acts)
-        K.gru_backward(*_dh_args(dh_out, dy_last, hs), np.ascontiguousarray(W_hh), hs, acts, ghn, dgx, dgh)
+        run_rows(K.gru_backward, hs.shape[1], *_dh_args(dh_out, dy_last, hs), np.ascontiguousarray(W_hh), hs,
+                 acts, ghn, dgx, dgh)
         return dgx, dgh
 
     # --- linear_before_reset=False (ONNX's default): the reset gate scales h before W_hn,
@@ -354,8 +356,8 @@ class GRU(_RecurrentBase):
         b_rz, b_n = np.ascontiguousarray(b_hh[:2 * u]), np.ascontiguousarray(b_hh[2 * u:])
         acts = np.empty_like(xw)             # r, z, n after their nonlinearity
         rh = np.empty((L, n, u), dtype=dt)   # r * h, the input of W_hn
-        K.gru_reset_first_forward(xw, W_rzT, b_rz, W_nT, b_n, hs, acts, rh,
-                                  np.empty((n, 2 * u), dtype=dt), np.empty((n, u), dtype=dt))
+        run_rows(K.gru_reset_first_forward, n, xw, W_rzT, b_rz, W_nT, b_n, hs, acts, rh,
+                 np.empty((n, 2 * u), dtype=dt), np.empty((n, u), dtype=dt))
         return acts, rh
 
     def _back_reset_first(self, dh_out, dy_last, W_hh, hs, cache):
@@ -363,8 +365,8 @@ class GRU(_RecurrentBase):
         u = hs.shape[2]
         W_rz, W_n = np.ascontiguousarray(W_hh[:2 * u]), np.ascontiguousarray(W_hh[2 * u:])
         dg = np.empty_like(acts)
-        K.gru_reset_first_backward(*_dh_args(dh_out, dy_last, hs), W_rz, W_n, hs, acts, dg,
-                                   np.empty((hs.shape[1], u), dtype=hs.dtype))
+        run_rows(K.gru_reset_first_backward, hs.shape[1], *_dh_args(dh_out, dy_last, hs), W_rz, W_n, hs, acts,
+                 dg, np.empty((hs.shape[1], u), dtype=hs.dtype))
         return dg, dg
 
     def _grad_W_hh(self, dgh2, hs, cache):

@@ -201,14 +201,14 @@ def test_gru_time_loops_match_numpy(dtype, n, L, u, seq):
     hs = np.zeros((L + 1, n, u), dtype)
     hs[0] = rng.standard_normal((n, u))
     acts, ghn = np.empty((L, n, 3 * u), dtype), np.empty((L, n, u), dtype)
-    K.gru_forward(xw, W_s, b_hn, hs, acts, ghn, np.empty((n, 3 * u), dtype))
+    K.gru_forward(xw, W_s, b_hn, hs, acts, ghn, np.empty((n, 3 * u), dtype), 0, n)
     for got, want in zip((hs, acts, ghn), ref_gru(xw.astype(f64), W_s.astype(f64), b_hn.astype(f64),
                                                   hs[0].astype(f64))):
         close(got, want, dtype)
     W_hh = rng.standard_normal((3 * u, u)).astype(dtype)
     ref_seq, dh_seq, dlast = _dh(rng, seq, L, n, u, dtype)
     dgx, dgh = np.empty_like(acts), np.empty_like(acts)
-    K.gru_backward(dh_seq, dlast, W_hh, hs, acts, ghn, dgx, dgh)
+    K.gru_backward(dh_seq, dlast, W_hh, hs, acts, ghn, dgx, dgh, 0, n)
     wx, wh = ref_gru_back(ref_seq, dlast.astype(f64), W_hh.astype(f64), hs.astype(f64), acts.astype(f64),
                           ghn.astype(f64))
     close(dgx, wx, dtype)
@@ -219,13 +219,13 @@ def test_gru_time_loops_match_numpy(dtype, n, L, u, seq):
     hs2 = hs.copy()
     rh = np.empty((L, n, u), dtype)
     K.gru_reset_first_forward(xw, np.ascontiguousarray(W_rz.T), b_rz, np.ascontiguousarray(W_n.T), b_n, hs2,
-                              acts, rh, np.empty((n, 2 * u), dtype), np.empty((n, u), dtype))
+                              acts, rh, np.empty((n, 2 * u), dtype), np.empty((n, u), dtype), 0, n)
     r = ref_gru_reset_first(xw.astype(f64), W_rz.astype(f64), b_rz.astype(f64), W_n.astype(f64),
                             b_n.astype(f64), hs2[0].astype(f64))
     for got, want in zip((hs2, acts, rh), r):
         close(got, want, dtype)
     dg = np.empty_like(acts)
-    K.gru_reset_first_backward(dh_seq, dlast, W_rz, W_n, hs2, acts, dg, np.empty((n, u), dtype))
+    K.gru_reset_first_backward(dh_seq, dlast, W_rz, W_n, hs2, acts, dg, np.empty((n, u), dtype), 0, n)
     close(dg, ref_gru_reset_first_back(ref_seq, dlast.astype(f64), W_rz.astype(f64), W_n.astype(f64),
                                        hs2.astype(f64), acts.astype(f64)), dtype)
 
@@ -238,11 +238,11 @@ def test_rnn_time_loop_matches_numpy(dtype, n, L, u, seq):
     W = (0.5 * rng.standard_normal((u, u))).astype(dtype)
     hs = np.zeros((L + 1, n, u), dtype)
     hs[0] = rng.standard_normal((n, u))
-    K.rnn_forward(xw, np.ascontiguousarray(W.T), hs)
+    K.rnn_forward(xw, np.ascontiguousarray(W.T), hs, 0, n)
     close(hs, ref_rnn(xw.astype(np.float64), W.T.astype(np.float64), hs[0].astype(np.float64)), dtype)
     ref_seq, dh_seq, dlast = _dh(rng, seq, L, n, u, dtype)
     dpre = np.empty((L, n, u), dtype)
-    K.rnn_backward(dh_seq, dlast, W, hs, dpre)
+    K.rnn_backward(dh_seq, dlast, W, hs, dpre, 0, n)
     close(dpre, ref_rnn_back(ref_seq, dlast.astype(np.float64), W.astype(np.float64), hs.astype(np.float64)),
           dtype)
 
@@ -299,6 +299,23 @@ def test_time_loops_are_bit_repeatable_and_independent_of_the_row_split():
     for split in ("one", "threads", "rows"):
         for got, want in zip(run(split), ref):
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("cell,cfg", [("GRU", {}), ("GRU", {"linear_before_reset": False}), ("SimpleRNN", {}),
+                                      ("LSTM", {"return_sequences": True, "bidirectional": True})])
+def test_layers_give_the_same_bits_on_one_or_two_threads(monkeypatch, cell, cfg):
+    layer = build_layer(f"{cell}.v1", {"units": 6, **cfg})
+    rng = np.random.default_rng(5)
+    params = layer.init_params([(7, 3)], rng, np.float32)
+    x = rng.standard_normal((13, 7, 3)).astype(np.float32)
+    outs = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", threads)
+        y, back = layer.forward(params, {}, [x], Ctx(train=True))
+        (dx,), g = back(np.ones_like(y))
+        outs.append([y, dx] + [g[k] for k in sorted(g)])
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_kernel_threads_setting(monkeypatch):
