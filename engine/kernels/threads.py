@@ -1,5 +1,9 @@
 """Running a row-independent Numba kernel on two threads (batch halves).
 
+Used by the recurrent time loops and by the attention softmax (independent (sample, head)
+blocks; there the function is a small Python closure around ``nogil`` kernels and NumPy's
+``exp``, which releases the GIL as well).
+
 The recurrent time loops (:mod:`engine.kernels.recurrent`) never mix batch rows, release
 the GIL (``nogil=True``) and sum every row in the same order wherever it falls, so splitting
 the batch between the calling thread and one helper thread gives bit-identical results

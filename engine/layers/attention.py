@@ -21,7 +21,9 @@ The Q, K, V projections are one GEMM (``x @ [W_q | W_k | W_v]``) copied once int
 blocks; the six batched matmuls per step are BLAS, and the softmax around them is three
 in-place passes over the scores (two Numba kernels around NumPy's SIMD ``exp``; backward:
 one kernel), with the causal mask written directly instead of a broadcast (L, L) mask
-(:mod:`engine.kernels.attention`).
+(:mod:`engine.kernels.attention`); the softmax passes run on two threads over halves of the
+(sample, head) blocks (:mod:`engine.kernels.threads`; blocks are independent, so the bits
+do not depend on the split).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.initializers import init_weight
+from engine.kernels.threads import run_rows
 from engine.layers.core import fmt_shape
 from engine.lazy import LazyModule
 from engine.registry import Layer, ShapeError, register_layer
@@ -101,9 +104,15 @@ class MultiHeadAttention(Layer):
         qkv_h = np.ascontiguousarray(qkv.reshape(n, L, 3, h, dh).transpose(2, 0, 3, 1, 4))
         q, k, v = qkv_h[0], qkv_h[1], qkv_h[2]
         a = q @ k.transpose(0, 1, 3, 2)                  # (N, H, L, L) scores, then weights
-        K.softmax_prep(a, scale, causal)
-        np.exp(a, out=a)
-        K.softmax_finish(a, causal)
+        a3 = a.reshape(n * h, L, L)
+
+        def softmax(b0, b1):                             # (sample, head) blocks b0 .. b1-1
+            part = a3[b0:b1]
+            K.softmax_prep(part, scale, causal)
+            np.exp(part, out=part)                       # NumPy releases the GIL here too
+            K.softmax_finish(part, causal)
+
+        run_rows(softmax, n * h)
         o = np.ascontiguousarray((a @ v).transpose(0, 2, 1, 3)).reshape(n * L, D)
         y = o @ params["W_o"]
         y += params["b_o"]
@@ -115,7 +124,9 @@ class MultiHeadAttention(Layer):
             dqkv_h = np.empty_like(qkv_h)
             da = do @ v.transpose(0, 1, 3, 2)
             np.matmul(a.transpose(0, 1, 3, 2), do, out=dqkv_h[2])
-            K.softmax_backward(a, da, scale, causal)     # da -> dL/dS
+            da3 = da.reshape(n * h, L, L)
+            run_rows(lambda b0, b1: K.softmax_backward(a3[b0:b1], da3[b0:b1], scale, causal),
+                     n * h)                              # da -> dL/dS
             np.matmul(da, k, out=dqkv_h[0])
             np.matmul(da.transpose(0, 1, 3, 2), q, out=dqkv_h[1])
             dqkv = np.ascontiguousarray(dqkv_h.transpose(1, 3, 0, 2, 4)).reshape(n * L, 3 * D)
