@@ -16,6 +16,11 @@ Workloads (issue: engine core; W4/W5 from the convolution/recurrent issue):
   W3  MLP 784-256-128-10 ReLU, softmax CE, 60000 rows, batch 128, Adam
   W4  CNN Conv(32,3x3)-ReLU-MaxPool2-Conv(64,3x3)-ReLU-MaxPool2-Flatten-Dense128-ReLU-Dense10, 10000 28x28x1, batch 64, Adam
   W5  LSTM(16->64) over length-50 sequences, last state -> Dense(10), 5000 sequences, batch 32, Adam
+  W6  GRU(16->64), otherwise as W5 (PyTorch's GRU form: linear_before_reset on)
+  W7  2 transformer encoder blocks on length-64 sequences of 64 features (post-norm as PyTorch's
+      nn.TransformerEncoderLayer(64, nhead=4, dim_feedforward=128, dropout=0, batch_first=True):
+      x + MHA(x) -> LayerNorm -> + Dense128-ReLU-Dense64 -> LayerNorm), mean over positions
+      -> Dense10, 1024 sequences, batch 32, Adam
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.spec import sequential  # noqa: E402
+from engine.spec import GraphSpec, sequential  # noqa: E402
 from engine.trainer import BatchEnded, EpochEnded, TrainConfig, Trainer  # noqa: E402
 
 
@@ -71,6 +76,8 @@ def workloads(rng):
     y4 = rng.integers(0, 10, 10000).astype(np.int64)
     x5 = rng.standard_normal((5000, 50, 16)).astype(np.float32)
     y5 = rng.integers(0, 10, 5000).astype(np.int64)
+    x7 = rng.standard_normal((1024, 64, 64)).astype(np.float32)
+    y7 = rng.integers(0, 10, 1024).astype(np.int64)
     D = "Dense.v1"
     return {
         "W1": dict(x=x1, y=y1, batch=10, opt="sgd", lr=0.1, loss="bce", layers=[
@@ -90,10 +97,65 @@ def workloads(rng):
         "W5": dict(x=x5, y=y5, batch=32, opt="adam", lr=1e-3, loss="sparse_cce", layers=[
             ("Input.v1", {"shape": [50, 16]}), ("LSTM.v1", {"units": 64}),
             (D, {"units": 10, "activation": "softmax"})]),
+        "W6": dict(x=x5, y=y5, batch=32, opt="adam", lr=1e-3, loss="sparse_cce", layers=[
+            ("Input.v1", {"shape": [50, 16]}), ("GRU.v1", {"units": 64}),
+            (D, {"units": 10, "activation": "softmax"})]),
+        "W7": dict(x=x7, y=y7, batch=32, opt="adam", lr=1e-3, loss="sparse_cce", layers=None,
+                   graph=encoder_graph, torch_model=torch_encoder,
+                   shape=dict(length=64, dim=64, heads=4, ff=128, blocks=2, classes=10)),
     }
 
 
+def encoder_graph(length, dim, heads, ff, blocks, classes):
+    """W7 in our layers: post-norm encoder blocks (residual Adds), mean over positions, Dense."""
+    spec, x = GraphSpec().add_node("Input.v1", {"shape": [length, dim]})
+    y = 0.0
+
+    def add(spec, type_id, cfg, *srcs):
+        nonlocal y
+        y += 90.0
+        spec, nid = spec.add_node(type_id, cfg, pos=(0.0, y))
+        for port, src in enumerate(srcs):
+            spec = spec.connect(src, nid, port)
+        return spec, nid
+
+    for _ in range(blocks):
+        spec, a = add(spec, "MultiHeadAttention.v1", {"num_heads": heads}, x)
+        spec, r = add(spec, "Add.v1", {}, x, a)
+        spec, n1 = add(spec, "LayerNorm.v1", {"epsilon": 1e-5}, r)
+        spec, f1 = add(spec, "Dense.v1", {"units": ff, "activation": "relu", "last_axis": True}, n1)
+        spec, f2 = add(spec, "Dense.v1", {"units": dim, "last_axis": True}, f1)
+        spec, r2 = add(spec, "Add.v1", {}, n1, f2)
+        spec, x = add(spec, "LayerNorm.v1", {"epsilon": 1e-5}, r2)
+    spec, p = add(spec, "GlobalAvgPool.v1", {}, x)
+    spec, _ = add(spec, "Dense.v1", {"units": classes, "activation": "softmax"}, p)
+    return spec
+
+
+def torch_encoder(length, dim, heads, ff, blocks, classes):
+    from torch import nn
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([
+                nn.TransformerEncoderLayer(dim, heads, dim_feedforward=ff, dropout=0.0, batch_first=True)
+                for _ in range(blocks)])
+            self.head = nn.Linear(dim, classes)
+
+        def forward(self, x):
+            for b in self.blocks:
+                x = b(x)
+            return self.head(x.mean(dim=1))
+
+    return Encoder()
+
+
 # ------------------------------------------------------------------ our engine
+def build_graph(w):
+    return w["graph"](**w["shape"]) if w.get("graph") else sequential(w["layers"])
+
+
 def run_engine(w, epochs, repeat=1, memory=False):
     """Returns (samples/s, first epoch seconds, memory dict or None).
 
@@ -102,13 +164,13 @@ def run_engine(w, epochs, repeat=1, memory=False):
     training steps of one epoch held at once on top of what existed before
     (weights, optimizer slots and the data set are not counted).  The trainer's
     end-of-epoch evaluation pass is excluded (tracing stops at the epoch's last
-    BatchEnded, which comes before it with ``report_interval=1e9``).
+    BatchEnded, which comes before it with ``report_interval=3600``).
     """
     import tracemalloc
     ds = Arrays(w["x"], w["y"], "classification")
     cfg = TrainConfig(epochs=epochs * repeat + 1 + int(memory), batch_size=w["batch"], optimizer=w["opt"],
-                      lr=w["lr"], loss=w["loss"], seed=0, report_interval=1e9)
-    trainer = Trainer(sequential(w["layers"]), ds, cfg)
+                      lr=w["lr"], loss=w["loss"], seed=0, report_interval=3600)
+    trainer = Trainer(build_graph(w), ds, cfg)
     # the per-epoch evaluation pass is not training throughput: time the epochs' own seconds
     secs = []
     t_first = None
@@ -139,12 +201,13 @@ def first_epoch_seconds(name, cache_dir, epochs_small=True):
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r});"
             "import numpy as np, time, json;"
             "from benchmarks.bench_engine import workloads, Arrays;"
-            "from engine.spec import sequential; from engine.trainer import Trainer, TrainConfig, EpochEnded;"
+            "from benchmarks.bench_engine import build_graph;"
+            "from engine.trainer import Trainer, TrainConfig, EpochEnded;"
             f"w = workloads(np.random.default_rng(0))[{name!r}];"
             "n = min(len(w['x']), 2000);"
             "ds = Arrays(w['x'][:n], w['y'][:n], 'classification');"
             "t0 = time.perf_counter();"
-            "tr = Trainer(sequential(w['layers']), ds, TrainConfig(epochs=1, batch_size=w['batch'], optimizer=w['opt'], lr=w['lr'], loss=w['loss']));"
+            "tr = Trainer(build_graph(w), ds, TrainConfig(epochs=1, batch_size=w['batch'], optimizer=w['opt'], lr=w['lr'], loss=w['loss']));"
             "[None for ev in tr.run()];"
             "print(json.dumps(time.perf_counter() - t0))")
     env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
@@ -157,10 +220,19 @@ def first_epoch_seconds(name, cache_dir, epochs_small=True):
 # ---------------------------------------------------------------------- PyTorch
 def run_torch(w, epochs, threads, repeat=1):
     import torch
-    from torch import nn
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
+    if w.get("torch_model"):
+        model = w["torch_model"](**w["shape"])
+    else:
+        model = torch_sequential(w)
+    return _torch_train(w, model, epochs, repeat)
+
+
+def torch_sequential(w):
+    from torch import nn
+
     mods = []
     shape = None
     for t, cfg in w["layers"]:
@@ -187,10 +259,16 @@ def run_torch(w, epochs, threads, repeat=1):
         elif kind == "Flatten":
             mods.append(nn.Flatten())
             shape = [int(np.prod(shape))]
-        elif kind == "LSTM":
-            mods.append(LastLSTM(shape[-1], cfg["units"]))
+        elif kind in ("LSTM", "GRU"):
+            mods.append(LastLSTM(shape[-1], cfg["units"], kind))
             shape = [cfg["units"]]
-    model = nn.Sequential(*mods)
+    return nn.Sequential(*mods)
+
+
+def _torch_train(w, model, epochs, repeat):
+    import torch
+    from torch import nn
+
     if w["loss"] == "bce":
         loss_fn = nn.BCEWithLogitsLoss()
         y_all = torch.from_numpy(w["y"].astype(np.float32)).reshape(-1, 1)
@@ -236,9 +314,11 @@ def _torch_helpers():
             return x.permute(*self.dims)
 
     class LastLSTM(nn.Module):
-        def __init__(self, n_in, units):
+        """The last output step of an LSTM (or GRU), as our layer without return_sequences."""
+
+        def __init__(self, n_in, units, kind="LSTM"):
             super().__init__()
-            self.lstm = nn.LSTM(n_in, units, batch_first=True)
+            self.lstm = (nn.LSTM if kind == "LSTM" else nn.GRU)(n_in, units, batch_first=True)
 
         def forward(self, x):
             return self.lstm(x)[0][:, -1]
@@ -253,7 +333,7 @@ def peak_rss_mb() -> float:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="W1,W2,W3,W4,W5")
+    ap.add_argument("--only", default="W1,W2,W3,W4,W5,W6,W7")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=1, help="time the epochs N times and report the best")
@@ -265,6 +345,9 @@ def main(argv=None):
     ap.add_argument("--markdown", action="store_true", help="also print table rows (workload, ours, torch, ratio)")
     args = ap.parse_args(argv)
     from threadpoolctl import threadpool_limits
+
+    # our row-split kernels (engine/kernels/threads.py) get the same thread budget as BLAS and torch
+    os.environ["NNSTUDIO_KERNEL_THREADS"] = str(args.threads)
 
     global Permute, LastLSTM
     have_torch = False

@@ -241,6 +241,7 @@ def _warm_up() -> None:
     for _ in Trainer(graph, Tiny(), TrainConfig(epochs=1, batch_size=4, histograms=True)).run():
         pass
     # the other kernel modules are imported lazily by their layers (engine.lazy): import them now
+    import engine.kernels.attention
     import engine.kernels.conv
     import engine.kernels.pool
     import engine.kernels.recurrent  # noqa: F401
@@ -325,8 +326,9 @@ def blas_threads(cores: int | None = None) -> int:
 
 
 def blas_thread_env(env: dict) -> dict:
-    """Thread-count variables for the child, unless the user has set any of them."""
-    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    """Thread-count variables for the child (BLAS, and NN Studio's own split kernels:
+    ``engine.kernels.threads``), unless the user has set any of them."""
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NNSTUDIO_KERNEL_THREADS")
     if any(env.get(n) for n in names):
         return {}
     n = str(blas_threads())

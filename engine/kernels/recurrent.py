@@ -1,53 +1,258 @@
-"""Fused Numba kernels for one LSTM/GRU time step (gate maths only).
+"""Numba kernels for the time loops of SimpleRNN, LSTM and GRU (forward and backward through time).
 
-The matmuls stay in NumPy/BLAS (``h @ W_hh.T`` per step) and so do the
-``tanh`` calls: NumPy's SIMD ``tanh`` is about 7x faster than scalar libm
-calls inside a Numba loop (measured: 2.4 us vs ~100 us per LSTM step at
-N=32, u=64), so sigmoids are computed as ``0.5 + 0.5 * tanh(a / 2)`` with the
-1/2 folded into the weights by the caller.  These kernels replace the dozen
-small element-wise NumPy calls per step around them.  PyTorch gate order: LSTM i, f, g, o;
-GRU r, z, n.  Every output array is allocated by the caller.
+One call runs a whole sequence: every step's recurrent matmul, gate nonlinearities, cell
+update and output in compiled code, so a 50-step sequence costs one Python call instead
+of ~10 NumPy calls per step.  What stays outside (in the layer, as BLAS GEMMs over all
+steps at once): the input projection ``x W_ih^T`` of every time step, the weight gradients
+and the input gradient.
+
+* **The per-step matmul** ``h (N, u) @ W (u, G*u)`` is a loop in blocks of 4 batch rows x 4
+  values of ``k`` with the contiguous output row innermost (:func:`_mm_acc`), which LLVM
+  vectorises.  At these sizes (32 x 80 x 256) it is faster than single-threaded OpenBLAS
+  through NumPy and does not pay NumPy's call overhead or the 2-thread BLAS hand-off that a
+  shared machine makes expensive (measured in BENCHMARKS.md, W5).  The summation order over
+  ``k`` is fixed, so results are bit-repeatable; no ``fastmath``, no threads.
+* **tanh.**  Scalar libm ``tanh`` in a Numba loop is ~6x slower than NumPy's SIMD ``tanh``.
+  For float32 the kernels use :func:`tanh_f32`, a [13/6] rational approximation (Eigen's
+  ``ptanh_float``: clamp to +-7.9053, odd polynomial over even polynomial), which vectorises
+  (only multiply, add, divide, compare; the kernels use ``error_model="numpy"`` because
+  Python's division-by-zero check keeps LLVM from vectorising any loop with a division) and
+  is within 6 ulp of the exact tanh (NumPy's own float32 tanh: 1.4 ulp); float64 keeps
+  libm's ``tanh`` (float64 rounding, for gradient checks).  Sigmoids are ``0.5 + 0.5 * tanh(a / 2)``; the LSTM's caller folds the ``1/2``
+  into the weights.
+
+PyTorch gate order: LSTM i, f, g, o; GRU r, z, n.  Every output array is allocated by the
+caller; the initial state is ``hs[0]``.
 """
 from __future__ import annotations
 
-from numba import njit
+import math
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+_f = np.float32
+_A1, _A3, _A5, _A7, _A9, _A11, _A13 = (
+    _f(4.89352455891786e-03), _f(6.37261928875436e-04), _f(1.48572235717979e-05),
+    _f(5.12229709037114e-08), _f(-8.60467152213735e-11), _f(2.00018790482477e-13),
+    _f(-2.76076847742355e-16))
+_B0, _B2, _B4, _B6 = (_f(4.89352518554385e-03), _f(2.26843463243900e-03),
+                      _f(1.18534705686654e-04), _f(1.19825839466702e-06))
+_CLAMP = _f(7.90531110763549805)
+_TINY = _f(0.0004)
 
 
-@njit(cache=True, nogil=True)
-def lstm_cell_fwd(T, c_prev, acts, c_out):
-    """One LSTM step after the gate nonlinearity's tanh.
+@njit(cache=True, nogil=True, error_model="numpy")
+def tanh_f32(x):
+    """tanh of a float32 scalar by Eigen's rational approximation (<= 6 ulp; vectorisable)."""
+    y = x
+    if y > _CLAMP:
+        y = _CLAMP
+    if y < -_CLAMP:
+        y = -_CLAMP
+    x2 = y * y
+    p = x2 * _A13 + _A11
+    p = x2 * p + _A9
+    p = x2 * p + _A7
+    p = x2 * p + _A5
+    p = x2 * p + _A3
+    p = x2 * p + _A1
+    p = y * p
+    q = x2 * _B6 + _B4
+    q = x2 * q + _B2
+    q = x2 * q + _B0
+    r = p / q
+    if abs(x) < _TINY:  # tanh(x) = x to float32 rounding
+        r = x
+    return r
 
-    ``T`` (N, 4u) is ``tanh`` of the pre-activations with the i, f, o blocks
-    pre-scaled by 1/2, so ``sigmoid(a) = 0.5 + 0.5 * tanh(a / 2)``.  Writes the
-    gate values (i, f, g, o) to ``acts`` and ``c' = f*c + i*g`` to ``c_out``.
-    ``acts`` may be ``T`` itself (in place).  One simple loop per gate block so
-    that LLVM vectorises each (measured 5.5 us -> 1.2 us at N=32, u=64).
+
+def vtanh(x):
+    """tanh of one scalar inside the kernels: :func:`tanh_f32` for float32, libm otherwise."""
+    return math.tanh(x)
+
+
+@overload(vtanh)
+def _vtanh_impl(x):
+    if x == types.float32:
+        return lambda x: tanh_f32(x)
+    return lambda x: math.tanh(x)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def tanh_rows(a):
+    """In place ``a = tanh(a)`` of a 2-D array through :func:`vtanh` (for tests and references)."""
+    for b in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            a[b, j] = vtanh(a[b, j])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _mm_acc(A, W, O, b0=0, b1=-1):
+    """``O[b0:b1] += A[b0:b1] @ W`` for A (N, K), W (K, M), O (N, M), all C-contiguous
+    (``b1 = -1``: to the last row).
+
+    Blocks of 4 rows x 4 values of ``k``: each pass over a contiguous output row adds four
+    products (``((a0 w0 + a1 w1) + a2 w2) + a3 w3``), so the row is loaded and stored once per
+    4 ``k`` and each loaded row of ``W`` serves 4 rows (measured: 1.5x faster than one ``k``
+    per pass, 1.4-2x faster than NumPy's matmul at 32 x 80 x 256).  Every row is summed in
+    the same order whether it falls in a block or among the rows left over, so a row's
+    result does not depend on the batch size.
     """
-    n, u = c_prev.shape
-    half = T.dtype.type(0.5)
-    for b in range(n):
-        for j in range(u):
-            acts[b, j] = half + half * T[b, j]
-        for j in range(u):
-            acts[b, u + j] = half + half * T[b, u + j]
-        for j in range(u):
-            acts[b, 2 * u + j] = T[b, 2 * u + j]
-        for j in range(u):
-            acts[b, 3 * u + j] = half + half * T[b, 3 * u + j]
-        for j in range(u):
-            c_out[b, j] = acts[b, u + j] * c_prev[b, j] + acts[b, j] * acts[b, 2 * u + j]
+    n, kk = A.shape
+    if b1 >= 0:
+        n = b1
+    k4 = kk - kk % 4
+    b = b0
+    while b + 4 <= n:
+        o0, o1, o2, o3 = O[b], O[b + 1], O[b + 2], O[b + 3]
+        for k in range(0, k4, 4):
+            w, v, x, y = W[k], W[k + 1], W[k + 2], W[k + 3]
+            a0, a1, a2, a3 = A[b, k], A[b, k + 1], A[b, k + 2], A[b, k + 3]
+            c0, c1, c2, c3 = A[b + 1, k], A[b + 1, k + 1], A[b + 1, k + 2], A[b + 1, k + 3]
+            d0, d1, d2, d3 = A[b + 2, k], A[b + 2, k + 1], A[b + 2, k + 2], A[b + 2, k + 3]
+            e0, e1, e2, e3 = A[b + 3, k], A[b + 3, k + 1], A[b + 3, k + 2], A[b + 3, k + 3]
+            for j in range(w.shape[0]):
+                wj, vj, xj, yj = w[j], v[j], x[j], y[j]
+                o0[j] += ((a0 * wj + a1 * vj) + a2 * xj) + a3 * yj
+                o1[j] += ((c0 * wj + c1 * vj) + c2 * xj) + c3 * yj
+                o2[j] += ((d0 * wj + d1 * vj) + d2 * xj) + d3 * yj
+                o3[j] += ((e0 * wj + e1 * vj) + e2 * xj) + e3 * yj
+        for k in range(k4, kk):
+            a0, a1, a2, a3 = A[b, k], A[b + 1, k], A[b + 2, k], A[b + 3, k]
+            w = W[k]
+            for j in range(w.shape[0]):
+                wj = w[j]
+                o0[j] += a0 * wj
+                o1[j] += a1 * wj
+                o2[j] += a2 * wj
+                o3[j] += a3 * wj
+        b += 4
+    while b < n:
+        o0 = O[b]
+        for k in range(0, k4, 4):
+            w, v, x, y = W[k], W[k + 1], W[k + 2], W[k + 3]
+            a0, a1, a2, a3 = A[b, k], A[b, k + 1], A[b, k + 2], A[b, k + 3]
+            for j in range(w.shape[0]):
+                o0[j] += ((a0 * w[j] + a1 * v[j]) + a2 * x[j]) + a3 * y[j]
+        for k in range(k4, kk):
+            a0 = A[b, k]
+            w = W[k]
+            for j in range(w.shape[0]):
+                o0[j] += a0 * w[j]
+        b += 1
 
 
-@njit(cache=True, nogil=True)
-def lstm_step_bwd(dh, dc, acts, c_prev, tc, dg):
+# --------------------------------------------------------------------------- SimpleRNN
+@njit(cache=True, nogil=True, error_model="numpy")
+def rnn_forward(xw, W_hhT, hs, b0, b1):
+    """``hs[t+1] = tanh(xw[t] + hs[t] @ W_hhT)``; xw (L, N, u) holds the projection and both
+    biases.  Rows ``b0 .. b1-1`` (see :func:`lstm_forward`)."""
+    L, n, u = xw.shape
+    for t in range(L):
+        h = hs[t + 1]
+        x = xw[t]
+        for b in range(b0, b1):
+            for j in range(u):
+                h[b, j] = x[b, j]
+        _mm_acc(hs[t], W_hhT, h, b0, b1)
+        for b in range(b0, b1):
+            for j in range(u):
+                h[b, j] = vtanh(h[b, j])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rnn_backward(dh_seq, dlast, W_hh, hs, dpre, b0, b1):
+    """Gradients w.r.t. the pre-activations ``dpre`` (L, N, u).
+
+    ``dh_seq`` (L, N, u): dL/dh of every output step, or an empty (0, N, u) array when only
+    the last state is an output, whose gradient is then ``dlast`` (N, u).  Rows ``b0 .. b1-1``.
+    """
+    L, n, u = dpre.shape
+    seq = dh_seq.shape[0] > 0
+    dh = np.empty((n, u), dtype=dpre.dtype)
+    one = dpre.dtype.type(1.0)
+    for t in range(L - 1, -1, -1):
+        _dh_init(dh, dh_seq, dlast, seq, t, L, b0, b1)
+        if t < L - 1:
+            _mm_acc(dpre[t + 1], W_hh, dh, b0, b1)
+        h = hs[t + 1]
+        d = dpre[t]
+        for b in range(b0, b1):
+            for j in range(u):
+                d[b, j] = dh[b, j] * (one - h[b, j] * h[b, j])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _dh_init(dh, dh_seq, dlast, seq, t, L, b0, b1):
+    """dL/dh of step ``t`` from the outputs: ``dh_seq[t]``, else ``dlast`` at the last step, else 0."""
+    u = dh.shape[1]
+    for b in range(b0, b1):
+        for j in range(u):
+            if seq:
+                dh[b, j] = dh_seq[t, b, j]
+            elif t == L - 1:
+                dh[b, j] = dlast[b, j]
+            else:
+                dh[b, j] = 0.0
+
+
+# -------------------------------------------------------------------------------- LSTM
+@njit(cache=True, nogil=True, error_model="numpy")
+def lstm_forward(xh, W_cat, bias, hs, cs, acts, tcs, b0, b1):
+    """The LSTM over a whole sequence, one matmul per step over ``[x_t, h_t]``.
+
+    ``xh`` (L, N, C+u): the inputs in ``[:, :, :C]``; the kernel writes the state each step
+    reads into ``[:, :, C:]`` (the rows the weight gradient is taken against).  ``W_cat``
+    (C+u, 4u): ``[W_ih^T; W_hh^T]`` and ``bias`` (4u,): ``b_ih + b_hh``, both with the i, f, o
+    columns halved.  Writes the states ``hs[1:]``, ``cs[1:]`` (both (L+1, N, u), ``[0]`` is
+    the initial state), the gate values ``acts`` (L, N, 4u; i, f, g, o after their
+    nonlinearity) and ``tcs = tanh(c')``.  Only batch rows ``b0 .. b1-1`` are computed: the
+    rows never interact, so two threads can each run the whole sequence for part of the batch.
+    """
+    L, n, g4 = acts.shape
+    u = g4 // 4
+    c_in = xh.shape[2] - u
+    half = acts.dtype.type(0.5)
+    for t in range(L):
+        z = xh[t]
+        h = hs[t]
+        for b in range(b0, b1):
+            for j in range(u):
+                z[b, c_in + j] = h[b, j]
+        a = acts[t]
+        for b in range(b0, b1):
+            for j in range(g4):
+                a[b, j] = bias[j]
+        _mm_acc(z, W_cat, a, b0, b1)
+        c_prev, c_out, tc, h_out = cs[t], cs[t + 1], tcs[t], hs[t + 1]
+        for b in range(b0, b1):
+            ab = a[b]
+            for j in range(2 * u):  # i, f
+                ab[j] = half + half * vtanh(ab[j])
+            for j in range(2 * u, 3 * u):  # g
+                ab[j] = vtanh(ab[j])
+            for j in range(3 * u, g4):  # o
+                ab[j] = half + half * vtanh(ab[j])
+            for j in range(u):
+                cc = ab[u + j] * c_prev[b, j] + ab[j] * ab[2 * u + j]
+                c_out[b, j] = cc
+                tc[b, j] = vtanh(cc)
+            for j in range(u):
+                h_out[b, j] = ab[3 * u + j] * tc[b, j]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def lstm_step_bwd(dh, dc, acts, c_prev, tc, dg, b0, b1):
     """Gradients w.r.t. the pre-activation gates ``dg`` (N, 4u) of one step.
 
     ``dh``: dL/dh' (N, u); ``dc``: dL/dc' coming from the next step (N, u), replaced
-    in place by dL/dc for the previous step.
+    in place by dL/dc for the previous step.  Rows ``b0 .. b1-1``.
     """
     n, u = dh.shape
     one = dh.dtype.type(1.0)
-    for b in range(n):
+    for b in range(b0, b1):
         for j in range(u):  # o gate and the full dL/dc'
             o = acts[b, 3 * u + j]
             t = tc[b, j]
@@ -66,53 +271,75 @@ def lstm_step_bwd(dh, dc, acts, c_prev, tc, dg):
             dc[b, j] = dc[b, j] * acts[b, u + j]
 
 
-@njit(cache=True, nogil=True)
-def gru_gates_fwd(T, xw, hw, b_hn, acts, ghn):
-    """First half of a GRU step.
+@njit(cache=True, nogil=True, error_model="numpy")
+def lstm_backward(dh_seq, dlast, W_hh, acts, cs, tcs, dg, b0, b1):
+    """Backward through time: gradients w.r.t. the pre-activation gates ``dg`` (L, N, 4u).
 
-    ``T`` (N, 2u) is ``tanh`` of the r, z pre-activations halved (see
-    :func:`lstm_cell_fwd`); ``xw`` (N, 3u) the input projection with b_ih;
-    ``hw`` (N, 3u) = h W_hh^T.  Writes r, z and the *pre-activation* of n
-    (``xw_n + r * (hw_n + b_hn)``) to ``acts`` and ``hw_n + b_hn`` to ``ghn``.
+    ``W_hh`` (4u, u) unscaled; ``dh_seq``/``dlast`` as in :func:`rnn_backward`; ``cs`` as
+    written by :func:`lstm_forward` (``cs[t]`` is the cell state step ``t`` read).  Rows
+    ``b0 .. b1-1`` only (see :func:`lstm_forward`).
     """
-    n, u = ghn.shape
-    for b in range(n):
-        for j in range(u):
-            r = 0.5 + 0.5 * T[b, j]
-            hn = hw[b, 2 * u + j] + b_hn[j]
-            acts[b, j] = r
-            acts[b, u + j] = 0.5 + 0.5 * T[b, u + j]
-            acts[b, 2 * u + j] = xw[b, 2 * u + j] + r * hn
-            ghn[b, j] = hn
+    L, n, g4 = acts.shape
+    u = g4 // 4
+    seq = dh_seq.shape[0] > 0
+    dh = np.empty((n, u), dtype=acts.dtype)
+    dc = np.zeros((n, u), dtype=acts.dtype)
+    for t in range(L - 1, -1, -1):
+        _dh_init(dh, dh_seq, dlast, seq, t, L, b0, b1)
+        if t < L - 1:
+            _mm_acc(dg[t + 1], W_hh, dh, b0, b1)
+        lstm_step_bwd(dh, dc, acts[t], cs[t], tcs[t], dg[t], b0, b1)
 
 
-@njit(cache=True, nogil=True)
-def gru_out_fwd(acts, h_prev, h_out):
-    """Second half: with n = tanh(...) now in ``acts``, ``h' = (1 - z) * n + z * h``."""
-    n, u = h_prev.shape
-    for b in range(n):
-        for j in range(u):
-            z = acts[b, u + j]
-            nn = acts[b, 2 * u + j]
-            h_out[b, j] = nn + z * (h_prev[b, j] - nn)
+# --------------------------------------------------------------------------------- GRU
+@njit(cache=True, nogil=True, error_model="numpy")
+def gru_forward(xw, W_s, b_hn, hs, acts, ghn, hw, b0, b1):
+    """The GRU (``linear_before_reset``, PyTorch's form) over a whole sequence.
+
+    ``xw`` (L, N, 3u): input projection with ``b_ih``, plus ``b_hh`` on the r, z columns,
+    and those r, z columns halved; ``W_s`` (u, 3u): ``W_hh^T`` with the r, z columns halved;
+    ``b_hn`` (u,) the n part of ``b_hh``; ``hw`` (N, 3u) scratch.  Writes ``hs[1:]``,
+    ``acts`` (r, z, n after their nonlinearity) and ``ghn = W_hn h + b_hn`` (L, N, u).
+    Rows ``b0 .. b1-1`` (see :func:`lstm_forward`).
+    """
+    L, n, g3 = xw.shape
+    u = g3 // 3
+    half = xw.dtype.type(0.5)
+    for t in range(L):
+        for b in range(b0, b1):
+            for j in range(g3):
+                hw[b, j] = 0.0
+        h = hs[t]
+        _mm_acc(h, W_s, hw, b0, b1)
+        x, a, gn, h_out = xw[t], acts[t], ghn[t], hs[t + 1]
+        for b in range(b0, b1):
+            for j in range(2 * u):
+                a[b, j] = half + half * vtanh(x[b, j] + hw[b, j])
+            for j in range(u):
+                hn = hw[b, 2 * u + j] + b_hn[j]
+                gn[b, j] = hn
+                nn = vtanh(x[b, 2 * u + j] + a[b, j] * hn)
+                a[b, 2 * u + j] = nn
+                h_out[b, j] = nn + a[b, u + j] * (h[b, j] - nn)
 
 
-@njit(cache=True, nogil=True)
-def gru_step_bwd(dh, acts, ghn, h_prev, dgx, dgh):
+@njit(cache=True, nogil=True, error_model="numpy")
+def gru_step_bwd(dh, acts, ghn, h_prev, dgx, dgh, b0, b1):
     """Gradients of one GRU step w.r.t. the input-side (``dgx``) and hidden-side
     (``dgh``) pre-activations, both (N, 3u).  ``dh`` (dL/dh') is replaced in place
-    by its direct part ``dh * z``; the caller adds ``dgh @ W_hh``.
+    by its direct part ``dh * z``; the caller adds ``dgh @ W_hh``.  Rows ``b0 .. b1-1``.
     """
     n, u = dh.shape
-    for b in range(n):
+    one = dh.dtype.type(1.0)
+    for b in range(b0, b1):
         for j in range(u):
             r = acts[b, j]
             z = acts[b, u + j]
             nn = acts[b, 2 * u + j]
             d = dh[b, j]
-            dn = d * (1.0 - z) * (1.0 - nn * nn)
-            dz = d * (h_prev[b, j] - nn) * z * (1.0 - z)
-            dr = dn * ghn[b, j] * r * (1.0 - r)
+            dn = d * (one - z) * (one - nn * nn)
+            dz = d * (h_prev[b, j] - nn) * z * (one - z)
+            dr = dn * ghn[b, j] * r * (one - r)
             dgx[b, j] = dr
             dgx[b, u + j] = dz
             dgx[b, 2 * u + j] = dn
@@ -120,3 +347,93 @@ def gru_step_bwd(dh, acts, ghn, h_prev, dgx, dgh):
             dgh[b, u + j] = dz
             dgh[b, 2 * u + j] = dn * r
             dh[b, j] = d * z
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def gru_backward(dh_seq, dlast, W_hh, hs, acts, ghn, dgx, dgh, b0, b1):
+    """Backward through time of :func:`gru_forward`: ``dgx``/``dgh`` (L, N, 3u) the gradients
+    w.r.t. the input-side and hidden-side pre-activations.  ``W_hh`` (3u, u) unscaled.
+    Rows ``b0 .. b1-1``."""
+    L, n, g3 = acts.shape
+    u = g3 // 3
+    seq = dh_seq.shape[0] > 0
+    dh = np.empty((n, u), dtype=acts.dtype)
+    _dh_init(dh, dh_seq, dlast, seq, L - 1, L, b0, b1)
+    for t in range(L - 1, -1, -1):
+        if seq and t < L - 1:
+            for b in range(b0, b1):
+                for j in range(u):
+                    dh[b, j] += dh_seq[t, b, j]
+        gru_step_bwd(dh, acts[t], ghn[t], hs[t], dgx[t], dgh[t], b0, b1)
+        _mm_acc(dgh[t], W_hh, dh, b0, b1)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def gru_reset_first_forward(xw, W_rzT, b_rz, W_nT, b_n, hs, acts, rh, srz, sn, b0, b1):
+    """The GRU with ``linear_before_reset`` off (ONNX's default) over a whole sequence:
+    ``n = tanh(x W_in^T + b_in + (r * h) W_hn^T + b_hn)``.
+
+    ``xw`` (L, N, 3u): input projection with ``b_ih``; ``W_rzT`` (u, 2u), ``W_nT`` (u, u);
+    ``b_rz``/``b_n`` the parts of ``b_hh``; ``srz`` (N, 2u), ``sn`` (N, u) scratch.  Writes ``hs[1:]``,
+    ``acts`` (r, z, n) and ``rh = r * h`` (L, N, u), the input of ``W_hn``.  Rows ``b0 .. b1-1``.
+    """
+    L, n, g3 = xw.shape
+    u = g3 // 3
+    half = xw.dtype.type(0.5)
+    for t in range(L):
+        x, a, h, r_h, h_out = xw[t], acts[t], hs[t], rh[t], hs[t + 1]
+        for b in range(b0, b1):
+            for j in range(2 * u):
+                srz[b, j] = x[b, j] + b_rz[j]
+        _mm_acc(h, W_rzT, srz, b0, b1)
+        for b in range(b0, b1):
+            for j in range(2 * u):
+                a[b, j] = half + half * vtanh(half * srz[b, j])
+            for j in range(u):
+                r_h[b, j] = a[b, j] * h[b, j]
+                sn[b, j] = x[b, 2 * u + j] + b_n[j]
+        _mm_acc(r_h, W_nT, sn, b0, b1)
+        for b in range(b0, b1):
+            for j in range(u):
+                nn = vtanh(sn[b, j])
+                a[b, 2 * u + j] = nn
+                h_out[b, j] = nn + a[b, u + j] * (h[b, j] - nn)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def gru_reset_first_backward(dh_seq, dlast, W_rz, W_n, hs, acts, dg, scratch, b0, b1):
+    """Backward through time of :func:`gru_reset_first_forward`: ``dg`` (L, N, 3u), the
+    gradients w.r.t. the pre-activations (input and hidden side alike; the n block of
+    dL/dW_hh is taken against ``r * h``).  ``W_rz`` (2u, u), ``W_n`` (u, u); ``scratch`` (N, u).
+    Rows ``b0 .. b1-1``."""
+    L, n, g3 = acts.shape
+    u = g3 // 3
+    seq = dh_seq.shape[0] > 0
+    one = acts.dtype.type(1.0)
+    dh = np.empty((n, u), dtype=acts.dtype)
+    d_rh = scratch
+    _dh_init(dh, dh_seq, dlast, seq, L - 1, L, b0, b1)
+    for t in range(L - 1, -1, -1):
+        if seq and t < L - 1:
+            for b in range(b0, b1):
+                for j in range(u):
+                    dh[b, j] += dh_seq[t, b, j]
+        a, h, d = acts[t], hs[t], dg[t]
+        for b in range(b0, b1):
+            for j in range(u):
+                z = a[b, u + j]
+                nn = a[b, 2 * u + j]
+                d[b, 2 * u + j] = dh[b, j] * (one - z) * (one - nn * nn)
+        for b in range(b0, b1):
+            for j in range(u):
+                d_rh[b, j] = 0.0
+        _mm_acc(d[:, 2 * u:], W_n, d_rh, b0, b1)
+        for b in range(b0, b1):
+            for j in range(u):
+                r = a[b, j]
+                z = a[b, u + j]
+                nn = a[b, 2 * u + j]
+                d[b, j] = d_rh[b, j] * h[b, j] * r * (one - r)
+                d[b, u + j] = dh[b, j] * (h[b, j] - nn) * z * (one - z)
+                dh[b, j] = dh[b, j] * z + d_rh[b, j] * r
+        _mm_acc(d[:, :2 * u], W_rz, dh, b0, b1)

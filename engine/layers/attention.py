@@ -16,6 +16,14 @@ The weights multiply from the right (``x @ W``), so the mapping to
 
 and ``causal=True`` equals passing ``attn_mask`` = the upper triangle (a
 position attends to itself and earlier positions only).
+
+The Q, K, V projections are one GEMM (``x @ [W_q | W_k | W_v]``) copied once into per-head
+blocks; the six batched matmuls per step are BLAS, and the softmax around them is three
+in-place passes over the scores (two Numba kernels around NumPy's SIMD ``exp``; backward:
+one kernel), with the causal mask written directly instead of a broadcast (L, L) mask
+(:mod:`engine.kernels.attention`); the softmax passes run on two threads over halves of the
+(sample, head) blocks (:mod:`engine.kernels.threads`; blocks are independent, so the bits
+do not depend on the split).
 """
 from __future__ import annotations
 
@@ -25,9 +33,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.initializers import init_weight
+from engine.kernels.threads import run_rows
 from engine.layers.core import fmt_shape
-from engine.numerics import softmax
+from engine.lazy import LazyModule
 from engine.registry import Layer, ShapeError, register_layer
+
+#: the Numba kernels, imported when an attention layer first computes
+K = LazyModule("engine.kernels.attention")
 
 
 @dataclass(frozen=True)
@@ -81,45 +93,51 @@ class MultiHeadAttention(Layer):
         n, L, D = x.shape
         h = self.cfg.num_heads
         dh = D // h
-        scale = x.dtype.type(1.0 / math.sqrt(dh))
+        dt = x.dtype
+        scale = dt.type(1.0 / math.sqrt(dh))
+        causal = bool(self.cfg.causal)
         x2 = x.reshape(n * L, D)
+        # the three projections as one GEMM, then one copy into per-head blocks (3, N, H, L, d)
+        W_qkv = np.concatenate([params["W_q"], params["W_k"], params["W_v"]], axis=1)
+        qkv = x2 @ W_qkv
+        qkv += np.concatenate([params["b_q"], params["b_k"], params["b_v"]])
+        qkv_h = np.ascontiguousarray(qkv.reshape(n, L, 3, h, dh).transpose(2, 0, 3, 1, 4))
+        q, k, v = qkv_h[0], qkv_h[1], qkv_h[2]
+        a = q @ k.transpose(0, 1, 3, 2)                  # (N, H, L, L) scores, then weights
+        a3 = a.reshape(n * h, L, L)
 
-        def heads(t):  # (n*L, D) -> (n, h, L, dh)
-            return t.reshape(n, L, h, dh).transpose(0, 2, 1, 3)
+        def softmax(b0, b1):                             # (sample, head) blocks b0 .. b1-1
+            part = a3[b0:b1]
+            K.softmax_prep(part, scale, causal)
+            np.exp(part, out=part)                       # NumPy releases the GIL here too
+            K.softmax_finish(part, causal)
 
-        def merge(t):  # (n, h, L, dh) -> (n*L, D)
-            return t.transpose(0, 2, 1, 3).reshape(n * L, D)
-
-        q = heads(x2 @ params["W_q"] + params["b_q"])
-        k = heads(x2 @ params["W_k"] + params["b_k"])
-        v = heads(x2 @ params["W_v"] + params["b_v"])
-        s = (q @ k.transpose(0, 1, 3, 2)) * scale
-        if self.cfg.causal:
-            mask = np.triu(np.ones((L, L), dtype=bool), k=1)
-            s = np.where(mask, -np.inf, s).astype(x.dtype, copy=False)
-        a = softmax(s)
-        o = merge(a @ v)
-        y = (o @ params["W_o"] + params["b_o"]).reshape(n, L, D)
+        run_rows(softmax, n * h)
+        o = np.ascontiguousarray((a @ v).transpose(0, 2, 1, 3)).reshape(n * L, D)
+        y = o @ params["W_o"]
+        y += params["b_o"]
 
         def backprop(dy):
             dy2 = dy.reshape(n * L, D)
             g = {"W_o": o.T @ dy2, "b_o": dy2.sum(axis=0)}
-            do = heads(dy2 @ params["W_o"].T)
+            do = np.ascontiguousarray((dy2 @ params["W_o"].T).reshape(n, L, h, dh).transpose(0, 2, 1, 3))
+            dqkv_h = np.empty_like(qkv_h)
             da = do @ v.transpose(0, 1, 3, 2)
-            dv = a.transpose(0, 1, 3, 2) @ do
-            ds = a * (da - (da * a).sum(axis=-1, keepdims=True))
-            ds *= scale
-            dq = ds @ k
-            dk = ds.transpose(0, 1, 3, 2) @ q
-            dx = np.zeros((n * L, D), dtype=x.dtype)
-            for name, dt in (("q", dq), ("k", dk), ("v", dv)):
-                dt2 = merge(dt)
-                g[f"W_{name}"] = x2.T @ dt2
-                g[f"b_{name}"] = dt2.sum(axis=0)
-                dx += dt2 @ params[f"W_{name}"].T
-            return [dx.reshape(x.shape)], g
+            np.matmul(a.transpose(0, 1, 3, 2), do, out=dqkv_h[2])
+            da3 = da.reshape(n * h, L, L)
+            run_rows(lambda b0, b1: K.softmax_backward(a3[b0:b1], da3[b0:b1], scale, causal),
+                     n * h)                              # da -> dL/dS
+            np.matmul(da, k, out=dqkv_h[0])
+            np.matmul(da.transpose(0, 1, 3, 2), q, out=dqkv_h[1])
+            dqkv = np.ascontiguousarray(dqkv_h.transpose(1, 3, 0, 2, 4)).reshape(n * L, 3 * D)
+            dW = x2.T @ dqkv                             # (D, 3D)
+            db = dqkv.sum(axis=0)
+            for i, name in enumerate("qkv"):
+                g[f"W_{name}"] = np.ascontiguousarray(dW[:, i * D:(i + 1) * D])
+                g[f"b_{name}"] = db[i * D:(i + 1) * D].copy()
+            return [(dqkv @ W_qkv.T).reshape(x.shape)], g
 
-        return y, backprop
+        return y.reshape(n, L, D), backprop
 
     def summary(self):
         return f"{self.cfg.num_heads} heads" + (", causal" if self.cfg.causal else "")

@@ -30,10 +30,12 @@ The initial state is zero.  Output: the last hidden state (units,) or, with
 original time order and joined with the forward ones (``merge_mode`` "concat":
 forward then reverse along the features, (L, 2*units) / (2*units,); "sum").  The
 last state of the reverse direction is its state after the whole reversed
-sequence (PyTorch's ``h_n[1]``, Keras ``Bidirectional``), i.e. at time step 0.  The input projection of
-all time steps is one matmul; the time loop does one (N, units) x (units, G*units)
-matmul per step and the gate maths in a fused Numba kernel
-(:mod:`engine.kernels.recurrent`); backprop through time mirrors it.
+sequence (PyTorch's ``h_n[1]``, Keras ``Bidirectional``), i.e. at time step 0.  Each direction's
+whole time loop is one Numba call (:mod:`engine.kernels.recurrent`: per step the recurrent
+matmul and the gate maths), and so is backprop through time; the LSTM folds the input
+projection into that per-step matmul (``[x_t, h_t] @ [W_ih^T; W_hh^T]``), the GRU and
+SimpleRNN project all time steps with one GEMM first.  The weight gradients are GEMMs over
+all steps at once.
 
 Initialisation (Keras-style, trains well out of the box): ``W_ih`` Glorot
 uniform, ``W_hh`` orthogonal, biases zero except the LSTM forget-gate part of
@@ -46,6 +48,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.initializers import init_weight
+from engine.kernels.threads import run_rows
 from engine.layers.core import fmt_shape
 from engine.lazy import LazyModule
 from engine.registry import Layer, ShapeError, register_layer
@@ -193,8 +196,8 @@ class _RecurrentBase(Layer):
                 dgh2 = dgh.reshape(L * n, g * u)
                 ones = np.ones(L * n, dtype=dt)
                 db_ih = ones @ dgx2                                  # BLAS column sums
-                grads.update({"W_ih" + sfx: dgx2.T @ xin.reshape(L * n, c),
-                              "W_hh" + sfx: self._grad_W_hh(dgh2, hs, cache),
+                dW_ih, dW_hh = self._weight_grads(dgx2, dgh2, xin, hs, cache)
+                grads.update({"W_ih" + sfx: dW_ih, "W_hh" + sfx: dW_hh,
                               "b_ih" + sfx: db_ih, "b_hh" + sfx: db_ih.copy() if dgh is dgx else ones @ dgh2})
                 if need_dx:
                     d = (dgx2 @ W_ih).reshape(L, n, c)
@@ -206,6 +209,11 @@ class _RecurrentBase(Layer):
             return [np.ascontiguousarray(dx.transpose(1, 0, 2))], grads
 
         return y, backprop
+
+    def _weight_grads(self, dgx2, dgh2, xin, hs, cache):
+        """(dL/dW_ih, dL/dW_hh) from the gate gradients (L*N, G*u) of the input and hidden side."""
+        L, n, c = xin.shape
+        return dgx2.T @ xin.reshape(L * n, c), self._grad_W_hh(dgh2, hs, cache)
 
     @staticmethod
     def _grad_W_hh(dgh2, hs, cache):
@@ -231,26 +239,22 @@ class SimpleRNN(_RecurrentBase):
 
     def _run(self, xt, W_ih, b_ih, W_hh, b_hh, hs):
         xw = self._project(xt, W_ih, b_ih + b_hh)
-        W_hhT = np.ascontiguousarray(W_hh.T)
-        pre = np.empty_like(xw[0])
-        for t in range(xw.shape[0]):
-            np.matmul(hs[t], W_hhT, out=pre)
-            pre += xw[t]
-            np.tanh(pre, out=hs[t + 1])
+        run_rows(K.rnn_forward, hs.shape[1], xw, np.ascontiguousarray(W_hh.T), hs)
         return None
 
     def _back(self, dh_out, dy_last, W_hh, hs, cache):
-        L, n, u = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
-        dpre = np.empty((L, n, u), dtype=hs.dtype)
-        dh = dy_last.copy() if dh_out is None else dh_out[L - 1].copy()
-        for t in range(L - 1, -1, -1):
-            if t < L - 1:
-                np.matmul(dpre[t + 1], W_hh, out=dh)
-                if dh_out is not None:
-                    dh += dh_out[t]
-            h = hs[t + 1]
-            np.multiply(dh, 1 - h * h, out=dpre[t])
+        dpre = np.empty(hs[1:].shape, dtype=hs.dtype)
+        run_rows(K.rnn_backward, hs.shape[1], *_dh_args(dh_out, dy_last, hs), np.ascontiguousarray(W_hh), hs,
+                 dpre)
         return dpre, dpre
+
+
+def _dh_args(dh_out, dy_last, hs):
+    """The kernels' (dh_seq, dlast) pair: an empty sequence when only the last state is an output."""
+    n, u = hs.shape[1], hs.shape[2]
+    if dh_out is None:
+        return np.empty((0, n, u), dtype=hs.dtype), np.ascontiguousarray(dy_last, dtype=hs.dtype)
+    return np.ascontiguousarray(dh_out, dtype=hs.dtype), np.empty((n, u), dtype=hs.dtype)
 
 
 @register_layer
@@ -263,47 +267,42 @@ class LSTM(_RecurrentBase):
 
     def _run(self, xt, W_ih, b_ih, W_hh, b_hh, hs):
         L, n, u = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+        c = xt.shape[2]
         g4 = 4 * u
         dt = xt.dtype
+        # one matmul per step over [x_t, h_t] (L, N, C+u) against [W_ih^T; W_hh^T]: the input
+        # projection runs inside the time loop (no (L, N, 4u) array written and read back) and
+        # the weight gradients are one GEMM against the same [x, h] rows.
         # sigmoid(a) = 0.5 + 0.5 tanh(a/2): the 1/2 of the i, f, o columns is folded into
-        # the weights and biases, then one tanh per step covers all four gates
+        # the weights and biases, then one tanh per gate value.
         scale = np.full(g4, 0.5, dtype=dt)
         scale[2 * u:3 * u] = 1.0
-        xs = self._project(xt, W_ih * scale[:, None], (b_ih + b_hh) * scale)
-        W_s = np.ascontiguousarray(W_hh.T * scale)
+        W_cat = np.empty((c + u, g4), dtype=dt)
+        np.multiply(W_ih.T, scale, out=W_cat[:c])
+        np.multiply(W_hh.T, scale, out=W_cat[c:])
+        bias = ((b_ih + b_hh) * scale).astype(dt, copy=False)
+        xh = np.empty((L, n, c + u), dtype=dt)
+        xh[:, :, :c] = xt
         cs = np.empty((L + 1, n, u), dtype=dt)
         cs[0] = 0
         acts = np.empty((L, n, g4), dtype=dt)   # i, f, g, o after their nonlinearity
         tcs = np.empty((L, n, u), dtype=dt)     # tanh(c')
-        pre = np.empty((n, g4), dtype=dt)
-        # per-step views made once (indexing a list is cheaper than slicing an array 50x)
-        hv, cv, av, tv, xv = list(hs), list(cs), list(acts), list(tcs), list(xs)
-        ov = list(acts[:, :, 3 * u:])
-        mm, add, tanh, mul, cell = np.matmul, np.add, np.tanh, np.multiply, K.lstm_cell_fwd
-        for t in range(L):
-            mm(hv[t], W_s, out=pre)
-            add(pre, xv[t], out=pre)
-            tanh(pre, out=pre)
-            cell(pre, cv[t], av[t], cv[t + 1])
-            tanh(cv[t + 1], out=tv[t])
-            mul(ov[t], tv[t], out=hv[t + 1])
-        return cs, acts, tcs
+        run_rows(K.lstm_forward, n, xh, W_cat, bias, hs, cs, acts, tcs)
+        return cs, acts, tcs, xh
 
     def _back(self, dh_out, dy_last, W_hh, hs, cache):
-        cs, acts, tcs = cache
-        L, n, g4 = acts.shape
+        cs, acts, tcs, _ = cache
         dg = np.empty_like(acts)
-        dh = dy_last.copy() if dh_out is None else dh_out[L - 1].copy()
-        dc = np.zeros((n, g4 // 4), dtype=acts.dtype)
-        gv, av, cv, tv = list(dg), list(acts), list(cs), list(tcs)
-        mm, step = np.matmul, K.lstm_step_bwd
-        for t in range(L - 1, -1, -1):
-            if t < L - 1:
-                mm(gv[t + 1], W_hh, out=dh)
-                if dh_out is not None:
-                    dh += dh_out[t]
-            step(dh, dc, av[t], cv[t], tv[t], gv[t])
+        run_rows(K.lstm_backward, hs.shape[1], *_dh_args(dh_out, dy_last, hs), np.ascontiguousarray(W_hh),
+                 acts, cs, tcs, dg)
         return dg, dg
+
+    def _weight_grads(self, dgx2, dgh2, xin, hs, cache):
+        xh = cache[3]
+        L, n, cu = xh.shape
+        c = xin.shape[2]
+        dW = dgx2.T @ xh.reshape(L * n, cu)     # (4u, C+u): [dL/dW_ih, dL/dW_hh]
+        return np.ascontiguousarray(dW[:, :c]), np.ascontiguousarray(dW[:, c:])
 
 
 @register_layer
@@ -332,79 +331,42 @@ class GRU(_RecurrentBase):
         b_hn = np.ascontiguousarray(b_hh[2 * u:])
         acts = np.empty_like(xw)   # r, z, n after their nonlinearity
         ghn = np.empty((L, n, u), dtype=dt)
-        hw = np.empty((n, g3), dtype=dt)
-        T = np.empty((n, 2 * u), dtype=dt)
-        for t in range(L):
-            np.matmul(hs[t], W_s, out=hw)
-            np.add(xr[t, :, :2 * u], hw[:, :2 * u], out=T)
-            np.tanh(T, out=T)
-            K.gru_gates_fwd(T, xr[t], hw, b_hn, acts[t], ghn[t])
-            nv = acts[t, :, 2 * u:]
-            np.tanh(nv, out=nv)
-            K.gru_out_fwd(acts[t], hs[t], hs[t + 1])
+        run_rows(K.gru_forward, n, xr, W_s, b_hn, hs, acts, ghn, np.empty((n, g3), dtype=dt))
         return acts, ghn
 
     def _back(self, dh_out, dy_last, W_hh, hs, cache):
         if not self.cfg.linear_before_reset:
             return self._back_reset_first(dh_out, dy_last, W_hh, hs, cache)
         acts, ghn = cache
-        L, n, g3 = acts.shape
         dgx = np.empty_like(acts)
         dgh = np.empty_like(acts)
-        dh = dy_last.copy() if dh_out is None else dh_out[L - 1].copy()
-        for t in range(L - 1, -1, -1):
-            if t < L - 1 and dh_out is not None:
-                dh += dh_out[t]
-            K.gru_step_bwd(dh, acts[t], ghn[t], hs[t], dgx[t], dgh[t])
-            dh += dgh[t] @ W_hh
+        run_rows(K.gru_backward, hs.shape[1], *_dh_args(dh_out, dy_last, hs), np.ascontiguousarray(W_hh), hs,
+                 acts, ghn, dgx, dgh)
         return dgx, dgh
 
-    # --- linear_before_reset=False (ONNX's default): the reset gate scales h before W_hn.
-    # Plain NumPy per step (no fused kernel): n's matmul needs r first, so a step is two
-    # matmuls, and the n-block of dL/dW_hh is taken against r*h instead of h.
+    # --- linear_before_reset=False (ONNX's default): the reset gate scales h before W_hn,
+    # so a step is two matmuls (r first), and the n-block of dL/dW_hh is taken against r*h.
     def _run_reset_first(self, xt, W_ih, b_ih, W_hh, b_hh, hs):
         xw = self._project(xt, W_ih, b_ih)
         L, n, g3 = xw.shape
         u = hs.shape[2]
         dt = xw.dtype
-        half = dt.type(0.5)
         W_rzT = np.ascontiguousarray(W_hh[:2 * u].T)
         W_nT = np.ascontiguousarray(W_hh[2 * u:].T)
-        b_rz, b_n = b_hh[:2 * u], b_hh[2 * u:]
+        b_rz, b_n = np.ascontiguousarray(b_hh[:2 * u]), np.ascontiguousarray(b_hh[2 * u:])
         acts = np.empty_like(xw)             # r, z, n after their nonlinearity
         rh = np.empty((L, n, u), dtype=dt)   # r * h, the input of W_hn
-        for t in range(L):
-            h = hs[t]
-            a = xw[t, :, :2 * u] + h @ W_rzT + b_rz
-            rz = acts[t, :, :2 * u]
-            np.tanh(half * a, out=rz)
-            rz *= half
-            rz += half                       # sigmoid(a) = 0.5 + 0.5 tanh(a / 2)
-            np.multiply(rz[:, :u], h, out=rh[t])
-            nv = acts[t, :, 2 * u:]
-            np.tanh(xw[t, :, 2 * u:] + rh[t] @ W_nT + b_n, out=nv)
-            z = rz[:, u:]
-            hs[t + 1] = nv + z * (h - nv)
+        run_rows(K.gru_reset_first_forward, n, xw, W_rzT, b_rz, W_nT, b_n, hs, acts, rh,
+                 np.empty((n, 2 * u), dtype=dt), np.empty((n, u), dtype=dt))
         return acts, rh
 
     def _back_reset_first(self, dh_out, dy_last, W_hh, hs, cache):
         acts, rh = cache
-        L, n, g3 = acts.shape
-        u = g3 // 3
-        W_rz, W_n = W_hh[:2 * u], W_hh[2 * u:]
+        u = hs.shape[2]
+        W_rz, W_n = np.ascontiguousarray(W_hh[:2 * u]), np.ascontiguousarray(W_hh[2 * u:])
         dg = np.empty_like(acts)
-        dh = dy_last.copy() if dh_out is None else dh_out[L - 1].copy()
-        for t in range(L - 1, -1, -1):
-            if t < L - 1 and dh_out is not None:
-                dh += dh_out[t]
-            h = hs[t]
-            r, z, nv = acts[t, :, :u], acts[t, :, u:2 * u], acts[t, :, 2 * u:]
-            dn = dh * (1 - z) * (1 - nv * nv)
-            d_rh = dn @ W_n
-            dg[t, :, 2 * u:] = dn
-            dg[t, :, :u] = d_rh * h * r * (1 - r)
-            dg[t, :, u:2 * u] = dh * (h - nv) * z * (1 - z)
-            dh = dh * z + d_rh * r + dg[t, :, :2 * u] @ W_rz
+        run_rows(K.gru_reset_first_backward, hs.shape[1], *_dh_args(dh_out, dy_last, hs), W_rz, W_n, hs, acts,
+                 dg, np.empty((hs.shape[1], u), dtype=hs.dtype))
         return dg, dg
 
     def _grad_W_hh(self, dgh2, hs, cache):

@@ -197,7 +197,7 @@ def test_training_process_leaves_one_core_to_the_window():
     from engine.train_process import blas_thread_env, blas_threads
     assert blas_threads(1) == 1 and blas_threads(2) == 1 and blas_threads(8) == 7
     env = blas_thread_env({})
-    assert set(env) == {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"}
+    assert set(env) == {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NNSTUDIO_KERNEL_THREADS"}
     assert len(set(env.values())) == 1 and int(env["OPENBLAS_NUM_THREADS"]) == blas_threads()
     # a user's own setting wins
     assert blas_thread_env({"OMP_NUM_THREADS": "4"}) == {}

@@ -1,0 +1,65 @@
+"""Running a row-independent Numba kernel on two threads (batch halves).
+
+Used by the recurrent time loops and by the attention softmax (independent (sample, head)
+blocks; there the function is a small Python closure around ``nogil`` kernels and NumPy's
+``exp``, which releases the GIL as well).
+
+The recurrent time loops (:mod:`engine.kernels.recurrent`) never mix batch rows, release
+the GIL (``nogil=True``) and sum every row in the same order wherever it falls, so splitting
+the batch between the calling thread and one helper thread gives bit-identical results
+(``tests/engine/test_kernels_recurrent.py`` checks it).  Plain Python threads, not Numba's
+``parallel=True``: Numba's default ``workqueue`` threading layer must not be entered from
+two threads at once, and a training run may be on the GUI's worker thread.
+
+``NNSTUDIO_KERNEL_THREADS`` (default: 2 if the process may use two or more CPUs, else 1)
+sets the number of threads; ``1`` turns the split off.  The benchmarks set it to their
+``--threads`` so that both engines get the same number of threads.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+#: batches smaller than this run on one thread (the hand-off costs more than it saves)
+MIN_ROWS = 8
+
+_pool: ThreadPoolExecutor | None = None
+_lock = threading.Lock()
+
+
+def kernel_threads() -> int:
+    """How many threads a split kernel uses (1 or 2)."""
+    raw = os.environ.get("NNSTUDIO_KERNEL_THREADS", "").strip()
+    if raw:
+        try:
+            return 2 if int(raw) >= 2 else 1
+        except ValueError:
+            return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return 2 if cpus >= 2 else 1
+
+
+def _helper() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nn-kernel")
+        return _pool
+
+
+def run_rows(fn, n: int, *args) -> None:
+    """``fn(*args, b0, b1)`` over batch rows ``0 .. n-1``: in two halves on two threads when
+    allowed and the batch is large enough, else in one call."""
+    if n < MIN_ROWS or kernel_threads() < 2:
+        fn(*args, 0, n)
+        return
+    half = ((n + 1) // 2 + 3) // 4 * 4   # a multiple of 4: the matmul's row blocks stay whole
+    fut = _helper().submit(fn, *args, half, n)
+    try:
+        fn(*args, 0, half)
+    finally:
+        fut.result()
