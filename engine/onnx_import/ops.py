@@ -886,7 +886,27 @@ def _layernorm(cx: NodeCtx):
 
 
 # ------------------------------------------------------------------ merge
+def _concat_zeros(cx: NodeCtx) -> Zeros | None:
+    """Zero states joined (tf2onnx's bidirectional initial state: Concat of two (1, N, units) zeros) ->
+    zeros again; None unless every input is zeros."""
+    vals = [cx.value(i) for i in range(len(cx.inputs)) if cx.has(i)]
+    if not vals or not any(isinstance(v, Zeros) for v in vals) or \
+            not all(isinstance(v, Zeros) or (isinstance(v, Const) and not np.any(v.value)) for v in vals):
+        return None
+    dims = [v.dims if isinstance(v, Zeros) else v.value.shape for v in vals]
+    if len({len(d) for d in dims}) != 1:
+        raise Unsupported("joins zero tensors of different ranks")
+    axis = cx.attr("axis", 0) % len(dims[0])
+    along = [d[axis] for d in dims]
+    out = list(dims[0])
+    out[axis] = sum(int(a) for a in along) if all(isinstance(a, (int, np.integer)) for a in along) else None
+    return Zeros(tuple(out))
+
+
 def _concat(cx: NodeCtx):
+    z = _concat_zeros(cx)
+    if z is not None:
+        return [z]
     ts = [cx.tensor(i) for i in range(len(cx.inputs))]
     if len(ts) == 1:
         return [ts[0]]
@@ -1088,6 +1108,12 @@ def _joined_directions(cx: NodeCtx, ts: list, how: str) -> Tensor | None:
         return None          # reverse first: two layers and a Concatenate (exact as well)
     bi = r0.split_of
     variant = r0.inputs[0].variant
+    if all(t.variant == "last" for t in ts):
+        variant = "last"           # the final states, also when taken from the split sequence
+    elif variant != "seq" or any(t.variant == "last" for t in ts):
+        return None
+    if how == "sum" and variant != r0.inputs[0].variant:
+        return None                # (the summed form is made for the split output only)
     H = bi.config["units"]
     L_ = bi.inputs[0].nn_shape[0]
     if how == "concat":
@@ -1236,10 +1262,33 @@ def _slice(cx: NodeCtx):
                              for j, x in enumerate(t.axes))
             out = t.with_(variant="last", nn_shape=t.nn_shape[1:], axes=axes_new)
             continue
+        if out is t and _direction_axis(t) == ax and len(kept) == 1:
+            # y[:, 1:2] of ONNX's (L, 2, N, H): one direction (tf2onnx's Keras Bidirectional)
+            out = _direction_part(cx, t, ax, kept[0], keep_axis=True)
+            continue
+        last = _reversed_layer_last(t)
+        if last is not None and out is t and a == 0 and list(kept) == [0]:
+            # step 0 of a reverse direction's sequence (back in time order): its final state
+            axes_new = tuple(None if j == ax else (x - 1 if isinstance(x, int) and x > 0 else x)
+                             for j, x in enumerate(t.axes))
+            out = last.with_(axes=axes_new, single=True)
+            continue
         _bidirectional_step_error(t)
         raise Unsupported(f"selecting {len(kept)} of {n} positions on axis {ax} of {fmt_shape(shape)} is not "
                           "supported (only the last step of a recurrent layer's output sequence)")
     return [out]
+
+
+def _reversed_layer_last(t: Tensor) -> Tensor | None:
+    """The final state of the reverse direction whose sequence (ReverseSequence back to time order,
+    :func:`_reversed_layer`) ``t`` is; None if ``t`` is not such a sequence."""
+    n = t.node
+    if n.base != "ReverseSequence" or n.part is None or not n.inputs or n.inputs[0].variant != "seq":
+        return None
+    layer = n.inputs[0].node
+    layer.part = n.part
+    return n.derived.setdefault("last", Tensor(node=layer, nn_shape=(layer.config["units"],),
+                                               axes=identity_axes(1), variant="last"))
 
 
 def _slice_zeros(cx: NodeCtx, z: Zeros) -> Zeros:

@@ -33,6 +33,8 @@ LAYERS = {
     "mlp": ["Input.v1", "Dense.v1", "Dense.v1"],
     "cnn": ["Input.v1", "Conv2D.v1", "MaxPool2D.v1", "Conv2D.v1", "Flatten.v1", "Dense.v1"],
     "lstm": ["Input.v1", "LSTM.v1", "Dense.v1"],
+    # one LSTM with Bidirectional on (merge_mode concat), not two layers and a Concatenate
+    "bilstm": ["Input.v1", "LSTM.v1", "Dense.v1"],
     "conv1d": ["Input.v1", "Conv1D.v1", "Conv1D.v1", "Conv1D.v1", "GlobalAvgPool.v1", "Dense.v1"],
 }
 
@@ -72,6 +74,12 @@ def test_keras_conv1d_settings():
             for c in convs] == [(4, 3, 1, "same", 1, True), (3, 2, 2, "valid", 1, True),
                                 (3, 3, 1, "same", 2, True)]
     assert [c.get("activation") for c in convs] == ["relu", "tanh", None]
+
+
+def test_keras_bidirectional_lstm_is_one_layer():
+    res, *_ = _imported("bilstm")
+    lstm = next(n for n in res.project.graph.nodes if n.type == "LSTM.v1")
+    assert lstm.config == {"units": 5, "return_sequences": False, "bidirectional": True, "merge_mode": "concat"}
 
 
 def test_keras_gru_loop_is_refused_with_what_to_do():

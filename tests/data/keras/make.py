@@ -13,6 +13,7 @@ models = {
                            K.layers.Conv1D(3, 2, strides=2, padding="valid", activation="tanh", bias_initializer="random_normal"),
                            K.layers.Conv1D(3, 3, dilation_rate=2, padding="same", bias_initializer="random_normal"),
                            K.layers.GlobalAveragePooling1D(), K.layers.Dense(1, bias_initializer="random_normal")]), (3, 20, 2)),
+  "bilstm": (K.Sequential([K.Input((7, 3)), K.layers.Bidirectional(K.layers.LSTM(5)), K.layers.Dense(2)]), (4, 7, 3)),
 }
 only = sys.argv[2:]  # optional: the models to make (all by default)
 for name, (m, shape) in models.items():
