@@ -15,7 +15,7 @@ models = {
                            K.layers.GlobalAveragePooling1D(), K.layers.Dense(1, bias_initializer="random_normal")]), (3, 20, 2)),
   "bilstm": (K.Sequential([K.Input((7, 3)), K.layers.Bidirectional(K.layers.LSTM(5)), K.layers.Dense(2)]), (4, 7, 3)),
 }
-only = sys.argv[2:]  # optional: the models to make (all by default)
+only = sys.argv[2:]  # optional: the models to make (all by default; made alone, a model draws other weights and x than in a full run -- the .npz holds what was used)
 for name, (m, shape) in models.items():
     if only and name not in only:
         continue
