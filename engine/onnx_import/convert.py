@@ -470,6 +470,16 @@ def fold(cx: NodeCtx, vals: list):
 
 
 # ------------------------------------------------------------------ attributes
+def _no_layer_text(op: str) -> str:
+    """The problem text for an operator no mapper handles (with what to do, where that is known)."""
+    if op == "Loop":
+        return ("there is no NN Studio layer for Loop: a loop in the graph is usually a recurrent layer "
+                "the exporter did not fuse into one ONNX LSTM/GRU/RNN operator (tf2onnx writes Keras "
+                "3's GRU this way, with reset_after true or false); use an LSTM in Keras (tf2onnx writes "
+                "it as one LSTM operator), or export the GRU from PyTorch")
+    return f"there is no NN Studio layer for {op}"
+
+
 def parse_attrs(node) -> dict:
     from onnx import AttributeProto, helper, numpy_helper
 
@@ -711,7 +721,7 @@ class Converter:
             except _Poisoned:
                 # an input failed already; an operator no NN Studio layer maps is still worth naming
                 if op not in OPS and op not in LAYOUT_OPS and op not in FOLDABLE and op != "Constant":
-                    self.problem(op, name, f"there is no NN Studio layer for {op}")
+                    self.problem(op, name, _no_layer_text(op))
                 outs = [Poison()] * len(node.output)
             outs = list(outs) + [Missing(f"{op} has no output {i + 1} in NN Studio")
                                  for i in range(len(outs), len(node.output))]
@@ -821,7 +831,7 @@ class Converter:
             if op in FOLDABLE:
                 raise Unsupported(f"{op} is only supported on constants (shape computations), not on the "
                                   "data flowing through the model")
-            raise Unsupported(f"there is no NN Studio layer for {op}")
+            raise Unsupported(_no_layer_text(op))
         return fn(cx)
 
     # --- the result

@@ -635,15 +635,45 @@ def _square(cx: NodeCtx, name: str, values, default: int) -> int:
     return int(vals[0])
 
 
+def _height_one_conv1d(cx: NodeCtx, W: np.ndarray):
+    """A 1-D convolution written as a 2-D one over an added height-1 axis (tf2onnx's form of Keras
+    ``Conv1D``: Unsqueeze/Transpose to (N, C, 1, L), Conv with a (1, k) kernel, Squeeze) -> (the input
+    seen as (N, C, L), the (F, C, k) filters); None when the node is not of that form."""
+    if W.ndim != 4 or W.shape[2] != 1 or not cx.has(0) or not isinstance(cx.value(0), Tensor):
+        return None
+    t = cx.value(0)
+    if t.rank != 4 or t.q is not None or t.axes[2] is not None or \
+            (t.axes[0], t.axes[1], t.axes[3]) != channels_first_axes(1):
+        return None
+    pads = cx.ints("pads")
+    if cx.attr("auto_pad", "NOTSET") == "NOTSET" and pads is not None and len(pads) == 4 \
+            and (pads[0] or pads[2]):
+        raise Unsupported(f"pads={pads} pad the added height-1 axis (a 1-D convolution written as 2-D)")
+    attrs = dict(cx.attrs)
+    for name in ("kernel_shape", "strides", "dilations"):
+        v = cx.ints(name)
+        if v is not None:
+            if len(v) != 2:
+                raise Unsupported(f"{name}={v} has {len(v)} numbers; 2 expected")
+            attrs[name] = [v[1]]
+    if pads is not None and len(pads) == 4:
+        attrs["pads"] = [pads[1], pads[3]]
+    cx.attrs = attrs
+    return t.with_(axes=channels_first_axes(1)), W[:, :, 0, :]
+
+
 def _conv(cx: NodeCtx):
     W = cx.const(1, "W (the filters)").astype(np.float64)
+    h1 = _height_one_conv1d(cx, W)
+    if h1 is not None:
+        W = h1[1]
     nd = W.ndim - 2
     if nd not in (1, 2):
         raise Unsupported(f"{nd}-D convolution is not supported (1-D and 2-D only)")
     group = cx.attr("group", 1)
     if group != 1:
         raise Unsupported(f"group={group} is not supported yet (grouped or depthwise convolution)")
-    t = cx.channels_first(0, nd)
+    t = cx.channels_first(0, nd) if h1 is None else h1[0]
     spatial = t.onnx_shape[2:]
     k = _square(cx, "kernel_shape", cx.ints("kernel_shape") or list(W.shape[2:]), 1)
     if list(W.shape[2:]) != [k] * nd:
@@ -658,6 +688,8 @@ def _conv(cx: NodeCtx):
         params["b"] = _f32(cx.const(2, "B (the bias)").reshape(-1))
     node = cx.emit(f"Conv{nd}D.v1", {"filters": int(W.shape[0]), "kernel_size": k, "strides": s,
                                      **padding, "dilation": d, "use_bias": cx.has(2)}, [t], params=params)
+    if h1 is not None:
+        return [cx.out(node, (BATCH, 1, None, 0))]      # (N, F, 1, L') as the ONNX graph has it
     return [cx.out(node, channels_first_axes(nd))]
 
 
@@ -854,7 +886,27 @@ def _layernorm(cx: NodeCtx):
 
 
 # ------------------------------------------------------------------ merge
+def _concat_zeros(cx: NodeCtx) -> Zeros | None:
+    """Zero states joined (tf2onnx's bidirectional initial state: Concat of two (1, N, units) zeros) ->
+    zeros again; None unless every input is zeros."""
+    vals = [cx.value(i) for i in range(len(cx.inputs)) if cx.has(i)]
+    if not vals or not any(isinstance(v, Zeros) for v in vals) or \
+            not all(isinstance(v, Zeros) or (isinstance(v, Const) and not np.any(v.value)) for v in vals):
+        return None
+    dims = [v.dims if isinstance(v, Zeros) else v.value.shape for v in vals]
+    if len({len(d) for d in dims}) != 1:
+        raise Unsupported("joins zero tensors of different ranks")
+    axis = cx.attr("axis", 0) % len(dims[0])
+    along = [d[axis] for d in dims]
+    out = list(dims[0])
+    out[axis] = sum(int(a) for a in along) if all(isinstance(a, (int, np.integer)) for a in along) else None
+    return Zeros(tuple(out))
+
+
 def _concat(cx: NodeCtx):
+    z = _concat_zeros(cx)
+    if z is not None:
+        return [z]
     ts = [cx.tensor(i) for i in range(len(cx.inputs))]
     if len(ts) == 1:
         return [ts[0]]
@@ -1056,6 +1108,12 @@ def _joined_directions(cx: NodeCtx, ts: list, how: str) -> Tensor | None:
         return None          # reverse first: two layers and a Concatenate (exact as well)
     bi = r0.split_of
     variant = r0.inputs[0].variant
+    if all(t.variant == "last" for t in ts):
+        variant = "last"           # the final states, also when taken from the split sequence
+    elif variant != "seq" or any(t.variant == "last" for t in ts):
+        return None
+    if how == "sum" and variant != r0.inputs[0].variant:
+        return None                # (the summed form is made for the split output only)
     H = bi.config["units"]
     L_ = bi.inputs[0].nn_shape[0]
     if how == "concat":
@@ -1204,10 +1262,33 @@ def _slice(cx: NodeCtx):
                              for j, x in enumerate(t.axes))
             out = t.with_(variant="last", nn_shape=t.nn_shape[1:], axes=axes_new)
             continue
+        if out is t and _direction_axis(t) == ax and len(kept) == 1:
+            # y[:, 1:2] of ONNX's (L, 2, N, H): one direction (tf2onnx's Keras Bidirectional)
+            out = _direction_part(cx, t, ax, kept[0], keep_axis=True)
+            continue
+        last = _reversed_layer_last(t)
+        if last is not None and out is t and a == 0 and list(kept) == [0]:
+            # step 0 of a reverse direction's sequence (back in time order): its final state
+            axes_new = tuple(None if j == ax else (x - 1 if isinstance(x, int) and x > 0 else x)
+                             for j, x in enumerate(t.axes))
+            out = last.with_(axes=axes_new, single=True)
+            continue
         _bidirectional_step_error(t)
         raise Unsupported(f"selecting {len(kept)} of {n} positions on axis {ax} of {fmt_shape(shape)} is not "
                           "supported (only the last step of a recurrent layer's output sequence)")
     return [out]
+
+
+def _reversed_layer_last(t: Tensor) -> Tensor | None:
+    """The final state of the reverse direction whose sequence (ReverseSequence back to time order,
+    :func:`_reversed_layer`) ``t`` is; None if ``t`` is not such a sequence."""
+    n = t.node
+    if n.base != "ReverseSequence" or n.part is None or not n.inputs or n.inputs[0].variant != "seq":
+        return None
+    layer = n.inputs[0].node
+    layer.part = n.part
+    return n.derived.setdefault("last", Tensor(node=layer, nn_shape=(layer.config["units"],),
+                                               axes=identity_axes(1), variant="last"))
 
 
 def _slice_zeros(cx: NodeCtx, z: Zeros) -> Zeros:
@@ -1278,10 +1359,42 @@ def _dropout(cx: NodeCtx):
     return outs
 
 
+def _zeros_view(fn):
+    """A layout operator on a batch-dependent zero tensor (tf2onnx's LSTM initial state: Expand of a
+    zero to (N, units), then Unsqueeze to (1, N, units)) -> zeros of the new shape; else ``fn``."""
+    def mapper(cx: NodeCtx):
+        z = cx.value(0)
+        if not isinstance(z, Zeros):
+            return fn(cx)
+        from engine.onnx_import.convert import _axes_arg
+
+        dims = list(z.dims)
+        if cx.op == "Unsqueeze":
+            axes = cx.ints("axes")
+            if axes is None:
+                axes = [int(x) for x in cx.const(1, "axes").ravel()]
+            r = len(dims) + len(axes)
+            for a in sorted(x % r for x in axes):
+                dims.insert(a, 1)
+        elif cx.op == "Squeeze":
+            axes = _axes_arg(cx, 1, len(dims))
+            if axes is None:
+                axes = [i for i, d in enumerate(dims) if d == 1]
+            dims = [d for i, d in enumerate(dims) if i not in axes]
+        elif cx.op == "Transpose":
+            perm = cx.ints("perm") or list(range(len(dims)))[::-1]
+            if sorted(perm) != list(range(len(dims))):
+                raise Unsupported(f"perm={perm} is not a permutation of {len(dims)} axes")
+            dims = [dims[p] for p in perm]
+        return [Zeros(tuple(dims))]
+    return mapper
+
+
 #: operators that only change how a value is seen (no NN Studio node of their own)
 LAYOUT_OPS = {
-    "Identity": _identity, "Cast": _cast, "Transpose": _transpose, "Squeeze": _squeeze,
-    "Unsqueeze": _unsqueeze, "Reshape": _reshape, "Flatten": _flatten,
+    "Identity": _zeros_view(_identity), "Cast": _zeros_view(_cast), "Transpose": _zeros_view(_transpose),
+    "Squeeze": _zeros_view(_squeeze), "Unsqueeze": _zeros_view(_unsqueeze), "Reshape": _reshape,
+    "Flatten": _flatten,
 }
 
 #: ONNX operator -> mapper

@@ -575,3 +575,40 @@ def test_written_out_attention_imports_and_refusals_are_one_line():
         assert msg.startswith("cannot import att.onnx:\n  MatMul 'scores': an attention block (MatMul → Softmax → "
                               "MatMul) that NN Studio's MultiHeadAttention cannot hold: "), msg
         assert needle in msg and len(msg.splitlines()) == 2, msg
+
+
+# ------------------------------------------------------------------ tf2onnx's Conv1D (a height-1 2-D Conv)
+def _height_one_conv(rng, pads, strides, dilations, kernel=3):
+    W = rng.standard_normal((4, 2, 1, kernel)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    nodes = [helper.make_node("Unsqueeze", ["x", "ax1"], ["u"], name="expand_dims"),
+             helper.make_node("Transpose", ["u"], ["t"], perm=[0, 3, 1, 2], name="to_nchw"),
+             helper.make_node("Conv", ["t", "W", "b"], ["c"], pads=pads, strides=strides, dilations=dilations,
+                              kernel_shape=[1, kernel], name="conv"),
+             helper.make_node("Squeeze", ["c", "ax2"], ["y"], name="squeeze")]
+    return _model(nodes, [_vi("x", ["N", 20, 2])], [_vi("y", None)],
+                  [_init("W", W), _init("b", b), _init("ax1", np.array([1], np.int64)),
+                   _init("ax2", np.array([2], np.int64))])
+
+
+@pytest.mark.parametrize("pads, strides, dilations, padding", [
+    ([0, 1, 0, 1], [1, 1], [1, 1], "same"), ([0, 0, 0, 0], [1, 2], [1, 1], "valid"),
+    ([0, 2, 0, 2], [1, 1], [1, 2], "same"), ([0, 0, 0, 1], [1, 2], [1, 1], "same"), ([0, 2, 0, 0], [1, 1], [1, 1], "explicit")])
+def test_height_one_conv2d_is_conv1d(pads, strides, dilations, padding):
+    ort = pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(3)
+    m = _height_one_conv(rng, pads, strides, dilations)
+    x = rng.standard_normal((3, 20, 2)).astype(np.float32)
+    got, res = _run(m, x)
+    conv, = [n for n in res.project.graph.nodes if n.type.startswith("Conv")]
+    assert conv.type == "Conv1D.v1" and conv.config["padding"] == padding
+    assert (conv.config["strides"], conv.config["dilation"]) == (strides[1], dilations[1])
+    want = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    # ONNX's (N, F, L') is NN Studio's channels-last (L', F)
+    np.testing.assert_allclose(got, want.transpose(0, 2, 1), atol=1e-5, rtol=1e-5)
+
+
+def test_height_one_conv2d_padding_the_height_is_refused():
+    m = _height_one_conv(np.random.default_rng(0), [1, 1, 1, 1], [1, 1], [1, 1])
+    with pytest.raises(OnnxImportError, match="pad the added height-1 axis"):
+        convert_model(m, "m.onnx")
