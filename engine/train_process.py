@@ -211,10 +211,12 @@ def _run_job(job: dict, controls, out) -> None:
 
     try:
         data = ArrayDataset(job["folder"], job["data"])
-        trainer = Trainer(GraphSpec.from_dict(job["spec"]), data, TrainConfig.from_dict(job["config"]),
-                          weights=job.get("weights"))
-        run_live(trainer, data, put, controls, boundary=bool(job.get("boundary", True)),
-                 boundary_res=int(job.get("boundary_res", 64)))
+        cfg = TrainConfig.from_dict(job["config"])
+        trainer = Trainer(GraphSpec.from_dict(job["spec"]), data, cfg, weights=job.get("weights"))
+        threads = None if user_set_threads() else blas_threads(model_macs(trainer.model) * cfg.batch_size)
+        with _Threads(threads):
+            run_live(trainer, data, put, controls, boundary=bool(job.get("boundary", True)),
+                     boundary_res=int(job.get("boundary_res", 64)))
     except BaseException as exc:  # noqa: BLE001 - report and serve the next job
         put({"failed": _user_message(exc)})
     finally:
@@ -317,22 +319,65 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ------------------------------------------------------------------ the parent's handle
-def blas_threads(cores: int | None = None) -> int:
-    """BLAS threads for the training process: one core is left to the window (it draws while the run
-    trains).  A two-thread BLAS on a two-core machine whose other core is also drawing waits at every
-    barrier for the descheduled thread (measured in ``docs/training.md``)."""
-    cores = os.cpu_count() if cores is None else cores
-    return max(1, int(cores or 1) - 1)
+#: forward multiply-adds per batch from which a run in the training process uses every core
+#: (below it, one core is left to the window): measured in ``docs/training.md``
+BIG_BATCH_MACS = 8_000_000
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NNSTUDIO_KERNEL_THREADS")
 
 
-def blas_thread_env(env: dict) -> dict:
-    """Thread-count variables for the child (BLAS, and NN Studio's own split kernels:
-    ``engine.kernels.threads``), unless the user has set any of them."""
-    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NNSTUDIO_KERNEL_THREADS")
-    if any(env.get(n) for n in names):
-        return {}
-    n = str(blas_threads())
-    return {name: n for name in names}
+def blas_threads(batch_macs: float = 0.0, cores: int | None = None) -> int:
+    """Threads (BLAS and NN Studio's split kernels) for a run of ``batch_macs`` forward multiply-adds
+    per batch.  Small models leave one core to the window, which draws while the run trains: a
+    two-thread BLAS on a two-core machine whose other core is drawing waits at every barrier for
+    the descheduled thread.  Large ones (big matrix products) gain more from the second thread."""
+    cores = int((os.cpu_count() if cores is None else cores) or 1)
+    return cores if batch_macs >= BIG_BATCH_MACS else max(1, cores - 1)
+
+
+def user_set_threads(env=None) -> bool:
+    """Whether the user fixed the thread counts (then the training process never changes them)."""
+    env = os.environ if env is None else env
+    return any(env.get(n) for n in THREAD_VARS)
+
+
+def model_macs(model) -> int:
+    """Forward multiply-adds per sample of a compiled model (``engine.explain.analyze``'s count)."""
+    from engine.explain.analyze import layer_macs  # noqa: PLC0415
+
+    total = 0
+    for nid in model.order:
+        try:
+            total += layer_macs(model.layers[nid], [tuple(model.shapes[s]) for s in model.sources[nid]],
+                                tuple(model.shapes[nid]))
+        except Exception:  # noqa: BLE001 - a count for a thread choice, never an error
+            pass
+    return int(total)
+
+
+class _Threads:
+    """Limit BLAS (threadpoolctl) and the split kernels to ``n`` threads for one job."""
+
+    def __init__(self, n: int | None):
+        self.n, self._limits, self._old = n, None, None
+
+    def __enter__(self):
+        if self.n is None:
+            return self
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
+        self._limits = threadpool_limits(limits=self.n, user_api="blas")
+        self._old = os.environ.get("NNSTUDIO_KERNEL_THREADS")
+        os.environ["NNSTUDIO_KERNEL_THREADS"] = str(self.n)
+        return self
+
+    def __exit__(self, *exc):
+        if self._limits is not None:
+            self._limits.restore_original_limits()
+            if self._old is None:
+                os.environ.pop("NNSTUDIO_KERNEL_THREADS", None)
+            else:
+                os.environ["NNSTUDIO_KERNEL_THREADS"] = self._old
+        return False
 
 
 class TrainProcess:
@@ -354,7 +399,6 @@ class TrainProcess:
         root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        env.update(blas_thread_env(env))
         cmd = [sys.executable, "-m", "engine.train_process"] + (["--warm"] if warm else [])
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=root)

@@ -193,11 +193,26 @@ def test_frame_writer_sends_bursts_and_urgent_events_at_once():
     assert len(msgs) == 51 and isinstance(msgs[-1], Status)
 
 
-def test_training_process_leaves_one_core_to_the_window():
-    from engine.train_process import blas_thread_env, blas_threads
-    assert blas_threads(1) == 1 and blas_threads(2) == 1 and blas_threads(8) == 7
-    env = blas_thread_env({})
-    assert set(env) == {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NNSTUDIO_KERNEL_THREADS"}
-    assert len(set(env.values())) == 1 and int(env["OPENBLAS_NUM_THREADS"]) == blas_threads()
+def test_small_runs_leave_one_core_to_the_window_and_large_ones_use_all():
+    from engine.model import compile_graph
+    from engine.spec import sequential
+    from engine.train_process import BIG_BATCH_MACS, _Threads, blas_threads, model_macs, user_set_threads
+
+    assert blas_threads(0, cores=1) == 1 and blas_threads(0, cores=2) == 1 and blas_threads(0, cores=8) == 7
+    assert blas_threads(BIG_BATCH_MACS, cores=2) == 2 and blas_threads(BIG_BATCH_MACS - 1, cores=2) == 1
+    small = compile_graph(sequential([("Input.v1", {"shape": [30]}), ("Dense.v1", {"units": 64}),
+                                      ("Dense.v1", {"units": 2})]))
+    big = compile_graph(sequential([("Input.v1", {"shape": [784]}), ("Dense.v1", {"units": 256}),
+                                    ("Dense.v1", {"units": 128}), ("Dense.v1", {"units": 10})]))
+    assert model_macs(small) == 30 * 64 + 64 * 2
+    assert model_macs(big) == 784 * 256 + 256 * 128 + 128 * 10
+    assert model_macs(small) * 32 < BIG_BATCH_MACS <= model_macs(big) * 128   # P2 vs P3 of the benchmark
     # a user's own setting wins
-    assert blas_thread_env({"OMP_NUM_THREADS": "4"}) == {}
+    assert user_set_threads({"OMP_NUM_THREADS": "4"}) and not user_set_threads({})
+    from threadpoolctl import threadpool_info
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    with _Threads(1):
+        assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+        from engine.kernels.threads import kernel_threads
+        assert kernel_threads() == 1
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before

@@ -1,5 +1,11 @@
-import numpy as np, tensorflow as tf, tf2onnx, sys
-tf.random.set_seed(0); rng = np.random.default_rng(0)
+import sys
+
+import numpy as np
+import tensorflow as tf
+import tf2onnx
+
+tf.random.set_seed(0)
+rng = np.random.default_rng(0)
 out = sys.argv[1]
 K = tf.keras
 models = {
