@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.data.encoding import ENCODINGS
 from engine.data.errors import DataError
+from engine.data.text import MODES as TEXT_MODES
 
 KINDS = ("csv", "images", "sample", "npz")
 TASKS = ("classification", "regression")
@@ -20,7 +21,6 @@ MAX_HORIZON = 10_000   # and the longest forecast horizon
 
 
 _SERIES = {"time_series": True}   # these options turn time series on
-TEXT_MODES = ("auto", "word", "char")   # engine.data.text.MODES (checked equal in the tests)
 
 
 def _option(default, help: str, *, cli: bool = True, group: str = "data", kind: str | None = None,

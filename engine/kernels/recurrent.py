@@ -198,6 +198,15 @@ def _dh_init(dh, dh_seq, dlast, seq, t, L, b0, b1):
                 dh[b, j] = 0.0
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _dh_add(dh, dh_seq, t, b0, b1):
+    """Add output step ``t``'s gradient ``dh_seq[t]`` to ``dh`` (rows ``b0 .. b1-1``)."""
+    u = dh.shape[1]
+    for b in range(b0, b1):
+        for j in range(u):
+            dh[b, j] += dh_seq[t, b, j]
+
+
 # -------------------------------------------------------------------------------- LSTM
 @njit(cache=True, nogil=True, error_model="numpy")
 def lstm_forward(xh, W_cat, bias, hs, cs, acts, tcs, b0, b1):
@@ -361,9 +370,7 @@ def gru_backward(dh_seq, dlast, W_hh, hs, acts, ghn, dgx, dgh, b0, b1):
     _dh_init(dh, dh_seq, dlast, seq, L - 1, L, b0, b1)
     for t in range(L - 1, -1, -1):
         if seq and t < L - 1:
-            for b in range(b0, b1):
-                for j in range(u):
-                    dh[b, j] += dh_seq[t, b, j]
+            _dh_add(dh, dh_seq, t, b0, b1)
         gru_step_bwd(dh, acts[t], ghn[t], hs[t], dgx[t], dgh[t], b0, b1)
         _mm_acc(dgh[t], W_hh, dh, b0, b1)
 
@@ -415,9 +422,7 @@ def gru_reset_first_backward(dh_seq, dlast, W_rz, W_n, hs, acts, dg, scratch, b0
     _dh_init(dh, dh_seq, dlast, seq, L - 1, L, b0, b1)
     for t in range(L - 1, -1, -1):
         if seq and t < L - 1:
-            for b in range(b0, b1):
-                for j in range(u):
-                    dh[b, j] += dh_seq[t, b, j]
+            _dh_add(dh, dh_seq, t, b0, b1)
         a, h, d = acts[t], hs[t], dg[t]
         for b in range(b0, b1):
             for j in range(u):

@@ -43,12 +43,6 @@ def test_every_data_option_has_a_flag():
     assert {o.flag for o in data_options()} <= flags
 
 
-def test_text_modes_are_the_tokenizers():
-    from engine.data.spec import TEXT_MODES
-    from engine.data.text import MODES
-    assert tuple(TEXT_MODES) == tuple(MODES)
-
-
 @pytest.mark.parametrize("opt", data_options(), ids=lambda o: o.name)
 def test_each_data_flag_round_trips(opt, tmp_path):
     csv = tmp_path / "t.csv"
