@@ -45,7 +45,14 @@ from engine.live import (  # noqa: F401 - re-exported
     boundary_payload,
     run_live,
 )
-from engine.train_process import ProcessGone, TrainProcess, data_folder, export_dataset, exported_bytes, remove_folder
+from engine.train_process import (
+    ExportCache,
+    ProcessGone,
+    TrainProcess,
+    exported_bytes,
+    remove_folder,
+    remove_stale_folders,
+)
 from engine.trainer import BatchEnded, Status, TrainConfig, Trainer, TrainFailed
 
 #: data sets larger than this as float arrays train in the app's process (no copy for the child)
@@ -298,7 +305,9 @@ class TrainWorker(QObject):
         run_live(trainer, data, self._put, self.controls, boundary=job.boundary, boundary_res=job.boundary_res)
 
 
-#: the training process shared by every run of this app (started early by :func:`prestart_process`)
+# the data set last written for the training process, kept for the next run on the same data
+EXPORTS = ExportCache()
+# the training process shared by every run of this app (started early by :func:`prestart_process`)
 _PROCESS: TrainProcess | None = None
 _PROCESS_LOCK = threading.Lock()
 
@@ -322,7 +331,10 @@ def shared_process() -> TrainProcess:
 def prestart_process() -> None:
     """Start (and warm) the training process in the background, so the first run does not wait."""
     if process_enabled():
-        threading.Thread(target=lambda: _try(shared_process), daemon=True, name="nnstudio-prestart").start()
+        def start():
+            remove_stale_folders()   # a crashed app's data copies
+            _try(shared_process)
+        threading.Thread(target=start, daemon=True, name="nnstudio-prestart").start()
 
 
 def _try(fn):
@@ -386,16 +398,14 @@ class ProcessTrainWorker(TrainWorker):
             print(f"the data set needs {size / 2**30:.1f} GiB as arrays; training in the app's process",
                   file=sys.stderr)
             return super()._train(data)
-        folder = data_folder()
+        folder, kept = None, False
         try:
             self._put(Status("compiling", QCoreApplication.translate("Workers", "compiling the model…")))
             try:
-                desc = export_dataset(data, folder)
+                folder, desc, kept = EXPORTS.acquire(data)
             except OSError as exc:   # e.g. /dev/shm full: the run still happens, in this process
                 print(f"could not hand the data to the training process ({exc}); training in the app's process",
                       file=sys.stderr)
-                remove_folder(folder)
-                folder = None
                 return super()._train(data)
             if self.stop_event.is_set():
                 return
@@ -430,7 +440,8 @@ class ProcessTrainWorker(TrainWorker):
                 "Workers", "the training process ended unexpectedly; press Train to start again"))
         finally:
             self._proc = None
-            remove_folder(folder)
+            if not kept:
+                remove_folder(folder)
 
 
 @dataclass(frozen=True)

@@ -144,11 +144,116 @@ class ArrayDataset:
         return x, self._y[split][idx]
 
 
-def data_folder() -> str:
-    """A new folder for one run's data (in RAM where the system offers /dev/shm)."""
+FOLDER_PREFIX = "nnstudio-run-"
+
+
+def _folder_base() -> str | None:
     shm = Path("/dev/shm")
-    base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
-    return tempfile.mkdtemp(prefix="nnstudio-run-", dir=base)
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
+def data_folder() -> str:
+    """A new folder for one run's data (in RAM where the system offers /dev/shm).  Its name holds this
+    process's id, so that :func:`remove_stale_folders` can tell a crashed app's folders."""
+    return tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=_folder_base())
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True   # someone else's process: not ours to judge
+    return True
+
+
+def remove_stale_folders(base: str | None = None) -> list[str]:
+    """Delete data folders left by an app that ended without cleaning up (a crash, a kill); returns them.
+    Only folders named by :func:`data_folder` whose process no longer runs are touched."""
+    base = base if base is not None else (_folder_base() or tempfile.gettempdir())
+    removed = []
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return removed
+    for e in entries:
+        if not e.name.startswith(FOLDER_PREFIX):
+            continue
+        pid = e.name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    shutil.rmtree(e.path, ignore_errors=True)
+                    removed.append(e.path)
+            except OSError:
+                pass
+    return removed
+
+
+def keep_limit() -> int:
+    """The largest exported data set kept between runs: min(1 GiB, an eighth of the RAM)."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        ram = 2 * 2**30
+    return int(min(2**30, ram // 8))
+
+
+class ExportCache:
+    """The data set last written for the training process, kept for the next run on the same data set.
+
+    Pressing Train again (after Reset, a changed setting or a changed graph) on the same loaded data
+    then starts at once instead of writing the arrays again (0.2-0.3 s for 60 000 MNIST rows).  One
+    entry: a different data set replaces it; the folder goes when the data set is freed, on
+    :meth:`clear` and at exit.  Data sets above :func:`keep_limit` are written per run and removed
+    after it, as before (the copy doubles their memory while kept)."""
+
+    def __init__(self, limit: int | None = None):
+        self.limit = keep_limit() if limit is None else int(limit)
+        self._lock = threading.Lock()
+        self._ref = None
+        self._entry: tuple[str, dict] | None = None
+        self._finalizer = None
+        self.writes = 0   # data sets written (a counter for tests)
+
+    def acquire(self, ds) -> tuple[str, dict, bool]:
+        """``(folder, description, kept)`` for ``ds``: the kept copy when it is the same data set, else a
+        new one.  ``kept`` False: the caller removes the folder after the run.  OSError from writing."""
+        with self._lock:
+            if self._entry is not None and self._ref is not None and self._ref() is ds \
+                    and os.path.isdir(self._entry[0]):
+                return self._entry[0], self._entry[1], True
+        folder = data_folder()
+        try:
+            desc = export_dataset(ds, folder)
+        except BaseException:
+            remove_folder(folder)
+            raise
+        self.writes += 1
+        size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
+        if size > self.limit:
+            return folder, desc, False
+        import weakref  # noqa: PLC0415
+
+        try:
+            ref = weakref.ref(ds)
+        except TypeError:   # not weak-referenceable: cannot tell when it is freed, so never kept
+            return folder, desc, False
+        with self._lock:
+            self._drop()
+            self._ref, self._entry = ref, (folder, desc)
+            self._finalizer = weakref.finalize(ds, remove_folder, folder)
+        return folder, desc, True
+
+    def _drop(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()   # removes the folder (once)
+        self._ref = self._entry = self._finalizer = None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._drop()
 
 
 # ------------------------------------------------------------------ the child

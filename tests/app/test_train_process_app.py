@@ -71,3 +71,18 @@ def test_when_the_process_cannot_start_the_run_trains_in_the_app(qtbot, win, mon
     assert ui.start_training()
     qtbot.waitUntil(lambda: ctl.state == IDLE and ctl.last_finished is not None, timeout=TIMEOUT)
     assert ctl.last_finished.reason == "completed" and len(ctl.history[-1]["epochs"]) == 3
+
+
+def test_a_second_run_on_the_same_data_does_not_write_it_again(qtbot, win):
+    ui, ctl = win.training_ui, win.training
+    ctl.use_process = True
+    workers.EXPORTS.clear()
+    writes = workers.EXPORTS.writes
+    ui.training_panel.set_config({**ui.training_panel.config().to_dict(), "epochs": 2})
+    for _ in range(2):
+        assert ui.start_training()
+        qtbot.waitUntil(lambda: ctl.state == IDLE and ctl._thread is None and ctl.last_finished is not None,
+                        timeout=TIMEOUT)
+        assert ctl.last_finished.reason == "completed"
+    assert workers.EXPORTS.writes == writes + 1
+    workers.EXPORTS.clear()

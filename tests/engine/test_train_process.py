@@ -216,3 +216,80 @@ def test_small_runs_leave_one_core_to_the_window_and_large_ones_use_all():
         from engine.kernels.threads import kernel_threads
         assert kernel_threads() == 1
     assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
+
+
+class _Rows:
+    """A tiny data set for the export cache (weak-referenceable, like every Dataset)."""
+
+    task, input_shape, n_outputs, class_names = "classification", (3,), 2, ["a", "b"]
+
+    def __init__(self, n=10):
+        self.x = np.arange(n * 3, dtype=np.float32).reshape(n, 3)
+        self.y = np.arange(n) % 2
+
+    def n(self, split):
+        return len(self.y) if split == "train" else 0
+
+    def get_batch(self, split, idx):
+        return self.x[idx], self.y[idx]
+
+
+def test_export_cache_writes_a_data_set_once_and_frees_it_with_the_data_set():
+    import gc
+    import os
+
+    from engine.train_process import ExportCache
+
+    cache = ExportCache()
+    ds = _Rows()
+    folder, desc, kept = cache.acquire(ds)
+    assert kept and cache.writes == 1
+    again = cache.acquire(ds)
+    assert again[0] == folder and again[2] and cache.writes == 1      # the same data set: no second copy
+    got = ArrayDataset(folder, desc).get_batch("train", np.arange(10))
+    assert np.array_equal(got[0], ds.x) and np.array_equal(got[1], ds.y)
+    other = _Rows(4)
+    folder2, _, kept2 = cache.acquire(other)
+    assert kept2 and folder2 != folder and cache.writes == 2
+    assert not os.path.exists(folder)                                 # replaced: the old copy is gone
+    del other
+    gc.collect()
+    assert not os.path.exists(folder2)                                # freed with its data set
+    cache.clear()
+
+
+def test_export_cache_does_not_keep_large_data_sets():
+    import os
+
+    from engine.train_process import ExportCache
+
+    cache = ExportCache(limit=16)
+    folder, _, kept = cache.acquire(_Rows())
+    assert not kept and os.path.isdir(folder)        # the caller removes it after the run
+    remove_folder(folder)
+    assert cache.acquire(_Rows())[2] is False and cache.writes == 2
+    cache.clear()
+
+
+def test_stale_data_folders_of_ended_processes_are_removed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from engine.train_process import FOLDER_PREFIX, remove_stale_folders
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                           text=True, check=True)
+    dead = tmp_path / f"{FOLDER_PREFIX}{int(ended.stdout)}-abc"
+    mine = tmp_path / f"{FOLDER_PREFIX}{os.getpid()}-abc"
+    other = tmp_path / "nnstudio-something-else"
+    for d in (dead, mine, other):
+        d.mkdir()
+        (d / "train_x.npy").write_bytes(b"x")
+    assert remove_stale_folders(str(tmp_path)) == [str(dead)]
+    assert not dead.exists() and mine.exists() and other.exists()
+    made = data_folder()
+    try:
+        assert os.path.basename(made).startswith(f"{FOLDER_PREFIX}{os.getpid()}-")
+    finally:
+        remove_folder(made)
