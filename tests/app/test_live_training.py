@@ -67,10 +67,13 @@ def test_2000_epoch_run_keeps_the_event_loop_ticking(qtbot, win):
     t0 = time.monotonic()
     win.actions["train"].trigger()
     tab = 0
+    per_window = []            # timer ticks during each 150 ms window
     while ctl.state != IDLE:   # every tab shown in turn while it trains
         ui.tabs.setCurrentIndex(tab % ui.tabs.count())
         tab += 1
+        before = len(ticks)
         qtbot.wait(150)
+        per_window.append(len(ticks) - before)
         assert time.monotonic() - t0 < TIMEOUT / 1000
     elapsed = time.monotonic() - t0
     timer.stop()
@@ -78,8 +81,11 @@ def test_2000_epoch_run_keeps_the_event_loop_ticking(qtbot, win):
     assert len(ui.curves.epochs) == 2000            # every epoch reached the curves, none lost
     # a fast trainer does not flood the GUI: events arrive in frames, not one queued call each
     assert ctl.frames <= elapsed * FRAME_HZ * 2 + 20, (ctl.frames, elapsed)
-    # the 10 ms timer kept ticking (input events would have been handled as well)
-    assert len(ticks) >= 0.15 * elapsed / 0.010, (len(ticks), elapsed)
+    # the 10 ms timer kept ticking (input events would have been handled as well): in (nearly) every
+    # 150 ms window, not only on average.  A starved event loop (the original defect: frames queued
+    # faster than drawn) leaves whole windows without a tick; a busy machine only makes ticks rarer.
+    live = sum(1 for n in per_window if n >= 2)
+    assert live >= 0.8 * len(per_window), per_window
 
 
 def test_pause_is_shown_when_true_and_step_trains_exactly_one_epoch(qtbot, win):
