@@ -551,10 +551,9 @@ def _trained_model(project):
     from engine.jobs import JobError, trained_model
 
     try:
-        return trained_model(project.graph, project.weights)
+        return trained_model(project.graph, project.weights,
+                             no_weights="the project has no trained weights; train it first (python main.py train ...)")
     except JobError as exc:
-        if not project.weights:
-            raise CliError("the project has no trained weights; train it first (python main.py train ...)") from None
         raise CliError(str(exc)) from None
 
 

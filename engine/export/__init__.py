@@ -79,19 +79,11 @@ def export_model(model, fmt: str, out, metadata: dict | None = None, **options) 
 
 def export_project(project, fmt: str, out, **options) -> list[Path]:
     """Compile ``project``'s graph with its trained weights and export it (see :func:`export_model`)."""
-    from engine.compile import GraphError
-    from engine.model import StateError, compile_graph
+    from engine.jobs.model import trained_model
 
-    if not project.weights:
-        raise ExportError("the model has no trained weights yet; train it (or load a project with weights) "
-                          "before exporting")
-    try:
-        model = compile_graph(project.graph)
-        model.load_state_dict(project.weights)
-    except GraphError as exc:
-        raise ExportError(f"the graph cannot be compiled: {exc}") from None
-    except StateError as exc:
-        raise ExportError(f"the saved weights do not fit the graph: {exc}") from None
+    model = trained_model(project.graph, project.weights, error=ExportError,
+                          no_weights="the model has no trained weights yet; train it (or load a project with "
+                                     "weights) before exporting")
     return export_model(model, fmt, out, project_metadata(project), **options)
 
 

@@ -85,9 +85,8 @@ def check_metadata(meta: dict, weights: dict[str, np.ndarray], name: str) -> Non
 
 def import_weights(path):
     """Restore a :class:`engine.io.Project` (graph, weights, preprocessing, labels, seed)."""
-    from engine.compile import GraphError
     from engine.io import Project
-    from engine.model import StateError, compile_graph
+    from engine.jobs.model import trained_model
     from engine.spec import GraphSpec, SpecError
 
     path = Path(path)
@@ -95,14 +94,9 @@ def import_weights(path):
     check_metadata(meta, weights, path.name)
     try:
         graph = GraphSpec.from_dict(meta["graph"])
-        model = compile_graph(graph)
-        model.load_state_dict(weights)
     except SpecError as exc:
         raise ExportError(f"the graph in {path.name} is damaged: {exc}") from None
-    except GraphError as exc:
-        raise ExportError(f"the graph in {path.name} cannot be compiled: {exc}") from None
-    except StateError as exc:
-        raise ExportError(f"the weights in {path.name} do not fit its graph: {exc}") from None
+    model = trained_model(graph, weights, file=path.name, error=ExportError, no_weights=None)
     weights = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in model.state_dict().items()}
     train = dict(_optional(meta, "train_config", dict, path.name) or {})
     if meta.get("seed") is not None:

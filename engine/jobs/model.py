@@ -8,17 +8,27 @@ class JobError(UserError):
     """A job that cannot run on this project or data; the message says what to do."""
 
 
-def trained_model(graph, weights):
-    """The compiled model of ``graph`` with ``weights`` loaded (raises :class:`JobError`)."""
+def trained_model(graph, weights, *, file: str | None = None, no_weights: str | None = "",
+                  error: type[UserError] = JobError):
+    """The compiled model of ``graph`` with ``weights`` loaded: the one place that does it for evaluate,
+    predict, explain, export and import.  Raises ``error`` (default :class:`JobError`) with one line:
+    ``no_weights`` (or a default) when there are none (``None``: none is fine, for a graph without
+    parameters), and the graph's or the weights' problem, naming ``file`` when they come from one."""
+    from engine.compile import GraphError
     from engine.model import StateError, compile_graph
 
-    if not weights:
-        raise JobError("the model has no trained weights yet; train it first")
-    model = compile_graph(graph)
+    if not weights and no_weights is not None:
+        raise error(no_weights or "the model has no trained weights yet; train it first")
     try:
-        model.load_state_dict(weights)
+        model = compile_graph(graph)
+    except GraphError as exc:
+        raise error(f"the graph in {file} cannot be compiled: {exc}" if file
+                    else f"the graph cannot be compiled: {exc}") from None
+    try:
+        model.load_state_dict(weights or {})
     except StateError as exc:
-        raise JobError(f"the saved weights do not fit the graph: {exc}") from None
+        raise error(f"the weights in {file} do not fit its graph: {exc}" if file
+                    else f"the saved weights do not fit the graph: {exc}") from None
     return model
 
 
