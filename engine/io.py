@@ -131,16 +131,46 @@ def atomic_write_text(path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """A compressed .npz of C-contiguous numeric arrays (no object arrays, ever)."""
-    buf = io.BytesIO()
+def _clean_arrays(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     clean = {}
     for k, v in arrays.items():
-        a = np.ascontiguousarray(v)
+        a = np.asarray(v)
+        if not a.flags.c_contiguous:
+            a = np.ascontiguousarray(a)   # (not for every array: it would turn a 0-d one into shape (1,))
         if a.dtype == object:
             raise ProjectError(f"array {k!r} has dtype object and cannot be saved safely")
         clean[k] = a
-    np.savez_compressed(buf, **clean)
+    return clean
+
+
+#: bytes of an array handed to the compressor at a time by :func:`write_npz`
+NPZ_CHUNK = 1 << 20
+
+
+def write_npz(fh, arrays: dict[str, np.ndarray]) -> None:
+    """Write a compressed .npz of C-contiguous numeric arrays (no object arrays, ever) to ``fh``,
+    which need not be seekable (a zip member).  The same file ``np.savez_compressed`` writes (one
+    ``NAME.npy`` member per array), but streamed in 1 MiB slices of the array itself: NumPy's writer
+    copies 16 MiB pieces twice, and a buffer would hold the whole compressed file."""
+    clean = _clean_arrays(arrays)
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for key, a in clean.items():
+            with zf.open(f"{key}.npy", "w", force_zip64=True) as fid:
+                header = np.lib.format.header_data_from_array_1_0(a)
+                try:
+                    np.lib.format.write_array_header_1_0(fid, header)
+                except ValueError:   # a header longer than version 1.0 allows
+                    np.lib.format.write_array_header_2_0(fid, header)
+                flat = a.reshape(-1)
+                step = max(1, NPZ_CHUNK // max(1, a.itemsize))
+                for i in range(0, flat.size, step):
+                    fid.write(memoryview(flat[i:i + step]).cast("B"))
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """A compressed .npz of C-contiguous numeric arrays (no object arrays, ever)."""
+    buf = io.BytesIO()
+    write_npz(buf, arrays)
     return buf.getvalue()
 
 
@@ -176,14 +206,19 @@ def save_project(path: str | os.PathLike, project: Project) -> None:
             json.loads(text)  # guarantees valid JSON (NaN is written as NaN by json; accepted by json)
     except (TypeError, ValueError) as exc:  # pragma: no cover - json.dumps raises first
         raise ProjectError(f"cannot save {name}: {exc}") from None
-    weights = npz_bytes(project.weights) if project.weights else None
+    weights = _clean_arrays(project.weights) if project.weights else None   # refused before any write
 
     def write(fh):
         with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for name, text in members.items():
                 zf.writestr(name, text)
             if weights is not None:
-                zf.writestr("weights.npz", weights, compress_type=zipfile.ZIP_STORED)
+                # streamed into the member: the file is written as it is compressed (a 269 M-weight model
+                # would otherwise hold two more copies of its weights while saving)
+                info = zipfile.ZipInfo("weights.npz", date_time=time.localtime(time.time())[:6])
+                info.compress_type = zipfile.ZIP_STORED
+                with zf.open(info, "w", force_zip64=True) as member:
+                    write_npz(member, weights)
 
     try:
         atomic_write(path, write)

@@ -338,6 +338,7 @@ class Trainer:
         self.best_value: float | None = None
         self.best_epoch = 0
         self.best_state: dict | None = None
+        self._best_step: int | None = None   # self.step when best_state was copied
         self.bad_epochs = 0
         self.lr_scale = 1.0     # halved by each resume after a divergence
         self._good = None       # (weights, optimizer state) checkpoint to roll back to after a divergence
@@ -613,16 +614,20 @@ class Trainer:
             value = self._monitor_value(logs)
             if value is not None and math.isfinite(value) and self._improved(value):
                 self.best_value, self.best_epoch, self.bad_epochs = value, epoch, 0
-                self.best_state = self.model.state_dict()
+                self.best_state, self._best_step = self.model.state_dict(), self.step
             else:
                 self.bad_epochs += 1
             if cfg.early_stopping and self.bad_epochs >= cfg.patience:
                 reason = "early_stopping"
                 break
+        final = None
         if reason != "stopped" and cfg.early_stopping and cfg.restore_best and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
-        yield TrainFinished(self.model.state_dict(), dict(self.history[-1]) if self.history else {},
-                            reason, self.best_epoch)
+            final = self.best_state   # already a copy (never changed later): handed on, not copied again
+        elif self.best_state is not None and self._best_step == self.step:
+            final = self.best_state   # no step since the best epoch's copy: the same weights, no second copy
+        yield TrainFinished(final if final is not None else self.model.state_dict(),
+                            dict(self.history[-1]) if self.history else {}, reason, self.best_epoch)
 
     #: seconds between weight-histogram snapshots (0 = every epoch; the last epoch always has one);
     #: the app sets it so that tiny models with thousands of short epochs do not spend their time binning

@@ -252,3 +252,41 @@ def test_whatever_a_large_graph_saves_it_can_open():
     from engine.spec import sequential
     big = sequential([("Input.v1", {"shape": [20000]}), ("Dense.v1", {"units": 30000})])
     assert weights_limit(big) > 4 * 20000 * 30000 > _MAX_MEMBER
+
+
+def test_saving_streams_the_weights_instead_of_copying_them(tmp_path):
+    """A large model's save holds no second (compressed) copy of its weights in memory: the arrays are
+    streamed in 1 MiB slices (before: the whole compressed .npz in a buffer, then a copy of it; 63 MB
+    peak for these 48 MB of weights with NumPy's own writer)."""
+    import tracemalloc
+
+    from engine.io import Project
+    from engine.spec import sequential
+
+    g = sequential([("Input.v1", {"shape": [3000]}), ("Dense.v1", {"units": 4000, "activation": "linear"})])
+    rng = np.random.default_rng(0)
+    weights = {"n1/W": rng.random((3000, 4000), dtype=np.float32), "n1/b": np.zeros(4000, np.float32)}
+    project = Project(graph=g, train_config={}, data_spec=None, preprocessing=None, weights=weights,
+                      history=[], metadata={})
+    size = sum(a.nbytes for a in weights.values())
+    tracemalloc.start()
+    try:
+        save_project(tmp_path / "big.nnsp", project)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.2 * size, (peak, size)
+    back = load_project(tmp_path / "big.nnsp")
+    np.testing.assert_array_equal(back.weights["n1/W"], weights["n1/W"])
+
+
+@pytest.mark.parametrize("a", [np.arange(7, dtype=np.float32), np.float64(2.5) * np.ones((2, 3, 4)),
+                               np.array(3, dtype=np.int64), np.zeros((0, 5), np.float32),
+                               np.array([True, False]), np.arange(300_000, dtype=np.uint8).reshape(3, -1),
+                               np.asfortranarray(np.arange(12.0).reshape(3, 4))])
+def test_streamed_npz_is_what_numpy_reads(a):
+    from engine.io import load_npz_bytes, npz_bytes
+
+    back = load_npz_bytes(npz_bytes({"n1/W": a, "b": a}))
+    for k in ("n1/W", "b"):
+        assert back[k].dtype == a.dtype and back[k].shape == a.shape and np.array_equal(back[k], a)

@@ -262,3 +262,20 @@ def test_settings_bounds_from_the_metadata():
         TrainConfig(shuffle=1)
     with pytest.raises(TrainError, match="step size must be a whole number"):
         TrainConfig(step_size=2.5)
+
+
+def test_the_final_weights_are_not_copied_twice():
+    """A large model must not hold one more copy of its weights than needed: when no step was taken
+    since the best epoch's copy (or early stopping restores it), that copy is the final state."""
+    x, y = blobs(200)
+    t = Trainer(classifier(), ArrayDataset(x, y), TrainConfig(epochs=1, batch_size=8, lr=0.05))
+    fin = run_all(t)[-1]
+    assert fin.state is t.best_state and t.best_epoch == 1
+    np.testing.assert_array_equal(fin.state["n2/W"], t.model.state_dict()["n2/W"])
+    # whatever epoch was best, the final state is the model's final weights (without early stopping)
+    for lr in (0.05, 0.5, 2.0):
+        t = Trainer(classifier(), ArrayDataset(x, y), TrainConfig(epochs=6, batch_size=8, lr=lr))
+        fin = run_all(t)[-1]
+        now = t.model.state_dict()
+        assert all(np.array_equal(fin.state[k], now[k]) for k in now)
+        assert (fin.state is t.best_state) == (t.best_epoch == t.epoch)
