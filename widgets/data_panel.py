@@ -40,6 +40,7 @@ from engine.data.encoding import ENCODINGS
 from engine.data.encoding import label as encoding_label
 from engine.data.samples import SERIES_NAMES, TEXT_SAMPLES
 from engine.data.sheets import is_spreadsheet
+from engine.data.sources import PREVIEW_IMAGES, PREVIEW_SERIES, PREVIEW_TABLE
 from engine.data.spec import MAX_HORIZON, MAX_WINDOW
 from engine.i18n import translate as engine_tr
 
@@ -420,6 +421,12 @@ class DataPanel(QWidget):
         self.spec_chosen.emit(spec)
 
     # ------------------------------------------------------------------ callbacks from the app
+    def show_preview(self, value: tuple) -> None:
+        """A source's ``preview(spec)`` result: ``(form, payload...)``, shown by the view of that form."""
+        show = {PREVIEW_TABLE: self.show_csv_preview, PREVIEW_IMAGES: self.show_image_preview,
+                PREVIEW_SERIES: self.show_series_preview}[value[0]]
+        show(*value[1:])
+
     def show_csv_preview(self, info: dict) -> None:
         """``preview_csv`` output: a table of the first rows, header cells show the detected type."""
         cols = [str(c) for c in info.get("columns", [])]
