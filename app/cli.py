@@ -209,7 +209,9 @@ def _data_spec(args, base: dict | None):
         spec = DataSpec.from_dict(base)
     else:
         spec = DataSpec.parse_cli(args.data)
-        if not spec.path.startswith("sample") and spec.kind != "sample" and not Path(spec.path).exists():
+        from engine.data.sources import PATH_NAME, source_for
+
+        if source_for(spec).path != PATH_NAME and not Path(spec.path).exists():
             raise CliError(f"data not found: {spec.path}")
     changes = _option_changes(args)
     if changes:
@@ -599,8 +601,10 @@ def cmd_predict(args) -> int:
             raise CliError("give either --data (a file) or --row (one row), not both")
         project = load_project(args.project)
         model = _trained_model(project)
+        from engine.data.sources import saved_form
+
         pre = project.preprocessing or {}
-        if pre.get("kind") != "tabular":
+        if not getattr(saved_form(pre), "rows", False):
             raise CliError("--row predicts a row of a table; this model was not trained on a table "
                            "(use --data FILE --out FILE)")
         columns = [str(c.get("name")) for c in pre.get("columns") or []]

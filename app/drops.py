@@ -17,7 +17,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject
 
-TABLES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
 PROJECTS = (".nnsp",)
 MODELS = (".onnx",)
 
@@ -27,20 +26,17 @@ def local_paths(mime) -> list[str]:
 
 
 def classify(path: str) -> str | None:
-    """``"project"``, ``"onnx"``, ``"csv"``, ``"npz"``, ``"images"`` or None (cannot be dropped)."""
+    """``"project"``, ``"onnx"``, a data source's kind (the source that reads it) or None (cannot be dropped)."""
+    from engine.data.sources import source_for_path
+
     p = Path(path)
-    if p.is_dir():
-        return "images"
     suffix = p.suffix.lower()
-    if suffix in PROJECTS:
+    if not p.is_dir() and suffix in PROJECTS:
         return "project"
-    if suffix in MODELS:
+    if not p.is_dir() and suffix in MODELS:
         return "onnx"
-    if suffix in TABLES:
-        return "csv"
-    if suffix == ".npz":
-        return "npz"
-    return None
+    source = source_for_path(path)
+    return source.kind if source is not None else None
 
 
 class DropFilter(QObject):

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QTabWidget
 
 from app.export_controller import ExportController, model_blocker
 from app.job_dock import JobDock
+from engine.data.sources import saved_form
 from engine.i18n import translate as engine_tr
 from widgets.evaluation_panel import EvaluationPanel
 from widgets.predict_panel import IMAGE_SUFFIXES, PredictPanel
@@ -284,7 +285,7 @@ class EvaluationUI(JobDock):
         if reason:
             return reason
         pre = self.document.preprocessing
-        if not isinstance(pre, dict) or pre.get("kind") not in ("tabular", "images", "timeseries"):
+        if not getattr(saved_form(pre), "in_app", False):
             return self.tr("the project has no saved preprocessing: train the model on a data set first")
         a = self.document.analysis
         want = a.shapes.get(a.inputs[0]) if a.ok and a.inputs else None
@@ -396,8 +397,7 @@ class EvaluationUI(JobDock):
 
     def ask_predict_input(self) -> str | None:
         """A CSV file for a table model, a folder of images for an image model."""
-        pre = self.document.preprocessing or {}
-        if pre.get("kind") == "images":
+        if getattr(saved_form(self.document.preprocessing), "folder", False):
             path = QFileDialog.getExistingDirectory(self.window, self.tr("Folder of images to predict"), self._dir())
         else:
             path, _ = QFileDialog.getOpenFileName(self.window, self.tr("CSV file to predict"), self._dir(),

@@ -50,7 +50,6 @@ from widgets.training_panel import TrainingPanel
 
 #: window actions that edit the graph or replace the document: disabled while training
 LOCKED_ACTIONS = ("new", "open", "undo", "redo", "paste", "duplicate", "delete", "auto_layout")
-THUMBS_PER_CLASS = 6
 #: the views (weights, boundary, confusion, panel counters, status line) redraw at most this often
 FRAME_MS = 100
 # a view shown (tab switch) draws what it missed this long after its first paint
@@ -96,38 +95,11 @@ class Banner(QFrame):
 
 
 def _preview_job(spec: DataSpec):
-    """The worker function for a data preview (runs off the GUI thread)."""
+    """The worker function for a data preview (runs off the GUI thread): the source's own preview."""
     def job(progress, cancel):
-        from engine.data import load_image, preview_csv, scan_image_folder
-        series = _series_preview(spec)
-        if spec.kind == "sample":  # a time-series sample: only the window counts to show
-            return ("series", series)
-        if spec.kind == "csv":
-            info = preview_csv(spec.path, encoding=spec.encoding, sheet=spec.sheet)
-            return ("csv", {**info, "series": series} if series is not None else info)
-        scan = scan_image_folder(spec.path)
-        thumbs = {}
-        mode = "L" if scan.get("grayscale") else "RGB"
-        for cls, paths in (scan.get("samples") or {}).items():
-            if cancel.is_set():
-                break
-            imgs = []
-            for p in paths[:THUMBS_PER_CLASS]:
-                try:
-                    imgs.append(load_image(p, size=(48, 48), mode=mode))
-                except (ValueError, OSError):
-                    continue
-            thumbs[cls] = imgs
-        return ("images", scan, thumbs)
+        from engine.data.sources import source_for
+        return source_for(spec).preview(spec, cancel)
     return job
-
-
-def _series_preview(spec: DataSpec) -> dict | None:
-    """For a time series: its rows (the data panel counts the windows per split) or why it cannot be one."""
-    if not spec.time_series:
-        return None
-    from engine.data.timeseries import preview_series
-    return preview_series(spec)
 
 
 def _load_job(spec: DataSpec):
@@ -609,12 +581,7 @@ class TrainingUI(QObject):
     def _on_loader_result(self, tag: str, value) -> None:
         dp = self.data_panel
         if tag == "preview":
-            if value[0] == "csv":
-                dp.show_csv_preview(value[1])
-            elif value[0] == "series":
-                dp.show_series_preview(value[1])
-            else:
-                dp.show_image_preview(value[1], value[2])
+            dp.show_preview(value)
         elif tag == "load":
             spec, dataset = value
             self.controller.dataset = dataset

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.data.sources import SOURCES, saved_form
+from engine.data.sources.base import table_transform_csv
 from engine.errors import UserError
 from engine.files import os_reason
 from engine.numerics import softmax
@@ -329,7 +331,7 @@ def _load_input(model, pre, path: Path, encoding: str = "auto", meta: dict | Non
     if suffix == ".npz":
         try:
             with np.load(path, allow_pickle=False) as z:
-                if pre is not None and pre.kind == "arrays":
+                if pre is not None and getattr(saved_form(pre), "named_arrays", False):
                     named = {f[2:]: z[f] for f in z.files if f.startswith("x_")}
                     x = _wrap_data_error(pre.transform_named, named)
                     return x, None, {"row": list(range(n_rows(x)))}
@@ -345,11 +347,8 @@ def _load_input(model, pre, path: Path, encoding: str = "auto", meta: dict | Non
         return np.asarray(x, dtype=np.float32), None, {"row": list(range(len(x)))}
     if suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls"):
         if pre is not None:
-            if pre.kind == "timeseries":   # every window of recent rows, and the row each one ends on
-                from engine.data.timeseries import transform_csv
-            else:
-                from engine.data.csvio import transform_csv
-
+            form = saved_form(pre)   # a series: every window of recent rows, and the row each one ends on
+            transform_csv = form.transform_csv if form is not None else table_transform_csv
             x, df = _wrap_data_error(transform_csv, pre, str(path), encoding, meta, sheet)
             return x, df, {}
         from engine.data.csvio import read_csv_frame
@@ -393,7 +392,8 @@ def _training_file_options(project, path: Path, encoding: str, sheet: str | None
     sheet given for this call wins.
     """
     spec = getattr(project, "data_spec", None) or {}
-    saved = spec.get("path") if isinstance(spec, dict) and spec.get("kind") == "csv" else None
+    source = SOURCES.get(spec.get("kind")) if isinstance(spec, dict) else None
+    saved = spec.get("path") if source is not None and "encoding" in source.options else None   # a text table
     if not saved:
         return encoding, sheet
     try:
@@ -456,10 +456,8 @@ def predict_file(model, project, data_path, out_csv, batch_size: int = 1024, enc
             while key in cols:
                 key = "_" + key
             cols[key] = [float(v) for v in probs[:, j]]
-    elif pre is not None and pre.kind == "timeseries":  # the forecast, in the targets' units
-        from engine.data.timeseries import prediction_columns
-
-        cols.update(_wrap_data_error(prediction_columns, pre.d, out))
+    elif pre is not None and getattr(saved_form(pre), "prediction_columns", None):  # a forecast, in target units
+        cols.update(_wrap_data_error(saved_form(pre).prediction_columns, pre.d, out))
     else:
         flat = out.reshape(n, -1).astype(np.float64)
         if flat.shape[1] == 1:
@@ -514,7 +512,7 @@ def predict_rows(model, project, rows: Sequence[dict]) -> list[dict]:
     import pandas as pd
 
     pre = _preprocessor(project)
-    if pre is None or pre.kind != "tabular":
+    if pre is None or not getattr(saved_form(pre), "rows", False):
         raise EvaluateError("rows can only be predicted with a model trained on a table (CSV or sample)")
     unknown = sorted({str(k) for r in rows for k in r} - set(pre.columns))
     if unknown:

@@ -1,18 +1,25 @@
-"""Choose the training data: a built-in sample, a CSV file, an image folder or an .npz file.
+"""Choose the training data: a built-in sample, a CSV or Excel file, an image folder or an .npz file.
 
-The panel never reads files itself.  It emits ``preview_requested(DataSpec)``
-when the source changes and ``spec_chosen(DataSpec)`` when the user presses
-Load; the app runs ``preview_csv`` / ``scan_image_folder`` / ``load_dataset`` on
-a worker thread and calls back :meth:`show_csv_preview`,
-:meth:`show_image_preview`, :meth:`set_progress`, :meth:`set_loaded` or
-:meth:`show_error` (plain one-line messages, never tracebacks).
+The form is generated (issue 12): the sources come from :mod:`engine.data.sources` (each says which
+DataSpec options apply to it) and every option row from the DataSpec field metadata
+(:func:`engine.data.spec.data_options`): a choice is a combo box, a number a spin box, a flag a check
+box, text a line edit; options of one group (images, time series, text columns, generated data) share a
+box.  What is custom is the data, not the kind: the path picker (a file, a folder or a name, as the source
+says), the preview (a table, image thumbnails, a series' window counts) and the column pickers filled
+from a table preview (target, features, text columns, time column).  No code here compares kind strings.
+
+The panel never reads files itself.  It emits ``preview_requested(DataSpec)`` when the source changes and
+``spec_chosen(DataSpec)`` when the user presses Load; the app runs the source's ``preview`` /
+``load_dataset`` on a worker thread and calls back :meth:`show_preview`, :meth:`set_progress`,
+:meth:`set_loaded` or :meth:`show_error` (plain one-line messages, never tracebacks).
 """
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -35,22 +42,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.data import SAMPLE_NAMES, DataError, DataSpec
-from engine.data.encoding import ENCODINGS
+from engine.data import DataError, DataSpec
 from engine.data.encoding import label as encoding_label
-from engine.data.samples import SERIES_NAMES, TEXT_SAMPLES
-from engine.data.sheets import is_spreadsheet
-from engine.data.spec import MAX_HORIZON, MAX_WINDOW
+from engine.data.sources import SOURCES, source_for
+from engine.data.sources.base import PATH_FOLDER, PATH_NAME, PREVIEW_IMAGES, PREVIEW_SERIES, PREVIEW_TABLE
+from engine.data.spec import DataOption, data_options, parse_inputs
 from engine.i18n import translate as engine_tr
 
-KIND_LABELS = (("sample", QT_TRANSLATE_NOOP("DataPanel", "Built-in sample")),
-               ("csv", QT_TRANSLATE_NOOP("DataPanel", "CSV or Excel file")),
-               ("images", QT_TRANSLATE_NOOP("DataPanel", "Image folder")),
-               ("npz", QT_TRANSLATE_NOOP("DataPanel", "NumPy .npz file")))
-TOY_SAMPLES = ("xor", "circles", "moons", "spirals", "blobs")
 THUMB = 48
-#: column names the Time series group proposes as the time column
+# column names the Time series group proposes as the time column
 TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "时间", "日期")
+SPIN_MAX = 2**31 - 1   # a QSpinBox holds a C int
 
 
 def array_to_pixmap(img: np.ndarray) -> QPixmap:
@@ -73,62 +75,14 @@ class DataPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.kind = QComboBox()
-        for key, label in KIND_LABELS:
-            self.kind.addItem(self.tr(label), key)
-        self.sample = QComboBox()
-        sample_labels = {"xor": self.tr("XOR (2-D points)"), "circles": self.tr("circles (2-D points)"),
-                         "moons": self.tr("moons (2-D points)"), "spirals": self.tr("two spirals (2-D points)"),
-                         "blobs": self.tr("blobs (2-D points)"), "digits": self.tr("digits (8x8 images)"),
-                         "iris": self.tr("iris flowers (table)"), "wine": self.tr("wine (table)"),
-                         "breast_cancer": self.tr("breast cancer (table)"),
-                         "sentiment": self.tr("film reviews, English (text, generated)"),
-                         "sentiment_zh": self.tr("film reviews, Chinese (text, generated)")}
-        sample_labels["seasonal"] = self.tr("seasonal demand (hourly time series, generated)")
-        for key in SAMPLE_NAMES:   # shown in the UI language, stored by name (as on the command line)
-            self.sample.addItem(sample_labels.get(key, key), key)
+        for src in SOURCES.values():
+            self.kind.addItem(engine_tr(src.label), src.kind)
+        self.sample = QComboBox()   # the names of a source chosen by name (the built-in samples)
         self.path = QLineEdit()
         self.path.setPlaceholderText(self.tr("file or folder"))
         self.browse = QPushButton(self.tr("Browse…"))
         self.browse.clicked.connect(self._browse)
         self.path.editingFinished.connect(self._request_preview)
-        self.noise = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=5.0, singleStep=0.05, value=0.1)
-        self.n_samples = QSpinBox(minimum=4, maximum=1_000_000, value=500, singleStep=100)
-        self.target = QComboBox()
-        self.target.setToolTip(self.tr("The column to predict"))
-        self.target.currentTextChanged.connect(self._on_target)
-        self.features = QListWidget()
-        self.features.setMaximumHeight(110)
-        self.features.setToolTip(self.tr("Input columns (unchecked columns are ignored)"))
-        self.task = QComboBox()
-        for key, label in ((None, self.tr("auto")), ("classification", self.tr("classification")),
-                           ("regression", self.tr("regression"))):
-            self.task.addItem(label, key)
-        self.task.currentIndexChanged.connect(lambda _i: self._show_csv_texts())
-        self.val_split = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05, value=0.2)
-        self.test_split = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05, value=0.0)
-        self.scaling = QComboBox()
-        for key, label in (("standard", self.tr("standard (mean 0, std 1)")),
-                           ("minmax", self.tr("min-max (0 to 1)")), ("none", self.tr("none"))):
-            self.scaling.addItem(label, key)  # the data is the option value, as on the command line
-        self.image_size = QLineEdit()
-        self.image_size.setPlaceholderText(self.tr("auto, e.g. 28x28"))
-        self.grayscale = QComboBox()
-        for key, label in ((None, self.tr("auto")), (True, self.tr("grayscale")), (False, self.tr("colour"))):
-            self.grayscale.addItem(label, key)
-        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
-        self._make_text_widgets()
-
-        self.encoding = QComboBox()
-        self.encoding.addItem(self.tr("Auto"), "auto")
-        for enc in ENCODINGS:
-            self.encoding.addItem(engine_tr(encoding_label(enc)), enc)
-        tip = self.tr("Text encoding of the CSV file (Auto detects it; choose one if the preview is garbled)")
-        self.encoding.setToolTip(tip)
-        self.encoding.currentIndexChanged.connect(self._on_encoding)
-        self.sheet = QComboBox()
-        self.sheet.setToolTip(self.tr("The sheet of the workbook to read"))
-        self.sheet.currentIndexChanged.connect(self._on_encoding)
-
         src = QHBoxLayout()
         src.addWidget(self.path, 1)
         src.addWidget(self.browse)
@@ -137,29 +91,7 @@ class DataPanel(QWidget):
         self.form.addRow(self.tr("source"), self.kind)
         self.form.addRow(self.tr("sample"), self.sample)
         self.form.addRow(self.tr("path"), src)
-        self.form.addRow(self.tr("encoding"), self.encoding)
-        self.form.addRow(self.tr("sheet"), self.sheet)
-        self.form.addRow(self.tr("noise"), self.noise)
-        self.form.addRow(self.tr("samples"), self.n_samples)
-        self.form.addRow(self.tr("target"), self.target)
-        self.form.addRow(self.tr("features"), self.features)
-        self.form.addRow(self.tr("task"), self.task)
-        self.form.addRow(self.tr("image size"), self.image_size)
-        self.form.addRow(self.tr("colour"), self.grayscale)
-        split = QHBoxLayout()
-        split.addWidget(QLabel(self.tr("validation")))
-        split.addWidget(self.val_split)
-        split.addWidget(QLabel(self.tr("test")))
-        split.addWidget(self.test_split)
-        self.form.addRow(self.tr("split"), split)
-        self.form.addRow(self.tr("scaling"), self.scaling)
-        self.form.addRow(self.tr("text columns"), self.text_columns)
-        self.form.addRow(self.tr("tokens"), self.text_mode)
-        self.form.addRow(self.tr("vocabulary"), self.text_vocab)
-        self.form.addRow(self.tr("max length"), self.text_max_len)
-        self.form.addRow(self.tr("inputs"), self.inputs)
-        self.form.addRow(self.tr("seed"), self.seed)
-        self._build_series_box()
+        self._build_options()
 
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
@@ -199,54 +131,261 @@ class DataPanel(QWidget):
         lay.addWidget(self.text_summary)
 
         self._columns: list[str] = []
+        self._csv_info = None
+        self._pending: dict = {}        # column options set before the preview that lists the columns
+        self._detected_text: list[str] = []
+        self._series_rows = None        # rows of the previewed series
+        self._series_on = False         # the series group's check (kept while another source is shown)
+        self._loaded_key = None
+        self._source_path = None
         self.kind.currentIndexChanged.connect(self._on_kind)
-        self.sample.currentIndexChanged.connect(lambda _i: self._on_kind())
+        self.sample.currentIndexChanged.connect(lambda _i: self._on_kind(names=False))
         self._on_kind()
 
-    # ------------------------------------------------------------------ form
+    # ------------------------------------------------------------------ the generated form
+    def _build_options(self) -> None:
+        """One widget per DataSpec option (``self.<option name>``), rows in the form or in a box per group."""
+        self.options: dict[str, DataOption] = {o.name: o for o in data_options()}
+        self._rows: dict[str, QFormLayout] = {}          # option -> the form layout holding its row
+        self.boxes: dict[str, QGroupBox] = {}            # group -> its box
+        self._box_forms: dict[str, QFormLayout] = {}
+        self._toggles: dict[str, str] = {}               # group -> the option that is its check box
+        for o in self.options.values():
+            if o.group != "data" and o.group not in self.boxes:
+                box = QGroupBox(engine_tr(o.group[:1].upper() + o.group[1:]))
+                self.boxes[o.group], self._box_forms[o.group] = box, QFormLayout(box)
+            if o.panel.get("toggles_group"):
+                box = self.boxes[o.group]
+                box.setCheckable(True)
+                box.setChecked(bool(o.default))
+                box.setToolTip(_tip(o))
+                self._toggles[o.group] = o.name
+                setattr(self, o.name, box)
+                continue
+            w = self._make_widget(o)
+            setattr(self, o.name, w)
+            layout = self.form if o.group == "data" else self._box_forms[o.group]
+            layout.addRow(engine_tr(o.label), w)
+            self._rows[o.name] = layout
+        for box in self.boxes.values():
+            self.form.addRow(box)
+        margins = next(iter(self._box_forms.values())).contentsMargins()
+        self._margins = (margins.left(), margins.top(), margins.right(), margins.bottom())
+        # the custom parts: what a table preview fills in, and the series' window counts
+        self.features.setMaximumHeight(110)
+        self.text_columns.setMaximumHeight(80)
+        self.target.currentTextChanged.connect(self._on_target)
+        self.task.currentIndexChanged.connect(lambda _i: self._show_csv_texts())
+        self.series_box = self.boxes[self.options["time_series"].group]
+        self.windows_info = QLabel("")
+        self.windows_info.setWordWrap(True)
+        self._box_forms[self.options["time_series"].group].addRow(self.windows_info)
+        self.series_box.toggled.connect(self._on_series_toggled)
+        self.time_column.currentIndexChanged.connect(self._on_time_column)
+
+    def _make_widget(self, o: DataOption) -> QWidget:
+        """The widget for option ``o``, from its metadata (kind, bounds, labels)."""
+        labels = o.panel.get("choice_labels") or {}
+        widget = o.panel.get("widget")
+        if widget == "columns":
+            w = QListWidget()
+        elif widget == "column":
+            w = QComboBox()
+        elif widget == "sheet":
+            w = QComboBox()
+            w.currentIndexChanged.connect(lambda _i, name=o.name: self._on_option(name))
+        elif o.kind == "choice" or o.kind == "bool" and labels or o.suggestions:
+            w = QComboBox()
+            values = ([None] if None in labels or o.default is None else []) + list(
+                o.choices or (True, False) if o.kind != "str" else [o.default, *o.suggestions])
+            for v in dict.fromkeys(values):
+                w.addItem(engine_tr(labels.get(v, str(v))), v)
+            w.currentIndexChanged.connect(lambda _i, name=o.name: self._on_option(name))
+        elif o.kind == "bool":
+            w = QCheckBox()
+            w.toggled.connect(lambda _v, name=o.name: self._on_option(name))
+        elif o.kind in ("int", "float"):
+            w = QSpinBox() if o.kind == "int" else QDoubleSpinBox(decimals=int(o.panel.get("decimals", 2)))
+            lo = o.min if o.min is not None else 0
+            hi = min(o.max if o.max is not None else SPIN_MAX, SPIN_MAX)
+            if o.default is None:   # 'auto': one below the smallest value
+                lo -= 1
+                w.setSpecialValueText(self.tr("auto"))
+            w.setRange(lo, hi)
+            if o.panel.get("step"):
+                w.setSingleStep(o.panel["step"])
+            w.setValue(lo if o.default is None else o.default)
+            w.valueChanged.connect(lambda _v, name=o.name: self._on_option(name))
+        else:   # text: names, a size, column groups
+            w = QLineEdit()
+            if o.panel.get("placeholder"):
+                w.setPlaceholderText(engine_tr(o.panel["placeholder"]))
+        w.setToolTip(_tip(o))
+        return w
+
+    def option_visible(self, name: str) -> bool:
+        """Whether option ``name``'s row is shown (its box shown too, for a grouped option)."""
+        o = self.options[name]
+        if name in self._toggles.values():
+            return self.form.isRowVisible(self.boxes[o.group])
+        visible = self._rows[name].isRowVisible(getattr(self, name))
+        return visible and (o.group == "data" or self.form.isRowVisible(self.boxes[o.group]))
+
+    def _read(self, o: DataOption, spec: DataSpec):
+        """Option ``o``'s value in the form (``spec``: the other values read so far, for the column pickers)."""
+        w = getattr(self, o.name)
+        widget = o.panel.get("widget")
+        if widget == "column" or widget == "columns":
+            return self._read_columns(o.name, spec)
+        if widget == "sheet":
+            return w.currentText() or None
+        if isinstance(w, QGroupBox):
+            return w.isChecked()
+        if isinstance(w, QComboBox):
+            return w.currentData()
+        if isinstance(w, QCheckBox):
+            return w.isChecked()
+        if isinstance(w, (QSpinBox, QDoubleSpinBox)):
+            v = w.value()
+            if o.default is None and v == w.minimum():
+                return None
+            return int(v) if o.kind == "int" else float(v)
+        text = w.text().strip()
+        if not text:
+            return None if o.default is None else o.default
+        return parse_inputs(text) if o.kind == "groups" else o.parse(text)
+
+    def _write(self, o: DataOption, value) -> None:
+        """Show ``value`` in option ``o``'s widget (quietly: no preview request)."""
+        w = getattr(self, o.name)
+        widget = o.panel.get("widget")
+        if widget in ("column", "columns"):
+            self._pending[o.name] = value
+            return
+        w.blockSignals(True)
+        try:
+            if widget == "sheet":
+                w.clear()
+                if value:
+                    w.addItem(str(value))
+            elif isinstance(w, QGroupBox):
+                w.setChecked(bool(value))
+            elif isinstance(w, QComboBox):
+                i = w.findData(value)
+                if i < 0 and value is not None and o.suggestions is not None:
+                    w.addItem(str(value), value)
+                    i = w.count() - 1
+                w.setCurrentIndex(max(i, 0))
+            elif isinstance(w, QCheckBox):
+                w.setChecked(bool(value))
+            elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
+                w.setValue(w.minimum() if value is None else value)
+            elif o.kind == "size":
+                w.setText("" if value is None else f"{value[0]}x{value[1]}")
+            elif o.kind == "groups":
+                w.setText("; ".join(f"{k}={','.join(v)}" for k, v in (value or {}).items()))
+            elif o.kind == "list":
+                w.setText(", ".join(value or []))
+            else:
+                w.setText("" if value is None else str(value))
+        finally:
+            w.blockSignals(False)
+
+    def _on_option(self, name: str) -> None:
+        """A generated widget changed: read the preview again if the option says so; count windows again."""
+        o = self.options[name]
+        if o.panel.get("preview") and self.source().previews(self._draft()):
+            self._pending_target = self.target.currentText() or self._pending.get("target")
+            self._request_preview()
+        self._update_windows()
+
+    # ------------------------------------------------------------------ the source
     def current_kind(self) -> str:
         return self.kind.currentData()
 
-    def _row_visible(self, widget, on: bool) -> None:
-        self.form.setRowVisible(widget, on)
+    def source(self):
+        """The :class:`engine.data.sources.DataSource` chosen in the Source box."""
+        return source_for(self.current_kind())
 
-    def _on_kind(self, *_, preview: bool = True):
-        k = self.current_kind()
-        toy = k == "sample" and self.sample.currentData() in TOY_SAMPLES
-        self._row_visible(self.sample, k == "sample")
-        self._row_visible(self._path_row, k != "sample")
-        self._row_visible(self.noise, toy)
-        self._row_visible(self.n_samples, toy)
-        self._row_visible(self.target, k == "csv")
-        self._row_visible(self.features, k == "csv")
-        self._text_rows()
-        self._table_rows()
-        self._row_visible(self.image_size, k == "images")
-        self._row_visible(self.grayscale, k == "images")
-        self._series_kind()
+    def _current_path(self) -> str:
+        return (self.sample.currentData() or "") if self.source().path == PATH_NAME else self.path.text().strip()
+
+    def _draft(self) -> DataSpec:
+        """The source, path and series check as a DataSpec (not validated): what the option predicates read."""
+        src = self.source()
+        spec = DataSpec(kind=src.kind, path=self._current_path(), time_series=self.series_box.isChecked())
+        for k, v in src.forced_fields(spec).items():
+            setattr(spec, k, v)
+        return spec
+
+    def _fill_names(self) -> None:
+        src = self.source()
+        want = self.sample.currentData()
+        self.sample.blockSignals(True)
+        self.sample.clear()
+        for name in (src.names() if src.names else ()):   # shown in the UI language, stored by name
+            self.sample.addItem(engine_tr(src.name_labels.get(name, name)), name)
+        self.sample.setCurrentIndex(max(self.sample.findData(want), 0))
+        self.sample.blockSignals(False)
+
+    def _apply_rows(self) -> None:
+        """Show the rows of the options that apply to the current source and settings; hide the others."""
+        src = self.source()
+        draft = self._draft()
+        forced = src.forced_fields(draft)
+        by_name = src.path == PATH_NAME
+        self.form.setRowVisible(self.sample, by_name)
+        self.form.setRowVisible(self._path_row, not by_name)
+        for name, layout in self._rows.items():
+            layout.setRowVisible(getattr(self, name), src.applies(name, draft))
+        for group, box in self.boxes.items():
+            names = [n for n, o in self.options.items() if o.group == group]
+            self.form.setRowVisible(box, any(src.applies(n, draft) for n in names))
+            toggle = self._toggles.get(group)
+            if toggle is not None:
+                box.blockSignals(True)
+                box.setCheckable(toggle not in forced)
+                box.setChecked(bool(forced.get(toggle, self._series_on)))
+                box.blockSignals(False)
+        # the window counts only while the rows are a series; a box showing no row is one line (its title)
+        self._box_forms[self.options["time_series"].group].setRowVisible(self.windows_info, self.series_active())
+        for form in self._box_forms.values():
+            shown = any(form.isRowVisible(getattr(self, n)) for n, lay in self._rows.items() if lay is form)
+            form.setContentsMargins(*(self._margins if shown else (0, 0, 0, 0)))
+
+    def _on_kind(self, *_, preview: bool = True, names: bool = True):
+        if names:
+            self._fill_names()
+        src = self.source()
+        self._apply_rows()
         self._columns = []
         self._csv_info = None
+        self._series_rows = None
+        self.windows_info.setText("")
         self._forget_other_summary()
         self.target.clear()
         self.features.clear()
         self.text_columns.clear()
+        self._fill_time_columns([])
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
-        self.preview_info.setText(self.tr("Built-in sample: press Load data.") if k == "sample" else
-                                  self.tr("Choose a file or folder to see a preview."))
+        self.preview_info.setText(engine_tr(src.hint))
         self.stack.setCurrentIndex(0)
         self.message.setText("")
-        if preview and (k != "sample" and self.path.text().strip() or self._series_sample()):
+        if preview and src.previews(self._draft()):
             self._request_preview()
 
     def wants_preview(self) -> bool:
         """Whether the current source is a file or folder whose preview fills the form (target, features)."""
-        return self.current_kind() in ("csv", "images") and bool(self.path.text().strip())
+        src = self.source()
+        return src.preview is not None and src.path != PATH_NAME and bool(self.path.text().strip())
 
     def reset(self) -> None:
         """Back to a new project's form: the first built-in sample, default settings, nothing loaded."""
-        self.set_spec(DataSpec(kind="sample", path=SAMPLE_NAMES[0]))
-        self._pending_target = self._pending_features = None
+        first = next(iter(SOURCES.values()))
+        self.set_spec(DataSpec(kind=first.kind, path=(first.names() or ("",))[0] if first.names else ""))
+        self._pending = {}
+        self._pending_target = None
         self._loaded_key = None
         self.summary.setText(self.tr("no data loaded"))
         self.summary.setToolTip("")
@@ -255,13 +394,12 @@ class DataPanel(QWidget):
         self.progress.setVisible(False)
 
     def _browse(self):
-        k = self.current_kind()
-        if k == "images":
-            path = QFileDialog.getExistingDirectory(self, self.tr("Image folder (one subfolder per class)"))
+        src = self.source()
+        if src.path == PATH_FOLDER:
+            path = QFileDialog.getExistingDirectory(self, engine_tr(src.dialog_title))
         else:
-            flt = (self.tr("Tables (*.csv *.tsv *.txt *.xlsx *.xlsm);;All files (*)") if k == "csv"
-                   else self.tr("NumPy files (*.npz)"))
-            path, _ = QFileDialog.getOpenFileName(self, self.tr("Data file"), "", flt)
+            flt = ";;".join(f"{engine_tr(label)} ({' '.join(pats)})" for label, pats in src.patterns)
+            path, _ = QFileDialog.getOpenFileName(self, engine_tr(src.dialog_title), "", flt)
         if path:
             self.path.setText(path)
             self._request_preview()
@@ -269,54 +407,35 @@ class DataPanel(QWidget):
     def _request_preview(self):
         self._new_source()
         self._forget_other_summary()
-        self._table_rows()
-        if self.current_kind() in ("csv", "images") and self.path.text().strip() or self._series_sample():
+        self._apply_rows()
+        if self.source().previews(self._draft()):
             try:
                 self.preview_requested.emit(self.spec())
             except DataError as exc:
                 self.show_error(str(exc))
 
     def _new_source(self) -> None:
-        """Another file than the Encoding and Sheet boxes were set for: back to Auto and its first sheet.
+        """Another file than the per-file options (encoding, sheet) were set for: back to their defaults.
 
         (An encoding chosen for one file, e.g. Big5, would read another file strictly but garbled.)
         """
         path = self.path.text().strip()
-        old, self._source_path = getattr(self, "_source_path", None), path
+        old, self._source_path = self._source_path, path
         if old is None or old == path:
             return
-        self.encoding.blockSignals(True)
-        self.encoding.setCurrentIndex(0)
-        self.encoding.blockSignals(False)
-        self.sheet.blockSignals(True)
-        self.sheet.clear()
-        self.sheet.blockSignals(False)
+        for o in self.options.values():
+            if o.panel.get("per_file"):
+                self._write(o, o.default)
 
     def _source_key(self) -> tuple[str, str]:
-        k = self.current_kind()
-        return k, ((self.sample.currentData() or "") if k == "sample" else self.path.text().strip())
+        return self.current_kind(), self._current_path()
 
     def _forget_other_summary(self) -> None:
         """The "loaded: …" line describes the data set that was loaded: not another file chosen since."""
-        if getattr(self, "_loaded_key", None) is not None and self._loaded_key != self._source_key():
+        if self._loaded_key is not None and self._loaded_key != self._source_key():
             self._loaded_key = None
             self.summary.setText(self.tr("no data loaded"))
             self.text_summary.setVisible(False)
-
-    def _is_sheet(self) -> bool:
-        return self.current_kind() == "csv" and is_spreadsheet(self.path.text().strip())
-
-    def _table_rows(self) -> None:
-        """Encoding for text files, Sheet for workbooks."""
-        csv_kind = self.current_kind() == "csv"
-        self._row_visible(self.encoding, csv_kind and not self._is_sheet())
-        self._row_visible(self.sheet, self._is_sheet())
-
-    def _on_encoding(self, *_):
-        """A new encoding: read the preview again (columns and labels may read differently)."""
-        if self.current_kind() == "csv" and self.path.text().strip():
-            self._pending_target = self.target.currentText() or getattr(self, "_pending_target", None)
-            self._request_preview()
 
     def current_encoding(self) -> str:
         return self.encoding.currentData() or "auto"
@@ -338,35 +457,43 @@ class DataPanel(QWidget):
             else:
                 item.setFlags(item.flags() | Qt.ItemIsEnabled)
 
+    # ------------------------------------------------------------------ the spec
     def spec(self) -> DataSpec:
         """The form as a validated DataSpec; raises :class:`DataError` with a plain message."""
-        k = self.current_kind()
-        path = (self.sample.currentData() or "") if k == "sample" else self.path.text().strip()
-        if k != "sample" and not path:
+        src = self.source()
+        path = self._current_path()
+        if src.path != PATH_NAME and not path:
             raise DataError(self.tr("choose a file or folder first"))
-        features = None
-        target = None
-        if k == "csv" and self._columns:
-            target = self.target.currentText() or None
-            checked = [self.features.item(i).text() for i in range(self.features.count())
-                       if self.features.item(i).checkState() == Qt.Checked]
-            all_feats = [c for c in self._columns if c != target]
-            features = None if checked == all_feats else checked
-            if features is not None and not features:
-                raise DataError(self.tr("tick at least one feature column"))
-        size = self.image_size.text().strip() or None
-        spec = DataSpec(kind=k, path=path, target=target, features=features, task=self.task.currentData(),
-                        val_split=float(self.val_split.value()), test_split=float(self.test_split.value()),
-                        seed=int(self.seed.value()), grayscale=self.grayscale.currentData(),
-                        scaling=self.scaling.currentData(), noise=float(self.noise.value()),
-                        n_samples=int(self.n_samples.value()),
-                        encoding=self.current_encoding() if k == "csv" and not self._is_sheet() else "auto",
-                        sheet=(self.sheet.currentText() or None) if self._is_sheet() else None)
-        if size and k == "images":
-            spec.image_size = size  # parsed by validate()
-        self._series_spec(spec)
-        self._text_spec(spec)
+        draft = self._draft()
+        spec = DataSpec(kind=src.kind, path=path)
+        for o in self.options.values():   # column pickers last: they read the target and the time column
+            if src.applies(o.name, draft) and o.panel.get("widget") not in ("column", "columns"):
+                setattr(spec, o.name, self._read(o, spec))
+        for widget in ("column", "columns"):   # a list of columns reads the target and the time column
+            for o in self.options.values():
+                if src.applies(o.name, draft) and o.panel.get("widget") == widget:
+                    setattr(spec, o.name, self._read(o, spec))
+        for k, v in src.forced_fields(spec).items():
+            setattr(spec, k, v)
         return spec.validate()
+
+    def _read_columns(self, name: str, spec: DataSpec):
+        """A column picker's value: from the previewed columns, else as it was set (before a preview)."""
+        if not self._columns:
+            return self._pending.get(name)
+        if name == "target":
+            return self.target.currentText() or None
+        if name == "time_column":
+            return self.time_column.currentData()
+        lst = getattr(self, name)
+        checked = [lst.item(i).text() for i in range(lst.count()) if lst.item(i).checkState() == Qt.Checked]
+        if name == "text_columns":
+            return None if checked == self._detected_text else checked
+        # features: None while every other column is ticked (in a series the target's past is an input too)
+        every = [c for c in self._columns if (c != spec.time_column if spec.time_series else c != spec.target)]
+        if checked != every and not checked:
+            raise DataError(self.tr("tick at least one feature column"))
+        return None if checked == every else checked
 
     def set_spec(self, data: dict | DataSpec | None) -> None:
         if data is None:
@@ -379,7 +506,8 @@ class DataPanel(QWidget):
         for box in (self.kind, self.sample):
             box.blockSignals(True)
         self.kind.setCurrentIndex(max(self.kind.findData(s.kind), 0))
-        if s.kind == "sample":
+        self._fill_names()
+        if source_for(s).path == PATH_NAME:
             self.sample.setCurrentIndex(max(self.sample.findData(s.path), 0))
             self.path.setText("")
         else:
@@ -387,28 +515,14 @@ class DataPanel(QWidget):
         self._source_path = self.path.text().strip()
         for box in (self.kind, self.sample):
             box.blockSignals(False)
-        self._on_kind(preview=False)
-        self.task.setCurrentIndex(max(self.task.findData(s.task), 0))
-        self.val_split.setValue(s.val_split)
-        self.test_split.setValue(s.test_split)
-        self.scaling.setCurrentIndex(max(self.scaling.findData(s.scaling), 0))
-        self.encoding.blockSignals(True)
-        self.encoding.setCurrentIndex(max(self.encoding.findData(s.encoding), 0))
-        self.encoding.blockSignals(False)
-        self.sheet.blockSignals(True)
-        self.sheet.clear()
-        if s.sheet:
-            self.sheet.addItem(s.sheet)
-        self.sheet.blockSignals(False)
-        self.seed.setValue(s.seed)
-        self.noise.setValue(s.noise)
-        self.n_samples.setValue(s.n_samples)
-        self.grayscale.setCurrentIndex(max(self.grayscale.findData(s.grayscale), 0))
-        self.image_size.setText("" if s.image_size is None else f"{s.image_size[0]}x{s.image_size[1]}")
+        self._series_on = bool(s.time_series) and "time_series" not in source_for(s).forced_fields(s)
+        self._on_kind(preview=False, names=False)
+        self._pending = {}
+        for o in self.options.values():
+            self._write(o, getattr(s, o.name))
         self._pending_target = s.target
-        self._pending_features = s.features
-        self._set_series_spec(s)
-        self._set_text_spec(s)
+        self._series_on = self.series_box.isChecked() if self.series_box.isCheckable() else self._series_on
+        self._apply_rows()
 
     def _load(self):
         try:
@@ -420,6 +534,12 @@ class DataPanel(QWidget):
         self.spec_chosen.emit(spec)
 
     # ------------------------------------------------------------------ callbacks from the app
+    def show_preview(self, value: tuple) -> None:
+        """A source's ``preview(spec)`` result: ``(form, payload...)``, shown by the view of that form."""
+        show = {PREVIEW_TABLE: self.show_csv_preview, PREVIEW_IMAGES: self.show_image_preview,
+                PREVIEW_SERIES: self.show_series_preview}[value[0]]
+        show(*value[1:])
+
     def show_csv_preview(self, info: dict) -> None:
         """``preview_csv`` output: a table of the first rows, header cells show the detected type."""
         cols = [str(c) for c in info.get("columns", [])]
@@ -436,9 +556,10 @@ class DataPanel(QWidget):
         for i, row in enumerate(rows):
             for j, v in enumerate(row[:len(cols)]):
                 self.table.setItem(i, j, QTableWidgetItem(str(v)))
-        pending_target = getattr(self, "_pending_target", None)
-        pending_feats = getattr(self, "_pending_features", None)
-        self._pending_target = self._pending_features = None
+        pending_target = getattr(self, "_pending_target", None) or self._pending.get("target")
+        pending_feats = self._pending.pop("features", None)
+        self._pending.pop("target", None)
+        self._pending_target = None
         target = pending_target if pending_target in cols else info.get("default_target", cols[-1] if cols else "")
         self.target.blockSignals(True)
         self.target.clear()
@@ -461,7 +582,7 @@ class DataPanel(QWidget):
             self.sheet.addItems([str(n) for n in info["sheets"]])
             self.sheet.setCurrentText(str(info.get("sheet", "")))
             self.sheet.blockSignals(False)
-        self._table_rows()
+        self._apply_rows()
         self._csv_info = info
         self._show_csv_texts()
         self._fill_time_columns(cols)
@@ -481,11 +602,11 @@ class DataPanel(QWidget):
     def _show_csv_texts(self) -> None:
         """The preview line and the message under the form, for the current target and task."""
         info = getattr(self, "_csv_info", None)
-        if info is None or self.current_kind() != "csv":
+        if info is None or not self.source().columns:
             return
         cols = self._columns
         task = self.proposed_task()
-        shown = self.tr(task) if task in ("classification", "regression") else task
+        shown = engine_tr(task) if task else task   # the engine's words: classification, regression
         chosen = bool(self.task.currentData())
         if task:
             line = (self.tr("%n column(s); task: %1 (chosen)", "", len(cols)) if chosen else
@@ -507,71 +628,21 @@ class DataPanel(QWidget):
         self.message.setStyleSheet("")
 
     # ------------------------------------------------------------------ time series
-    def _build_series_box(self) -> None:
-        """The "Time series" group: rows are time steps cut into windows (engine/data/timeseries.py)."""
-        self.series_box = QGroupBox(self.tr("Time series"))
-        self.series_box.setCheckable(True)
-        self.series_box.setChecked(False)
-        self.series_box.setToolTip(self.tr("Rows are time steps: windows of past rows predict the next steps; "
-                                           "the split is chronological (training first, test last)"))
-        self.time_column = QComboBox()
-        self.time_column.setToolTip(self.tr("The date/time column that orders the rows"))
-        self.window = QSpinBox(minimum=1, maximum=MAX_WINDOW, value=24)
-        self.window.setToolTip(self.tr("Rows (time steps) in each input window"))
-        self.horizon = QSpinBox(minimum=1, maximum=MAX_HORIZON, value=1)
-        self.horizon.setToolTip(self.tr("Steps to predict after each window"))
-        self.stride = QSpinBox(minimum=1, maximum=MAX_WINDOW, value=1)
-        self.stride.setToolTip(self.tr("Rows between the starts of two windows"))
-        self.windows_info = QLabel("")
-        self.windows_info.setWordWrap(True)
-        box = QFormLayout(self.series_box)
-        box.addRow(self.tr("time column"), self.time_column)
-        box.addRow(self.tr("window"), self.window)
-        box.addRow(self.tr("horizon"), self.horizon)
-        box.addRow(self.tr("stride"), self.stride)
-        box.addRow(self.windows_info)
-        self.form.addRow(self.series_box)
-        self._series_on = False        # the group's check for CSV files (a series sample is always one)
-        self._series_rows = None       # rows of the previewed series
-        self._pending_time = None
-        self.series_box.toggled.connect(self._on_series_toggled)
-        self.time_column.currentIndexChanged.connect(self._on_time_column)
-        for w in (self.window, self.horizon, self.stride, self.val_split, self.test_split):
-            w.valueChanged.connect(lambda _v: self._update_windows())
-
-    def _series_sample(self) -> bool:
-        return self.current_kind() == "sample" and self.sample.currentData() in SERIES_NAMES
-
     def series_active(self) -> bool:
         """Whether the form describes a time series (the group is ticked, or a time-series sample)."""
-        return self._series_sample() or (self.current_kind() == "csv" and self.series_box.isChecked())
-
-    def _series_kind(self) -> None:
-        """Show the group for CSV files (tick to use) and time-series samples (always on)."""
-        sample = self._series_sample()
-        self._row_visible(self.series_box, self.current_kind() == "csv" or sample)
-        self.series_box.blockSignals(True)
-        self.series_box.setCheckable(not sample)
-        if not sample:
-            self.series_box.setChecked(self._series_on)
-        self.series_box.blockSignals(False)
-        self.time_column.setEnabled(not sample)
-        self._series_rows = None
-        self.windows_info.setText("")
-        self._fill_time_columns([])
+        draft = self._draft()
+        return bool(draft.time_series) and self.source().applies("time_series", draft)
 
     def _fill_time_columns(self, cols: list[str]) -> None:
-        want = self._pending_time if self._pending_time is not None else self.time_column.currentData()
-        self._pending_time = None
+        o = self.options["time_column"]
+        want = self._pending.pop("time_column", None) if "time_column" in self._pending else \
+            self.time_column.currentData()
         self.time_column.blockSignals(True)
         self.time_column.clear()
-        self.time_column.addItem(self.tr("(row order)"), None)
+        self.time_column.addItem(engine_tr(o.panel.get("none_label", "auto")), None)
         for c in cols:
             self.time_column.addItem(c, c)
-        if self._series_sample():
-            self.time_column.clear()
-            self.time_column.addItem("time", None)  # the sample's own time column
-        elif want in cols:
+        if want in cols:
             self.time_column.setCurrentIndex(self.time_column.findData(want))
         else:
             guess = next((c for c in cols if c.strip().casefold() in TIME_NAMES), None)
@@ -582,6 +653,7 @@ class DataPanel(QWidget):
 
     def _on_series_toggled(self, on: bool) -> None:
         self._series_on = bool(on)
+        self._apply_rows()
         if not on:  # a table again: the time column may be a feature, the target may not
             tc = self.time_column.currentData()
             for i in range(self.features.count()):
@@ -592,15 +664,15 @@ class DataPanel(QWidget):
         self._series_features()
         self._series_rows = None
         self._update_windows()
-        if self.current_kind() == "csv" and self.path.text().strip() and self._columns:
+        if self.source().columns and self.path.text().strip() and self._columns:
             self._pending_target = self.target.currentText() or None
             self._request_preview()
 
     def _on_time_column(self, *_):
         self._series_features()
-        if self.series_active() and self.current_kind() == "csv" and self.path.text().strip():
+        if self.series_active() and self.source().columns and self.path.text().strip():
             self._pending_target = self.target.currentText() or None
-            self._pending_time = self.time_column.currentData()
+            self._pending["time_column"] = self.time_column.currentData()
             self._request_preview()
 
     def _series_features(self) -> None:
@@ -617,33 +689,6 @@ class DataPanel(QWidget):
                 if item.text() == target and not item.flags() & Qt.ItemIsEnabled:
                     item.setCheckState(Qt.Checked)
                 item.setFlags(item.flags() | Qt.ItemIsEnabled)
-
-    def _series_spec(self, spec: DataSpec) -> None:
-        """The group's settings into ``spec`` (before validation)."""
-        if not self.series_active():
-            return
-        spec.time_series = True
-        spec.window, spec.horizon, spec.stride = int(self.window.value()), int(self.horizon.value()), \
-            int(self.stride.value())
-        if self.current_kind() != "csv":
-            return
-        spec.time_column = self.time_column.currentData()
-        if self._columns:
-            checked = [self.features.item(i).text() for i in range(self.features.count())
-                       if self.features.item(i).checkState() == Qt.Checked]
-            every = [c for c in self._columns if c != spec.time_column]
-            spec.features = None if checked == every else checked
-            if spec.features is not None and not spec.features:
-                raise DataError(self.tr("tick at least one feature column"))
-
-    def _set_series_spec(self, s: DataSpec) -> None:
-        self._series_on = bool(s.time_series) and s.kind == "csv"
-        self._pending_time = s.time_column
-        for w, v in ((self.window, s.window), (self.horizon, s.horizon), (self.stride, s.stride)):
-            w.blockSignals(True)
-            w.setValue(int(v))
-            w.blockSignals(False)
-        self._series_kind()
 
     def show_series_preview(self, info: dict | None) -> None:
         """``engine.data.timeseries.preview_series``: the rows of the series (or why it cannot be one)."""
@@ -743,7 +788,7 @@ class DataPanel(QWidget):
         text = self.tr("loaded: %1 samples (%2 train, %3 validation, %4 test) · input %5 · %6, %7")
         for k, v in enumerate((f"{summary.get('total', 0):,}", f"{counts.get('train', 0):,}",
                                f"{counts.get('val', 0):,}", f"{counts.get('test', 0):,}", shape,
-                               self.tr(task) if task in ("classification", "regression") else task, what), 1):
+                               engine_tr(str(task)), what), 1):
             text = text.replace(f"%{k}", v)
         notes = report_counts(report) if report is not None else None
         tips = []
@@ -768,41 +813,8 @@ class DataPanel(QWidget):
         self.message.setText("")
 
     # ------------------------------------------------------------------ text columns
-    def _make_text_widgets(self) -> None:
-        self.text_columns = QListWidget()
-        self.text_columns.setMaximumHeight(80)
-        self.text_columns.setToolTip(self.tr("Columns read as free text: each becomes a sequence of token ids "
-                                             "for an Embedding layer (detected columns are ticked)"))
-        self.text_mode = QComboBox()
-        for key, label in (("auto", self.tr("auto (characters for Chinese, Japanese, Korean)")),
-                           ("word", self.tr("words")), ("char", self.tr("characters"))):
-            self.text_mode.addItem(label, key)
-        self.text_mode.setToolTip(self.tr("How texts are split into tokens; the tokenizer is fitted on the "
-                                          "training split only"))
-        self.text_vocab = QSpinBox(minimum=3, maximum=1_000_000, value=20_000, singleStep=1000)
-        self.text_vocab.setToolTip(self.tr("At most this many token ids (padding and unknown token included); "
-                                           "rarer tokens read as the unknown token"))
-        self.text_max_len = QSpinBox(minimum=0, maximum=512, value=0)
-        self.text_max_len.setSpecialValueText(self.tr("auto"))
-        self.text_max_len.setToolTip(self.tr("Tokens kept per text (longer texts are cut, shorter ones padded); "
-                                             "auto: the 95th percentile of the training texts"))
-        self._detected_text: list[str] = []
-        self._pending_text = None
-        self.inputs = QLineEdit()
-        self.inputs.setPlaceholderText(self.tr("one input; for several: num=age,stars; text=review"))
-        self.inputs.setToolTip(self.tr("Columns per Input layer, for a graph with several inputs: each group is "
-                                       "named after its Input layer (leave empty for one input)"))
-
-    def _text_rows(self) -> None:
-        k = self.current_kind()
-        text_sample = k == "sample" and self.sample.currentData() in TEXT_SAMPLES
-        self._row_visible(self.text_columns, k == "csv")
-        self._row_visible(self.inputs, k == "csv")
-        for w in (self.text_mode, self.text_vocab, self.text_max_len):
-            self._row_visible(w, k == "csv" or text_sample)
-
     def _fill_text_columns(self, cols: list[str], detected: list[str], target: str) -> None:
-        pending, self._pending_text = self._pending_text, None
+        pending = self._pending.pop("text_columns", None)
         self._detected_text = [c for c in detected if c != target]
         self.text_columns.clear()
         for c in cols:
@@ -812,28 +824,6 @@ class DataPanel(QWidget):
             item.setCheckState(Qt.Checked if on else Qt.Unchecked)
             self.text_columns.addItem(item)
         self._exclude_target(self.text_columns, target)
-
-    def _text_spec(self, spec: DataSpec) -> None:
-        """The text settings of the form into ``spec`` (text columns: None while they are the detected ones)."""
-        spec.text_mode = self.text_mode.currentData()
-        spec.text_vocab = int(self.text_vocab.value())
-        spec.text_max_len = int(self.text_max_len.value()) or None
-        if spec.kind == "csv" and self.text_columns.count():
-            checked = [self.text_columns.item(i).text() for i in range(self.text_columns.count())
-                       if self.text_columns.item(i).checkState() == Qt.Checked]
-            spec.text_columns = None if checked == self._detected_text else checked
-        groups = self.inputs.text().strip()
-        if spec.kind == "csv" and groups:
-            from engine.data.spec import parse_inputs  # noqa: PLC0415
-
-            spec.inputs = parse_inputs(groups)
-
-    def _set_text_spec(self, s: DataSpec) -> None:
-        self.text_mode.setCurrentIndex(max(self.text_mode.findData(s.text_mode), 0))
-        self.text_vocab.setValue(int(s.text_vocab))
-        self.text_max_len.setValue(int(s.text_max_len or 0))
-        self._pending_text = s.text_columns
-        self.inputs.setText("; ".join(f"{k}={','.join(v)}" for k, v in (s.inputs or {}).items()))
 
     def _show_text_summary(self, text: list[dict]) -> None:
         """One line per text column of the loaded data: tokenizer settings and what the fit saw."""
@@ -852,6 +842,12 @@ class DataPanel(QWidget):
             lines.append(line)
         self.text_summary.setText("\n".join(lines))
         self.text_summary.setVisible(bool(lines))
+
+
+def _tip(o: DataOption) -> str:
+    """An option's help text (as in ``--help``) as a tooltip, in the UI language, starting with a capital."""
+    text = engine_tr(o.help)
+    return text[:1].upper() + text[1:]
 
 
 def report_counts(report) -> dict:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.data.sources import saved_form
 from engine.i18n import translate as engine_tr
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -139,6 +140,7 @@ class PredictPanel(QWidget):
         super().__init__(parent)
         self.setAcceptDrops(True)
         self.kind: str | None = None
+        self.saved = None   # the SavedForm of the preprocessing (engine.data.sources)
         self.inputs: dict[str, QWidget] = {}
         self.columns: list[dict] = []
         self._blocked = self.tr("train the model first")
@@ -268,35 +270,44 @@ class PredictPanel(QWidget):
         self.preview.setText(self.tr("drop an image here"))
         self.model_view.clear()
         self.image_name.clear()
-        if self.kind == "tabular":
-            self.columns = [c for c in pre.get("columns", []) if isinstance(c, dict) and "name" in c]
-            for c in self.columns:
-                self.form.addRow(str(c["name"]), self._make_input(c))
-            self.file_btn.setText(self.tr("Predict a CSV file…"))
-            self._tips[self.file_btn] = self.tr("Predict every row of a CSV file (same columns as the training data) "
-                                                "and write a CSV with a prediction and the class probabilities per row")
-            self.pages.setCurrentIndex(1)
-        elif self.kind == "images":
-            h, w = (pre.get("image_size") or ["?", "?"])[:2]
-            mode = self.tr("grayscale") if pre.get("mode") == "L" else self.tr("colour")
-            self.model_view.setToolTip(self.tr("what the model sees: {h}×{w} {mode}, as in training").format(
-                h=h, w=w, mode=mode))
-            self.file_btn.setText(self.tr("Predict a folder of images…"))
-            self._tips[self.file_btn] = self.tr("Predict every image in a folder and write a CSV with one row per file")
-            self.pages.setCurrentIndex(2)
-        elif self.kind == "timeseries":
-            n = pre.get("window", "?")
-            cols = ", ".join(str(c.get("name")) for c in pre.get("columns", []) if isinstance(c, dict))
-            self.series_page.setText(self.tr("This model forecasts the next {h} step(s) from windows of {n} rows. "
-                                             "Predict from a CSV file of at least {n} recent rows, oldest first, with "
-                                             "the columns: {cols}.").format(h=pre.get("horizon", "?"), n=n, cols=cols))
-            self.file_btn.setText(self.tr("Predict from recent rows (CSV)…"))
-            self._tips[self.file_btn] = self.tr("Write a CSV with the forecast after every window of the file; its "
-                                                "last line is the forecast after the file's last row")
-            self.pages.setCurrentIndex(3)
+        self.saved = saved_form(pre)
+        setup = {"row": self._setup_rows, "image": self._setup_image, "recent rows": self._setup_series}.get(
+            self.saved.predict_input if self.saved is not None and self.saved.in_app else None)
+        if setup is not None:
+            setup(pre)
         else:
             self.pages.setCurrentIndex(0)
         self._update_enabled()
+
+    def _setup_rows(self, pre: dict) -> None:
+        """A table model: one input per column."""
+        self.columns = [c for c in pre.get("columns", []) if isinstance(c, dict) and "name" in c]
+        for c in self.columns:
+            self.form.addRow(str(c["name"]), self._make_input(c))
+        self.file_btn.setText(self.tr("Predict a CSV file…"))
+        self._tips[self.file_btn] = self.tr("Predict every row of a CSV file (same columns as the training data) "
+                                            "and write a CSV with a prediction and the class probabilities per row")
+        self.pages.setCurrentIndex(1)
+
+    def _setup_image(self, pre: dict) -> None:
+        h, w = (pre.get("image_size") or ["?", "?"])[:2]
+        mode = self.tr("grayscale") if pre.get("mode") == "L" else self.tr("colour")
+        self.model_view.setToolTip(self.tr("what the model sees: {h}×{w} {mode}, as in training").format(
+            h=h, w=w, mode=mode))
+        self.file_btn.setText(self.tr("Predict a folder of images…"))
+        self._tips[self.file_btn] = self.tr("Predict every image in a folder and write a CSV with one row per file")
+        self.pages.setCurrentIndex(2)
+
+    def _setup_series(self, pre: dict) -> None:
+        n = pre.get("window", "?")
+        cols = ", ".join(str(c.get("name")) for c in pre.get("columns", []) if isinstance(c, dict))
+        self.series_page.setText(self.tr("This model forecasts the next {h} step(s) from windows of {n} rows. "
+                                         "Predict from a CSV file of at least {n} recent rows, oldest first, with "
+                                         "the columns: {cols}.").format(h=pre.get("horizon", "?"), n=n, cols=cols))
+        self.file_btn.setText(self.tr("Predict from recent rows (CSV)…"))
+        self._tips[self.file_btn] = self.tr("Write a CSV with the forecast after every window of the file; its "
+                                            "last line is the forecast after the file's last row")
+        self.pages.setCurrentIndex(3)
 
     def _make_input(self, col: dict) -> QWidget:
         name = str(col["name"])
@@ -374,7 +385,7 @@ class PredictPanel(QWidget):
                 w.setText(f"{v:.10g}" if isinstance(v, float) else str(v))
 
     def _emit_predict(self) -> None:
-        if self._blocked is None and not self._busy and self.kind == "tabular":
+        if self._blocked is None and not self._busy and self._reads("rows"):
             self.predict_requested.emit(self.values())
 
     # ------------------------------------------------------------------ state
@@ -388,13 +399,15 @@ class PredictPanel(QWidget):
         self._update_enabled()
 
     def _ready_text(self) -> str:
-        if self.kind == "tabular":
-            return self.tr("Type one row of values and press Predict, or predict a whole CSV file.")
-        if self.kind == "images":
-            return self.tr("Open an image (or drop one here) to see what the model predicts, or predict a whole folder.")
-        if self.kind == "timeseries":
-            return self.tr("Predict from a file of recent rows.")
-        return ""
+        texts = {"row": self.tr("Type one row of values and press Predict, or predict a whole CSV file."),
+                 "image": self.tr("Open an image (or drop one here) to see what the model predicts, or predict a "
+                                  "whole folder."),
+                 "recent rows": self.tr("Predict from a file of recent rows.")}
+        return texts.get(self.saved.predict_input, "") if self.saved is not None else ""
+
+    def _reads(self, what: str) -> bool:
+        """Whether the saved transform predicts ``rows`` (a row of values) or ``images`` (an image file)."""
+        return bool(getattr(self.saved, what, False))
 
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
@@ -405,7 +418,7 @@ class PredictPanel(QWidget):
         for w in (self.predict_btn, self.reset_btn, self.open_btn, self.file_btn):
             w.setEnabled(ok)
         self.form_host.setEnabled(self._blocked is None)
-        self.setAcceptDrops(self._blocked is None and self.kind == "images")
+        self.setAcceptDrops(self._blocked is None and self._reads("images"))
         reason = self._blocked
         for w, base in self._tips.items():
             w.setToolTip(self.tr("Not available: {why}").format(why=engine_tr(reason)) if reason else base)
@@ -449,7 +462,7 @@ class PredictPanel(QWidget):
 
     # ------------------------------------------------------------------ drag and drop
     def dragEnterEvent(self, event) -> None:
-        if self._blocked is None and self.kind == "images" and image_path_of(event.mimeData()):
+        if self._blocked is None and self._reads("images") and image_path_of(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
@@ -459,7 +472,7 @@ class PredictPanel(QWidget):
 
     def dropEvent(self, event) -> None:
         path = image_path_of(event.mimeData())
-        if path and self._blocked is None and self.kind == "images" and not self._busy:
+        if path and self._blocked is None and self._reads("images") and not self._busy:
             event.acceptProposedAction()
             self.image_chosen.emit(path)
         else:

@@ -13,6 +13,7 @@ DataSpec`` at the app's start does not load pandas.
 """
 from importlib import import_module
 
+from engine.data import sources  # noqa: F401 - registers the data sources (declarations only)
 from engine.data.dataset import Dataset, ImageArray
 from engine.data.errors import DataError, LoadCancelled
 from engine.data.spec import DataSpec

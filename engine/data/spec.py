@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import typing
 from dataclasses import dataclass
 from typing import Any
 
 from engine.data.encoding import ENCODINGS
+from engine.data.encoding import label as encoding_label
 from engine.data.errors import DataError
+from engine.data.sources.base import SOURCES
+from engine.data.text import MAX_LEN as TEXT_MAX_LEN
+from engine.data.text import MAX_TOKENS as TEXT_MAX_TOKENS
+from engine.data.text import MIN_TOKENS as TEXT_MIN_TOKENS
 from engine.data.text import MODES as TEXT_MODES
 
-KINDS = ("csv", "images", "sample", "npz")
 TASKS = ("classification", "regression")
 SCALINGS = ("standard", "minmax", "none")
 MISSING = ("mean", "median", "drop")
@@ -38,6 +41,16 @@ def _option(default, help: str, *, cli: bool = True, group: str = "data", kind: 
     return dataclasses.field(default=default, metadata=meta)
 
 
+#: form metadata of an option (the data panel is generated from it, as the property editor from a layer's config):
+#: ``step``/``decimals`` of a spin box; ``choice_labels`` (value -> English label; a ``None`` key adds that item
+#: first); ``placeholder``; ``widget``: ``"column"`` (a column of the previewed table), ``"columns"`` (ticked
+#: columns), ``"sheet"`` (a sheet of the previewed workbook); ``none_label``: the column box's ``None`` item;
+#: ``toggles_group``: the option is its group's check box; ``preview``: changing it reads the preview again;
+#: ``per_file``: back to the default when another file is chosen
+PANEL_KEYS = ("step", "decimals", "choice_labels", "placeholder", "widget", "none_label", "toggles_group", "preview",
+              "per_file")
+
+
 @dataclass(frozen=True)
 class DataOption:
     """One DataSpec field as a command-line option (and, later, a data-panel field)."""
@@ -53,6 +66,8 @@ class DataOption:
     suggestions: tuple | None
     implies: dict
     flag_name: str | None = None
+    label: str = ""                # the data panel's row label (English; engine.i18n translates it)
+    panel: dict = dataclasses.field(default_factory=dict)   # the rest of the form metadata (see _option)
 
     @property
     def flag(self) -> str:
@@ -75,7 +90,7 @@ class DataOption:
 
 
 def data_options(include_internal: bool = False) -> list[DataOption]:
-    """Every DataSpec field that has a command-line flag, in declaration order."""
+    """Every DataSpec field that has a command-line flag (and a data-panel field), in declaration order."""
     hints = typing.get_type_hints(DataSpec)
     out = []
     for f in dataclasses.fields(DataSpec):
@@ -87,7 +102,8 @@ def data_options(include_internal: bool = False) -> list[DataOption]:
         out.append(DataOption(f.name, kind, f.default, md.get("help", ""), md.get("group", "data"), md.get("metavar"),
                               tuple(md["choices"]) if "choices" in md else None, md.get("min"), md.get("max"),
                               tuple(md["suggestions"]) if "suggestions" in md else None, dict(md.get("implies", {})),
-                              md.get("flag")))
+                              md.get("flag"), md.get("label") or f.name.replace("_", " "),
+                              {k: md[k] for k in PANEL_KEYS if k in md}))
     return out
 
 
@@ -115,54 +131,73 @@ class DataSpec:
 
     kind: str = _option(dataclasses.MISSING, "csv, images, sample or npz (from --data)", cli=False)
     path: str = _option("", "the file, folder or sample name (from --data)", cli=False)
-    target: str | None = _option(None, "CSV target column (default: the last column)", metavar="COLUMN")
+    encoding: str = _option("auto", "text encoding of a CSV (default auto: detected)", metavar="NAME",
+                            suggestions=ENCODINGS, label="encoding", per_file=True, preview=True,
+                            choice_labels={"auto": "Auto", **{e: encoding_label(e) for e in ENCODINGS}})
+    sheet: str | None = _option(None, "sheet of an .xlsx workbook (default: the first)", metavar="NAME",
+                                label="sheet", widget="sheet", per_file=True, preview=True)
+    target: str | None = _option(None, "CSV target column (default: the last column)", metavar="COLUMN",
+                                 label="target", widget="column")
     features: list[str] | None = _option(None, "comma-separated CSV feature columns (default: all others)",
-                                         kind="list", metavar="COLS")
-    task: str | None = _option(None, "override the detected task", choices=TASKS)
-    val_split: float = _option(0.2, "fraction of rows for validation", min=0.0, max=0.99)
-    test_split: float = _option(0.0, "fraction of rows for the test split", min=0.0, max=0.99)
+                                         kind="list", metavar="COLS", label="features", widget="columns")
+    task: str | None = _option(None, "override the detected task", choices=TASKS, label="task",
+                               choice_labels={None: "auto"})
+    val_split: float = _option(0.2, "fraction of rows for validation", min=0.0, max=0.99, label="validation split",
+                               step=0.05, decimals=2)
+    test_split: float = _option(0.0, "fraction of rows for the test split", min=0.0, max=0.99, label="test split",
+                                step=0.05, decimals=2)
     seed: int = _option(0, "random seed of the split and of generated samples", flag="--data-seed", metavar="N",
-                        min=0, max=2**32 - 1)
+                        min=0, max=2**32 - 1, label="seed")
     image_size: tuple[int, int] | None = _option(None, "resize images, e.g. 28x28 or 28 (default: picked, see "
-                                                 "docs/data.md)", kind="size", metavar="HxW", group="images")
+                                                 "docs/data.md)", kind="size", metavar="HxW", group="images",
+                                                 label="image size", placeholder="auto, e.g. 28x28")
     grayscale: bool | None = _option(None, "convert images to one channel (default: when every image is grey)",
-                                     group="images")
+                                     group="images", label="colour",
+                                     choice_labels={None: "auto", True: "grayscale", False: "colour"})
     scaling: str = _option("standard", "input scaling fitted on the training split ('none' for token ids)",
-                           choices=SCALINGS)
+                           choices=SCALINGS, label="scaling",
+                           choice_labels={"standard": "standard (mean 0, std 1)", "minmax": "min-max (0 to 1)"})
     missing: str = _option("mean", "missing numbers in a table: filled with the training mean or median, or the "
-                           "row dropped", choices=MISSING)
+                           "row dropped", choices=MISSING, label="missing values",
+                           choice_labels={"mean": "fill with the mean", "median": "fill with the median",
+                                          "drop": "drop the row"})
     #: time series (``engine.data.timeseries``): rows are time steps, cut into windows of
     #: ``window`` rows whose targets are the ``horizon`` rows after them, one every ``stride``
     #: rows; ``time_column`` orders them (``None``: the row order)
     time_series: bool = _option(False, "cut the rows into windows of past steps that predict the next steps "
-                                "(chronological split)", group="time series")
+                                "(chronological split)", group="time series", label="time series", toggles_group=True,
+                                preview=True)
     time_column: str | None = _option(None, "the date/time (or number) column that orders the rows (default: the "
-                                      "row order)", metavar="COLUMN", group="time series", implies=_SERIES)
+                                      "row order)", metavar="COLUMN", group="time series", implies=_SERIES,
+                                      label="time column", widget="column", none_label="(row order)", preview=True)
     window: int = _option(24, "rows per input window", min=1, max=MAX_WINDOW, metavar="N", group="time series",
-                          implies=_SERIES)
+                          implies=_SERIES, label="window")
     horizon: int = _option(1, "steps to predict after each window", min=1, max=MAX_HORIZON, metavar="N",
-                           group="time series", implies=_SERIES)
+                           group="time series", implies=_SERIES, label="horizon")
     stride: int = _option(1, "rows between the starts of two windows", min=1, max=MAX_WINDOW, metavar="N",
-                          group="time series", implies=_SERIES)
+                          group="time series", implies=_SERIES, label="stride")
     noise: float = _option(0.1, "noise of a generated sample (sample:xor, circles, moons, spirals, blobs)",
-                           min=0.0, max=10.0, group="samples")
+                           min=0.0, max=10.0, group="generated data", label="noise", step=0.05, decimals=2)
     n_samples: int = _option(500, "points of a generated sample", min=4, max=10_000_000, metavar="N",
-                             group="samples")
-    encoding: str = _option("auto", "text encoding of a CSV (default auto: detected)", metavar="NAME",
-                            suggestions=ENCODINGS)
-    sheet: str | None = _option(None, "sheet of an .xlsx workbook (default: the first)", metavar="NAME")
+                             group="generated data", label="samples", step=100)
     text_columns: list[str] | None = _option(None, "comma-separated columns read as free text (default: detected; "
-                                             "'' for none)", kind="list", metavar="COLS", group="text columns")
+                                             "'' for none)", kind="list", metavar="COLS", group="text columns",
+                                             label="text columns", widget="columns")
     text_mode: str = _option("auto", "tokens: words (CJK characters one each), characters, or auto (characters "
-                             "for mostly Chinese/Japanese/Korean text)", choices=TEXT_MODES, group="text columns")
+                             "for mostly Chinese/Japanese/Korean text)", choices=TEXT_MODES, group="text columns",
+                             label="tokens", choice_labels={"auto": "auto (characters for Chinese, Japanese, Korean)",
+                                                            "word": "words", "char": "characters"})
     text_vocab: int = _option(20_000, "vocabulary size cap, padding and unknown-token ids included", metavar="N",
-                              group="text columns")
+                              group="text columns", label="vocabulary", min=TEXT_MIN_TOKENS, max=TEXT_MAX_TOKENS,
+                              step=1000)
     text_max_len: int | None = _option(None, "tokens kept per text; longer texts are cut (default: the 95th "
                                        "percentile of the training texts, at most 512)", kind="int", metavar="N",
-                                       group="text columns")
+                                       group="text columns", label="max length", min=1, max=TEXT_MAX_LEN)
     inputs: dict[str, list[str]] | None = _option(None, "feed a graph with several Input layers: CSV columns per "
                                                   "Input name, e.g. 'num=age,stars;text=review' (each Input layer "
-                                                  "named after its group)", kind="groups", metavar="GROUPS")
+                                                  "named after its group)", kind="groups", metavar="GROUPS",
+                                                  label="inputs",
+                                                  placeholder="one input; for several: num=age,stars; text=review")
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict:
@@ -192,8 +227,9 @@ class DataSpec:
     # ------------------------------------------------------------------ checks
     def validate(self) -> "DataSpec":
         """Raise :class:`DataError` for settings that cannot work; return self."""
-        if self.kind not in KINDS:
-            raise DataError(f"unknown data kind '{self.kind}' (expected one of {', '.join(KINDS)})")
+        source = SOURCES.get(self.kind)
+        if source is None:
+            raise DataError(f"unknown data kind '{self.kind}' (expected one of {', '.join(SOURCES)})")
         if self.task is not None and self.task not in TASKS:
             raise DataError(f"unknown task '{self.task}' (expected classification or regression)")
         if self.scaling not in SCALINGS:
@@ -206,7 +242,7 @@ class DataSpec:
                 raise DataError(f"{name} must be a fraction in [0, 1), got {v!r}")
         if self.val_split + self.test_split >= 1.0:
             raise DataError(f"val_split + test_split must be below 1 (got {self.val_split} + {self.test_split})")
-        self._validate_series()
+        self._validate_series(source)
         if self.image_size is not None:
             self.image_size = _parse_size(self.image_size)
         if not isinstance(self.n_samples, int) or self.n_samples < 4:
@@ -221,7 +257,7 @@ class DataSpec:
         self._validate_text()
         return self
 
-    def _validate_series(self) -> None:
+    def _validate_series(self, source) -> None:
         if not isinstance(self.time_series, bool):
             raise DataError(f"time_series must be true or false, got {self.time_series!r}")
         for name, top in (("window", MAX_WINDOW), ("horizon", MAX_HORIZON), ("stride", MAX_WINDOW)):
@@ -230,7 +266,7 @@ class DataSpec:
                 raise DataError(f"{name} must be a whole number from 1 to {top}, got {v!r}")
         if self.time_column is not None and not isinstance(self.time_column, str):
             raise DataError(f"time_column must be a column name, got {self.time_column!r}")
-        if self.time_series and self.kind not in ("csv", "sample"):
+        if self.time_series and "time_series" not in source.options:
             raise DataError(f"time-series windows are made from a CSV or Excel file, not from {self.kind} data")
 
 
@@ -254,21 +290,15 @@ class DataSpec:
     # ------------------------------------------------------------------ CLI
     @staticmethod
     def parse_cli(data: str, **kw: Any) -> "DataSpec":
-        """``"sample:xor"`` -> sample; an existing folder -> images; ``*.npz`` -> npz; else csv (also .xlsx).
+        """The source that claims ``data`` (``engine.data.sources``): ``"sample:xor"`` -> sample; an existing folder
+        -> images; ``*.npz`` -> npz; else csv (also .xlsx).
 
         Keyword arguments set the other fields; ``None`` values are ignored so that a
         CLI can pass its unset options straight through.  ``image_size`` may be
         ``"28x28"``, ``28`` or ``(28, 28)``; ``features`` may be a comma-separated string.
         """
         data = str(data).strip()
-        if data.lower().startswith("sample:"):
-            kind, path = "sample", data.split(":", 1)[1].strip().lower()
-        elif os.path.isdir(data):
-            kind, path = "images", data
-        elif data.lower().endswith(".npz"):
-            kind, path = "npz", data
-        else:
-            kind, path = "csv", data
+        kind, path = claim_data(data)
         kw = {k: v for k, v in kw.items() if v is not None}
         names = {f.name for f in dataclasses.fields(DataSpec)} - {"kind", "path"}
         unknown = set(kw) - names
@@ -283,6 +313,16 @@ class DataSpec:
         if isinstance(kw.get("inputs"), str):
             kw["inputs"] = parse_inputs(kw["inputs"])
         return DataSpec(kind=kind, path=path, **kw).validate()
+
+
+def claim_data(data: str) -> tuple[str, str]:
+    """``--data TEXT`` -> ``(kind, path)``: the first source that claims it, else the fallback (a table file)."""
+    ordered = sorted(SOURCES.values(), key=lambda src: src.fallback)
+    for src in ordered:
+        path = src.claim(data) if src.claim is not None else None
+        if path is not None:
+            return src.kind, path
+    raise DataError(f"{data}: not a data source (a CSV or Excel file, an image folder, an .npz file or sample:NAME)")
 
 
 def parse_inputs(text: str) -> dict[str, list[str]]:

@@ -86,12 +86,13 @@ def evaluate(graph, weights, data_spec, *, preprocessing: dict | None = None, lo
 
 def _series_units(ds, model, y):
     """For a time-series forecast: the model with outputs in the targets' units, and ``y`` likewise."""
-    prep = ds.preprocessing or {}
-    if prep.get("kind") != "timeseries" or ds.task != "regression":
-        return None
-    from engine.data.timeseries import UnscaledModel, unscale
+    from engine.data.sources import saved_form
 
-    return UnscaledModel(model, prep), unscale(prep, y).astype(np.float32)
+    prep = ds.preprocessing or {}
+    form = saved_form(prep)
+    if form is None or form.in_units is None or ds.task != "regression":
+        return None
+    return form.in_units(model, prep, y)
 
 
 def _series_plot(ds, part: str, pairs: dict) -> dict:

@@ -62,71 +62,6 @@
 <context>
     <name>DataPanel</name>
     <message>
-        <source>Built-in sample</source>
-        <translation>内置示例</translation>
-    </message>
-    <message>
-        <source>CSV or Excel file</source>
-        <translation>CSV 或 Excel 文件</translation>
-    </message>
-    <message>
-        <source>Image folder</source>
-        <translation>图像文件夹</translation>
-    </message>
-    <message>
-        <source>NumPy .npz file</source>
-        <translation>NumPy .npz 文件</translation>
-    </message>
-    <message>
-        <source>XOR (2-D points)</source>
-        <extracomment>column names the Time series group proposes as the time column</extracomment>
-        <translation>异或（二维点）</translation>
-    </message>
-    <message>
-        <source>circles (2-D points)</source>
-        <translation>同心圆（二维点）</translation>
-    </message>
-    <message>
-        <source>moons (2-D points)</source>
-        <translation>双月形（二维点）</translation>
-    </message>
-    <message>
-        <source>two spirals (2-D points)</source>
-        <translation>双螺旋（二维点）</translation>
-    </message>
-    <message>
-        <source>blobs (2-D points)</source>
-        <translation>高斯团簇（二维点）</translation>
-    </message>
-    <message>
-        <source>digits (8x8 images)</source>
-        <translation>手写数字（8x8 图像）</translation>
-    </message>
-    <message>
-        <source>iris flowers (table)</source>
-        <translation>鸢尾花（表格）</translation>
-    </message>
-    <message>
-        <source>wine (table)</source>
-        <translation>葡萄酒（表格）</translation>
-    </message>
-    <message>
-        <source>breast cancer (table)</source>
-        <translation>乳腺癌（表格）</translation>
-    </message>
-    <message>
-        <source>film reviews, English (text, generated)</source>
-        <translation>影评，英文（文本，程序生成）</translation>
-    </message>
-    <message>
-        <source>film reviews, Chinese (text, generated)</source>
-        <translation>影评，中文（文本，程序生成）</translation>
-    </message>
-    <message>
-        <source>seasonal demand (hourly time series, generated)</source>
-        <translation>季节性需求（每小时时间序列，生成数据）</translation>
-    </message>
-    <message>
         <source>file or folder</source>
         <translation>文件或文件夹</translation>
     </message>
@@ -135,60 +70,8 @@
         <translation>浏览…</translation>
     </message>
     <message>
-        <source>The column to predict</source>
-        <translation>要预测的列</translation>
-    </message>
-    <message>
-        <source>Input columns (unchecked columns are ignored)</source>
-        <translation>输入列（未勾选的列将被忽略）</translation>
-    </message>
-    <message>
         <source>auto</source>
         <translation>自动</translation>
-    </message>
-    <message>
-        <source>classification</source>
-        <translation>分类</translation>
-    </message>
-    <message>
-        <source>regression</source>
-        <translation>回归</translation>
-    </message>
-    <message>
-        <source>standard (mean 0, std 1)</source>
-        <translation>标准化（均值 0，标准差 1）</translation>
-    </message>
-    <message>
-        <source>min-max (0 to 1)</source>
-        <translation>最小-最大归一化（0 到 1）</translation>
-    </message>
-    <message>
-        <source>none</source>
-        <translation>无</translation>
-    </message>
-    <message>
-        <source>auto, e.g. 28x28</source>
-        <translation>自动，例如 28x28</translation>
-    </message>
-    <message>
-        <source>grayscale</source>
-        <translation>灰度</translation>
-    </message>
-    <message>
-        <source>colour</source>
-        <translation>彩色</translation>
-    </message>
-    <message>
-        <source>Auto</source>
-        <translation>自动</translation>
-    </message>
-    <message>
-        <source>Text encoding of the CSV file (Auto detects it; choose one if the preview is garbled)</source>
-        <translation>CSV 文件的文本编码（“自动”会检测编码；如果预览是乱码，请手动选择）</translation>
-    </message>
-    <message>
-        <source>The sheet of the workbook to read</source>
-        <translation>要读取的工作表</translation>
     </message>
     <message>
         <source>source</source>
@@ -203,108 +86,12 @@
         <translation>路径</translation>
     </message>
     <message>
-        <source>encoding</source>
-        <translation>编码</translation>
-    </message>
-    <message>
-        <source>sheet</source>
-        <translation>工作表</translation>
-    </message>
-    <message>
-        <source>noise</source>
-        <translation>噪声</translation>
-    </message>
-    <message>
-        <source>samples</source>
-        <translation>样本数</translation>
-    </message>
-    <message>
-        <source>target</source>
-        <translation>目标列</translation>
-    </message>
-    <message>
-        <source>features</source>
-        <translation>特征列</translation>
-    </message>
-    <message>
-        <source>task</source>
-        <translation>任务</translation>
-    </message>
-    <message>
-        <source>image size</source>
-        <translation>图像尺寸</translation>
-    </message>
-    <message>
-        <source>validation</source>
-        <translation>验证集</translation>
-    </message>
-    <message>
-        <source>test</source>
-        <translation>测试集</translation>
-    </message>
-    <message>
-        <source>split</source>
-        <translation>划分</translation>
-    </message>
-    <message>
-        <source>scaling</source>
-        <translation>缩放</translation>
-    </message>
-    <message>
-        <source>text columns</source>
-        <translation>文本列</translation>
-    </message>
-    <message>
-        <source>tokens</source>
-        <translation>词元</translation>
-    </message>
-    <message>
-        <source>vocabulary</source>
-        <translation>词表</translation>
-    </message>
-    <message>
-        <source>max length</source>
-        <translation>最大长度</translation>
-    </message>
-    <message>
-        <source>inputs</source>
-        <translation>输入</translation>
-    </message>
-    <message>
-        <source>seed</source>
-        <translation>随机种子</translation>
-    </message>
-    <message>
         <source>Load data</source>
         <translation>载入数据</translation>
     </message>
     <message>
         <source>no data loaded</source>
         <translation>尚未载入数据</translation>
-    </message>
-    <message>
-        <source>Built-in sample: press Load data.</source>
-        <translation>内置示例：点击“载入数据”。</translation>
-    </message>
-    <message>
-        <source>Choose a file or folder to see a preview.</source>
-        <translation>选择一个文件或文件夹即可预览。</translation>
-    </message>
-    <message>
-        <source>Image folder (one subfolder per class)</source>
-        <translation>图像文件夹（每个类别一个子文件夹）</translation>
-    </message>
-    <message>
-        <source>Tables (*.csv *.tsv *.txt *.xlsx *.xlsm);;All files (*)</source>
-        <translation>表格 (*.csv *.tsv *.txt *.xlsx *.xlsm);;所有文件 (*)</translation>
-    </message>
-    <message>
-        <source>NumPy files (*.npz)</source>
-        <translation>NumPy 文件 (*.npz)</translation>
-    </message>
-    <message>
-        <source>Data file</source>
-        <translation>数据文件</translation>
     </message>
     <message>
         <source>choose a file or folder first</source>
@@ -367,50 +154,6 @@
         <translation>；任务：%1（已选择）</translation>
     </message>
     <message>
-        <source>Time series</source>
-        <translation>时间序列</translation>
-    </message>
-    <message>
-        <source>Rows are time steps: windows of past rows predict the next steps; the split is chronological (training first, test last)</source>
-        <translation>每行是一个时间步：用过去若干行组成的窗口预测接下来的时间步；按时间顺序划分（训练部分在前，测试部分在后）</translation>
-    </message>
-    <message>
-        <source>The date/time column that orders the rows</source>
-        <translation>决定各行顺序的日期/时间列</translation>
-    </message>
-    <message>
-        <source>Rows (time steps) in each input window</source>
-        <translation>每个输入窗口包含的行数（时间步数）</translation>
-    </message>
-    <message>
-        <source>Steps to predict after each window</source>
-        <translation>每个窗口之后要预测的时间步数</translation>
-    </message>
-    <message>
-        <source>Rows between the starts of two windows</source>
-        <translation>相邻两个窗口起点之间相隔的行数</translation>
-    </message>
-    <message>
-        <source>time column</source>
-        <translation>时间列</translation>
-    </message>
-    <message>
-        <source>window</source>
-        <translation>窗口长度</translation>
-    </message>
-    <message>
-        <source>horizon</source>
-        <translation>预测跨度</translation>
-    </message>
-    <message>
-        <source>stride</source>
-        <translation>步幅</translation>
-    </message>
-    <message>
-        <source>(row order)</source>
-        <translation>（按行顺序）</translation>
-    </message>
-    <message>
         <source>%1 rows → windows: %2 train, %3 validation, %4 test</source>
         <translation>%1 行 → 窗口：训练 %2 个，验证 %3 个，测试 %4 个</translation>
     </message>
@@ -461,42 +204,6 @@
     <message>
         <source> · %1 notes in the load report</source>
         <translation> · 载入报告中有 %1 条说明</translation>
-    </message>
-    <message>
-        <source>Columns read as free text: each becomes a sequence of token ids for an Embedding layer (detected columns are ticked)</source>
-        <translation>按自由文本读取的列：每一列变成一串词元 ID，供嵌入层使用（自动检测到的列已勾选）</translation>
-    </message>
-    <message>
-        <source>auto (characters for Chinese, Japanese, Korean)</source>
-        <translation>自动（中文、日文、韩文按字符）</translation>
-    </message>
-    <message>
-        <source>words</source>
-        <translation>词</translation>
-    </message>
-    <message>
-        <source>characters</source>
-        <translation>字符</translation>
-    </message>
-    <message>
-        <source>How texts are split into tokens; the tokenizer is fitted on the training split only</source>
-        <translation>文本切分为词元的方式；分词器只在训练集上拟合</translation>
-    </message>
-    <message>
-        <source>At most this many token ids (padding and unknown token included); rarer tokens read as the unknown token</source>
-        <translation>词元 ID 的上限（含填充和未登录词）；更少见的词元记为未登录词</translation>
-    </message>
-    <message>
-        <source>Tokens kept per text (longer texts are cut, shorter ones padded); auto: the 95th percentile of the training texts</source>
-        <translation>每条文本保留的词元数（更长的截断，更短的填充）；自动：取训练文本长度的第 95 百分位数</translation>
-    </message>
-    <message>
-        <source>one input; for several: num=age,stars; text=review</source>
-        <translation>一个输入；多个输入时：num=age,stars; text=review</translation>
-    </message>
-    <message>
-        <source>Columns per Input layer, for a graph with several inputs: each group is named after its Input layer (leave empty for one input)</source>
-        <translation>每个输入层对应的列，用于有多个输入的图：每组以其输入层的名称命名（只有一个输入时留空）</translation>
     </message>
     <message>
         <source>word tokens</source>
@@ -2690,10 +2397,6 @@ Do you want to recover it?</source>
     <message>
         <source>training ended: the graph can be edited again</source>
         <translation>训练结束：可以再次编辑图</translation>
-    </message>
-    <message>
-        <source>the data has samples of shape {shape} but the Input layer expects {want}; set the Input shape to {fix}</source>
-        <translation>数据的样本形状是 {shape}，但输入层需要 {want}；请把输入层形状设为 {fix}</translation>
     </message>
     <message>
         <source>{name}: {n} epochs, {reason} (saved with the project)</source>

@@ -29,7 +29,7 @@ def test_sentiment_sample_lstm_template_trains_and_predicts_a_sentence(qtbot, tm
     try:
         dp = w.training_ui.data_panel
         dp.sample.setCurrentIndex(dp.sample.findData("sentiment"))
-        assert not dp.form.isRowVisible(dp.text_columns) and dp.form.isRowVisible(dp.text_mode)
+        assert not dp.option_visible("text_columns") and dp.option_visible("text_mode")
         dp.text_max_len.setValue(16)
         dp.load_btn.click()
         qtbot.waitUntil(lambda: ctl.dataset is not None and w.document.data_info is not None, timeout=TIMEOUT)

@@ -29,7 +29,7 @@ def test_data_panel_text_columns_settings_and_summary(qtbot, tmp_path):
     p.show_csv_preview(info)
     assert "(free text)" in p.table.horizontalHeaderItem(1).text()
     assert "(text)" not in p.table.horizontalHeaderItem(1).text()
-    assert p.form.isRowVisible(p.text_columns) and p.form.isRowVisible(p.text_vocab)
+    assert p.option_visible("text_columns") and p.option_visible("text_vocab")
     ticked = [p.text_columns.item(i).text() for i in range(p.text_columns.count())
               if p.text_columns.item(i).checkState() == Qt.Checked]
     assert ticked == ["review"]
@@ -65,9 +65,9 @@ def test_text_sample_shows_only_the_tokenizer_settings(qtbot):
     qtbot.addWidget(p)
     p.sample.setCurrentIndex(p.sample.findData("sentiment_zh"))
     assert "generated" in p.sample.currentText()
-    assert p.form.isRowVisible(p.text_mode) and not p.form.isRowVisible(p.text_columns)
+    assert p.option_visible("text_mode") and not p.option_visible("text_columns")
     p.sample.setCurrentIndex(p.sample.findData("iris"))
-    assert not p.form.isRowVisible(p.text_mode)
+    assert not p.option_visible("text_mode")
 
 
 def test_predict_panel_has_a_sentence_field_for_a_text_column(qtbot):
@@ -98,11 +98,11 @@ def test_data_panel_inputs_groups(qtbot, tmp_path):
     f = _reviews(tmp_path)
     p = DataPanel()
     qtbot.addWidget(p)
-    assert not p.form.isRowVisible(p.inputs)                  # a sample: one input
+    assert not p.option_visible("inputs")                  # a sample: one input
     p.kind.setCurrentIndex(p.kind.findData("csv"))
     p.path.setText(str(f))
     p.show_csv_preview(preview_csv(str(f)))
-    assert p.form.isRowVisible(p.inputs) and p.spec().inputs is None
+    assert p.option_visible("inputs") and p.spec().inputs is None
     p.inputs.setText("num=id, stars; text=review")
     spec = p.spec()
     assert spec.inputs == {"num": ["id", "stars"], "text": ["review"]}
