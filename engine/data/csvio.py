@@ -17,7 +17,7 @@ from engine.data.encoding import _bom, decode, label, normalise
 from engine.data.errors import DataError
 from engine.data.preprocess import Preprocessor
 from engine.data.rows import RowLabels
-from engine.data.tabular import analyse_column, parse_numeric_many, propose_task
+from engine.data.tabular import analyse_column, analyse_numeric_many, parse_numeric_many, propose_task
 from engine.files import os_reason, regular_file_problem
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -519,9 +519,13 @@ def preview_csv(path, n_rows: int = 20, encoding: str = "auto", sheet: str | Non
     dtypes, missing = {}, {}
     infos = {}
     bulk = parse_numeric_many(df, list(df.columns), meta["decimal"]) if df.columns.is_unique else {}
+    batch = analyse_numeric_many(bulk, list(df.columns), len(df))
     for c in df.columns:
-        col = LazyColumn(df, c) if c in bulk else df[c]
-        info, vals = analyse_column(col, c, meta["decimal"], labels, "", strict=False, parsed=bulk.get(c))
+        if c in batch:
+            info, vals = batch[c], bulk[c][:2]
+        else:
+            col = LazyColumn(df, c) if c in bulk else df[c]
+            info, vals = analyse_column(col, c, meta["decimal"], labels, "", strict=False, parsed=bulk.get(c))
         dtypes[c] = {"numeric": "number", "categorical": "text", "empty": "empty"}[info.kind]
         missing[c] = info.n_missing
         infos[c] = (info, vals)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.data import DataError, DataSpec, csvio, load_dataset, preprocess, preview_csv, tabular
+from engine.data import DataError, DataSpec, columns, csvio, load_dataset, preprocess, preview_csv, tabular
 from tests.engine import csv_reference as ref
 from tests.engine.csv_dual import compare_parse, same_numeric
 
@@ -84,6 +84,7 @@ def test_parse_numeric_matches_the_reference(cells, decimal):
 
 
 def _old_paths(monkeypatch):
+    monkeypatch.setattr(columns, "BATCH_CELLS", 0)  # numeric columns analysed, fitted, transformed one by one
     monkeypatch.setattr(csvio, "parse_text", lambda text, name, *, limit=None, typed=False:
                         ref.parse_text(text, name, limit=limit))
     monkeypatch.setattr(tabular, "parse_numeric", ref.parse_numeric)
@@ -255,3 +256,38 @@ def test_distinct_value_count_matches_np_unique(vals):
 
     info, _ = tabular.analyse_column(pd.Series(vals), "c", ".", None, "", strict=False)
     assert info.n_unique == len(np.unique(np.array(vals)))
+
+
+@pytest.mark.parametrize("spec", [dict(), dict(scaling="minmax"), dict(scaling="none"), dict(missing="median"),
+                                  dict(missing="median", scaling="minmax"), dict(task="regression"),
+                                  dict(val_split=0.5, test_split=0.3)])
+@pytest.mark.parametrize("n", [3, 40, 333])
+def test_numeric_block_gives_what_one_column_at_a_time_gives(tmp_path, spec, n):
+    """Wide tables analyse, fit and transform their numeric columns as one 2-D block
+    (``columns.BATCH_CELLS``): the same preprocessing, arrays, report and preview as column by column."""
+    rng = np.random.default_rng(n)
+    cols = [[f"{v:.6g}" for v in rng.standard_normal(n) * 10.0 ** rng.integers(-3, 6)] for _ in range(30)]
+    cols += [["0"] * n, ["5"] * n, [str(v) for v in rng.integers(-3, 3, n)], [f"{v:.2f}" for v in rng.random(n)]]
+    cols += [["1e300"] * (n - 1) + ["-1e300"], [("NA" if i == 1 else str(i)) for i in range(n)]]
+    lines = [",".join(f"c{j}" for j in range(len(cols))) + ",label"]
+    lines += [",".join(c[i] for c in cols) + f",{i % 2}" for i in range(n)]
+    p = tmp_path / "w.csv"
+    p.write_text("\n".join(lines) + "\n")
+    new = _load(str(p), spec)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(columns, "BATCH_CELLS", 0)
+        old = _load(str(p), spec)
+        old_preview = preview_csv(str(p))
+    assert new == old
+    assert preview_csv(str(p)) == old_preview
+
+
+def test_too_large_value_in_a_numeric_block_is_named_like_one_column_at_a_time(tmp_path):
+    n = 50
+    cols = [[f"{v:.3f}" for v in np.random.default_rng(j).standard_normal(n)] for j in range(5)]
+    cols[3][7] = "1e300"  # unscaled, beyond float32
+    lines = ["a,b,c,d,e,label"] + [",".join(c[i] for c in cols) + f",{i % 2}" for i in range(n)]
+    p = tmp_path / "w.csv"
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"w.csv, line 9, column 'd': '1e300' is too large for 32-bit floats"):
+        load_dataset(DataSpec(kind="csv", path=str(p), scaling="none"))
