@@ -549,12 +549,18 @@ def _free_text(infos: dict) -> list:
             and looks_like_text(vals[0], MAX_CATEGORIES)]
 
 
-def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None):
+def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None, memory_budget: int | None = None):
+    """A CSV data set.  Its float32 features are one array in split order (each split a view of it);
+    when they are larger than ``memory_budget`` bytes (default: the image budget,
+    :func:`engine.data.images.default_memory_budget`) that array is a memory-mapped file in the
+    cache folder (``Dataset.cache_path``; deleted with the data set) instead of RAM.
+    """
     from engine.data.tabular import build_tabular  # noqa: PLC0415
 
     if progress:
         progress(0, 2)
     df, meta, labels = read_csv_frame(spec.path, spec.encoding, spec.sheet, typed=True)
+    cache: dict = {}
     if cancel is not None and cancel.is_set():
         from engine.data.errors import LoadCancelled  # noqa: PLC0415
 
@@ -565,27 +571,65 @@ def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None):
         df, spec, source=meta["name"], decimal=meta["decimal"], row_labels=labels,
         extra={"csv": {"delimiter": meta["delimiter"], "encoding": meta["encoding"], "header": meta["header"],
                        **({"sheet": meta["sheet"]} if "sheet" in meta else {})}},
-        fixed=fixed)
+        fixed=fixed, split_order=True, alloc=_table_alloc(spec, memory_budget, cache))
     if progress:
         progress(2, 2)
-    return _tabular_dataset(spec, x, y, splits, prep, report, kept)
+    return _tabular_dataset(spec, x, y, splits, prep, report, kept, cache_path=cache.get("path"))
 
 
-def _tabular_dataset(spec, x, y, splits, prep, report, kept):
+def _table_alloc(spec, memory_budget, cache: dict):
+    """``alloc(n, width)`` for :func:`build_tabular`: ``None`` (in RAM) within the memory budget, else a
+    memory-mapped file (its path goes into ``cache``).  Several inputs are split into separate
+    arrays in RAM anyway, so they stay in RAM."""
+    if getattr(spec, "inputs", None):
+        return None
+
+    def alloc(n, width):
+        from engine.data.dataset import table_cache  # noqa: PLC0415
+        from engine.data.images import cache_dir, default_memory_budget  # noqa: PLC0415
+
+        budget = default_memory_budget() if memory_budget is None else int(memory_budget)
+        if n * width * 4 <= budget:
+            return None
+        mm, cache["path"] = table_cache(n, width, cache_dir().parent / "table-cache")
+        return mm
+
+    return alloc
+
+
+def _contiguous(i: np.ndarray) -> bool:
+    """Whether the indices are one ascending run ``a, a+1, ..., b`` (a split in split order)."""
+    return len(i) > 0 and int(i[-1]) - int(i[0]) + 1 == len(i) and (len(i) == 1 or bool((np.diff(i) == 1).all()))
+
+
+def _rows(a, i: np.ndarray):
+    """``a[i]``; a view when ``i`` is :func:`_contiguous`."""
+    i = np.asarray(i)
+    return a[int(i[0]):int(i[-1]) + 1] if _contiguous(i) else a[i]
+
+
+def _tabular_dataset(spec, x, y, splits, prep, report, kept, cache_path: str | None = None):
     from engine.data.dataset import Dataset  # noqa: PLC0415
 
     task = prep["task"]
-    xs = {s: x[i] for s, i in splits.items()}
+    xs = {s: _rows(x, i) for s, i in splits.items()}
     if prep.get("inputs"):  # several inputs: each split as {input name: its columns}
         from engine.data.preprocess import Preprocessor  # noqa: PLC0415
 
         pre = Preprocessor(prep)
         xs = {s: pre.split_inputs(v) for s, v in xs.items()}
-    return Dataset(spec=spec, task=task, input_shape=tuple(prep["input_shape"]),
-                   n_outputs=len(prep["class_names"]) if task == "classification" else y.shape[1],
-                   class_names=prep["class_names"], feature_names=prep["feature_names"], preprocessing=prep,
-                   report=report, x=xs, y={s: y[i] for s, i in splits.items()},
-                   split_indices={s: kept[i] for s, i in splits.items()}, input_shapes=prep.get("input_shapes"))
+    ds = Dataset(spec=spec, task=task, input_shape=tuple(prep["input_shape"]),
+                 n_outputs=len(prep["class_names"]) if task == "classification" else y.shape[1],
+                 class_names=prep["class_names"], feature_names=prep["feature_names"], preprocessing=prep,
+                 report=report, x=xs, y={s: _rows(y, i) for s, i in splits.items()},
+                 split_indices={s: _rows(kept, i) for s, i in splits.items()}, input_shapes=prep.get("input_shapes"),
+                 cache_path=cache_path)
+    if cache_path is not None and isinstance(x, np.memmap):
+        for s, i in splits.items():
+            if _contiguous(np.asarray(i)) or not len(i):
+                start = int(i[0]) if len(i) else 0
+                ds.x_files[s] = {"path": cache_path, "start": start, "stop": start + len(i)}
+    return ds
 
 
 def transform_csv(pre, path, encoding: str = "auto", meta_out: dict | None = None,

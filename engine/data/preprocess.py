@@ -124,8 +124,15 @@ class Preprocessor:
         return {g["name"]: np.ascontiguousarray(np.concatenate([x[:, a:b] for a, b in (spans[c] for c in g["columns"])],
                                                                axis=1)) for g in groups}
 
-    def _transform_frame(self, df: pd.DataFrame, row_labels, src: str, parsed: dict | None = None) -> np.ndarray:
-        """``parsed``: ``{column: parse_numeric(df[column])}`` already known for some columns."""
+    def _transform_frame(self, df: pd.DataFrame, row_labels, src: str, parsed: dict | None = None,
+                         *, out: np.ndarray | None = None, order: np.ndarray | None = None) -> np.ndarray:
+        """``parsed``: ``{column: parse_numeric(df[column])}`` already known for some columns.
+
+        ``out``: the float32 ``(len(order or df), width)`` array to fill (e.g. a memory-mapped file;
+        it must hold zeros), else a new one.  ``order``: row ``r`` of the result is row ``order[r]`` of
+        the frame (training data in split order); the checks and their messages still go through
+        the frame's rows in its own order, so an error names the same row either way.
+        """
         if self.kind == "timeseries":
             raise DataError(f"this model reads windows of {self.d.get('window')} recent rows; predict from a file "
                             f"with at least that many rows")
@@ -139,8 +146,24 @@ class Preprocessor:
             raise DataError(f"{src}missing column(s): {_short(', '.join(missing), 160)}")
         decimal = self.d.get("decimal", ".")
         width = sum(_width(c) for c in self.d["columns"])
-        out = np.zeros((len(df), width), dtype=np.float32)
-        done = self._transform_known(out, parsed, have) if parsed and df.columns.is_unique else set()
+        n_out = len(df) if order is None else len(order)
+        if out is None:
+            out = np.zeros((n_out, width), dtype=np.float32)
+        pos = None  # where each frame row goes in ``out`` (categorical columns write by row)
+        if order is not None:
+            order = np.asarray(order, dtype=np.int64)
+            pos = np.full(len(df), -1, dtype=np.int64)
+            pos[order] = np.arange(len(order))
+
+        def put(j, w, block):  # block: the column's (len(df),) or (len(df), w) values in frame order
+            rows = block if order is None else block[order]
+            if w is None:
+                out[:, j] = rows
+            else:
+                out[:, j:j + w] = rows
+
+        done = (self._transform_known(out, parsed, have, order) if parsed and df.columns.is_unique
+                else set())
         j = 0
         for c in self.d["columns"]:
             if c["name"] in done:
@@ -166,13 +189,13 @@ class Preprocessor:
                     i = int(np.flatnonzero(~np.isfinite(scaled))[0])
                     raise DataError(f"{src}{row_labels[i]}, column '{_short(c['name'])}': "
                                     f"'{_short(col.iloc[i])}' is too large for 32-bit floats")
-                out[:, j] = scaled
+                put(j, None, scaled)
                 j += 1
             elif c["type"] == "text":
                 from engine.data.text import text_cells  # noqa: PLC0415
 
                 ids = self._vocab(c).encode(text_cells(col.to_numpy(dtype=object)))
-                out[:, j:j + ids.shape[1]] = ids
+                put(j, ids.shape[1], ids)
                 j += ids.shape[1]
             else:
                 cats, cmiss = parse_categorical(col)
@@ -180,12 +203,12 @@ class Preprocessor:
                 for r, (v, m) in enumerate(zip(cats, cmiss)):
                     if not m:
                         k = index.get(v)
-                        if k is not None:
-                            out[r, j + k] = 1.0
+                        if k is not None and (pos is None or pos[r] >= 0):
+                            out[r if pos is None else pos[r], j + k] = 1.0
                 j += len(c["categories"])
         return out
 
-    def _transform_known(self, out: np.ndarray, parsed: dict, have: dict) -> set:
+    def _transform_known(self, out: np.ndarray, parsed: dict, have: dict, order=None) -> set:
         """The numeric columns already parsed (``parsed``) of a wide table, transformed as one 2-D
         block into their places in ``out``: the same element-wise arithmetic as the loop of
         :meth:`_transform_frame`.  Returns the columns done: none when they are many cells
@@ -211,7 +234,7 @@ class Preprocessor:
             scaled = ((vals - shift) / scale).astype(np.float32)
         if not np.isfinite(scaled).all():
             return set()
-        out[:, js] = scaled.T
+        out[:, js] = scaled.T if order is None else scaled.T[order]
         return {c["name"] for c in picked}
 
     def _vocab(self, col: dict):

@@ -213,8 +213,13 @@ def propose_task(info: ColumnInfo, values) -> str:
 
 def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".",
                   row_labels=None, default_target: str | None = None, extra: dict | None = None,
-                  fixed: dict | None = None):
+                  fixed: dict | None = None, split_order: bool = False, alloc=None):
     """Fit the tabular transform on the train split of ``df`` and produce all arrays.
+
+    ``split_order`` (fitting only): ``x``/``y``/``kept`` come in split order (train rows, then
+    val, then test) and ``splits`` are contiguous ranges, so each split is a view of one array,
+    not a copy.  ``alloc(n_rows, width)``: the zeroed float32 array ``x`` is written into
+    (a memory-mapped file for a large table), or ``None`` for a new one in RAM.
 
     With ``fixed`` (a saved preprocessing dict) nothing is fitted: its columns, statistics
     and class names are applied as they are (for evaluating new data).
@@ -444,8 +449,14 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
     every = len(kept) == len(df)  # kept is sorted: then it is every row, and no copy is needed
     known = {f: (v, m, b) if every else (v[kept], m[kept], b[kept])
              for f, (v, m, b) in bulk.items() if f in infos and infos[f].kind == "numeric"}
+    order = np.concatenate([np.asarray(r, dtype=np.int64) for r in splits.values()]) if split_order else None
+    out = alloc(len(kept), len(feature_names)) if alloc is not None else None
     x_all = pre._transform_frame(df if every else df.iloc[kept], row_labels if every else row_labels[kept], src,
-                                 parsed=known)
+                                 parsed=known, out=out, order=order)
+    if order is not None:
+        y_all, kept = y_all[order], kept[order]
+        ends = np.cumsum([len(r) for r in splits.values()])
+        splits = {s: np.arange(e - len(r), e) for (s, r), e in zip(splits.items(), ends)}
     if has_text:
         _text_rates(prep, x_all, splits)
     return x_all, y_all, splits, prep, report, kept
