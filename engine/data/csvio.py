@@ -358,10 +358,13 @@ def _parse_plain(text: str, name: str, delimiter: str, typed: bool):
         with warnings.catch_warnings():
             # blank lines with more delimiters than the header are cut short (and dropped below)
             warnings.simplefilter("ignore", pd.errors.ParserWarning)
-            df = pd.read_csv(_TextReader(text), dtype=None if typed else str, **read)
+            if typed:
+                df, redo = _read_typed_chunks(text, read, n_read, width, decimal)
+            else:
+                df = pd.read_csv(_TextReader(text), dtype=str, **read)
     except (pd.errors.ParserError, ValueError, csv.Error, IndexError, OverflowError):
         return None
-    if len(df) != n_read:
+    if df is None or len(df) != n_read:
         return None
     rows = body_lines - 1 - skip
     if len(rows) != len(df):
@@ -369,7 +372,6 @@ def _parse_plain(text: str, name: str, delimiter: str, typed: bool):
     if ncols != width:
         df = df.iloc[:, :width]
     if typed:
-        redo = [j for j in range(width) if not _exact_typed_column(df[j], decimal)]
         if redo:
             try:
                 with warnings.catch_warnings():
@@ -397,6 +399,82 @@ def _parse_plain(text: str, name: str, delimiter: str, typed: bool):
     labels = RowLabels(body_lines, "line ")
     meta = {"name": name, "delimiter": delimiter, "decimal": decimal, "header": header}
     return df, meta, labels
+
+
+#: cells per chunk of the typed read (a few tens of MB of pandas' buffers at a time)
+TYPED_CHUNK_CELLS = 4_000_000
+
+
+def _read_typed_chunks(text: str, read: dict, n_read: int, width: int, decimal: str):
+    """``pd.read_csv(dtype=None)`` of the first ``width`` columns, chunk by chunk, numbers written
+    into preallocated int64/float64 columns: ``(frame, redo)``, ``redo`` the columns to read again
+    as text (left out of the frame).  ``(None, [])`` when the row count is not ``n_read``.
+
+    Reading the whole text at once, pandas parses it in chunks of rows anyway and joins each
+    column's chunks at the end (two copies of every column at that moment); here each chunk is
+    written into its place at once.  A column is typed as pandas types the whole of it: int64
+    while every chunk is integers; float64 when a chunk has decimals (the integers before it
+    converted as NumPy converts them, which is what pandas' join does); text when every chunk is
+    text; read again as text (``redo``) when a chunk is not exactly numbers
+    (:func:`_exact_typed_column`), when numbers and text meet, or when integers of 2**53 or more
+    meet decimals (their float value could then depend on where the chunks fall).
+    """
+    chunk = max(1, TYPED_CHUNK_CELLS // max(1, width))
+    cols: list = [None] * width          # a preallocated number column, or a list of text chunks
+    big_int = [False] * width            # an integer chunk held |v| >= 2**53
+    redo: set = set()
+    at = 0
+    for part in pd.read_csv(_TextReader(text), dtype=None, chunksize=chunk, **read):
+        k = len(part)
+        if at + k > n_read:
+            return None, []
+        for j in range(width):
+            if j in redo:
+                continue
+            col = part[j]
+            kind = col.dtype.kind
+            dest = cols[j]
+            number = kind in "if"
+            if not _exact_typed_column(col, decimal) or (number and isinstance(dest, list)) or \
+                    (not number and isinstance(dest, np.ndarray)):
+                redo.add(j)
+                cols[j] = None
+                continue
+            if not number:
+                if dest is None:
+                    dest = cols[j] = []
+                dest.append(col)
+                continue
+            a = col.to_numpy()
+            if dest is None:
+                dest = cols[j] = np.empty(n_read, dtype=np.int64 if kind == "i" else np.float64)
+            if kind == "i":
+                big = bool(k) and (int(a.max()) >= 2 ** 53 or int(a.min()) <= -2 ** 53)
+                if big and dest.dtype.kind == "f":
+                    redo.add(j)
+                    cols[j] = None
+                    continue
+                big_int[j] |= big
+            elif dest.dtype.kind == "i":  # decimals: the column becomes float64, in place
+                if big_int[j]:
+                    redo.add(j)
+                    cols[j] = None
+                    continue
+                f = dest.view(np.float64)
+                for s0 in range(0, at, 1 << 20):
+                    f[s0:min(at, s0 + (1 << 20))] = dest[s0:min(at, s0 + (1 << 20))]
+                dest = cols[j] = f
+            dest[at:at + k] = a
+        at += k
+    if at != n_read:
+        return None, []
+    data = {}
+    for j in range(width):
+        if j in redo:
+            continue
+        c = cols[j]
+        data[j] = pd.concat(c, ignore_index=True) if isinstance(c, list) else c
+    return pd.DataFrame(data, index=pd.RangeIndex(n_read), copy=False), sorted(redo)
 
 
 def _exact_typed_column(col: pd.Series, decimal: str) -> bool:

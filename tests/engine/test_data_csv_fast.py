@@ -65,9 +65,10 @@ def table(draw, numeric_bias=True):
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=table(), typed=st.booleans())
-def test_parse_text_matches_the_reference(text, typed, monkeypatch):
+@given(text=table(), typed=st.booleans(), chunk=st.sampled_from([1, 7, 4_000_000]))
+def test_parse_text_matches_the_reference(text, typed, chunk, monkeypatch):
     monkeypatch.setattr(csvio, "PLAIN_MIN_RECORDS", 1)  # small tables take the columnar path too
+    monkeypatch.setattr(csvio, "TYPED_CHUNK_CELLS", chunk)  # typed columns read in chunks of 1+ rows
     try:
         compare_parse(text, "t.csv", typed=typed)
     except DataError:
@@ -291,3 +292,20 @@ def test_too_large_value_in_a_numeric_block_is_named_like_one_column_at_a_time(t
     p.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"w.csv, line 9, column 'd': '1e300' is too large for 32-bit floats"):
         load_dataset(DataSpec(kind="csv", path=str(p), scaling="none"))
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 10, 4_000_000])
+def test_typed_chunks_join_as_one_read(chunk, monkeypatch):
+    """Chunk by chunk: integers then decimals become one float64 column, numbers meeting text or
+    big integers meeting decimals are read as text; same frame and values as the reference."""
+    monkeypatch.setattr(csvio, "PLAIN_MIN_RECORDS", 1)
+    monkeypatch.setattr(csvio, "TYPED_CHUNK_CELLS", chunk)
+    rows = [(str(i), f"{i}.5" if i > 5 else str(i), "x" if i == 7 else str(i), str(2**60 + i) if i < 3 else "1.5",
+             "a" if i % 2 else "b", str(2**60 + i)) for i in range(12)]
+    text = "i,f,t,b,s,g\n" + "".join(",".join(r) + "\n" for r in rows)
+    df, _, _ = compare_parse(text, "t.csv", typed=True)
+    assert [df[c].dtype.kind for c in "ifg"] == ["i", "f", "i"]
+    assert df["t"].tolist()[6:8] == ["6", "x"]
+    if chunk < 6 * 12:  # split between its big integers and its decimals: read as text
+        assert df["b"].tolist()[0] == str(2**60)
+    assert df["s"].tolist()[:2] == ["b", "a"]
