@@ -182,6 +182,9 @@ class Preprocessor:
                     i = int(np.flatnonzero(bad)[0])
                     raise DataError(f"{src}{row_labels[i]}, column '{_short(c['name'])}': "
                                     f"'{_short(col.iloc[i])}' is not a number")
+                if len(vals) > _SCALE_BLOCK and _scale_in_blocks(out, j, vals, miss, c, order):
+                    j += 1
+                    continue
                 vals = np.where(miss, c["fill"], vals)
                 with np.errstate(over="ignore", invalid="ignore"):
                     scaled = ((vals - c["shift"]) / c["scale"]).astype(np.float32)
@@ -299,6 +302,28 @@ class Preprocessor:
         if x.ndim != 2 or x.shape[1] != len(self.columns):
             raise DataError(f"expected an array of shape (N, {len(self.columns)}), got {x.shape}")
         return self.transform_frame(pd.DataFrame(x, columns=self.columns))
+
+
+#: rows at a time when a long numeric column is scaled (its float64 temporaries stay this small)
+_SCALE_BLOCK = 1 << 20
+
+
+def _scale_in_blocks(out: np.ndarray, j: int, vals, miss, c: dict, order) -> bool:
+    """``out[:, j]`` = the column filled, scaled and cast to float32, ``_SCALE_BLOCK`` output rows at a
+    time: the same element-wise arithmetic as the whole-column code in ``_transform_frame``.  False
+    (nothing usable written) when a value is too large for float32: the whole-column code then
+    names the first one in the frame's order."""
+    fill, shift, scale = c["fill"], c["shift"], c["scale"]
+    for r0 in range(0, len(out), _SCALE_BLOCK):
+        r1 = min(len(out), r0 + _SCALE_BLOCK)
+        v, m = (vals[r0:r1], miss[r0:r1]) if order is None else (vals[order[r0:r1]], miss[order[r0:r1]])
+        v = np.where(m, fill, v)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = ((v - shift) / scale).astype(np.float32)
+        if not np.isfinite(scaled).all():
+            return False
+        out[r0:r1, j] = scaled
+    return True
 
 
 def _width(col: dict) -> int:

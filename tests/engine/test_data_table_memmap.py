@@ -150,3 +150,28 @@ def test_a_full_disk_is_a_clear_message(tmp_path, monkeypatch):
         load_csv(DataSpec(kind="csv", path=path), memory_budget=0)
     gc.collect()
     assert not list((tmp_path / "cache" / "table-cache").glob("*.npy"))
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_long_columns_scaled_in_blocks_give_the_same_arrays(tmp_path, spec, monkeypatch):
+    from engine.data import preprocess
+
+    path = _csv(tmp_path, missing=True)
+    whole = load_csv(DataSpec(kind="csv", path=path, **spec))
+    monkeypatch.setattr(preprocess, "_SCALE_BLOCK", 7)
+    blocks = load_csv(DataSpec(kind="csv", path=path, **spec))
+    for s in ("train", "val", "test"):
+        assert whole.x(s).tobytes() == blocks.x(s).tobytes()
+
+
+def test_too_large_value_in_blocks_is_named_like_the_whole_column(tmp_path, monkeypatch):
+    from engine.data import preprocess
+
+    monkeypatch.setattr(preprocess, "_SCALE_BLOCK", 5)
+    p = tmp_path / "big.csv"
+    rows = [f"{i}.5,{i % 2}" for i in range(60)]
+    rows[41] = "1e300,1"
+    rows[50] = "-1e300,0"
+    p.write_text("v,label\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=r"big.csv, line 43, column 'v': '1e300' is too large for 32-bit floats"):
+        load_csv(DataSpec(kind="csv", path=str(p), scaling="none"))
