@@ -15,9 +15,10 @@
 * ``train``: one training epoch (MLP 49-64-3, batch 256, Adam) of a 250 000 / 500 000 /
   1 000 000-row x 50-column CSV loaded memory-mapped (``memory_budget=0``: the features in a
   memory-mapped file), against the same features and labels saved as an ``.npz`` and loaded in
-  RAM; samples per second of each (best of three alternated epochs, wall time; ``ratio`` is
-  memory-mapped / npz speed, ``cpu_ratio`` the same in CPU time), in the same process, after a
-  warm-up epoch that compiles.
+  RAM; samples per second of each (best of five alternated epochs, wall time; ``ratio`` is
+  memory-mapped / npz speed, ``cpu_ratio`` the same in CPU time), in the same process, one
+  thread, after a warm-up epoch that compiles; ``gather_ms_*``: the batches of one shuffled epoch
+  alone (``get_batch``), the only work that differs between the two.
 * ``deep``: the first training epoch of an MLP of 50 / 100 / 200 Dense layers (8 wide, 64
   rows, batch 32, Adam) with an empty Numba cache (cold: includes compiling the fused step),
   and 200 layers again with that cache filled (warm).
@@ -189,16 +190,26 @@ _TRAIN = """
     ram = load_dataset(DataSpec(kind="npz", path={npz!r}, scaling="none"))
     assert not ram.summary()["memory_mapped"] and ram.n("train") == mm.n("train")
     epoch(Head(mm))
+    def gather(ds):  # the batches of one shuffled epoch alone: the only work that differs
+        perm = np.random.default_rng(0).permutation(ds.n("train"))
+        t = time.perf_counter()
+        for s in range(0, len(perm), 256):
+            ds.get_batch("train", perm[s:s + 256])
+        return time.perf_counter() - t
     runs = {{"mm": [], "npz": []}}
-    for _ in range(3):  # alternated, best of three: on a shared machine the slow runs are other work
+    gathers = {{"mm": [], "npz": []}}
+    for _ in range(5):  # alternated, best of five: on a shared machine the slow runs are other work
         runs["mm"].append(epoch(mm))
         runs["npz"].append(epoch(ram))
+        gathers["mm"].append(gather(mm))
+        gathers["npz"].append(gather(ram))
     n_train = mm.n("train")
     best = {{k: (min(w for w, _ in v), min(c for _, c in v)) for k, v in runs.items()}}
     print(json.dumps(dict(target="train", rows={n}, cols=50, file_mb=round({mb}, 1), load_s=round(load_s, 1),
                           memmap_samples_s=round(n_train / best["mm"][0]), npz_samples_s=round(n_train / best["npz"][0]),
                           ratio=round(best["npz"][0] / best["mm"][0], 3),
-                          cpu_ratio=round(best["npz"][1] / best["mm"][1], 3))))
+                          cpu_ratio=round(best["npz"][1] / best["mm"][1], 3),
+                          gather_ms_mm=round(1000 * min(gathers["mm"])), gather_ms_npz=round(1000 * min(gathers["npz"])))))
 """
 
 
@@ -208,8 +219,10 @@ def bench_train(quick: bool, tmp: Path) -> list[dict]:
         p, npz = tmp / f"train{n}.csv", tmp / f"train{n}.npz"
         _write_numeric_csv(p, n, cols=50)
         mb = p.stat().st_size / 1e6
+        # one thread: on a shared machine BLAS threads waiting for a core swamp the difference looked for
         rows.append(_run(_TRAIN.format(path=str(p), npz=str(npz), n=n, mb=mb),
-                         env={"NNSTUDIO_CACHE_DIR": str(tmp / "cache")}))
+                         env={"NNSTUDIO_CACHE_DIR": str(tmp / "cache"), "OMP_NUM_THREADS": "1",
+                              "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}))
         p.unlink()
         npz.unlink(missing_ok=True)
     return rows
