@@ -98,15 +98,26 @@ def _sniff_sample(text: str) -> str:
 
 
 def sniff_delimiter(text: str) -> str:
+    return _sniff(text)[0]
+
+
+def _sniff(text: str):
+    """``(delimiter, records)``: ``records`` is ``_records(text, delimiter)`` when the sniffed sample
+    is the whole text (up to a last line end; a short file, e.g. 100 rows of 20 000 columns),
+    so that it is not parsed twice; else ``None``."""
     sample = _sniff_sample(text)
+    whole = sample == text or (text.endswith("\n") and len(sample) == len(text) - 1 and text.startswith(sample))
     best, best_score = ",", (0.0, 0)
+    found: dict = {}
     for d in DELIMITERS:
         if d not in sample:
             continue  # one field per row: never a candidate (and a wide sample costs a full parse)
         try:
-            rows, _ = _records(sample, d)
+            rows, lines = _records(sample, d)
         except DataError:
             continue
+        if whole:
+            found[d] = (rows, lines)
         if not rows:
             continue
         counts = np.array([len(r) for r in rows])
@@ -117,7 +128,7 @@ def sniff_delimiter(text: str) -> str:
         score = (float(freq.max()) / len(counts), mode)
         if score > best_score:
             best, best_score = d, score
-    return best
+    return best, found.get(best)
 
 
 def sniff_decimal(rows: list[list[str]], delimiter: str) -> str:
@@ -503,16 +514,19 @@ def parse_text(text: str, name: str, *, limit: int | None = None,
     Text without quote characters is read by :func:`_parse_plain` (pandas' C parser, a
     NumPy pass over the bytes for the checks); anything else by the csv module, as before.
     """
-    delimiter = sniff_delimiter(text)
+    delimiter, whole = _sniff(text)
     if (limit is None and text.count("\n", 0, 1 << 24) >= PLAIN_MIN_RECORDS and '"' not in text
             and text.count("\r") == text.count("\r\n")):
         fast = _parse_plain(text, name, delimiter, typed)
         if fast is not None:
             return fast
-    try:
-        rows, lines = _records(text, delimiter, None if limit is None else limit + 1)
-    except DataError as exc:
-        raise DataError(f"{name}, {exc}") from None
+    if whole is not None:  # the sniff parsed the whole text already
+        rows, lines = whole if limit is None else (whole[0][:limit + 1], whole[1][:limit + 1])
+    else:
+        try:
+            rows, lines = _records(text, delimiter, None if limit is None else limit + 1)
+        except DataError as exc:
+            raise DataError(f"{name}, {exc}") from None
     if not rows:
         raise DataError(f"{name}: the file is empty")
     decimal = sniff_decimal(rows[:SNIFF_LINES], delimiter)
