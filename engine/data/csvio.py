@@ -17,7 +17,13 @@ from engine.data.encoding import _bom, decode, label, normalise
 from engine.data.errors import DataError
 from engine.data.preprocess import Preprocessor
 from engine.data.rows import RowLabels
-from engine.data.tabular import analyse_column, analyse_numeric_many, parse_numeric_many, propose_task
+from engine.data.tabular import (
+    analyse_column,
+    analyse_numeric_many,
+    parse_numeric_many,
+    propose_numeric_many,
+    propose_task,
+)
 from engine.files import os_reason, regular_file_problem
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -423,16 +429,15 @@ def _read_typed_chunks(text: str, read: dict, n_read: int, width: int, decimal: 
 
     Reading the whole text at once, pandas parses it in chunks of rows anyway and joins each
     column's chunks at the end (two copies of every column at that moment); here each chunk is
-    written into its place at once.  A column is typed as pandas types the whole of it: int64
-    while every chunk is integers; float64 when a chunk has decimals (the integers before it
-    converted as NumPy converts them, which is what pandas' join does); text when every chunk is
-    text; read again as text (``redo``) when a chunk is not exactly numbers
-    (:func:`_exact_typed_column`), when numbers and text meet, or when integers of 2**53 or more
-    meet decimals (their float value could then depend on where the chunks fall).
+    written into its place at once.  A column is int64 when every chunk is integers, float64 when
+    every chunk has decimals, text when every chunk is text; it is read again as text (``redo``)
+    when a chunk is not exactly numbers (:func:`_exact_typed_column`) or when kinds meet.  Integers
+    meeting decimals are text too: an integer chunk has lost what its text said about a float
+    (``-000`` is the integer 0, but the float -0.0; ``2**53 + 1`` rounds), and the text rules give
+    the value of the text.
     """
     chunk = max(1, TYPED_CHUNK_CELLS // max(1, width))
     cols: list = [None] * width          # a preallocated number column, or a list of text chunks
-    big_int = [False] * width            # an integer chunk held |v| >= 2**53
     redo: set = set()
     at = 0
     for part in pd.read_csv(_TextReader(text), dtype=None, chunksize=chunk, **read):
@@ -456,26 +461,13 @@ def _read_typed_chunks(text: str, read: dict, n_read: int, width: int, decimal: 
                     dest = cols[j] = []
                 dest.append(col)
                 continue
-            a = col.to_numpy()
             if dest is None:
                 dest = cols[j] = np.empty(n_read, dtype=np.int64 if kind == "i" else np.float64)
-            if kind == "i":
-                big = bool(k) and (int(a.max()) >= 2 ** 53 or int(a.min()) <= -2 ** 53)
-                if big and dest.dtype.kind == "f":
-                    redo.add(j)
-                    cols[j] = None
-                    continue
-                big_int[j] |= big
-            elif dest.dtype.kind == "i":  # decimals: the column becomes float64, in place
-                if big_int[j]:
-                    redo.add(j)
-                    cols[j] = None
-                    continue
-                f = dest.view(np.float64)
-                for s0 in range(0, at, 1 << 20):
-                    f[s0:min(at, s0 + (1 << 20))] = dest[s0:min(at, s0 + (1 << 20))]
-                dest = cols[j] = f
-            dest[at:at + k] = a
+            elif dest.dtype.kind != kind:  # integers and decimals: read as text (see above)
+                redo.add(j)
+                cols[j] = None
+                continue
+            dest[at:at + k] = col.to_numpy()
         at += k
     if at != n_read:
         return None, []
@@ -622,12 +614,16 @@ def preview_csv(path, n_rows: int = 20, encoding: str = "auto", sheet: str | Non
         missing[c] = info.n_missing
         infos[c] = (info, vals)
     target = df.columns[-1]
+    tasks = propose_numeric_many(batch, bulk)
+    for c in df.columns:
+        if c not in tasks and infos[c][0].kind != "empty" or c == target and c not in tasks:
+            tasks[c] = propose_task(*infos[c])
     return {"columns": list(df.columns), "dtypes": dtypes,
             "rows": df.head(n_rows).astype(object).where(df.head(n_rows).notna(), "").values.tolist(),
             "delimiter": meta["delimiter"], "encoding": enc, "encoding_detected": detected,
             "encoding_label": label(enc), "decimal": meta["decimal"], "header": meta["header"],
-            "missing": missing, "default_target": target, "proposed_task": propose_task(*infos[target]),
-            "proposed_tasks": {c: propose_task(*infos[c]) for c in df.columns if infos[c][0].kind != "empty"},
+            "missing": missing, "default_target": target, "proposed_task": tasks[target],
+            "proposed_tasks": {c: tasks[c] for c in df.columns if infos[c][0].kind != "empty"},
             "text_columns": _free_text(infos), **extra}
 
 

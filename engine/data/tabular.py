@@ -217,6 +217,19 @@ def propose_task(info: ColumnInfo, values) -> str:
     return "regression"
 
 
+def propose_numeric_many(infos: dict, bulk: dict) -> dict:
+    """``{column: propose_task(info, bulk[column][:2])}`` for the numeric columns of ``infos`` (from
+    :func:`analyse_numeric_many`), the integer check in one 2-D pass (a missing value is NaN there)."""
+    names = [c for c, i in infos.items() if i.kind == "numeric"]
+    out = {c: "regression" for c in names if infos[c].n_unique > MAX_CLASS_INTEGERS}
+    few = [c for c in names if c not in out]
+    if few:
+        vals = np.stack([bulk[c][0] for c in few])
+        whole = (np.floor(vals) == vals) | np.stack([bulk[c][1] for c in few])
+        out.update({c: "classification" if k else "regression" for c, k in zip(few, whole.all(axis=1).tolist())})
+    return out
+
+
 def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".",
                   row_labels=None, default_target: str | None = None, extra: dict | None = None,
                   fixed: dict | None = None, split_order: bool = False, alloc=None):

@@ -296,15 +296,17 @@ def test_too_large_value_in_a_numeric_block_is_named_like_one_column_at_a_time(t
 
 @pytest.mark.parametrize("chunk", [1, 4, 10, 4_000_000])
 def test_typed_chunks_join_as_one_read(chunk, monkeypatch):
-    """Chunk by chunk: integers then decimals become one float64 column, numbers meeting text or
-    big integers meeting decimals are read as text; same frame and values as the reference."""
+    """Chunk by chunk: numbers meeting text, or integers meeting decimals (``-000`` is the float -0.0),
+    are read as text; same frame and values as the reference."""
     monkeypatch.setattr(csvio, "PLAIN_MIN_RECORDS", 1)
     monkeypatch.setattr(csvio, "TYPED_CHUNK_CELLS", chunk)
     rows = [(str(i), f"{i}.5" if i > 5 else str(i), "x" if i == 7 else str(i), str(2**60 + i) if i < 3 else "1.5",
              "a" if i % 2 else "b", str(2**60 + i)) for i in range(12)]
     text = "i,f,t,b,s,g\n" + "".join(",".join(r) + "\n" for r in rows)
     df, _, _ = compare_parse(text, "t.csv", typed=True)
-    assert [df[c].dtype.kind for c in "ifg"] == ["i", "f", "i"]
+    assert df["i"].dtype.kind == "i" and df["g"].dtype.kind == "i"
+    assert (df["f"].dtype.kind == "f") == (chunk >= 6 * 12)  # one chunk: decimals; several: text
+    compare_parse("a,b\n0.0,1\n-000,2\n0,3\n", "t.csv", typed=True)  # -0.0, not 0.0
     assert df["t"].tolist()[6:8] == ["6", "x"]
     if chunk < 6 * 12:  # split between its big integers and its decimals: read as text
         assert df["b"].tolist()[0] == str(2**60)
