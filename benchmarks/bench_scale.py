@@ -1,6 +1,7 @@
 """Growth curves for issue #18 (Scale): three sizes per target, each in a fresh process.
 
-    python benchmarks/bench_scale.py [--only analyse,csv,wide,deep,init] [--quick] [--markdown] [--json out.json]
+    python benchmarks/bench_scale.py [--only analyse,csv,wide,train,deep,init] [--quick] [--no-big] [--markdown]
+                                     [--json out.json]
 
 * ``analyse``: ``engine.compile.analyse`` of generated graphs of 1 000 / 10 000 / 20 000 nodes
   (``tests/engine/scale_graphs.py``), and one canvas edit (a setting changed) re-analysed on
@@ -8,7 +9,16 @@
 * ``csv``: loading a numeric CSV (12 columns: 11 features and a class) of 100 000 / 500 000 /
   2 000 000 rows with ``load_dataset``: wall and CPU time, peak RSS of the process and its
   ratio to the file size, and the preview of the largest file.
+  A fourth point, 10 000 000 rows (~1 GB, the issue's target), runs when the temporary folder
+  has room for it (``--no-big`` leaves it out).
 * ``wide``: preview and load of a 100-row CSV of 5 000 / 10 000 / 20 000 columns.
+* ``train``: one training epoch (MLP 49-64-3, batch 256, Adam) of a 250 000 / 500 000 /
+  1 000 000-row x 50-column CSV loaded memory-mapped (``memory_budget=0``: the features in a
+  memory-mapped file), against the same features and labels saved as an ``.npz`` and loaded in
+  RAM; samples per second of each (best of five alternated epochs, wall time; ``ratio`` is
+  memory-mapped / npz speed, ``cpu_ratio`` the same in CPU time), in the same process, one
+  thread, after a warm-up epoch that compiles; ``gather_ms_*``: the batches of one shuffled epoch
+  alone (``get_batch``), the only work that differs between the two.
 * ``deep``: the first training epoch of an MLP of 50 / 100 / 200 Dense layers (8 wide, 64
   rows, batch 32, Adam) with an empty Numba cache (cold: includes compiling the fused step),
   and 200 layers again with that cache filled (warm).
@@ -88,9 +98,19 @@ def _write_numeric_csv(path: Path, rows: int, cols: int = 12, seed: int = 0) -> 
             np.savetxt(fh, body, fmt=["%.6f"] * (cols - 1) + ["%d"], delimiter=",")
 
 
-def bench_csv(quick: bool, tmp: Path) -> list[dict]:
+def _room(tmp: Path, need: float) -> bool:
+    return shutil.disk_usage(tmp).free > need
+
+
+def bench_csv(quick: bool, tmp: Path, big: bool = True) -> list[dict]:
     rows = []
     sizes = [20_000, 100_000] if quick else [100_000, 500_000, 2_000_000]
+    if big and not quick:
+        if _room(tmp, 4e9):  # the 1.07 GB file and room to spare
+            sizes.append(10_000_000)
+        else:
+            print("bench_csv: less than 4 GB free in the temporary folder; the 10 M-row point is left out",
+                  file=sys.stderr)
     for n in sizes:
         p = tmp / f"rows{n}.csv"
         _write_numeric_csv(p, n)
@@ -105,7 +125,8 @@ def bench_csv(quick: bool, tmp: Path) -> list[dict]:
             t = time.perf_counter(); preview_csv({str(p)!r}); prev = time.perf_counter() - t
             print(json.dumps(dict(target="csv", rows={n}, cols=12, file_mb=round({mb}, 1), wall_s=round(wall, 2),
                                   cpu_s=round(cpu, 2), peak_mb=round(peak_mb()), base_mb=round(base),
-                                  preview_s=round(prev, 3), x_dtype=str(x.dtype))))
+                                  preview_s=round(prev, 3), x_dtype=str(x.dtype),
+                                  memory_mapped=ds.summary()["memory_mapped"])))
         """)
         out["peak_per_file"] = round((out["peak_mb"] - out["base_mb"]) / mb, 2)
         rows.append(out)
@@ -135,6 +156,75 @@ def bench_wide(quick: bool, tmp: Path) -> list[dict]:
                                   cpu_s=round(cpu, 2), features=ds.input_shape[0])))
         """))
         p.unlink()
+    return rows
+
+
+_TRAIN = """
+    import numpy as np
+    from engine.data import DataSpec, load_dataset
+    from engine.data.csvio import load_csv
+    from engine.spec import sequential
+    from engine.trainer import Trainer, TrainConfig
+    spec = sequential([("Input.v1", {{"shape": [49]}}), ("Dense.v1", {{"units": 64, "activation": "relu"}}),
+                       ("Dense.v1", {{"units": 3, "activation": "softmax"}})])
+    cfg = TrainConfig(epochs=1, batch_size=256, optimizer="adam", seed=1)
+    class Head:  # the first rows of a data set: the warm-up epoch (compiles the kernels)
+        def __init__(s, ds, n=4096):
+            s.ds, s.m = ds, n
+            s.task, s.input_shape, s.n_outputs, s.class_names = ds.task, ds.input_shape, ds.n_outputs, ds.class_names
+        def n(s, split): return min(s.m, s.ds.n(split))
+        def get_batch(s, split, idx): return s.ds.get_batch(split, idx)
+    def epoch(ds):
+        t, c = time.perf_counter(), time.process_time()
+        for ev in Trainer(spec, ds, cfg).run():
+            pass
+        return time.perf_counter() - t, time.process_time() - c
+    t = time.perf_counter()
+    mm = load_csv(DataSpec(kind="csv", path={path!r}), memory_budget=0)
+    load_s = time.perf_counter() - t
+    assert mm.summary()["memory_mapped"]
+    x = np.concatenate([np.asarray(mm.x(s)) for s in ("train", "val", "test")])
+    y = np.concatenate([mm.y(s) for s in ("train", "val", "test")])
+    np.savez({npz!r}, x=x, y=y)
+    del x, y
+    ram = load_dataset(DataSpec(kind="npz", path={npz!r}, scaling="none"))
+    assert not ram.summary()["memory_mapped"] and ram.n("train") == mm.n("train")
+    epoch(Head(mm))
+    def gather(ds):  # the batches of one shuffled epoch alone: the only work that differs
+        perm = np.random.default_rng(0).permutation(ds.n("train"))
+        t = time.perf_counter()
+        for s in range(0, len(perm), 256):
+            ds.get_batch("train", perm[s:s + 256])
+        return time.perf_counter() - t
+    runs = {{"mm": [], "npz": []}}
+    gathers = {{"mm": [], "npz": []}}
+    for _ in range(5):  # alternated, best of five: on a shared machine the slow runs are other work
+        runs["mm"].append(epoch(mm))
+        runs["npz"].append(epoch(ram))
+        gathers["mm"].append(gather(mm))
+        gathers["npz"].append(gather(ram))
+    n_train = mm.n("train")
+    best = {{k: (min(w for w, _ in v), min(c for _, c in v)) for k, v in runs.items()}}
+    print(json.dumps(dict(target="train", rows={n}, cols=50, file_mb=round({mb}, 1), load_s=round(load_s, 1),
+                          memmap_samples_s=round(n_train / best["mm"][0]), npz_samples_s=round(n_train / best["npz"][0]),
+                          ratio=round(best["npz"][0] / best["mm"][0], 3),
+                          cpu_ratio=round(best["npz"][1] / best["mm"][1], 3),
+                          gather_ms_mm=round(1000 * min(gathers["mm"])), gather_ms_npz=round(1000 * min(gathers["npz"])))))
+"""
+
+
+def bench_train(quick: bool, tmp: Path) -> list[dict]:
+    rows = []
+    for n in ([20_000, 50_000] if quick else [250_000, 500_000, 1_000_000]):
+        p, npz = tmp / f"train{n}.csv", tmp / f"train{n}.npz"
+        _write_numeric_csv(p, n, cols=50)
+        mb = p.stat().st_size / 1e6
+        # one thread: on a shared machine BLAS threads waiting for a core swamp the difference looked for
+        rows.append(_run(_TRAIN.format(path=str(p), npz=str(npz), n=n, mb=mb),
+                         env={"NNSTUDIO_CACHE_DIR": str(tmp / "cache"), "OMP_NUM_THREADS": "1",
+                              "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}))
+        p.unlink()
+        npz.unlink(missing_ok=True)
     return rows
 
 
@@ -202,7 +292,7 @@ def bench_init(quick: bool) -> list[dict]:
 
 def markdown(rows: list[dict]) -> str:
     out = []
-    for target in ("analyse", "csv", "wide", "deep", "init"):
+    for target in ("analyse", "csv", "wide", "train", "deep", "init"):
         sel = [r for r in rows if r["target"] == target]
         if not sel:
             continue
@@ -219,8 +309,9 @@ def markdown(rows: list[dict]) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="analyse,csv,wide,deep,init")
+    ap.add_argument("--only", default="analyse,csv,wide,train,deep,init")
     ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke test of this script)")
+    ap.add_argument("--no-big", action="store_true", help="leave out the 10 M-row (~1 GB) CSV")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
@@ -228,8 +319,8 @@ def main(argv=None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="nnstudio-bench-scale-"))
     rows: list[dict] = []
     try:
-        for name, fn in (("analyse", lambda: bench_analyse(args.quick)), ("csv", lambda: bench_csv(args.quick, tmp)),
-                         ("wide", lambda: bench_wide(args.quick, tmp)), ("deep", lambda: bench_deep(args.quick, tmp)),
+        for name, fn in (("analyse", lambda: bench_analyse(args.quick)), ("csv", lambda: bench_csv(args.quick, tmp, not args.no_big)),
+                         ("wide", lambda: bench_wide(args.quick, tmp)), ("train", lambda: bench_train(args.quick, tmp)), ("deep", lambda: bench_deep(args.quick, tmp)),
                          ("init", lambda: bench_init(args.quick))):
             if name in only:
                 for r in fn():

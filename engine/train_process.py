@@ -79,6 +79,13 @@ def export_dataset(ds, folder: str | Path) -> dict:
     for split in ("train", "val", "test"):
         n = int(ds.n(split))
         files: dict[str, Any] = {"n": n, "x": {}, "y": None}
+        shared = _shared_x(ds, split)
+        if shared is not None:  # a memory-mapped table: the child maps the same file, nothing is copied
+            files["x"][""] = shared
+            np.save(folder / f"{split}_y.npy", np.asarray(ds.y(split)), allow_pickle=False)
+            files["y"] = f"{split}_y.npy"
+            desc["splits"][split] = files
+            continue
         outs: dict[str, np.ndarray] = {}
         y_out = None
         for start in range(0, max(n, 1), EXPORT_CHUNK):
@@ -105,6 +112,15 @@ def export_dataset(ds, folder: str | Path) -> dict:
     return desc
 
 
+def _shared_x(ds, split: str) -> dict | None:
+    """``{"path", "start", "stop"}`` when the split's ``x`` is rows of a memory-mapped ``.npy`` file
+    (``Dataset.x_files``: a large table) that the child can map itself."""
+    f = (getattr(ds, "x_files", None) or {}).get(split)
+    if isinstance(f, dict) and os.path.isfile(str(f.get("path"))):
+        return {"path": str(f["path"]), "start": int(f["start"]), "stop": int(f["stop"])}
+    return None
+
+
 def exported_bytes(ds) -> int:
     """What :func:`export_dataset` would write (from one row of each split)."""
     total = 0
@@ -112,7 +128,8 @@ def exported_bytes(ds) -> int:
         n = int(ds.n(split))
         if n:
             xb, yb = ds.get_batch(split, np.arange(1))
-            total += n * (sum(a.nbytes for a in _as_arrays(xb).values()) + np.asarray(yb).nbytes)
+            x_bytes = 0 if _shared_x(ds, split) else sum(a.nbytes for a in _as_arrays(xb).values())
+            total += n * (x_bytes + np.asarray(yb).nbytes)
     return total
 
 
@@ -130,8 +147,7 @@ class ArrayDataset:
         self._x: dict[str, dict[str, np.ndarray]] = {}
         self._y: dict[str, np.ndarray] = {}
         for split, files in desc["splits"].items():
-            self._x[split] = {k: np.asarray(np.load(folder / f, mmap_mode="r", allow_pickle=False))
-                              for k, f in files["x"].items()}
+            self._x[split] = {k: _open_x(folder, f) for k, f in files["x"].items()}
             self._y[split] = np.asarray(np.load(folder / files["y"], mmap_mode="r", allow_pickle=False))
 
     def n(self, split: str) -> int:
@@ -142,6 +158,13 @@ class ArrayDataset:
         xs = self._x[split]
         x = xs[""][idx] if "" in xs else {k: v[idx] for k, v in xs.items()}
         return x, self._y[split][idx]
+
+
+def _open_x(folder: Path, f) -> np.ndarray:
+    """An exported ``x`` file, or rows ``start:stop`` of the parent's memory-mapped table (``_shared_x``)."""
+    if isinstance(f, dict):
+        return np.asarray(np.load(f["path"], mmap_mode="r", allow_pickle=False)[int(f["start"]):int(f["stop"])])
+    return np.asarray(np.load(folder / f, mmap_mode="r", allow_pickle=False))
 
 
 FOLDER_PREFIX = "nnstudio-run-"

@@ -13,6 +13,11 @@ import pandas as pd
 
 from engine.data.errors import one_line
 
+#: numeric columns parsed in bulk with at most this many cells in all are analysed, fitted and
+#: transformed as one 2-D block (a wide table: 20 000 columns); more cells, one column at a time
+#: (a long table: few columns, where a 2-D copy would only cost memory).  Same values either way.
+BATCH_CELLS = 4_000_000
+
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "missing", "#n/a"})
 
 _THOUSANDS_DOT = re.compile(r"(?<=\d)\.(?=\d{3}(?:\D|$))")

@@ -17,7 +17,13 @@ from engine.data.encoding import _bom, decode, label, normalise
 from engine.data.errors import DataError
 from engine.data.preprocess import Preprocessor
 from engine.data.rows import RowLabels
-from engine.data.tabular import analyse_column, parse_numeric_many, propose_task
+from engine.data.tabular import (
+    analyse_column,
+    analyse_numeric_many,
+    parse_numeric_many,
+    propose_numeric_many,
+    propose_task,
+)
 from engine.files import os_reason, regular_file_problem
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -98,15 +104,26 @@ def _sniff_sample(text: str) -> str:
 
 
 def sniff_delimiter(text: str) -> str:
+    return _sniff(text)[0]
+
+
+def _sniff(text: str):
+    """``(delimiter, records)``: ``records`` is ``_records(text, delimiter)`` when the sniffed sample
+    is the whole text (up to a last line end; a short file, e.g. 100 rows of 20 000 columns),
+    so that it is not parsed twice; else ``None``."""
     sample = _sniff_sample(text)
+    whole = sample == text or (text.endswith("\n") and len(sample) == len(text) - 1 and text.startswith(sample))
     best, best_score = ",", (0.0, 0)
+    found: dict = {}
     for d in DELIMITERS:
         if d not in sample:
             continue  # one field per row: never a candidate (and a wide sample costs a full parse)
         try:
-            rows, _ = _records(sample, d)
+            rows, lines = _records(sample, d)
         except DataError:
             continue
+        if whole:
+            found[d] = (rows, lines)
         if not rows:
             continue
         counts = np.array([len(r) for r in rows])
@@ -117,7 +134,7 @@ def sniff_delimiter(text: str) -> str:
         score = (float(freq.max()) / len(counts), mode)
         if score > best_score:
             best, best_score = d, score
-    return best
+    return best, found.get(best)
 
 
 def sniff_decimal(rows: list[list[str]], delimiter: str) -> str:
@@ -358,10 +375,13 @@ def _parse_plain(text: str, name: str, delimiter: str, typed: bool):
         with warnings.catch_warnings():
             # blank lines with more delimiters than the header are cut short (and dropped below)
             warnings.simplefilter("ignore", pd.errors.ParserWarning)
-            df = pd.read_csv(_TextReader(text), dtype=None if typed else str, **read)
+            if typed:
+                df, redo = _read_typed_chunks(text, read, n_read, width, decimal)
+            else:
+                df = pd.read_csv(_TextReader(text), dtype=str, **read)
     except (pd.errors.ParserError, ValueError, csv.Error, IndexError, OverflowError):
         return None
-    if len(df) != n_read:
+    if df is None or len(df) != n_read:
         return None
     rows = body_lines - 1 - skip
     if len(rows) != len(df):
@@ -369,7 +389,6 @@ def _parse_plain(text: str, name: str, delimiter: str, typed: bool):
     if ncols != width:
         df = df.iloc[:, :width]
     if typed:
-        redo = [j for j in range(width) if not _exact_typed_column(df[j], decimal)]
         if redo:
             try:
                 with warnings.catch_warnings():
@@ -399,6 +418,68 @@ def _parse_plain(text: str, name: str, delimiter: str, typed: bool):
     return df, meta, labels
 
 
+#: cells per chunk of the typed read (a few tens of MB of pandas' buffers at a time)
+TYPED_CHUNK_CELLS = 4_000_000
+
+
+def _read_typed_chunks(text: str, read: dict, n_read: int, width: int, decimal: str):
+    """``pd.read_csv(dtype=None)`` of the first ``width`` columns, chunk by chunk, numbers written
+    into preallocated int64/float64 columns: ``(frame, redo)``, ``redo`` the columns to read again
+    as text (left out of the frame).  ``(None, [])`` when the row count is not ``n_read``.
+
+    Reading the whole text at once, pandas parses it in chunks of rows anyway and joins each
+    column's chunks at the end (two copies of every column at that moment); here each chunk is
+    written into its place at once.  A column is int64 when every chunk is integers, float64 when
+    every chunk has decimals, text when every chunk is text; it is read again as text (``redo``)
+    when a chunk is not exactly numbers (:func:`_exact_typed_column`) or when kinds meet.  Integers
+    meeting decimals are text too: an integer chunk has lost what its text said about a float
+    (``-000`` is the integer 0, but the float -0.0; ``2**53 + 1`` rounds), and the text rules give
+    the value of the text.
+    """
+    chunk = max(1, TYPED_CHUNK_CELLS // max(1, width))
+    cols: list = [None] * width          # a preallocated number column, or a list of text chunks
+    redo: set = set()
+    at = 0
+    for part in pd.read_csv(_TextReader(text), dtype=None, chunksize=chunk, **read):
+        k = len(part)
+        if at + k > n_read:
+            return None, []
+        for j in range(width):
+            if j in redo:
+                continue
+            col = part[j]
+            kind = col.dtype.kind
+            dest = cols[j]
+            number = kind in "if"
+            if not _exact_typed_column(col, decimal) or (number and isinstance(dest, list)) or \
+                    (not number and isinstance(dest, np.ndarray)):
+                redo.add(j)
+                cols[j] = None
+                continue
+            if not number:
+                if dest is None:
+                    dest = cols[j] = []
+                dest.append(col)
+                continue
+            if dest is None:
+                dest = cols[j] = np.empty(n_read, dtype=np.int64 if kind == "i" else np.float64)
+            elif dest.dtype.kind != kind:  # integers and decimals: read as text (see above)
+                redo.add(j)
+                cols[j] = None
+                continue
+            dest[at:at + k] = col.to_numpy()
+        at += k
+    if at != n_read:
+        return None, []
+    data = {}
+    for j in range(width):
+        if j in redo:
+            continue
+        c = cols[j]
+        data[j] = pd.concat(c, ignore_index=True) if isinstance(c, list) else c
+    return pd.DataFrame(data, index=pd.RangeIndex(n_read), copy=False), sorted(redo)
+
+
 def _exact_typed_column(col: pd.Series, decimal: str) -> bool:
     """Whether a column as pandas typed it stands for its text exactly under the tabular rules
     (:func:`engine.data.columns.parse_numeric`): text columns always; ``int64``; ``float64``
@@ -425,16 +506,19 @@ def parse_text(text: str, name: str, *, limit: int | None = None,
     Text without quote characters is read by :func:`_parse_plain` (pandas' C parser, a
     NumPy pass over the bytes for the checks); anything else by the csv module, as before.
     """
-    delimiter = sniff_delimiter(text)
+    delimiter, whole = _sniff(text)
     if (limit is None and text.count("\n", 0, 1 << 24) >= PLAIN_MIN_RECORDS and '"' not in text
             and text.count("\r") == text.count("\r\n")):
         fast = _parse_plain(text, name, delimiter, typed)
         if fast is not None:
             return fast
-    try:
-        rows, lines = _records(text, delimiter, None if limit is None else limit + 1)
-    except DataError as exc:
-        raise DataError(f"{name}, {exc}") from None
+    if whole is not None:  # the sniff parsed the whole text already
+        rows, lines = whole if limit is None else (whole[0][:limit + 1], whole[1][:limit + 1])
+    else:
+        try:
+            rows, lines = _records(text, delimiter, None if limit is None else limit + 1)
+        except DataError as exc:
+            raise DataError(f"{name}, {exc}") from None
     if not rows:
         raise DataError(f"{name}: the file is empty")
     decimal = sniff_decimal(rows[:SNIFF_LINES], delimiter)
@@ -519,19 +603,27 @@ def preview_csv(path, n_rows: int = 20, encoding: str = "auto", sheet: str | Non
     dtypes, missing = {}, {}
     infos = {}
     bulk = parse_numeric_many(df, list(df.columns), meta["decimal"]) if df.columns.is_unique else {}
+    batch = analyse_numeric_many(bulk, list(df.columns), len(df))
     for c in df.columns:
-        col = LazyColumn(df, c) if c in bulk else df[c]
-        info, vals = analyse_column(col, c, meta["decimal"], labels, "", strict=False, parsed=bulk.get(c))
+        if c in batch:
+            info, vals = batch[c], bulk[c][:2]
+        else:
+            col = LazyColumn(df, c) if c in bulk else df[c]
+            info, vals = analyse_column(col, c, meta["decimal"], labels, "", strict=False, parsed=bulk.get(c))
         dtypes[c] = {"numeric": "number", "categorical": "text", "empty": "empty"}[info.kind]
         missing[c] = info.n_missing
         infos[c] = (info, vals)
     target = df.columns[-1]
+    tasks = propose_numeric_many(batch, bulk)
+    for c in df.columns:
+        if c not in tasks and infos[c][0].kind != "empty" or c == target and c not in tasks:
+            tasks[c] = propose_task(*infos[c])
     return {"columns": list(df.columns), "dtypes": dtypes,
             "rows": df.head(n_rows).astype(object).where(df.head(n_rows).notna(), "").values.tolist(),
             "delimiter": meta["delimiter"], "encoding": enc, "encoding_detected": detected,
             "encoding_label": label(enc), "decimal": meta["decimal"], "header": meta["header"],
-            "missing": missing, "default_target": target, "proposed_task": propose_task(*infos[target]),
-            "proposed_tasks": {c: propose_task(*infos[c]) for c in df.columns if infos[c][0].kind != "empty"},
+            "missing": missing, "default_target": target, "proposed_task": tasks[target],
+            "proposed_tasks": {c: tasks[c] for c in df.columns if infos[c][0].kind != "empty"},
             "text_columns": _free_text(infos), **extra}
 
 
@@ -545,12 +637,18 @@ def _free_text(infos: dict) -> list:
             and looks_like_text(vals[0], MAX_CATEGORIES)]
 
 
-def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None):
+def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None, memory_budget: int | None = None):
+    """A CSV data set.  Its float32 features are one array in split order (each split a view of it);
+    when they are larger than ``memory_budget`` bytes (default: the image budget,
+    :func:`engine.data.images.default_memory_budget`) that array is a memory-mapped file in the
+    cache folder (``Dataset.cache_path``; deleted with the data set) instead of RAM.
+    """
     from engine.data.tabular import build_tabular  # noqa: PLC0415
 
     if progress:
         progress(0, 2)
     df, meta, labels = read_csv_frame(spec.path, spec.encoding, spec.sheet, typed=True)
+    cache: dict = {}
     if cancel is not None and cancel.is_set():
         from engine.data.errors import LoadCancelled  # noqa: PLC0415
 
@@ -561,27 +659,65 @@ def load_csv(spec, *, progress=None, cancel=None, fixed: dict | None = None):
         df, spec, source=meta["name"], decimal=meta["decimal"], row_labels=labels,
         extra={"csv": {"delimiter": meta["delimiter"], "encoding": meta["encoding"], "header": meta["header"],
                        **({"sheet": meta["sheet"]} if "sheet" in meta else {})}},
-        fixed=fixed)
+        fixed=fixed, split_order=True, alloc=_table_alloc(spec, memory_budget, cache))
     if progress:
         progress(2, 2)
-    return _tabular_dataset(spec, x, y, splits, prep, report, kept)
+    return _tabular_dataset(spec, x, y, splits, prep, report, kept, cache_path=cache.get("path"))
 
 
-def _tabular_dataset(spec, x, y, splits, prep, report, kept):
+def _table_alloc(spec, memory_budget, cache: dict):
+    """``alloc(n, width)`` for :func:`build_tabular`: ``None`` (in RAM) within the memory budget, else a
+    memory-mapped file (its path goes into ``cache``).  Several inputs are split into separate
+    arrays in RAM anyway, so they stay in RAM."""
+    if getattr(spec, "inputs", None):
+        return None
+
+    def alloc(n, width):
+        from engine.data.dataset import table_cache  # noqa: PLC0415
+        from engine.data.images import cache_dir, default_memory_budget  # noqa: PLC0415
+
+        budget = default_memory_budget() if memory_budget is None else int(memory_budget)
+        if n * width * 4 <= budget:
+            return None
+        mm, cache["path"] = table_cache(n, width, cache_dir().parent / "table-cache")
+        return mm
+
+    return alloc
+
+
+def _contiguous(i: np.ndarray) -> bool:
+    """Whether the indices are one ascending run ``a, a+1, ..., b`` (a split in split order)."""
+    return len(i) > 0 and int(i[-1]) - int(i[0]) + 1 == len(i) and (len(i) == 1 or bool((np.diff(i) == 1).all()))
+
+
+def _rows(a, i: np.ndarray):
+    """``a[i]``; a view when ``i`` is :func:`_contiguous`."""
+    i = np.asarray(i)
+    return a[int(i[0]):int(i[-1]) + 1] if _contiguous(i) else a[i]
+
+
+def _tabular_dataset(spec, x, y, splits, prep, report, kept, cache_path: str | None = None):
     from engine.data.dataset import Dataset  # noqa: PLC0415
 
     task = prep["task"]
-    xs = {s: x[i] for s, i in splits.items()}
+    xs = {s: _rows(x, i) for s, i in splits.items()}
     if prep.get("inputs"):  # several inputs: each split as {input name: its columns}
         from engine.data.preprocess import Preprocessor  # noqa: PLC0415
 
         pre = Preprocessor(prep)
         xs = {s: pre.split_inputs(v) for s, v in xs.items()}
-    return Dataset(spec=spec, task=task, input_shape=tuple(prep["input_shape"]),
-                   n_outputs=len(prep["class_names"]) if task == "classification" else y.shape[1],
-                   class_names=prep["class_names"], feature_names=prep["feature_names"], preprocessing=prep,
-                   report=report, x=xs, y={s: y[i] for s, i in splits.items()},
-                   split_indices={s: kept[i] for s, i in splits.items()}, input_shapes=prep.get("input_shapes"))
+    ds = Dataset(spec=spec, task=task, input_shape=tuple(prep["input_shape"]),
+                 n_outputs=len(prep["class_names"]) if task == "classification" else y.shape[1],
+                 class_names=prep["class_names"], feature_names=prep["feature_names"], preprocessing=prep,
+                 report=report, x=xs, y={s: _rows(y, i) for s, i in splits.items()},
+                 split_indices={s: _rows(kept, i) for s, i in splits.items()}, input_shapes=prep.get("input_shapes"),
+                 cache_path=cache_path)
+    if cache_path is not None and isinstance(x, np.memmap):
+        for s, i in splits.items():
+            if _contiguous(np.asarray(i)) or not len(i):
+                start = int(i[0]) if len(i) else 0
+                ds.x_files[s] = {"path": cache_path, "start": start, "stop": start + len(i)}
+    return ds
 
 
 def transform_csv(pre, path, encoding: str = "auto", meta_out: dict | None = None,

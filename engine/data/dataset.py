@@ -1,6 +1,11 @@
 """Dataset: split arrays plus everything needed to describe and reproduce them."""
 from __future__ import annotations
 
+import os
+import uuid
+import weakref
+from pathlib import Path
+
 import numpy as np
 
 from engine.data.errors import DataError
@@ -53,6 +58,57 @@ class ImageArray:
         return isinstance(self._src, np.memmap)
 
 
+def table_cache(n_rows: int, width: int, folder) -> tuple[np.memmap, str]:
+    """A zeroed float32 ``(n_rows, width)`` array in a new ``.npy`` file under ``folder``, memory-mapped
+    read-write; ``(array, path)``.  The file's space is reserved up front (a full disk is a
+    :class:`DataError` here, not a crash on a later write), and the file is deleted when the
+    array and every view of it are gone.  Files left by processes that ended (a crash) are
+    deleted when the next one is made."""
+    folder = Path(folder)
+    path = folder / f"table-{os.getpid()}-{uuid.uuid4().hex[:12]}.npy"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _remove_stale(folder)
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
+                  "shape": (int(n_rows), int(width))}
+        with open(path, "wb") as fh:
+            np.lib.format.write_array_header_1_0(fh, header)
+            offset = fh.tell()
+            size = offset + int(n_rows) * int(width) * 4
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(fh.fileno(), 0, size)
+            else:
+                fh.truncate(size)
+    except OSError as exc:
+        from engine.files import os_reason  # noqa: PLC0415
+
+        _unlink(str(path))
+        size = f"{n_rows * width * 4 / 2**30:.1f}"
+        raise DataError(f"cannot write the memory-mapped table in {folder}: {os_reason(exc)} "
+                        f"(it needs {size} GiB of disk)") from None
+    mm = np.load(path, mmap_mode="r+", allow_pickle=False)
+    weakref.finalize(mm, _unlink, str(path))
+    return mm, str(path)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _remove_stale(folder: Path) -> None:
+    for f in folder.glob("table-*-*.npy"):
+        try:
+            pid = int(f.name.split("-")[1])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            _unlink(str(f))
+        except (ValueError, OSError):
+            continue
+
+
 class Dataset:
     """A loaded data set.  ``x_*`` are float32 arrays (or :class:`ImageArray`), ``y_*``
     int64 class indices ``(N,)`` or float32 regression targets ``(N, k)``.
@@ -82,8 +138,11 @@ class Dataset:
         #: per split, the positions of its rows in the source (CSV data rows after
         #: dropping, image file list, sample array) -- for inspection and tests
         self.split_indices = split_indices or {}
-        #: memory-mapped cache file when images did not fit the memory budget
+        #: memory-mapped cache file when images (or a table's float32 features) did not fit the memory budget
         self.cache_path = cache_path
+        #: per split, where its ``x`` lies in the memory-mapped ``.npy`` file of a table
+        #: (``{"path", "start", "stop"}``, rows), so another process can map the same rows
+        self.x_files: dict = {}
 
     def _check(self, split: str) -> None:
         if split not in SPLITS:

@@ -31,6 +31,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from engine.data import columns as _columns
 from engine.data.columns import LazyColumn, _short, parse_categorical, parse_numeric
 from engine.data.errors import DataError
 
@@ -123,8 +124,15 @@ class Preprocessor:
         return {g["name"]: np.ascontiguousarray(np.concatenate([x[:, a:b] for a, b in (spans[c] for c in g["columns"])],
                                                                axis=1)) for g in groups}
 
-    def _transform_frame(self, df: pd.DataFrame, row_labels, src: str, parsed: dict | None = None) -> np.ndarray:
-        """``parsed``: ``{column: parse_numeric(df[column])}`` already known for some columns."""
+    def _transform_frame(self, df: pd.DataFrame, row_labels, src: str, parsed: dict | None = None,
+                         *, out: np.ndarray | None = None, order: np.ndarray | None = None) -> np.ndarray:
+        """``parsed``: ``{column: parse_numeric(df[column])}`` already known for some columns.
+
+        ``out``: the float32 ``(len(order or df), width)`` array to fill (e.g. a memory-mapped file;
+        it must hold zeros), else a new one.  ``order``: row ``r`` of the result is row ``order[r]`` of
+        the frame (training data in split order); the checks and their messages still go through
+        the frame's rows in its own order, so an error names the same row either way.
+        """
         if self.kind == "timeseries":
             raise DataError(f"this model reads windows of {self.d.get('window')} recent rows; predict from a file "
                             f"with at least that many rows")
@@ -138,9 +146,29 @@ class Preprocessor:
             raise DataError(f"{src}missing column(s): {_short(', '.join(missing), 160)}")
         decimal = self.d.get("decimal", ".")
         width = sum(_width(c) for c in self.d["columns"])
-        out = np.zeros((len(df), width), dtype=np.float32)
+        n_out = len(df) if order is None else len(order)
+        if out is None:
+            out = np.zeros((n_out, width), dtype=np.float32)
+        pos = None  # where each frame row goes in ``out`` (categorical columns write by row)
+        if order is not None:
+            order = np.asarray(order, dtype=np.int64)
+            pos = np.full(len(df), -1, dtype=np.int64)
+            pos[order] = np.arange(len(order))
+
+        def put(j, w, block):  # block: the column's (len(df),) or (len(df), w) values in frame order
+            rows = block if order is None else block[order]
+            if w is None:
+                out[:, j] = rows
+            else:
+                out[:, j:j + w] = rows
+
+        done = (self._transform_known(out, parsed, have, order) if parsed and df.columns.is_unique
+                else set())
         j = 0
         for c in self.d["columns"]:
+            if c["name"] in done:
+                j += 1
+                continue
             known = parsed.get(c["name"]) if parsed and c["type"] == "numeric" else None
             if known is not None and c["name"] in have and df.columns.is_unique:
                 col = LazyColumn(df, have[c["name"]])  # read only for a message
@@ -154,6 +182,9 @@ class Preprocessor:
                     i = int(np.flatnonzero(bad)[0])
                     raise DataError(f"{src}{row_labels[i]}, column '{_short(c['name'])}': "
                                     f"'{_short(col.iloc[i])}' is not a number")
+                if len(vals) > _SCALE_BLOCK and _scale_in_blocks(out, j, vals, miss, c, order):
+                    j += 1
+                    continue
                 vals = np.where(miss, c["fill"], vals)
                 with np.errstate(over="ignore", invalid="ignore"):
                     scaled = ((vals - c["shift"]) / c["scale"]).astype(np.float32)
@@ -161,13 +192,13 @@ class Preprocessor:
                     i = int(np.flatnonzero(~np.isfinite(scaled))[0])
                     raise DataError(f"{src}{row_labels[i]}, column '{_short(c['name'])}': "
                                     f"'{_short(col.iloc[i])}' is too large for 32-bit floats")
-                out[:, j] = scaled
+                put(j, None, scaled)
                 j += 1
             elif c["type"] == "text":
                 from engine.data.text import text_cells  # noqa: PLC0415
 
                 ids = self._vocab(c).encode(text_cells(col.to_numpy(dtype=object)))
-                out[:, j:j + ids.shape[1]] = ids
+                put(j, ids.shape[1], ids)
                 j += ids.shape[1]
             else:
                 cats, cmiss = parse_categorical(col)
@@ -175,10 +206,39 @@ class Preprocessor:
                 for r, (v, m) in enumerate(zip(cats, cmiss)):
                     if not m:
                         k = index.get(v)
-                        if k is not None:
-                            out[r, j + k] = 1.0
+                        if k is not None and (pos is None or pos[r] >= 0):
+                            out[r if pos is None else pos[r], j + k] = 1.0
                 j += len(c["categories"])
         return out
+
+    def _transform_known(self, out: np.ndarray, parsed: dict, have: dict, order=None) -> set:
+        """The numeric columns already parsed (``parsed``) of a wide table, transformed as one 2-D
+        block into their places in ``out``: the same element-wise arithmetic as the loop of
+        :meth:`_transform_frame`.  Returns the columns done: none when they are many cells
+        (:data:`engine.data.columns.BATCH_CELLS`), or when a value is bad or too large (the loop
+        then names the first one)."""
+        n = len(out)
+        picked, js, j = [], [], 0
+        for c in self.d["columns"]:
+            if c["type"] == "numeric" and c["name"] in have and c["name"] in parsed:
+                picked.append(c)
+                js.append(j)
+            j += _width(c)
+        if len(picked) < 2 or len(picked) * n > _columns.BATCH_CELLS:
+            return set()
+        vals = np.stack([parsed[c["name"]][0] for c in picked])
+        miss = np.stack([parsed[c["name"]][1] for c in picked])
+        if np.stack([parsed[c["name"]][2] for c in picked]).any():
+            return set()
+        fill, shift, scale = (np.array([c[k] for c in picked], dtype=np.float64)[:, None]
+                              for k in ("fill", "shift", "scale"))
+        vals = np.where(miss, fill, vals)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = ((vals - shift) / scale).astype(np.float32)
+        if not np.isfinite(scaled).all():
+            return set()
+        out[:, js] = scaled.T if order is None else scaled.T[order]
+        return {c["name"] for c in picked}
 
     def _vocab(self, col: dict):
         """The column's fitted tokenizer (read once per Preprocessor)."""
@@ -242,6 +302,28 @@ class Preprocessor:
         if x.ndim != 2 or x.shape[1] != len(self.columns):
             raise DataError(f"expected an array of shape (N, {len(self.columns)}), got {x.shape}")
         return self.transform_frame(pd.DataFrame(x, columns=self.columns))
+
+
+#: rows at a time when a long numeric column is scaled (its float64 temporaries stay this small)
+_SCALE_BLOCK = 1 << 20
+
+
+def _scale_in_blocks(out: np.ndarray, j: int, vals, miss, c: dict, order) -> bool:
+    """``out[:, j]`` = the column filled, scaled and cast to float32, ``_SCALE_BLOCK`` output rows at a
+    time: the same element-wise arithmetic as the whole-column code in ``_transform_frame``.  False
+    (nothing usable written) when a value is too large for float32: the whole-column code then
+    names the first one in the frame's order."""
+    fill, shift, scale = c["fill"], c["shift"], c["scale"]
+    for r0 in range(0, len(out), _SCALE_BLOCK):
+        r1 = min(len(out), r0 + _SCALE_BLOCK)
+        v, m = (vals[r0:r1], miss[r0:r1]) if order is None else (vals[order[r0:r1]], miss[order[r0:r1]])
+        v = np.where(m, fill, v)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = ((v - shift) / scale).astype(np.float32)
+        if not np.isfinite(scaled).all():
+            return False
+        out[r0:r1, j] = scaled
+    return True
 
 
 def _width(col: dict) -> int:

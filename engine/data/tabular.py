@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine.data import columns as _columns
 from engine.data.columns import LazyColumn, _short, parse_categorical, parse_numeric
 from engine.data.errors import DataError
 from engine.data.preprocess import PREP_VERSION, Preprocessor
@@ -63,8 +64,8 @@ def parse_numeric_many(df: pd.DataFrame, columns, decimal: str = ".") -> dict:
         else:  # a wide one: one cast for all of them
             columns_f64 = iter(np.ascontiguousarray(df[typed].to_numpy(dtype=np.float64, na_value=np.nan).T))
         for c, vals in zip(typed, columns_f64):
-            miss = np.isnan(vals)
-            bad = np.isinf(vals)
+            miss = _mask_or_zeros(np.isnan(vals))
+            bad = _mask_or_zeros(np.isinf(vals))
             if bad.any():
                 vals = vals.copy()
                 vals[bad] = np.nan
@@ -81,6 +82,80 @@ def parse_numeric_many(df: pd.DataFrame, columns, decimal: str = ".") -> dict:
                 for k in np.flatnonzero(good):
                     out[text[k]] = (vals[k].copy(), zeros.copy(), zeros.copy())
     return out
+
+
+def _mask_or_zeros(mask: np.ndarray) -> np.ndarray:
+    """``mask``, or when it holds no True a fresh ``np.zeros`` instead: the same values, but its
+    pages are never written, so it takes no memory until read (ten million rows: 10 MB a mask)."""
+    return mask if mask.any() else np.zeros(mask.shape, dtype=bool)
+
+
+def _batch(bulk: dict, names, n: int) -> list:
+    """The columns of ``names`` parsed in bulk without a bad cell, when they are few cells in all
+    (:data:`engine.data.columns.BATCH_CELLS`) and more than one: those are handled as one block."""
+    names = [c for c in names if c in bulk]
+    if len(names) < 2 or len(names) * n > _columns.BATCH_CELLS:
+        return []
+    bad = np.stack([bulk[c][2] for c in names]).any(axis=1)
+    return [c for c, b in zip(names, bad) if not b]
+
+
+def analyse_numeric_many(bulk: dict, names, n: int) -> dict:
+    """``{column: ColumnInfo}`` as :func:`analyse_column` gives it, for the columns of ``names``
+    in ``bulk`` (:func:`parse_numeric_many`) that :func:`_batch` takes, in one 2-D pass
+    (a wide table); the others are left out.  In a bulk column without a bad cell a value is
+    NaN exactly where it is missing, so its sorted row holds the present values first."""
+    names = _batch(bulk, names, n)
+    if not names:
+        return {}
+    vals = np.sort(np.stack([bulk[c][0] for c in names]), axis=1)  # NaN (missing) last
+    n_miss = np.stack([bulk[c][1] for c in names]).sum(axis=1)
+    present = n - n_miss
+    if n > 1:
+        new = vals[:, 1:] != vals[:, :-1]
+        new &= np.arange(n - 1) < (present - 1)[:, None]
+        n_unique = 1 + new.sum(axis=1)
+    else:
+        n_unique = np.ones(len(names), dtype=np.int64)
+    return {c: ColumnInfo(c, "numeric", int(m), int(u)) if p else ColumnInfo(c, "empty", int(m), 0)
+            for c, m, u, p in zip(names, n_miss.tolist(), n_unique.tolist(), present.tolist())}
+
+
+def _mean_std_rows(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_mean_std` of each row of ``v`` (2-D), as ``(mean of v/m, std of v/m, m)`` in float64:
+    the same reductions as on each row alone (the row is the contiguous axis), so the same values."""
+    v = np.ascontiguousarray(v)  # pairwise summation along each row, as for a 1-D array
+    m = np.max(np.abs(v), axis=1) if v.shape[1] else np.zeros(len(v))
+    u = v / np.where(m == 0.0, 1.0, m)[:, None]
+    return u.mean(axis=1), u.std(axis=1), m
+
+
+def _fit_numeric_many(parsed: dict, names, train_rows, spec) -> dict:
+    """``{column: (fill, shift, scale)}`` as the fit loop of :func:`build_tabular` computes them, for
+    numeric columns without a missing value, in one 2-D pass (``names`` from :func:`_batch`)."""
+    names = [c for c in names if not parsed[c][1].any()]
+    if len(names) < 2 or not len(train_rows):
+        return {}
+    tv = np.stack([parsed[c][0][train_rows] for c in names])  # C order: each row reduced as a 1-D array
+    means = stds = m = None
+    if spec.missing == "median":
+        fills = [float(v) for v in np.median(tv, axis=1)]
+    else:
+        means, stds, m = _mean_std_rows(tv)
+        fills = [0.0 if mm == 0.0 else a * mm for a, mm in zip(means.tolist(), m.tolist())]
+    if spec.scaling == "standard":
+        if means is None:
+            means, stds, m = _mean_std_rows(tv)
+        shifts = [0.0 if mm == 0.0 else a * mm for a, mm in zip(means.tolist(), m.tolist())]
+        sds = [0.0 if mm == 0.0 else a * mm for a, mm in zip(stds.tolist(), m.tolist())]
+        scales = [sd if sd > 1e-12 * max(1.0, abs(sh)) else 1.0 for sh, sd in zip(shifts, sds)]
+    elif spec.scaling == "minmax":
+        shifts = [float(v) for v in tv.min(axis=1)]
+        his = [float(v) for v in tv.max(axis=1)]
+        scales = [(hi - lo) if hi - lo > 1e-12 * max(1.0, abs(lo)) else 1.0 for lo, hi in zip(shifts, his)]
+    else:
+        shifts, scales = [0.0] * len(names), [1.0] * len(names)
+    return {c: (f, sh, sc) for c, f, sh, sc in zip(names, fills, shifts, scales)}
 
 
 def _mean_std(v: np.ndarray) -> tuple[float, float]:
@@ -133,17 +208,37 @@ def propose_task(info: ColumnInfo, values) -> str:
     """classification for text targets or few (<= 20) integer values, else regression."""
     if info.kind != "numeric":
         return "classification"
+    if info.n_unique > MAX_CLASS_INTEGERS:
+        return "regression"
     vals, miss = values
     v = vals[~miss]
-    if info.n_unique <= MAX_CLASS_INTEGERS and np.all(np.floor(v) == v):
+    if np.all(np.floor(v) == v):
         return "classification"
     return "regression"
 
 
+def propose_numeric_many(infos: dict, bulk: dict) -> dict:
+    """``{column: propose_task(info, bulk[column][:2])}`` for the numeric columns of ``infos`` (from
+    :func:`analyse_numeric_many`), the integer check in one 2-D pass (a missing value is NaN there)."""
+    names = [c for c, i in infos.items() if i.kind == "numeric"]
+    out = {c: "regression" for c in names if infos[c].n_unique > MAX_CLASS_INTEGERS}
+    few = [c for c in names if c not in out]
+    if few:
+        vals = np.stack([bulk[c][0] for c in few])
+        whole = (np.floor(vals) == vals) | np.stack([bulk[c][1] for c in few])
+        out.update({c: "classification" if k else "regression" for c, k in zip(few, whole.all(axis=1).tolist())})
+    return out
+
+
 def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".",
                   row_labels=None, default_target: str | None = None, extra: dict | None = None,
-                  fixed: dict | None = None):
+                  fixed: dict | None = None, split_order: bool = False, alloc=None):
     """Fit the tabular transform on the train split of ``df`` and produce all arrays.
+
+    ``split_order`` (fitting only): ``x``/``y``/``kept`` come in split order (train rows, then
+    val, then test) and ``splits`` are contiguous ranges, so each split is a view of one array,
+    not a copy.  ``alloc(n_rows, width)``: the zeroed float32 array ``x`` is written into
+    (a memory-mapped file for a large table), or ``None`` for a new one in RAM.
 
     With ``fixed`` (a saved preprocessing dict) nothing is fitted: its columns, statistics
     and class names are applied as they are (for evaluating new data).
@@ -205,6 +300,7 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
     # ---- features
     infos: dict[str, ColumnInfo] = {}
     parsed: dict[str, tuple] = {}
+    batch = analyse_numeric_many(bulk, [f for f in features if f in bulk], len(df))
     #: detected free-text columns: used as text when they are the only features (or in an input group),
     #: else read as before (one-hot or identifier-like), with a note; ``{column: (as text, as before)}``
     detected: dict[str, tuple] = {}
@@ -212,7 +308,11 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
         if text_cols is not None and f in text_cols:  # chosen as text: read as it is written
             infos[f], parsed[f] = _text_info(df[f], f)
             continue
-        info, vals = analyse_column(LazyColumn(df, f), f, decimal, row_labels, src, strict=True, parsed=bulk.get(f))
+        if f in batch:
+            info, vals = batch[f], bulk[f][:2]
+        else:
+            info, vals = analyse_column(LazyColumn(df, f), f, decimal, row_labels, src, strict=True,
+                                        parsed=bulk.get(f))
         if text_cols is None and info.kind == "categorical" and \
                 may_be_text(info.n_unique, len(df) - info.n_missing, MAX_CATEGORIES) and \
                 looks_like_text(vals[0], MAX_CATEGORIES):
@@ -293,9 +393,14 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
 
     # ---- fit on TRAIN rows
     cols = []
+    fitted = _fit_numeric_many(parsed, [f for f in features if f in batch and infos[f].kind == "numeric"],
+                               train_rows, spec)
     for f in features:
         info = infos[f]
-        if info.kind == "numeric":
+        if f in fitted:  # what the branch below gives a column without missing values
+            fill, shift, scale = fitted[f]
+            cols.append({"name": f, "type": "numeric", "fill": fill, "shift": shift, "scale": scale})
+        elif info.kind == "numeric":
             vals, miss = parsed[f]
             train_miss = miss[train_rows]
             tv = vals[train_rows][~train_miss]
@@ -363,8 +468,14 @@ def build_tabular(df: pd.DataFrame, spec, *, source: str = "", decimal: str = ".
     every = len(kept) == len(df)  # kept is sorted: then it is every row, and no copy is needed
     known = {f: (v, m, b) if every else (v[kept], m[kept], b[kept])
              for f, (v, m, b) in bulk.items() if f in infos and infos[f].kind == "numeric"}
+    order = np.concatenate([np.asarray(r, dtype=np.int64) for r in splits.values()]) if split_order else None
+    out = alloc(len(kept), len(feature_names)) if alloc is not None else None
     x_all = pre._transform_frame(df if every else df.iloc[kept], row_labels if every else row_labels[kept], src,
-                                 parsed=known)
+                                 parsed=known, out=out, order=order)
+    if order is not None:
+        y_all, kept = y_all[order], kept[order]
+        ends = np.cumsum([len(r) for r in splits.values()])
+        splits = {s: np.arange(e - len(r), e) for (s, r), e in zip(splits.items(), ends)}
     if has_text:
         _text_rates(prep, x_all, splits)
     return x_all, y_all, splits, prep, report, kept

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.data import DataError, DataSpec, csvio, load_dataset, preprocess, preview_csv, tabular
+from engine.data import DataError, DataSpec, columns, csvio, load_dataset, preprocess, preview_csv, tabular
 from tests.engine import csv_reference as ref
 from tests.engine.csv_dual import compare_parse, same_numeric
 
@@ -65,9 +65,10 @@ def table(draw, numeric_bias=True):
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=table(), typed=st.booleans())
-def test_parse_text_matches_the_reference(text, typed, monkeypatch):
+@given(text=table(), typed=st.booleans(), chunk=st.sampled_from([1, 7, 4_000_000]))
+def test_parse_text_matches_the_reference(text, typed, chunk, monkeypatch):
     monkeypatch.setattr(csvio, "PLAIN_MIN_RECORDS", 1)  # small tables take the columnar path too
+    monkeypatch.setattr(csvio, "TYPED_CHUNK_CELLS", chunk)  # typed columns read in chunks of 1+ rows
     try:
         compare_parse(text, "t.csv", typed=typed)
     except DataError:
@@ -84,6 +85,7 @@ def test_parse_numeric_matches_the_reference(cells, decimal):
 
 
 def _old_paths(monkeypatch):
+    monkeypatch.setattr(columns, "BATCH_CELLS", 0)  # numeric columns analysed, fitted, transformed one by one
     monkeypatch.setattr(csvio, "parse_text", lambda text, name, *, limit=None, typed=False:
                         ref.parse_text(text, name, limit=limit))
     monkeypatch.setattr(tabular, "parse_numeric", ref.parse_numeric)
@@ -255,3 +257,57 @@ def test_distinct_value_count_matches_np_unique(vals):
 
     info, _ = tabular.analyse_column(pd.Series(vals), "c", ".", None, "", strict=False)
     assert info.n_unique == len(np.unique(np.array(vals)))
+
+
+@pytest.mark.parametrize("spec", [dict(), dict(scaling="minmax"), dict(scaling="none"), dict(missing="median"),
+                                  dict(missing="median", scaling="minmax"), dict(task="regression"),
+                                  dict(val_split=0.5, test_split=0.3)])
+@pytest.mark.parametrize("n", [3, 40, 333])
+def test_numeric_block_gives_what_one_column_at_a_time_gives(tmp_path, spec, n):
+    """Wide tables analyse, fit and transform their numeric columns as one 2-D block
+    (``columns.BATCH_CELLS``): the same preprocessing, arrays, report and preview as column by column."""
+    rng = np.random.default_rng(n)
+    cols = [[f"{v:.6g}" for v in rng.standard_normal(n) * 10.0 ** rng.integers(-3, 6)] for _ in range(30)]
+    cols += [["0"] * n, ["5"] * n, [str(v) for v in rng.integers(-3, 3, n)], [f"{v:.2f}" for v in rng.random(n)]]
+    cols += [["1e300"] * (n - 1) + ["-1e300"], [("NA" if i == 1 else str(i)) for i in range(n)]]
+    lines = [",".join(f"c{j}" for j in range(len(cols))) + ",label"]
+    lines += [",".join(c[i] for c in cols) + f",{i % 2}" for i in range(n)]
+    p = tmp_path / "w.csv"
+    p.write_text("\n".join(lines) + "\n")
+    new = _load(str(p), spec)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(columns, "BATCH_CELLS", 0)
+        old = _load(str(p), spec)
+        old_preview = preview_csv(str(p))
+    assert new == old
+    assert preview_csv(str(p)) == old_preview
+
+
+def test_too_large_value_in_a_numeric_block_is_named_like_one_column_at_a_time(tmp_path):
+    n = 50
+    cols = [[f"{v:.3f}" for v in np.random.default_rng(j).standard_normal(n)] for j in range(5)]
+    cols[3][7] = "1e300"  # unscaled, beyond float32
+    lines = ["a,b,c,d,e,label"] + [",".join(c[i] for c in cols) + f",{i % 2}" for i in range(n)]
+    p = tmp_path / "w.csv"
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"w.csv, line 9, column 'd': '1e300' is too large for 32-bit floats"):
+        load_dataset(DataSpec(kind="csv", path=str(p), scaling="none"))
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 10, 4_000_000])
+def test_typed_chunks_join_as_one_read(chunk, monkeypatch):
+    """Chunk by chunk: numbers meeting text, or integers meeting decimals (``-000`` is the float -0.0),
+    are read as text; same frame and values as the reference."""
+    monkeypatch.setattr(csvio, "PLAIN_MIN_RECORDS", 1)
+    monkeypatch.setattr(csvio, "TYPED_CHUNK_CELLS", chunk)
+    rows = [(str(i), f"{i}.5" if i > 5 else str(i), "x" if i == 7 else str(i), str(2**60 + i) if i < 3 else "1.5",
+             "a" if i % 2 else "b", str(2**60 + i)) for i in range(12)]
+    text = "i,f,t,b,s,g\n" + "".join(",".join(r) + "\n" for r in rows)
+    df, _, _ = compare_parse(text, "t.csv", typed=True)
+    assert df["i"].dtype.kind == "i" and df["g"].dtype.kind == "i"
+    assert (df["f"].dtype.kind == "f") == (chunk >= 6 * 12)  # one chunk: decimals; several: text
+    compare_parse("a,b\n0.0,1\n-000,2\n0,3\n", "t.csv", typed=True)  # -0.0, not 0.0
+    assert df["t"].tolist()[6:8] == ["6", "x"]
+    if chunk < 6 * 12:  # split between its big integers and its decimals: read as text
+        assert df["b"].tolist()[0] == str(2**60)
+    assert df["s"].tolist()[:2] == ["b", "a"]
