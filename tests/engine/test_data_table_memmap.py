@@ -175,3 +175,11 @@ def test_too_large_value_in_blocks_is_named_like_the_whole_column(tmp_path, monk
     p.write_text("v,label\n" + "\n".join(rows) + "\n")
     with pytest.raises(DataError, match=r"big.csv, line 43, column 'v': '1e300' is too large for 32-bit floats"):
         load_csv(DataSpec(kind="csv", path=str(p), scaling="none"))
+
+
+def test_load_dataset_passes_its_memory_budget_to_tables(tmp_path):
+    from engine.data import load_dataset
+
+    path = _csv(tmp_path)
+    assert load_dataset(DataSpec(kind="csv", path=path), memory_budget=0).cache_path
+    assert load_dataset(DataSpec(kind="csv", path=path)).cache_path is None

@@ -35,7 +35,7 @@ def load(spec, *, progress=None, cancel=None, memory_budget=None, fixed=None):
         return load_series(spec, progress=progress, cancel=cancel, fixed=fixed)
     from engine.data.csvio import load_csv  # noqa: PLC0415
 
-    return load_csv(spec, progress=progress, cancel=cancel, fixed=fixed)
+    return load_csv(spec, progress=progress, cancel=cancel, fixed=fixed, memory_budget=memory_budget)
 
 
 def preview(spec, cancel=None):
