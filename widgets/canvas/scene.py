@@ -64,7 +64,8 @@ class GraphScene(QGraphicsScene):
                 item = self.nodes.get(node.id)
                 new = item is None
                 if new:
-                    item = NodeItem(node.id)
+                    item = NodeItem(node.id, QPointF(*node.pos))
+                    item.on_moved = self._node_moved
                     self.nodes[node.id] = item
                 # a node's texts depend on its spec (immutable: the same object when unchanged), its
                 # output shape and its error; the layer summary and translations are only redone for
@@ -81,7 +82,6 @@ class GraphScene(QGraphicsScene):
                     item.setPos(p)
                 if new:   # added whole (with its ports and position): one insertion into the scene index
                     self.addItem(item)
-                item.on_moved = self._node_moved
             old = {e.key: e for e in self.edges}
             self.edges = []
             for e in spec.edges:

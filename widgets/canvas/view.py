@@ -133,7 +133,7 @@ class GraphView(QGraphicsView):
     def edge_at(self, scene_pos: QPointF) -> EdgeItem | None:
         """The edge under ``scene_pos``, unless a node (or port) lies on top of it there."""
         for it in self.graph_scene.items(scene_pos):
-            if isinstance(it, (NodeItem, PortItem)):
+            if isinstance(it, NodeItem):   # (its ports are part of it)
                 return None
             if isinstance(it, EdgeItem):
                 return it
@@ -180,10 +180,7 @@ class GraphView(QGraphicsView):
         scene_pos = self.mapToScene(view_pos)
         hit = None
         for it in self.items(view_pos):
-            if isinstance(it, PortItem):
-                hit = it.node
-                break
-            if isinstance(it, (NodeItem, EdgeItem)):
+            if isinstance(it, (NodeItem, EdgeItem)):   # a node's ports are part of it
                 hit = it
                 break
         if hit is not None and not hit.isSelected():
@@ -249,9 +246,11 @@ class GraphView(QGraphicsView):
 
     # ------------------------------------------------------------------ mouse
     def _port_at(self, view_pos) -> PortItem | None:
+        """The port under ``view_pos`` (viewport coordinates) on the topmost node there, or None."""
+        scene_pos = self.mapToScene(view_pos)
         for it in self.items(view_pos):
-            if isinstance(it, PortItem):
-                return it
+            if isinstance(it, NodeItem):
+                return it.port_at(it.mapFromScene(scene_pos))
         return None
 
     def _port_near(self, scene_pos: QPointF, kind: str) -> PortItem | None:
@@ -259,10 +258,15 @@ class GraphView(QGraphicsView):
         r = 14.0
         best, best_d = None, 1e18
         for it in self.graph_scene.items(QRectF(scene_pos.x() - r, scene_pos.y() - r, 2 * r, 2 * r)):
-            if isinstance(it, PortItem) and it.kind == kind:
-                d = (it.scenePos() - scene_pos).manhattanLength()
+            if not isinstance(it, NodeItem):
+                continue
+            ports = it.in_ports if kind == "in" else [it.out_port]
+            for p in ports:
+                if p is None or not it.mapRectToScene(p.rect()).adjusted(-r, -r, r, r).contains(scene_pos):
+                    continue
+                d = (p.scenePos() - scene_pos).manhattanLength()
                 if d < best_d:
-                    best, best_d = it, d
+                    best, best_d = p, d
         if best is None:
             for it in self.graph_scene.items(scene_pos):
                 if isinstance(it, NodeItem):
