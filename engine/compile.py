@@ -85,64 +85,70 @@ def topo_order(spec: GraphSpec) -> tuple[list[str], set[str]]:
     return order, cyclic
 
 
-def _cycle_error(node: NodeSpec) -> str:
+def _cycle_message(node: NodeSpec) -> str:
     return f"{describe(node)} is part of a cycle; a network must flow one way"
 
 
-def _build(node: NodeSpec, layers: dict, build: dict) -> None:
-    """The node's layer into ``layers``, or its problem into ``build``."""
+def _build(node: NodeSpec, layers: dict, build_errors: dict) -> None:
+    """The node's layer into ``layers``, or its problem into ``build_errors``."""
     try:
         layers[node.id] = build_layer(node.type, node.config)
     except RegistryError:
-        build[node.id] = f"{describe(node)} has an unknown layer type {node.type!r}"
+        build_errors[node.id] = f"{describe(node)} has an unknown layer type {node.type!r}"
     except ConfigError as exc:
-        build[node.id] = f"{describe(node)}: {exc}"
+        build_errors[node.id] = f"{describe(node)}: {exc}"
 
 
-def _graph_problems(spec: GraphSpec, inputs: list, sinks: list) -> tuple[list, str | None]:
-    """The graph-level problems (no Input, several outputs) as ``(key, message)`` pairs that do not
-    replace a node's own problem, and the output node."""
-    out: list = []
+def _graph_problems(spec: GraphSpec, inputs: list, sinks: list) -> tuple[dict, str | None]:
+    """The graph-level problems (no Input, several outputs; they do not replace a node's own
+    problem) and the output node."""
+    graph_errors: dict = {}
     if not inputs:
-        out.append((None, "the graph has no Input layer"))
+        graph_errors[None] = "the graph has no Input layer"
     if len(sinks) == 1:
-        return out, sinks[0]
+        return graph_errors, sinks[0]
     if len(sinks) > 1 and inputs:
         names = ", ".join(describe(spec.node(s)) for s in sinks)
-        out.append((None, f"the graph has {len(sinks)} unconnected outputs ({names}); "
-                          "connect them so that exactly one layer is the model's output"))
+        graph_errors[None] = (f"the graph has {len(sinks)} unconnected outputs ({names}); "
+                              "connect them so that exactly one layer is the model's output")
         for s in sinks:
             if s not in inputs:
-                out.append((s, f"{describe(spec.node(s))} is not connected to the output; "
-                               "connect it onward or delete it"))
-    return out, None
+                graph_errors[s] = (f"{describe(spec.node(s))} is not connected to the output; "
+                                   "connect it onward or delete it")
+    return graph_errors, None
 
 
-def _flow(spec: GraphSpec, nid: str, layer: Layer | None, shapes: dict) -> tuple[tuple | None, str | None]:
-    """One node's output shape from its inputs' shapes, and its problem (or None)."""
+def _flow(spec: GraphSpec, nid: str, layer: Layer | None, shapes: dict, errors: dict) -> tuple | None:
+    """One node's output shape from its inputs' shapes; its problem, if any, into ``errors``."""
     if layer is None:
-        return None, None
+        return None
     node = spec.node(nid)
     in_edges = spec.inputs_of(nid)
     expected = layer.n_inputs
     if expected is None:
         if len(in_edges) < 2:
-            return None, f"{describe(node)} needs at least two inputs, has {len(in_edges)}"
+            errors[nid] = f"{describe(node)} needs at least two inputs, has {len(in_edges)}"
+            return None
     elif len(in_edges) != expected:
         if expected == 0:
-            return None, f"{describe(node)} is where data enters and cannot have inputs"
-        if not in_edges:
-            return None, f"{describe(node)} has no input; connect a layer into it"
-        return None, f"{describe(node)} takes {expected} input(s), has {len(in_edges)}"
+            msg = f"{describe(node)} is where data enters and cannot have inputs"
+        elif not in_edges:
+            msg = f"{describe(node)} has no input; connect a layer into it"
+        else:
+            msg = f"{describe(node)} takes {expected} input(s), has {len(in_edges)}"
+        errors[nid] = msg
+        return None
     elif expected > 1 and sorted(e.dst_port for e in in_edges) != list(range(expected)):
-        return None, f"{describe(node)} has its inputs on the wrong ports"
+        errors[nid] = f"{describe(node)} has its inputs on the wrong ports"
+        return None
     in_shapes = [shapes.get(e.src) for e in in_edges]
     if any(s is None for s in in_shapes):
-        return None, None  # an upstream node already carries the error
+        return None  # an upstream node already carries the error
     try:
-        return tuple(int(d) for d in layer.output_shape(in_shapes)), None
+        return tuple(int(d) for d in layer.output_shape(in_shapes))
     except ShapeError as exc:
-        return None, f"{describe(node)} {exc}"
+        errors[nid] = f"{describe(node)} {exc}"
+        return None
 
 
 class _State:
@@ -154,7 +160,7 @@ class _State:
     def errors(self) -> dict:
         errors = dict(self.cycle)      # cycles first,
         errors.update(self.build)      # a layer that cannot be built says so instead,
-        for k, msg in self.graph:      # graph-level problems do not replace a node's own,
+        for k, msg in self.graph.items():   # graph-level problems do not replace a node's own,
             errors.setdefault(k, msg)
         errors.update(self.flow)       # the shape inference's problems, in topological order
         return errors
@@ -183,7 +189,7 @@ def analyse(spec: GraphSpec, previous: tuple[GraphSpec, Analysis] | None = None)
     a.order = order
     st.cycle = {}
     for nid in st.cyclic:
-        st.cycle[nid] = _cycle_error(spec.node(nid))
+        st.cycle[nid] = _cycle_message(spec.node(nid))
         a.shapes[nid] = None
     st.build = {}
     for node in spec.nodes:
@@ -194,9 +200,7 @@ def analyse(spec: GraphSpec, previous: tuple[GraphSpec, Analysis] | None = None)
     st.flow = {}
     layers, shapes = a.layers, a.shapes
     for nid in order:
-        shapes[nid], msg = _flow(spec, nid, layers.get(nid), shapes)
-        if msg is not None:
-            st.flow[nid] = msg
+        shapes[nid] = _flow(spec, nid, layers.get(nid), shapes, st.flow)
     a.errors = st.errors()
     a._state = st
     return a
@@ -227,7 +231,7 @@ def _reanalyse(spec: GraphSpec, before: GraphSpec, prev: Analysis) -> Analysis |
     for node in changed:
         nid = node.id
         if nid in st.cyclic:
-            st.cycle[nid] = _cycle_error(node)   # names the node: a rename changes it
+            st.cycle[nid] = _cycle_message(node)   # names the node: a rename changes it
         built: dict = {}
         problem: dict = {}
         _build(node, built, problem)
@@ -256,12 +260,13 @@ def _reanalyse(spec: GraphSpec, before: GraphSpec, prev: Analysis) -> Analysis |
     new_problem = False
     while heap:
         _, nid = heapq.heappop(heap)
-        shape, msg = _flow(spec, nid, layers.get(nid), shapes)
-        if msg is None:
-            flow.pop(nid, None)
-        else:
+        found: dict = {}
+        shape = _flow(spec, nid, layers.get(nid), shapes, found)
+        if found:
             new_problem |= nid not in flow
-            flow[nid] = msg
+            flow[nid] = found[nid]
+        else:
+            flow.pop(nid, None)
         if shape != shapes[nid]:
             shapes[nid] = shape
             for m in st.succ[nid]:
