@@ -47,6 +47,11 @@ def _same_topology(a: GraphSpec, b: GraphSpec) -> bool:
     return all(x is y or x.id == y.id for x, y in zip(a.nodes, b.nodes))
 
 
+def _same_texts(a, b) -> bool:
+    """Two versions of a node that show the same texts (a moved node: only its position differs)."""
+    return a.type == b.type and a.name == b.name and a.config == b.config
+
+
 class _EdgeKey:
     """An edge item seen as the ``src``/``dst`` of its spec edge (for :meth:`GraphScene._edge_state`)."""
 
@@ -93,8 +98,9 @@ class GraphScene(QGraphicsScene):
         # a node's texts depend on its spec (immutable: the same object when unchanged), its output
         # shape and its error; the layer summary and translations are only redone when one changed
         shown = (node, analysis.shapes.get(node.id), analysis.errors.get(node.id)) if analysis is not None else None
-        if shown is None or item.shown_for is None or item.shown_for[0] is not node \
-                or item.shown_for[1:] != shown[1:]:
+        was = item.shown_for
+        if shown is None or was is None or was[1:] != shown[1:] or (
+                was[0] is not node and not _same_texts(was[0], node)):
             item.set_content(**node_display(node, analysis))
             item.shown_for = shown
             self.stats["nodes_refreshed"] += 1

@@ -21,7 +21,7 @@ import math
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QTransform
-from PySide6.QtWidgets import QGraphicsView, QMenu
+from PySide6.QtWidgets import QApplication, QGraphicsView, QMenu
 
 from engine.registry import RegistryError, get_layer_class
 from widgets import theme
@@ -31,6 +31,8 @@ from widgets.palette import LAYER_MIME, layer_menu, type_id_from_mime
 
 MIN_ZOOM = 0.1
 MAX_ZOOM = 4.0
+# adding at least this many layers at once (opening a large project) shows "Drawing N layers…" first
+BUSY_NODES = 2000
 
 EMPTY_HINT = QT_TRANSLATE_NOOP("GraphView",
                                "Drag a layer from the palette on the left (or double-click it) to start.\n"
@@ -68,17 +70,32 @@ class GraphView(QGraphicsView):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.banner = ""
+        # shown over the canvas while a large graph's items are made (see :meth:`set_graph`)
+        self.busy_text = ""
         self._pending: PendingEdge | None = None
         self._pending_port: PortItem | None = None
         self._panning: QPointF | None = None
         self._drop_edge: EdgeItem | None = None
-        #: whether *Paste here* is offered enabled (the window sets it to "the clipboard holds layers")
+        # whether *Paste here* is offered enabled (the window sets it to "the clipboard holds layers")
         self.can_paste = lambda: True
         self.graph_scene.selectionChanged.connect(self._on_selection)
 
     # ------------------------------------------------------------------ model
     def set_graph(self, spec, analysis) -> None:
-        self.graph_scene.set_graph(spec, analysis)
+        """Show ``spec``.  Drawing thousands of new layers takes a moment (a 20 000-layer project: about
+        a second): the canvas says so and shows a busy cursor first, as the event loop waits meanwhile."""
+        sc = self.graph_scene
+        busy = len(spec.nodes) - len(sc.nodes) >= BUSY_NODES
+        if busy:
+            QApplication.setOverrideCursor(Qt.WaitCursor)
+            self.busy_text = self.tr("Drawing {n} layers…").format(n=f"{len(spec.nodes):,}")
+            self.viewport().repaint()   # now: nothing else is painted until the items are made
+        try:
+            sc.set_graph(spec, analysis)
+        finally:
+            if busy:
+                self.busy_text = ""
+                QApplication.restoreOverrideCursor()
         self.viewport().update()
 
     def set_banner(self, text: str) -> None:
@@ -425,7 +442,9 @@ class GraphView(QGraphicsView):
 
     def drawForeground(self, painter: QPainter, rect: QRectF):
         texts = []
-        if not self.graph_scene.nodes:
+        if self.busy_text:
+            texts.append(("busy", self.busy_text))
+        elif not self.graph_scene.nodes:
             texts.append(("hint", QCoreApplication.translate("GraphView", EMPTY_HINT)))
         elif self.banner:
             texts.append(("banner", self.banner))
@@ -436,9 +455,18 @@ class GraphView(QGraphicsView):
         vp = self.viewport().rect()
         for kind, text in texts:
             f = QFont(self.font())
-            f.setPointSizeF(11 if kind == "hint" else 9.5)
+            f.setPointSizeF(11 if kind in ("hint", "busy") else 9.5)
             painter.setFont(f)
-            if kind == "hint":
+            if kind == "busy":
+                fm = painter.fontMetrics()
+                w, h = fm.horizontalAdvance(text) + 40, fm.height() + 24
+                box = QRectF(vp.center().x() - w / 2, vp.center().y() - h / 2, w, h)
+                painter.setPen(QPen(theme.SELECTION, 1.5))
+                painter.setBrush(theme.node_body())
+                painter.drawRoundedRect(box, 8, 8)
+                painter.setPen(theme.node_text())
+                painter.drawText(box, Qt.AlignCenter, text)
+            elif kind == "hint":
                 painter.setPen(theme.muted_text(self.palette()))
                 painter.drawText(vp.adjusted(20, 20, -20, -20), Qt.AlignCenter | Qt.TextWordWrap, text)
             else:
