@@ -176,7 +176,7 @@ class NodeItem(QGraphicsItem):
         self.setFlags(_NODE_FLAGS)
         self.setAcceptHoverEvents(True)
         self.setCacheMode(_DEVICE_CACHE)
-        self.setZValue(1)
+        # z 0 (the default; setting it costs a change notification per node): above the edges' -1
 
     # ------------------------------------------------------------------ content
     def set_content(self, *, type_id: str, title: str, subtitle: str, summary: str, shape_text: str,
@@ -410,6 +410,7 @@ class NodeItem(QGraphicsItem):
 
 
 _EDGE_FLAGS = QGraphicsItem.ItemIsSelectable
+_NO_RECT = QRectF()
 
 
 class EdgeItem(QGraphicsItem):
@@ -427,12 +428,12 @@ class EdgeItem(QGraphicsItem):
         #: a palette layer is dragged over this edge: dropping it inserts the layer here
         self.highlighted = False
         self.setFlags(_EDGE_FLAGS)
-        self._label_rect = QRectF()
-        self._rect = QRectF()
+        self.setZValue(-1)   # under the nodes
+        self._label_rect = _NO_RECT
         self._ends: tuple | None = None
         self._path: QPainterPath | None = None
         self._shape: QPainterPath | None = None
-        self.update_path()
+        self.update_path(new=True)
 
     def set_content(self, label: str, bad: bool) -> None:
         """New label / state (the same item kept across edits); the path follows moved or re-made ports."""
@@ -456,8 +457,9 @@ class EdgeItem(QGraphicsItem):
         ax, ay, bx, by = self._end_coords()
         return QPointF(ax, ay), QPointF(bx, by)
 
-    def update_path(self) -> None:
-        self.prepareGeometryChange()
+    def update_path(self, new: bool = False) -> None:
+        if not new:   # (not yet in a scene: nothing to tell it)
+            self.prepareGeometryChange()
         ends = self._end_coords()
         self._ends = ends
         self._path = self._shape = None
@@ -472,7 +474,7 @@ class EdgeItem(QGraphicsItem):
             self._label_rect = QRectF((ax + bx) / 2 - w / 2, (ay + by) / 2 - 9, w, 18)
             self._rect = self._rect.united(self._label_rect)
         else:
-            self._label_rect = QRectF()
+            self._label_rect = _NO_RECT
 
     def path(self) -> QPainterPath:
         if self._path is None:

@@ -4,21 +4,43 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication, QPointF, QRectF
 from PySide6.QtWidgets import QGraphicsScene
 
+from engine.i18n import language
 from engine.i18n import tr as engine_tr
 from engine.layers.core import fmt_shape
 from engine.registry import RegistryError, get_layer_class
 from engine.spec import GraphSpec
 from widgets.canvas.items import NODE_H, NODE_W, EdgeItem, NodeItem
 
+# the texts every node of a type shares, and translated summaries and shapes, made once per language
+# (a 20 000-node graph has a few dozen distinct ones)
+_TEXTS: dict = {}
+
+
+def _cached(key, make):
+    v = _TEXTS.get(key)
+    if v is None:
+        if len(_TEXTS) > 20000:
+            _TEXTS.clear()
+        v = _TEXTS[key] = make()
+    return v
+
+
+def _type_texts(type_id: str) -> tuple:
+    key = ("type", language(), type_id)
+    got = _TEXTS.get(key)
+    if got is None:
+        try:
+            cls = get_layer_class(type_id)
+        except RegistryError:   # not cached: the type may be registered later
+            return engine_tr(type_id.split(".")[0]), "Core", 1, ""
+        got = _cached(key, lambda: (engine_tr(cls.label or type_id), cls.category, cls.n_inputs,
+                                    engine_tr(cls.description) if cls.description else ""))
+    return got
+
 
 def node_display(node, analysis) -> dict:
     """Texts and metadata for one node (also used by tests and the property editor)."""
-    try:
-        cls = get_layer_class(node.type)
-        label, category, n_inputs, desc = cls.label or node.type, cls.category, cls.n_inputs, cls.description
-    except RegistryError:
-        cls = None
-        label, category, n_inputs, desc = node.type.split(".")[0], "Core", 1, ""
+    title, category, n_inputs, desc = _type_texts(node.type)
     summary = ""
     layer = analysis.layers.get(node.id) if analysis is not None else None
     if layer is not None:
@@ -28,12 +50,13 @@ def node_display(node, analysis) -> dict:
             summary = ""
     shape = analysis.shapes.get(node.id) if analysis is not None else None
     error = analysis.errors.get(node.id) if analysis is not None else None
+    lang = language()
     return {
-        "type_id": node.type, "title": engine_tr(label), "subtitle": node.name or node.id,
-        "summary": engine_tr(summary) if summary else "",
-        "shape_text": QCoreApplication.translate("GraphScene", "out {shape}").format(shape=fmt_shape(shape))
-        if shape is not None else "",
-        "category": category, "n_inputs": n_inputs, "description": engine_tr(desc) if desc else "",
+        "type_id": node.type, "title": title, "subtitle": node.name or node.id,
+        "summary": _cached(("summary", lang, summary), lambda: engine_tr(summary)) if summary else "",
+        "shape_text": _cached(("shape", lang, shape), lambda: QCoreApplication.translate(
+            "GraphScene", "out {shape}").format(shape=fmt_shape(shape))) if shape is not None else "",
+        "category": category, "n_inputs": n_inputs, "description": desc,
         "error": engine_tr(error) if error else error,
     }
 
