@@ -178,3 +178,17 @@ def test_ports_are_painted_and_hit_tested_by_their_node(qtbot):
     v.reset_view()
     v.centerOn(dense.pos())
     assert v._port_at(v.mapFromScene(dense.out_port.scenePos())) is dense.out_port
+
+
+def test_selecting_many_nodes_is_one_selection_signal(qtbot):
+    g = big_graph(500, seed=3)
+    v = _view(qtbot, g)
+    sc = v.graph_scene
+    got = []
+    v.selection_changed.connect(got.append)
+    v.select_all()
+    assert len(got) == 1 and sorted(got[0]) == sorted(g.node_ids)
+    sc.select_nodes(g.node_ids)   # the same selection again: nothing to say
+    assert len(got) == 1
+    sc.select_nodes([g.nodes[3].id])
+    assert got[-1] == [g.nodes[3].id] and len(got) == 2

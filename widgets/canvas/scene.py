@@ -247,11 +247,20 @@ class GraphScene(QGraphicsScene):
         return out
 
     def select_nodes(self, ids) -> None:
+        """Select exactly these nodes, with one ``selectionChanged`` for the lot (one per node made
+        *Select all* on a 20 000-node graph quadratic: every signal listed the whole selection)."""
         ids = set(ids)
-        self.clearSelection()
-        for nid, item in self.nodes.items():
-            if nid in ids:
-                item.setSelected(True)
+        before = set(self.selectedItems())
+        blocked = self.blockSignals(True)
+        try:
+            self.clearSelection()
+            for nid, item in self.nodes.items():
+                if nid in ids:
+                    item.setSelected(True)
+        finally:
+            self.blockSignals(blocked)
+        if not blocked and set(self.selectedItems()) != before:
+            self.selectionChanged.emit()
 
     def nodes_rect(self) -> QRectF:
         r = QRectF()
