@@ -116,23 +116,27 @@ class GraphScene(QGraphicsScene):
             self._syncing = False
 
     def _refresh_node(self, item: NodeItem, node, analysis) -> bool:
-        """Rebuild a node's texts if its spec, shape or error changed, and move it to its spec position;
-        whether it moved."""
+        """Rebuild a node's texts if its spec, shape or error changed, and put it at its spec position;
+        whether its ports may have moved (it moved, or its texts and perhaps its ports were rebuilt)."""
         # a node's texts depend on its spec (immutable: the same object when unchanged), its output
         # shape and its error; the layer summary and translations are only redone when one changed
-        shown = (node, analysis.shapes.get(node.id), analysis.errors.get(node.id)) if analysis is not None else None
+        shape = error = None
+        if analysis is not None:
+            shape, error = analysis.shapes.get(node.id), analysis.errors.get(node.id)
         was = item.shown_for
-        if shown is None or was is None or was[1:] != shown[1:] or (
+        touched = False
+        if analysis is None or was is None or was[1] != shape or was[2] != error or (
                 was[0] is not node and not _same_texts(was[0], node)):
             item.set_content(**node_display(node, analysis))
-            item.shown_for = shown
             self.stats["nodes_refreshed"] += 1
-        p = QPointF(*node.pos)
-        item.spec_pos = p
-        if item.pos() != p:
-            item.setPos(p)
-            return True
-        return False
+            touched = True
+        item.shown_for = (node, shape, error) if analysis is not None else None
+        if was is None or was[0] is not node:
+            item.spec_pos = QPointF(*node.pos)
+        if item.pos() != item.spec_pos:   # moved by the spec, or dragged and not (yet) committed
+            item.setPos(item.spec_pos)
+            touched = True
+        return touched
 
     def _edge_state(self, e, analysis, labels: dict) -> tuple[str, bool]:
         shape = analysis.shapes.get(e.src) if analysis is not None else None
@@ -178,6 +182,7 @@ class GraphScene(QGraphicsScene):
         for nid in [n for n in self.nodes if n not in ids]:
             item = self.nodes.pop(nid)
             self.removeItem(item)
+        touched = set()   # nodes whose ports may have moved: their edges' paths are checked
         for node in spec.nodes:
             item = self.nodes.get(node.id)
             if item is None:
@@ -187,8 +192,8 @@ class GraphScene(QGraphicsScene):
                 self._refresh_node(item, node, analysis)
                 self.addItem(item)   # added whole (texts, ports, position): one insertion into the index
                 self.stats["nodes_made"] += 1
-            else:
-                self._refresh_node(item, node, analysis)
+            elif self._refresh_node(item, node, analysis):
+                touched.add(node.id)
         old = {e.key: e for e in self.edges}
         self.edges = []
         labels: dict = {}
@@ -199,7 +204,9 @@ class GraphScene(QGraphicsScene):
             label, bad = self._edge_state(e, analysis, labels)
             item = old.pop((e.src, e.dst, e.dst_port), None)
             if item is not None and item.src is s and item.dst is d:
-                item.set_content(label, bad)
+                if label != item.label or bad != item.bad or e.src in touched or e.dst in touched:
+                    item.set_content(label, bad)
+                    self.stats["edges_refreshed"] += 1
             else:
                 if item is not None:
                     self.removeItem(item)
