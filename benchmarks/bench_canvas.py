@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_scale import _run  # a fresh interpreter per point
+from benchmarks.bench_scale import _run, markdown  # _run: a fresh interpreter per point
 
 _PRELUDE = """
     import os, tempfile
@@ -140,23 +140,6 @@ def bench_frames(quick: bool) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict]) -> str:
-    out = []
-    for target in ("open", "frames"):
-        sel = [r for r in rows if r["target"] == target]
-        if not sel:
-            continue
-        keys = [k for k in sel[0] if k != "target"]
-        for r in sel[1:]:
-            keys += [k for k in r if k not in keys and k != "target"]
-        out.append(f"\n{target}\n")
-        out.append("| " + " | ".join(keys) + " |")
-        out.append("|" + "---|" * len(keys))
-        for r in sel:
-            out.append("| " + " | ".join(str(r.get(k, "")) for k in keys) + " |")
-    return "\n".join(out)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="open,frames")
@@ -164,17 +147,15 @@ def main(argv=None) -> int:
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
-    only = set(args.only.split(","))
     rows: list[dict] = []
-    for name, fn in (("open", bench_open), ("frames", bench_frames)):
-        if name in only:
-            for r in fn(args.quick):
-                print(json.dumps(r), flush=True)
-                rows.append(r)
+    for name in args.only.split(","):
+        for r in {"open": bench_open, "frames": bench_frames}[name](args.quick):
+            print(json.dumps(r), flush=True)
+            rows.append(r)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     if args.markdown:
-        print(markdown(rows))
+        print(markdown(rows, ("open", "frames")))
     return 0
 
 
