@@ -210,10 +210,12 @@ def _reanalyse(spec: GraphSpec, before: GraphSpec, prev: Analysis) -> Analysis |
     """:func:`analyse` of ``spec`` from the analysis of ``before``; None when the edit changed the
     graph's nodes or edges (or a node's type), which needs the full analysis."""
     st0: _State | None = getattr(prev, "_state", None)
-    if st0 is None or not st0.unique or not spec.nodes or len(spec.nodes) != len(before.nodes):
+    if st0 is None or not st0.unique or not spec.nodes:
         return None
     if spec.edges is not before.edges and spec.edges != before.edges:
         return None
+    if len(spec.nodes) != len(before.nodes):
+        return _added_or_removed(spec, before, prev, st0)
     changed = []
     for n, o in zip(spec.nodes, before.nodes):
         if n is not o:
@@ -277,6 +279,52 @@ def _reanalyse(spec: GraphSpec, before: GraphSpec, prev: Analysis) -> Analysis |
         flow = dict(sorted(flow.items(), key=lambda kv: rank[kv[0]]))
     st.flow = flow
     a.shapes = shapes
+    a.errors = st.errors()
+    a._state = st
+    return a
+
+
+def _added_or_removed(spec: GraphSpec, before: GraphSpec, prev: Analysis, st0: _State) -> Analysis | None:
+    """One unconnected node appended (a layer dropped on the canvas) or removed (its undo), every
+    other node and edge the same; None for any other change.
+
+    Such a node is its own sink and feeds nothing: Kahn's order is the old one with it at the end
+    (ready from the start, it has the largest rank) or without it, and no other shape changes.
+    """
+    n, m = len(spec.nodes), len(before.nodes)
+    if n == m + 1 and all(x is y for x, y in zip(spec.nodes, before.nodes)):
+        node, added = spec.nodes[-1], True
+    elif n == m - 1 and all(x is y for x, y in zip(spec.nodes, before.nodes)):
+        node, added = before.nodes[-1], False
+    else:
+        return None
+    nid = node.id
+    if added and before.has_node(nid) or before.inputs_of(nid) or before.outputs_of(nid) \
+            or spec.inputs_of(nid) or spec.outputs_of(nid):
+        return None
+    st = _State()
+    st.unique, st.cyclic, st.rank = True, st0.cyclic, None
+    st.succ = dict(st0.succ)
+    st.cycle, st.build, st.flow = dict(st0.cycle), dict(st0.build), dict(st0.flow)
+    a = Analysis(order=list(prev.order), inputs=list(prev.inputs), layers=dict(prev.layers),
+                 shapes=dict(prev.shapes))
+    if added:
+        st.succ[nid] = []
+        st.sinks = st0.sinks + [nid]
+        a.order.append(nid)
+        if node.type.startswith("Input."):
+            a.inputs.append(nid)
+        _build(node, a.layers, st.build)
+        a.shapes[nid] = _flow(spec, nid, a.layers.get(nid), a.shapes, st.flow)
+    else:
+        del st.succ[nid]
+        st.sinks = [s for s in st0.sinks if s != nid]
+        a.order.remove(nid)
+        if nid in a.inputs:
+            a.inputs.remove(nid)
+        for d in (a.layers, a.shapes, st.build, st.flow):
+            d.pop(nid, None)
+    st.graph, a.output = _graph_problems(spec, a.inputs, st.sinks)
     a.errors = st.errors()
     a._state = st
     return a

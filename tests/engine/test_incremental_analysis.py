@@ -21,6 +21,12 @@ def _exact(a):
 def _random_edit(spec, rnd):
     node = rnd.choice(spec.nodes)
     kind = rnd.random()
+    if kind < 0.08:   # a layer dropped on the canvas (unconnected), or that undone
+        last = spec.nodes[-1]
+        if rnd.random() < 0.5 and not spec.inputs_of(last.id) and not spec.outputs_of(last.id):
+            return spec.remove_nodes([last.id])
+        return spec.add_node(rnd.choice(["Dense.v1", "Input.v1", "ReLU.v1", "Nonsense.v1"]),
+                             {"units": 3} if rnd.random() < 0.5 else {})[0]
     if kind < 0.15:
         return spec.rename(node.id, rnd.choice(["", "head", f"x{rnd.randrange(9)}"]))
     if kind < 0.25:
@@ -44,7 +50,7 @@ def test_a_chain_of_edits_analysed_incrementally_equals_full_analyses(seed, faul
     rnd = random.Random(seed)
     spec = big_graph(300 + 40 * seed, seed=seed, faults=faults)
     an = analyse(spec)
-    for _ in range(60):
+    for _ in range(80):
         after = _random_edit(spec, rnd)
         inc = analyse(after, previous=(spec, an))
         assert _exact(inc) == _exact(analyse(after))
@@ -89,9 +95,30 @@ def test_edits_that_change_nodes_or_edges_are_analysed_in_full(monkeypatch):
     real = compile_mod._build
     monkeypatch.setattr(compile_mod, "_build", lambda node, *a: calls.append(node.id) or real(node, *a))
     e = spec.edges[3]
+    added, nid = spec.add_node("Dense.v1", {"units": 2})
     for after in (spec.disconnect(e.src, e.dst, e.dst_port), spec.remove_nodes([spec.nodes[-1].id]),
-                  spec.add_node("Dense.v1", {"units": 2})[0]):
+                  added.connect(spec.nodes[-1].id, nid)):
         calls.clear()
         got = analyse(after, previous=(spec, an))
         assert len(calls) == len(after.nodes)
         assert _exact(got) == _exact(analyse(after))
+
+
+def test_an_unconnected_layer_added_or_removed_is_analysed_alone(monkeypatch):
+    spec = big_graph(1000, seed=5)
+    an = analyse(spec)
+    built = []
+    real = compile_mod._build
+    monkeypatch.setattr(compile_mod, "_build", lambda node, *a: built.append(node.id) or real(node, *a))
+    after, nid = spec.add_node("Dense.v1", {"units": 4}, pos=(10, 10))
+    got = analyse(after, previous=(spec, an))
+    assert built == [nid] and "has no input" in got.errors[nid]
+    assert "unconnected outputs" in got.errors[None] and _exact(got) == _exact(analyse(after))
+    built.clear()
+    back = analyse(spec, previous=(after, got))   # its undo
+    assert built == [] and _exact(back) == _exact(an)
+    # connected to something: a real change of the graph, analysed in full
+    built.clear()
+    joined = after.connect(spec.nodes[-1].id, nid)
+    analyse(joined, previous=(after, got))
+    assert len(built) == len(joined.nodes)
