@@ -18,6 +18,18 @@ def _exact(a):
             "layers": [(k, type(v).__name__, v.cfg) for k, v in a.layers.items()]}
 
 
+def _record(monkeypatch, name: str) -> list:
+    """The node ids ``compile._build`` (a layer made) or ``compile._flow`` (a shape inferred) is called for."""
+    calls: list = []
+    real = getattr(compile_mod, name)
+
+    def spy(*args):
+        calls.append(args[0].id if name == "_build" else args[1])
+        return real(*args)
+    monkeypatch.setattr(compile_mod, name, spy)
+    return calls
+
+
 def _random_edit(spec, rnd):
     node = rnd.choice(spec.nodes)
     kind = rnd.random()
@@ -62,10 +74,7 @@ def test_a_chain_of_edits_analysed_incrementally_equals_full_analyses(seed, faul
 def test_an_edit_rebuilds_only_the_changed_layer_and_infers_only_downstream(monkeypatch):
     spec = big_graph(1000, seed=1)
     an = analyse(spec)
-    built, flowed = [], []
-    real_build, real_flow = compile_mod._build, compile_mod._flow
-    monkeypatch.setattr(compile_mod, "_build", lambda node, *a: built.append(node.id) or real_build(node, *a))
-    monkeypatch.setattr(compile_mod, "_flow", lambda spec, nid, *a: flowed.append(nid) or real_flow(spec, nid, *a))
+    built, flowed = _record(monkeypatch, "_build"), _record(monkeypatch, "_flow")
     # a setting that keeps the output shape: one layer built, one node inferred
     node = next(n for n in spec.nodes if n.type == "Dense.v1" and n.config.get("activation") != "tanh")
     after = spec.set_config(node.id, activation="tanh")
@@ -91,9 +100,7 @@ def test_an_edit_rebuilds_only_the_changed_layer_and_infers_only_downstream(monk
 def test_edits_that_change_nodes_or_edges_are_analysed_in_full(monkeypatch):
     spec = big_graph(200, seed=2)
     an = analyse(spec)
-    calls = []
-    real = compile_mod._build
-    monkeypatch.setattr(compile_mod, "_build", lambda node, *a: calls.append(node.id) or real(node, *a))
+    calls = _record(monkeypatch, "_build")
     e = spec.edges[3]
     added, nid = spec.add_node("Dense.v1", {"units": 2})
     for after in (spec.disconnect(e.src, e.dst, e.dst_port), spec.remove_nodes([spec.nodes[-1].id]),
@@ -107,9 +114,7 @@ def test_edits_that_change_nodes_or_edges_are_analysed_in_full(monkeypatch):
 def test_an_unconnected_layer_added_or_removed_is_analysed_alone(monkeypatch):
     spec = big_graph(1000, seed=5)
     an = analyse(spec)
-    built = []
-    real = compile_mod._build
-    monkeypatch.setattr(compile_mod, "_build", lambda node, *a: built.append(node.id) or real(node, *a))
+    built = _record(monkeypatch, "_build")
     after, nid = spec.add_node("Dense.v1", {"units": 4}, pos=(10, 10))
     got = analyse(after, previous=(spec, an))
     assert built == [nid] and "has no input" in got.errors[nid]
