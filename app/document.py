@@ -88,8 +88,9 @@ class GraphDocument(QObject):
         if spec == self.spec:
             return
         had = self.weights
-        self.spec = spec
-        self.analysis = analyse(spec)
+        before, self.spec = self.spec, spec
+        # incremental: an edit that keeps the nodes and edges re-analyses only what it changed
+        self.analysis = analyse(spec, previous=(before, self.analysis))
         now = self.weights
         if (had is None) != (now is None) or (had is not None and now is not None and not _same_arrays(had, now)):
             self._editing = True

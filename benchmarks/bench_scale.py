@@ -290,9 +290,9 @@ def bench_init(quick: bool) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict]) -> str:
+def markdown(rows: list[dict], targets=("analyse", "csv", "wide", "train", "deep", "init")) -> str:
     out = []
-    for target in ("analyse", "csv", "wide", "train", "deep", "init"):
+    for target in targets:
         sel = [r for r in rows if r["target"] == target]
         if not sel:
             continue

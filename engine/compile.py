@@ -57,8 +57,7 @@ class Analysis:
         return None  # pragma: no cover
 
 
-def topo_order(spec: GraphSpec) -> tuple[list[str], set[str]]:
-    """Kahn's algorithm with ties broken by node order; returns (order, nodes on cycles)."""
+def _topo(spec: GraphSpec) -> tuple[list[str], set[str], dict[str, list[str]]]:
     ids = spec.node_ids
     rank = {nid: i for i, nid in enumerate(ids)}
     indeg = {nid: 0 for nid in ids}
@@ -77,80 +76,257 @@ def topo_order(spec: GraphSpec) -> tuple[list[str], set[str]]:
             if indeg[m] == 0:
                 heapq.heappush(heap, (rank[m], m))
     cyclic = {n for n in ids if indeg[n] > 0}
+    return order, cyclic, succ
+
+
+def topo_order(spec: GraphSpec) -> tuple[list[str], set[str]]:
+    """Kahn's algorithm with ties broken by node order; returns (order, nodes on cycles)."""
+    order, cyclic, _ = _topo(spec)
     return order, cyclic
 
 
-def analyse(spec: GraphSpec) -> Analysis:
+def _cycle_message(node: NodeSpec) -> str:
+    return f"{describe(node)} is part of a cycle; a network must flow one way"
+
+
+def _build(node: NodeSpec, layers: dict, build_errors: dict) -> None:
+    """The node's layer into ``layers``, or its problem into ``build_errors``."""
+    try:
+        layers[node.id] = build_layer(node.type, node.config)
+    except RegistryError:
+        build_errors[node.id] = f"{describe(node)} has an unknown layer type {node.type!r}"
+    except ConfigError as exc:
+        build_errors[node.id] = f"{describe(node)}: {exc}"
+
+
+def _graph_problems(spec: GraphSpec, inputs: list, sinks: list) -> tuple[dict, str | None]:
+    """The graph-level problems (no Input, several outputs; they do not replace a node's own
+    problem) and the output node."""
+    graph_errors: dict = {}
+    if not inputs:
+        graph_errors[None] = "the graph has no Input layer"
+    if len(sinks) == 1:
+        return graph_errors, sinks[0]
+    if len(sinks) > 1 and inputs:
+        names = ", ".join(describe(spec.node(s)) for s in sinks)
+        graph_errors[None] = (f"the graph has {len(sinks)} unconnected outputs ({names}); "
+                              "connect them so that exactly one layer is the model's output")
+        for s in sinks:
+            if s not in inputs:
+                graph_errors[s] = (f"{describe(spec.node(s))} is not connected to the output; "
+                                   "connect it onward or delete it")
+    return graph_errors, None
+
+
+def _flow(spec: GraphSpec, nid: str, layer: Layer | None, shapes: dict, errors: dict) -> tuple | None:
+    """One node's output shape from its inputs' shapes; its problem, if any, into ``errors``."""
+    if layer is None:
+        return None
+    node = spec.node(nid)
+    in_edges = spec.inputs_of(nid)
+    expected = layer.n_inputs
+    if expected is None:
+        if len(in_edges) < 2:
+            errors[nid] = f"{describe(node)} needs at least two inputs, has {len(in_edges)}"
+            return None
+    elif len(in_edges) != expected:
+        if expected == 0:
+            msg = f"{describe(node)} is where data enters and cannot have inputs"
+        elif not in_edges:
+            msg = f"{describe(node)} has no input; connect a layer into it"
+        else:
+            msg = f"{describe(node)} takes {expected} input(s), has {len(in_edges)}"
+        errors[nid] = msg
+        return None
+    elif expected > 1 and sorted(e.dst_port for e in in_edges) != list(range(expected)):
+        errors[nid] = f"{describe(node)} has its inputs on the wrong ports"
+        return None
+    in_shapes = [shapes.get(e.src) for e in in_edges]
+    if any(s is None for s in in_shapes):
+        return None  # an upstream node already carries the error
+    try:
+        return tuple(int(d) for d in layer.output_shape(in_shapes))
+    except ShapeError as exc:
+        errors[nid] = f"{describe(node)} {exc}"
+        return None
+
+
+class _State:
+    """What :func:`analyse` keeps so that an edit of the same graph can be re-analysed: the topology,
+    and the problems by kind (merged, they give ``errors`` in the order a full analysis inserts them)."""
+
+    __slots__ = ("unique", "cyclic", "succ", "rank", "sinks", "cycle", "build", "graph", "flow")
+
+    def errors(self) -> dict:
+        errors = dict(self.cycle)      # cycles first,
+        errors.update(self.build)      # a layer that cannot be built says so instead,
+        for k, msg in self.graph.items():   # graph-level problems do not replace a node's own,
+            errors.setdefault(k, msg)
+        errors.update(self.flow)       # the shape inference's problems, in topological order
+        return errors
+
+
+def analyse(spec: GraphSpec, previous: tuple[GraphSpec, Analysis] | None = None) -> Analysis:
+    """Every node's output shape and problem (see the module docstring).
+
+    ``previous`` -- the spec before an edit and its analysis -- makes it incremental: when the
+    edit kept every node and edge (settings, names or positions changed), only the changed nodes'
+    layers are rebuilt and only the nodes whose input shapes changed are inferred again.  The
+    result is the same as without it, to the order of its dicts.
+    """
+    if previous is not None:
+        a = _reanalyse(spec, *previous)
+        if a is not None:
+            return a
     a = Analysis()
     if not spec.nodes:
         a.errors[None] = "the graph is empty: add an Input layer and at least one layer after it"
         return a
-    order, cyclic = topo_order(spec)
+    st = _State()
+    order, st.cyclic, st.succ = _topo(spec)
+    st.unique = len(st.succ) == len(spec.nodes)
+    st.rank = None
     a.order = order
-    for nid in cyclic:
-        a.errors[nid] = f"{describe(spec.node(nid))} is part of a cycle; a network must flow one way"
+    st.cycle = {}
+    for nid in st.cyclic:
+        st.cycle[nid] = _cycle_message(spec.node(nid))
         a.shapes[nid] = None
-
+    st.build = {}
     for node in spec.nodes:
-        try:
-            a.layers[node.id] = build_layer(node.type, node.config)
-        except RegistryError:
-            a.errors[node.id] = f"{describe(node)} has an unknown layer type {node.type!r}"
-        except ConfigError as exc:
-            a.errors[node.id] = f"{describe(node)}: {exc}"
-
+        _build(node, a.layers, st.build)
     a.inputs = [n.id for n in spec.nodes if n.type.startswith("Input.")]
-    if not a.inputs:
-        a.errors.setdefault(None, "the graph has no Input layer")
-    sinks = [n.id for n in spec.nodes if not spec.outputs_of(n.id)]
-    if len(sinks) == 1:
-        a.output = sinks[0]
-    elif len(sinks) > 1 and None not in a.errors:
-        names = ", ".join(describe(spec.node(s)) for s in sinks)
-        a.errors[None] = (f"the graph has {len(sinks)} unconnected outputs ({names}); "
-                          "connect them so that exactly one layer is the model's output")
-        for s in sinks:
-            if s not in a.inputs:
-                a.errors.setdefault(s, f"{describe(spec.node(s))} is not connected to the output; "
-                                       "connect it onward or delete it")
-
+    st.sinks = [n.id for n in spec.nodes if not spec.outputs_of(n.id)]
+    st.graph, a.output = _graph_problems(spec, a.inputs, st.sinks)
+    st.flow = {}
+    layers, shapes = a.layers, a.shapes
     for nid in order:
-        node = spec.node(nid)
-        layer = a.layers.get(nid)
-        in_edges = spec.inputs_of(nid)
-        if layer is None:
-            a.shapes[nid] = None
-            continue
-        expected = layer.n_inputs
-        ports = [e.dst_port for e in in_edges]
-        if expected is None:
-            if len(in_edges) < 2:
-                a.errors[nid] = f"{describe(node)} needs at least two inputs, has {len(in_edges)}"
-                a.shapes[nid] = None
-                continue
-        elif len(in_edges) != expected:
-            if expected == 0:
-                msg = f"{describe(node)} is where data enters and cannot have inputs"
-            elif not in_edges:
-                msg = f"{describe(node)} has no input; connect a layer into it"
-            else:
-                msg = f"{describe(node)} takes {expected} input(s), has {len(in_edges)}"
-            a.errors[nid] = msg
-            a.shapes[nid] = None
-            continue
-        elif expected > 1 and sorted(ports) != list(range(expected)):
-            a.errors[nid] = f"{describe(node)} has its inputs on the wrong ports"
-            a.shapes[nid] = None
-            continue
-        in_shapes = [a.shapes.get(e.src) for e in in_edges]
-        if any(s is None for s in in_shapes):
-            a.shapes[nid] = None  # an upstream node already carries the error
-            continue
-        try:
-            a.shapes[nid] = tuple(int(d) for d in layer.output_shape(in_shapes))
-        except ShapeError as exc:
-            a.errors[nid] = f"{describe(node)} {exc}"
-            a.shapes[nid] = None
+        shapes[nid] = _flow(spec, nid, layers.get(nid), shapes, st.flow)
+    a.errors = st.errors()
+    a._state = st
+    return a
+
+
+def _reanalyse(spec: GraphSpec, before: GraphSpec, prev: Analysis) -> Analysis | None:
+    """:func:`analyse` of ``spec`` from the analysis of ``before``; None when the edit changed the
+    graph's nodes or edges (or a node's type), which needs the full analysis."""
+    st0: _State | None = getattr(prev, "_state", None)
+    if st0 is None or not st0.unique or not spec.nodes:
+        return None
+    if spec.edges is not before.edges and spec.edges != before.edges:
+        return None
+    if len(spec.nodes) != len(before.nodes):
+        return _added_or_removed(spec, before, prev, st0)
+    changed = []
+    for n, o in zip(spec.nodes, before.nodes):
+        if n is not o:
+            if n.id != o.id or n.type != o.type:
+                return None
+            changed.append(n)
+    st = _State()
+    st.unique, st.cyclic, st.succ, st.sinks = True, st0.cyclic, st0.succ, st0.sinks
+    if st0.rank is None:
+        st0.rank = {nid: i for i, nid in enumerate(prev.order)}
+    st.rank = rank = st0.rank
+    a = Analysis(order=list(prev.order), inputs=list(prev.inputs))
+    st.cycle, st.build, layers = dict(st0.cycle), dict(st0.build), dict(prev.layers)
+    reorder_build = reorder_layers = False
+    for node in changed:
+        nid = node.id
+        if nid in st.cyclic:
+            st.cycle[nid] = _cycle_message(node)   # names the node: a rename changes it
+        built: dict = {}
+        problem: dict = {}
+        _build(node, built, problem)
+        # a value replaced in place keeps its place in the dict; a new key must be put back in node order
+        if nid in built:
+            reorder_layers |= nid not in layers
+            layers[nid] = built[nid]
+        else:
+            layers.pop(nid, None)
+        if nid in problem:
+            reorder_build |= nid not in st.build
+            st.build[nid] = problem[nid]
+        else:
+            st.build.pop(nid, None)
+    if reorder_layers:
+        layers = {n.id: layers[n.id] for n in spec.nodes if n.id in layers}
+    if reorder_build:
+        st.build = {n.id: st.build[n.id] for n in spec.nodes if n.id in st.build}
+    a.layers = layers
+    st.graph, a.output = _graph_problems(spec, a.inputs, st.sinks)
+    # infer the changed nodes again, then whatever downstream saw an input shape change, in topological order
+    shapes, flow = dict(prev.shapes), dict(st0.flow)
+    heap = [(rank[n.id], n.id) for n in changed if n.id in rank]
+    heapq.heapify(heap)
+    queued = {nid for _, nid in heap}
+    new_problem = False
+    while heap:
+        _, nid = heapq.heappop(heap)
+        found: dict = {}
+        shape = _flow(spec, nid, layers.get(nid), shapes, found)
+        if found:
+            new_problem |= nid not in flow
+            flow[nid] = found[nid]
+        else:
+            flow.pop(nid, None)
+        if shape != shapes[nid]:
+            shapes[nid] = shape
+            for m in st.succ[nid]:
+                if m not in queued and m in rank:
+                    queued.add(m)
+                    heapq.heappush(heap, (rank[m], m))
+    if new_problem:
+        flow = dict(sorted(flow.items(), key=lambda kv: rank[kv[0]]))
+    st.flow = flow
+    a.shapes = shapes
+    a.errors = st.errors()
+    a._state = st
+    return a
+
+
+def _added_or_removed(spec: GraphSpec, before: GraphSpec, prev: Analysis, st0: _State) -> Analysis | None:
+    """One unconnected node appended (a layer dropped on the canvas) or removed (its undo), every
+    other node and edge the same; None for any other change.
+
+    Such a node is its own sink and feeds nothing: Kahn's order is the old one with it at the end
+    (ready from the start, it has the largest rank) or without it, and no other shape changes.
+    """
+    n, m = len(spec.nodes), len(before.nodes)
+    if n == m + 1 and all(x is y for x, y in zip(spec.nodes, before.nodes)):
+        node, added = spec.nodes[-1], True
+    elif n == m - 1 and all(x is y for x, y in zip(spec.nodes, before.nodes)):
+        node, added = before.nodes[-1], False
+    else:
+        return None
+    nid = node.id
+    if added and before.has_node(nid) or before.inputs_of(nid) or before.outputs_of(nid) \
+            or spec.inputs_of(nid) or spec.outputs_of(nid):
+        return None
+    st = _State()
+    st.unique, st.cyclic, st.rank = True, st0.cyclic, None
+    st.succ = dict(st0.succ)
+    st.cycle, st.build, st.flow = dict(st0.cycle), dict(st0.build), dict(st0.flow)
+    a = Analysis(order=list(prev.order), inputs=list(prev.inputs), layers=dict(prev.layers),
+                 shapes=dict(prev.shapes))
+    if added:
+        st.succ[nid] = []
+        st.sinks = st0.sinks + [nid]
+        a.order.append(nid)
+        if node.type.startswith("Input."):
+            a.inputs.append(nid)
+        _build(node, a.layers, st.build)
+        a.shapes[nid] = _flow(spec, nid, a.layers.get(nid), a.shapes, st.flow)
+    else:
+        del st.succ[nid]
+        st.sinks = [s for s in st0.sinks if s != nid]
+        a.order.remove(nid)
+        if nid in a.inputs:
+            a.inputs.remove(nid)
+        for d in (a.layers, a.shapes, st.build, st.flow):
+            d.pop(nid, None)
+    st.graph, a.output = _graph_problems(spec, a.inputs, st.sinks)
+    a.errors = st.errors()
+    a._state = st
     return a
 
 

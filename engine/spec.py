@@ -226,12 +226,20 @@ class GraphSpec:
         return self._replace_node(replace(self.node(node_id), name=name))
 
     def move_nodes(self, positions: Mapping[str, tuple[float, float]]) -> "GraphSpec":
-        return replace(self, nodes=tuple(
+        return self._same_edges(replace(self, nodes=tuple(
             replace(n, pos=(float(positions[n.id][0]), float(positions[n.id][1])))
-            if n.id in positions else n for n in self.nodes))
+            if n.id in positions else n for n in self.nodes)))
 
     def _replace_node(self, node: NodeSpec) -> "GraphSpec":
-        return replace(self, nodes=tuple(node if n.id == node.id else n for n in self.nodes))
+        return self._same_edges(replace(self, nodes=tuple(node if n.id == node.id else n for n in self.nodes)))
+
+    def _same_edges(self, other: "GraphSpec") -> "GraphSpec":
+        """``other`` (an edit with these edges) shares the edge tables already built: an edit of one
+        setting on a large graph does not index its edges again."""
+        for k in ("_in_edges", "_out_edges"):
+            if k in self.__dict__:
+                other.__dict__[k] = self.__dict__[k]
+        return other
 
     # ------------------------------------------------------------ (de)serialise
     def to_dict(self) -> dict:

@@ -1168,8 +1168,11 @@ port of one layer to the top port of the next. Templates are in the Templates me
 现成的网络在“模板”菜单中。</translation>
     </message>
     <message>
+        <source>Drawing {n} layers…</source>
+        <translation>正在绘制 {n} 个层…</translation>
+    </message>
+    <message>
         <source>Add layer here</source>
-        <extracomment>whether *Paste here* is offered enabled (the window sets it to &quot;the clipboard holds layers&quot;)</extracomment>
         <translation>在此处添加层</translation>
     </message>
     <message>

@@ -21,7 +21,7 @@ import math
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QTransform
-from PySide6.QtWidgets import QGraphicsView, QMenu
+from PySide6.QtWidgets import QApplication, QGraphicsView, QMenu
 
 from engine.registry import RegistryError, get_layer_class
 from widgets import theme
@@ -31,6 +31,8 @@ from widgets.palette import LAYER_MIME, layer_menu, type_id_from_mime
 
 MIN_ZOOM = 0.1
 MAX_ZOOM = 4.0
+# adding at least this many layers at once (opening a large project) shows "Drawing N layers…" first
+BUSY_NODES = 2000
 
 EMPTY_HINT = QT_TRANSLATE_NOOP("GraphView",
                                "Drag a layer from the palette on the left (or double-click it) to start.\n"
@@ -68,17 +70,32 @@ class GraphView(QGraphicsView):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.banner = ""
+        # shown over the canvas while a large graph's items are made (see :meth:`set_graph`)
+        self.busy_text = ""
         self._pending: PendingEdge | None = None
         self._pending_port: PortItem | None = None
         self._panning: QPointF | None = None
         self._drop_edge: EdgeItem | None = None
-        #: whether *Paste here* is offered enabled (the window sets it to "the clipboard holds layers")
+        # whether *Paste here* is offered enabled (the window sets it to "the clipboard holds layers")
         self.can_paste = lambda: True
         self.graph_scene.selectionChanged.connect(self._on_selection)
 
     # ------------------------------------------------------------------ model
     def set_graph(self, spec, analysis) -> None:
-        self.graph_scene.set_graph(spec, analysis)
+        """Show ``spec``.  Drawing thousands of new layers takes a moment (a 20 000-layer project: about
+        a second): the canvas says so and shows a busy cursor first, as the event loop waits meanwhile."""
+        sc = self.graph_scene
+        busy = len(spec.nodes) - len(sc.nodes) >= BUSY_NODES
+        if busy:
+            QApplication.setOverrideCursor(Qt.WaitCursor)
+            self.busy_text = self.tr("Drawing {n} layers…").format(n=f"{len(spec.nodes):,}")
+            self.viewport().repaint()   # now: nothing else is painted until the items are made
+        try:
+            sc.set_graph(spec, analysis)
+        finally:
+            if busy:
+                self.busy_text = ""
+                QApplication.restoreOverrideCursor()
         self.viewport().update()
 
     def set_banner(self, text: str) -> None:
@@ -133,7 +150,7 @@ class GraphView(QGraphicsView):
     def edge_at(self, scene_pos: QPointF) -> EdgeItem | None:
         """The edge under ``scene_pos``, unless a node (or port) lies on top of it there."""
         for it in self.graph_scene.items(scene_pos):
-            if isinstance(it, (NodeItem, PortItem)):
+            if isinstance(it, NodeItem):   # (its ports are part of it)
                 return None
             if isinstance(it, EdgeItem):
                 return it
@@ -180,10 +197,7 @@ class GraphView(QGraphicsView):
         scene_pos = self.mapToScene(view_pos)
         hit = None
         for it in self.items(view_pos):
-            if isinstance(it, PortItem):
-                hit = it.node
-                break
-            if isinstance(it, (NodeItem, EdgeItem)):
+            if isinstance(it, (NodeItem, EdgeItem)):   # a node's ports are part of it
                 hit = it
                 break
         if hit is not None and not hit.isSelected():
@@ -249,9 +263,11 @@ class GraphView(QGraphicsView):
 
     # ------------------------------------------------------------------ mouse
     def _port_at(self, view_pos) -> PortItem | None:
+        """The port under ``view_pos`` (viewport coordinates) on the topmost node there, or None."""
+        scene_pos = self.mapToScene(view_pos)
         for it in self.items(view_pos):
-            if isinstance(it, PortItem):
-                return it
+            if isinstance(it, NodeItem):
+                return it.port_at(it.mapFromScene(scene_pos))
         return None
 
     def _port_near(self, scene_pos: QPointF, kind: str) -> PortItem | None:
@@ -259,10 +275,15 @@ class GraphView(QGraphicsView):
         r = 14.0
         best, best_d = None, 1e18
         for it in self.graph_scene.items(QRectF(scene_pos.x() - r, scene_pos.y() - r, 2 * r, 2 * r)):
-            if isinstance(it, PortItem) and it.kind == kind:
-                d = (it.scenePos() - scene_pos).manhattanLength()
+            if not isinstance(it, NodeItem):
+                continue
+            ports = it.in_ports if kind == "in" else [it.out_port]
+            for p in ports:
+                if p is None or not it.mapRectToScene(p.rect()).adjusted(-r, -r, r, r).contains(scene_pos):
+                    continue
+                d = (p.scenePos() - scene_pos).manhattanLength()
                 if d < best_d:
-                    best, best_d = it, d
+                    best, best_d = p, d
         if best is None:
             for it in self.graph_scene.items(scene_pos):
                 if isinstance(it, NodeItem):
@@ -421,7 +442,9 @@ class GraphView(QGraphicsView):
 
     def drawForeground(self, painter: QPainter, rect: QRectF):
         texts = []
-        if not self.graph_scene.nodes:
+        if self.busy_text:
+            texts.append(("busy", self.busy_text))
+        elif not self.graph_scene.nodes:
             texts.append(("hint", QCoreApplication.translate("GraphView", EMPTY_HINT)))
         elif self.banner:
             texts.append(("banner", self.banner))
@@ -432,9 +455,18 @@ class GraphView(QGraphicsView):
         vp = self.viewport().rect()
         for kind, text in texts:
             f = QFont(self.font())
-            f.setPointSizeF(11 if kind == "hint" else 9.5)
+            f.setPointSizeF(11 if kind in ("hint", "busy") else 9.5)
             painter.setFont(f)
-            if kind == "hint":
+            if kind == "busy":
+                fm = painter.fontMetrics()
+                w, h = fm.horizontalAdvance(text) + 40, fm.height() + 24
+                box = QRectF(vp.center().x() - w / 2, vp.center().y() - h / 2, w, h)
+                painter.setPen(QPen(theme.SELECTION, 1.5))
+                painter.setBrush(theme.node_body())
+                painter.drawRoundedRect(box, 8, 8)
+                painter.setPen(theme.node_text())
+                painter.drawText(box, Qt.AlignCenter, text)
+            elif kind == "hint":
                 painter.setPen(theme.muted_text(self.palette()))
                 painter.drawText(vp.adjusted(20, 20, -20, -20), Qt.AlignCenter | Qt.TextWordWrap, text)
             else:
