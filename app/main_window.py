@@ -301,14 +301,21 @@ class MainWindow(QMainWindow):
         self.project.modified_changed.connect(lambda _m: self._update_title())
         self.document.changed.connect(self._on_changed)
         self.document.path_changed.connect(lambda _p: self._update_title())
+        self._fit_after_draw = False
         self.document.project_loaded.connect(self._on_loaded)
 
     def _on_loaded(self) -> None:
-        self.view.zoom_to_fit()
+        # project_loaded comes before the changed() that draws the new graph: fit once that is drawn, and
+        # start with nothing selected (items are reused by node id, so n5 of the old graph would stay so)
+        self.view.graph_scene.clearSelection()
+        self._fit_after_draw = True
 
     def _on_changed(self) -> None:
         doc = self.document
         self.view.set_graph(doc.spec, doc.analysis)
+        if self._fit_after_draw:
+            self._fit_after_draw = False
+            self.view.zoom_to_fit()
         self.graph.set_selection(self.view.graph_scene.selected_node_ids())
         self._refresh_properties()
         reason = doc.train_blocker()

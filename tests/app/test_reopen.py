@@ -144,3 +144,21 @@ def test_file_new_resets_data_settings_plots_evaluation_and_status(win, saved, q
     assert ui.progress_line.text() == "" and ui.training_panel.status.text() == "" and ui.banner.isHidden()
     qtbot.wait(20)                                       # the settings check runs once the event is over
     assert not win.isWindowModified() and win.document.train_config == {}
+
+
+def test_an_opened_project_is_fitted_in_view_and_nothing_stays_selected(qtbot, win):
+    """The view fits the graph just opened (not the one before it), and a node selected in the old
+    graph (items are reused by node id) is not selected in the new one."""
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    win.view.graph_scene.select_nodes(["n2"])
+    assert win.view.graph_scene.selected_node_ids() == ["n2"]
+    far = demo_project()
+    far.graph = far.graph.move_nodes({n.id: (n.pos[0] + 20000, n.pos[1] + 15000) for n in far.graph.nodes})
+    win.document.load_project(far)
+    qtbot.wait(50)
+    centre = win.view.mapToScene(win.view.viewport().rect().center())
+    rect = win.view.graph_scene.nodes_rect()
+    assert rect.left() > 19000 and rect.contains(centre), (rect, centre)
+    assert win.view.graph_scene.selected_node_ids() == []
