@@ -108,7 +108,7 @@ def _graph_problems(spec: GraphSpec, inputs: list, sinks: list) -> tuple[dict, s
     if len(sinks) == 1:
         return graph_errors, sinks[0]
     if len(sinks) > 1 and inputs:
-        names = ", ".join(describe(spec.node(s)) for s in sinks)
+        names = ", ".join(describe(spec.node(s)) for s in sinks[:5]) + (", …" if len(sinks) > 5 else "")
         graph_errors[None] = (f"the graph has {len(sinks)} unconnected outputs ({names}); "
                               "connect them so that exactly one layer is the model's output")
         for s in sinks:

@@ -72,7 +72,7 @@ def _ref_analyse(spec):
     if len(sinks) == 1:
         output = sinks[0]
     elif len(sinks) > 1 and None not in errors:
-        names = ", ".join(describe(_node(spec, s)) for s in sinks)
+        names = ", ".join(describe(_node(spec, s)) for s in sinks[:5]) + (", …" if len(sinks) > 5 else "")
         errors[None] = (f"the graph has {len(sinks)} unconnected outputs ({names}); "
                         "connect them so that exactly one layer is the model's output")
         for s in sinks:

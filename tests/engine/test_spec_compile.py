@@ -162,3 +162,12 @@ def test_skipping_unused_input_gradients_changes_nothing_else():
     for nid in g1:
         for k in g1[nid]:
             np.testing.assert_array_equal(g1[nid][k], g2[nid][k])
+
+
+def test_many_unconnected_outputs_name_the_first_five():
+    s = mlp()
+    for _ in range(12):
+        s, d = s.add_node("Dense.v1", {"units": 2})
+        s = s.connect("n2", d)
+    msg = analyse(s).errors[None]
+    assert msg.startswith("the graph has 13 unconnected outputs (") and msg.count("Dense '") == 5 and ", …)" in msg

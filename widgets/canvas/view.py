@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QApplication, QGraphicsView, QMenu
 
@@ -472,7 +472,11 @@ class GraphView(QGraphicsView):
             else:
                 fm = painter.fontMetrics()
                 w = min(vp.width() - 20, fm.horizontalAdvance(text) + 24)
-                h = fm.height() * (1 + fm.horizontalAdvance(text) // max(1, w - 24)) + 12
+                # the wrapped text's real height (word wrap breaks before the width runs out), at most a
+                # third of the view
+                flags = int(Qt.AlignCenter | Qt.TextWordWrap)
+                h = min(fm.boundingRect(QRect(0, 0, int(w) - 24, 100000), flags, text).height(),
+                        max(fm.height(), vp.height() // 3)) + 12
                 box = QRectF(vp.center().x() - w / 2, vp.bottom() - h - 10, w, h)
                 c = QColor(theme.ERROR)
                 c.setAlpha(235)
@@ -480,5 +484,8 @@ class GraphView(QGraphicsView):
                 painter.setBrush(c)
                 painter.drawRoundedRect(box, 6, 6)
                 painter.setPen(QColor("white"))
+                painter.save()
+                painter.setClipRect(box)
                 painter.drawText(box.adjusted(12, 6, -12, -6), Qt.AlignCenter | Qt.TextWordWrap, text)
+                painter.restore()
         painter.restore()
