@@ -31,7 +31,7 @@ def _xlsx(tmp_path):
     ws = wb.create_sheet("measurements")
     ws.append(["width", "height", "ok"])
     rng = np.random.default_rng(1)
-    for i in range(60):
+    for _ in range(60):
         a, b = float(rng.random()), float(rng.random())
         ws.append([a, b, a + b > 1.0])     # typed cells: numbers and booleans
     p = tmp_path / "book.xlsx"
