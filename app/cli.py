@@ -399,7 +399,8 @@ def cmd_train(args) -> int:
     import time
 
     from engine.data import load_dataset
-    from engine.trainer import Diverged, EpochEnded, TrainConfig, Trainer, TrainFailed, TrainFinished
+    from engine.jobs.progress import Clock
+    from engine.trainer import BatchEnded, Diverged, EpochEnded, TrainConfig, Trainer, TrainFailed, TrainFinished
 
     project = _load_graph_or_project(args.graph)
     out = Path(args.out)
@@ -426,12 +427,16 @@ def cmd_train(args) -> int:
     start = _start_point(trainer) if weights else None
     stop, pause = threading.Event(), threading.Event()
     final, diverged = None, None
+    eta = Clock()   # the app's ETA: from the first batch (after compiling), at the run's rate so far
     with _Interrupts(stop) as interrupts:
         for ev in trainer.run(stop=stop, pause=pause):
-            if isinstance(ev, EpochEnded):
+            if isinstance(ev, BatchEnded):
+                eta.report(ev.epoch - 1)
+            elif isinstance(ev, EpochEnded):
                 if not args.quiet:
+                    left = eta.eta(ev.epoch, cfg.epochs)
                     _emit({"epoch": ev.epoch, **ev.logs, "samples_per_s": round(ev.samples_per_s, 1),
-                           "seconds": round(ev.seconds, 4)})
+                           "seconds": round(ev.seconds, 4), **({} if left is None else {"eta_s": round(left, 1)})})
             elif isinstance(ev, (Diverged, TrainFailed)):
                 diverged = ev
                 stop.set()  # end the run: the CLI does not retry with a smaller learning rate

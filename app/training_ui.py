@@ -40,6 +40,7 @@ from app.workers import load_dataset_for
 from engine.data import DataError, DataSpec
 from engine.i18n import message as engine_message
 from engine.i18n import tr as engine_tr
+from engine.jobs.progress import Clock
 from engine.trainer import TrainConfig, TrainError
 from widgets.confusion import ConfusionView
 from widgets.data_panel import DataPanel
@@ -163,9 +164,8 @@ class TrainingUI(QObject):
         self._epoch_drawn = None
         self._last_batch = None
         self._batch_drawn = None
-        self._run_t0 = None
-        self._paused_at = None          # when the run paused (the ETA leaves pauses out)
-        self._run_epoch0 = 0
+        self._eta = Clock()             # epochs per second since the first batch, pauses left out
+        self._paused_at = None          # when the run paused
         self._epochs_total = 1
         self.frame_timer = QTimer(self)
         self.frame_timer.setInterval(FRAME_MS)
@@ -273,15 +273,14 @@ class TrainingUI(QObject):
         for n in ("reset", "reinit"):
             a[n].setEnabled(reset)
             a[n].setToolTip(a[n].statusTip() if reset else self.tr("Stop the run first"))
-        now = time.monotonic()
         if state == "paused":
             if self._paused_at is None:
-                self._paused_at = now
+                self._paused_at = time.monotonic()
+                self._eta.pause()
             self.draw_frame()
             self.progress_line.setText(self._progress_text())
         elif self._paused_at is not None:
-            if self._run_t0 is not None:   # the ETA's rate leaves the pause out
-                self._run_t0 += now - self._paused_at
+            self._eta.resume()
             self._paused_at = None
         if state in ("idle", "failed"):
             self.draw_frame()
@@ -388,10 +387,10 @@ class TrainingUI(QObject):
         sps = b.samples_per_s if b is not None else (ev.samples_per_s if ev is not None else None)
         if sps:
             parts.append(self.tr("{v} samples/s").format(v=f"{sps:,.0f}"))
-        if not final and self._run_t0 is not None and epoch > self._run_epoch0:
+        left = None if final else self._eta.eta(epoch, self._epochs_total)
+        if left is not None:
             from widgets.training_panel import format_eta
-            rate = (epoch - self._run_epoch0) / max(time.monotonic() - self._run_t0, 1e-9)
-            parts.append(self.tr("ETA {t}").format(t=format_eta((self._epochs_total - epoch) / rate)))
+            parts.append(self.tr("ETA {t}").format(t=format_eta(left)))
         return " · ".join(parts)
 
     # ------------------------------------------------------------------ wiring
@@ -532,7 +531,7 @@ class TrainingUI(QObject):
         self._pending_boundary = self._pending_confusion = None
         self._last_epoch = self._epoch_drawn = self._last_batch = None
         self._epochs_total = int(ev.epochs)
-        self._run_t0 = None
+        self._eta = Clock()
         self._paused_at = None
         self.curves.start(ev)
         self.histograms.reset()
@@ -542,8 +541,7 @@ class TrainingUI(QObject):
 
     def _on_batch(self, ev) -> None:
         self._last_batch = ev
-        if self._run_t0 is None:
-            self._run_t0, self._run_epoch0 = time.monotonic(), ev.epoch - 1
+        self._eta.report(ev.epoch - 1)
 
     def _on_epoch(self, ev) -> None:
         """Every epoch: buffers only (cheap); the views draw at the next frame, if shown."""

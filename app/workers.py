@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import atexit
 import inspect
-import math
 import os
 import sys
 import threading
@@ -34,6 +33,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from engine.i18n import tr as engine_tr
+from engine.jobs.progress import eta_seconds, progress_parts
 from engine.live import (  # noqa: F401 - re-exported
     BOUNDARY_INTERVAL,
     BOUNDARY_MAX_POINTS,
@@ -118,20 +118,6 @@ def load_dataset_for(data_spec, progress: Callable | None = None, cancel: thread
     return _call_with_supported(load_dataset, data_spec, progress=progress, cancel=cancel)
 
 
-def progress_parts(args) -> tuple[float | None, str]:
-    """Read a progress callback's arguments: ``(done, total)``, ``(fraction, text)`` or ``(text,)``."""
-    text = next((a for a in args if isinstance(a, str)), "")
-    nums = [float(a) for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
-    frac = None
-    if len(nums) >= 2 and nums[1] > 0:
-        frac = nums[0] / nums[1]
-    elif len(nums) == 1:
-        frac = nums[0]
-    if frac is not None and not (math.isfinite(frac) and 0.0 <= frac <= 1.0):
-        frac = None
-    return frac, text
-
-
 def count_and_eta(args, elapsed: float) -> str:
     """``"1,200 / 5,000 · about 12 s left"`` for a ``(done, total)`` progress call, else ``""``."""
     nums = [a for a in args if isinstance(a, int) and not isinstance(a, bool)]
@@ -139,8 +125,8 @@ def count_and_eta(args, elapsed: float) -> str:
         return ""
     done, total = nums[0], nums[1]
     text = f"{done:,} / {total:,}"
-    if 0 < done < total and elapsed > 0.5:
-        left = elapsed * (total - done) / done
+    left = eta_seconds(done, total, elapsed) if done < total and elapsed > 0.5 else None
+    if left is not None:
         if left < 90:
             text += QCoreApplication.translate("Workers", " · about {n} s left").format(n=f"{left:.0f}")
         else:

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.i18n import translate as engine_tr
+from engine.jobs.progress import Clock
 from engine.losses import default_loss_for
 from engine.registry import FieldInfo
 from engine.trainer import LOSS_LABELS, TRAIN_GROUPS, TrainConfig, TrainError, train_fields
@@ -236,8 +237,7 @@ class TrainingPanel(QWidget):
         self._total_steps = 0
         self._steps_per_epoch = 1
         self._epochs = 1
-        self._t0: float | None = None
-        self._s0 = 0
+        self._eta = Clock(self._clock)   # steps per second since the first batch, pauses left out
         self._sync_visible()
         self.set_state("idle")
 
@@ -396,6 +396,7 @@ class TrainingPanel(QWidget):
     # ------------------------------------------------------------------ state
     def set_state(self, state: str) -> None:
         self.state = state
+        (self._eta.pause if state == "paused" else self._eta.resume)()
         train, pause, resume, stop = BUTTONS.get(state, BUTTONS["idle"])
         self.train_btn.setEnabled(train)
         self.pause_btn.setEnabled(pause)
@@ -427,8 +428,7 @@ class TrainingPanel(QWidget):
         self._epochs = max(1, int(ev.epochs))
         self._steps_per_epoch = max(1, int(ev.steps_per_epoch))
         self._total_steps = self._epochs * self._steps_per_epoch
-        self._t0 = None
-        self._s0 = 0
+        self._eta = Clock(self._clock)
         self.counters.setText(self.tr("epoch {epoch}/{epochs} · batch {batch}/{steps}").format(
             epoch=1, epochs=self._epochs, batch=0, steps=self._steps_per_epoch))
         self.eta.setText(self.tr("ETA –"))
@@ -448,12 +448,10 @@ class TrainingPanel(QWidget):
         b = int(round(ev.epoch_progress * self._steps_per_epoch))
         self.counters.setText(self.tr("epoch {epoch}/{epochs} · batch {batch}/{steps}").format(
             epoch=ev.epoch, epochs=self._epochs, batch=b, steps=self._steps_per_epoch))
-        now = self._clock()
-        if self._t0 is None:
-            self._t0, self._s0 = now, ev.step
-        elif ev.step > self._s0 and now > self._t0:
-            rate = (ev.step - self._s0) / (now - self._t0)
-            self.eta.setText(self.tr("ETA {eta}").format(eta=format_eta((total - ev.step) / rate)))
+        self._eta.report(ev.step)
+        left = self._eta.eta(ev.step, total)
+        if left is not None:
+            self.eta.setText(self.tr("ETA {eta}").format(eta=format_eta(left)))
         if self.state == "running":
             self.status.setText(self.tr("{speed} samples/s · loss {loss}").format(
                 speed=f"{ev.samples_per_s:,.0f}", loss=f"{ev.loss:.4g}"))

@@ -10,9 +10,11 @@ texts are English and :mod:`engine.i18n` translates them.
 * :mod:`engine.jobs.model`    -- a project's trained model (``trained_model``)
 * :mod:`engine.jobs.evaluate` -- the evaluation split policy and the evaluation itself
 * :mod:`engine.jobs.runs`     -- the record of a training run and the project after it
+* :mod:`engine.jobs.progress` -- reading progress reports, and the time left (ETA)
 """
 from engine.jobs.evaluate import choose_split, evaluate
 from engine.jobs.model import JobError, check_input_shape, trained_model
+from engine.jobs.progress import Clock, eta_seconds, progress_parts
 from engine.jobs.runs import finish_run, run_name
 
-__all__ = ["JobError", "check_input_shape", "choose_split", "evaluate", "finish_run", "run_name", "trained_model"]
+__all__ = ["Clock", "JobError", "check_input_shape", "eta_seconds", "progress_parts", "choose_split", "evaluate", "finish_run", "run_name", "trained_model"]

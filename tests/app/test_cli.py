@@ -44,6 +44,8 @@ def test_train_prints_one_json_object_per_epoch_and_writes_project(iris_project)
     assert [l["epoch"] for l in epochs] == list(range(1, 61))
     for key in ("loss", "accuracy", "val_loss", "val_accuracy", "samples_per_s", "seconds"):
         assert key in epochs[0]
+    # the time left, as the app estimates it (engine.jobs.progress): falls to 0 at the last epoch
+    assert all("eta_s" in l and l["eta_s"] >= 0 for l in epochs[1:]) and epochs[-1]["eta_s"] == 0
     final = lines[-1]
     assert final["done"] and final["test_accuracy"] >= 0.9
     from engine.io import load_project
