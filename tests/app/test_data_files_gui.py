@@ -6,10 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.evaluation_ui import install_evaluation_ui
-from app.main_window import MainWindow
 from engine.data.spec import DataSpec
-from engine.io import Project, demo_project
+from engine.io import Project
 from tests.engine.test_data_encoding import HEAD_ZH, IRIS_ZH, iris_text
 
 TIMEOUT = 120_000
@@ -40,54 +38,36 @@ def _xlsx(tmp_path):
 
 
 @pytest.mark.parametrize("make", [_gbk, _xlsx], ids=["gbk-csv", "xlsx"])
-def test_a_file_trains_and_predicts_a_raw_row_in_the_app(qtbot, tmp_path, monkeypatch, make):
-    from app.training_controller import IDLE
-    from app.training_ui import install_training_ui
+def test_a_file_trains_and_predicts_a_raw_row_in_the_app(qtbot, tmp_path, studio, make):
     from engine.evaluate import predict_rows
     from engine.jobs import trained_model
 
-    monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path / "appdata"))
     spec, features, classes = make(tmp_path)
-    w = MainWindow(demo_project())
-    qtbot.addWidget(w)
-    w.project.show_error = lambda title, text: pytest.fail(f"unexpected error dialog: {text}")
-    w.project.maybe_save = lambda *a, **k: True
-    ctl = install_training_ui(w) if getattr(w, "training_ui", None) is None else w.training
-    ui = getattr(w, "evaluation_ui", None) or install_evaluation_ui(w)
-    try:
-        dp = w.training_ui.data_panel
-        dp.set_spec(spec)
-        qtbot.waitUntil(lambda: dp.spec().target == spec.target and dp.load_btn.isEnabled(), timeout=TIMEOUT)
-        dp.load_btn.click()
-        qtbot.waitUntil(lambda: ctl.dataset is not None and w.document.data_info is not None, timeout=TIMEOUT)
-        assert ctl.dataset.input_shape == (len(features),)
-        if classes:
-            assert ctl.dataset.class_names == classes       # decoded from GBK, not mojibake
-        w.actions["fit_to_data"].trigger()
-        assert w.actions["train"].isEnabled(), w.actions["train"].toolTip()
-        w.training_ui.training_panel.epochs.setValue(3)
-        with qtbot.waitSignal(ctl.run_finished, timeout=TIMEOUT) as blocker:
-            w.actions["train"].trigger()
-        assert blocker.args[0].reason == "completed"
-        qtbot.waitUntil(lambda: ctl.state == IDLE, timeout=TIMEOUT)
-        doc = w.document
-        pp = ui.predict_panel
-        assert list(pp.inputs) == features and pp.predict_btn.isEnabled()
-        row = {name: "0.7" for name in features}
-        for name, value in row.items():
-            pp.inputs[name].setText(value)
-        with qtbot.waitSignal(ui.predicted, timeout=TIMEOUT) as blocker:
-            pp.predict_btn.click()
-        res = blocker.args[0]
-        model = trained_model(doc.spec, doc.weights)
-        (want,) = predict_rows(model, Project(graph=doc.spec, weights=doc.weights,
-                                              preprocessing=doc.preprocessing), [row])
-        assert set(res["names"]) == set(want["probabilities"])
-        if classes:
-            assert res["names"] == classes
-        np.testing.assert_allclose(res["probs"], [want["probabilities"][n] for n in res["names"]], rtol=1e-6)
-        assert pp.value.text().startswith(str(want["prediction"]))
-    finally:
-        assert ctl.shutdown(10_000)
-        w.project.timer.stop()
-        w.undo_stack.setClean()
+    w, ctl, ui = studio.win, studio.ctl, studio.ui
+    dp = w.training_ui.data_panel
+    dp.set_spec(spec)
+    qtbot.waitUntil(lambda: dp.spec().target == spec.target and dp.load_btn.isEnabled(), timeout=TIMEOUT)
+    dp.load_btn.click()
+    qtbot.waitUntil(lambda: ctl.dataset is not None and w.document.data_info is not None, timeout=TIMEOUT)
+    assert ctl.dataset.input_shape == (len(features),)
+    if classes:
+        assert ctl.dataset.class_names == classes       # decoded from GBK, not mojibake
+    w.actions["fit_to_data"].trigger()
+    studio.train(3)
+    doc = w.document
+    pp = ui.predict_panel
+    assert list(pp.inputs) == features and pp.predict_btn.isEnabled()
+    row = {name: "0.7" for name in features}
+    for name, value in row.items():
+        pp.inputs[name].setText(value)
+    with qtbot.waitSignal(ui.predicted, timeout=TIMEOUT) as blocker:
+        pp.predict_btn.click()
+    res = blocker.args[0]
+    model = trained_model(doc.spec, doc.weights)
+    (want,) = predict_rows(model, Project(graph=doc.spec, weights=doc.weights,
+                                          preprocessing=doc.preprocessing), [row])
+    assert set(res["names"]) == set(want["probabilities"])
+    if classes:
+        assert res["names"] == classes
+    np.testing.assert_allclose(res["probs"], [want["probabilities"][n] for n in res["names"]], rtol=1e-6)
+    assert pp.value.text().startswith(str(want["prediction"]))
