@@ -28,6 +28,8 @@ MIN_ROWS = 8
 _pool: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
 _blas_ctl = None
+_blas_lock = threading.RLock()
+_blas_depth = 0
 
 
 def kernel_threads() -> int:
@@ -91,11 +93,24 @@ def blas_one_thread():
     then runs on its own core instead of both handing work to OpenBLAS's pool, and a GEMM's
     bits do not depend on how many BLAS threads the process has (W4's Winograd layer: with
     two BLAS threads the backward took 9-20 ms per batch under load, 2.7 ms split this way).
-    The setting is process-wide while the block runs; the previous one comes back after it.
+    The setting is process-wide, so blocks entered from different threads (two trainers in
+    one process) run one after the other: OpenBLAS 0.3.31 did not take a thread count raised
+    back from another thread than the one that lowered it (measured), so the thread that
+    lowers it restores it.  Nested blocks on one thread are fine.
     """
-    global _blas_ctl
-    if _blas_ctl is None:
-        from threadpoolctl import ThreadpoolController  # noqa: PLC0415 (a few ms: first use only)
-        _blas_ctl = ThreadpoolController()
-    with _blas_ctl.limit(limits=1, user_api="blas"):
-        yield
+    global _blas_ctl, _blas_depth
+    with _blas_lock:
+        if _blas_depth == 0:
+            if _blas_ctl is None:
+                from threadpoolctl import ThreadpoolController  # noqa: PLC0415 (a few ms, once)
+                _blas_ctl = ThreadpoolController()
+            limiter = _blas_ctl.limit(limits=1, user_api="blas")
+        else:
+            limiter = None
+        _blas_depth += 1
+        try:
+            yield
+        finally:
+            _blas_depth -= 1
+            if limiter is not None:
+                limiter.restore_original_limits()

@@ -358,18 +358,47 @@ def _wino_backward(dz, x, W, cache, pt, pl, oh, ow, need_dx, relu_out):
     return dx, _wino_weights_grad(dU), db
 
 
+def _image_halves(n):
+    """The batch as two halves of whole images (one part for a single image)."""
+    return [(0, n)] if n < 2 else [(0, (n + 1) // 2), ((n + 1) // 2, n)]
+
+
 def _conv2d_forward(x, W, b, sh, sw, dh, dw, pt, pl, oh, ow, keep_cols=True, relu=False):
-    """x (N,H,W,C) contiguous -> (z (N,oh,ow,F), cols or None); ``relu`` applies
-    max(z, 0) in the same pass as the bias (one Numba kernel)."""
+    """x (N,H,W,C) contiguous -> (z (N,oh,ow,F), cache for :func:`_conv2d_backward`); ``relu``
+    applies max(z, 0) in the same pass as the bias (one Numba kernel).
+
+    3x3 stride-1 layers with enough channels use Winograd (:func:`_wino_forward`); the
+    others im2col + GEMM, on two halves of the batch on two threads (BLAS on one thread
+    each; the halves are computed the same way with one thread, so the bits do not depend
+    on the thread count)."""
     if _wino_ok(x, W, sh, sw, dh, dw):
         return _wino_forward(x, W, b, pt, pl, oh, ow, keep_cols, relu)
+    n = x.shape[0]
+    z = np.empty((n, oh, ow, W.shape[3]), dtype=x.dtype)
+    parts = _image_halves(n)
+    caches = [None] * len(parts)
+
+    def part(k0, k1):
+        for k in range(k0, k1):
+            s, e = parts[k]
+            caches[k] = _im2col_forward(x[s:e], W, b, sh, sw, dh, dw, pt, pl, oh, ow, keep_cols, relu, z[s:e])
+
+    if len(parts) == 1:  # one image: BLAS keeps its threads
+        part(0, 1)
+    else:
+        with blas_one_thread():
+            run_parts(part, len(parts))
+    return z, ("im2col", parts, caches)
+
+
+def _im2col_forward(x, W, b, sh, sw, dh, dw, pt, pl, oh, ow, keep_cols, relu, z):
+    """im2col + GEMM of ``x`` into ``z`` (N,oh,ow,F) -> the columns (or None if not kept)."""
     n = x.shape[0]
     kh, kw, c, f = W.shape
     W2 = W.reshape(kh * kw * c, f)
     K = kh * kw * c
     per_sample = oh * ow * K * x.itemsize
     chunk = max(1, (MAX_COLS_BYTES if keep_cols else EVAL_COLS_BYTES) // max(per_sample, 1))
-    z = np.empty((n, oh, ow, f), dtype=x.dtype)
     if chunk >= n and keep_cols:
         cols = _columns(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
         np.matmul(cols, W2, out=z.reshape(n * oh * ow, f))
@@ -383,26 +412,55 @@ def _conv2d_forward(x, W, b, sh, sw, dh, dw, pt, pl, oh, ow, keep_cols=True, rel
             np.matmul(cols, W2, out=z[s:s + m].reshape(m * oh * ow, f))
     if b is not None or relu:
         KC.bias_act_(z.reshape(n * oh * ow, f), W2[0] if b is None else b, b is not None, relu)
-    return z, keep
+    return keep
 
 
-def _conv2d_backward(dz, x, W, cols, sh, sw, dh, dw, pt, pl, oh, ow, need_dx=True, relu_out=None):
+def _conv2d_backward(dz, x, W, cache, sh, sw, dh, dw, pt, pl, oh, ow, need_dx=True, relu_out=None):
     """dz (N,oh,ow,F) -> (dx, dW, db); ``dx`` is None when ``need_dx`` is False.
 
-    With ``relu_out`` (the layer's ReLU output), ``dz`` is dL/dy and the ReLU
-    mask is applied here, fused with the bias gradient (one Numba pass).  The
-    work goes in blocks of whole images of about ``BWD_CHUNK_ROWS`` output pixels
+    With ``relu_out`` (the layer's ReLU output), ``dz`` is dL/dy and the ReLU mask is
+    applied here.  The im2col path runs the forward's two halves of the batch on two
+    threads and adds the halves' weight and bias gradients in order."""
+    if cache[0] == "winograd":
+        return _wino_backward(dz, x, W, cache, pt, pl, oh, ow, need_dx, relu_out)
+    _, parts, caches = cache
+    dz = np.ascontiguousarray(dz)
+    dx = np.zeros_like(x) if need_dx else None
+    res = [None] * len(parts)
+
+    def part(k0, k1):
+        for k in range(k0, k1):
+            s, e = parts[k]
+            res[k] = _im2col_backward(dz[s:e], x[s:e], W, caches[k], sh, sw, dh, dw, pt, pl, oh, ow,
+                                      None if relu_out is None else relu_out[s:e],
+                                      None if dx is None else dx[s:e])
+
+    if len(parts) == 1:
+        part(0, 1)
+    else:
+        with blas_one_thread():
+            run_parts(part, len(parts))
+    dW, db = res[0]
+    for dWk, dbk in res[1:]:
+        dW += dWk
+        db += dbk
+    return dx, dW.reshape(W.shape), db
+
+
+def _im2col_backward(dz, x, W, cols, sh, sw, dh, dw, pt, pl, oh, ow, relu_out, dx):
+    """One part of :func:`_conv2d_backward` -> (dW (K, F), db); adds dL/dx into ``dx``
+    (zeros) unless it is None.
+
+    The work goes in blocks of whole images of about ``BWD_CHUNK_ROWS`` output pixels
     (at least one image), so that the weight-gradient and input-gradient matmuls
     read the masked gradient from cache (W4: first layer 1.3 -> 0.95 ms, second
     3.75 -> 3.5 ms per batch of 64).
     """
-    if isinstance(cols, tuple):  # the forward used Winograd
-        return _wino_backward(dz, x, W, cols, pt, pl, oh, ow, need_dx, relu_out)
     n = x.shape[0]
     kh, kw, c, f = W.shape
     K = kh * kw * c
     W2 = W.reshape(K, f)
-    dy = np.ascontiguousarray(dz).reshape(-1, f)
+    dy = dz.reshape(-1, f)
     relu = relu_out is not None
     yy = relu_out.reshape(-1, f) if relu else dy
     rows = oh * ow
@@ -410,7 +468,6 @@ def _conv2d_backward(dz, x, W, cols, sh, sw, dh, dw, pt, pl, oh, ow, need_dx=Tru
     if cols is None:  # columns too large to keep: rebuilt block by block
         chunk = min(chunk, max(1, MAX_COLS_BYTES // max(rows * K * x.itemsize, 1)))
     chunk = min(chunk, n)
-    dx = np.zeros_like(x) if need_dx else None
     dW = np.zeros((K, f), dtype=dy.dtype)
     db = np.zeros(f, dtype=dy.dtype)
     dbc = np.empty(f, dtype=dy.dtype)
@@ -423,9 +480,9 @@ def _conv2d_backward(dz, x, W, cols, sh, sw, dh, dw, pt, pl, oh, ow, need_dx=Tru
         db += dbc
         cc = cols[r0:r1] if cols is not None else _columns(x[s:s + m], kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
         dW += cc.T @ dzc
-        if need_dx:
+        if dx is not None:
             KC.col2im2d(dzc @ W2.T, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, dx[s:s + m])
-    return dx, dW.reshape(W.shape), db
+    return dW, db
 
 
 class _ConvBase(Layer):
