@@ -69,27 +69,37 @@ def run_rows(fn, n: int, *args) -> None:
         fut.result()
 
 
-def run_parts(fn, n: int, *args) -> None:
-    """``fn(*args, k0, k1)`` over work items ``0 .. n-1`` (e.g. blocks of images): the first
-    half on the calling thread, the second on the helper thread when allowed and ``n >= 2``.
-    ``fn`` must write each item's results apart (the caller combines them in item order),
-    so that the bits do not depend on the split."""
+def run_items(fn, n: int) -> None:
+    """``fn(take)`` on the calling thread and on the helper thread, sharing work items
+    ``0 .. n-1`` (e.g. blocks of images): ``take()`` returns the next unclaimed item, or
+    None when none is left.  Whichever thread is running takes the next item, so on a busy
+    machine the calling thread does them all if the helper is not scheduled (it is then
+    cancelled, not waited for).  ``fn`` must write each item's results apart (the caller
+    combines them in item order), so that the bits do not depend on who did what.
+    One thread only when not allowed or ``n < 2``."""
+    items = iter(range(n))
+    lock = threading.Lock()
+
+    def take():
+        with lock:
+            return next(items, None)
+
     if n < 2 or kernel_threads() < 2:
-        fn(*args, 0, n)
+        fn(take)
         return
-    half = (n + 1) // 2
-    fut = _helper().submit(fn, *args, half, n)
+    fut = _helper().submit(fn, take)
     try:
-        fn(*args, 0, half)
+        fn(take)
     finally:
-        fut.result()
+        if not fut.cancel():
+            fut.result()
 
 
 @contextmanager
 def blas_one_thread():
     """BLAS (NumPy's OpenBLAS, through threadpoolctl) on one thread inside the block.
 
-    For code that calls BLAS from two of our threads at once (:func:`run_parts`): each call
+    For code that calls BLAS from two of our threads at once (:func:`run_items`): each call
     then runs on its own core instead of both handing work to OpenBLAS's pool, and a GEMM's
     bits do not depend on how many BLAS threads the process has (W4's Winograd layer: with
     two BLAS threads the backward took 9-20 ms per batch under load, 2.7 ms split this way).

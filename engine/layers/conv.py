@@ -23,7 +23,7 @@ import numpy as np
 
 from engine.initializers import init_weight
 from engine.kernels.alloc import tune_malloc
-from engine.kernels.threads import blas_one_thread, run_parts
+from engine.kernels.threads import blas_one_thread, run_items
 from engine.layers.activations import activation_field, apply_activation, gain_for
 from engine.layers.core import fmt_shape
 from engine.lazy import LazyModule
@@ -281,8 +281,8 @@ def _wino_forward(x, W, b, pt, pl, oh, ow, keep, relu):
     """Winograd F(2x2, 3x3) convolution (see :mod:`engine.kernels.winograd`) in blocks of
     whole images: -> (z (N, oh, ow, F), cache for :func:`_wino_backward`).  The kernels get
     the whole (padded) tile arrays and fill their first ``m*T`` rows; BLAS gets those rows.
-    The blocks are independent: the two halves of them run on two threads
-    (:func:`engine.kernels.threads.run_parts`), each calling BLAS on one thread."""
+    The blocks are independent: two threads share them (whichever runs takes the next one,
+    :func:`engine.kernels.threads.run_items`), each calling BLAS on one thread."""
     n, h, w, c = x.shape
     f = W.shape[3]
     dt = x.dtype
@@ -294,10 +294,10 @@ def _wino_forward(x, W, b, pt, pl, oh, ow, keep, relu):
     Vs = [None] * len(blocks)
     bias = W[0, 0, 0] if b is None else b
 
-    def part(k0, k1):
+    def part(take):
         V = None
         M = _tiles_buf(chunk * T, f, dt)
-        for k in range(k0, k1):
+        while (k := take()) is not None:
             s, m = blocks[k]
             if keep or V is None:
                 V = _tiles_buf(chunk * T, c, dt)
@@ -308,7 +308,7 @@ def _wino_forward(x, W, b, pt, pl, oh, ow, keep, relu):
                 Vs[k] = V
 
     with blas_one_thread():
-        run_parts(part, len(blocks))
+        run_items(part, len(blocks))
     return z, ("winograd", Vs if keep else None, U)
 
 
@@ -332,11 +332,11 @@ def _wino_backward(dz, x, W, cache, pt, pl, oh, ow, need_dx, relu_out):
     dx = np.zeros_like(x) if need_dx else None
     UT = U.transpose(0, 2, 1)
 
-    def part(k0, k1):
+    def part(take):
         dM = _tiles_buf(chunk * T, f, dt)
         dV = _tiles_buf(chunk * T, c, dt) if need_dx else None
         V = _tiles_buf(chunk * T, c, dt) if Vs is None else None
-        for k in range(k0, k1):
+        while (k := take()) is not None:
             s, m = blocks[k]
             rows = m * T
             if Vs is None:
@@ -350,7 +350,7 @@ def _wino_backward(dz, x, W, cache, pt, pl, oh, ow, need_dx, relu_out):
                 KW.grad_in_tiles(dV, pt, pl, TH, TW, s, s + m, dx)
 
     with blas_one_thread():
-        run_parts(part, len(blocks))
+        run_items(part, len(blocks))
     dU, db = dUs[0].copy(), dbs[0].copy()
     for k in range(1, len(blocks)):
         dU += dUs[k]
@@ -368,9 +368,9 @@ def _conv2d_forward(x, W, b, sh, sw, dh, dw, pt, pl, oh, ow, keep_cols=True, rel
     applies max(z, 0) in the same pass as the bias (one Numba kernel).
 
     3x3 stride-1 layers with enough channels use Winograd (:func:`_wino_forward`); the
-    others im2col + GEMM, on two halves of the batch on two threads (BLAS on one thread
-    each; the halves are computed the same way with one thread, so the bits do not depend
-    on the thread count)."""
+    others im2col + GEMM, the two halves of the batch shared by two threads (BLAS on one
+    thread each; the halves are computed the same way with one thread, so the bits do not
+    depend on the thread count)."""
     if _wino_ok(x, W, sh, sw, dh, dw):
         return _wino_forward(x, W, b, pt, pl, oh, ow, keep_cols, relu)
     n = x.shape[0]
@@ -378,16 +378,16 @@ def _conv2d_forward(x, W, b, sh, sw, dh, dw, pt, pl, oh, ow, keep_cols=True, rel
     parts = _image_halves(n)
     caches = [None] * len(parts)
 
-    def part(k0, k1):
-        for k in range(k0, k1):
+    def part(take):
+        while (k := take()) is not None:
             s, e = parts[k]
             caches[k] = _im2col_forward(x[s:e], W, b, sh, sw, dh, dw, pt, pl, oh, ow, keep_cols, relu, z[s:e])
 
     if len(parts) == 1:  # one image: BLAS keeps its threads
-        part(0, 1)
+        part(iter([0, None]).__next__)
     else:
         with blas_one_thread():
-            run_parts(part, len(parts))
+            run_items(part, len(parts))
     return z, ("im2col", parts, caches)
 
 
@@ -428,18 +428,18 @@ def _conv2d_backward(dz, x, W, cache, sh, sw, dh, dw, pt, pl, oh, ow, need_dx=Tr
     dx = np.zeros_like(x) if need_dx else None
     res = [None] * len(parts)
 
-    def part(k0, k1):
-        for k in range(k0, k1):
+    def part(take):
+        while (k := take()) is not None:
             s, e = parts[k]
             res[k] = _im2col_backward(dz[s:e], x[s:e], W, caches[k], sh, sw, dh, dw, pt, pl, oh, ow,
                                       None if relu_out is None else relu_out[s:e],
                                       None if dx is None else dx[s:e])
 
     if len(parts) == 1:
-        part(0, 1)
+        part(iter([0, None]).__next__)
     else:
         with blas_one_thread():
-            run_parts(part, len(parts))
+            run_items(part, len(parts))
     dW, db = res[0]
     for dWk, dbk in res[1:]:
         dW += dWk

@@ -224,3 +224,23 @@ def test_two_threads_give_the_bits_of_one(monkeypatch):
     for other in runs[1:]:
         for a, b in zip(runs[0], other):
             np.testing.assert_array_equal(a, b)
+
+
+def test_run_items_takes_every_item_once(monkeypatch):
+    import threading
+
+    from engine.kernels import threads
+
+    for setting in ("1", "2"):
+        monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", setting)
+        for n in (0, 1, 2, 7):
+            done, who = [], set()
+
+            def fn(take, done=done, who=who):
+                while (k := take()) is not None:
+                    done.append(k)
+                    who.add(threading.get_ident())
+
+            threads.run_items(fn, n)
+            assert sorted(done) == list(range(n))
+            assert len(who) <= (2 if setting == "2" else 1)
