@@ -12,7 +12,11 @@ before (top/left) and the larger half after.
 ``padding="explicit"``: the zeros given in ``pads`` (PyTorch ``padding=``, ONNX ``pads``),
 ``out = floor((in + before + after - dilation*(k-1) - 1) / stride) + 1``.
 
-The computation is im2col + one BLAS matmul (see :mod:`engine.kernels.conv`).
+The computation is im2col + one BLAS matmul (see :mod:`engine.kernels.conv`), except for
+3x3 stride-1 undilated layers with at least ``WINO_MIN_C`` input channels, which use
+Winograd F(2x2, 3x3) (:mod:`engine.kernels.winograd`; 2.25x fewer multiplies).  Both run
+blocks of whole images on two threads with BLAS on one thread each
+(:mod:`engine.kernels.threads`); the bits do not depend on the thread count.
 """
 from __future__ import annotations
 

@@ -313,16 +313,22 @@ def test_conv_pool_lstm_from_two_threads_match_sequential():
                 np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("type_id,shape", [("Conv2D.v1", (7, 6, 2)), ("Conv1D.v1", (9, 3))])
-def test_im2col_halves_on_two_threads_give_the_bits_of_one(type_id, shape, monkeypatch):
-    """The im2col path runs two halves of the batch on two threads (BLAS on one each)."""
+@pytest.mark.parametrize("type_id,shape,tiles", [("Conv2D.v1", (7, 6, 2), None), ("Conv1D.v1", (9, 3), None),
+                                                ("Conv2D.v1", (9, 9, 8), 50)])
+def test_two_threads_give_the_bits_of_one(type_id, shape, tiles, monkeypatch):
+    """im2col: the two halves of the batch on two threads (BLAS on one each); Winograd
+    (C >= 8, 25 tiles per image: 6 blocks, the last one partial): the blocks shared by two
+    threads.  Either way the bits equal those of one thread."""
+    import engine.layers.conv as conv
     from engine.registry import Ctx, build_layer
     layer = build_layer(type_id, {"filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"})
+    if tiles:
+        monkeypatch.setattr(conv, "WINO_TILES", tiles)
     rng = np.random.default_rng(11)
     params = {k: (v + 0.1 * rng.standard_normal(v.shape)).astype(np.float32)
               for k, v in layer.init_params([shape], rng, np.float32).items()}
-    x = rng.standard_normal((7, *shape)).astype(np.float32)
-    dy = rng.standard_normal((7, *shape[:-1], 4)).astype(np.float32)
+    x = rng.standard_normal((11, *shape)).astype(np.float32)
+    dy = rng.standard_normal((11, *shape[:-1], 4)).astype(np.float32)
     runs = []
     for threads in ("1", "2"):
         monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", threads)

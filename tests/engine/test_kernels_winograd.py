@@ -204,28 +204,6 @@ def test_padded_rows_break_4k_strides():
             assert (rows * row) % 4096 != 0
 
 
-def test_two_threads_give_the_bits_of_one(monkeypatch):
-    # the blocks of images split between two threads (run_parts) vs all on one
-    from engine.registry import Ctx, build_layer
-    layer = build_layer("Conv2D.v1", {"filters": 8, "kernel_size": 3, "padding": "same", "activation": "relu"})
-    rng = np.random.default_rng(6)
-    params = {k: (v + 0.1 * rng.standard_normal(v.shape)).astype(np.float32)
-              for k, v in layer.init_params([(9, 9, 8)], rng, np.float32).items()}
-    x = rng.standard_normal((11, 9, 9, 8)).astype(np.float32)
-    dy = rng.standard_normal((11, 9, 9, 8)).astype(np.float32)
-    monkeypatch.setattr(conv, "WINO_TILES", 50)   # 25 tiles per image: 6 blocks, the last one partial
-    runs = []
-    for threads in ("1", "2"):
-        monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", threads)
-        for train in (True, False):
-            y, back = layer.forward(params, {}, [x], Ctx(train=train))
-            (dx,), g = back(dy)
-            runs.append((y, dx, g["W"], g["b"]))
-    for other in runs[1:]:
-        for a, b in zip(runs[0], other):
-            np.testing.assert_array_equal(a, b)
-
-
 def test_run_items_takes_every_item_once(monkeypatch):
     import threading
 
