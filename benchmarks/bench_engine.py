@@ -343,6 +343,10 @@ def main(argv=None):
     ap.add_argument("--memory", action="store_true",
                     help="run one more epoch of ours under tracemalloc and report its peak (epoch_peak_numpy_mb)")
     ap.add_argument("--markdown", action="store_true", help="also print table rows (workload, ours, torch, ratio)")
+    ap.add_argument("--engine-blas-threads", type=int, default=None,
+                    help="BLAS threads while our engine trains (default: --threads). With 1, the "
+                         "convolution and recurrent kernels still split their work over --threads "
+                         "threads; PyTorch always gets --threads")
     args = ap.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
@@ -365,13 +369,18 @@ def main(argv=None):
         for name in args.only.split(","):
             w = ws[name]
             try:
-                ours, ours_first, mem = run_engine(w, args.epochs, args.repeat, memory=args.memory)
+                if args.engine_blas_threads:
+                    with threadpool_limits(limits=args.engine_blas_threads, user_api="blas"):
+                        ours, ours_first, mem = run_engine(w, args.epochs, args.repeat, memory=args.memory)
+                else:
+                    ours, ours_first, mem = run_engine(w, args.epochs, args.repeat, memory=args.memory)
             except Exception as exc:  # a layer family not available yet
                 print(json.dumps({"workload": name, "error": f"{type(exc).__name__}: {exc}"}), flush=True)
                 continue
             row = {"workload": name, "engine_samples_per_s": round(ours, 1),
                    "engine_first_epoch_s": round(ours_first, 3), "threads": args.threads,
                    "epochs": args.epochs, "repeat": args.repeat,
+                   "engine_blas_threads": args.engine_blas_threads or args.threads,
                    "peak_rss_mb": round(peak_rss_mb(), 1)}
             if mem:
                 row.update(mem)

@@ -26,6 +26,14 @@ CASES = [
               [(4, 5, 2)], (4, 3, 2), batch=2),
     LayerCase("Conv2D.v1", {"filters": 2, "kernel_size": 2, "strides": 2, "dilation": 2, "padding": "explicit",
                             "pads": [2, 0, 1, 1], "activation": "tanh"}, [(5, 4, 1)], (3, 2, 2), batch=2),
+    # 3x3 stride 1 with >= 8 input channels: Winograd F(2x2, 3x3) (engine.kernels.winograd);
+    # odd and even outputs, same/explicit padding, evaluation mode (tiles recomputed)
+    LayerCase("Conv2D.v1", {"filters": 3, "kernel_size": 3, "activation": "relu"}, [(5, 6, 8)], (3, 4, 3),
+              batch=2),
+    LayerCase("Conv2D.v1", {"filters": 2, "kernel_size": 3, "padding": "same", "use_bias": False,
+                            "activation": "tanh"}, [(4, 3, 9)], (4, 3, 2), batch=2),
+    LayerCase("Conv2D.v1", {"filters": 2, "kernel_size": 3, "padding": "explicit", "pads": [2, 0, 1, 1]},
+              [(4, 4, 8)], (5, 3, 2), batch=2, train=False),
     LayerCase("MaxPool2D.v1", {}, [(4, 4, 2)], (2, 2, 2), batch=2),
     LayerCase("MaxPool2D.v1", {"pool_size": 3, "strides": 2, "ceil_mode": True}, [(6, 5, 2)], (3, 2, 2), batch=2),
     LayerCase("MaxPool2D.v1", {"pool_size": 2, "strides": 1, "dilation": 2, "padding": "explicit",

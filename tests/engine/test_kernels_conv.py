@@ -311,3 +311,61 @@ def test_conv_pool_lstm_from_two_threads_match_sequential():
         for i in range(2):
             for a, b in zip(got[i], want[i]):
                 np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("type_id,shape,tiles", [("Conv2D.v1", (7, 6, 2), None), ("Conv1D.v1", (9, 3), None),
+                                                ("Conv2D.v1", (9, 9, 8), 50)])
+def test_two_threads_give_the_bits_of_one(type_id, shape, tiles, monkeypatch):
+    """im2col: the two halves of the batch on two threads (BLAS on one each); Winograd
+    (C >= 8, 25 tiles per image: 6 blocks, the last one partial): the blocks shared by two
+    threads.  Either way the bits equal those of one thread."""
+    import engine.layers.conv as conv
+    from engine.registry import Ctx, build_layer
+    layer = build_layer(type_id, {"filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"})
+    if tiles:
+        monkeypatch.setattr(conv, "WINO_TILES", tiles)
+    rng = np.random.default_rng(11)
+    params = {k: (v + 0.1 * rng.standard_normal(v.shape)).astype(np.float32)
+              for k, v in layer.init_params([shape], rng, np.float32).items()}
+    x = rng.standard_normal((11, *shape)).astype(np.float32)
+    dy = rng.standard_normal((11, *shape[:-1], 4)).astype(np.float32)
+    runs = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", threads)
+        for train in (True, False):
+            y, back = layer.forward(params, {}, [x], Ctx(train=train))
+            (dx,), g = back(dy)
+            runs.append((y, dx, g["W"], g["b"]))
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_blas_one_thread_blocks_from_two_threads_wait_and_restore_the_setting():
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    from engine.kernels.threads import blas_one_thread
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    seen = []
+
+    def other():
+        with blas_one_thread():
+            seen.append(blas_threads())
+
+    t = threading.Thread(target=other)
+    with blas_one_thread():
+        with blas_one_thread():                      # nested on one thread
+            assert all(n == 1 for n in blas_threads())
+        assert all(n == 1 for n in blas_threads())
+        t.start()
+        t.join(0.2)
+        assert not seen                              # the other thread waits for this block
+    t.join(10)
+    assert seen                                      # (OpenBLAS reports its count oddly on other threads)
+    assert blas_threads() == before
