@@ -513,6 +513,13 @@ class Trainer:
 
     def run(self, stop: threading.Event | None = None, pause: threading.Event | None = None) -> Iterator[TrainEvent]:
         """Train until ``cfg.epochs`` epochs are complete, early stopping, a stop, or divergence."""
+        from engine.kernels.threads import blas_for_run  # noqa: PLC0415
+
+        split = any(getattr(layer, "SPLITS_WORK", False) for layer in self.model.layers.values())
+        with blas_for_run(split):
+            yield from self._run(stop, pause)
+
+    def _run(self, stop: threading.Event | None, pause: threading.Event | None) -> Iterator[TrainEvent]:
         cfg = self.cfg
         ds = self.dataset
         stop = stop or threading.Event()

@@ -124,3 +124,24 @@ def blas_one_thread():
             _blas_depth -= 1
             if limiter is not None:
                 limiter.restore_original_limits()
+
+
+#: the environment variables by which a user fixes BLAS's thread count (then we never change it)
+BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextmanager
+def blas_for_run(split_layers: bool):
+    """BLAS threads for a whole training run.  When the model's heavy layers split their own work over
+    two threads (the convolutions: Winograd blocks and im2col batch halves, each calling BLAS on one
+    thread), BLAS gets one thread for the whole run: a two-thread BLAS call elsewhere in the step (the
+    Dense layers) leaves OpenBLAS's second thread spinning on the core our helper thread needs.
+    Measured on W4 (quiet, 2 cores, ``bench_engine.py --only W4 --threads 2 --repeat 3``): 4,264
+    samples/s with two BLAS threads, 6,638 with one (PyTorch 4,946-5,083).  Recurrent and attention
+    models keep the BLAS threads they were given (W7 was slower with one: 1,652 -> 1,204).  Nothing
+    changes when the user fixed BLAS's threads (``BLAS_VARS``) or our kernels run on one thread."""
+    if not split_layers or kernel_threads() < 2 or any(os.environ.get(v) for v in BLAS_VARS):
+        yield
+        return
+    with blas_one_thread():
+        yield

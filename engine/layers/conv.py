@@ -493,6 +493,9 @@ class _ConvBase(Layer):
     category = "Convolution"
     Config = ConvConfig
     ndim = 2
+    # the work is split over our own two threads (each calling BLAS on one): a training run with such a
+    # layer gives BLAS one thread (engine.kernels.threads.blas_for_run)
+    SPLITS_WORK = True
 
     def _spatial(self, in_shapes):
         s = tuple(in_shapes[0])

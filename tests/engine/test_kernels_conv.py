@@ -369,3 +369,50 @@ def test_blas_one_thread_blocks_from_two_threads_wait_and_restore_the_setting():
     t.join(10)
     assert seen                                      # (OpenBLAS reports its count oddly on other threads)
     assert blas_threads() == before
+
+
+def test_a_run_with_convolutions_gives_blas_one_thread(monkeypatch):
+    """blas_for_run: one BLAS thread for a run whose convolutions split their own work (measured in its
+    docstring), nothing changed for other models, when the user fixed BLAS's threads, or on one core."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from engine.kernels import threads
+
+    def blas():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    for v in threads.BLAS_VARS:
+        monkeypatch.delenv(v, raising=False)
+    monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", "2")
+    with threadpool_limits(limits=2, user_api="blas"):
+        with threads.blas_for_run(True):
+            assert set(blas()) == {1}
+        assert set(blas()) == {2}
+        with threads.blas_for_run(False):
+            assert set(blas()) == {2}
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+        with threads.blas_for_run(True):
+            assert set(blas()) == {2}
+        monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+        monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", "1")
+        with threads.blas_for_run(True):
+            assert set(blas()) == {2}
+
+
+def test_the_trainer_asks_for_it_only_with_convolutions(monkeypatch):
+    from engine.kernels import threads
+    from engine.spec import sequential
+    from engine.trainer import TrainConfig, Trainer
+    from tests.engine.fakes import ArrayDataset
+
+    asked = []
+    real = threads.blas_for_run
+    monkeypatch.setattr(threads, "blas_for_run", lambda split: (asked.append(split), real(split))[1])
+    rng = np.random.default_rng(0)
+    cnn = sequential([("Input.v1", {"shape": [6, 6, 1]}), ("Conv2D.v1", {"filters": 2, "kernel_size": 3}),
+                      ("Flatten.v1", {}), ("Dense.v1", {"units": 2, "activation": "softmax"})])
+    mlp = sequential([("Input.v1", {"shape": [36]}), ("Dense.v1", {"units": 2, "activation": "softmax"})])
+    for graph, x in ((cnn, rng.random((16, 6, 6, 1), dtype=np.float32)), (mlp, rng.random((16, 36), dtype=np.float32))):
+        for _ in Trainer(graph, ArrayDataset(x, np.arange(16) % 2), TrainConfig(epochs=1, batch_size=8)).run():
+            pass
+    assert asked == [True, False]
