@@ -373,6 +373,7 @@ def _warm_up() -> None:
     # the other kernel modules are imported lazily by their layers (engine.lazy): import them now
     import engine.kernels.attention
     import engine.kernels.conv
+    import engine.kernels.layernorm
     import engine.kernels.pool
     import engine.kernels.recurrent  # noqa: F401
 

@@ -5,7 +5,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.lazy import LazyModule
 from engine.registry import Layer, register_layer
+
+K = LazyModule("engine.kernels.layernorm")
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,8 @@ class LayerNorm(Layer):
     """``y = gamma * (x - mean) / sqrt(var + eps) + beta`` over the last axis.
 
     Same maths as ``torch.nn.LayerNorm(D, eps)`` (biased variance); behaves the
-    same in training and evaluation.  Params ``gamma``, ``beta`` of shape (D,).
+    same in training and evaluation.  Params ``gamma``, ``beta`` of shape (D,).  Computed one row at
+    a time by :mod:`engine.kernels.layernorm` (the NumPy formulas are its test reference).
     """
 
     type_id = "LayerNorm.v1"
@@ -42,24 +46,25 @@ class LayerNorm(Layer):
 
     def forward(self, params, state, xs, ctx):
         x = xs[0]
-        gamma, beta = params["gamma"], params["beta"]
-        mean = x.mean(axis=-1, keepdims=True)
-        xc = x - mean
-        var = (xc * xc).mean(axis=-1, keepdims=True)
-        inv = 1.0 / np.sqrt(var + x.dtype.type(self.cfg.epsilon))
-        xhat = xc * inv
-        y = xhat * gamma + beta
-        lead = tuple(range(x.ndim - 1))
+        dt = x.dtype
+        gamma = np.ascontiguousarray(params["gamma"], dtype=dt)
+        beta = np.ascontiguousarray(params["beta"], dtype=dt)
+        shape = x.shape
+        x2 = np.ascontiguousarray(x).reshape(-1, shape[-1])
+        y = np.empty_like(x2)
+        xhat = np.empty_like(x2)
+        inv = np.empty(x2.shape[0], dtype=dt)
+        K.forward(x2, gamma, beta, float(self.cfg.epsilon), y, xhat, inv)   # engine/kernels/layernorm.py
 
         def backprop(dy):
-            dgamma = (dy * xhat).sum(axis=lead)
-            dbeta = dy.sum(axis=lead)
-            g = dy * gamma
-            dx = inv * (g - g.mean(axis=-1, keepdims=True)
-                        - xhat * (g * xhat).mean(axis=-1, keepdims=True))
-            return [dx.astype(x.dtype, copy=False)], {"gamma": dgamma, "beta": dbeta}
+            dy2 = np.ascontiguousarray(dy, dtype=dt).reshape(x2.shape)
+            dx = np.empty_like(x2)
+            dgamma = np.empty(shape[-1], dtype=dt)
+            dbeta = np.empty(shape[-1], dtype=dt)
+            K.backward(dy2, xhat, inv, gamma, dx, dgamma, dbeta)
+            return [dx.reshape(shape)], {"gamma": dgamma, "beta": dbeta}
 
-        return y.astype(x.dtype, copy=False), backprop
+        return y.reshape(shape), backprop
 
     def summary(self):
         return "" if self.cfg.epsilon == 1e-5 else f"eps {self.cfg.epsilon:g}"
