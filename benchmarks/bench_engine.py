@@ -380,7 +380,9 @@ def main(argv=None):
             row = {"workload": name, "engine_samples_per_s": round(ours, 1),
                    "engine_first_epoch_s": round(ours_first, 3), "threads": args.threads,
                    "epochs": args.epochs, "repeat": args.repeat,
-                   "engine_blas_threads": args.engine_blas_threads or args.threads,
+                   # what BLAS had in our runs: one for models with convolutions (blas_for_run), unless asked
+                   "engine_blas_threads": args.engine_blas_threads or (
+                       1 if any(l[0].startswith("Conv") for l in (w.get("layers") or [])) else args.threads),
                    "peak_rss_mb": round(peak_rss_mb(), 1)}
             if mem:
                 row.update(mem)
