@@ -12,8 +12,6 @@ closing is decided (it stops the run and joins the worker threads);
 """
 from __future__ import annotations
 
-import time
-
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -165,7 +163,6 @@ class TrainingUI(QObject):
         self._last_batch = None
         self._batch_drawn = None
         self._eta = Clock()             # epochs per second since the first batch, pauses left out
-        self._paused_at = None          # when the run paused
         self._epochs_total = 1
         self.frame_timer = QTimer(self)
         self.frame_timer.setInterval(FRAME_MS)
@@ -274,14 +271,11 @@ class TrainingUI(QObject):
             a[n].setEnabled(reset)
             a[n].setToolTip(a[n].statusTip() if reset else self.tr("Stop the run first"))
         if state == "paused":
-            if self._paused_at is None:
-                self._paused_at = time.monotonic()
-                self._eta.pause()
+            self._eta.pause()
             self.draw_frame()
             self.progress_line.setText(self._progress_text())
-        elif self._paused_at is not None:
+        else:
             self._eta.resume()
-            self._paused_at = None
         if state in ("idle", "failed"):
             self.draw_frame()
             self.progress_line.setText(self._progress_text(final=True))
@@ -374,7 +368,7 @@ class TrainingUI(QObject):
         if ev is None and b is None:
             return ""
         epoch = ev.epoch if ev is not None else (b.epoch - 1 if b is not None else 0)
-        paused = not final and self._paused_at is not None
+        paused = not final and self._eta.paused
         if paused:   # no speed or ETA while nothing runs
             parts = [self.tr("paused at epoch {n}/{total}").format(n=epoch, total=self._epochs_total)]
         else:
@@ -532,7 +526,6 @@ class TrainingUI(QObject):
         self._last_epoch = self._epoch_drawn = self._last_batch = None
         self._epochs_total = int(ev.epochs)
         self._eta = Clock()
-        self._paused_at = None
         self.curves.start(ev)
         self.histograms.reset()
         self.boundary.clear()

@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 import traceback
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ import numpy as np
 
 from engine import wire
 from engine.files import os_reason
+from engine.kernels.threads import BLAS_VARS
 from engine.live import BoundaryMap
 from engine.trainer import (
     BatchEnded,
@@ -257,8 +259,6 @@ class ExportCache:
         size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
         if size > self.limit:
             return folder, desc, False
-        import weakref  # noqa: PLC0415
-
         try:
             ref = weakref.ref(ds)
         except TypeError:   # not weak-referenceable: cannot tell when it is freed, so never kept
@@ -451,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
 #: forward multiply-adds per batch from which a run in the training process uses every core
 #: (below it, one core is left to the window): measured in ``docs/training.md``
 BIG_BATCH_MACS = 8_000_000
-THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NNSTUDIO_KERNEL_THREADS")
+THREAD_VARS = (*BLAS_VARS, "NNSTUDIO_KERNEL_THREADS")
 
 
 def blas_threads(batch_macs: float = 0.0, cores: int | None = None) -> int:

@@ -627,13 +627,13 @@ class Trainer:
             if cfg.early_stopping and self.bad_epochs >= cfg.patience:
                 reason = "early_stopping"
                 break
-        final = None
-        if reason != "stopped" and cfg.early_stopping and cfg.restore_best and self.best_state is not None:
+        restored = reason != "stopped" and cfg.early_stopping and cfg.restore_best and self.best_state is not None
+        if restored:
             self.model.load_state_dict(self.best_state)
-            final = self.best_state   # already a copy (never changed later): handed on, not copied again
-        elif self.best_state is not None and self._best_step == self.step:
-            final = self.best_state   # no step since the best epoch's copy: the same weights, no second copy
-        yield TrainFinished(final if final is not None else self.model.state_dict(),
+        # the best epoch's copy is the final state when it was restored or no step came after it: handed
+        # on (it is never changed later), not copied again
+        same = self.best_state is not None and (restored or self._best_step == self.step)
+        yield TrainFinished(self.best_state if same else self.model.state_dict(),
                             dict(self.history[-1]) if self.history else {}, reason, self.best_epoch)
 
     #: seconds between weight-histogram snapshots (0 = every epoch; the last epoch always has one);

@@ -17,4 +17,5 @@ from engine.jobs.model import JobError, check_input_shape, trained_model
 from engine.jobs.progress import Clock, eta_seconds, progress_parts
 from engine.jobs.runs import finish_run, run_name
 
-__all__ = ["Clock", "JobError", "check_input_shape", "eta_seconds", "progress_parts", "choose_split", "evaluate", "finish_run", "run_name", "trained_model"]
+__all__ = ["Clock", "JobError", "check_input_shape", "choose_split", "eta_seconds", "evaluate", "finish_run",
+           "progress_parts", "run_name", "trained_model"]

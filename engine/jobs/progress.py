@@ -44,6 +44,10 @@ class Clock:
     def started(self) -> bool:
         return self._t0 is not None
 
+    @property
+    def paused(self) -> bool:
+        return self._paused is not None
+
     def report(self, done: float) -> None:
         """Called with each progress report; the first one starts the clock at ``done``."""
         if self._t0 is None:

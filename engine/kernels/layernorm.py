@@ -3,7 +3,7 @@
 NumPy needed about ten full passes and five temporaries of the input's size per direction
 (mean, centre, square, mean, divide, scale, shift; the backward's products and two means):
 in W7 (32 x 64 positions x 64 features, four LayerNorms a step) that was ~7 ms of a ~29 ms
-step on one thread.  Here each row is read twice and written once.  Sums run in a fixed order
+step on one thread.  Here each row is read three times from cache (sum, squares, output) and its outputs written once.  Sums run in a fixed order
 in float64 whatever the input's dtype (no threads, no ``fastmath``): bit-repeatable, and at
 least as accurate as NumPy's float32 pairwise sums.  ``tests/engine/test_kernels_layernorm.py``
 compares them with the NumPy formulas of :mod:`engine.layers.layernorm`.
