@@ -137,8 +137,10 @@ def blas_for_run(split_layers: bool):
     thread), BLAS gets one thread for the whole run: a two-thread BLAS call elsewhere in the step (the
     Dense layers) leaves OpenBLAS's second thread spinning on the core our helper thread needs.
     Measured on W4 (quiet, 2 cores, ``bench_engine.py --only W4 --threads 2 --repeat 3``): 4,264
-    samples/s with two BLAS threads, 6,638 with one (PyTorch 4,946-5,083).  Recurrent and attention
-    models keep the BLAS threads they were given (W7 was slower with one: 1,652 -> 1,204).  Nothing
+    samples/s with two BLAS threads, 6,638 with one (PyTorch 4,946-5,083).  The recurrent layers split
+    their time loops the same way (batch halves): W5 7,526 -> 10,829 samples/s with one BLAS thread
+    (2026-12-04).  Attention models keep the BLAS threads they were given (W7 was slower with one:
+    1,652 -> 1,204).  Nothing
     changes when the user fixed BLAS's threads (``BLAS_VARS``) or our kernels run on one thread."""
     if not split_layers or kernel_threads() < 2 or any(os.environ.get(v) for v in BLAS_VARS):
         yield

@@ -94,6 +94,9 @@ class _RecurrentBase(Layer):
     category = "Recurrent"
     Config = RNNConfig
     gates = 1
+    # the time loops run on our own two threads (batch halves): a training run with such a layer gives
+    # BLAS one thread (engine.kernels.threads.blas_for_run)
+    SPLITS_WORK = True
 
     @property
     def directions(self) -> tuple[str, ...]:

@@ -399,7 +399,8 @@ def test_a_run_with_convolutions_gives_blas_one_thread(monkeypatch):
             assert set(blas()) == {2}
 
 
-def test_the_trainer_asks_for_it_only_with_convolutions(monkeypatch):
+def test_the_trainer_asks_for_it_only_with_layers_that_split_work(monkeypatch):
+    """Convolutions and recurrent layers split their own work over two threads; Dense does not."""
     from engine.kernels import threads
     from engine.spec import sequential
     from engine.trainer import TrainConfig, Trainer
@@ -412,7 +413,10 @@ def test_the_trainer_asks_for_it_only_with_convolutions(monkeypatch):
     cnn = sequential([("Input.v1", {"shape": [6, 6, 1]}), ("Conv2D.v1", {"filters": 2, "kernel_size": 3}),
                       ("Flatten.v1", {}), ("Dense.v1", {"units": 2, "activation": "softmax"})])
     mlp = sequential([("Input.v1", {"shape": [36]}), ("Dense.v1", {"units": 2, "activation": "softmax"})])
-    for graph, x in ((cnn, rng.random((16, 6, 6, 1), dtype=np.float32)), (mlp, rng.random((16, 36), dtype=np.float32))):
+    rnn = sequential([("Input.v1", {"shape": [6, 3]}), ("LSTM.v1", {"units": 4}),
+                      ("Dense.v1", {"units": 2, "activation": "softmax"})])
+    for graph, x in ((cnn, rng.random((16, 6, 6, 1), dtype=np.float32)), (mlp, rng.random((16, 36), dtype=np.float32)),
+                     (rnn, rng.random((16, 6, 3), dtype=np.float32))):
         for _ in Trainer(graph, ArrayDataset(x, np.arange(16) % 2), TrainConfig(epochs=1, batch_size=8)).run():
             pass
-    assert asked == [True, False]
+    assert asked == [True, False, True]
