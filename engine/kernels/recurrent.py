@@ -219,37 +219,48 @@ def lstm_forward(xh, W_cat, bias, hs, cs, acts, tcs, b0, b1):
     the initial state), the gate values ``acts`` (L, N, 4u; i, f, g, o after their
     nonlinearity) and ``tcs = tanh(c')``.  Only batch rows ``b0 .. b1-1`` are computed: the
     rows never interact, so two threads can each run the whole sequence for part of the batch.
+
+    The gate nonlinearities, the cell update and the new state (written to ``hs[t+1]`` and to
+    the next step's ``xh`` row) are one pass over a row's ``u`` units, on 1-D views of each
+    gate's block: measured 19.1 -> 12.1 us a step (16 rows, C=16, u=64) against one loop per
+    gate over the 2-D arrays.
     """
     L, n, g4 = acts.shape
     u = g4 // 4
     c_in = xh.shape[2] - u
     half = acts.dtype.type(0.5)
+    for b in range(b0, b1):
+        for j in range(u):
+            xh[0, b, c_in + j] = hs[0, b, j]
     for t in range(L):
-        z = xh[t]
-        h = hs[t]
-        for b in range(b0, b1):
-            for j in range(u):
-                z[b, c_in + j] = h[b, j]
         a = acts[t]
         for b in range(b0, b1):
             for j in range(g4):
                 a[b, j] = bias[j]
-        _mm_acc(z, W_cat, a, b0, b1)
+        _mm_acc(xh[t], W_cat, a, b0, b1)
         c_prev, c_out, tc, h_out = cs[t], cs[t + 1], tcs[t], hs[t + 1]
         for b in range(b0, b1):
             ab = a[b]
-            for j in range(2 * u):  # i, f
-                ab[j] = half + half * vtanh(ab[j])
-            for j in range(2 * u, 3 * u):  # g
-                ab[j] = vtanh(ab[j])
-            for j in range(3 * u, g4):  # o
-                ab[j] = half + half * vtanh(ab[j])
+            ai, af, ag, ao = ab[:u], ab[u:2 * u], ab[2 * u:3 * u], ab[3 * u:]
+            cp, co, tcb, ho = c_prev[b], c_out[b], tc[b], h_out[b]
             for j in range(u):
-                cc = ab[u + j] * c_prev[b, j] + ab[j] * ab[2 * u + j]
-                c_out[b, j] = cc
-                tc[b, j] = vtanh(cc)
-            for j in range(u):
-                h_out[b, j] = ab[3 * u + j] * tc[b, j]
+                i_ = half + half * vtanh(ai[j])
+                f_ = half + half * vtanh(af[j])
+                g_ = vtanh(ag[j])
+                o_ = half + half * vtanh(ao[j])
+                ai[j] = i_
+                af[j] = f_
+                ag[j] = g_
+                ao[j] = o_
+                cc = f_ * cp[j] + i_ * g_
+                co[j] = cc
+                tt = vtanh(cc)
+                tcb[j] = tt
+                ho[j] = o_ * tt
+            if t + 1 < L:
+                nb = xh[t + 1, b, c_in:]
+                for j in range(u):
+                    nb[j] = ho[j]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

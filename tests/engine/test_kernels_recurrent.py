@@ -318,6 +318,45 @@ def test_layers_give_the_same_bits_on_one_or_two_threads(monkeypatch, cell, cfg)
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("shape", [(1600, 256, 80), (999, 200, 33), (320, 96, 7)])
+def test_weight_gradient_gemm_on_two_threads_gives_the_same_bits(monkeypatch, shape):
+    """gemm_tn splits a.T @ b into two halves of the output rows on two threads (BLAS on one)."""
+    from engine.kernels.threads import blas_one_thread
+    from engine.layers import recurrent
+    monkeypatch.setattr(recurrent, "SPLIT_MACS", 1)
+    monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", "2")
+    rng = np.random.default_rng(3)
+    r, m, k = shape
+    a = rng.standard_normal((r, m)).astype(np.float32)
+    b = rng.standard_normal((r, k)).astype(np.float32)
+    with blas_one_thread():
+        want = a.T @ b
+        got = recurrent.gemm_tn(a, b)
+        sliced = recurrent.gemm_tn(a[:, 1:m - 1], b)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(sliced, want[1:m - 1])
+    np.testing.assert_allclose(got, a.astype(np.float64).T @ b, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+def test_w5_sized_layers_give_the_same_bits_on_one_or_two_threads(monkeypatch, cell):
+    """Large enough that the time loops and the weight-gradient GEMMs are split (as in W5)."""
+    from engine.kernels.threads import blas_one_thread
+    layer = build_layer(f"{cell}.v1", {"units": 64})
+    rng = np.random.default_rng(6)
+    params = layer.init_params([(50, 16)], rng, np.float32)
+    x = rng.standard_normal((32, 50, 16)).astype(np.float32)
+    outs = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", threads)
+        with blas_one_thread():
+            y, back = layer.forward(params, {}, [x], Ctx(train=True))
+            (dx,), g = back(np.ones_like(y))
+        outs.append([y, dx] + [g[k] for k in sorted(g)])
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_kernel_threads_setting(monkeypatch):
     from engine.kernels import threads
     monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", "1")
