@@ -434,12 +434,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
     def _install_wheel_guard(self) -> None:
-        from PySide6.QtWidgets import QApplication
-
         from app.wheel_guard import install
-        app = QApplication.instance()
-        if app is not None:
-            install(app)
+        install(self)
 
     def _install_fit_to_data(self) -> None:
         from app.fit_ui import FitToDataUI
