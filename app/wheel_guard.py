@@ -9,9 +9,10 @@ The filter sits on the fields themselves, not on the application: an application
 Python event filter is called for every event of every object (paints, timers, queued
 signals, the plots' scene events), and during a training run that was 19 % of the GUI
 thread's time (py-spy, ``benchmarks/bench_gui.py`` P3, 2026-12-04). Fields created later
-(the generated data and training forms) are found when a layout changes: the window and
-each scroll area's contents are watched for ``LayoutRequest``/``ChildAdded``, which a new
-field causes, and then swept once, in a later event-loop pass.
+(the generated data and training forms) are found when a layout changes: each scroll area's
+contents are watched for ``LayoutRequest``/``ChildAdded``, which a new field causes, and
+searched in the next event-loop pass; the window's own layout changes (every tab switch) lead
+to a search of the whole window at most once a second (it costs 1-2 ms).
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QScr
 
 _MARK = "_nn_wheel_guard"
 _FIELDS = (QAbstractSpinBox, QComboBox, QAbstractSlider)
+#: at most one search of the whole window per this many ms (its layout changes on every tab switch)
+WHOLE_SWEEP_MS = 1000
 
 
 def _guarded(obj) -> bool:
@@ -31,11 +34,18 @@ class WheelGuard(QObject):
     def __init__(self, root):
         super().__init__(root)
         self.root = root
-        self.sweeps = 0                 # how many times the window was searched (for tests)
-        self._sweep = QTimer(self)
-        self._sweep.setSingleShot(True)
-        self._sweep.setInterval(0)
-        self._sweep.timeout.connect(self.guard_tree)
+        self.sweeps = 0                 # how many times fields were searched for (for tests)
+        self._pending: list = []        # watched scroll contents whose children changed
+        self._local = QTimer(self)      # sweep those in the next event-loop pass
+        self._local.setSingleShot(True)
+        self._local.setInterval(0)
+        self._local.timeout.connect(self._sweep_pending)
+        # the window's own layout changes (a tab shown, a dock moved) are frequent and rarely add
+        # a field: the whole window (~1-2 ms) is searched at most once a second for those
+        self._whole = QTimer(self)
+        self._whole.setSingleShot(True)
+        self._whole.setInterval(WHOLE_SWEEP_MS)
+        self._whole.timeout.connect(self.guard_tree)
 
     def eventFilter(self, obj, event):
         t = event.type()
@@ -43,14 +53,30 @@ class WheelGuard(QObject):
             if _guarded(obj) and not obj.hasFocus():
                 event.ignore()   # not delivered to the field; Qt offers it to the parent (the scroll area)
                 return True
-        elif t in (QEvent.LayoutRequest, QEvent.ChildAdded) and not self._sweep.isActive():
-            self._sweep.start()
+        elif t in (QEvent.LayoutRequest, QEvent.ChildAdded):
+            if obj is self.root:
+                if not self._whole.isActive():
+                    self._whole.start()
+            elif not _guarded(obj):
+                if not any(p is obj for p in self._pending):
+                    self._pending.append(obj)
+                if not self._local.isActive():
+                    self._local.start()
         return False
 
-    def guard_tree(self) -> None:
-        """Put the filter on every field and every scroll area's contents not yet watched."""
+    def _sweep_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        for obj in pending:
+            try:
+                self.guard_tree(obj)
+            except RuntimeError:   # deleted meanwhile
+                pass
+
+    def guard_tree(self, root=None) -> None:
+        """Put the filter on every field and every scroll area's contents under ``root`` (default:
+        the window) not yet watched."""
         self.sweeps += 1
-        root = self.root
+        root = self.root if root is None else root
         for cls in _FIELDS:
             for w in root.findChildren(cls):
                 if w.property(_MARK) or not _guarded(w):
