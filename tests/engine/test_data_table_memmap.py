@@ -183,3 +183,30 @@ def test_load_dataset_passes_its_memory_budget_to_tables(tmp_path):
     path = _csv(tmp_path)
     assert load_dataset(DataSpec(kind="csv", path=path), memory_budget=0).cache_path
     assert load_dataset(DataSpec(kind="csv", path=path)).cache_path is None
+
+
+def test_the_training_process_reuses_the_last_mapping_of_the_same_folder(tmp_path):
+    import os
+
+    from engine.train_process import open_dataset
+    ram = load_csv(DataSpec(kind="csv", path=_csv(tmp_path, n=120)))
+    folders = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        out.mkdir()
+        folders.append((out, export_dataset(ram, out)))
+    (a, desc_a), (b, desc_b) = folders
+    first = open_dataset(a, desc_a)
+    again = open_dataset(a, desc_a)
+    other = open_dataset(b, desc_b)
+    if os.name == "nt":   # a mapped file could not be deleted there: never kept
+        assert first is not again
+        return
+    assert again is first
+    assert other is not first
+    assert open_dataset(a, desc_a) is not first      # only the last one is kept
+    changed = {**desc_a, "class_names": ["x", "y"]}
+    assert open_dataset(a, changed) is not open_dataset(a, desc_a)
+    idx = np.arange(ram.n("train"))
+    for x, y in zip(ram.get_batch("train", idx), open_dataset(a, desc_a).get_batch("train", idx)):
+        assert np.asarray(x).tobytes() == np.asarray(y).tobytes()
