@@ -32,3 +32,57 @@ def test_a_value_the_user_set_is_kept():
 def test_this_test_process_paints_on_one_thread_too():
     import app  # noqa: F401
     assert os.environ.get("QT_NO_GUI_THREADPOOL") or os.environ.get("NNSTUDIO_QT_PAINT_THREADS")
+
+
+def test_a_repainting_plot_does_not_repaint_the_tab_frame_dock_and_window_beneath(qtbot):
+    """The training tabs' pages are opaque: a plot's repaint (every frame of a run) stops at its page
+    instead of filling the tab frame, the dock and the window beneath it again (at most their thin
+    borders and separators are painted)."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+    from engine.io import demo_project
+
+    win = MainWindow(demo_project())
+    qtbot.addWidget(win)
+    win.project.maybe_save = lambda *a, **k: True
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    ui = win.training_ui
+
+    class Paints(QObject):
+        def __init__(self):
+            super().__init__()
+            self.area = 0
+
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Paint:
+                self.area += sum(r.width() * r.height() for r in event.region())
+            return False
+
+    paints = Paints()
+    dock = ui.tabs.parentWidget()
+    while dock is not None and dock.parentWidget() is not win:
+        dock = dock.parentWidget()
+    beneath = [ui.tabs, ui.tabs.widget(0).parentWidget(), dock, win]
+    for w in beneath:
+        w.installEventFilter(paints)
+    for i in range(ui.tabs.count()):
+        ui.tabs.setCurrentIndex(i)
+        page = ui.tabs.widget(i)
+        assert page.autoFillBackground()
+        for _ in range(5):
+            QApplication.processEvents()
+        paints.area = 0
+        for _ in range(3):
+            page.update()           # what a new frame's data does to the shown view
+            for plot in page.findChildren(QObject):
+                if hasattr(plot, "viewport"):
+                    plot.viewport().update()
+            for _ in range(5):
+                QApplication.processEvents()
+        page_area = page.width() * page.height()
+        assert paints.area < 0.2 * page_area, (ui.tabs.tabText(i), paints.area, page_area)
+    win.undo_stack.setClean()
