@@ -52,6 +52,12 @@ from engine.optimizers import SGD, Adam, RMSprop
 #: a step whose largest layer does at most this many multiply-adds (batch x in x out)
 #: runs as one Numba call with hand-written loops; above it BLAS does the matmuls
 SMALL_MAX_MACS = 32_768
+#: a BLAS step whose largest matrix product has at least this many multiply-adds (batch x in x
+#: out) splits its products in row blocks over two of our threads, with BLAS on one thread
+#: (:meth:`FastMLPStep.splits_work`); ``NNSTUDIO_FAST_SPLIT=0`` keeps BLAS's own threads
+SPLIT_MIN_MACS = 4_000_000
+#: row blocks per product (work items shared by the two threads: whoever is running takes the next)
+SPLIT_BLOCKS = 4
 #: up to this many Dense layers the kernels get the per-layer arrays as tuples; deeper
 #: chains get them as ``numba.typed.List``s.  Numba compiles a kernel again for every tuple
 #: length, and indexing a tuple with a loop variable becomes a branch over all its items,
@@ -157,6 +163,24 @@ class FastMLPStep:
         self._packed: tuple | None = None
         self.deep = len(self.ids) > TUPLE_MAX_LAYERS
         self.disabled: str | None = None  # why the fused step gave up for this run (a Numba error)
+        #: set by the trainer for a run that holds BLAS to one thread (engine.kernels.threads.blas_for_run):
+        #: the products are then split over our two threads (:meth:`_mm`)
+        self.split = False
+
+    def splits_work(self, batch: int) -> bool:
+        """Whether a run at this batch size should split the products over two of our threads.
+
+        With BLAS's two threads a product is cut in two fixed halves; when the other core is
+        busy (the window drawing beside the training process), every product waits for the
+        descheduled half.  Blocks taken by whichever thread is running do not wait."""
+        if os.environ.get("NNSTUDIO_FAST_SPLIT", "").strip() == "0" or self.strategy == "small":
+            return False
+        from engine.kernels.threads import kernel_threads  # noqa: PLC0415
+
+        if kernel_threads() < 2 or self._use_small(batch):
+            return False
+        widths = [self.n_in, *self.units]
+        return batch * max(widths[i] * widths[i + 1] for i in range(len(self.units))) >= SPLIT_MIN_MACS
 
     @property
     def strategy(self) -> str:
@@ -407,14 +431,36 @@ class FastMLPStep:
         self._packed = (arrays, packed)
         return packed
 
+    def _mm(self, a, b, out) -> None:
+        """``np.matmul(a, b, out=out)``; with :attr:`split`, in :data:`SPLIT_BLOCKS` blocks of output
+        rows on two threads (each block one single-thread BLAS call, so each output element is
+        summed in the same order as by one call: the bits do not depend on who did which block)."""
+        m = out.shape[0]
+        if not self.split or m < 2 * SPLIT_BLOCKS or m * a.shape[1] * out.shape[1] < SPLIT_MIN_MACS // 4:
+            np.matmul(a, b, out=out)
+            return
+        from engine.kernels.threads import run_items  # noqa: PLC0415
+
+        step = -(-m // SPLIT_BLOCKS)
+        step = -(-step // 8) * 8
+        cuts = list(range(0, m, step)) + [m]
+
+        def work(take):
+            while (i := take()) is not None:
+                sl = slice(cuts[i], cuts[i + 1])
+                np.matmul(a[sl], b, out=out[sl])
+
+        run_items(work, len(cuts) - 1)
+
     def _step_blas(self, x, yi, yf, Ws, bs, dWs, dbs, kw, kind):
         outs_buf, g_buf = self._buffers(x.shape[0])
         acts = self.acts
         L = len(Ws)
+        mm = self._mm
         outs = [x]
         for i in range(L):
             z = outs_buf[i]
-            np.matmul(outs[i], Ws[i], out=z)
+            mm(outs[i], Ws[i], z)
             K.bias_act_forward(z, bs[i], acts[i])
             outs.append(z)
         g = g_buf[L - 1]
@@ -425,12 +471,12 @@ class FastMLPStep:
             return value, K.NONFINITE
         for i in range(L - 1, -1, -1):
             K.act_backward(g, outs[i + 1], acts[i])
-            np.matmul(outs[i].T, g, out=dWs[i])
+            mm(outs[i].T, g, dWs[i])
             if bs[i].size:
                 K.column_sums(g, dbs[i])
             if i > 0:
                 da = g_buf[i - 1]
-                np.matmul(g, Ws[i].T, out=da)
+                mm(g, Ws[i].T, da)
                 g = da
         if not K.apply_updates(*kw, self._firsts, kind, self._hyp):
             return value, K.NONFINITE

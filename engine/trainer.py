@@ -516,8 +516,16 @@ class Trainer:
         from engine.kernels.threads import blas_for_run  # noqa: PLC0415
 
         split = any(getattr(layer, "SPLITS_WORK", False) for layer in self.model.layers.values())
-        with blas_for_run(split):
-            yield from self._run(stop, pause)
+        fast = self.fast_step
+        fast_split = fast is not None and fast.splits_work(min(self.cfg.batch_size, max(1, self.dataset.n("train"))))
+        with blas_for_run(split or fast_split) as limited:
+            if fast is not None:
+                fast.split = bool(fast_split and limited)
+            try:
+                yield from self._run(stop, pause)
+            finally:
+                if fast is not None:
+                    fast.split = False
 
     def _run(self, stop: threading.Event | None, pause: threading.Event | None) -> Iterator[TrainEvent]:
         cfg = self.cfg

@@ -141,9 +141,10 @@ def blas_for_run(split_layers: bool):
     their time loops the same way (batch halves): W5 7,526 -> 10,829 samples/s with one BLAS thread
     (2026-12-04).  Attention models keep the BLAS threads they were given (W7 was slower with one:
     1,652 -> 1,204).  Nothing
-    changes when the user fixed BLAS's threads (``BLAS_VARS``) or our kernels run on one thread."""
+    changes when the user fixed BLAS's threads (``BLAS_VARS``) or our kernels run on one thread.
+    Yields whether BLAS was limited (the fused MLP step then splits its own products)."""
     if not split_layers or kernel_threads() < 2 or any(os.environ.get(v) for v in BLAS_VARS):
-        yield
+        yield False
         return
     with blas_one_thread():
-        yield
+        yield True
