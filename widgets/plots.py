@@ -99,6 +99,10 @@ def _nice_step(span: float) -> float:
     return 10.0 * mag
 
 
+#: the epoch axis of a run ends this far beyond its planned epochs (room for the last epoch's dot)
+PLANNED_PAD = 1.03
+
+
 def sticky_range(current: tuple[float, float], data: tuple[float, float],
                  floor_zero: bool = False) -> tuple[float, float]:
     """The view range for ``data`` (min, max) given the ``current`` one: kept while the data
@@ -230,6 +234,7 @@ class TrainingCurves(QWidget):
         self.logs: dict[str, GrowBuffer] = {}
         self._overlay: dict | None = None
         self.hidden_points = 0
+        self.planned_epochs = 0          # epochs of the current run (TrainStarted): the x axis spans them
 
         # ---- widgets
         self.loss_plot = pg.PlotWidget()
@@ -334,6 +339,9 @@ class TrainingCurves(QWidget):
     def start(self, ev) -> None:
         """A ``TrainStarted`` event: clear the curves for a new run."""
         self.reset(ev.steps_per_epoch, "accuracy" if ev.task == "classification" else "mae")
+        # the epoch axis spans the planned run from its start (as MATLAB's training plot does): it
+        # never changes during the run, so its ticks are laid out once
+        self.planned_epochs = max(0, int(getattr(ev, "epochs", 0) or 0))
 
     def add_batch(self, ev) -> None:
         """A ``BatchEnded`` event: its ``batch_losses`` end at global step ``ev.step``."""
@@ -445,6 +453,9 @@ class TrainingCurves(QWidget):
             return
         (cx0, cx1), (cy0, cy1) = vb.viewRange()
         nx = sticky_range((cx0, cx1), bounds[0], floor_zero=True)
+        planned = self.planned_epochs
+        if planned and -0.5 <= bounds[0][0] and bounds[0][1] <= planned * PLANNED_PAD:
+            nx = (0.0, planned * PLANNED_PAD)
         ny = sticky_range((cy0, cy1), bounds[1])
         if nx != (cx0, cx1) or ny != (cy0, cy1):
             vb.setRange(xRange=nx, yRange=ny, padding=0)

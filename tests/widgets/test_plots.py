@@ -263,6 +263,31 @@ def test_one_paint_per_redraw_while_the_range_moves(qtbot):
     assert 1 <= c.range_changes <= 15, c.range_changes
 
 
+def test_the_epoch_axis_spans_the_planned_run_from_its_start(qtbot):
+    from widgets.plots import PLANNED_PAD
+    c = TrainingCurves(redraw_ms=10_000)
+    qtbot.addWidget(c)
+    c.resize(900, 300)
+    c.show()
+    qtbot.waitExposed(c)
+    ev = TrainStarted(epochs=40, steps_per_epoch=10, n_train=100, n_val=20, n_params=10, loss="sparse_cce",
+                      task="classification")
+    c.start(ev)
+    ranges, step = set(), 0
+    for e in range(1, 41):
+        c.add_batch(batch(step + 10, np.linspace(2.0 / e, 1.0 / e, 10), epoch=e))
+        step += 10
+        c.add_epoch(epoch_ev(e, 1.0 / e, 1.2 / e))
+        c.redraw()
+        for p in (c.loss_plot, c.metric_plot):
+            ranges.add(tuple(round(v, 6) for v in p.getViewBox().viewRange()[0]))
+    assert ranges == {(0.0, round(40 * PLANNED_PAD, 6))}
+    # beyond the plan (a run resumed past it) the axis grows as before
+    c.add_epoch(epoch_ev(60, 0.01, 0.02))
+    c.redraw()
+    assert c.loss_plot.getViewBox().viewRange()[0][1] >= 60
+
+
 def test_sticky_range():
     from widgets.plots import sticky_range
     assert sticky_range((0, 10), (0, 7)) == (0, 10)                 # fits and fills more than half: kept
