@@ -11,7 +11,7 @@ signals, the plots' scene events), and during a training run that was 19 % of th
 thread's time (py-spy, ``benchmarks/bench_gui.py`` P3, 2026-12-04). Fields created later
 (the generated data and training forms) are found when a layout changes: each scroll area's
 contents are watched for ``LayoutRequest``/``ChildAdded``, which a new field causes, and
-searched in the next event-loop pass; the window's own layout changes (every tab switch) lead
+searched within 0.3 s; the window's own layout changes (every tab switch) lead
 to a search of the whole window at most once a second (it costs 1-2 ms).
 """
 from __future__ import annotations
@@ -23,6 +23,8 @@ _MARK = "_nn_wheel_guard"
 _FIELDS = (QAbstractSpinBox, QComboBox, QAbstractSlider)
 #: at most one search of the whole window per this many ms (its layout changes on every tab switch)
 WHOLE_SWEEP_MS = 1000
+#: at most one search of a scroll area's contents per this many ms
+LOCAL_SWEEP_MS = 300
 
 
 def _guarded(obj) -> bool:
@@ -36,9 +38,9 @@ class WheelGuard(QObject):
         self.root = root
         self.sweeps = 0                 # how many times fields were searched for (for tests)
         self._pending: list = []        # watched scroll contents whose children changed
-        self._local = QTimer(self)      # sweep those in the next event-loop pass
-        self._local.setSingleShot(True)
-        self._local.setInterval(0)
+        self._local = QTimer(self)      # sweep those soon (a label's new text during training also
+        self._local.setSingleShot(True)  # changes its panel's layout: at most every LOCAL_SWEEP_MS)
+        self._local.setInterval(LOCAL_SWEEP_MS)
         self._local.timeout.connect(self._sweep_pending)
         # the window's own layout changes (a tab shown, a dock moved) are frequent and rarely add
         # a field: the whole window (~1-2 ms) is searched at most once a second for those
