@@ -54,7 +54,9 @@ from engine.optimizers import SGD, Adam, RMSprop
 SMALL_MAX_MACS = 32_768
 #: a BLAS step whose largest matrix product has at least this many multiply-adds (batch x in x
 #: out) splits its products in row blocks over two of our threads, with BLAS on one thread
-#: (:meth:`FastMLPStep.splits_work`); ``NNSTUDIO_FAST_SPLIT=0`` keeps BLAS's own threads
+#: (:meth:`FastMLPStep.splits_work`), only with ``NNSTUDIO_FAST_SPLIT=1``: on a quiet machine the
+#: split run was 1.7x slower than BLAS's own two threads (W3 73,500 vs 129,200 samples/s), so it is
+#: opt-in for a machine whose other core is busy
 SPLIT_MIN_MACS = 4_000_000
 #: row blocks per product (work items shared by the two threads: whoever is running takes the next)
 SPLIT_BLOCKS = 4
@@ -172,8 +174,9 @@ class FastMLPStep:
 
         With BLAS's two threads a product is cut in two fixed halves; when the other core is
         busy (the window drawing beside the training process), every product waits for the
-        descheduled half.  Blocks taken by whichever thread is running do not wait."""
-        if os.environ.get("NNSTUDIO_FAST_SPLIT", "").strip() == "0" or self.strategy == "small":
+        descheduled half.  Blocks taken by whichever thread is running do not wait.  Opt-in
+        (``NNSTUDIO_FAST_SPLIT=1``): on a quiet machine it is slower than BLAS's own threads."""
+        if os.environ.get("NNSTUDIO_FAST_SPLIT", "").strip() != "1" or self.strategy == "small":
             return False
         from engine.kernels.threads import kernel_threads  # noqa: PLC0415
 

@@ -1,5 +1,6 @@
 """The fused MLP step's products split in row blocks over two threads (engine.fastpath, SPLIT_*): same
-bits as one block, taken only for big layers and only while the run holds BLAS to one thread."""
+bits as one block, taken only when asked for (NNSTUDIO_FAST_SPLIT=1), for big layers and only while the
+run holds BLAS to one thread."""
 import numpy as np
 import pytest
 
@@ -41,6 +42,7 @@ def _train(monkeypatch, blocks, min_macs=1_000_000):
 
 def test_split_products_give_the_bits_of_one_block(monkeypatch):
     monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", "2")
+    monkeypatch.setenv("NNSTUDIO_FAST_SPLIT", "1")
     for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.delenv(v, raising=False)
     one, l1, seen1 = _train(monkeypatch, 1)
@@ -54,12 +56,17 @@ def test_split_products_give_the_bits_of_one_block(monkeypatch):
 @pytest.mark.parametrize("threads,min_macs", [("1", 1_000_000), ("2", 10**12)])
 def test_no_split_on_one_thread_or_for_small_layers(monkeypatch, threads, min_macs):
     monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", threads)
+    monkeypatch.setenv("NNSTUDIO_FAST_SPLIT", "1")
     _, _, seen = _train(monkeypatch, 4, min_macs)
     assert seen and not any(seen)
 
 
-def test_the_split_can_be_turned_off(monkeypatch):
+@pytest.mark.parametrize("value", [None, "0", "yes"])
+def test_the_split_is_off_unless_asked_for(monkeypatch, value):
     monkeypatch.setenv("NNSTUDIO_KERNEL_THREADS", "2")
-    monkeypatch.setenv("NNSTUDIO_FAST_SPLIT", "0")
+    if value is None:
+        monkeypatch.delenv("NNSTUDIO_FAST_SPLIT", raising=False)
+    else:
+        monkeypatch.setenv("NNSTUDIO_FAST_SPLIT", value)
     _, _, seen = _train(monkeypatch, 4)
     assert seen and not any(seen)
