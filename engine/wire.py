@@ -35,7 +35,17 @@ class WireError(ValueError):
     """A frame that is not valid (a broken or foreign stream)."""
 
 
+_PLAIN = (type(None), bool, int, float, str)
+#: field names of each event dataclass sent so far (``dataclasses.fields`` costs more than the encoding)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _encode(v: Any, blobs: list[bytes], pos: list[int]) -> Any:
+    t = type(v)
+    if t in _PLAIN:          # the common cases first, by exact type (an epoch event is mostly floats)
+        return v
+    if t is dict and all(type(k) is str and not k.startswith("__") for k in v):
+        return {k: _encode(x, blobs, pos) for k, x in v.items()}
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
     if isinstance(v, np.ndarray):
@@ -49,9 +59,11 @@ def _encode(v: Any, blobs: list[bytes], pos: list[int]) -> Any:
         return ref
     if isinstance(v, np.generic):
         return v.item()
-    if dataclasses.is_dataclass(v) and not isinstance(v, type):
-        return {"__ev__": type(v).__name__,
-                "f": {f.name: _encode(getattr(v, f.name), blobs, pos) for f in dataclasses.fields(v)}}
+    names = _FIELDS.get(t)
+    if names is None and dataclasses.is_dataclass(v) and not isinstance(v, type):
+        names = _FIELDS[t] = tuple(f.name for f in dataclasses.fields(v))
+    if names is not None:
+        return {"__ev__": t.__name__, "f": {n: _encode(getattr(v, n), blobs, pos) for n in names}}
     if isinstance(v, dict):
         if all(isinstance(k, str) and not k.startswith("__") for k in v):
             return {k: _encode(x, blobs, pos) for k, x in v.items()}

@@ -193,6 +193,29 @@ def test_frame_writer_sends_bursts_and_urgent_events_at_once():
     assert len(msgs) == 51 and isinstance(msgs[-1], Status)
 
 
+def test_frame_writer_reports_an_event_it_cannot_encode_instead_of_losing_the_burst():
+    from engine.train_process import FrameWriter
+    from engine.trainer import Status
+
+    sink = io.BytesIO()
+    w = FrameWriter(sink, flush_s=10.0)
+    w.put(BatchEnded(1, 1, 0.5, np.array([0.5]), 0.1, 10.0))
+    w.put(BatchEnded(1, 2, 0.5, np.array([object()], dtype=object), 0.2, 10.0))   # a bug: not sendable
+    w.put(Status("paused", "paused"))
+    msgs = wire.split_frames(bytearray(sink.getvalue()), EVENT_TYPES)
+    assert isinstance(msgs[0], BatchEnded) and msgs[0].step == 1
+    assert "internal error" in msgs[1]["failed"] and "object" in msgs[1]["failed"]
+    assert isinstance(msgs[2], Status)
+
+
+def test_wire_fast_paths_encode_as_the_general_ones():
+    ev = BatchEnded(3, 7, np.float64(0.25), np.arange(3.0), 0.5, 12.0)
+    logs = {"loss": 0.5, "n": np.int64(3), "nested": {"a": [1, (2, 3)], "__x": None}, 4: "int key"}
+    msgs = wire.split_frames(bytearray(wire.encode(ev) + wire.encode(logs)), EVENT_TYPES)
+    assert msgs[0].epoch == 3 and msgs[0].loss == 0.25 and np.array_equal(msgs[0].batch_losses, np.arange(3.0))
+    assert msgs[1] == {"loss": 0.5, "n": 3, "nested": {"a": [1, (2, 3)], "__x": None}, 4: "int key"}
+
+
 def test_small_runs_leave_one_core_to_the_window_and_large_ones_use_all():
     from engine.model import compile_graph
     from engine.spec import sequential
