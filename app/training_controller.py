@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import gc
 import math
 import time
 from collections.abc import Callable
@@ -138,6 +139,25 @@ class TrainingController(QObject):
         self._frame_timer.setSingleShot(True)
         self._frame_timer.timeout.connect(self._drain)
         self._boundary_wanted = True
+        self._heap_frozen = False
+
+    def _freeze_heap(self) -> None:
+        """Keep the garbage collector's full passes off the window's objects while a run draws.
+
+        A full (generation 2) collection walks every object of the app -- Qt wrappers, pyqtgraph
+        items, the compiled kernels' metadata -- and took ~100 ms on the GUI thread (the longest
+        event-loop gap of a P1-3000 run, 121-143 ms, was one).  ``gc.freeze`` moves the objects
+        alive at Train into a generation the collector skips; the frame's own short-lived objects
+        are still collected as before.  The run's end unfreezes them, so cyclic garbage among them
+        is found by the next full pass, with the window idle."""
+        if not self._heap_frozen:
+            gc.freeze()
+            self._heap_frozen = True
+
+    def _thaw_heap(self) -> None:
+        if self._heap_frozen:
+            self._heap_frozen = False
+            gc.unfreeze()
 
     def add_shutdown_hook(self, fn: Callable[[int], bool]) -> None:
         """``fn(timeout_ms) -> bool`` is also called by :meth:`shutdown` (e.g. a DataLoader's)."""
@@ -224,6 +244,7 @@ class TrainingController(QObject):
         # bind the thread itself: sender() identity is not reliable across wrapper lifetimes
         thread.finished.connect(functools.partial(self._on_thread_finished, thread))
         self._thread = thread
+        self._freeze_heap()
         return True
 
     def pause(self) -> None:
@@ -439,6 +460,7 @@ class TrainingController(QObject):
             self._drain()   # whatever the worker said last (finished, failed) is shown
         self._thread = None
         self._worker = None
+        self._thaw_heap()
         if worker is not None:
             try:
                 worker.wake.disconnect()

@@ -113,6 +113,24 @@ def test_run_completes_with_events_and_history(qtbot, ctl):
     np.testing.assert_allclose(v.sum(axis=2), 1.0, atol=1e-4)
 
 
+def test_the_heap_is_frozen_for_a_run_and_released_after_it(qtbot, ctl):
+    """Full garbage collections skip the app's objects while a run draws (they took ~100 ms of
+    the GUI thread); at the end everything is back where the collector finds it."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    seen = []
+    ctl.epoch_ended.connect(lambda ev: seen.append(gc.get_freeze_count()))
+    assert ctl.start(TrainConfig(epochs=3, batch_size=32, lr=0.01), FakeDataset(), spec=clf_spec())
+    assert gc.get_freeze_count() > 0
+    wait_idle(qtbot, ctl)
+    assert seen and min(seen) > 0
+    assert gc.get_freeze_count() == 0
+    # a run that cannot start freezes nothing
+    assert not ctl.start(TrainConfig(epochs=1), None, spec=clf_spec())
+    assert gc.get_freeze_count() == 0
+
+
 def test_pause_resume_continues_from_same_step(qtbot, ctl):
     ds = FakeDataset(n=2000, delay=0.002)
     steps, firsts = [], []   # batch reports are merged per frame: each covers steps first..step
