@@ -103,6 +103,21 @@ def _nice_step(span: float) -> float:
 PLANNED_PAD = 1.03
 
 
+def _x_extent(plot) -> tuple[float | None, float | None]:
+    """The smallest and largest finite x of a plot's curves (``None`` when it has none)."""
+    lo = hi = None
+    for item in plot.listDataItems():
+        x = item.xData
+        if x is None or len(x) == 0:
+            continue
+        x = x[np.isfinite(x)]
+        if x.size:
+            a, b = float(x.min()), float(x.max())
+            lo = a if lo is None else min(lo, a)
+            hi = b if hi is None else max(hi, b)
+    return lo, hi
+
+
 def sticky_range(current: tuple[float, float], data: tuple[float, float],
                  floor_zero: bool = False) -> tuple[float, float]:
     """The view range for ``data`` (min, max) given the ``current`` one: kept while the data
@@ -454,8 +469,12 @@ class TrainingCurves(QWidget):
         (cx0, cx1), (cy0, cy1) = vb.viewRange()
         nx = sticky_range((cx0, cx1), bounds[0], floor_zero=True)
         planned = self.planned_epochs
-        if planned and -0.5 <= bounds[0][0] and bounds[0][1] <= planned * PLANNED_PAD:
-            nx = (0.0, planned * PLANNED_PAD)
+        if planned:
+            # the data's own x extent, not childrenBounds: that adds the dots' pixel padding, which
+            # at a 3000-epoch scale is tens of epochs and reached below zero (the axis left the plan)
+            lo, hi = _x_extent(plot)
+            if lo is None or (-0.5 <= lo and hi <= planned * PLANNED_PAD):
+                nx = (0.0, planned * PLANNED_PAD)
         ny = sticky_range((cy0, cy1), bounds[1])
         if nx != (cx0, cx1) or ny != (cy0, cy1):
             vb.setRange(xRange=nx, yRange=ny, padding=0)

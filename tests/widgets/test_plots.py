@@ -335,3 +335,27 @@ def test_boundary_points_share_one_brush_per_class(qtbot):
     cont = shared_brushes(rng.integers(0, 256, size=(400, 3)), exact=False)
     assert len(cont) == 400 and len({id(b) for b in cont}) <= 33 ** 3
     assert shared_brushes(np.zeros((0, 3))) == []
+
+
+def test_a_long_planned_run_keeps_its_epoch_axis_while_the_dots_are_drawn(qtbot):
+    """A 3000-epoch run drew its first epochs with dots: their padding (a few pixels, tens of
+    epochs at this scale) reached below zero and the axis left the planned run for 0-500, 0-1000..."""
+    from widgets.plots import PLANNED_PAD
+    c = TrainingCurves(redraw_ms=10_000)
+    qtbot.addWidget(c)
+    c.resize(600, 300)
+    c.show()
+    qtbot.waitExposed(c)
+    ev = TrainStarted(epochs=3000, steps_per_epoch=4, n_train=64, n_val=16, n_params=10, loss="sparse_cce",
+                      task="classification")
+    c.start(ev)
+    ranges, step = set(), 0
+    for e in range(1, 301):
+        c.add_batch(batch(step + 4, np.linspace(2.0 / e, 1.0 / e, 4), epoch=e))
+        step += 4
+        c.add_epoch(epoch_ev(e, 1.0 / e, 1.2 / e))
+        if e % 10 == 0 or e < 5:
+            c.redraw()
+            for p in (c.loss_plot, c.metric_plot):
+                ranges.add(tuple(round(v, 6) for v in p.getViewBox().viewRange()[0]))
+    assert ranges == {(0.0, round(3000 * PLANNED_PAD, 6))}
